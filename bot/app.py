@@ -1,0 +1,143 @@
+"""Wiring: settings -> Redis -> content -> Dispatcher; polling until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.redis import RedisStorage
+from redis.asyncio import Redis
+
+from bot.clock import Clock, utc_now
+from bot.content import Library
+from bot.i18n import load_translations
+from bot.pledges import Store
+from bot.privacy import Pseudonymizer, load_or_create_key
+from bot.render import Renderer
+from bot.settings import Settings, SettingsError
+from bot.storage import open_redis
+from handlers import detach_routers, get_routers
+from handlers.errors import error_handler
+from handlers.middlewares import CatalogueI18n, UserLocaleMiddleware
+
+logger = logging.getLogger(__name__)
+
+UPDATES = ["message", "callback_query"]
+
+
+@dataclass
+class App:
+    settings: Settings
+    bot: Bot
+    dispatcher: Dispatcher
+    store: Store
+    library: Library
+    renderer: Renderer
+
+
+def create_bot(settings: Settings) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def privacy_key(settings: Settings) -> bytes:
+    if settings.privacy_key is not None:
+        return settings.privacy_key.get_secret_value().encode()
+    if settings.redis_url is not None:
+        # Replicas on one Redis must share the key, and it must not live in Redis itself.
+        raise SettingsError("PRIVACY_KEY is required when REDIS_URL is set (any random string of 16+ characters)")
+    return load_or_create_key(settings.data_dir)
+
+
+async def build_app(settings: Settings, redis: Redis, library: Library, clock: Clock = utc_now) -> App:
+    """Everything the Dispatcher needs, passed as workflow data (no module globals)."""
+    bot = create_bot(settings)
+    me = await bot.me()
+    locales = settings.content_dir / "locales"
+    translations = load_translations(locales)
+    renderer = Renderer(
+        settings.content_dir / "templates",
+        translations,
+        bot_username=me.username or "",
+        default_language=settings.default_language,
+        default_timezone=settings.default_timezone,
+    )
+    pseudonyms = Pseudonymizer(privacy_key(settings))
+    store = Store(redis, pseudonyms)
+    dispatcher = Dispatcher(
+        storage=RedisStorage(redis),
+        settings=settings,
+        redis=redis,
+        store=store,
+        library=library,
+        renderer=renderer,
+        pseudonyms=pseudonyms,
+        clock=clock,
+    )
+    dispatcher.update.outer_middleware(
+        UserLocaleMiddleware(CatalogueI18n(translations, settings.default_language, locales))
+    )
+    dispatcher.include_routers(*get_routers(settings))
+    dispatcher.errors.register(error_handler)
+    return App(settings, bot, dispatcher, store, library, renderer)
+
+
+async def publish_profile(app: App) -> None:
+    """The command menu and descriptions, in every UI language (the default one without a code)."""
+    bot, renderer = app.bot, app.renderer
+    for lang in (None, *renderer.languages):
+        ui = lang or app.settings.default_language
+        commands = [{"command": c, "description": d} for c, d in renderer.commands(ui)]
+        description, short = renderer.descriptions(ui)
+        await bot.set_my_commands(commands, language_code=lang)  # type: ignore[arg-type]
+        await bot.set_my_description(description, language_code=lang)
+        await bot.set_my_short_description(short, language_code=lang)
+
+
+@asynccontextmanager
+async def running(settings: Settings, redis: Redis, library: Library, clock: Clock = utc_now) -> AsyncIterator[App]:
+    """Poll in the background while the block runs: the shape tests and the demo use."""
+    app = await build_app(settings, redis, library, clock)
+    try:
+        await publish_profile(app)
+        await app.bot.delete_webhook(drop_pending_updates=False)
+        task = asyncio.create_task(
+            app.dispatcher.start_polling(app.bot, handle_signals=False, allowed_updates=UPDATES, close_bot_session=False)
+        )
+        try:
+            yield app
+        finally:
+            try:
+                await app.dispatcher.stop_polling()
+            except RuntimeError:  # polling had not started yet, or had ended
+                task.cancel()
+            with suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=10)
+    finally:
+        detach_routers(get_routers(settings))
+        await app.bot.session.close()
+
+
+async def run(settings: Settings) -> None:
+    """`rrbot run`: long polling until SIGINT/SIGTERM."""
+    library = Library.load(settings.content_dir)
+    async with open_redis(str(settings.redis_url) if settings.redis_url else None, settings.data_dir) as redis:
+        app = await build_app(settings, redis, library)
+        try:
+            await publish_profile(app)
+            logger.info("Serving %d cases as @%s", len(library), (await app.bot.me()).username)
+            await app.dispatcher.start_polling(app.bot, allowed_updates=UPDATES)
+        finally:
+            detach_routers(get_routers(settings))

@@ -1,0 +1,70 @@
+"""Callback data: a compact, validated codec that never raises on forged input.
+
+Telegram caps callback_data at 64 bytes and hands back whatever a client sends, so every
+payload is parsed strictly on receipt. Format: ``<verb>:<arg>:<arg>...``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MAX_BYTES = 64
+
+_CASE = r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?"
+_LANG = r"[a-z]{2,3}"
+_INDEX = r"\d{1,2}"
+_ACTION = r"letter|email|fax|tweet|share"
+
+# verb -> the regex of its arguments, in order
+_VERBS: dict[str, tuple[str, ...]] = {
+    "card": (_CASE,),            # alert card
+    "act": (_CASE,),             # "What can I do?"
+    "bg": (_CASE,),              # background
+    "tgt": (_CASE, _INDEX, _LANG),   # letter to target i, in a language
+    "eml": (_CASE, _INDEX, _LANG),   # email to target i
+    "fax": (_CASE, _INDEX, _LANG),   # fax to target i
+    "tw": (_CASE,),              # tweet
+    "sh": (_CASE,),              # share
+    "pl": (_CASE, _ACTION),      # pledge: "I sent it"
+    "sub": (_CASE,),
+    "unsub": (_CASE,),
+    "cases": (r"\d{1,3}",),      # case list page
+    "lang": (_LANG, f"(?:{_CASE})?"),  # pick UI language, then show a case (optional)
+    "forget": (r"yes|no",),
+    "sign": (r"clear",),
+}
+
+
+@dataclass(frozen=True)
+class Callback:
+    verb: str
+    args: tuple[str, ...]
+
+    def pack(self) -> str:
+        return encode(self.verb, *self.args)
+
+
+def encode(verb: str, *args: object) -> str:
+    """Build callback data; raises ValueError on our own mistakes, never on user input."""
+    data = ":".join([verb, *map(str, args)])
+    if decode(data) is None:
+        raise ValueError(f"invalid callback data {data!r}")
+    return data
+
+
+def decode(data: str | None) -> Callback | None:
+    """Parse callback data, or None when it is malformed, forged or from an older version."""
+    if not data or len(data.encode("utf-8", "replace")) > MAX_BYTES:
+        return None
+    verb, _, rest = data.partition(":")
+    patterns = _VERBS.get(verb)
+    if patterns is None:
+        return None
+    args = tuple(rest.split(":")) if rest else ()
+    if len(args) != len(patterns):
+        return None
+    for arg, pattern in zip(args, patterns):
+        if not re.fullmatch(pattern, arg):
+            return None
+    return Callback(verb, args)

@@ -1,0 +1,81 @@
+"""The `rrbot` command: run, demo, check, stats."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from bot.settings import Settings, SettingsError, StoreSettings, load_settings
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.app import run
+    from bot.content.check import check_content, format_report
+    from bot.logs import setup_logging
+
+    settings = load_settings(Settings)
+    setup_logging(settings.log_level, [settings.bot_token.get_secret_value()])
+    problems = check_content(settings.content_dir)
+    if problems:
+        print(format_report(problems), file=sys.stderr)
+        print(f"rrbot: refusing to start: {len(problems)} problem(s) in {settings.content_dir}", file=sys.stderr)
+        return 1
+    try:
+        asyncio.run(run(settings))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bot.demo import main as demo
+
+    return asyncio.run(demo(language=args.language))
+
+
+def _check(args: argparse.Namespace) -> int:
+    from bot.content.check import run_check
+
+    directory = Path(args.dir) if args.dir else load_settings(StoreSettings).content_dir
+    return run_check(directory)
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from bot.stats import collect, format_table
+
+    settings = load_settings(StoreSettings)
+    data = asyncio.run(collect(settings))
+    print(json.dumps(data, indent=2, ensure_ascii=False) if args.json else format_table(data))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rrbot", description="Rapid-response bot for Urgent Actions.")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the bot (long polling); needs BOT_TOKEN").set_defaults(func=_run)
+    demo = sub.add_parser("demo", help="an offline tour: the bot against a local Telegram emulator")
+    demo.add_argument("--language", default="en", choices=["en", "ru"])
+    demo.set_defaults(func=_demo)
+    check = sub.add_parser("check", help="validate case files and templates")
+    check.add_argument("dir", nargs="?", help="content directory (default: CONTENT_DIR)")
+    check.set_defaults(func=_check)
+    stats = sub.add_parser("stats", help="subscribers and pledges per case")
+    stats.add_argument("--json", action="store_true")
+    stats.set_defaults(func=_stats)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SettingsError as exc:
+        print(f"rrbot: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""Case content: models, loading and validation. No aiogram here."""
+
+from bot.content.library import Library
+from bot.content.loader import ContentError, Problem, load_case, load_cases
+from bot.content.models import ACTIONS, Case, Link, Status, Subject, Target, Text, has_lang, pick
+
+__all__ = [
+    "ACTIONS",
+    "Case",
+    "ContentError",
+    "Library",
+    "Link",
+    "Problem",
+    "Status",
+    "Subject",
+    "Target",
+    "Text",
+    "has_lang",
+    "load_case",
+    "load_cases",
+    "pick",
+]

@@ -1,0 +1,194 @@
+"""Subscriptions, user preferences and pledges in Redis. No aiogram here.
+
+Keys (prefix ``rrb:``):
+  user:{chat_id}            hash  lang, sign, reminders          (deleted by /forget)
+  user:{chat_id}:subs       set   case ids the chat follows
+  users                     set   every chat that uses the bot (audience "all")
+  subs:{case}               set   chat ids following a case
+  pledged:{case}:{action}   set   pseudonyms (HMAC) that pledged: membership without identity
+  acted:{case}              set   pseudonyms that pledged anything for the case
+  count:{case}              hash  action -> total, never decremented (anonymous aggregates)
+  daily:{case}              hash  "YYYY-MM-DD:action" -> total
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from bot.content import ACTIONS
+from bot.privacy import Pseudonymizer
+
+logger = logging.getLogger(__name__)
+
+# One round trip, atomic: a double tap or a redelivered update finds the pseudonym already there.
+_PLEDGE = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
+  local total = redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+  redis.call('HINCRBY', KEYS[3], ARGV[3] .. ':' .. ARGV[2], 1)
+  redis.call('SADD', KEYS[4], ARGV[1])
+  return {1, total}
+end
+return {0, tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')}
+"""
+
+WRITING_ACTIONS = ("letter", "email", "fax")
+
+
+@dataclass(frozen=True)
+class UserPrefs:
+    lang: str | None = None
+    signature: str | None = None
+    reminders: bool = True
+
+    @property
+    def is_new(self) -> bool:
+        return self.lang is None
+
+
+@dataclass(frozen=True)
+class PledgeResult:
+    counted: bool
+    total: int
+
+
+class Store:
+    def __init__(self, redis: Redis, pseudonyms: Pseudonymizer, prefix: str = "rrb:") -> None:
+        self.redis = redis
+        self.pseudonyms = pseudonyms
+        self.prefix = prefix
+        self._pledge = redis.register_script(_PLEDGE)
+
+    def key(self, *parts: object) -> str:
+        return self.prefix + ":".join(map(str, parts))
+
+    # users
+    async def user(self, chat_id: int) -> UserPrefs:
+        data = await self.redis.hgetall(self.key("user", chat_id))
+        return UserPrefs(
+            lang=data.get("lang"),
+            signature=data.get("sign"),
+            reminders=data.get("reminders", "1") == "1",
+        )
+
+    async def set_language(self, chat_id: int, lang: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.key("user", chat_id), "lang", lang)
+            pipe.sadd(self.key("users"), chat_id)
+            await pipe.execute()
+
+    async def set_signature(self, chat_id: int, signature: str | None) -> None:
+        if signature:
+            await self.redis.hset(self.key("user", chat_id), "sign", signature)
+        else:
+            await self.redis.hdel(self.key("user", chat_id), "sign")
+
+    # subscriptions
+    async def subscribe(self, chat_id: int, case_id: str) -> bool:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(self.key("subs", case_id), chat_id)
+            pipe.sadd(self.key("user", chat_id, "subs"), case_id)
+            pipe.sadd(self.key("users"), chat_id)
+            added, _, _ = await pipe.execute()
+        return bool(added)
+
+    async def unsubscribe(self, chat_id: int, case_id: str) -> bool:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.srem(self.key("subs", case_id), chat_id)
+            pipe.srem(self.key("user", chat_id, "subs"), case_id)
+            removed, _ = await pipe.execute()
+        return bool(removed)
+
+    async def subscriptions(self, chat_id: int) -> set[str]:
+        return set(await self.redis.smembers(self.key("user", chat_id, "subs")))
+
+    async def is_subscribed(self, chat_id: int, case_id: str) -> bool:
+        return bool(await self.redis.sismember(self.key("subs", case_id), chat_id))
+
+    async def unsubscribe_all(self, chat_id: int) -> set[str]:
+        cases = await self.subscriptions(chat_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for case_id in cases:
+                pipe.srem(self.key("subs", case_id), chat_id)
+            pipe.delete(self.key("user", chat_id, "subs"))
+            await pipe.execute()
+        return cases
+
+    # pledges
+    async def pledge(self, user_id: int, case_id: str, action: str, today: dt.date | None = None) -> PledgeResult:
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
+        day = (today or dt.datetime.now(dt.timezone.utc).date()).isoformat()
+        keys = [
+            self.key("pledged", case_id, action),
+            self.key("count", case_id),
+            self.key("daily", case_id),
+            self.key("acted", case_id),
+        ]
+        counted, total = await self._pledge(keys=keys, args=[self.pseudonyms.user(user_id), action, day])
+        return PledgeResult(counted=bool(counted), total=int(total))
+
+    async def totals(self, case_id: str) -> dict[str, int]:
+        raw = await self.redis.hgetall(self.key("count", case_id))
+        return {action: int(raw.get(action, 0)) for action in ACTIONS}
+
+    async def letters_sent(self, case_id: str) -> int:
+        totals = await self.totals(case_id)
+        return sum(totals[a] for a in WRITING_ACTIONS)
+
+    async def pledged_actions(self, user_id: int, case_id: str) -> set[str]:
+        who = self.pseudonyms.user(user_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for action in ACTIONS:
+                pipe.sismember(self.key("pledged", case_id, action), who)
+            flags = await pipe.execute()
+        return {action for action, flag in zip(ACTIONS, flags) if flag}
+
+    async def stats(self, case_ids: Iterable[str]) -> dict:
+        """Subscribers and pledges per case, in the shape `rrbot stats --json` promises."""
+        case_ids = list(case_ids)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for case_id in case_ids:
+                pipe.scard(self.key("subs", case_id))
+                pipe.hgetall(self.key("count", case_id))
+            replies = await pipe.execute()
+        cases = {}
+        for i, case_id in enumerate(case_ids):
+            subscribers, counts = replies[2 * i], replies[2 * i + 1]
+            cases[case_id] = {
+                "subscribers": int(subscribers),
+                "pledges": {action: int(counts.get(action, 0)) for action in ACTIONS},
+            }
+        users = await self.redis.scard(self.key("users"))
+        return {"users": int(users), "cases": cases}
+
+    # privacy
+    async def my_data(self, user_id: int, case_ids: Iterable[str]) -> dict:
+        """Everything stored about one user, for /mydata."""
+        prefs = await self.user(user_id)
+        subs = await self.subscriptions(user_id)
+        pledges = {}
+        for case_id in case_ids:
+            actions = await self.pledged_actions(user_id, case_id)
+            if actions:
+                pledges[case_id] = sorted(actions, key=ACTIONS.index)
+        return {"prefs": prefs, "subscriptions": sorted(subs), "pledges": pledges}
+
+    async def forget(self, user_id: int, case_ids: Iterable[str]) -> None:
+        """Delete every trace of a user; the anonymous totals stay."""
+        who = self.pseudonyms.user(user_id)
+        subs = await self.subscriptions(user_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for case_id in set(case_ids) | subs:
+                pipe.srem(self.key("subs", case_id), user_id)
+                pipe.srem(self.key("acted", case_id), who)
+                for action in ACTIONS:
+                    pipe.srem(self.key("pledged", case_id, action), who)
+            pipe.delete(self.key("user", user_id), self.key("user", user_id, "subs"))
+            pipe.srem(self.key("users"), user_id)
+            await pipe.execute()
+        logger.info("Forgot user %r", who)

@@ -1,0 +1,190 @@
+"""Screens that do something: the letter to one official, email, fax, tweet, share."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from bot.callbacks import encode
+from bot.content.models import Case, pick
+from bot.render.base import RendererBase
+from bot.render.formatting import format_list, language_name, own_language_name
+from bot.render.markup import MAX_COPY_TEXT, fits, shorten
+from bot.render.screen import Button, Document, Screen
+from bot.render.screens import label
+from bot.render.tweet import fit_tweet
+
+logger = logging.getLogger(__name__)
+
+PREVIEW = 2500  # characters of a long letter shown in the message when the rest goes to a file
+
+
+class ActionScreens(RendererBase):
+    def _letter_header(self, case: Case, index: int, lang: str, requested: str, used: str) -> dict[str, Any]:
+        """What every letter-bearing screen says about the addressee and the language."""
+        _ = self._gettext(lang)
+        target = case.targets[index]
+        note = None
+        if requested != used:
+            note = _("No %(wanted)s text for this appeal yet: letter shown in %(shown)s.") % {
+                "wanted": language_name(requested, lang),
+                "shown": language_name(used, lang),
+            }
+        position = ", ".join(p for p in (pick(target.title, lang), pick(target.organisation, lang)) if p)
+        return {
+            # Capped so the header never crowds out the letter (the letter itself has them in full).
+            "name": shorten(target.name, 200),
+            "position": shorten(position, 300),
+            "copy": target.copy_,
+            "note": note,
+            "letter_language": language_name(used, lang),
+        }
+
+    def _with_document(self, template: str, lang: str, body: str, filename: str, **ctx: Any) -> tuple[str, Document | None]:
+        """The screen with the whole letter, or a preview plus the letter as a .txt file."""
+        full = self._render(template, lang, letter=body, truncated=False, **ctx)
+        if fits(full):
+            return full, None
+        logger.info("%s: letter of %d characters goes to a document", template, len(body))
+        text = self._fit(
+            lambda n: self._render(template, lang, letter=shorten(body, n), truncated=True, **ctx), start=PREVIEW
+        )
+        caption = self._render("ui/letter_caption.html.j2", lang, **ctx)
+        return text, Document(filename, body.encode("utf-8"), caption)
+
+    def letter(
+        self, case: Case, index: int, lang: str, letter_lang: str, *, variant_seed: bytes, signature: str | None
+    ) -> Screen:
+        """Letter to case.targets[index] (IndexError for an index the case does not have)."""
+        _ = self._gettext(lang)
+        pgettext = self._tr(lang).pgettext
+        target = case.targets[index]
+        used = self.letters.resolve(case, letter_lang, lang)
+        body = self.letters.write(case, index, used, variant_seed=variant_seed, signature=signature)
+        methods = [
+            method
+            for method, present in (
+                (_("by post"), bool(target.address)),
+                (_("by fax"), bool(target.fax)),
+                (_("by email"), bool(target.email)),
+            )
+            if present
+        ]
+        text, document = self._with_document(
+            "ui/letter.html.j2",
+            lang,
+            body,
+            f"{case.id}-letter-{index + 1}-{used}.txt",
+            methods=format_list(methods, lang, "or"),
+            by_post=bool(target.address),
+            signed=bool(signature and signature.strip()),
+            **self._letter_header(case, index, lang, letter_lang, used),
+        )
+        rows: list[list[Button]] = []
+        switch = [
+            Button(label("🌐", own_language_name(code)), callback=encode("tgt", case.id, index, code))
+            for code in self.letters.switch_languages(case, used, lang)
+        ]
+        if switch:
+            rows.append(switch)
+        send = []
+        if target.email:
+            send.append(Button(label("📧", _("Email")), callback=encode("eml", case.id, index, used)))
+        if target.fax:
+            send.append(Button(label("📠", _("Fax")), callback=encode("fax", case.id, index, used)))
+        if send:
+            rows.append(send)
+        # "posted" means two things in English (mail, X): the context keeps translations apart.
+        rows.append([Button(label("✅", pgettext("letter", "I posted it")), callback=encode("pl", case.id, "letter"))])
+        rows.append([Button(label("⬅️", _("Back")), callback=encode("act", case.id))])
+        return Screen(text, rows, document)
+
+    def email(
+        self, case: Case, index: int, lang: str, letter_lang: str, *, variant_seed: bytes, signature: str | None
+    ) -> Screen:
+        """Email to a target; a target without an address gets its letter screen instead."""
+        _ = self._gettext(lang)
+        target = case.targets[index]
+        if not target.email:
+            return self.letter(case, index, lang, letter_lang, variant_seed=variant_seed, signature=signature)
+        used = self.letters.resolve(case, letter_lang, lang)
+        # An email has no postal address block: it starts at the salutation.
+        body = self.letters.write(
+            case, index, used, variant_seed=variant_seed, signature=signature, with_address=False
+        )
+        subject = self.letters.subject(case, index, used, variant_seed=variant_seed)
+        text, document = self._with_document(
+            "ui/email.html.j2",
+            lang,
+            body,
+            f"{case.id}-email-{index + 1}-{used}.txt",
+            address=target.email,
+            subject=subject,
+            **self._letter_header(case, index, lang, letter_lang, used),
+        )
+        rows = [
+            [Button(label("📋", _("Copy address")), copy_text=target.email[:MAX_COPY_TEXT])],
+            [Button(label("📋", _("Copy subject")), copy_text=shorten(subject, MAX_COPY_TEXT))],
+            [Button(label("✅", _("I sent the email")), callback=encode("pl", case.id, "email"))],
+            [Button(label("⬅️", _("Back to the letter")), callback=encode("tgt", case.id, index, used))],
+        ]
+        return Screen(text, rows, document)
+
+    def fax(
+        self, case: Case, index: int, lang: str, letter_lang: str, *, variant_seed: bytes, signature: str | None
+    ) -> Screen:
+        """Fax to a target; a target without a fax number gets its letter screen instead."""
+        _ = self._gettext(lang)
+        target = case.targets[index]
+        if not target.fax:
+            return self.letter(case, index, lang, letter_lang, variant_seed=variant_seed, signature=signature)
+        used = self.letters.resolve(case, letter_lang, lang)
+        body = self.letters.write(case, index, used, variant_seed=variant_seed, signature=signature)
+        text, document = self._with_document(
+            "ui/fax.html.j2",
+            lang,
+            body,
+            f"{case.id}-fax-{index + 1}-{used}.txt",
+            number=target.fax,
+            **self._letter_header(case, index, lang, letter_lang, used),
+        )
+        rows = [
+            [Button(label("📋", _("Copy fax number")), copy_text=target.fax[:MAX_COPY_TEXT])],
+            [Button(label("✅", _("I sent the fax")), callback=encode("pl", case.id, "fax"))],
+            [Button(label("⬅️", _("Back to the letter")), callback=encode("tgt", case.id, index, used))],
+        ]
+        return Screen(text, rows, document)
+
+    def tweet_text(self, case: Case, lang: str) -> str:
+        """The post: the case's suggested text (or its title), the officials' handles, the link."""
+        text = self._pick(case.tweet, lang) or self._title(case, lang)
+        handles = [t.twitter for t in case.targets if t.twitter]
+        return fit_tweet(text, handles, self.deep_link(case))
+
+    def tweet(self, case: Case, lang: str) -> Screen:
+        _ = self._gettext(lang)
+        pgettext = self._tr(lang).pgettext
+        post = self.tweet_text(case, lang)
+        intent = "https://twitter.com/intent/tweet?" + urlencode({"text": post}, quote_via=quote)
+        text = self._render("ui/tweet.html.j2", lang, tweet=post, copyable=len(post) <= MAX_COPY_TEXT)
+        rows = [[Button(label("🐦", _("Post on X")), url=intent)]]
+        if len(post) <= MAX_COPY_TEXT:
+            rows.append([Button(label("📋", _("Copy text")), copy_text=post)])
+        rows.append([Button(label("✅", pgettext("tweet", "I posted it")), callback=encode("pl", case.id, "tweet"))])
+        rows.append([Button(label("⬅️", _("Back")), callback=encode("act", case.id))])
+        return Screen(text, rows)
+
+    def share(self, case: Case, lang: str) -> Screen:
+        _ = self._gettext(lang)
+        link = self.deep_link(case)
+        invitation = _("Please act for this Urgent Action: %(title)s") % {"title": self._title(case, lang, 150)}
+        share_url = "https://t.me/share/url?" + urlencode({"url": link, "text": invitation}, quote_via=quote)
+        text = self._render("ui/share.html.j2", lang, link=link, title=self._title(case, lang))
+        rows = [
+            [Button(label("🔗", _("Share in Telegram")), url=share_url)],
+            [Button(label("📋", _("Copy link")), copy_text=link)],
+            [Button(label("✅", _("I shared it")), callback=encode("pl", case.id, "share"))],
+            [Button(label("⬅️", _("Back")), callback=encode("act", case.id))],
+        ]
+        return Screen(text, rows)

@@ -1,0 +1,95 @@
+"""Renderer core: templates, translations, content picking and the generic texts."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+from babel.support import NullTranslations, Translations
+
+from bot.content.models import Case, Text, pick
+from bot.i18n import UI_LANGUAGES
+from bot.render.env import gettext_context, make_environment
+from bot.render.formatting import own_language_name
+from bot.render.letters import LetterWriter
+from bot.render.markup import fits, shorten
+
+logger = logging.getLogger(__name__)
+
+
+class RendererBase:
+    def __init__(
+        self,
+        templates_dir: Path,
+        translations: dict[str, Translations],
+        *,
+        bot_username: str,
+        default_language: str = "en",
+        default_timezone: str = "UTC",
+    ) -> None:
+        self.templates_dir = Path(templates_dir)
+        self.translations = translations
+        self.bot_username = bot_username.lstrip("@")
+        self.default_language = default_language
+        self.default_timezone = default_timezone
+        self.env = make_environment(self.templates_dir)
+        self.letters = LetterWriter(self.env, self.templates_dir)
+        self._null = NullTranslations()
+
+    # --- languages and content -------------------------------------------------------------
+
+    def _tr(self, lang: str) -> NullTranslations:
+        return self.translations.get(lang) or self.translations.get(self.default_language) or self._null
+
+    def _gettext(self, lang: str) -> Callable[[str], str]:
+        return self._tr(lang).gettext
+
+    def _ngettext(self, lang: str) -> Callable[[str, str, int], str]:
+        return self._tr(lang).ngettext
+
+    def _pick(self, text: Text | None, lang: str) -> str:
+        """Case text in the reader's language, else the bot's default, else English, else any."""
+        return pick(text, lang, (self.default_language, "en")) or ""
+
+    def _title(self, case: Case, lang: str, limit: int = 200) -> str:
+        return shorten(" ".join(self._pick(case.title, lang).split()), limit)
+
+    def deep_link(self, case: Case) -> str:
+        return f"https://t.me/{self.bot_username}?start={case.id}"
+
+    # --- templates --------------------------------------------------------------------------
+
+    def _render(self, template: str, lang: str, /, **ctx: Any) -> str:
+        context = {
+            "lang": lang,
+            "language_name": own_language_name(lang),
+            "bot_username": self.bot_username,
+            **gettext_context(self._tr(lang)),
+            **ctx,
+        }
+        return self.env.get_template(template).render(context).strip()
+
+    def _fit(self, build: Callable[[int], str], start: int, minimum: int = 40) -> str:
+        """Render with the largest content budget (<= start) whose message fits Telegram's limit."""
+        text = build(start)
+        if fits(text):
+            return text
+        # Binary search: content shrinks monotonically with the budget, and renders are cheap.
+        low, high, best = minimum, start - 1, None
+        while low <= high:
+            middle = (low + high) // 2
+            candidate = build(middle)
+            if fits(candidate):
+                best, low = candidate, middle + 1
+            else:
+                high = middle - 1
+        if best is None:
+            logger.error("screen still too long with the smallest budget (%d)", minimum)
+            return build(minimum)
+        return best
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """UI languages (the ones with complete catalogues)."""
+        return UI_LANGUAGES

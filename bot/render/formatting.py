@@ -1,0 +1,91 @@
+"""Dates, numbers and language names in the reader's language (Babel)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date as babel_format_date
+from babel.lists import format_list as babel_format_list
+from babel.numbers import format_decimal
+
+from bot.content.models import Case
+from bot.i18n import LANGUAGE_NAMES
+
+logger = logging.getLogger(__name__)
+
+# Babel's "long" dates add "г." in Russian and put the month first in US English;
+# UX notes ask for "15 May 2012" / "15 мая 2012". Other languages get their "long" format.
+DATE_PATTERNS = {"en": "d MMMM y", "ru": "d MMMM y"}
+
+
+def format_date(value: dt.date, lang: str) -> str:
+    return babel_format_date(value, DATE_PATTERNS.get(lang, "long"), locale=_locale(lang))
+
+
+def format_number(value: int, lang: str) -> str:
+    return format_decimal(value, locale=_locale(lang))
+
+
+def format_list(items: list[str], lang: str, style: str = "standard") -> str:
+    return babel_format_list(items, style=style, locale=_locale(lang)) if items else ""
+
+
+def language_name(code: str, in_lang: str) -> str:
+    """The name of language `code` as written in `in_lang` ("Russian", "русский")."""
+    try:
+        name = Locale.parse(in_lang).languages.get(code)
+    except (UnknownLocaleError, ValueError):
+        name = None
+    return name or own_language_name(code)
+
+
+def own_language_name(code: str) -> str:
+    """The name of a language in that language ("Русский"), for language buttons."""
+    if code in LANGUAGE_NAMES:
+        return LANGUAGE_NAMES[code]
+    try:
+        name = Locale.parse(code).get_display_name(code)
+    except (UnknownLocaleError, ValueError):
+        name = None
+    return (name[:1].upper() + name[1:]) if name else code
+
+
+def _locale(lang: str) -> Locale:
+    try:
+        return Locale.parse(lang)
+    except (UnknownLocaleError, ValueError):
+        logger.warning("no Babel locale for %r, formatting in English", lang)
+        return Locale.parse("en")
+
+
+@dataclass(frozen=True)
+class Deadline:
+    date: str  # formatted in the reader's language
+    days_left: int  # whole calendar days in the deadline's time zone; 0 = last day today
+    days: str  # days_left formatted as a number in the reader's language
+    passed: bool
+
+
+def deadline(case: Case, now: dt.datetime, lang: str, default_tz: str = "UTC") -> Deadline | None:
+    """Where the deadline stands, counted in calendar days of the place that set it."""
+    at = case.deadline_at(default_tz)
+    if at is None:
+        return None
+    if now.tzinfo is None:  # a naive clock is taken as UTC rather than the server's zone
+        now = now.replace(tzinfo=dt.timezone.utc)
+    days_left = (at.date() - now.astimezone(at.tzinfo).date()).days
+    return Deadline(
+        date=format_date(at.date(), lang),
+        days_left=max(days_left, 0),
+        days=format_number(max(days_left, 0), lang),
+        passed=now > at,
+    )
+
+
+def ua_reference(case: Case) -> str:
+    """ "UA 84/11" whether the case file says "84/11" or "UA 84/11"."""
+    ua = case.ua.strip()
+    return ua if ua.upper().startswith("UA") else f"UA {ua}"

@@ -1,0 +1,11 @@
+"""The Renderer: case screens, action screens and short texts over one core."""
+
+from __future__ import annotations
+
+from bot.render.actions import ActionScreens
+from bot.render.screens import CaseScreens
+from bot.render.texts import TextScreens
+
+
+class Renderer(CaseScreens, ActionScreens, TextScreens):
+    """Turns cases and user state into Screens (Telegram HTML + button specs); no aiogram here."""

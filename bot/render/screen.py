@@ -1,0 +1,35 @@
+"""What a renderer hands to the Telegram edge: plain data, no aiogram types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Button:
+    text: str
+    callback: str | None = None  # callback data, already encoded (<= 64 bytes)
+    url: str | None = None  # http(s) or tg:// only: Telegram rejects mailto: in buttons
+    copy_text: str | None = None  # Bot API CopyTextButton, 1..256 characters
+
+
+@dataclass(frozen=True)
+class Document:
+    filename: str
+    content: bytes  # UTF-8 plain text
+    caption: str = ""  # Telegram HTML
+
+
+@dataclass(frozen=True)
+class Screen:
+    text: str  # Telegram HTML, at most 4096 characters after entity parsing
+    buttons: list[list[Button]] = field(default_factory=list)  # rows
+    document: Document | None = None  # sent in addition when the letter does not fit
+
+
+@dataclass(frozen=True)
+class Toast:
+    """Answer to a callback query: plain text, at most 200 characters."""
+
+    text: str
+    alert: bool = False

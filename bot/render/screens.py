@@ -1,0 +1,200 @@
+"""Screens about cases: welcome, language picker, case list, alert card, background, act menu."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from bot.callbacks import encode
+from bot.content.models import Case, Status
+from bot.i18n import UI_LANGUAGES
+from bot.render.base import RendererBase
+from bot.render.formatting import deadline, format_list, language_name, own_language_name, ua_reference
+from bot.render.letters import as_sentence
+from bot.render.markup import shorten
+from bot.render.screen import Button, Screen
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 8  # cases per page of the list: a screenful of buttons on a phone
+WELCOME_CASES = 5  # open cases shown as buttons on the first screen
+BUTTON_TITLE = 48  # characters of a title on a button: longer ones wrap badly on phones
+MAX_LINKS = 10
+
+_FAR_FUTURE = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+
+
+def label(emoji: str, text: str) -> str:
+    """Emoji help scanning; the words always stay (UX notes)."""
+    return f"{emoji} {text}"
+
+
+class CaseScreens(RendererBase):
+    def _sorted(self, cases: list[Case]) -> list[Case]:
+        """Open cases first, soonest deadline first; closed ones after."""
+
+        def key(case: Case) -> tuple[bool, dt.datetime, str]:
+            return (case.status == Status.closed, case.deadline_at(self.default_timezone) or _FAR_FUTURE, case.id)
+
+        return sorted(cases, key=key)
+
+    def language_picker(self, lang: str, case_id: str | None = None) -> Screen:
+        # The user may not read the current language yet, so the prompt is given in every one.
+        prompts = []
+        for code in UI_LANGUAGES:
+            _ = self._gettext(code)
+            prompts.append(_("Choose your language"))
+        text = self._render("ui/language_picker.html.j2", lang, prompts=prompts)
+        rows = [
+            [Button(("✅ " if code == lang else "") + own_language_name(code), callback=encode("lang", code, case_id or ""))]
+            for code in UI_LANGUAGES
+        ]
+        return Screen(text, rows)
+
+    def welcome(self, lang: str, cases: list[Case], now: dt.datetime) -> Screen:
+        _ = self._gettext(lang)
+        open_cases = [c for c in self._sorted(cases) if c.status == Status.open]
+        shown = open_cases[:WELCOME_CASES]
+        items = [
+            {"title": self._title(c, lang, 120), "deadline": deadline(c, now, lang, self.default_timezone)}
+            for c in shown
+        ]
+        # Titles are capped above, so a handful of cases always fits: no budget loop needed.
+        text = self._render("ui/welcome.html.j2", lang, cases=items, more=len(open_cases) > len(shown))
+        rows = [
+            [Button(label("📌", self._title(c, lang, BUTTON_TITLE)), callback=encode("card", c.id))] for c in shown
+        ]
+        if cases:
+            rows.append([Button(label("📋", _("All cases")), callback=encode("cases", 0))])
+        rows.append(
+            [
+                Button(label("🌐", own_language_name(code)), callback=encode("lang", code, ""))
+                for code in UI_LANGUAGES
+                if code != lang
+            ]
+        )
+        return Screen(text, rows)
+
+    def card(self, case: Case, lang: str, now: dt.datetime, *, subscribed: bool, letters_sent: int) -> Screen:
+        _ = self._gettext(lang)
+        closed = case.status == Status.closed
+        summary = self._pick(case.summary, lang)
+        text = self._fit(
+            lambda n: self._render(
+                "ui/card.html.j2",
+                lang,
+                title=self._title(case, lang),
+                ref=ua_reference(case),
+                update=case.update,
+                summary=shorten(summary, n),
+                deadline=deadline(case, now, lang, self.default_timezone),
+                closed=closed,
+                letters_sent=letters_sent,
+            ),
+            start=1500,  # the card stays short: the background has its own screen
+        )
+        rows: list[list[Button]] = []
+        if not closed:
+            rows.append([Button(label("✍️", _("What can I do?")), callback=encode("act", case.id))])
+        if case.background or case.links:
+            rows.append([Button(label("📖", _("Background")), callback=encode("bg", case.id))])
+        follow = (
+            Button(label("🔕", _("Unsubscribe")), callback=encode("unsub", case.id))
+            if subscribed
+            else Button(label("🔔", _("Subscribe")), callback=encode("sub", case.id))
+        )
+        rows.append([Button(label("📋", _("Other cases")), callback=encode("cases", 0)), follow])
+        return Screen(text, rows)
+
+    def background(self, case: Case, lang: str) -> Screen:
+        _ = self._gettext(lang)
+        background = self._pick(case.background, lang)
+        links = [
+            {"title": shorten(self._pick(link.title, lang), 120), "url": link.url} for link in case.links[:MAX_LINKS]
+        ]
+        text = self._fit(
+            lambda n: self._render(
+                "ui/background.html.j2",
+                lang,
+                title=self._title(case, lang),
+                background=shorten(background, n),
+                links=links,
+            ),
+            start=len(background),  # as much as fits: it sits in a collapsed blockquote
+        )
+        return Screen(text, [[Button(label("⬅️", _("Back")), callback=encode("card", case.id))]])
+
+    def case_list(self, cases: list[Case], lang: str, now: dt.datetime, page: int = 0) -> Screen:
+        _ = self._gettext(lang)
+        ordered = self._sorted(cases)
+        pages = max(1, -(-len(ordered) // PAGE_SIZE))
+        page = min(max(page, 0), pages - 1)  # a stale page number shows the nearest real page
+        chunk = ordered[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        start = page * PAGE_SIZE
+        items = [
+            {
+                "number": start + i + 1,
+                "title": self._title(c, lang, 200),
+                "ref": ua_reference(c),
+                "closed": c.status == Status.closed,
+                "deadline": deadline(c, now, lang, self.default_timezone),
+            }
+            for i, c in enumerate(chunk)
+        ]
+        text = self._render("ui/case_list.html.j2", lang, cases=items, page=page + 1, pages=pages)
+        rows = [
+            [
+                Button(
+                    f"{item['number']}. " + ("🔒 " if item["closed"] else "") + shorten(item["title"], BUTTON_TITLE),
+                    callback=encode("card", case.id),
+                )
+            ]
+            for item, case in zip(items, chunk)
+        ]
+        nav = []
+        if page > 0:
+            nav.append(Button(label("⬅️", _("Previous")), callback=encode("cases", page - 1)))
+        if page < pages - 1:
+            nav.append(Button(_("Next") + " ➡️", callback=encode("cases", page + 1)))
+        if nav:
+            rows.append(nav)
+        return Screen(text, rows)
+
+    def act_menu(self, case: Case, lang: str, now: dt.datetime) -> Screen:
+        _ = self._gettext(lang)
+        back = [Button(label("⬅️", _("Back")), callback=encode("card", case.id))]
+        if case.status == Status.closed:
+            return Screen(self.message("closed_case", lang), [back])
+        asks = [self._pick(ask, lang) for ask in case.asks]
+        languages = format_list([language_name(code, lang) for code in case.letter_languages], lang, "or")
+        text = self._fit(
+            lambda n: self._render(
+                "ui/act_menu.html.j2",
+                lang,
+                title=self._title(case, lang),
+                asks=[shorten(as_sentence(a), n) for a in asks],
+                languages=languages,
+                deadline=deadline(case, now, lang, self.default_timezone),
+                has_copies=any(t.copy_ for t in case.targets),
+            ),
+            start=400,
+        )
+        letter_lang = self.letters.default_language(case, lang)
+        targets = [
+            Button(
+                label("✉️", shorten(t.name, 40)) + (" " + _("(copy)") if t.copy_ else ""),
+                callback=encode("tgt", case.id, i, letter_lang),
+            )
+            for i, t in enumerate(case.targets)
+        ]
+        # Two per row once there are many officials, so the keyboard stays scannable.
+        per_row = 1 if len(targets) <= 6 else 2
+        rows = [targets[i : i + per_row] for i in range(0, len(targets), per_row)]
+        rows.append(
+            [
+                Button(label("🐦", _("Post on X")), callback=encode("tw", case.id)),
+                Button(label("🔗", _("Share")), callback=encode("sh", case.id)),
+            ]
+        )
+        rows.append(back)
+        return Screen(text, rows)

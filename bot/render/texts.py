@@ -1,0 +1,168 @@
+"""Short texts: generic messages, toasts, pledge totals, command menu, bot descriptions."""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+from markupsafe import escape
+
+from bot.callbacks import encode
+from bot.content.models import ACTIONS, Case
+from bot.render.base import RendererBase
+from bot.render.formatting import format_number, ua_reference
+from bot.render.markup import MAX_TOAST, shorten, visible_text
+from bot.render.screen import Button, Screen, Toast
+from bot.render.screens import label
+
+logger = logging.getLogger(__name__)
+
+
+class TextScreens(RendererBase):
+    def message(self, name: str, lang: str, /, **ctx: Any) -> str:
+        """A generic UI text from templates/ui/<name>.html.j2 (Telegram HTML).
+
+        Extra context is optional everywhere; `case=` (a Case) adds its `title`, and
+        mydata accepts the store's shape: data={"prefs", "subscriptions", "pledges"}, cases={id: Case}.
+        """
+        if isinstance(ctx.get("case"), Case):
+            ctx.setdefault("title", self._title(ctx["case"], lang))
+        if name == "help":
+            ctx.setdefault("commands", self.commands(lang))
+        if name == "mydata" and "data" in ctx:
+            ctx = {**ctx, **self._mydata(lang, ctx["data"], ctx.get("cases") or {})}
+        return self._render(f"ui/{name}.html.j2", lang, **ctx)
+
+    def screen(self, name: str, lang: str, /, **ctx: Any) -> Screen:
+        """message() as a Screen without buttons (for editing a menu message in place)."""
+        return Screen(self.message(name, lang, **ctx))
+
+    def toast(self, name: str, lang: str, /, *, alert: bool = False, **ctx: Any) -> Toast:
+        """message() as a callback answer: plain text, at most 200 characters."""
+        return Toast(shorten(visible_text(self.message(name, lang, **ctx)), MAX_TOAST), alert)
+
+    def stale_toast(self, lang: str) -> Toast:
+        return self.toast("stale_button", lang)
+
+    def _action_names(self, lang: str) -> dict[str, str]:
+        _ = self._gettext(lang)
+        return {
+            "letter": _("letter"),
+            "email": _("email"),
+            "fax": _("fax"),
+            "tweet": _("post on X"),
+            "share": _("share"),
+        }
+
+    def _mydata(self, lang: str, data: dict[str, Any], cases: dict[str, Case]) -> dict[str, Any]:
+        """The store's /mydata record in words: titles instead of ids, action names translated."""
+        prefs = data.get("prefs")
+        names = self._action_names(lang)
+
+        def title(case_id: str) -> str:
+            case = cases.get(case_id)
+            return f"{self._title(case, lang, 80)} ({ua_reference(case)})" if case else case_id
+
+        pledges = data.get("pledges") or {}
+        return {
+            "signature": getattr(prefs, "signature", None),
+            "reminders": getattr(prefs, "reminders", None),
+            "subscriptions": [title(c) for c in data.get("subscriptions") or []],
+            "pledges": sum(len(actions) for actions in pledges.values()),
+            "acted": [
+                {"title": title(case_id), "actions": ", ".join(names.get(a, a) for a in actions)}
+                for case_id, actions in pledges.items()
+            ],
+        }
+
+    def forget_confirm(self, lang: str) -> Screen:
+        _ = self._gettext(lang)
+        return Screen(
+            self.message("forget_confirm", lang),
+            [
+                [
+                    Button(label("🗑", _("Yes, erase everything")), callback=encode("forget", "yes")),
+                    Button(label("↩️", _("No, keep it")), callback=encode("forget", "no")),
+                ]
+            ],
+        )
+
+    def sign_prompt(self, lang: str, signature: str | None) -> Screen:
+        """/sign: asks for the signature; offers to clear the current one."""
+        _ = self._gettext(lang)
+        rows = [[Button(label("🗑", _("Clear signature")), callback=encode("sign", "clear"))]] if signature else []
+        return Screen(self.message("sign_prompt", lang, signature=signature), rows)
+
+    def pledge_toast(
+        self, action: str, lang: str, *, counted: bool, total: int | None = None, case: Case | None = None
+    ) -> Toast:
+        """ "Counted, thank you!"; with total=, the running total follows (a toast is all some taps get)."""
+        _ = self._gettext(lang)
+        text = _("Counted, thank you!") if counted else _("Already counted — thank you!")
+        if total:
+            text += " " + html.unescape(self.pledge_total(case, action, lang, total))
+        return Toast(shorten(text, MAX_TOAST))
+
+    def pledge_total(self, case: Case | None, action: str, lang: str, total: int) -> str:
+        """One line (HTML-safe) for after a pledge: "You and 1,234 others have written"."""
+        if action not in ACTIONS:
+            logger.warning("pledge_total: unknown action %r", action)
+        _ = self._gettext(lang)
+        ngettext = self._ngettext(lang)
+        others = total - 1
+        if others <= 0:
+            first = {
+                "letter": _("You are the first to write — thank you!"),
+                "email": _("You are the first to send an email — thank you!"),
+                "fax": _("You are the first to send a fax — thank you!"),
+                "tweet": _("You are the first to post on X — thank you!"),
+                "share": _("You are the first to share this case — thank you!"),
+            }
+            return str(escape(first.get(action, first["letter"])))
+        many = {
+            "letter": ngettext(
+                "You and %(num)s other person have written", "You and %(num)s others have written", others
+            ),
+            "email": ngettext(
+                "You and %(num)s other person have sent an email", "You and %(num)s others have sent an email", others
+            ),
+            "fax": ngettext(
+                "You and %(num)s other person have sent a fax", "You and %(num)s others have sent a fax", others
+            ),
+            "tweet": ngettext(
+                "You and %(num)s other person have posted on X", "You and %(num)s others have posted on X", others
+            ),
+            "share": ngettext(
+                "You and %(num)s other person have shared this case",
+                "You and %(num)s others have shared this case",
+                others,
+            ),
+        }
+        return str(escape(many.get(action, many["letter"]) % {"num": format_number(others, lang)}))
+
+    def commands(self, lang: str) -> list[tuple[str, str]]:
+        """Command menu for setMyCommands (descriptions 3..256 characters)."""
+        _ = self._gettext(lang)
+        return [
+            ("start", _("What this bot does")),
+            ("cases", _("Open cases")),
+            ("act", _("What can I do for the latest case?")),
+            ("language", _("Change language")),
+            ("sign", _("Your signature for letters")),
+            ("stop", _("Stop all notifications")),
+            ("mydata", _("What the bot stores about you")),
+            ("forget", _("Erase your data")),
+            ("help", _("Help")),
+        ]
+
+    def descriptions(self, lang: str) -> tuple[str, str]:
+        """(description <= 512, short description <= 120) for setMyDescription/ShortDescription."""
+        _ = self._gettext(lang)
+        description = _(
+            "When someone's life or freedom is in danger, letters from many people can make a difference. "
+            "This bot turns an Urgent Action into a letter to each official, ready in your language or "
+            "theirs, plus an email, a fax and a post on X. Tap Start to see the open cases."
+        )
+        short = _("Urgent Actions made easy: letters, emails and faxes to officials in a minute.")
+        return shorten(description, 512), shorten(short, 120)

@@ -1,0 +1,94 @@
+"""Settings, read once at start-up from the environment (and an optional .env file)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+from pydantic import AnyUrl, Field, SecretStr, UrlConstraints, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+OFFICIAL_API = "https://api.telegram.org"
+# redis-py also takes unix sockets, which pydantic's RedisDsn refuses.
+RedisUrl = Annotated[AnyUrl, UrlConstraints(allowed_schemes=["redis", "rediss", "unix"])]
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_content_dir() -> Path:
+    # A source checkout runs from its root; an installed copy falls back to the content beside the package.
+    local = Path("content")
+    return local if (local / "cases").is_dir() else PACKAGE_ROOT / "content"
+
+
+class StoreSettings(BaseSettings):
+    """What the command-line tools need: everything but the bot token."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_api_url: str = Field(default=OFFICIAL_API, pattern=r"^https?://[^\s/]+(?::\d+)?(/\S*)?$")
+    redis_url: RedisUrl | None = None
+    data_dir: Path = Path("data")
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    content_dir: Path = Field(default_factory=_default_content_dir)
+    default_language: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
+    default_timezone: str = "UTC"
+    privacy_key: SecretStr | None = None
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",")]
+            return frozenset(int(p) for p in parts if p)
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except Exception:
+            raise ValueError(f"unknown timezone {value!r}") from None
+        return value
+
+
+class Settings(StoreSettings):
+    bot_token: SecretStr
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not re.fullmatch(r"\d{3,20}:[A-Za-z0-9_-]{20,}", value.get_secret_value()):
+            # Never echo the value: it is a secret even when it is wrong.
+            raise ValueError("expected the token @BotFather gave you, like 123456:ABC-DEF...")
+        return value
+
+
+S = TypeVar("S", bound=StoreSettings)
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+def load_settings(cls: type[S] = Settings, **overrides: object) -> S:  # type: ignore[assignment]
+    """Load and validate settings, turning pydantic's report into one clear line."""
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        if first["type"] == "missing":
+            reason = "is required but not set"
+        elif name == "BOT_TOKEN":
+            reason = "is malformed: expected the token @BotFather gave you, like 123456:ABC-DEF..."
+        else:
+            reason = f"is invalid: {first['msg']}"
+        raise SettingsError(f"{name} {reason}{more}") from None

@@ -1,0 +1,30 @@
+"""`rrbot stats`: figures from Redis, no personal data."""
+
+from __future__ import annotations
+
+import secrets
+
+from bot.content import ACTIONS, Library
+from bot.pledges import Store
+from bot.privacy import Pseudonymizer
+from bot.settings import StoreSettings
+from bot.storage import open_redis
+
+
+async def collect(settings: StoreSettings) -> dict:
+    library = Library.load(settings.content_dir)
+    url = str(settings.redis_url) if settings.redis_url else None
+    async with open_redis(url, settings.data_dir) as redis:
+        # Counting needs no identities, so a throwaway key is enough here.
+        store = Store(redis, Pseudonymizer(secrets.token_bytes(32)))
+        return await store.stats(library.ids())
+
+
+def format_table(data: dict) -> str:
+    header = ["case", "subscribers", *ACTIONS]
+    rows = [header]
+    for case_id, figures in data["cases"].items():
+        rows.append([case_id, str(figures["subscribers"]), *(str(figures["pledges"][a]) for a in ACTIONS)])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))) for row in rows]
+    return "\n".join([f"users: {data['users']}", *lines])

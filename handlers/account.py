@@ -1,0 +1,93 @@
+"""What the bot keeps about a user: /sign, /mydata and /forget."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+
+from bot.callbacks import Callback
+from bot.content import Library
+from bot.pledges import Store, UserPrefs
+from bot.render import Renderer
+from handlers.filters import Cb
+from handlers.ui import send, show, toast
+
+router = Router(name="account")
+
+# Long enough for a name, a town and a country; anything longer is not a signature.
+MAX_SIGNATURE = 200
+
+
+class SignForm(StatesGroup):
+    waiting = State()
+
+
+async def _save_signature(message: Message, text: str, lang: str, store: Store, renderer: Renderer) -> None:
+    signature = " ".join(text.split())
+    if len(signature) > MAX_SIGNATURE:
+        await message.answer(renderer.message("sign_too_long", lang, limit=MAX_SIGNATURE))
+        return
+    await store.set_signature(message.chat.id, signature)
+    await message.answer(renderer.message("sign_saved", lang, signature=signature))
+
+
+@router.message(Command("sign"))
+async def command_sign_handler(
+    message: Message, command: CommandObject, state: FSMContext, prefs: UserPrefs, lang: str, store: Store, renderer: Renderer
+) -> None:
+    """Save the signature given after /sign, or ask for one."""
+    if command.args:
+        await state.clear()
+        await _save_signature(message, command.args, lang, store, renderer)
+        return
+    await state.set_state(SignForm.waiting)
+    await send(message, renderer.sign_prompt(lang, prefs.signature))
+
+
+@router.message(SignForm.waiting, F.text, ~F.text.startswith("/"))
+async def signature_received_handler(
+    message: Message, state: FSMContext, lang: str, store: Store, renderer: Renderer
+) -> None:
+    """The text sent after /sign is the signature."""
+    await state.clear()
+    await _save_signature(message, message.text or "", lang, store, renderer)
+
+
+@router.callback_query(Cb("sign"))
+async def signature_clear_handler(query: CallbackQuery, state: FSMContext, lang: str, store: Store, renderer: Renderer) -> None:
+    """Remove the saved signature."""
+    await state.clear()
+    await store.set_signature(query.from_user.id, None)
+    await toast(query, renderer.toast("sign_cleared", lang))
+    await show(query, renderer.sign_prompt(lang, None))
+
+
+@router.message(Command("mydata"))
+async def command_mydata_handler(message: Message, lang: str, library: Library, store: Store, renderer: Renderer) -> None:
+    """Everything the bot stores about this user, said plainly."""
+    data = await store.my_data(message.chat.id, library.ids())
+    await message.answer(renderer.message("mydata", lang, data=data, cases={c.id: c for c in library.all()}))
+
+
+@router.message(Command("forget"))
+async def command_forget_handler(message: Message, lang: str, renderer: Renderer) -> None:
+    """Ask before erasing: it cannot be undone."""
+    await send(message, renderer.forget_confirm(lang))
+
+
+@router.callback_query(Cb("forget"))
+async def forget_confirmed_handler(
+    query: CallbackQuery, cb: Callback, state: FSMContext, lang: str, library: Library, store: Store, renderer: Renderer
+) -> None:
+    """Erase everything about the user, keeping only anonymous totals."""
+    if cb.args[0] == "no":
+        await toast(query)
+        await show(query, renderer.screen("forget_kept", lang))
+        return
+    await state.clear()
+    await store.forget(query.from_user.id, library.ids())
+    await toast(query)
+    await show(query, renderer.screen("forgotten", lang))

@@ -1,0 +1,97 @@
+"""The heart of the bot: "What can I do?", letters, emails, faxes, tweets and sharing."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+
+from bot.callbacks import Callback
+from bot.clock import Clock
+from bot.content import Library, Status
+from bot.pledges import Store, UserPrefs
+from bot.privacy import Pseudonymizer
+from bot.render import Renderer
+from handlers.filters import Cb
+from handlers.ui import send, show, toast
+
+router = Router(name="act")
+
+
+@router.message(Command("act"))
+async def command_act_handler(
+    message: Message, lang: str, library: Library, store: Store, renderer: Renderer, clock: Clock
+) -> None:
+    """Straight to the actions of the case the user follows, or the list when it is not one case."""
+    followed = [c for c in library.open_cases() if c.id in await store.subscriptions(message.chat.id)]
+    candidates = followed or library.open_cases()
+    if len(candidates) == 1:
+        await send(message, renderer.act_menu(candidates[0], lang, clock()))
+    elif candidates:
+        await send(message, renderer.case_list(candidates, lang, clock()))
+    else:
+        await message.answer(renderer.message("no_cases", lang))
+
+
+@router.callback_query(Cb("act", "tw", "sh"))
+async def case_action_handler(
+    query: CallbackQuery, cb: Callback, lang: str, library: Library, renderer: Renderer, clock: Clock
+) -> None:
+    """The action menu, the tweet and the share screen."""
+    case = library.get(cb.args[0])
+    if case is None or case.status == Status.closed:
+        await toast(query, renderer.toast("stale_button", lang))
+        await show(query, renderer.case_list(library.all(), lang, clock()))
+        return
+    await toast(query)
+    if cb.verb == "act":
+        await show(query, renderer.act_menu(case, lang, clock()))
+    elif cb.verb == "tw":
+        await show(query, renderer.tweet(case, lang))
+    else:
+        await show(query, renderer.share(case, lang))
+
+
+@router.callback_query(Cb("tgt", "eml", "fax"))
+async def target_handler(
+    query: CallbackQuery,
+    cb: Callback,
+    lang: str,
+    prefs: UserPrefs,
+    library: Library,
+    renderer: Renderer,
+    pseudonyms: Pseudonymizer,
+    clock: Clock,
+) -> None:
+    """A letter, an email or a fax for one official, in the chosen language."""
+    case_id, index, letter_lang = cb.args[0], int(cb.args[1]), cb.args[2]
+    case = library.get(case_id)
+    if case is None or case.status == Status.closed or index >= len(case.targets):
+        await toast(query, renderer.toast("stale_button", lang))
+        await show(query, renderer.case_list(library.all(), lang, clock()))
+        return
+    make = {"tgt": renderer.letter, "eml": renderer.email, "fax": renderer.fax}[cb.verb]
+    screen = make(
+        case,
+        index,
+        lang,
+        letter_lang,
+        variant_seed=pseudonyms.seed(query.from_user.id, case.id),
+        signature=prefs.signature,
+    )
+    await toast(query)
+    await show(query, screen)
+
+
+@router.callback_query(Cb("pl"))
+async def pledge_handler(
+    query: CallbackQuery, cb: Callback, lang: str, library: Library, store: Store, renderer: Renderer
+) -> None:
+    """ "I sent it": count once per user, case and action, and show the running total."""
+    case_id, action = cb.args
+    case = library.get(case_id)
+    if case is None:
+        await toast(query, renderer.toast("stale_button", lang))
+        return
+    result = await store.pledge(query.from_user.id, case.id, action)
+    await toast(query, renderer.pledge_toast(action, lang, counted=result.counted, total=result.total, case=case))

@@ -1,0 +1,76 @@
+"""Browsing cases: the case list, the alert card, background, subscribing and /stop."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+
+from bot.callbacks import Callback
+from bot.clock import Clock
+from bot.content import Case, Library
+from bot.pledges import Store
+from bot.render import Renderer, Screen
+from handlers.filters import Cb
+from handlers.ui import send, show, toast
+
+router = Router(name="cases")
+
+
+async def card_screen(case: Case, user_id: int, lang: str, store: Store, renderer: Renderer, clock: Clock) -> Screen:
+    """The alert card, with the user's subscription and the running total."""
+    return renderer.card(
+        case,
+        lang,
+        clock(),
+        subscribed=await store.is_subscribed(user_id, case.id),
+        letters_sent=await store.letters_sent(case.id),
+    )
+
+
+@router.message(Command("cases"))
+async def command_cases_handler(message: Message, lang: str, library: Library, renderer: Renderer, clock: Clock) -> None:
+    """List every case, open ones first."""
+    await send(message, renderer.case_list(library.all(), lang, clock()))
+
+
+@router.callback_query(Cb("cases"))
+async def case_list_handler(
+    query: CallbackQuery, cb: Callback, lang: str, library: Library, renderer: Renderer, clock: Clock
+) -> None:
+    """A page of the case list."""
+    await toast(query)
+    await show(query, renderer.case_list(library.all(), lang, clock(), page=int(cb.args[0])))
+
+
+@router.callback_query(Cb("card", "bg", "sub", "unsub"))
+async def case_screen_handler(
+    query: CallbackQuery, cb: Callback, lang: str, library: Library, store: Store, renderer: Renderer, clock: Clock
+) -> None:
+    """The card, its background, and (un)subscribing from it."""
+    case = library.get(cb.args[0])
+    if case is None:
+        await toast(query, renderer.toast("stale_button", lang))
+        await show(query, renderer.case_list(library.all(), lang, clock()))
+        return
+    user_id = query.from_user.id
+    if cb.verb == "bg":
+        await toast(query)
+        await show(query, renderer.background(case, lang))
+        return
+    if cb.verb == "sub":
+        await store.subscribe(user_id, case.id)
+        await toast(query, renderer.toast("subscribed", lang))
+    elif cb.verb == "unsub":
+        await store.unsubscribe(user_id, case.id)
+        await toast(query, renderer.toast("unsubscribed", lang))
+    else:
+        await toast(query)
+    await show(query, await card_screen(case, user_id, lang, store, renderer, clock))
+
+
+@router.message(Command("stop"))
+async def command_stop_handler(message: Message, lang: str, store: Store, renderer: Renderer) -> None:
+    """Unsubscribe from every case at once."""
+    cases = await store.unsubscribe_all(message.chat.id)
+    await message.answer(renderer.message("stopped", lang, count=len(cases)))

@@ -1,0 +1,42 @@
+"""Per-update data: who is asking and in which language to answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aiogram.types import TelegramObject
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n.middleware import I18nMiddleware
+from babel.support import Translations
+
+from bot.i18n import negotiate
+from bot.pledges import Store
+
+
+class CatalogueI18n(I18n):
+    """aiogram's I18n fed straight from the .po catalogues, so there are no compiled files to keep in step."""
+
+    def __init__(self, translations: dict[str, Translations], default_locale: str, locales_dir: Path) -> None:
+        self._preloaded = translations
+        super().__init__(path=locales_dir, default_locale=default_locale)
+
+    def find_locales(self) -> dict[str, Any]:
+        return dict(self._preloaded)
+
+
+class UserLocaleMiddleware(I18nMiddleware):
+    """Loads the user's saved preferences once per update and picks the answer language."""
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        user = data.get("event_from_user")
+        store: Store = data["store"]
+        default = self.i18n.default_locale
+        if user is None:
+            data["lang"] = default
+            return default
+        prefs = await store.user(user.id)
+        lang = prefs.lang or negotiate(user.language_code, default)
+        data["prefs"] = prefs
+        data["lang"] = lang
+        return lang

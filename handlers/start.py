@@ -1,0 +1,103 @@
+"""First contact: /start with or without a case, the language picker, /language and /help."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import CallbackQuery, Message
+
+from bot.callbacks import Callback
+from bot.clock import Clock
+from bot.content import Library, Status
+from bot.pledges import Store, UserPrefs
+from bot.render import Renderer, Screen
+from handlers.filters import Cb
+from handlers.ui import send, show, toast
+
+logger = logging.getLogger(__name__)
+router = Router(name="start")
+
+
+async def _landing(
+    user_id: int, case_id: str | None, lang: str, library: Library, store: Store, renderer: Renderer, clock: Clock
+) -> Screen:
+    """The case card when a case was asked for, else the welcome screen."""
+    case = library.get(case_id)
+    if case is None:
+        return renderer.welcome(lang, library.open_cases(), clock())
+    return renderer.card(
+        case,
+        lang,
+        clock(),
+        subscribed=await store.is_subscribed(user_id, case.id),
+        letters_sent=await store.letters_sent(case.id),
+    )
+
+
+@router.message(CommandStart(deep_link=True))
+async def command_start_case_handler(
+    message: Message,
+    command: CommandObject,
+    prefs: UserPrefs,
+    lang: str,
+    library: Library,
+    store: Store,
+    renderer: Renderer,
+    clock: Clock,
+) -> None:
+    """A deep link t.me/<bot>?start=<case>: subscribe and show that case."""
+    user_id = message.chat.id
+    case = library.get((command.args or "").strip().lower())
+    if case is None:
+        await message.answer(renderer.message("unknown_case", lang))
+        await send(message, renderer.welcome(lang, library.open_cases(), clock()))
+        return
+    if case.status == Status.closed:
+        await message.answer(renderer.message("closed_case", lang, case=case))
+        return
+    await store.subscribe(user_id, case.id)
+    if prefs.is_new:
+        await send(message, renderer.language_picker(lang, case.id))
+        return
+    await send(message, await _landing(user_id, case.id, lang, library, store, renderer, clock))
+
+
+@router.message(CommandStart())
+async def command_start_handler(
+    message: Message, prefs: UserPrefs, lang: str, library: Library, store: Store, renderer: Renderer, clock: Clock
+) -> None:
+    """Plain /start: pick a language on the first visit, else the welcome screen."""
+    if prefs.is_new:
+        await send(message, renderer.language_picker(lang))
+        return
+    await send(message, renderer.welcome(lang, library.open_cases(), clock()))
+
+
+@router.message(Command("language"))
+async def command_language_handler(message: Message, lang: str, renderer: Renderer) -> None:
+    """Offer the UI languages."""
+    await send(message, renderer.language_picker(lang))
+
+
+@router.callback_query(Cb("lang"))
+async def language_chosen_handler(
+    query: CallbackQuery, cb: Callback, library: Library, store: Store, renderer: Renderer, clock: Clock
+) -> None:
+    """Save the language, then go on to the case the user came for (or the welcome screen)."""
+    lang, case_id = cb.args
+    if lang not in renderer.languages:
+        await toast(query, renderer.stale_toast("en"))
+        return
+    await store.set_language(query.from_user.id, lang)
+    await toast(query, renderer.toast("language_set", lang))
+    await show(query, await _landing(query.from_user.id, case_id or None, lang, library, store, renderer, clock))
+
+
+@router.message(Command("help"))
+async def command_help_handler(message: Message, lang: str, renderer: Renderer) -> None:
+    """What the bot does and which commands it knows."""
+    await message.answer(renderer.message("help", lang))
+
+

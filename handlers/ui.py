@@ -1,0 +1,71 @@
+"""Turning rendered screens into Telegram messages: edit in place where we can."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    CopyTextButton,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
+
+from bot.render import Button, Screen, Toast
+
+logger = logging.getLogger(__name__)
+
+
+def _button(spec: Button) -> InlineKeyboardButton:
+    if spec.url:
+        return InlineKeyboardButton(text=spec.text, url=spec.url)
+    if spec.copy_text:
+        return InlineKeyboardButton(text=spec.text, copy_text=CopyTextButton(text=spec.copy_text))
+    return InlineKeyboardButton(text=spec.text, callback_data=spec.callback)
+
+
+def markup(screen: Screen) -> InlineKeyboardMarkup | None:
+    if not screen.buttons:
+        return None
+    return InlineKeyboardMarkup(inline_keyboard=[[_button(b) for b in row] for row in screen.buttons])
+
+
+async def send(message: Message, screen: Screen) -> Message:
+    """Answer with a new message (and the document, when the screen carries one)."""
+    sent = await message.answer(screen.text, reply_markup=markup(screen))
+    if screen.document:
+        await _send_document(message, screen)
+    return sent
+
+
+async def show(query: CallbackQuery, screen: Screen) -> None:
+    """Edit the tapped message into the new screen; fall back to a new message when it cannot be edited."""
+    message = query.message
+    if not isinstance(message, Message):
+        # Too old for Telegram to show us: say it anew in the chat.
+        await query.bot.send_message(query.from_user.id, screen.text, reply_markup=markup(screen))
+        return
+    try:
+        await message.edit_text(screen.text, reply_markup=markup(screen))
+    except TelegramBadRequest as exc:
+        if "not modified" in exc.message:
+            pass  # a double tap: the screen is already what was asked for
+        elif "can't be edited" in exc.message or "not found" in exc.message:
+            await message.answer(screen.text, reply_markup=markup(screen))
+        else:
+            raise
+    if screen.document:
+        await _send_document(message, screen)
+
+
+async def toast(query: CallbackQuery, answer: Toast | None = None) -> None:
+    await query.answer(answer.text if answer else None, show_alert=bool(answer and answer.alert))
+
+
+async def _send_document(message: Message, screen: Screen) -> None:
+    doc = screen.document
+    assert doc is not None
+    await message.answer_document(BufferedInputFile(doc.content, filename=doc.filename), caption=doc.caption or None)

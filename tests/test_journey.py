@@ -1,0 +1,203 @@
+"""An activist's journey end to end: the real bot, the real aiogram client, the emulator and a real Redis."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.app import App
+from bot.emulator import BotAPIEmulator
+from bot.journey import Activist
+
+CASE = "ua-84-11"
+
+# The officials of UA 84/11 exactly as the document gives them.
+SEED_TARGETS = [
+    {"name": "Yurii Ya. Chaika", "fax": "+7 495 987 58 41", "email": None,
+     "salutation": {"en": "Dear Prosecutor General", "ru": "Уважаемый Генеральный прокурор"}},
+    {"name": "M. A. Peshkov", "fax": "+7 499 241 21 75", "email": "3dsng@mid.ru",
+     "salutation": {"en": "Dear Director", "ru": "Уважаем"}},
+    {"name": "Dmitry A. Medvedev", "fax": "+7 495 9100766 ext 2134", "email": None,
+     "salutation": {"en": "Dear President", "ru": "Уважаемый господин Президент"}},
+]
+
+
+async def arrive(emulator: BotAPIEmulator, user_id: int, lang: str) -> Activist:
+    """A newcomer follows the case's deep link and picks a language."""
+    who = Activist(emulator, user_id, f"User{user_id}", language_code=lang)
+    picker = await who.send(f"/start {CASE}")
+    codes = {b["callback_data"].split(":")[1] for b in who.buttons(picker)}
+    assert {"en", "ru"} <= codes, "the first visit offers the UI languages"
+    await who.tap_data(f"lang:{lang}:")
+    return who
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_deep_link_subscribes_and_shows_the_card(app: App, emulator: BotAPIEmulator, lang: str) -> None:
+    who = await arrive(emulator, 101, lang)
+    card = who.last
+    assert "Nizomkhon Juraev" in card["text"] or "Низомхон" in card["text"]
+    assert "2012" in card["text"], "the card shows the deadline"
+    assert {b["callback_data"].split(":")[0] for b in who.buttons() if "callback_data" in b} >= {"act", "bg", "cases", "unsub"}
+    assert await app.store.is_subscribed(101, CASE)
+    assert (await app.store.user(101)).lang == lang
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_letter_for_every_target_in_both_languages(app: App, emulator: BotAPIEmulator, lang: str) -> None:
+    who = await arrive(emulator, 102, lang)
+    for index, target in enumerate(SEED_TARGETS):
+        await who.tap_data(f"act:{CASE}")
+        await who.tap_data(f"tgt:{CASE}:{index}:")
+        letter = who.last["text"]
+        assert target["name"] in letter
+        # The appeal asks for letters in Russian: that is the letter offered first.
+        assert target["salutation"]["ru"] in letter
+        assert any(e["type"] == "pre" for e in who.last.get("entities", [])), "the letter is one tap to copy"
+        if lang == "en":
+            # The activist can switch the letter to their own language.
+            await who.tap_data(f"tgt:{CASE}:{index}:en")
+            assert target["salutation"]["en"] in who.last["text"]
+        if target["fax"]:
+            await who.tap_data(f"fax:{CASE}:{index}:")
+            assert target["fax"] in who.last["text"]
+            await who.tap_data(f"tgt:{CASE}:{index}:")
+        if target["email"]:
+            await who.tap_data(f"eml:{CASE}:{index}:")
+            assert target["email"] in who.last["text"]
+            copies = [b["copy_text"]["text"] for b in who.buttons() if "copy_text" in b]
+            assert target["email"] in copies, "the address is a copy button, not a mailto: link"
+            await who.tap_data(f"tgt:{CASE}:{index}:")
+
+
+async def test_three_taps_from_the_link_to_a_letter(app: App, emulator: BotAPIEmulator) -> None:
+    who = Activist(emulator, 103, "Vera", "en")
+    await app.store.set_language(103, "en")  # a returning user: no language question
+    await who.send(f"/start {CASE}")
+    await who.tap_data("act:")
+    await who.tap_data("tgt:")
+    assert "Chaika" in who.last["text"]
+
+
+async def test_tweet_and_share(app: App, emulator: BotAPIEmulator) -> None:
+    who = await arrive(emulator, 104, "en")
+    await who.tap_data("act:")
+    await who.tap_data("tw:")
+    urls = [b["url"] for b in who.buttons() if "url" in b]
+    assert any(u.startswith("https://twitter.com/intent/tweet?text=") or "x.com/intent" in u for u in urls)
+    assert "@MedvedevRussia" in who.last["text"]
+    await who.tap_data("act:")
+    await who.tap_data("sh:")
+    assert f"t.me/rrbot_test_bot?start={CASE}" in who.last["text"] + " ".join(
+        b.get("url", "") + b.get("copy_text", {}).get("text", "") for b in who.buttons()
+    )
+
+
+async def test_pledge_counts_once_and_shows_the_total(app: App, emulator: BotAPIEmulator) -> None:
+    ann = await arrive(emulator, 105, "en")
+    await ann.tap_data("act:")
+    await ann.tap_data("tgt:")
+    screen = ann.last
+    first = await ann.tap_data(f"pl:{CASE}:letter", screen)
+    second = await ann.tap_data(f"pl:{CASE}:letter", screen)
+    assert first["text"] and second["text"] and first["text"] != second["text"]
+    assert (await app.store.totals(CASE))["letter"] == 1
+
+    bob = await arrive(emulator, 106, "en")
+    await bob.tap_data("act:")
+    await bob.tap_data("tgt:")
+    answer = await bob.tap_data(f"pl:{CASE}:letter")
+    assert "1" in answer["text"], "the second writer hears they are not alone"
+    assert (await app.store.totals(CASE))["letter"] == 2
+
+
+async def test_redelivered_update_counts_once(app: App, emulator: BotAPIEmulator) -> None:
+    ann = await arrive(emulator, 107, "en")
+    await ann.tap_data("act:")
+    await ann.tap_data("tw:")
+    update = emulator.user_presses(107, ann.last["message_id"], f"pl:{CASE}:tweet")
+    await emulator.wait_answered(update)
+    emulator.queue_update(dict(update))  # Telegram redelivers the same update_id
+    await emulator.wait_idle()
+    assert (await app.store.totals(CASE))["tweet"] == 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["", "x", "pl:ua-84-11:bribe", "tgt:ua-84-11:99:ru", "tgt:no-such-case:0:en", "pl:no-such-case:letter",
+     "card:UA-84-11", "lang:xx:", "cases:abc", "a" * 64, "tgt:ua-84-11:0:en:extra", "forget:maybe"],
+)
+async def test_forged_callback_data_gets_a_polite_answer(
+    app: App, emulator: BotAPIEmulator, caplog: pytest.LogCaptureFixture, data: str
+) -> None:
+    who = await arrive(emulator, 108, "en")
+    caplog.clear()
+    with caplog.at_level(logging.ERROR):
+        answer = await who.press(who.last["message_id"], data)
+    assert answer.get("text"), "every tap is answered with a word, never silence"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], "no exception"
+    assert sum((await app.store.totals(CASE)).values()) == 0
+    reply = await who.send("/help")
+    assert "/cases" in reply["text"]
+
+
+@pytest.mark.parametrize("kind", ["command", "text", "sticker", "photo"])
+async def test_anything_unexpected_gets_a_helpful_reply(app: App, emulator: BotAPIEmulator, kind: str) -> None:
+    who = await arrive(emulator, 109, "en")
+    before = len(who.messages)
+    if kind == "command":
+        await who.send("/frobnicate")
+    elif kind == "text":
+        await who.send("hello, is anyone there?")
+    elif kind == "sticker":
+        await who.send_update(emulator.user_sends_sticker)
+    else:
+        await who.send_update(emulator.user_sends_photo)
+    assert len(who.messages) == before + 1
+    assert "/" in who.last["text"], "the reply points to a way forward"
+
+
+async def test_unknown_case_in_a_deep_link(app: App, emulator: BotAPIEmulator) -> None:
+    who = Activist(emulator, 110, "Ann", "en")
+    await who.send("/start no-such-case")
+    texts = [m["text"] for m in who.messages]
+    assert len(texts) >= 1 and "/cases" in " ".join(texts)
+    assert not await app.store.subscriptions(110)
+
+
+async def test_signature_goes_under_the_letter(app: App, emulator: BotAPIEmulator) -> None:
+    who = await arrive(emulator, 111, "en")
+    await who.send("/sign Jane Doe, Leeds, UK")
+    await who.send("/act")
+    await who.tap_data("tgt:")
+    assert "Jane Doe, Leeds, UK" in who.last["text"]
+
+
+async def test_mydata_and_forget(app: App, emulator: BotAPIEmulator) -> None:
+    who = await arrive(emulator, 112, "en")
+    await who.tap_data("act:")
+    await who.tap_data("tw:")
+    await who.tap_data(f"pl:{CASE}:tweet")
+    mydata = (await who.send("/mydata"))["text"]
+    assert CASE in mydata or "UA 84/11" in mydata
+    await who.send("/forget")
+    await who.tap_data("forget:yes")
+    assert not await app.store.subscriptions(112)
+    assert (await app.store.user(112)).is_new
+    assert await app.store.pledged_actions(112, CASE) == set()
+    assert (await app.store.totals(CASE))["tweet"] == 1, "anonymous totals stay"
+
+
+async def test_command_menu_in_every_ui_language(app: App, emulator: BotAPIEmulator) -> None:
+    en = {c["command"]: c["description"] for c in emulator.commands(language_code="en")}
+    ru = {c["command"]: c["description"] for c in emulator.commands(language_code="ru")}
+    assert {"start", "cases", "act", "language", "sign", "stop", "mydata", "forget", "help"} <= set(en)
+    assert set(ru) == set(en) and ru["help"] != en["help"]
+
+
+async def test_stop_unsubscribes(app: App, emulator: BotAPIEmulator) -> None:
+    who = await arrive(emulator, 113, "ru")
+    await who.send("/stop")
+    assert not await app.store.subscriptions(113)
+    assert not await app.store.is_subscribed(113, CASE)

@@ -1,0 +1,809 @@
+"""What a user of the bot would notice in the rendered screens, letters, tweets and catalogues."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
+
+from bot.callbacks import decode
+from bot.content.models import Case
+from bot.i18n import LANGUAGE_NAMES, UI_LANGUAGES, load_translations, negotiate
+from bot.render import Button, Renderer, Screen, fit_tweet, fits, weighted_length
+from bot.render.markup import visible_text
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "content" / "templates"
+LOCALES = ROOT / "content" / "locales"
+SEED_YAML = ROOT / "content" / "cases" / "ua-84-11.yaml"
+BOT = "rrtestbot"
+UTC = dt.timezone.utc
+# Three days before the seed's deadline (15 May 2012, Moscow).
+NOW = dt.datetime(2012, 5, 12, 10, 0, tzinfo=UTC)
+
+MESSAGES = [
+    "help", "mydata", "forget_confirm", "forgotten", "sign_prompt", "sign_saved", "sign_cleared",
+    "unsubscribed", "stopped", "subscribed", "unknown_command", "free_text", "media", "unknown_case",
+    "closed_case", "no_cases", "error", "stale_button", "language_set", "forget_kept", "sign_too_long",
+]  # fmt: skip
+
+
+# --- fixtures -------------------------------------------------------------------------------
+
+
+def seed_data() -> dict:
+    """The seed Urgent Action (UA 84/11, second update) as a case file would hold it."""
+    return {
+        "id": "ua-84-11",
+        "ua": "UA 84/11",
+        "update": 2,
+        "deadline": "2012-05-15",
+        "timezone": "Europe/Moscow",
+        "letter_languages": ["ru"],
+        "subject": {"name": "Nizomkhon Juraev", "gender": "m"},
+        "title": {
+            "en": "Tajik refused asylum-seeker disappeared",
+            "ru": "Исчез гражданин Таджикистана, которому отказали в убежище",
+        },
+        "summary": {
+            "en": "Nizomkhon Juraev was released from a Russian detention facility on 29 March. "
+            "He has not been seen since.",
+            "ru": "Низомхон Джураев был освобождён из-под стражи в России 29 марта. С тех пор его никто не видел.",
+        },
+        "background": {"en": "In 2007 a criminal case was opened in Tajikistan.", "ru": "В 2007 году было возбуждено дело."},
+        "tweet": {
+            "en": "Ensure that Nizomkhon Juraev, who disappeared after his release from detention, "
+            "is not forcibly returned to Tajikistan.",
+            "ru": "Не допустите принудительного возвращения в Таджикистан Низомхона Джураева.",
+        },
+        "asks": [
+            {
+                "en": "Take immediate steps to clarify the whereabouts of Nizomkhon Juraev;",
+                "ru": "Незамедлительно принять меры, чтобы установить местонахождение Низомхона Джураева;",
+            },
+            {
+                "en": "Uphold the absolute obligation not to deport or extradite any person to a country "
+                "where they are at risk of torture.",
+                "ru": "Соблюдать безусловное обязательство не высылать и не выдавать никого в страну, "
+                "где человеку грозят пытки.",
+            },
+        ],
+        "targets": [
+            {
+                "name": "Yurii Ya. Chaika",
+                "title": {"en": "Prosecutor General of the Russian Federation", "ru": "Генеральный прокурор Российской Федерации"},
+                "address": ["Bolshaia Dmitrovka 15 A", "Moscow", "125993", "Russian Federation"],
+                "fax": "+7 495 987 58 41",
+                "salutation": {"en": "Dear Prosecutor General", "ru": "Уважаемый Генеральный прокурор"},
+            },
+            {
+                "name": "M. A. Peshkov",
+                "title": {"en": "Director, Third department on CIS countries", "ru": "Директор Третьего департамента стран СНГ"},
+                "organisation": {
+                    "en": "Ministry of Foreign Affairs of the Russian Federation",
+                    "ru": "Министерство иностранных дел Российской Федерации",
+                },
+                "address": ["Ul. Smolenskaya-Sennaia pl, 32/34", "119200 Moscow", "Russian Federation"],
+                "fax": "+7 499 241 21 75",
+                "email": "3dsng@mid.ru",
+                "salutation": {"en": "Dear Director", "ru": "Уважаемый господин директор"},
+            },
+            {
+                # "And copies to:" — the UA gives no salutation for him.
+                "name": "Dmitry A. Medvedev",
+                "title": {"en": "President of the Russian Federation", "ru": "Президент Российской Федерации"},
+                "address": ["Ul.Ilyinka, 23", "103132 Moscow", "Russian Federation"],
+                "fax": "+7 495 9100766 ext 2134",
+                "twitter": "@MedvedevRussia",
+                "copy": True,
+            },
+        ],
+        "links": [
+            {"title": {"en": "Further information", "ru": "Дополнительная информация"},
+             "url": "http://www.amnesty.org/en/library/info/EUR46/020/2011/en"},
+        ],
+    }  # fmt: skip
+
+
+def make_case(**changes: object) -> Case:
+    return Case.model_validate({**seed_data(), **changes})
+
+
+def huge_case() -> Case:
+    """Everything too long at once: summary, background, asks, 40 officials, 30 links, tweet."""
+    long_en = "The authorities must act now to protect this person and everyone like them. " * 120
+    long_ru = "Власти должны немедленно защитить этого человека и всех, кто в таком же положении. " * 120
+    targets = [
+        {
+            "name": f"Official number {i} with a rather long name and several titles",
+            "title": {"en": "Minister of Very Long Titles " * 3, "ru": "Министр очень длинных должностей " * 3},
+            "address": [f"Street {i}, building {i}", "Capital City", "Country"],
+            "fax": f"+1 555 000 {i:04d}",
+            "email": f"official{i}@example.org",
+            "twitter": f"@official{i}",
+            "salutation": {"en": "Dear Minister", "ru": "Уважаемый министр"},
+        }
+        for i in range(40)
+    ]
+    return make_case(
+        id="huge-case",
+        title={"en": "A title that goes on and on " * 20, "ru": "Заголовок, который всё не кончается " * 20},
+        summary={"en": long_en, "ru": long_ru},
+        background={"en": long_en * 3, "ru": long_ru * 3},
+        tweet={"en": long_en, "ru": long_ru},
+        asks=[{"en": f"Ask {i}: " + long_en[:900], "ru": f"Просьба {i}: " + long_ru[:900]} for i in range(6)],
+        targets=targets,
+        links=[{"title": f"Document {i} " * 10, "url": f"https://example.org/doc/{i}"} for i in range(30)],
+    )
+
+
+@pytest.fixture(scope="module")
+def translations():
+    return load_translations(LOCALES)
+
+
+@pytest.fixture(scope="module")
+def renderer(translations) -> Renderer:
+    return Renderer(TEMPLATES, translations, bot_username=BOT, default_timezone="UTC")
+
+
+@pytest.fixture(scope="module")
+def seed() -> Case:
+    return make_case()
+
+
+def seed_cases() -> list[Case]:
+    """The in-code seed, plus the real case file once it exists."""
+    cases = [make_case()]
+    if SEED_YAML.exists():
+        from bot.content.loader import load_case
+
+        cases.append(load_case(SEED_YAML))
+    return cases
+
+
+# --- a strict Telegram HTML checker ----------------------------------------------------------
+
+ALLOWED_TAGS = {
+    "b": set(), "i": set(), "u": set(), "s": set(), "a": {"href"}, "code": set(), "pre": set(),
+    "blockquote": {"expandable"}, "tg-spoiler": set(),
+}  # fmt: skip
+_TOKEN = re.compile(
+    r"<(?P<close>/?)(?P<name>[a-z-]+)(?P<attrs>(?:\s+[a-z-]+(?:=\"[^\"<>]*\")?)*)\s*>"
+    r"|&(?:lt|gt|amp|quot|#\d{1,7});"
+    r"|[<>&]"
+)
+_ATTR = re.compile(r"([a-z-]+)(?:=\"([^\"]*)\")?")
+
+
+def check_html(text: str) -> None:
+    """Fail unless Telegram's HTML parser would accept text, tag by tag and entity by entity."""
+    stack: list[str] = []
+    for m in _TOKEN.finditer(text):
+        token = m.group(0)
+        where = repr(text[max(0, m.start() - 40) : m.end() + 40])
+        if token in "<>&":
+            raise AssertionError(f"unescaped {token!r} near {where}")
+        if token.startswith("&"):
+            continue
+        name, attrs = m.group("name"), m.group("attrs")
+        assert name in ALLOWED_TAGS, f"tag <{name}> not allowed by Telegram, near {where}"
+        if m.group("close"):
+            assert not attrs.strip(), f"attributes on a closing tag near {where}"
+            assert stack and stack[-1] == name, f"</{name}> does not close {stack} near {where}"
+            stack.pop()
+            continue
+        found = dict(_ATTR.findall(attrs))
+        assert set(found) <= ALLOWED_TAGS[name], f"attributes {found} not allowed on <{name}>"
+        if name == "a":
+            assert re.match(r"(https?|tg)://", html.unescape(found.get("href", ""))), f"bad href near {where}"
+        if stack and stack[-1] in ("pre", "code"):
+            assert stack[-1] == "pre" and name == "code", f"<{name}> inside <{stack[-1]}> near {where}"
+        stack.append(name)
+    assert not stack, f"unclosed tags {stack}"
+
+
+def test_the_checker_itself_rejects_bad_html():
+    for bad in ("<br>", "a & b", "<b>x", "<b><i>x</b></i>", "1 < 2", "<p>x</p>", "&nbsp;", '<a href="mailto:x@y.z">x</a>'):
+        with pytest.raises(AssertionError):
+            check_html(bad)
+    check_html('<b>x</b> &lt;&amp;&gt; &#39; <blockquote expandable>q</blockquote> <a href="https://x.org/?a=1&amp;b=2">l</a>')
+
+
+def check_screen(screen: Screen) -> None:
+    """Everything Telegram would reject or a user would trip over."""
+    check_html(screen.text)
+    assert fits(screen.text), f"{len(visible_text(screen.text))} characters"
+    assert visible_text(screen.text), "empty message"
+    for row in screen.buttons:
+        assert row, "empty keyboard row"
+        for button in row:
+            check_button(button)
+    if screen.document:
+        doc = screen.document
+        assert doc.filename.endswith(".txt") and "/" not in doc.filename
+        doc.content.decode("utf-8")
+        check_html(doc.caption)
+        assert fits(doc.caption, 1024)
+
+
+def check_button(button: Button) -> None:
+    assert button.text.strip()
+    kinds = [k for k in (button.callback, button.url, button.copy_text) if k is not None]
+    assert len(kinds) == 1, button
+    if button.callback is not None:
+        assert decode(button.callback) is not None, f"callback {button.callback!r} does not decode"
+        assert len(button.callback.encode()) <= 64
+    if button.url is not None:
+        assert re.match(r"(https?|tg)://", button.url), button.url
+        assert "mailto:" not in button.url
+    if button.copy_text is not None:
+        assert 1 <= len(button.copy_text) <= 256, len(button.copy_text)
+
+
+def all_screens(r: Renderer, case: Case, lang: str, now: dt.datetime = NOW) -> dict[str, Screen]:
+    screens = {
+        "picker": r.language_picker(lang, case.id),
+        "welcome": r.welcome(lang, [case], now),
+        "card": r.card(case, lang, now, subscribed=False, letters_sent=1234),
+        "card-subscribed": r.card(case, lang, now, subscribed=True, letters_sent=0),
+        "background": r.background(case, lang),
+        "list": r.case_list([case], lang, now),
+        "act": r.act_menu(case, lang, now),
+        "tweet": r.tweet(case, lang),
+        "share": r.share(case, lang),
+        "forget": r.forget_confirm(lang),
+        "sign": r.sign_prompt(lang, "Anna Smith, Leeds"),
+    }
+    for i in range(len(case.targets)):
+        for letter_lang in ("ru", "en"):
+            kw = {"variant_seed": b"seed", "signature": None}
+            screens[f"letter-{i}-{letter_lang}"] = r.letter(case, i, lang, letter_lang, **kw)
+            screens[f"email-{i}-{letter_lang}"] = r.email(case, i, lang, letter_lang, **kw)
+            screens[f"fax-{i}-{letter_lang}"] = r.fax(case, i, lang, letter_lang, **kw)
+    return screens
+
+
+def buttons(screen: Screen) -> list[Button]:
+    return [b for row in screen.buttons for b in row]
+
+
+def callbacks(screen: Screen) -> list[str]:
+    return [b.callback for b in buttons(screen) if b.callback]
+
+
+def pre_text(screen: Screen) -> str:
+    m = re.search(r"<pre>(.*?)</pre>", screen.text, re.S)
+    assert m, "no <pre> block"
+    return html.unescape(m.group(1))
+
+
+# --- every screen, both languages -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", seed_cases(), ids=["code", "case-file"][: len(seed_cases())])
+@pytest.mark.parametrize("lang", UI_LANGUAGES)
+def test_every_screen_is_valid_telegram_html_within_limits(renderer, case, lang):
+    for name, screen in all_screens(renderer, case, lang).items():
+        try:
+            check_screen(screen)
+        except AssertionError as exc:
+            raise AssertionError(f"{name} ({lang}): {exc}") from exc
+
+
+def test_screens_below_the_top_have_a_back_button(renderer, seed):
+    for name, screen in all_screens(renderer, seed, "en").items():
+        if name in ("picker", "welcome", "card", "card-subscribed", "list", "forget", "sign"):
+            continue
+        labels = [b.text for b in buttons(screen)]
+        assert any("Back" in text for text in labels), f"{name}: {labels}"
+
+
+def test_no_screen_text_is_left_untranslated_in_russian(renderer, seed):
+    english = re.compile(r"\b(Back|Deadline|Letter|Email|Fax|Share|Subscribe|What can I do|Copy|Tap|Send)\b")
+    for name, screen in all_screens(renderer, seed, "ru").items():
+        if name.startswith(("letter", "email", "fax")) and name.endswith("-en"):
+            screen_text = screen.text.split("<pre>")[0]  # the English letter itself is meant to be English
+        else:
+            screen_text = screen.text.split("<pre>")[0] if name == "tweet" else screen.text
+        labels = " ".join(b.text for b in buttons(screen))
+        assert not english.search(screen_text + " " + labels), f"{name}: {screen_text}\n{labels}"
+
+
+# --- card, lists, menus ---------------------------------------------------------------------
+
+
+def test_card_in_english(renderer, seed):
+    screen = renderer.card(seed, "en", NOW, subscribed=False, letters_sent=1234)
+    text = visible_text(screen.text)
+    assert "Tajik refused asylum-seeker disappeared" in text
+    assert "UA 84/11" in text and "update 2" in text
+    assert "15 May 2012 — 3 days left" in text
+    assert "1,234 letters" in text
+    assert callbacks(screen) == ["act:ua-84-11", "bg:ua-84-11", "cases:0", "sub:ua-84-11"]
+    assert [b.text for b in buttons(screen)][0] == "✍️ What can I do?"
+    subscribed = renderer.card(seed, "en", NOW, subscribed=True, letters_sent=0)
+    assert "unsub:ua-84-11" in callbacks(subscribed) and "🔕 Unsubscribe" in [b.text for b in buttons(subscribed)]
+    assert "letters sent" not in subscribed.text
+
+
+def test_card_in_russian(renderer, seed):
+    text = visible_text(renderer.card(seed, "ru", NOW, subscribed=False, letters_sent=1234).text)
+    assert "15 мая 2012 — осталось 3 дня" in text
+    assert re.search(r"Уже отправлено 1\s234 письма", text)
+    assert "обновление 2" in text
+
+
+@pytest.mark.parametrize(
+    "now, en, ru",
+    [
+        (dt.datetime(2012, 5, 10, 9, tzinfo=UTC), "5 days left", "осталось 5 дней"),
+        (dt.datetime(2012, 5, 12, 9, tzinfo=UTC), "3 days left", "осталось 3 дня"),
+        (dt.datetime(2012, 5, 14, 9, tzinfo=UTC), "1 day left", "остался 1 день"),
+        (dt.datetime(2012, 4, 24, 9, tzinfo=UTC), "21 days left", "остался 21 день"),
+        (dt.datetime(2012, 4, 23, 9, tzinfo=UTC), "22 days left", "осталось 22 дня"),
+        (dt.datetime(2012, 4, 3, 9, tzinfo=UTC), "42 days left", "осталось 42 дня"),
+        (dt.datetime(2012, 4, 4, 9, tzinfo=UTC), "41 days left", "остался 41 день"),
+        (dt.datetime(2012, 4, 20, 9, tzinfo=UTC), "25 days left", "осталось 25 дней"),
+        # 21:00 UTC on the 14th is already the 15th in Moscow: the last day.
+        (dt.datetime(2012, 5, 14, 21, tzinfo=UTC), "last day today", "сегодня последний день"),
+    ],
+)
+def test_days_left_with_plurals(renderer, seed, now, en, ru):
+    assert en in visible_text(renderer.card(seed, "en", now, subscribed=False, letters_sent=0).text)
+    assert ru in visible_text(renderer.card(seed, "ru", now, subscribed=False, letters_sent=0).text)
+
+
+def test_passed_and_closed_cases(renderer, seed):
+    late = dt.datetime(2012, 5, 20, tzinfo=UTC)
+    text = visible_text(renderer.card(seed, "en", late, subscribed=False, letters_sent=0).text)
+    assert "appeals may still help — check with your section office" in text
+    assert "act:ua-84-11" in callbacks(renderer.card(seed, "en", late, subscribed=False, letters_sent=0))
+    closed = make_case(status="closed")
+    screen = renderer.card(closed, "en", NOW, subscribed=True, letters_sent=3)
+    assert "closed" in visible_text(screen.text)
+    assert "act:ua-84-11" not in callbacks(screen)
+    assert "What can I do" not in " ".join(b.text for b in buttons(screen))
+    assert "закрыто" in renderer.card(closed, "ru", NOW, subscribed=True, letters_sent=3).text
+    act = renderer.act_menu(closed, "en", NOW)  # a stale "What can I do?" button
+    assert "closed" in act.text and not any(c.startswith("tgt:") for c in callbacks(act))
+
+
+def test_welcome_says_what_is_stored_and_lists_open_cases(renderer, seed):
+    closed = make_case(id="old-case", status="closed", title="An old closed case")
+    screen = renderer.welcome("en", [closed, seed], NOW)
+    text = visible_text(screen.text)
+    assert "/forget" in text and "store" in text
+    assert "card:ua-84-11" in callbacks(screen) and "card:old-case" not in callbacks(screen)
+    assert "lang:ru:" in callbacks(screen)
+    ru = visible_text(renderer.welcome("ru", [seed], NOW).text)
+    assert "/forget" in ru and "хранит" in ru
+    empty = renderer.welcome("en", [], NOW)
+    check_screen(empty)
+    assert "no open cases" in empty.text
+
+
+def test_language_picker(renderer):
+    screen = renderer.language_picker("en", "ua-84-11")
+    assert callbacks(screen) == ["lang:en:ua-84-11", "lang:ru:ua-84-11"]
+    assert "Choose your language" in screen.text and "Выберите язык" in screen.text
+    assert callbacks(renderer.language_picker("ru")) == ["lang:en:", "lang:ru:"]
+    assert "Русский" in " ".join(b.text for b in buttons(screen))
+
+
+def test_case_list_pages_open_first_closed_marked(renderer):
+    cases = [
+        make_case(id=f"case-{i:02d}", title=f"Case {i:02d}", deadline=f"2012-06-{i + 1:02d}", status="closed" if i < 3 else "open")
+        for i in range(20)
+    ]
+    first = renderer.case_list(cases, "en", NOW, page=0)
+    check_screen(first)
+    cards = [c for c in callbacks(first) if c.startswith("card:")]
+    assert len(cards) == 8
+    assert cards[0] == "card:case-03"  # open cases first, soonest deadline first
+    assert "cases:1" in callbacks(first) and not any(c == "cases:0" for c in callbacks(first))
+    last = renderer.case_list(cases, "en", NOW, page=2)
+    check_screen(last)
+    assert [c for c in callbacks(last) if c.startswith("card:")] == ["card:case-19", "card:case-00", "card:case-01", "card:case-02"]
+    last_cards = [b for b in buttons(last) if b.callback and b.callback.startswith("card:")]
+    assert len(last_cards) == 4 and all("🔒" in b.text for b in last_cards[1:])
+    assert "cases:1" in callbacks(last) and "cases:3" not in callbacks(last)
+    assert "page 3 of 3" in last.text
+    assert renderer.case_list(cases, "en", NOW, page=99).text == last.text  # stale page: nearest real one
+    assert "страница 1 из 3" in renderer.case_list(cases, "ru", NOW).text
+
+
+def test_act_menu_lists_officials_and_the_appeal_language(renderer, seed):
+    screen = renderer.act_menu(seed, "en", NOW)
+    text = visible_text(screen.text)
+    assert "Take immediate steps to clarify the whereabouts of Nizomkhon Juraev." in text
+    assert "letters in Russian or in your own language" in text
+    labels = [b.text for b in buttons(screen)]
+    assert "✉️ Yurii Ya. Chaika" in labels and "✉️ Dmitry A. Medvedev (copy)" in labels
+    # The appeal asks for Russian and the case has Russian text: letters open in Russian.
+    assert "tgt:ua-84-11:0:ru" in callbacks(screen)
+    assert {"tw:ua-84-11", "sh:ua-84-11", "card:ua-84-11"} <= set(callbacks(screen))
+    assert "🐦 Post on X" in labels and "🔗 Share" in labels
+    ru = visible_text(renderer.act_menu(seed, "ru", NOW).text)
+    assert "русский" in ru and "Незамедлительно принять меры" in ru
+
+
+def test_background_in_expandable_blockquote_with_links(renderer, seed):
+    screen = renderer.background(seed, "en")
+    assert "<blockquote expandable>In 2007" in screen.text
+    assert 'href="http://www.amnesty.org/en/library/info/EUR46/020/2011/en"' in screen.text
+    assert callbacks(screen) == ["card:ua-84-11"]
+
+
+# --- letters ----------------------------------------------------------------------------------
+
+SALUTATIONS = {
+    "en": ["Dear Prosecutor General,", "Dear Director,", "Dear Sir or Madam,"],
+    "ru": ["Уважаемый Генеральный прокурор!", "Уважаемый господин директор!", "Уважаемый господин / уважаемая госпожа!"],
+}
+
+
+@pytest.mark.parametrize("letter_lang", ["en", "ru"])
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_letter_has_salutation_address_and_asks(renderer, seed, letter_lang, index):
+    screen = renderer.letter(seed, index, "en", letter_lang, variant_seed=b"user-1", signature=None)
+    letter = pre_text(screen)
+    target = seed.targets[index]
+    assert letter.startswith(target.name)
+    assert SALUTATIONS[letter_lang][index] in letter
+    for line in target.address:
+        assert f"\n{line}\n" in letter
+    assert target.title[letter_lang] in letter
+    for ask in seed.asks:
+        assert ask[letter_lang].rstrip(";.") in letter
+    assert letter.rstrip().endswith("[Your name, town]" if letter_lang == "en" else "[Ваше имя, город]")
+    assert screen.document is None
+
+
+def test_letter_screen_header_and_buttons(renderer, seed):
+    screen = renderer.letter(seed, 1, "en", "ru", variant_seed=b"u", signature="Anna Smith, Leeds")
+    text = visible_text(screen.text)
+    assert "Letter to M. A. Peshkov" in text
+    assert "by post, by fax, or by email" in text
+    assert pre_text(screen).rstrip().endswith("Anna Smith, Leeds")
+    cbs = callbacks(screen)
+    assert cbs == ["tgt:ua-84-11:1:en", "eml:ua-84-11:1:ru", "fax:ua-84-11:1:ru", "pl:ua-84-11:letter", "act:ua-84-11"]
+    assert [b.text for b in buttons(screen)][:4] == ["🌐 English", "📧 Email", "📠 Fax", "✅ I posted it"]
+    # Chaika has no email: no email button.
+    assert not any(c.startswith("eml:") for c in callbacks(renderer.letter(seed, 0, "en", "ru", variant_seed=b"u", signature=None)))
+    # A Russian speaker on a Russian appeal has nothing to switch to.
+    assert not any(c.startswith("tgt:") for c in callbacks(renderer.letter(seed, 0, "ru", "ru", variant_seed=b"u", signature=None)))
+
+
+def test_same_seed_same_letter_different_seeds_vary(renderer, seed):
+    def letter(seed_bytes: bytes, lang: str = "en") -> str:
+        return pre_text(renderer.letter(seed, 0, "en", lang, variant_seed=seed_bytes, signature=None))
+
+    assert letter(b"alice") == letter(b"alice")
+    assert letter(b"alice") != letter(b"bob")
+    for lang in ("en", "ru"):
+        texts = {letter(f"user-{i}".encode(), lang) for i in range(40)}
+        assert len(texts) >= 15, f"only {len(texts)} different {lang} letters from 40 users"
+        # Every paragraph has at least two phrasings in use.
+        paragraphs = [set() for _ in range(6)]
+        for text in texts:
+            parts = text.split("\n\n")
+            for i, part in enumerate(parts[1:7]):
+                paragraphs[i].add(part)
+        assert all(len(p) >= 2 for p in paragraphs[1:5]), [len(p) for p in paragraphs]
+
+
+def test_russian_letter_agrees_with_the_subjects_gender(renderer):
+    def letters(gender: str | None) -> str:
+        case = make_case(subject={"name": "Мария Иванова", "gender": gender} if gender else {"name": "Мария Иванова"})
+        return "\n".join(
+            pre_text(renderer.letter(case, 0, "ru", "ru", variant_seed=f"s{i}".encode(), signature=None))
+            for i in range(40)
+        )
+
+    female, male, unknown = letters("f"), letters("m"), letters(None)
+    assert "оказалась Мария Иванова" in female and "Она нуждается" in female and "Она не должна" in female
+    assert "оказался" not in female and "Он нуждается" not in female and "его безопасность" not in female
+    assert "оказался Мария Иванова" in male and "Он не должен" in male
+    assert "оказалась" not in male and "Она " not in male
+    assert "сейчас находится Мария Иванова" in unknown and "Этот человек" in unknown
+    assert "оказал" not in unknown and "Он " not in unknown and "Она " not in unknown
+
+
+def test_english_letter_pronouns_and_no_subject(renderer):
+    her = "\n".join(
+        pre_text(renderer.letter(make_case(subject={"name": "Mary Smith", "gender": "f"}), 0, "en", "en",
+                                 variant_seed=f"s{i}".encode(), signature=None))
+        for i in range(30)
+    )  # fmt: skip
+    assert "Mary Smith" in her and " her " in her and " him" not in her and " his " not in her
+    nobody = pre_text(renderer.letter(make_case(subject=None), 0, "en", "en", variant_seed=b"x", signature=None))
+    assert "Juraev" in nobody  # only through the asks
+    assert "None" not in nobody
+
+
+def test_letter_language_fallback_note(renderer):
+    case = make_case(asks=[{"en": "Release him now."}, "Protect his family."], tweet=None)
+    en = renderer.letter(case, 0, "en", "ru", variant_seed=b"x", signature=None)
+    assert "No Russian text for this appeal yet: letter shown in English." in visible_text(en.text)
+    assert "Release him now." in pre_text(en) and "Dear Prosecutor General," in pre_text(en)
+    ru = renderer.letter(case, 0, "ru", "ru", variant_seed=b"x", signature=None)
+    assert "«русский» пока нет: письмо показано на языке «английский»" in visible_text(ru.text)
+    # The menu opens letters in a language that has text, and never offers Russian.
+    assert "tgt:ua-84-11:0:en" in callbacks(renderer.act_menu(case, "ru", NOW))
+    assert not any(c.endswith(":ru") for c in callbacks(ru))
+    assert "No Russian" not in renderer.letter(make_case(), 0, "en", "ru", variant_seed=b"x", signature=None).text
+
+
+def test_email_screen(renderer, seed):
+    screen = renderer.email(seed, 1, "en", "ru", variant_seed=b"x", signature=None)
+    text = visible_text(screen.text)
+    assert "3dsng@mid.ru" in text
+    body = pre_text(screen)
+    assert body.startswith("Уважаемый господин директор!")  # no postal block in an email
+    copies = [b.copy_text for b in buttons(screen) if b.copy_text]
+    assert copies[0] == "3dsng@mid.ru"
+    assert copies[1] in text and "Nizomkhon Juraev" in copies[1]
+    assert callbacks(screen) == ["pl:ua-84-11:email", "tgt:ua-84-11:1:ru"]
+    # No email address: the letter screen instead of a broken email screen.
+    assert "eml:" not in " ".join(callbacks(renderer.email(seed, 0, "en", "ru", variant_seed=b"x", signature=None)))
+
+
+def test_fax_screen(renderer, seed):
+    screen = renderer.fax(seed, 0, "ru", "ru", variant_seed=b"x", signature=None)
+    assert [b.copy_text for b in buttons(screen) if b.copy_text] == ["+7 495 987 58 41"]
+    assert "+7 495 987 58 41" in screen.text and "Уважаемый Генеральный прокурор!" in pre_text(screen)
+    assert callbacks(screen) == ["pl:ua-84-11:fax", "tgt:ua-84-11:0:ru"]
+    assert "Факс отправлен" in [b.text for b in buttons(screen)][1]
+
+
+# --- tweets and sharing ------------------------------------------------------------------------
+
+
+def test_weighted_length_follows_twitter_text():
+    assert weighted_length("a" * 280) == 280
+    assert weighted_length("Привет") == 6  # Cyrillic is in the light range
+    assert weighted_length("你好") == 4  # CJK weighs 2
+    assert weighted_length("https://example.org/" + "x" * 200) == 23
+    assert weighted_length("see https://t.me/bot?start=ua-84-11 now") == 4 + 23 + 4
+    assert weighted_length("😀") == 2 and weighted_length("👍🏽") == 2 and weighted_length("🇷🇺") == 2
+    assert weighted_length("…") == 2  # outside the light ranges
+    assert weighted_length("t.me/x") >= 23  # a bare domain may be linked: never count it shorter
+
+
+def test_fit_tweet_trims_text_keeps_handles_and_link():
+    url = "https://t.me/bot?start=ua-84-11"
+    long_text = "Please protect Nizomkhon Juraev from forcible return to Tajikistan. " * 20
+    tweet = fit_tweet(long_text, ["@MedvedevRussia", "@KremlinRussia_E"], url)
+    assert weighted_length(tweet) <= 280
+    assert tweet.endswith("… @MedvedevRussia @KremlinRussia_E " + url)
+    assert weighted_length(tweet) >= 250  # trimmed, not gutted
+    cjk = fit_tweet("人权" * 300, ["@a"], url)
+    assert weighted_length(cjk) <= 280 and cjk.endswith("@a " + url)
+    many = fit_tweet("Act now.", [f"@handle_{i:05d}" for i in range(40)], url)
+    assert weighted_length(many) <= 280 and many.startswith("Act now.") and many.endswith(url)
+    short = fit_tweet("Short text.", ["@x"], url)
+    assert short == "Short text. @x " + url
+
+
+@pytest.mark.parametrize("lang", UI_LANGUAGES)
+def test_tweet_screen(renderer, seed, lang):
+    screen = renderer.tweet(seed, lang)
+    intent = next(b.url for b in buttons(screen) if b.url)
+    assert intent.startswith("https://twitter.com/intent/tweet?")
+    text = parse_qs(urlsplit(intent).query)["text"][0]
+    assert weighted_length(text) <= 280
+    assert "@MedvedevRussia" in text and text.endswith(f"https://t.me/{BOT}?start=ua-84-11")
+    assert text.startswith(seed.tweet[lang][:30])
+    assert html.unescape(re.search(r"<pre>(.*?)</pre>", screen.text, re.S).group(1)) == text
+    copy = [b.copy_text for b in buttons(screen) if b.copy_text]
+    assert copy == ([text] if len(text) <= 256 else [])
+    assert callbacks(screen) == ["pl:ua-84-11:tweet", "act:ua-84-11"]
+
+
+def test_long_tweet_has_no_copy_button_but_still_fits(renderer):
+    screen = renderer.tweet(huge_case(), "en")
+    text = parse_qs(urlsplit(next(b.url for b in buttons(screen) if b.url)).query)["text"][0]
+    assert weighted_length(text) <= 280
+    copy = [b for b in buttons(screen) if b.copy_text]
+    assert all(len(b.copy_text) <= 256 for b in copy)
+    assert bool(copy) == (len(text) <= 256)
+
+
+def test_share_screen(renderer, seed):
+    screen = renderer.share(seed, "en")
+    link = f"https://t.me/{BOT}?start=ua-84-11"
+    assert link in screen.text
+    share = next(b.url for b in buttons(screen) if b.url)
+    query = parse_qs(urlsplit(share).query)
+    assert share.startswith("https://t.me/share/url?") and query["url"] == [link]
+    assert "Tajik refused asylum-seeker disappeared" in query["text"][0]
+    assert [b.copy_text for b in buttons(screen) if b.copy_text] == [link]
+    assert callbacks(screen) == ["pl:ua-84-11:share", "act:ua-84-11"]
+
+
+# --- pledges, messages, commands -----------------------------------------------------------------
+
+
+def test_pledge_toasts_and_totals(renderer, seed):
+    assert renderer.pledge_toast("letter", "en", counted=True).text == "Counted, thank you!"
+    assert renderer.pledge_toast("letter", "en", counted=False).text == "Already counted — thank you!"
+    assert renderer.pledge_toast("fax", "ru", counted=True).text == "Учтено, спасибо!"
+    with_total = renderer.pledge_toast("letter", "en", counted=True, total=1235, case=seed)
+    assert with_total.text == "Counted, thank you! You and 1,234 others have written"
+    assert renderer.pledge_total(seed, "letter", "en", 1235) == "You and 1,234 others have written"
+    assert renderer.pledge_total(seed, "letter", "en", 2) == "You and 1 other person have written"
+    assert renderer.pledge_total(seed, "letter", "en", 1) == "You are the first to write — thank you!"
+    assert renderer.pledge_total(seed, "email", "en", 3) == "You and 2 others have sent an email"
+    assert "posted on X" in renderer.pledge_total(seed, "tweet", "en", 5)
+    assert "shared" in renderer.pledge_total(seed, "share", "en", 5)
+    assert "fax" in renderer.pledge_total(seed, "fax", "en", 1)
+    assert renderer.pledge_total(seed, "letter", "ru", 2) == "Вы и ещё 1 человек написали"
+    assert renderer.pledge_total(seed, "letter", "ru", 4) == "Вы и ещё 3 человека написали"
+    assert renderer.pledge_total(seed, "letter", "ru", 6) == "Вы и ещё 5 человек написали"
+    assert re.fullmatch(r"Вы и ещё 1\s234 человека написали", renderer.pledge_total(seed, "letter", "ru", 1235))
+
+
+@pytest.mark.parametrize("lang", UI_LANGUAGES)
+def test_generic_messages(renderer, seed, lang):
+    for name in MESSAGES:
+        text = renderer.message(name, lang, signature="<Anna & Co>", title="T", limit=200)
+        check_html(text)
+        assert fits(text) and visible_text(text), name
+        if lang == "ru":
+            assert text != renderer.message(name, "en", signature="<Anna & Co>", title="T", limit=200), name
+        toast = renderer.toast(name, lang)
+        assert 0 < len(toast.text) <= 200 and "<" not in toast.text
+    assert "<Anna & Co>" in visible_text(renderer.message("sign_saved", lang, signature="<Anna & Co>"))
+    assert "/forget" in renderer.message("help", lang) and "/sign" in renderer.message("help", lang)
+
+
+def test_mydata_from_the_store_shape(renderer, seed):
+    from types import SimpleNamespace
+
+    data = {
+        "prefs": SimpleNamespace(lang="en", signature="Anna <Smith>", reminders=True),
+        "subscriptions": ["ua-84-11"],
+        "pledges": {"ua-84-11": ["letter", "tweet"]},
+    }
+    text = renderer.message("mydata", "en", data=data, cases={"ua-84-11": seed})
+    check_html(text)
+    seen = visible_text(text)
+    assert "Anna <Smith>" in seen and "Tajik refused asylum-seeker disappeared (UA 84/11)" in seen
+    assert "letter, post on X" in seen and "Actions you marked as done: 2" in seen
+
+
+def test_commands_and_descriptions(renderer):
+    for lang in UI_LANGUAGES:
+        commands = renderer.commands(lang)
+        assert [c for c, _ in commands] == ["start", "cases", "act", "language", "sign", "stop", "mydata", "forget", "help"]
+        assert all(3 <= len(d) <= 256 for _, d in commands)
+        description, short = renderer.descriptions(lang)
+        assert 0 < len(description) <= 512 and 0 < len(short) <= 120
+    assert renderer.commands("ru")[1][1] != renderer.commands("en")[1][1]
+
+
+# --- untrusted content and huge cases -------------------------------------------------------------
+
+
+def test_content_is_escaped_everywhere(renderer):
+    nasty = '<b>Tom & "Jerry"</b> <a href="x">'
+    case = make_case(
+        title={"en": nasty, "ru": nasty},
+        summary="1 < 2 && 3 > 2 &amp; <i>",
+        background="<script>alert(1)</script> &copy;",
+        asks=[{"en": "Stop <torture> & free them", "ru": "Прекратить <пытки> & освободить"}],
+        subject={"name": "<Name>", "gender": "f"},
+        targets=[{"name": "Mr <Official> & Sons", "address": ["1 < Street > & Co"], "email": "a&b@example.org",
+                  "salutation": "Dear <Sir>", "fax": "+1 555 123 456"}],
+        links=[{"title": "<link> & more", "url": 'https://example.org/?a=1&b="2"'}],
+        tweet="Act <now> & share",
+    )  # fmt: skip
+    for lang in UI_LANGUAGES:
+        screens = all_screens(renderer, case, lang) | {"signed": renderer.letter(case, 0, lang, "en", variant_seed=b"x", signature="<i>Me</i> & you")}
+        for name, screen in screens.items():
+            try:
+                check_screen(screen)
+            except AssertionError as exc:
+                raise AssertionError(f"{name} ({lang}): {exc}") from exc
+    card = visible_text(renderer.card(case, "en", NOW, subscribed=False, letters_sent=0).text)
+    assert nasty in card and "1 < 2 && 3 > 2 &amp; <i>" in card
+    letter = pre_text(renderer.letter(case, 0, "en", "en", variant_seed=b"x", signature="<i>Me</i> & you"))
+    assert "Mr <Official> & Sons" in letter and "1 < Street > & Co" in letter and "Dear <Sir>," in letter
+    assert "Stop <torture> & free them." in letter and letter.endswith("<i>Me</i> & you")
+
+
+def test_a_huge_case_still_fits(renderer):
+    case = huge_case()
+    for lang in UI_LANGUAGES:
+        screens = all_screens(renderer, case, lang) | {"list": renderer.case_list([case] * 30, lang, NOW, 1)}
+        for name, screen in screens.items():
+            try:
+                check_screen(screen)
+            except AssertionError as exc:
+                raise AssertionError(f"{name} ({lang}): {exc}") from exc
+        card = visible_text(screens["card"].text)
+        assert "…" in card  # the summary was shortened, visibly
+        act = screens["act"]
+        assert sum(1 for c in callbacks(act) if c.startswith("tgt:")) == 40
+        assert "tgt:huge-case:39:ru" in callbacks(act)
+        for kind in ("letter", "email", "fax"):
+            screen = screens[f"{kind}-39-en"]
+            assert screen.document is not None, kind
+            full = screen.document.content.decode("utf-8")
+            assert all(ask["en"].split(":")[0] in full for ask in case.asks)
+            assert full.rstrip().endswith("[Your name, town]")
+            assert "…" in pre_text(screen)
+        assert "📎" in screens["letter-0-ru"].text
+
+
+# --- i18n ----------------------------------------------------------------------------------------
+
+
+def test_negotiate_and_names():
+    assert negotiate("ru") == "ru" and negotiate("ru-RU") == "ru" and negotiate("en-US") == "en"
+    assert negotiate("pt-br") == "en" and negotiate(None) == "en" and negotiate("") == "en"
+    assert negotiate("de", default="ru") == "ru" and negotiate("RU") == "ru"
+    assert LANGUAGE_NAMES["en"] == "English" and LANGUAGE_NAMES["ru"] == "Русский"
+
+
+def read_catalog(path: Path, locale: str | None = None):
+    with path.open("rb") as fh:
+        return read_po(fh, locale=locale)
+
+
+def _key(message) -> tuple[str | None, str]:
+    return (message.context, message.id[0] if isinstance(message.id, (tuple, list)) else message.id)
+
+
+def test_russian_catalogue_is_complete(translations):
+    template = read_catalog(LOCALES / "messages.pot")
+    ru = read_catalog(LOCALES / "ru" / "LC_MESSAGES" / "messages.po", "ru")
+    assert ru.num_plurals == 3 and "nplurals=3" in ru.plural_forms
+    untranslated = []
+    for message in template:
+        if not message.id:
+            continue
+        found = ru.get(message.id, context=message.context)
+        if found is None or found.fuzzy:
+            untranslated.append(_key(message))
+            continue
+        strings = found.string if message.pluralizable else (found.string,)
+        if len(strings) != (3 if message.pluralizable else 1) or not all(strings):
+            untranslated.append(_key(message))
+    assert not untranslated, f"untranslated in ru: {untranslated}"
+    errors = [(m.id, [str(e) for e in errs]) for m, errs in ru.check() if errs]
+    assert not errors, errors
+    assert translations["ru"].gettext("Back") == "Назад"
+    assert translations["ru"].ngettext("%(num)s letter sent so far", "%(num)s letters sent so far", 5) % {"num": 5} == "Уже отправлено 5 писем"
+
+
+def test_pot_is_up_to_date_with_the_sources():
+    with (LOCALES / "babel.cfg").open() as fh:
+        method_map, options_map = parse_mapping_cfg(fh)
+    extracted = set()
+    for _filename, _lineno, message, _comments, context in extract_from_dir(str(ROOT), method_map, options_map):
+        msgid = message[0] if isinstance(message, (tuple, list)) else message
+        if msgid:
+            extracted.add((context, msgid))
+    template = read_catalog(LOCALES / "messages.pot")
+    in_pot = {_key(m) for m in template if m.id}
+    assert extracted - in_pot == set(), "re-extract: pybabel extract -F content/locales/babel.cfg ..."
+    assert in_pot - extracted == set(), "stale msgids in messages.pot"
+    for lang in UI_LANGUAGES:
+        po = read_catalog(LOCALES / lang / "LC_MESSAGES" / "messages.po", lang)
+        assert {_key(m) for m in po if m.id} == in_pot, f"{lang} catalogue out of step with the .pot"
+
+
+def test_render_core_does_not_import_aiogram():
+    code = "import sys, bot.render, bot.i18n; sys.exit(any(m.startswith('aiogram') for m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
