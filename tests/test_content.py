@@ -86,7 +86,7 @@ def test_seed_identity_and_deadline(seed):
     assert seed.issued is None  # the document gives no issue date
     assert seed.deadline_at() == dt.datetime(2012, 5, 15, 23, 59, 59, tzinfo=ZoneInfo("Europe/Moscow"))
     assert seed.letter_languages == ["ru"]
-    assert seed.subject is not None and seed.subject.name == "Nizomkhon Juraev"
+    assert seed.subject is not None and seed.subject.name == {"en": "Nizomkhon Juraev", "ru": "Низомхон Джураев"}
     assert seed.subject.gender == "m"
 
 

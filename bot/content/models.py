@@ -96,7 +96,8 @@ class Link(Strict):
 
 
 class Subject(Strict):
-    name: str = Field(min_length=1)
+    # A map lets a Russian letter spell the name in Cyrillic: officials read their own script.
+    name: Text
     gender: Gender | None = None
 
     @field_validator("gender", mode="before")

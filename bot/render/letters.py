@@ -103,7 +103,7 @@ class LetterWriter:
                 "salutation": salutation,
                 "copy": target.copy_,
             },
-            "subject": {"name": subject.name, "gender": subject.gender.value if subject.gender else None}
+            "subject": {"name": pick(subject.name, lang), "gender": subject.gender.value if subject.gender else None}
             if subject
             else None,
             "title": " ".join((pick(case.title, lang) or "").split()),

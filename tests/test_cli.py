@@ -1,0 +1,92 @@
+"""The `rrbot` command as a coordinator or operator meets it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.pledges import Store
+from bot.privacy import Pseudonymizer
+from tests.conftest import CONTENT, ROOT, TOKEN
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def rrbot(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "REDIS_URL", "PRIVACY_KEY", "CONTENT_DIR"}}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        env={**base, "PYTHONPATH": str(ROOT), **(env or {})},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def broken_content(tmp_path: Path) -> Path:
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    case = content / "cases" / "ua-84-11.yaml"
+    text = case.read_text(encoding="utf-8").replace('fax: "+7 499 241 21 75"', 'fax: "call me"', 1)
+    assert "call me" in text, "the seed's second fax line changed: update this test"
+    case.write_text(text, encoding="utf-8")
+    return content
+
+
+def test_check_passes_on_the_shipped_content() -> None:
+    result = rrbot("check", "content")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK" in result.stdout
+
+
+def test_check_reports_file_and_line_of_a_broken_case(broken_content: Path) -> None:
+    result = rrbot("check", str(broken_content))
+    assert result.returncode != 0
+    case = broken_content / "cases" / "ua-84-11.yaml"
+    line = next(i for i, l in enumerate(case.read_text(encoding="utf-8").splitlines(), 1) if "call me" in l)
+    assert f"ua-84-11.yaml:{line}: targets.1.fax:" in result.stdout + result.stderr
+
+
+def test_run_refuses_invalid_content(broken_content: Path, tmp_path: Path) -> None:
+    result = rrbot("run", env={"BOT_TOKEN": TOKEN, "CONTENT_DIR": str(broken_content), "DATA_DIR": str(tmp_path)})
+    assert result.returncode != 0
+    assert "targets.1.fax" in result.stderr and "refusing to start" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "BOT_TOKEN is required"),
+        ({"BOT_TOKEN": "not-a-token"}, "BOT_TOKEN is malformed"),
+        ({"BOT_TOKEN": TOKEN, "ADMIN_IDS": "12,abc"}, "ADMIN_IDS"),
+        ({"BOT_TOKEN": TOKEN, "REDIS_URL": "http://example"}, "REDIS_URL"),
+        ({"BOT_TOKEN": TOKEN, "DEFAULT_TIMEZONE": "Mars/Base"}, "DEFAULT_TIMEZONE"),
+    ],
+)
+def test_bad_settings_stop_start_up_with_one_line(env: dict[str, str], expected: str, tmp_path: Path) -> None:
+    result = rrbot("run", env={"DATA_DIR": str(tmp_path), **env}, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], result.stderr
+    assert "not-a-token" not in result.stderr, "a secret is never echoed, even a wrong one"
+
+
+async def test_stats_json_counts_subscribers_and_pledges(tmp_path: Path, redis_url: str, redis) -> None:
+    store = Store(redis, Pseudonymizer(b"k" * 32))
+    for user in (1, 2, 3):
+        await store.subscribe(user, "ua-84-11")
+    await store.pledge(1, "ua-84-11", "letter")
+    await store.pledge(2, "ua-84-11", "letter")
+    await store.pledge(2, "ua-84-11", "tweet")
+    result = rrbot("stats", "--json", env={"DATA_DIR": str(tmp_path), "REDIS_URL": redis_url})
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)["cases"]["ua-84-11"]
+    assert figures == {"subscribers": 3, "pledges": {"letter": 2, "email": 0, "fax": 0, "tweet": 1, "share": 0}}
