@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.redis import RedisStorage
@@ -24,9 +23,10 @@ from bot.privacy import Pseudonymizer, load_or_create_key
 from bot.render import Renderer
 from bot.settings import Settings, SettingsError
 from bot.storage import open_redis
+from bot.telegram import LenientUpdatesSession
 from handlers import detach_routers, get_routers
 from handlers.errors import error_handler
-from handlers.middlewares import CatalogueI18n, UserLocaleMiddleware
+from handlers.middlewares import CatalogueI18n, UserLocaleMiddleware, skip_unreadable_updates
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class App:
 
 
 def create_bot(settings: Settings) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session = LenientUpdatesSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -86,6 +86,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         pseudonyms=pseudonyms,
         clock=clock,
     )
+    dispatcher.update.outer_middleware(skip_unreadable_updates)
     dispatcher.update.outer_middleware(
         UserLocaleMiddleware(CatalogueI18n(translations, settings.default_language, locales))
     )

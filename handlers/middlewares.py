@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from aiogram.types import TelegramObject
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.types import TelegramObject, Update
+from aiogram.types.update import UpdateTypeLookupError
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n.middleware import I18nMiddleware
 from babel.support import Translations
 
 from bot.i18n import negotiate
 from bot.pledges import Store
+
+
+logger = logging.getLogger(__name__)
+
+
+async def skip_unreadable_updates(
+    handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]], event: TelegramObject, data: dict[str, Any]
+) -> Any:
+    """Updates of a kind this aiogram does not know, or emptied by LenientUpdatesSession, are skipped quietly."""
+    if isinstance(event, Update):
+        try:
+            event.event_type
+        except UpdateTypeLookupError:
+            logger.info("Skipped update %r of no known type", event.update_id)
+            return UNHANDLED
+    return await handler(event, data)
 
 
 class CatalogueI18n(I18n):

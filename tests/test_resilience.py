@@ -113,3 +113,15 @@ async def test_bot_answers_when_redis_is_down(
             assert reply["text"] == app.renderer.message("error", "en").strip() or "wrong" in reply["text"]
     finally:
         await redis.aclose()
+
+
+async def test_malformed_updates_do_not_wedge_the_bot(app, emulator: BotAPIEmulator) -> None:
+    who = Activist(emulator, 204, "Ann", "en")
+    emulator.queue_update({"message": {"message_id": "oops", "chat": "nope"}})
+    emulator.queue_update({"callback_query": {"id": "1"}})
+    emulator.queue_update({"weird_new_kind": {"x": 1}})
+    reply = await who.send("/help", timeout=10)
+    assert "/cases" in reply["text"]
+    emulator.queue_update({"message": None})  # the last of a batch, too
+    reply = await who.send("/cases", timeout=10)
+    assert "Tajik" in reply["text"] or who.buttons(reply)
