@@ -1,0 +1,61 @@
+"""Content at the edges: a letter too long for one message, a closed case behind a deep link."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.app import App, running
+from bot.content import Library
+from bot.emulator import BotAPIEmulator
+from bot.journey import Activist
+from bot.settings import Settings
+from tests.conftest import CONTENT
+
+LONG_ASK = "Release every person detained for peacefully exercising their rights, and guarantee their safety. " * 6
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    root = tmp_path / "content"
+    shutil.copytree(CONTENT, root)
+    seed = yaml.safe_load((root / "cases" / "ua-84-11.yaml").read_text(encoding="utf-8"))
+    long_case = {**seed, "id": "long-case", "ua": "UA 1/26", "letter_languages": ["en"],
+                 "asks": [{"en": f"{i}. {LONG_ASK}"} for i in range(12)]}
+    closed = {**seed, "id": "closed-case", "ua": "UA 2/26", "status": "closed"}
+    for case in (long_case, closed):
+        (root / "cases" / f"{case['id']}.yaml").write_text(yaml.safe_dump(case, allow_unicode=True), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+async def edge_app(settings: Settings, redis, content: Path) -> AsyncIterator[App]:
+    settings = settings.model_copy(update={"content_dir": content})
+    async with running(settings, redis, Library.load(content)) as app:
+        yield app
+
+
+async def test_a_long_letter_also_comes_as_a_text_file(edge_app: App, emulator: BotAPIEmulator) -> None:
+    who = Activist(emulator, 501, "Ann", "en")
+    await edge_app.store.set_language(501, "en")
+    await who.send("/start long-case")
+    await who.tap_data("act:")
+    await who.tap_data("tgt:long-case:0:")
+    documents = [e for e in emulator.outbox(501) if e["message"].get("document")]
+    assert documents, "the full letter is sent as a document"
+    body = documents[-1]["file_bytes"].decode("utf-8")
+    assert body.count("Release every person") == 12 * 6, "with every ask in it, whole"
+    assert documents[-1]["message"]["document"]["file_name"].endswith(".txt")
+    assert all(len(m.get("text", "")) <= 4096 for m in who.messages)
+
+
+async def test_a_closed_case_link_points_to_open_ones(edge_app: App, emulator: BotAPIEmulator) -> None:
+    who = Activist(emulator, 502, "Ann", "en")
+    await edge_app.store.set_language(502, "en")
+    reply = await who.send("/start closed-case")
+    assert "closed" in reply["text"].lower() and "/cases" in reply["text"]
+    assert not await edge_app.store.subscriptions(502)
