@@ -23,7 +23,7 @@ from bot.privacy import Pseudonymizer, load_or_create_key
 from bot.render import Renderer
 from bot.settings import Settings, SettingsError
 from bot.storage import open_redis
-from bot.telegram import LenientUpdatesSession
+from bot.telegram import LenientUpdatesSession, WaitOnFloodLimit
 from handlers import detach_routers, get_routers
 from handlers.errors import error_handler
 from handlers.middlewares import CatalogueI18n, UserLocaleMiddleware, skip_unreadable_updates
@@ -45,6 +45,7 @@ class App:
 
 def create_bot(settings: Settings) -> Bot:
     session = LenientUpdatesSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session.middleware(WaitOnFloodLimit())
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -64,7 +65,11 @@ def privacy_key(settings: Settings) -> bytes:
 async def build_app(settings: Settings, redis: Redis, library: Library, clock: Clock = utc_now) -> App:
     """Everything the Dispatcher needs, passed as workflow data (no module globals)."""
     bot = create_bot(settings)
-    me = await bot.me()
+    try:
+        me = await bot.me()
+    except Exception:
+        await bot.session.close()
+        raise
     locales = settings.content_dir / "locales"
     translations = load_translations(locales)
     renderer = Renderer(

@@ -24,12 +24,14 @@ _VERBS: dict[str, tuple[str, ...]] = {
     "tgt": (_CASE, _INDEX, _LANG),   # letter to target i, in a language
     "eml": (_CASE, _INDEX, _LANG),   # email to target i
     "fax": (_CASE, _INDEX, _LANG),   # fax to target i
+    "doc": (_CASE, _INDEX, _LANG),   # the whole letter to target i as a .txt file
     "tw": (_CASE,),              # tweet
     "sh": (_CASE,),              # share
     "pl": (_CASE, _ACTION),      # pledge: "I sent it"
     "sub": (_CASE,),
     "unsub": (_CASE,),
     "cases": (r"\d{1,3}",),      # case list page
+    "home": (),                  # the welcome screen
     "lang": (_LANG, f"(?:{_CASE})?"),  # pick UI language, then show a case (optional)
     "forget": (r"yes|no",),
     "sign": (r"clear",),

@@ -12,6 +12,8 @@ from bot.settings import Settings, SettingsError, StoreSettings, load_settings
 
 
 def _run(args: argparse.Namespace) -> int:
+    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
     from bot.app import run
     from bot.content.check import check_content, format_report
     from bot.logs import setup_logging
@@ -27,6 +29,12 @@ def _run(args: argparse.Namespace) -> int:
         asyncio.run(run(settings))
     except KeyboardInterrupt:
         pass
+    except TelegramUnauthorizedError:
+        print("rrbot: BOT_TOKEN was refused by Telegram (401 Unauthorized): check it with @BotFather", file=sys.stderr)
+        return 2
+    except TelegramNetworkError as exc:
+        print(f"rrbot: cannot reach the Bot API at {settings.telegram_api_url}: {exc.message}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -46,7 +54,11 @@ def _check(args: argparse.Namespace) -> int:
 def _stats(args: argparse.Namespace) -> int:
     from bot.stats import collect, format_table
 
+    from bot.storage import EMBEDDED_DB
+
     settings = load_settings(StoreSettings)
+    if settings.redis_url is None and not (settings.data_dir / EMBEDDED_DB).exists():
+        print(f"rrbot: no bot data in DATA_DIR={settings.data_dir} yet: every figure is zero", file=sys.stderr)
     data = asyncio.run(collect(settings))
     print(json.dumps(data, indent=2, ensure_ascii=False) if args.json else format_table(data))
     return 0

@@ -41,6 +41,8 @@ class StoreSettings(BaseSettings):
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
             parts = [p.strip() for p in value.replace(";", ",").split(",")]
+            if not all(p.lstrip("-").isdigit() for p in parts if p):
+                raise ValueError("is invalid: expected numeric Telegram user ids, comma-separated")
             return frozenset(int(p) for p in parts if p)
         if isinstance(value, int):
             return frozenset({value})
@@ -54,20 +56,26 @@ class StoreSettings(BaseSettings):
         try:
             ZoneInfo(value)
         except Exception:
-            raise ValueError(f"unknown timezone {value!r}") from None
+            raise ValueError(f"is invalid: unknown timezone {value!r} (use a name like Europe/Moscow)") from None
         return value
 
 
 class Settings(StoreSettings):
     bot_token: SecretStr
 
-    @field_validator("bot_token")
+    @field_validator("bot_token", mode="before")
     @classmethod
-    def _token_shape(cls, value: SecretStr) -> SecretStr:
-        if not re.fullmatch(r"\d{3,20}:[A-Za-z0-9_-]{20,}", value.get_secret_value()):
+    def _token_shape(cls, value: object) -> object:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(raw, str):
+            return value
+        raw = raw.strip()  # pasted tokens often carry a space or a newline
+        if not raw:
+            raise ValueError("is required but not set")
+        if not re.fullmatch(r"\d{3,20}:[A-Za-z0-9_-]{20,}", raw):
             # Never echo the value: it is a secret even when it is wrong.
-            raise ValueError("expected the token @BotFather gave you, like 123456:ABC-DEF...")
-        return value
+            raise ValueError("is malformed: expected the token @BotFather gave you, like 123456:ABC-DEF...")
+        return raw
 
 
 S = TypeVar("S", bound=StoreSettings)
@@ -87,8 +95,8 @@ def load_settings(cls: type[S] = Settings, **overrides: object) -> S:  # type: i
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         if first["type"] == "missing":
             reason = "is required but not set"
-        elif name == "BOT_TOKEN":
-            reason = "is malformed: expected the token @BotFather gave you, like 123456:ABC-DEF..."
+        elif first["type"] == "value_error":
+            reason = str(first["ctx"]["error"])  # our validators speak in whole phrases
         else:
             reason = f"is invalid: {first['msg']}"
         raise SettingsError(f"{name} {reason}{more}") from None

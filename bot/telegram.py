@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import Update
@@ -54,3 +57,28 @@ class LenientUpdatesSession(AiohttpSession):
                 clean.append({"update_id": update_id})
         data["result"] = clean
         return self.json_dumps(data)
+
+
+class WaitOnFloodLimit(BaseRequestMiddleware):
+    """A reply that hits Telegram's flood limit waits as told and goes again, instead of being lost.
+
+    Only short waits: a user tapping a button will not wait a minute, and the broadcast engine
+    paces itself rather than relying on this.
+    """
+
+    def __init__(self, max_wait: float = 10.0, attempts: int = 3) -> None:
+        self.max_wait = max_wait
+        self.attempts = attempts
+
+    async def __call__(
+        self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot, method: TelegramMethod[TelegramType]
+    ) -> Response[TelegramType]:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                if attempt == self.attempts or exc.retry_after > self.max_wait:
+                    raise
+                logger.warning("Flood limit on %r: retrying in %rs", type(method).__name__, exc.retry_after)
+                await asyncio.sleep(exc.retry_after)
+        raise AssertionError("unreachable")

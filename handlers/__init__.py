@@ -8,7 +8,8 @@ from aiogram.enums import ChatType
 from bot.settings import Settings
 from handlers import account, act, cases, fallback, start
 
-_ACTIVIST = (start.router, cases.router, act.router, account.router)
+# account first: while it waits for a signature, any other command or tap must cancel that prompt.
+_ACTIVIST = (account.router, start.router, cases.router, act.router)
 
 # The bot talks to activists one to one; in groups it keeps quiet rather than leak a letter.
 for _router in (*_ACTIVIST, fallback.router):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiogram import F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -34,7 +35,7 @@ async def _save_signature(message: Message, text: str, lang: str, store: Store, 
     await message.answer(renderer.message("sign_saved", lang, signature=signature))
 
 
-@router.message(Command("sign"))
+@router.message(Command("sign", ignore_case=True))
 async def command_sign_handler(
     message: Message, command: CommandObject, state: FSMContext, prefs: UserPrefs, lang: str, store: Store, renderer: Renderer
 ) -> None:
@@ -45,6 +46,20 @@ async def command_sign_handler(
         return
     await state.set_state(SignForm.waiting)
     await send(message, renderer.sign_prompt(lang, prefs.signature))
+
+
+@router.message(SignForm.waiting, F.text.startswith("/"))
+async def sign_prompt_left_by_command_handler(message: Message, state: FSMContext) -> None:
+    """Another command while the bot waits for a signature: drop the prompt, let the command run."""
+    await state.clear()
+    raise SkipHandler
+
+
+@router.callback_query(SignForm.waiting, ~Cb("sign"))
+async def sign_prompt_left_by_tap_handler(query: CallbackQuery, state: FSMContext) -> None:
+    """A tap elsewhere while the bot waits for a signature: drop the prompt, let the tap work."""
+    await state.clear()
+    raise SkipHandler
 
 
 @router.message(SignForm.waiting, F.text, ~F.text.startswith("/"))
@@ -61,18 +76,18 @@ async def signature_clear_handler(query: CallbackQuery, state: FSMContext, lang:
     """Remove the saved signature."""
     await state.clear()
     await store.set_signature(query.from_user.id, None)
-    await toast(query, renderer.toast("sign_cleared", lang))
     await show(query, renderer.sign_prompt(lang, None))
+    await toast(query, renderer.toast("sign_cleared", lang))
 
 
-@router.message(Command("mydata"))
+@router.message(Command("mydata", ignore_case=True))
 async def command_mydata_handler(message: Message, lang: str, library: Library, store: Store, renderer: Renderer) -> None:
     """Everything the bot stores about this user, said plainly."""
     data = await store.my_data(message.chat.id, library.ids())
     await message.answer(renderer.message("mydata", lang, data=data, cases={c.id: c for c in library.all()}))
 
 
-@router.message(Command("forget"))
+@router.message(Command("forget", ignore_case=True))
 async def command_forget_handler(message: Message, lang: str, renderer: Renderer) -> None:
     """Ask before erasing: it cannot be undone."""
     await send(message, renderer.forget_confirm(lang))
@@ -84,10 +99,10 @@ async def forget_confirmed_handler(
 ) -> None:
     """Erase everything about the user, keeping only anonymous totals."""
     if cb.args[0] == "no":
-        await toast(query)
         await show(query, renderer.screen("forget_kept", lang))
+        await toast(query)
         return
     await state.clear()
     await store.forget(query.from_user.id, library.ids())
-    await toast(query)
     await show(query, renderer.screen("forgotten", lang))
+    await toast(query)

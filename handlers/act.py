@@ -13,12 +13,12 @@ from bot.pledges import Store, UserPrefs
 from bot.privacy import Pseudonymizer
 from bot.render import Renderer
 from handlers.filters import Cb
-from handlers.ui import send, show, toast
+from handlers.ui import send, send_document, show, toast
 
 router = Router(name="act")
 
 
-@router.message(Command("act"))
+@router.message(Command("act", ignore_case=True))
 async def command_act_handler(
     message: Message, lang: str, library: Library, store: Store, renderer: Renderer, clock: Clock
 ) -> None:
@@ -40,19 +40,19 @@ async def case_action_handler(
     """The action menu, the tweet and the share screen."""
     case = library.get(cb.args[0])
     if case is None or case.status == Status.closed:
-        await toast(query, renderer.toast("stale_button", lang))
         await show(query, renderer.case_list(library.all(), lang, clock()))
+        await toast(query, renderer.toast("stale_button", lang))
         return
-    await toast(query)
     if cb.verb == "act":
         await show(query, renderer.act_menu(case, lang, clock()))
     elif cb.verb == "tw":
         await show(query, renderer.tweet(case, lang))
     else:
         await show(query, renderer.share(case, lang))
+    await toast(query)
 
 
-@router.callback_query(Cb("tgt", "eml", "fax"))
+@router.callback_query(Cb("tgt", "eml", "fax", "doc"))
 async def target_handler(
     query: CallbackQuery,
     cb: Callback,
@@ -67,20 +67,17 @@ async def target_handler(
     case_id, index, letter_lang = cb.args[0], int(cb.args[1]), cb.args[2]
     case = library.get(case_id)
     if case is None or case.status == Status.closed or index >= len(case.targets):
-        await toast(query, renderer.toast("stale_button", lang))
         await show(query, renderer.case_list(library.all(), lang, clock()))
+        await toast(query, renderer.toast("stale_button", lang))
         return
-    make = {"tgt": renderer.letter, "eml": renderer.email, "fax": renderer.fax}[cb.verb]
-    screen = make(
-        case,
-        index,
-        lang,
-        letter_lang,
-        variant_seed=pseudonyms.seed(query.from_user.id, case.id),
-        signature=prefs.signature,
-    )
+    seed, signature = pseudonyms.seed(query.from_user.id, case.id), prefs.signature
+    if cb.verb == "doc":
+        document = renderer.letter_document(case, index, lang, letter_lang, variant_seed=seed, signature=signature)
+        await send_document(query, document)
+    else:
+        make = {"tgt": renderer.letter, "eml": renderer.email, "fax": renderer.fax}[cb.verb]
+        await show(query, make(case, index, lang, letter_lang, variant_seed=seed, signature=signature))
     await toast(query)
-    await show(query, screen)
 
 
 @router.callback_query(Cb("pl"))
@@ -92,6 +89,10 @@ async def pledge_handler(
     case = library.get(case_id)
     if case is None:
         await toast(query, renderer.toast("stale_button", lang))
+        return
+    if case.status == Status.closed:
+        # A button left on an old screen: the case no longer asks for action.
+        await toast(query, renderer.toast("closed_case", lang, alert=True, case=case))
         return
     result = await store.pledge(query.from_user.id, case.id, action)
     await toast(query, renderer.pledge_toast(action, lang, counted=result.counted, total=result.total, case=case))

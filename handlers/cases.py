@@ -28,7 +28,7 @@ async def card_screen(case: Case, user_id: int, lang: str, store: Store, rendere
     )
 
 
-@router.message(Command("cases"))
+@router.message(Command("cases", ignore_case=True))
 async def command_cases_handler(message: Message, lang: str, library: Library, renderer: Renderer, clock: Clock) -> None:
     """List every case, open ones first."""
     await send(message, renderer.case_list(library.all(), lang, clock()))
@@ -39,8 +39,8 @@ async def case_list_handler(
     query: CallbackQuery, cb: Callback, lang: str, library: Library, renderer: Renderer, clock: Clock
 ) -> None:
     """A page of the case list."""
-    await toast(query)
     await show(query, renderer.case_list(library.all(), lang, clock(), page=int(cb.args[0])))
+    await toast(query)
 
 
 @router.callback_query(Cb("card", "bg", "sub", "unsub"))
@@ -50,26 +50,26 @@ async def case_screen_handler(
     """The card, its background, and (un)subscribing from it."""
     case = library.get(cb.args[0])
     if case is None:
-        await toast(query, renderer.toast("stale_button", lang))
         await show(query, renderer.case_list(library.all(), lang, clock()))
+        await toast(query, renderer.toast("stale_button", lang))
         return
     user_id = query.from_user.id
     if cb.verb == "bg":
-        await toast(query)
         await show(query, renderer.background(case, lang))
+        await toast(query)
         return
+    answer = None
     if cb.verb == "sub":
         await store.subscribe(user_id, case.id)
-        await toast(query, renderer.toast("subscribed", lang))
+        answer = renderer.toast("subscribed", lang)
     elif cb.verb == "unsub":
         await store.unsubscribe(user_id, case.id)
-        await toast(query, renderer.toast("unsubscribed", lang))
-    else:
-        await toast(query)
+        answer = renderer.toast("unsubscribed", lang)
     await show(query, await card_screen(case, user_id, lang, store, renderer, clock))
+    await toast(query, answer)
 
 
-@router.message(Command("stop"))
+@router.message(Command("stop", ignore_case=True))
 async def command_stop_handler(message: Message, lang: str, store: Store, renderer: Renderer) -> None:
     """Unsubscribe from every case at once."""
     cases = await store.unsubscribe_all(message.chat.id)

@@ -36,7 +36,7 @@ async def _landing(
     )
 
 
-@router.message(CommandStart(deep_link=True))
+@router.message(CommandStart(deep_link=True, ignore_case=True))
 async def command_start_case_handler(
     message: Message,
     command: CommandObject,
@@ -64,7 +64,7 @@ async def command_start_case_handler(
     await send(message, await _landing(user_id, case.id, lang, library, store, renderer, clock))
 
 
-@router.message(CommandStart())
+@router.message(CommandStart(ignore_case=True))
 async def command_start_handler(
     message: Message, prefs: UserPrefs, lang: str, library: Library, store: Store, renderer: Renderer, clock: Clock
 ) -> None:
@@ -75,7 +75,7 @@ async def command_start_handler(
     await send(message, renderer.welcome(lang, library.open_cases(), clock()))
 
 
-@router.message(Command("language"))
+@router.message(Command("language", ignore_case=True))
 async def command_language_handler(message: Message, lang: str, renderer: Renderer) -> None:
     """Offer the UI languages."""
     await send(message, renderer.language_picker(lang))
@@ -91,11 +91,18 @@ async def language_chosen_handler(
         await toast(query, renderer.stale_toast("en"))
         return
     await store.set_language(query.from_user.id, lang)
-    await toast(query, renderer.toast("language_set", lang))
     await show(query, await _landing(query.from_user.id, case_id or None, lang, library, store, renderer, clock))
+    await toast(query, renderer.toast("language_set", lang))
 
 
-@router.message(Command("help"))
+@router.callback_query(Cb("home"))
+async def home_handler(query: CallbackQuery, lang: str, library: Library, renderer: Renderer, clock: Clock) -> None:
+    """Back to the welcome screen."""
+    await show(query, renderer.welcome(lang, library.open_cases(), clock()))
+    await toast(query)
+
+
+@router.message(Command("help", ignore_case=True))
 async def command_help_handler(message: Message, lang: str, renderer: Renderer) -> None:
     """What the bot does and which commands it knows."""
     await message.answer(renderer.message("help", lang))

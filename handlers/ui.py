@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import (
     BufferedInputFile,
@@ -14,7 +15,7 @@ from aiogram.types import (
     Message,
 )
 
-from bot.render import Button, Screen, Toast
+from bot.render import Button, Document, Screen, Toast
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ async def send(message: Message, screen: Screen) -> Message:
     """Answer with a new message (and the document, when the screen carries one)."""
     sent = await message.answer(screen.text, reply_markup=markup(screen))
     if screen.document:
-        await _send_document(message, screen)
+        await _send_document(message.chat.id, message.bot, screen.document)
     return sent
 
 
@@ -58,14 +59,20 @@ async def show(query: CallbackQuery, screen: Screen) -> None:
         else:
             raise
     if screen.document:
-        await _send_document(message, screen)
+        await _send_document(message.chat.id, message.bot, screen.document)
+
+
+async def send_document(query: CallbackQuery, document: Document) -> None:
+    """A file into the chat the tap came from."""
+    await _send_document(query.from_user.id, query.bot, document)
 
 
 async def toast(query: CallbackQuery, answer: Toast | None = None) -> None:
+    """Answer the tap. Handlers answer after their screen is shown, so the answer marks the end of the work."""
     await query.answer(answer.text if answer else None, show_alert=bool(answer and answer.alert))
 
 
-async def _send_document(message: Message, screen: Screen) -> None:
-    doc = screen.document
-    assert doc is not None
-    await message.answer_document(BufferedInputFile(doc.content, filename=doc.filename), caption=doc.caption or None)
+async def _send_document(chat_id: int, bot: Bot | None, doc: Document) -> None:
+    assert bot is not None, "aiogram binds the bot to every event it delivers"
+    file = BufferedInputFile(doc.content, filename=doc.filename)
+    await bot.send_document(chat_id, file, caption=doc.caption or None)

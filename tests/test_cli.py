@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.emulator import BotAPIEmulator
 from bot.pledges import Store
 from bot.privacy import Pseudonymizer
 from tests.conftest import CONTENT, ROOT, TOKEN
@@ -65,6 +67,7 @@ def test_run_refuses_invalid_content(broken_content: Path, tmp_path: Path) -> No
     ("env", "expected"),
     [
         ({}, "BOT_TOKEN is required"),
+        ({"BOT_TOKEN": "  "}, "BOT_TOKEN is required"),
         ({"BOT_TOKEN": "not-a-token"}, "BOT_TOKEN is malformed"),
         ({"BOT_TOKEN": TOKEN, "ADMIN_IDS": "12,abc"}, "ADMIN_IDS"),
         ({"BOT_TOKEN": TOKEN, "REDIS_URL": "http://example"}, "REDIS_URL"),
@@ -90,3 +93,33 @@ async def test_stats_json_counts_subscribers_and_pledges(tmp_path: Path, redis_u
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)["cases"]["ua-84-11"]
     assert figures == {"subscribers": 3, "pledges": {"letter": 2, "email": 0, "fax": 0, "tweet": 1, "share": 0}}
+
+
+async def rrbot_async(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    """rrbot in a subprocess while this test's event loop keeps serving the emulator."""
+    base = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "REDIS_URL", "PRIVACY_KEY"}}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", *args,
+        env={**base, "PYTHONPATH": str(ROOT), **env}, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    return proc.returncode or 0, err.decode()
+
+
+@pytest.mark.parametrize("where", ["refused", "unreachable"])
+async def test_run_says_in_one_line_when_telegram_refuses_or_is_away(
+    where: str, emulator: BotAPIEmulator, redis_url: str, tmp_path: Path
+) -> None:
+    other_token = "987654321:a-token-this-emulator-does-not-know"
+    env = {
+        "BOT_TOKEN": f" {other_token}\n" if where == "refused" else TOKEN,  # padding as pasted
+        "TELEGRAM_API_URL": emulator.base_url if where == "refused" else "http://127.0.0.1:9",
+        "REDIS_URL": redis_url, "PRIVACY_KEY": "p" * 32, "DATA_DIR": str(tmp_path),
+    }
+    code, err = await rrbot_async("run", env=env)
+    lines = [line for line in err.splitlines() if line.startswith("rrbot:")]
+    assert code == 2 and len(lines) == 1, err
+    assert ("401" in lines[0]) if where == "refused" else ("cannot reach" in lines[0])
+    assert "Traceback" not in err and "Unclosed" not in err
+    assert other_token not in err

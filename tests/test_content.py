@@ -96,7 +96,7 @@ def test_seed_targets_match_the_document(seed):
     assert chaika.address == ["Bolshaia Dmitrovka 15 A", "Moscow", "125993", "Russian Federation"]
     assert chaika.fax == "+7 495 987 58 41"
     assert chaika.email is None
-    assert chaika.salutation == {"en": "Dear Prosecutor General", "ru": "Уважаемый Генеральный прокурор"}
+    assert chaika.salutation == {"en": "Dear Prosecutor General", "ru": "Уважаемый господин Генеральный прокурор"}
 
     assert peshkov.name == "M. A. Peshkov"
     assert peshkov.address == ["Ul. Smolenskaya-Sennaia pl, 32/34", "119200 Moscow", "Russian Federation"]
@@ -110,6 +110,11 @@ def test_seed_targets_match_the_document(seed):
     assert medvedev.fax == "+7 495 9100766 ext 2134"
     assert medvedev.twitter == "@MedvedevRussia"
     assert medvedev.salutation == {"en": "Dear President", "ru": "Уважаемый господин Президент"}
+
+    # One form of address for all three (the officials are men): "Уважаемый господин <должность>".
+    assert [t.salutation["ru"] for t in seed.targets] == [
+        "Уважаемый господин Генеральный прокурор", "Уважаемый господин директор", "Уважаемый господин Президент"
+    ]
 
     assert [t.copy_ for t in seed.targets] == [False, False, True]
     assert seed.primary_targets == [chaika, peshkov]
@@ -402,3 +407,111 @@ def test_run_check_fails_with_a_report(tmp_path):
     out = io.StringIO()
     assert run_check(tmp_path, out=out) == 1
     assert out.getvalue().splitlines()[0] == f"{path}:10: targets.0.fax: a fax number needs at least 6 digits"
+
+
+# --- translation catalogues -------------------------------------------------------------------
+
+PO = """\
+msgid ""
+msgstr ""
+"Language: ru\\n"
+"Plural-Forms: nplurals=3; plural=n % 10 == 1 && n % 100 != 11 ? 0 : n % 10 >= 2 && n % 10 <= 4 && (n % 100 < 12 || n % 100 > 14) ? 1 : 2;\\n"
+"Content-Type: text/plain; charset=utf-8\\n"
+
+#, python-format
+msgid "Deadline: %(date)s — last day today"
+msgstr "Срок: %(date)s — сегодня последний день"
+
+#, python-format
+msgid "%(num)s letter sent so far"
+msgid_plural "%(num)s letters sent so far"
+msgstr[0] "Уже отправлено %(num)s письмо"
+msgstr[1] "Уже отправлено %(num)s письма"
+msgstr[2] "Уже отправлено %(num)s писем"
+
+msgid "Back"
+msgstr "Назад"
+
+msgid "Untranslated %(x)s"
+msgstr ""
+"""
+
+
+def write_po(directory: Path, text: str, lang: str = "ru") -> Path:
+    path = directory / "locales" / lang / "LC_MESSAGES" / "messages.po"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_valid_catalogue_passes(tmp_path):
+    write_case(tmp_path, VALID)
+    write_po(tmp_path, PO)
+    out = io.StringIO()
+    assert run_check(tmp_path, out=out) == 0
+    assert out.getvalue() == "OK: 1 cases, 0 templates, 1 catalogues\n"
+
+
+def test_misspelt_placeholder_in_a_translation_is_reported(tmp_path):
+    write_case(tmp_path, VALID)
+    path = write_po(tmp_path, PO.replace('"Срок: %(date)s', '"Срок: %(dat)s'))
+    (problem,) = check_content(tmp_path)
+    assert (problem.file, problem.line) == (str(path), 8)
+    assert str(problem).startswith(f'{path}:8: msgid "Deadline: %(date)s — last day today": ')
+    assert "%(dat)s" in problem.reason and "%(date)s" in problem.reason
+
+
+@pytest.mark.parametrize(
+    "old, new, line, words",
+    [
+        ('"Уже отправлено %(num)s писем"', '"Уже отправлено %(n)s писем"', 12, ["msgstr[2]", "%(n)s"]),
+        ('"Срок: %(date)s — сегодня', '"Срок: сегодня', 8, ["missing", "%(date)s"]),  # the date would be lost
+        ('"Назад"', '"Назад %(x)s"', 18, ["unknown", "%(x)s"]),
+        ('— сегодня последний', '— 100 % да, последний', 8, ["lone %"]),  # it would break the formatting
+        ('"Срок: %(date)s — сегодня', '"Срок: %(date)d — сегодня', 8, ["%(date)d"]),
+        ('msgstr[2] "Уже отправлено %(num)s писем"\n', "", 12, ["msgstr[2] is empty"]),
+    ],
+)
+def test_translation_placeholders_must_match_the_msgid(tmp_path, old, new, line, words):
+    path = write_po(tmp_path / "content", PO.replace(old, new))
+    problems = [p for p in check_content(tmp_path / "content") if p.file == str(path)]
+    assert len(problems) == 1, format_report(problems)
+    assert problems[0].line == line and problems[0].field.startswith('msgid "'), str(problems[0])
+    assert all(word in problems[0].reason for word in words), problems[0].reason
+
+
+@pytest.mark.parametrize(
+    "old, new, line",
+    [
+        ('msgstr "Назад"', 'msgstr "Назад', 19),  # unclosed quote: babel would silently eat a character
+        ('msgstr "Назад"', 'msgstr "На "зад""', 19),  # an inner quote not escaped
+        ('msgstr "Назад"', "msgstr Назад", 19),
+        ('msgid "Back"', 'msgid "Back"\nmsgtxt "x"', 19),
+        ('"Language: ru\\n"', '"Language: ru\\n', 3),
+    ],
+)
+def test_catalogue_syntax_errors_are_reported_with_their_line(tmp_path, old, new, line):
+    write_case(tmp_path, VALID)
+    path = write_po(tmp_path, PO.replace(old, new, 1))
+    (problem,) = check_content(tmp_path)
+    assert (problem.file, problem.line, problem.field) == (str(path), line, "po"), str(problem)
+    assert "syntax" in problem.reason
+
+
+def test_structural_catalogue_error_is_reported_with_its_line(tmp_path):
+    write_case(tmp_path, VALID)
+    path = write_po(tmp_path, PO.replace('msgstr "Назад"\n', "", 1))  # a msgid without msgstr
+    (problem,) = check_content(tmp_path)
+    assert (problem.file, problem.field) == (str(path), "po") and problem.line == 18, str(problem)
+
+
+def test_real_catalogues_are_checked(tmp_path):
+    import shutil
+
+    shutil.copytree(CONTENT, tmp_path / "content")
+    po = tmp_path / "content" / "locales" / "ru" / "LC_MESSAGES" / "messages.po"
+    text = po.read_text(encoding="utf-8")
+    po.write_text(text.replace('"Срок: %(date)s — сегодня последний день"', '"Срок: %(dat)s — сегодня последний день"'), encoding="utf-8")
+    (problem,) = check_content(tmp_path / "content")
+    assert problem.file == str(po) and 'msgid "Deadline: %(date)s — last day today"' in str(problem)
+    assert text.splitlines()[problem.line - 1] == 'msgid "Deadline: %(date)s — last day today"'

@@ -45,8 +45,13 @@ async def test_a_long_letter_also_comes_as_a_text_file(edge_app: App, emulator: 
     await who.send("/start long-case")
     await who.tap_data("act:")
     await who.tap_data("tgt:long-case:0:")
+    letter = who.last
+    await who.tap_data("doc:long-case:0:en", letter)
+    await who.tap_data("act:", letter)
+    menu = next(m for m in who.messages if m["message_id"] == letter["message_id"])
+    await who.tap_data("tgt:long-case:0:", menu)  # coming back to the letter sends no second file
     documents = [e for e in emulator.outbox(501) if e["message"].get("document")]
-    assert documents, "the full letter is sent as a document"
+    assert len(documents) == 1, "the full letter is sent as a document, once, when asked"
     body = documents[-1]["file_bytes"].decode("utf-8")
     assert body.count("Release every person") == 12 * 6, "with every ask in it, whole"
     assert documents[-1]["message"]["document"]["file_name"].endswith(".txt")

@@ -15,7 +15,7 @@ CASE = "ua-84-11"
 # The officials of UA 84/11 exactly as the document gives them.
 SEED_TARGETS = [
     {"name": "Yurii Ya. Chaika", "fax": "+7 495 987 58 41", "email": None,
-     "salutation": {"en": "Dear Prosecutor General", "ru": "Уважаемый Генеральный прокурор"}},
+     "salutation": {"en": "Dear Prosecutor General", "ru": "Уважаемый господин Генеральный прокурор"}},
     {"name": "M. A. Peshkov", "fax": "+7 499 241 21 75", "email": "3dsng@mid.ru",
      "salutation": {"en": "Dear Director", "ru": "Уважаем"}},
     {"name": "Dmitry A. Medvedev", "fax": "+7 495 9100766 ext 2134", "email": None,
@@ -61,7 +61,10 @@ async def test_letter_for_every_target_in_both_languages(app: App, emulator: Bot
             assert target["salutation"]["en"] in who.last["text"]
         if target["fax"]:
             await who.tap_data(f"fax:{CASE}:{index}:")
-            assert target["fax"] in who.last["text"]
+            number, _, extension = target["fax"].partition(" ext ")
+            assert number in who.last["text"] and extension in who.last["text"]
+            copies = [b["copy_text"]["text"] for b in who.buttons() if "copy_text" in b]
+            assert number in copies, "the dialable number is one tap to copy"
             await who.tap_data(f"tgt:{CASE}:{index}:")
         if target["email"]:
             await who.tap_data(f"eml:{CASE}:{index}:")
@@ -201,3 +204,44 @@ async def test_stop_unsubscribes(app: App, emulator: BotAPIEmulator) -> None:
     await who.send("/stop")
     assert not await app.store.subscriptions(113)
     assert not await app.store.is_subscribed(113, CASE)
+
+
+async def test_sign_prompt_takes_the_next_text(app: App, emulator: BotAPIEmulator) -> None:
+    who = await arrive(emulator, 114, "en")
+    await who.send("/sign")
+    await who.send("Ann K., Tromsø")
+    assert (await app.store.user(114)).signature == "Ann K., Tromsø"
+
+
+async def test_another_command_cancels_the_sign_prompt(app: App, emulator: BotAPIEmulator) -> None:
+    who = await arrive(emulator, 115, "en")
+    await who.send("/sign")
+    help_text = await who.send("/help")
+    assert "/cases" in help_text["text"], "the other command runs"
+    await who.send("I have a question about the case")
+    assert (await app.store.user(115)).signature is None, "and the prompt is gone"
+    await who.send("/sign")
+    await who.press(who.last["message_id"], "cases:0")  # a tap elsewhere cancels it too
+    await who.send("hello")
+    assert (await app.store.user(115)).signature is None
+
+
+async def test_commands_ignore_case(app: App, emulator: BotAPIEmulator) -> None:
+    who = await arrive(emulator, 116, "en")
+    assert "/cases" in (await who.send("/Help"))["text"]
+
+
+async def test_a_reply_survives_a_flood_limit(app: App, emulator: BotAPIEmulator) -> None:
+    who = await arrive(emulator, 117, "en")
+    emulator.inject("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1, times=1)
+    reply = await who.send("/help", timeout=10)
+    assert "/cases" in reply["text"], "the bot waits as told and sends again"
+
+
+async def test_the_case_list_leads_back_home(app: App, emulator: BotAPIEmulator) -> None:
+    who = await arrive(emulator, 118, "en")
+    await who.send("/cases")
+    listing = who.last
+    answer = await who.tap_data("home", listing)
+    assert "expired" not in (answer.get("text") or "")
+    assert who.last["text"] != listing["text"] and who.buttons(), "the welcome screen, with its cases"

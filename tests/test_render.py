@@ -83,7 +83,7 @@ def seed_data() -> dict:
                 "title": {"en": "Prosecutor General of the Russian Federation", "ru": "Генеральный прокурор Российской Федерации"},
                 "address": ["Bolshaia Dmitrovka 15 A", "Moscow", "125993", "Russian Federation"],
                 "fax": "+7 495 987 58 41",
-                "salutation": {"en": "Dear Prosecutor General", "ru": "Уважаемый Генеральный прокурор"},
+                "salutation": {"en": "Dear Prosecutor General", "ru": "Уважаемый господин Генеральный прокурор"},
             },
             {
                 "name": "M. A. Peshkov",
@@ -302,7 +302,7 @@ def test_every_screen_is_valid_telegram_html_within_limits(renderer, case, lang)
 
 def test_screens_below_the_top_have_a_back_button(renderer, seed):
     for name, screen in all_screens(renderer, seed, "en").items():
-        if name in ("picker", "welcome", "card", "card-subscribed", "list", "forget", "sign"):
+        if name in ("picker", "welcome", "card", "card-subscribed", "forget", "sign"):
             continue
         labels = [b.text for b in buttons(screen)]
         assert any("Back" in text for text in labels), f"{name}: {labels}"
@@ -434,7 +434,20 @@ def test_act_menu_lists_officials_and_the_appeal_language(renderer, seed):
     assert {"tw:ua-84-11", "sh:ua-84-11", "card:ua-84-11"} <= set(callbacks(screen))
     assert "🐦 Post on X" in labels and "🔗 Share" in labels
     ru = visible_text(renderer.act_menu(seed, "ru", NOW).text)
-    assert "русский" in ru and "Незамедлительно принять меры" in ru
+    assert "Авторы обращения просят писать по-русски или на вашем родном языке." in ru
+    assert "Незамедлительно принять меры" in ru
+
+
+def test_act_menu_names_several_appeal_languages_gracefully(renderer):
+    case = make_case(letter_languages=["ru", "en"])
+    en = visible_text(renderer.act_menu(case, "en", NOW).text)
+    assert "The appeal asks for letters in Russian or English. You may also write in your own language." in en
+    assert " or English or " not in en
+    ru = visible_text(renderer.act_menu(case, "ru", NOW).text)
+    assert "Авторы обращения просят писать по-русски или по-английски. Можно написать и на вашем родном языке." in ru
+    three = visible_text(renderer.act_menu(make_case(letter_languages=["ru", "en", "tg"]), "ru", NOW).text)
+    assert "по-русски, по-английски или по-таджикски." in three
+    assert "Write in your own language." in visible_text(renderer.act_menu(make_case(letter_languages=[]), "en", NOW).text)
 
 
 def test_background_in_expandable_blockquote_with_links(renderer, seed):
@@ -448,7 +461,7 @@ def test_background_in_expandable_blockquote_with_links(renderer, seed):
 
 SALUTATIONS = {
     "en": ["Dear Prosecutor General,", "Dear Director,", "Dear Sir or Madam,"],
-    "ru": ["Уважаемый Генеральный прокурор!", "Уважаемый господин директор!", "Уважаемый господин / уважаемая госпожа!"],
+    "ru": ["Уважаемый господин Генеральный прокурор!", "Уважаемый господин директор!", "Уважаемый господин / уважаемая госпожа!"],
 }
 
 
@@ -477,7 +490,10 @@ def test_letter_screen_header_and_buttons(renderer, seed):
     assert pre_text(screen).rstrip().endswith("Anna Smith, Leeds")
     cbs = callbacks(screen)
     assert cbs == ["tgt:ua-84-11:1:en", "eml:ua-84-11:1:ru", "fax:ua-84-11:1:ru", "pl:ua-84-11:letter", "act:ua-84-11"]
-    assert [b.text for b in buttons(screen)][:4] == ["🌐 English", "📧 Email", "📠 Fax", "✅ I posted it"]
+    assert [b.text for b in buttons(screen)][:4] == ["🌐 English", "📧 Email", "📠 Fax", "✅ I sent the letter"]
+    ru = renderer.letter(seed, 1, "ru", "ru", variant_seed=b"u", signature=None)
+    assert "✅ Письмо отправлено" in [b.text for b in buttons(ru)]
+    assert "✅ I posted it" in [b.text for b in buttons(renderer.tweet(seed, "en"))]  # X keeps its own words
     # Chaika has no email: no email button.
     assert not any(c.startswith("eml:") for c in callbacks(renderer.letter(seed, 0, "en", "ru", variant_seed=b"u", signature=None)))
     # A Russian speaker on a Russian appeal has nothing to switch to.
@@ -561,7 +577,7 @@ def test_email_screen(renderer, seed):
 def test_fax_screen(renderer, seed):
     screen = renderer.fax(seed, 0, "ru", "ru", variant_seed=b"x", signature=None)
     assert [b.copy_text for b in buttons(screen) if b.copy_text] == ["+7 495 987 58 41"]
-    assert "+7 495 987 58 41" in screen.text and "Уважаемый Генеральный прокурор!" in pre_text(screen)
+    assert "+7 495 987 58 41" in screen.text and "Уважаемый господин Генеральный прокурор!" in pre_text(screen)
     assert callbacks(screen) == ["pl:ua-84-11:fax", "tgt:ua-84-11:0:ru"]
     assert "Факс отправлен" in [b.text for b in buttons(screen)][1]
 
@@ -636,21 +652,43 @@ def test_share_screen(renderer, seed):
 
 def test_pledge_toasts_and_totals(renderer, seed):
     assert renderer.pledge_toast("letter", "en", counted=True).text == "Counted, thank you!"
-    assert renderer.pledge_toast("letter", "en", counted=False).text == "Already counted — thank you!"
     assert renderer.pledge_toast("fax", "ru", counted=True).text == "Учтено, спасибо!"
-    with_total = renderer.pledge_toast("letter", "en", counted=True, total=1235, case=seed)
-    assert with_total.text == "Counted, thank you! You and 1,234 others have written"
-    assert renderer.pledge_total(seed, "letter", "en", 1235) == "You and 1,234 others have written"
-    assert renderer.pledge_total(seed, "letter", "en", 2) == "You and 1 other person have written"
-    assert renderer.pledge_total(seed, "letter", "en", 1) == "You are the first to write — thank you!"
-    assert renderer.pledge_total(seed, "email", "en", 3) == "You and 2 others have sent an email"
+    assert renderer.pledge_total(seed, "letter", "en", 1235) == "You and 1,234 others have written."
+    assert renderer.pledge_total(seed, "letter", "en", 2) == "You and 1 other person have written."
+    assert renderer.pledge_total(seed, "letter", "en", 1) == "You are the first to write!"
+    assert renderer.pledge_total(seed, "email", "en", 3) == "You and 2 others have sent an email."
     assert "posted on X" in renderer.pledge_total(seed, "tweet", "en", 5)
     assert "shared" in renderer.pledge_total(seed, "share", "en", 5)
     assert "fax" in renderer.pledge_total(seed, "fax", "en", 1)
-    assert renderer.pledge_total(seed, "letter", "ru", 2) == "Вы и ещё 1 человек написали"
-    assert renderer.pledge_total(seed, "letter", "ru", 4) == "Вы и ещё 3 человека написали"
-    assert renderer.pledge_total(seed, "letter", "ru", 6) == "Вы и ещё 5 человек написали"
-    assert re.fullmatch(r"Вы и ещё 1\s234 человека написали", renderer.pledge_total(seed, "letter", "ru", 1235))
+    assert renderer.pledge_total(seed, "letter", "ru", 2) == "Вы и ещё 1 человек написали."
+    assert renderer.pledge_total(seed, "letter", "ru", 4) == "Вы и ещё 3 человека написали."
+    assert renderer.pledge_total(seed, "letter", "ru", 6) == "Вы и ещё 5 человек написали."
+    assert re.fullmatch(r"Вы и ещё 1\s234 человека написали\.", renderer.pledge_total(seed, "letter", "ru", 1235))
+
+
+def test_pledge_toasts_read_well_and_thank_once(renderer, seed):
+    def toast(action: str, lang: str, counted: bool, total: int | None) -> str:
+        return renderer.pledge_toast(action, lang, counted=counted, total=total, case=seed).text
+
+    assert toast("letter", "en", True, 1234) == "Counted, thank you! You and 1,233 others have written."
+    assert toast("letter", "en", True, 1) == "Counted — you are the first to write!"
+    assert toast("fax", "en", True, 1) == "Counted — you are the first to send a fax!"
+    assert toast("letter", "en", False, 1234) == "You were already counted for this case. 1,234 people have written so far."
+    assert toast("fax", "en", False, 1) == "You were already counted for this case. 1 person has sent a fax so far."
+    assert toast("letter", "en", False, None) == "You were already counted for this case."
+    assert toast("letter", "ru", True, 1) == "Учтено — это первое письмо по этому делу!"
+    assert re.fullmatch(r"Ваша отметка по этому делу уже учтена\. Уже написали 1\s234 человека\.", toast("letter", "ru", False, 1234))
+    for lang in UI_LANGUAGES:
+        for action in ("letter", "email", "fax", "tweet", "share"):
+            for counted in (True, False):
+                for total in (None, 1, 2, 5, 21, 1234, 10**9):
+                    text = toast(action, lang, counted, total)
+                    assert 0 < len(text) <= 200, text
+                    assert len(re.findall(r"thank you|спасибо", text, re.I)) <= 1, text
+                    if not counted:
+                        assert not re.search(r"first|thank|перв|спасибо", text, re.I), text
+                    # A first-ever pledge is a different answer from a repeated one.
+                    assert toast(action, lang, True, total) != toast(action, lang, False, total)
 
 
 @pytest.mark.parametrize("lang", UI_LANGUAGES)
@@ -738,12 +776,214 @@ def test_a_huge_case_still_fits(renderer):
         assert "tgt:huge-case:39:ru" in callbacks(act)
         for kind in ("letter", "email", "fax"):
             screen = screens[f"{kind}-39-en"]
-            assert screen.document is not None, kind
-            full = screen.document.content.decode("utf-8")
-            assert all(ask["en"].split(":")[0] in full for ask in case.asks)
-            assert full.rstrip().endswith("[Your name, town]")
+            assert screen.document is None, kind  # the file comes only when asked for
+            assert "doc:huge-case:39:en" in callbacks(screen), kind
             assert "…" in pre_text(screen)
-        assert "📎" in screens["letter-0-ru"].text
+        full = renderer.letter_document(case, 39, lang, "en", variant_seed=b"seed", signature=None)
+        text = full.content.decode("utf-8")
+        assert all(ask["en"].split(":")[0] in text for ask in case.asks)
+        assert text.rstrip().endswith("[Your name, town]")
+        assert "📄" in screens["letter-0-ru"].text
+
+
+def long_case() -> Case:
+    ask = "Release every person detained for peacefully exercising their rights, and guarantee their safety. " * 6
+    return make_case(id="long-case", letter_languages=["en"], asks=[{"en": f"{i}. {ask}"} for i in range(12)])
+
+
+@pytest.mark.parametrize("lang", UI_LANGUAGES)
+def test_a_long_letter_screen_offers_the_file_instead_of_sending_it(renderer, lang):
+    case = long_case()
+    kw = {"variant_seed": b"seed", "signature": "Ann"}
+    for make in (renderer.letter, renderer.email, renderer.fax):
+        screen = make(case, 0 if make is not renderer.email else 0, lang, "en", **kw)
+        check_screen(screen)
+        assert screen.document is None, make.__name__  # never re-sent on Back, a switch or a double tap
+    letter = renderer.letter(case, 0, lang, "en", **kw)
+    file_buttons = [b for b in buttons(letter) if b.callback and b.callback.startswith("doc:")]
+    assert [b.callback for b in file_buttons] == ["doc:long-case:0:en"]
+    assert file_buttons[0].text == {"en": "📄 Whole letter as a file", "ru": "📄 Всё письмо файлом"}[lang]
+    # The shortened screen says so, naming the button.
+    assert file_buttons[0].text[2:] in visible_text(letter.text)
+    assert {"en": "too long for one message", "ru": "не помещается в одно сообщение"}[lang] in letter.text
+    fax = renderer.fax(case, 1, lang, "en", **kw)
+    assert "doc:long-case:1:en" in callbacks(fax)
+    # A letter that fits has no file button.
+    assert not any(c.startswith("doc:") for c in callbacks(renderer.letter(make_case(), 0, lang, "ru", **kw)))
+
+
+def test_letter_document_is_the_whole_letter_as_text(renderer, seed):
+    case = long_case()
+    doc = renderer.letter_document(case, 0, "ru", "en", variant_seed=b"seed", signature="Ann")
+    assert doc.filename == "letter-long-case-chaika-en.txt"
+    body = doc.content.decode("utf-8")
+    assert body.count("Release every person") == 12 * 6 and body.rstrip().endswith("Ann")
+    assert body.startswith("Yurii Ya. Chaika\n")  # the postal block, as on the letter screen
+    check_html(doc.caption)
+    assert fits(doc.caption, 1024) and "Полный текст письма для Yurii Ya. Chaika" in doc.caption
+    # The same letter the screen shows (same user, same language).
+    short = renderer.letter_document(seed, 2, "en", "ru", variant_seed=b"u", signature=None)
+    assert short.filename == "letter-ua-84-11-medvedev-ru.txt"
+    assert short.content.decode("utf-8").strip() == pre_text(renderer.letter(seed, 2, "en", "ru", variant_seed=b"u", signature=None))
+    assert "Full letter to Dmitry A. Medvedev · copy" in visible_text(short.caption)
+    cyrillic = make_case(targets=[{"name": "Юрий Чайка", "fax": "+7 495 987 58 41"}])
+    name = renderer.letter_document(cyrillic, 0, "en", "ru", variant_seed=b"u", signature=None).filename
+    assert name == "letter-ua-84-11-chayka-ru.txt" and name.isascii()
+    nasty = make_case(targets=[{"name": "../../<etc>", "fax": "+7 495 987 58 41"}])
+    name = renderer.letter_document(nasty, 0, "en", "ru", variant_seed=b"u", signature=None).filename
+    assert "/" not in name and name.isascii() and name.endswith(".txt")
+    with pytest.raises(IndexError):
+        renderer.letter_document(seed, 7, "en", "ru", variant_seed=b"u", signature=None)
+
+
+def test_case_list_leads_back_home(renderer, seed):
+    for lang in UI_LANGUAGES:
+        screen = renderer.case_list([seed], lang, NOW)
+        back = buttons(screen)[-1]
+        assert back.callback == "home" and back.text == {"en": "⬅️ Back", "ru": "⬅️ Назад"}[lang]
+        assert callbacks(renderer.case_list([], lang, NOW)) == ["home"]
+
+
+def test_passed_deadlines_are_marked_in_the_lists(renderer, seed):
+    late = dt.datetime(2012, 5, 20, tzinfo=UTC)
+    upcoming = make_case(id="upcoming", deadline="2012-06-30", title={"en": "Upcoming case", "ru": "Новое дело"})
+    welcome = renderer.welcome("en", [seed, upcoming], late)
+    text = visible_text(welcome.text)
+    assert "Tajik refused asylum-seeker disappeared — ⌛ deadline passed (15 May 2012)" in text
+    assert "Upcoming case — 30 June 2012" in text
+    assert text.index("Upcoming case") < text.index("Tajik refused")  # the ones still running first
+    labels = {b.callback: b.text for b in buttons(welcome) if b.callback}
+    assert labels["card:ua-84-11"].startswith("⌛ ") and labels["card:upcoming"].startswith("📌 ")
+    ru = visible_text(renderer.welcome("ru", [seed], late).text)
+    assert "— ⌛ срок прошёл (15 мая 2012)" in ru
+    listing = renderer.case_list([seed, upcoming], "en", late)
+    assert "⌛ Deadline passed: 15 May 2012" in visible_text(listing.text)
+    assert [b.text for b in buttons(listing)][:2] == ["1. Upcoming case", "2. ⌛ Tajik refused asylum-seeker disappeared"]
+    assert "⌛ Срок прошёл: 15 мая 2012" in visible_text(renderer.case_list([seed], "ru", late).text)
+    # Before the deadline nothing is marked.
+    assert "⌛" not in renderer.welcome("en", [seed], NOW).text and "⌛" not in renderer.case_list([seed], "en", NOW).text
+
+
+def test_long_russian_titles_keep_their_meaning_on_buttons(renderer, seed):
+    welcome = renderer.welcome("ru", [seed], NOW)
+    assert "📌 Исчез гражданин Таджикистана, которому отказали в убежище" in [b.text for b in buttons(welcome)]
+    assert "1. Исчез гражданин Таджикистана, которому отказали в убежище" in [b.text for b in buttons(renderer.case_list([seed], "ru", NOW))]
+    long = make_case(title={"en": "word " * 30, "ru": "Очень длинный заголовок дела о человеке, которого задержали без всяких оснований"})
+    label = next(b.text for b in buttons(renderer.welcome("ru", [long], NOW)) if b.callback == "card:ua-84-11")
+    assert label == "📌 Очень длинный заголовок дела о человеке, которого задержали без…"
+    assert len(label) <= 66
+
+
+def test_closed_case_card_offers_no_subscription_and_shows_the_total(renderer):
+    closed = make_case(status="closed")
+    for lang in UI_LANGUAGES:
+        screen = renderer.card(closed, lang, NOW, subscribed=False, letters_sent=1234)
+        check_screen(screen)
+        assert not any(c.startswith(("sub:", "act:")) for c in callbacks(screen))
+        assert "cases:0" in callbacks(screen)
+        # A follower can still stop following it.
+        assert "unsub:ua-84-11" in callbacks(renderer.card(closed, lang, NOW, subscribed=True, letters_sent=0))
+    en = visible_text(renderer.card(closed, "en", NOW, subscribed=False, letters_sent=1234).text)
+    assert "This case is closed" in en and "In all, 1,234 letters were sent." in en and "so far" not in en
+    ru = visible_text(renderer.card(closed, "ru", NOW, subscribed=False, letters_sent=1234).text)
+    assert re.search(r"Всего отправлено 1\s234 письма\.", ru)
+
+
+def test_mydata_says_plainly_what_is_stored(renderer, seed):
+    from types import SimpleNamespace
+
+    empty = {"prefs": SimpleNamespace(lang=None, signature=None, reminders=True), "subscriptions": [], "pledges": {}}
+    for lang in UI_LANGUAGES:
+        text = visible_text(renderer.message("mydata", lang, data=empty, cases={}))
+        assert {"en": "The bot stores nothing about you.", "ru": "Бот ничего о вас не хранит."}[lang] in text
+        assert "Telegram ID" not in text and "⏰" not in text
+    full = {"prefs": SimpleNamespace(lang="ru", signature=None, reminders=True), "subscriptions": ["ua-84-11"], "pledges": {}}
+    ru = visible_text(renderer.message("mydata", "ru", data=full, cases={"ua-84-11": seed}))
+    assert "Язык: русский" in ru and "Напомина" not in ru and "⏰" not in ru
+    en = visible_text(renderer.message("mydata", "en", data={**full, "prefs": SimpleNamespace(lang="en", signature="A")}, cases={}))
+    assert "Language: English" in en and "Reminders" not in en
+    # The language is named the same way everywhere.
+    assert "Язык: русский" in visible_text(renderer.message("language_set", "ru"))
+    assert "Язык: русский" in visible_text(renderer.letter(seed, 0, "ru", "ru", variant_seed=b"u", signature=None).text)
+
+
+def test_russian_headings_read_naturally(renderer, seed):
+    kw = {"variant_seed": b"u", "signature": None}
+    assert "Письмо для Yurii Ya. Chaika" in visible_text(renderer.letter(seed, 0, "ru", "ru", **kw).text)
+    assert "Факс для Yurii Ya. Chaika" in visible_text(renderer.fax(seed, 0, "ru", "ru", **kw).text)
+    email = visible_text(renderer.email(seed, 1, "ru", "ru", **kw).text)
+    assert "Электронное письмо для M. A. Peshkov" in email
+    fax = visible_text(renderer.fax(seed, 0, "ru", "ru", **kw).text)
+    assert "Онлайн-сервис отправки факсов отправит" not in fax and "онлайн-сервис" in fax
+    screens = all_screens(renderer, seed, "ru")
+    assert not any(re.search(r"\. Кому:", s.text) for s in screens.values())
+
+
+def test_background_links_are_not_announced_twice(renderer, seed):
+    for lang in UI_LANGUAGES:
+        text = visible_text(renderer.background(seed, lang).text)
+        title = seed.links[0].title[lang]
+        assert text.count(title) == 1 and f"🔗 {title}" in text, text
+
+
+def test_fax_copy_button_gives_a_dialable_number(renderer, seed):
+    for lang in UI_LANGUAGES:
+        screen = renderer.fax(seed, 2, lang, "ru", variant_seed=b"u", signature=None)
+        assert [b.copy_text for b in buttons(screen) if b.copy_text] == ["+7 495 9100766"]
+        text = visible_text(screen.text)
+        assert {"en": "+7 495 9100766, extension 2134", "ru": "+7 495 9100766, добавочный 2134"}[lang] in text
+    plain = renderer.fax(make_case(targets=[{"name": "X", "fax": "+1 (555) 123-4567"}]), 0, "en", "en", variant_seed=b"u", signature=None)
+    assert [b.copy_text for b in buttons(plain) if b.copy_text] == ["+1 555 123 4567"]
+    assert "extension" not in plain.text
+
+
+def test_help_names_the_buttons_that_exist(renderer, seed):
+    for lang in UI_LANGUAGES:
+        help_text = visible_text(renderer.message("help", lang))
+        labels = [b.text.split(" ", 1)[1] for b in buttons(renderer.letter(seed, 0, lang, "ru", variant_seed=b"u", signature=None))]
+        sent = next(t for t in labels if t in ("I sent the letter", "Письмо отправлено"))
+        assert f"“{sent}”" in help_text or f"«{sent}»" in help_text
+        act = next(b.text.split(" ", 1)[1] for b in buttons(renderer.card(seed, lang, NOW, subscribed=False, letters_sent=0)) if b.callback == "act:ua-84-11")
+        assert f"“{act}”" in help_text or f"«{act}»" in help_text
+        assert "I posted it" not in help_text and "I sent it”" not in help_text
+
+
+def test_signature_limit_is_said_as_it_is_checked(renderer):
+    assert "at most 200 characters" in visible_text(renderer.message("sign_too_long", "en", limit=200))
+    assert "under 200" not in renderer.message("sign_too_long", "en", limit=200)
+    assert "не больше 200 символов" in visible_text(renderer.message("sign_too_long", "ru", limit=200))
+
+
+def test_a_broken_translation_falls_back_to_english(seed, caplog):
+    """A misspelt placeholder in a catalogue shows the English text (with a warning), never an error."""
+    import io
+    import logging
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po as parse_po
+    from babel.support import Translations
+
+    catalog = parse_po(io.BytesIO((LOCALES / "ru" / "LC_MESSAGES" / "messages.po").read_bytes()), locale="ru")
+    catalog["Deadline: %(date)s — last day today"].string = "Срок: %(dat)s — сегодня последний день"
+    catalog["Please act for this Urgent Action: %(title)s"].string = "Поддержите: %(titel)s"
+    catalog["%(num)s letter sent so far"].string = ("%(n)s письмо", "%(n)s письма", "%(n)s писем")
+    catalog["Letter to %(name)s"].string = "Письмо для %(name)d"
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    broken = Renderer(TEMPLATES, {"en": Translations(), "ru": Translations(fp=buffer)}, bot_username=BOT)
+    last_day = dt.datetime(2012, 5, 15, 9, tzinfo=UTC)
+    with caplog.at_level(logging.WARNING):
+        card = visible_text(broken.card(seed, "ru", last_day, subscribed=False, letters_sent=5).text)
+        share = broken.share(seed, "ru")
+        letter = visible_text(broken.letter(seed, 0, "ru", "ru", variant_seed=b"u", signature=None).text)
+    assert "Deadline: 15 мая 2012 — last day today" in card and "5 letters sent so far" in card
+    query = parse_qs(urlsplit(next(b.url for b in buttons(share) if b.url)).query)
+    assert query["text"][0].startswith("Please act for this Urgent Action: Исчез")
+    assert "Letter to Yurii Ya. Chaika" in letter
+    assert any("cannot be formatted" in r.getMessage() for r in caplog.records)
+    # A good catalogue entry is untouched.
+    assert "Поделиться в Telegram" in " ".join(b.text for b in buttons(share))
 
 
 # --- i18n ----------------------------------------------------------------------------------------

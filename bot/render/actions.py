@@ -9,7 +9,7 @@ from urllib.parse import quote, urlencode
 from bot.callbacks import encode
 from bot.content.models import Case, pick
 from bot.render.base import RendererBase
-from bot.render.formatting import format_list, language_name, own_language_name
+from bot.render.formatting import ascii_slug, format_list, language_name, own_language_name, split_phone
 from bot.render.markup import MAX_COPY_TEXT, fits, shorten
 from bot.render.screen import Button, Document, Screen
 from bot.render.screens import label
@@ -17,7 +17,7 @@ from bot.render.tweet import fit_tweet
 
 logger = logging.getLogger(__name__)
 
-PREVIEW = 2500  # characters of a long letter shown in the message when the rest goes to a file
+PREVIEW = 2500  # characters of a long letter shown in the message; the "doc" button sends it all
 
 
 class ActionScreens(RendererBase):
@@ -41,24 +41,57 @@ class ActionScreens(RendererBase):
             "letter_language": language_name(used, lang),
         }
 
-    def _with_document(self, template: str, lang: str, body: str, filename: str, **ctx: Any) -> tuple[str, Document | None]:
-        """The screen with the whole letter, or a preview plus the letter as a .txt file."""
+    def _file_button_label(self, lang: str) -> str:
+        _ = self._gettext(lang)
+        return _("Whole letter as a file")
+
+    def _with_preview(self, template: str, lang: str, body: str, **ctx: Any) -> tuple[str, bool]:
+        """(screen, truncated): the whole letter, or its beginning when the letter does not fit.
+
+        The screen never carries the file itself: it would be sent again on every visit (Back,
+        a language switch, a double tap). A shortened screen says so and gets a button for the file.
+        """
+        ctx["file_button"] = self._file_button_label(lang)
         full = self._render(template, lang, letter=body, truncated=False, **ctx)
         if fits(full):
-            return full, None
-        logger.info("%s: letter of %d characters goes to a document", template, len(body))
+            return full, False
+        logger.info("%s: letter of %d characters shown shortened", template, len(body))
         text = self._fit(
             lambda n: self._render(template, lang, letter=shorten(body, n), truncated=True, **ctx), start=PREVIEW
         )
-        caption = self._render("ui/letter_caption.html.j2", lang, **ctx)
-        return text, Document(filename, body.encode("utf-8"), caption)
+        return text, True
+
+    def _file_button(self, case: Case, index: int, lang: str, used: str) -> list[Button]:
+        return [Button(label("📄", self._file_button_label(lang)), callback=encode("doc", case.id, index, used))]
+
+    def letter_document(
+        self, case: Case, index: int, lang: str, letter_lang: str, *, variant_seed: bytes, signature: str | None
+    ) -> Document:
+        """The whole letter to case.targets[index] as a UTF-8 .txt file (the `doc` button's answer).
+
+        The same letter the letter screen shows (language resolved the same way, postal block
+        included); the caption is in the UI language. IndexError for an index the case does not have.
+        """
+        target = case.targets[index]
+        used = self.letters.resolve(case, letter_lang, lang)
+        body = self.letters.write(case, index, used, variant_seed=variant_seed, signature=signature)
+        who = ascii_slug(target.name.split()[-1] if target.name.split() else "") or f"official-{index + 1}"
+        filename = f"letter-{case.id}-{who}-{used}.txt"
+        caption = self._render(
+            "ui/letter_caption.html.j2",
+            lang,
+            name=shorten(target.name, 200),
+            copy=target.copy_,
+            letter_language=language_name(used, lang),
+        )
+        # The name is capped above, so the caption stays far below Telegram's 1024 characters.
+        return Document(filename, (body + "\n").encode("utf-8"), caption)
 
     def letter(
         self, case: Case, index: int, lang: str, letter_lang: str, *, variant_seed: bytes, signature: str | None
     ) -> Screen:
         """Letter to case.targets[index] (IndexError for an index the case does not have)."""
         _ = self._gettext(lang)
-        pgettext = self._tr(lang).pgettext
         target = case.targets[index]
         used = self.letters.resolve(case, letter_lang, lang)
         body = self.letters.write(case, index, used, variant_seed=variant_seed, signature=signature)
@@ -71,11 +104,10 @@ class ActionScreens(RendererBase):
             )
             if present
         ]
-        text, document = self._with_document(
+        text, truncated = self._with_preview(
             "ui/letter.html.j2",
             lang,
             body,
-            f"{case.id}-letter-{index + 1}-{used}.txt",
             methods=format_list(methods, lang, "or"),
             by_post=bool(target.address),
             signed=bool(signature and signature.strip()),
@@ -88,6 +120,8 @@ class ActionScreens(RendererBase):
         ]
         if switch:
             rows.append(switch)
+        if truncated:
+            rows.append(self._file_button(case, index, lang, used))
         send = []
         if target.email:
             send.append(Button(label("📧", _("Email")), callback=encode("eml", case.id, index, used)))
@@ -95,10 +129,9 @@ class ActionScreens(RendererBase):
             send.append(Button(label("📠", _("Fax")), callback=encode("fax", case.id, index, used)))
         if send:
             rows.append(send)
-        # "posted" means two things in English (mail, X): the context keeps translations apart.
-        rows.append([Button(label("✅", pgettext("letter", "I posted it")), callback=encode("pl", case.id, "letter"))])
+        rows.append([Button(label("✅", _("I sent the letter")), callback=encode("pl", case.id, "letter"))])
         rows.append([Button(label("⬅️", _("Back")), callback=encode("act", case.id))])
-        return Screen(text, rows, document)
+        return Screen(text, rows)
 
     def email(
         self, case: Case, index: int, lang: str, letter_lang: str, *, variant_seed: bytes, signature: str | None
@@ -114,11 +147,10 @@ class ActionScreens(RendererBase):
             case, index, used, variant_seed=variant_seed, signature=signature, with_address=False
         )
         subject = self.letters.subject(case, index, used, variant_seed=variant_seed)
-        text, document = self._with_document(
+        text, truncated = self._with_preview(
             "ui/email.html.j2",
             lang,
             body,
-            f"{case.id}-email-{index + 1}-{used}.txt",
             address=target.email,
             subject=subject,
             **self._letter_header(case, index, lang, letter_lang, used),
@@ -126,10 +158,11 @@ class ActionScreens(RendererBase):
         rows = [
             [Button(label("📋", _("Copy address")), copy_text=target.email[:MAX_COPY_TEXT])],
             [Button(label("📋", _("Copy subject")), copy_text=shorten(subject, MAX_COPY_TEXT))],
+            *([self._file_button(case, index, lang, used)] if truncated else []),
             [Button(label("✅", _("I sent the email")), callback=encode("pl", case.id, "email"))],
             [Button(label("⬅️", _("Back to the letter")), callback=encode("tgt", case.id, index, used))],
         ]
-        return Screen(text, rows, document)
+        return Screen(text, rows)
 
     def fax(
         self, case: Case, index: int, lang: str, letter_lang: str, *, variant_seed: bytes, signature: str | None
@@ -141,20 +174,23 @@ class ActionScreens(RendererBase):
             return self.letter(case, index, lang, letter_lang, variant_seed=variant_seed, signature=signature)
         used = self.letters.resolve(case, letter_lang, lang)
         body = self.letters.write(case, index, used, variant_seed=variant_seed, signature=signature)
-        text, document = self._with_document(
+        # The copy button gives what a phone or a fax service can dial; the extension is in the text.
+        number, extension = split_phone(target.fax)
+        text, truncated = self._with_preview(
             "ui/fax.html.j2",
             lang,
             body,
-            f"{case.id}-fax-{index + 1}-{used}.txt",
-            number=target.fax,
+            number=number or target.fax,
+            extension=extension,
             **self._letter_header(case, index, lang, letter_lang, used),
         )
         rows = [
-            [Button(label("📋", _("Copy fax number")), copy_text=target.fax[:MAX_COPY_TEXT])],
+            [Button(label("📋", _("Copy fax number")), copy_text=(number or target.fax)[:MAX_COPY_TEXT])],
+            *([self._file_button(case, index, lang, used)] if truncated else []),
             [Button(label("✅", _("I sent the fax")), callback=encode("pl", case.id, "fax"))],
             [Button(label("⬅️", _("Back to the letter")), callback=encode("tgt", case.id, index, used))],
         ]
-        return Screen(text, rows, document)
+        return Screen(text, rows)
 
     def tweet_text(self, case: Case, lang: str) -> str:
         """The post: the case's suggested text (or its title), the officials' handles, the link."""
@@ -164,7 +200,7 @@ class ActionScreens(RendererBase):
 
     def tweet(self, case: Case, lang: str) -> Screen:
         _ = self._gettext(lang)
-        pgettext = self._tr(lang).pgettext
+        pgettext = self._pgettext(lang)
         post = self.tweet_text(case, lang)
         intent = "https://twitter.com/intent/tweet?" + urlencode({"text": post}, quote_via=quote)
         text = self._render("ui/tweet.html.j2", lang, tweet=post, copyable=len(post) <= MAX_COPY_TEXT)

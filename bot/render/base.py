@@ -10,12 +10,31 @@ from babel.support import NullTranslations, Translations
 
 from bot.content.models import Case, Text, pick
 from bot.i18n import UI_LANGUAGES
-from bot.render.env import gettext_context, make_environment
-from bot.render.formatting import own_language_name
+from bot.render.env import format_translation, gettext_context, make_environment
+from bot.render.formatting import language_name
 from bot.render.letters import LetterWriter
 from bot.render.markup import fits, shorten
 
 logger = logging.getLogger(__name__)
+
+
+class Translated(str):
+    """A translation that remembers its English source.
+
+    Formatting it (``_("…%(x)s") % {...}``) falls back to the English text, with a warning,
+    when a broken catalogue entry (a misspelt or extra placeholder) makes the translation fail:
+    the user reads English rather than getting an error.
+    """
+
+    source: str
+
+    def __new__(cls, text: str, source: str) -> "Translated":
+        obj = super().__new__(cls, text)
+        obj.source = source
+        return obj
+
+    def __mod__(self, values: Any) -> str:
+        return format_translation(str(self), self.source, values)
 
 
 class RendererBase:
@@ -43,10 +62,28 @@ class RendererBase:
         return self.translations.get(lang) or self.translations.get(self.default_language) or self._null
 
     def _gettext(self, lang: str) -> Callable[[str], str]:
-        return self._tr(lang).gettext
+        translations = self._tr(lang)
+
+        def gettext(message: str) -> str:
+            return Translated(translations.gettext(message), message)
+
+        return gettext
 
     def _ngettext(self, lang: str) -> Callable[[str, str, int], str]:
-        return self._tr(lang).ngettext
+        translations = self._tr(lang)
+
+        def ngettext(singular: str, plural: str, n: int) -> str:
+            return Translated(translations.ngettext(singular, plural, n), singular if n == 1 else plural)
+
+        return ngettext
+
+    def _pgettext(self, lang: str) -> Callable[[str, str], str]:
+        translations = self._tr(lang)
+
+        def pgettext(context: str, message: str) -> str:
+            return Translated(translations.pgettext(context, message), message)
+
+        return pgettext
 
     def _pick(self, text: Text | None, lang: str) -> str:
         """Case text in the reader's language, else the bot's default, else English, else any."""
@@ -63,7 +100,8 @@ class RendererBase:
     def _render(self, template: str, lang: str, /, **ctx: Any) -> str:
         context = {
             "lang": lang,
-            "language_name": own_language_name(lang),
+            # "English", "русский": the UI language named as running text names it.
+            "language_name": language_name(lang, lang),
             "bot_username": self.bot_username,
             **gettext_context(self._tr(lang)),
             **ctx,

@@ -19,6 +19,19 @@ from bot.render.formatting import format_date, format_number
 
 logger = logging.getLogger(__name__)
 
+_FORMAT_ERRORS = (KeyError, ValueError, TypeError, IndexError)
+
+
+def format_translation(translated: str, source: str, values: Any) -> str:
+    """translated % values, or the English source % values when the translation cannot be formatted."""
+    try:
+        return translated % values
+    except _FORMAT_ERRORS as exc:
+        if translated == source:
+            raise  # our own msgid is broken: a bug the tests must see
+        logger.warning("translation of %r cannot be formatted (%r): showing the English text", source, exc)
+        return source % values
+
 
 def make_environment(templates_dir: Path) -> Environment:
     env = Environment(
@@ -60,19 +73,26 @@ def ending(text: str, mark: str) -> str:
 def gettext_context(translations: NullTranslations) -> dict[str, Callable[..., str]]:
     """gettext callables for one render, behaving like Jinja's newstyle ones."""
 
+    def format(context: Context, translated: str, source: str, variables: dict[str, Any]) -> str:
+        if not context.eval_ctx.autoescape:
+            return format_translation(translated, source, variables)
+        # The catalogue is trusted; the variables are escaped by Markup's %.
+        try:
+            return Markup(translated) % variables
+        except _FORMAT_ERRORS as exc:
+            if translated == source:
+                raise
+            logger.warning("translation of %r cannot be formatted (%r): showing the English text", source, exc)
+            return Markup(source) % variables
+
     @pass_context
     def gettext(__context: Context, __string: str, **variables: Any) -> str:
-        rv = translations.gettext(__string)
-        if __context.eval_ctx.autoescape:
-            rv = Markup(rv)  # the catalogue is trusted; the variables are escaped by %
-        return rv % variables
+        return format(__context, translations.gettext(__string), __string, variables)
 
     @pass_context
     def ngettext(__context: Context, __singular: str, __plural: str, __num: int, **variables: Any) -> str:
         variables.setdefault("num", __num)
-        rv = translations.ngettext(__singular, __plural, __num)
-        if __context.eval_ctx.autoescape:
-            rv = Markup(rv)
-        return rv % variables
+        source = __singular if __num == 1 else __plural
+        return format(__context, translations.ngettext(__singular, __plural, __num), source, variables)
 
     return {"gettext": gettext, "_": gettext, "ngettext": ngettext}

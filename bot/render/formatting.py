@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
+import unicodedata
 from dataclasses import dataclass
 
 from babel import Locale, UnknownLocaleError
@@ -40,6 +42,26 @@ def language_name(code: str, in_lang: str) -> str:
     except (UnknownLocaleError, ValueError):
         name = None
     return name or own_language_name(code)
+
+
+# Russian says "писать по-русски", not "на языке: русский". Adverbs for the letter languages we
+# name anywhere (see LANGUAGE_NAMES); any other language falls back to "на языке «…»".
+_RU_ADVERBS = {
+    "en": "по-английски", "ru": "по-русски", "es": "по-испански", "fr": "по-французски",
+    "de": "по-немецки", "it": "по-итальянски", "pt": "по-португальски", "nl": "по-нидерландски",
+    "pl": "по-польски", "uk": "по-украински", "be": "по-белорусски", "kk": "по-казахски",
+    "tg": "по-таджикски", "uz": "по-узбекски", "ky": "по-киргизски", "tr": "по-турецки",
+    "ar": "по-арабски", "fa": "на фарси", "zh": "по-китайски", "ja": "по-японски", "ko": "по-корейски",
+}  # fmt: skip
+
+
+def languages_phrase(codes: list[str], lang: str) -> str:
+    """The appeal's letter languages as they fit "write …": "Russian or English" / "по-русски или по-английски"."""
+    if lang == "ru":
+        items = [_RU_ADVERBS.get(code) or f"на языке «{language_name(code, lang)}»" for code in codes]
+    else:
+        items = [language_name(code, lang) for code in codes]
+    return format_list(items, lang, "or")
 
 
 def own_language_name(code: str) -> str:
@@ -83,6 +105,42 @@ def deadline(case: Case, now: dt.datetime, lang: str, default_tz: str = "UTC") -
         days=format_number(max(days_left, 0), lang),
         passed=now > at,
     )
+
+
+_EXTENSION = re.compile(
+    r"[\s,;/]*\(?\b(?:ext(?:ension)?|x|доб(?:авочный)?)\.?\s*:?\s*(\d[\d\s-]*)\)?\s*$", re.IGNORECASE
+)
+
+
+def split_phone(number: str) -> tuple[str, str | None]:
+    """("+7 495 9100766", "2134") from "+7 495 9100766 ext 2134": what to dial, and the extension.
+
+    The dialable part keeps "+", digits and single spaces; brackets, dots and dashes become spaces.
+    """
+    extension = None
+    match = _EXTENSION.search(number)
+    if match:
+        extension = re.sub(r"\D", "", match.group(1)) or None
+        number = number[: match.start()]
+    dial = re.sub(r"[^\d+]+", " ", number).strip()
+    dial = ("+" if dial.startswith("+") else "") + " ".join(dial.replace("+", " ").split())
+    return dial, extension
+
+
+_CYRILLIC = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґўқғҳҷӣӯ",
+        "a b v g d e e zh z i y k l m n o p r s t u f kh ts ch sh shch - y - e yu ya i yi ye g u q gh h j i u".split(),
+    )
+)
+
+
+def ascii_slug(text: str, limit: int = 32) -> str:
+    """Lower-case ASCII letters, digits and dashes (Cyrillic transliterated), for file names."""
+    text = "".join(_CYRILLIC.get(ch, ch) for ch in text.lower()).replace("-", " ")
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = "-".join(re.findall(r"[a-z0-9]+", text))
+    return slug[:limit].strip("-")
 
 
 def ua_reference(case: Case) -> str:

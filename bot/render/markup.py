@@ -42,3 +42,14 @@ def shorten(text: str, limit: int, ellipsis: str = "…") -> str:
     if space >= len(cut) * 0.6:
         cut = cut[:space]
     return cut.rstrip(" \n\t,;:-—") + ellipsis
+
+
+def cut_at_word(text: str, limit: int, ellipsis: str = "…") -> str:
+    """Like shorten, but never cuts inside a word (unless the first word alone is too long)."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - len(ellipsis) + 1]  # one more: a space right after the room is a clean cut
+    space = cut.rfind(" ")
+    cut = cut[:space] if space > 0 else cut[: limit - len(ellipsis)]
+    return cut.rstrip(" ,;:-—–") + ellipsis

@@ -24,7 +24,9 @@ class Document:
 class Screen:
     text: str  # Telegram HTML, at most 4096 characters after entity parsing
     buttons: list[list[Button]] = field(default_factory=list)  # rows
-    document: Document | None = None  # sent in addition when the letter does not fit
+    # A file sent along with the screen. Letter screens never set it (it would be re-sent on every
+    # visit): a long letter gets a "doc" button, answered with Renderer.letter_document.
+    document: Document | None = None
 
 
 @dataclass(frozen=True)

@@ -9,19 +9,23 @@ from bot.callbacks import encode
 from bot.content.models import Case, Status
 from bot.i18n import UI_LANGUAGES
 from bot.render.base import RendererBase
-from bot.render.formatting import deadline, format_list, language_name, own_language_name, ua_reference
+from bot.render.formatting import deadline, languages_phrase, own_language_name, ua_reference
 from bot.render.letters import as_sentence
-from bot.render.markup import shorten
+from bot.render.markup import cut_at_word, shorten
 from bot.render.screen import Button, Screen
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 8  # cases per page of the list: a screenful of buttons on a phone
 WELCOME_CASES = 5  # open cases shown as buttons on the first screen
-BUTTON_TITLE = 48  # characters of a title on a button: longer ones wrap badly on phones
+BUTTON_TITLE = 64  # characters of a title on a button (Telegram shows ~64 well), cut at a word
 MAX_LINKS = 10
 
 _FAR_FUTURE = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+
+
+def _aware(now: dt.datetime) -> dt.datetime:
+    return now if now.tzinfo else now.replace(tzinfo=dt.timezone.utc)
 
 
 def label(emoji: str, text: str) -> str:
@@ -30,13 +34,18 @@ def label(emoji: str, text: str) -> str:
 
 
 class CaseScreens(RendererBase):
-    def _sorted(self, cases: list[Case]) -> list[Case]:
-        """Open cases first, soonest deadline first; closed ones after."""
+    def _sorted(self, cases: list[Case], now: dt.datetime | None = None) -> list[Case]:
+        """Open cases first, soonest deadline first, those whose deadline has passed after them; closed ones last."""
 
-        def key(case: Case) -> tuple[bool, dt.datetime, str]:
-            return (case.status == Status.closed, case.deadline_at(self.default_timezone) or _FAR_FUTURE, case.id)
+        def key(case: Case) -> tuple[bool, bool, dt.datetime, str]:
+            at = case.deadline_at(self.default_timezone)
+            passed = bool(at and now and _aware(now) > at)
+            return (case.status == Status.closed, passed, at or _FAR_FUTURE, case.id)
 
         return sorted(cases, key=key)
+
+    def _button_title(self, case: Case, lang: str) -> str:
+        return cut_at_word(self._title(case, lang), BUTTON_TITLE)
 
     def language_picker(self, lang: str, case_id: str | None = None) -> Screen:
         # The user may not read the current language yet, so the prompt is given in every one.
@@ -53,7 +62,7 @@ class CaseScreens(RendererBase):
 
     def welcome(self, lang: str, cases: list[Case], now: dt.datetime) -> Screen:
         _ = self._gettext(lang)
-        open_cases = [c for c in self._sorted(cases) if c.status == Status.open]
+        open_cases = [c for c in self._sorted(cases, now) if c.status == Status.open]
         shown = open_cases[:WELCOME_CASES]
         items = [
             {"title": self._title(c, lang, 120), "deadline": deadline(c, now, lang, self.default_timezone)}
@@ -62,7 +71,13 @@ class CaseScreens(RendererBase):
         # Titles are capped above, so a handful of cases always fits: no budget loop needed.
         text = self._render("ui/welcome.html.j2", lang, cases=items, more=len(open_cases) > len(shown))
         rows = [
-            [Button(label("📌", self._title(c, lang, BUTTON_TITLE)), callback=encode("card", c.id))] for c in shown
+            [
+                Button(
+                    label("⌛" if item["deadline"] and item["deadline"].passed else "📌", self._button_title(c, lang)),
+                    callback=encode("card", c.id),
+                )
+            ]
+            for item, c in zip(items, shown)
         ]
         if cases:
             rows.append([Button(label("📋", _("All cases")), callback=encode("cases", 0))])
@@ -98,12 +113,13 @@ class CaseScreens(RendererBase):
             rows.append([Button(label("✍️", _("What can I do?")), callback=encode("act", case.id))])
         if case.background or case.links:
             rows.append([Button(label("📖", _("Background")), callback=encode("bg", case.id))])
-        follow = (
-            Button(label("🔕", _("Unsubscribe")), callback=encode("unsub", case.id))
-            if subscribed
-            else Button(label("🔔", _("Subscribe")), callback=encode("sub", case.id))
-        )
-        rows.append([Button(label("📋", _("Other cases")), callback=encode("cases", 0)), follow])
+        last = [Button(label("📋", _("Other cases")), callback=encode("cases", 0))]
+        if subscribed:
+            # Even on a closed case: a follower may want no more news of it.
+            last.append(Button(label("🔕", _("Unsubscribe")), callback=encode("unsub", case.id)))
+        elif not closed:
+            last.append(Button(label("🔔", _("Subscribe")), callback=encode("sub", case.id)))
+        rows.append(last)
         return Screen(text, rows)
 
     def background(self, case: Case, lang: str) -> Screen:
@@ -126,7 +142,7 @@ class CaseScreens(RendererBase):
 
     def case_list(self, cases: list[Case], lang: str, now: dt.datetime, page: int = 0) -> Screen:
         _ = self._gettext(lang)
-        ordered = self._sorted(cases)
+        ordered = self._sorted(cases, now)
         pages = max(1, -(-len(ordered) // PAGE_SIZE))
         page = min(max(page, 0), pages - 1)  # a stale page number shows the nearest real page
         chunk = ordered[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
@@ -145,7 +161,9 @@ class CaseScreens(RendererBase):
         rows = [
             [
                 Button(
-                    f"{item['number']}. " + ("🔒 " if item["closed"] else "") + shorten(item["title"], BUTTON_TITLE),
+                    f"{item['number']}. "
+                    + ("🔒 " if item["closed"] else "⌛ " if item["deadline"] and item["deadline"].passed else "")
+                    + self._button_title(case, lang),
                     callback=encode("card", case.id),
                 )
             ]
@@ -158,6 +176,7 @@ class CaseScreens(RendererBase):
             nav.append(Button(_("Next") + " ➡️", callback=encode("cases", page + 1)))
         if nav:
             rows.append(nav)
+        rows.append([Button(label("⬅️", _("Back")), callback=encode("home"))])
         return Screen(text, rows)
 
     def act_menu(self, case: Case, lang: str, now: dt.datetime) -> Screen:
@@ -166,7 +185,7 @@ class CaseScreens(RendererBase):
         if case.status == Status.closed:
             return Screen(self.message("closed_case", lang), [back])
         asks = [self._pick(ask, lang) for ask in case.asks]
-        languages = format_list([language_name(code, lang) for code in case.letter_languages], lang, "or")
+        languages = languages_phrase(case.letter_languages, lang)
         text = self._fit(
             lambda n: self._render(
                 "ui/act_menu.html.j2",
@@ -174,6 +193,7 @@ class CaseScreens(RendererBase):
                 title=self._title(case, lang),
                 asks=[shorten(as_sentence(a), n) for a in asks],
                 languages=languages,
+                several_languages=len(case.letter_languages) > 1,
                 deadline=deadline(case, now, lang, self.default_timezone),
                 has_copies=any(t.copy_ for t in case.targets),
             ),

@@ -11,7 +11,7 @@ from markupsafe import escape
 from bot.callbacks import encode
 from bot.content.models import ACTIONS, Case
 from bot.render.base import RendererBase
-from bot.render.formatting import format_number, ua_reference
+from bot.render.formatting import format_number, language_name, ua_reference
 from bot.render.markup import MAX_TOAST, shorten, visible_text
 from bot.render.screen import Button, Screen, Toast
 from bot.render.screens import label
@@ -29,9 +29,16 @@ class TextScreens(RendererBase):
         if isinstance(ctx.get("case"), Case):
             ctx.setdefault("title", self._title(ctx["case"], lang))
         if name == "help":
+            _ = self._gettext(lang)
             ctx.setdefault("commands", self.commands(lang))
-        if name == "mydata" and "data" in ctx:
-            ctx = {**ctx, **self._mydata(lang, ctx["data"], ctx.get("cases") or {})}
+            # The help names the buttons exactly as they are labelled.
+            ctx.setdefault("act_button", _("What can I do?"))
+            ctx.setdefault("sent_button", _("I sent the letter"))
+        if name == "mydata":
+            if "data" in ctx:
+                ctx = {**ctx, **self._mydata(lang, ctx["data"], ctx.get("cases") or {})}
+            else:
+                ctx.setdefault("language", language_name(lang, lang))
         return self._render(f"ui/{name}.html.j2", lang, **ctx)
 
     def screen(self, name: str, lang: str, /, **ctx: Any) -> Screen:
@@ -65,15 +72,21 @@ class TextScreens(RendererBase):
             return f"{self._title(case, lang, 80)} ({ua_reference(case)})" if case else case_id
 
         pledges = data.get("pledges") or {}
+        saved_lang = getattr(prefs, "lang", None)
+        signature = getattr(prefs, "signature", None)
+        subscriptions = [title(c) for c in data.get("subscriptions") or []]
+        count = sum(len(actions) for actions in pledges.values())
+        # There is no reminders feature yet, so /mydata says nothing about reminders.
         return {
-            "signature": getattr(prefs, "signature", None),
-            "reminders": getattr(prefs, "reminders", None),
-            "subscriptions": [title(c) for c in data.get("subscriptions") or []],
-            "pledges": sum(len(actions) for actions in pledges.values()),
+            "language": language_name(saved_lang, lang) if saved_lang else None,
+            "signature": signature,
+            "subscriptions": subscriptions,
+            "pledges": count,
             "acted": [
                 {"title": title(case_id), "actions": ", ".join(names.get(a, a) for a in actions)}
                 for case_id, actions in pledges.items()
             ],
+            "nothing": not (saved_lang or signature or subscriptions or count),
         }
 
     def forget_confirm(self, lang: str) -> Screen:
@@ -97,15 +110,55 @@ class TextScreens(RendererBase):
     def pledge_toast(
         self, action: str, lang: str, *, counted: bool, total: int | None = None, case: Case | None = None
     ) -> Toast:
-        """ "Counted, thank you!"; with total=, the running total follows (a toast is all some taps get)."""
+        """The answer to "I sent it": thanks once, then the running total (a toast is all some taps get).
+
+        counted: "Counted, thank you! You and 1,233 others have written." / "Counted — you are the
+        first to write!"; already counted: "You were already counted for this case. 1,234 people
+        have written so far." Without total= only the first sentence.
+        """
         _ = self._gettext(lang)
-        text = _("Counted, thank you!") if counted else _("Already counted — thank you!")
-        if total:
-            text += " " + html.unescape(self.pledge_total(case, action, lang, total))
+        if action not in ACTIONS:
+            logger.warning("pledge_toast: unknown action %r", action)
+        if counted:
+            if total == 1:
+                first = {
+                    "letter": _("Counted — you are the first to write!"),
+                    "email": _("Counted — you are the first to send an email!"),
+                    "fax": _("Counted — you are the first to send a fax!"),
+                    "tweet": _("Counted — you are the first to post on X!"),
+                    "share": _("Counted — you are the first to share this case!"),
+                }
+                text = first.get(action, first["letter"])
+            else:
+                text = _("Counted, thank you!")
+                if total:
+                    text += " " + html.unescape(self.pledge_total(case, action, lang, total))
+        else:
+            text = _("You were already counted for this case.")
+            if total:
+                text += " " + self._so_far(action, lang, total)
         return Toast(shorten(text, MAX_TOAST))
 
+    def _so_far(self, action: str, lang: str, total: int) -> str:
+        """ "1,234 people have written so far." (plain text): the total, without a "you"."""
+        ngettext = self._ngettext(lang)
+        phrases = {
+            "letter": ngettext("%(num)s person has written so far.", "%(num)s people have written so far.", total),
+            "email": ngettext(
+                "%(num)s person has sent an email so far.", "%(num)s people have sent an email so far.", total
+            ),
+            "fax": ngettext("%(num)s person has sent a fax so far.", "%(num)s people have sent a fax so far.", total),
+            "tweet": ngettext(
+                "%(num)s person has posted on X so far.", "%(num)s people have posted on X so far.", total
+            ),
+            "share": ngettext(
+                "%(num)s person has shared this case so far.", "%(num)s people have shared this case so far.", total
+            ),
+        }
+        return phrases.get(action, phrases["letter"]) % {"num": format_number(total, lang)}
+
     def pledge_total(self, case: Case | None, action: str, lang: str, total: int) -> str:
-        """One line (HTML-safe) for after a pledge: "You and 1,234 others have written"."""
+        """One sentence (HTML-safe) for after a counted pledge: "You and 1,234 others have written."."""
         if action not in ACTIONS:
             logger.warning("pledge_total: unknown action %r", action)
         _ = self._gettext(lang)
@@ -113,29 +166,31 @@ class TextScreens(RendererBase):
         others = total - 1
         if others <= 0:
             first = {
-                "letter": _("You are the first to write — thank you!"),
-                "email": _("You are the first to send an email — thank you!"),
-                "fax": _("You are the first to send a fax — thank you!"),
-                "tweet": _("You are the first to post on X — thank you!"),
-                "share": _("You are the first to share this case — thank you!"),
+                "letter": _("You are the first to write!"),
+                "email": _("You are the first to send an email!"),
+                "fax": _("You are the first to send a fax!"),
+                "tweet": _("You are the first to post on X!"),
+                "share": _("You are the first to share this case!"),
             }
             return str(escape(first.get(action, first["letter"])))
         many = {
             "letter": ngettext(
-                "You and %(num)s other person have written", "You and %(num)s others have written", others
+                "You and %(num)s other person have written.", "You and %(num)s others have written.", others
             ),
             "email": ngettext(
-                "You and %(num)s other person have sent an email", "You and %(num)s others have sent an email", others
+                "You and %(num)s other person have sent an email.",
+                "You and %(num)s others have sent an email.",
+                others,
             ),
             "fax": ngettext(
-                "You and %(num)s other person have sent a fax", "You and %(num)s others have sent a fax", others
+                "You and %(num)s other person have sent a fax.", "You and %(num)s others have sent a fax.", others
             ),
             "tweet": ngettext(
-                "You and %(num)s other person have posted on X", "You and %(num)s others have posted on X", others
+                "You and %(num)s other person have posted on X.", "You and %(num)s others have posted on X.", others
             ),
             "share": ngettext(
-                "You and %(num)s other person have shared this case",
-                "You and %(num)s others have shared this case",
+                "You and %(num)s other person have shared this case.",
+                "You and %(num)s others have shared this case.",
                 others,
             ),
         }
