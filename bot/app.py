@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 
 from bot.clock import Clock, utc_now
 from bot.content import Library
+from bot.delivery import Broadcasts, Worker
 from bot.i18n import load_translations
 from bot.pledges import Store
 from bot.privacy import Pseudonymizer, load_or_create_key
@@ -24,6 +25,7 @@ from bot.render import Renderer
 from bot.settings import Settings, SettingsError
 from bot.storage import open_redis
 from bot.telegram import LenientUpdatesSession, WaitOnFloodLimit
+from bot.telegram_sender import TelegramSender
 from handlers import detach_routers, get_routers
 from handlers.errors import error_handler
 from handlers.middlewares import CatalogueI18n, UserLocaleMiddleware, skip_unreadable_updates
@@ -41,11 +43,23 @@ class App:
     store: Store
     library: Library
     renderer: Renderer
+    broadcasts: Broadcasts
+    worker: Worker
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+        await self.sender_bot.session.close()
+
+    @property
+    def sender_bot(self) -> Bot:
+        return self.worker.sender.bot  # type: ignore[attr-defined]
 
 
-def create_bot(settings: Settings) -> Bot:
+def create_bot(settings: Settings, *, wait_on_flood: bool = True) -> Bot:
+    """The bot for replies waits out short flood limits; the broadcast one must see every 429 itself."""
     session = LenientUpdatesSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-    session.middleware(WaitOnFloodLimit())
+    if wait_on_flood:
+        session.middleware(WaitOnFloodLimit())
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -81,6 +95,13 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
     )
     pseudonyms = Pseudonymizer(privacy_key(settings))
     store = Store(redis, pseudonyms)
+    broadcasts = Broadcasts(redis, pseudonyms)
+    worker = Worker(
+        broadcasts,
+        TelegramSender(create_bot(settings, wait_on_flood=False)),
+        store,
+        rate=settings.broadcast_rate,
+    )
     dispatcher = Dispatcher(
         storage=RedisStorage(redis),
         settings=settings,
@@ -89,6 +110,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         library=library,
         renderer=renderer,
         pseudonyms=pseudonyms,
+        broadcasts=broadcasts,
         clock=clock,
     )
     dispatcher.update.outer_middleware(skip_unreadable_updates)
@@ -97,7 +119,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
     )
     dispatcher.include_routers(*get_routers(settings))
     dispatcher.errors.register(error_handler)
-    return App(settings, bot, dispatcher, store, library, renderer)
+    return App(settings, bot, dispatcher, store, library, renderer, broadcasts, worker)
 
 
 async def publish_profile(app: App) -> None:
@@ -116,24 +138,28 @@ async def publish_profile(app: App) -> None:
 async def running(settings: Settings, redis: Redis, library: Library, clock: Clock = utc_now) -> AsyncIterator[App]:
     """Poll in the background while the block runs: the shape tests and the demo use."""
     app = await build_app(settings, redis, library, clock)
+    stop = asyncio.Event()
     try:
         await publish_profile(app)
         await app.bot.delete_webhook(drop_pending_updates=False)
         task = asyncio.create_task(
             app.dispatcher.start_polling(app.bot, handle_signals=False, allowed_updates=UPDATES, close_bot_session=False)
         )
+        delivering = asyncio.create_task(app.worker.run(stop))
         try:
             yield app
         finally:
+            stop.set()
             try:
                 await app.dispatcher.stop_polling()
             except RuntimeError:  # polling had not started yet, or had ended
                 task.cancel()
             with suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=10)
+            await asyncio.wait_for(delivering, timeout=15)
     finally:
         detach_routers(get_routers(settings))
-        await app.bot.session.close()
+        await app.close()
 
 
 async def run(settings: Settings) -> None:
@@ -141,9 +167,14 @@ async def run(settings: Settings) -> None:
     library = Library.load(settings.content_dir)
     async with open_redis(str(settings.redis_url) if settings.redis_url else None, settings.data_dir) as redis:
         app = await build_app(settings, redis, library)
+        stop = asyncio.Event()
+        delivering = asyncio.create_task(app.worker.run(stop))
         try:
             await publish_profile(app)
             logger.info("Serving %d cases as @%s", len(library), (await app.bot.me()).username)
-            await app.dispatcher.start_polling(app.bot, allowed_updates=UPDATES)
+            await app.dispatcher.start_polling(app.bot, allowed_updates=UPDATES, close_bot_session=False)
         finally:
+            stop.set()  # finish the sends in flight; leases cover anything cut short
+            await delivering
             detach_routers(get_routers(settings))
+            await app.close()

@@ -118,6 +118,22 @@ class Store:
             await pipe.execute()
         return cases
 
+    async def drop_chat(self, chat_id: int) -> None:
+        """A chat that blocked the bot or vanished: no more messages to it."""
+        await self.unsubscribe_all(chat_id)
+        await self.redis.srem(self.key("users"), chat_id)
+
+    async def migrate_chat(self, old_id: int, new_id: int) -> None:
+        """A group became a supergroup: its subscriptions follow it to the new id."""
+        cases = await self.subscriptions(old_id)
+        await self.drop_chat(old_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for case_id in cases:
+                pipe.sadd(self.key("subs", case_id), new_id)
+                pipe.sadd(self.key("user", new_id, "subs"), case_id)
+            pipe.sadd(self.key("users"), new_id)
+            await pipe.execute()
+
     # pledges
     async def pledge(self, user_id: int, case_id: str, action: str, today: dt.date | None = None) -> PledgeResult:
         if action not in ACTIONS:

@@ -34,6 +34,8 @@ class StoreSettings(BaseSettings):
     default_language: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
     default_timezone: str = "UTC"
     privacy_key: SecretStr | None = None
+    # Telegram allows about 30 messages a second to different chats; paid broadcasts up to 1,000.
+    broadcast_rate: float = Field(default=30.0, gt=0, le=1000)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
     @field_validator("admin_ids", mode="before")

@@ -19,7 +19,8 @@ from bot.storage import EmbeddedRedis, client_from_url
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
 TOKEN = "123456789:TEST-token-for-the-emulator-only"
-TEST_DB = 13
+# Parallel runs (two developers on one machine) pick different databases.
+TEST_DB = int(os.environ.get("RRBOT_TEST_DB", "13"))
 ADMIN_ID = 9000
 
 

@@ -1,0 +1,20 @@
+"""The delivery engine: broadcasts queued in Redis, sent by every bot process at one shared rate."""
+
+from bot.delivery.engine import Broadcasts, UnknownBroadcast
+from bot.delivery.models import Audience, AudienceKind, Outcome, OutcomeKind, Payload, Progress, State
+from bot.delivery.worker import Reporter, Sender, Worker
+
+__all__ = [
+    "Audience",
+    "AudienceKind",
+    "Broadcasts",
+    "Outcome",
+    "OutcomeKind",
+    "Payload",
+    "Progress",
+    "Reporter",
+    "Sender",
+    "State",
+    "UnknownBroadcast",
+    "Worker",
+]

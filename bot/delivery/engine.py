@@ -1,0 +1,200 @@
+"""Broadcast records in Redis: queueing with an audience snapshot, status, control.
+
+Keys (prefix ``rrb:``):
+  bc:seq                 counter for ids
+  bc:{id}                hash: state, payload, audience, counters, times, progress message
+  bc:{id}:q              list of chat ids still to send (the snapshot, streamed in)
+  bc:{id}:inflight       zset chat id -> lease deadline (ms); a dead worker's leases expire and requeue
+  bc:active              zset id -> send-at (ms): what workers look at
+  bc:all                 zset id -> created (s): for listing
+  rate:tat, rate:pause   the shared rate limit and the pause after a 429
+  cool:{chat}            a chat's one-second gap
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+
+from redis.asyncio import Redis
+
+from bot.delivery.models import COUNTERS, Audience, AudienceKind, Payload, Progress, State
+from bot.privacy import Pseudonymizer
+
+logger = logging.getLogger(__name__)
+
+SNAPSHOT_BATCH = 1000
+
+
+class UnknownBroadcast(LookupError):
+    pass
+
+
+class Broadcasts:
+    def __init__(
+        self, redis: Redis, pseudonyms: Pseudonymizer, *, prefix: str = "rrb:", clock: Callable[[], float] = time.time
+    ) -> None:
+        self.redis = redis
+        self.pseudonyms = pseudonyms
+        self.prefix = prefix
+        self.clock = clock
+
+    def key(self, *parts: object) -> str:
+        return self.prefix + ":".join(map(str, parts))
+
+    # creating
+    async def enqueue(
+        self, payload: Payload, audience: Audience, *, created_by: int | None = None, send_at: float | None = None
+    ) -> str:
+        """Record a broadcast and copy its audience into its queue; returns its id."""
+        bc_id = str(await self.redis.incr(self.key("bc", "seq")))
+        now = self.clock()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                self.key("bc", bc_id),
+                mapping={
+                    "state": State.preparing.value,
+                    "payload": payload.to_json(),
+                    "audience": audience.to_json(),
+                    "created_at": now,
+                    "created_by": created_by if created_by is not None else "",
+                    "send_at": send_at if send_at is not None else "",
+                    "total": 0,
+                    **{name: 0 for name in COUNTERS},
+                },
+            )
+            pipe.zadd(self.key("bc", "all"), {bc_id: now})
+            await pipe.execute()
+        await self.prepare(bc_id)
+        return bc_id
+
+    async def prepare(self, bc_id: str) -> int:
+        """Snapshot the audience into the queue, in batches: never the whole audience in memory.
+
+        Idempotent, so a process that died halfway can be followed by another that starts over.
+        """
+        raw = await self.redis.hget(self.key("bc", bc_id), "audience")
+        if raw is None:
+            raise UnknownBroadcast(bc_id)
+        audience = Audience.from_json(raw)
+        queue = self.key("bc", bc_id, "q")
+        await self.redis.delete(queue)
+        total = 0
+        async for batch in self.recipients(audience):
+            if batch:
+                await self.redis.rpush(queue, *batch)
+                total += len(batch)
+        send_at = await self.redis.hget(self.key("bc", bc_id), "send_at")
+        due_ms = int(float(send_at) * 1000) if send_at else 0
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.key("bc", bc_id), mapping={"state": State.queued.value, "total": total})
+            pipe.zadd(self.key("bc", "active"), {bc_id: due_ms})
+            await pipe.execute()
+        logger.info("Broadcast %r queued for %d recipients", bc_id, total)
+        return total
+
+    async def recipients(self, audience: Audience) -> AsyncIterator[list[int]]:
+        """Chat ids of an audience, streamed in batches with SSCAN."""
+        source = self.key("users") if audience.kind == AudienceKind.all else self.key("subs", audience.case_id)
+        cursor = 0
+        while True:
+            cursor, chunk = await self.redis.sscan(source, cursor, count=SNAPSHOT_BATCH)
+            chats = [int(c) for c in chunk]
+            if chats:
+                yield await self._filter(audience, chats)
+            if cursor == 0:
+                return
+
+    async def count(self, audience: Audience) -> int:
+        total = 0
+        async for batch in self.recipients(audience):
+            total += len(batch)
+        return total
+
+    async def _filter(self, audience: Audience, chats: list[int]) -> list[int]:
+        if audience.kind != AudienceKind.not_acted and not audience.language:
+            return chats
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for chat in chats:
+                if audience.kind == AudienceKind.not_acted:
+                    pipe.sismember(self.key("acted", audience.case_id), self.pseudonyms.user(chat))
+                if audience.language:
+                    pipe.hget(self.key("user", chat), "lang")
+            replies = await pipe.execute()
+        per_chat = len(replies) // len(chats)
+        kept = []
+        for i, chat in enumerate(chats):
+            answers = replies[i * per_chat : (i + 1) * per_chat]
+            acted = bool(answers[0]) if audience.kind == AudienceKind.not_acted else False
+            lang_ok = answers[-1] == audience.language if audience.language else True
+            if not acted and lang_ok:
+                kept.append(chat)
+        return kept
+
+    # reading
+    async def progress(self, bc_id: str) -> Progress:
+        data = await self.redis.hgetall(self.key("bc", bc_id))
+        if not data:
+            raise UnknownBroadcast(bc_id)
+
+        def number(name: str) -> float | None:
+            return float(data[name]) if data.get(name) else None
+
+        return Progress(
+            id=bc_id,
+            state=State(data["state"]),
+            total=int(data.get("total", 0)),
+            **{name: int(data.get(name, 0)) for name in COUNTERS},
+            created_at=number("created_at") or 0.0,
+            started_at=number("started_at"),
+            finished_at=number("finished_at"),
+            send_at=number("send_at"),
+            audience=Audience.from_json(data["audience"]) if data.get("audience") else None,
+            created_by=int(data["created_by"]) if data.get("created_by") else None,
+            now=self.clock(),
+        )
+
+    async def payload(self, bc_id: str) -> Payload:
+        raw = await self.redis.hget(self.key("bc", bc_id), "payload")
+        if raw is None:
+            raise UnknownBroadcast(bc_id)
+        return Payload.from_json(raw)
+
+    async def recent(self, limit: int = 10) -> list[Progress]:
+        ids = await self.redis.zrevrange(self.key("bc", "all"), 0, limit - 1)
+        return [await self.progress(i) for i in ids]
+
+    async def backlog(self) -> int:
+        """Messages waiting in every active broadcast."""
+        ids = await self.redis.zrange(self.key("bc", "active"), 0, -1)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for i in ids:
+                pipe.llen(self.key("bc", i, "q"))
+            return sum(await pipe.execute())
+
+    # control
+    async def set_state(self, bc_id: str, state: State) -> Progress:
+        """Pause, resume or cancel; a finished broadcast stays as it is."""
+        current = await self.progress(bc_id)
+        if current.state.finished:
+            return current
+        if state == State.paused and current.state in (State.queued, State.running):
+            await self.redis.hset(self.key("bc", bc_id), "state", State.paused.value)
+        elif state == State.running and current.state == State.paused:
+            back = State.running if current.started_at else State.queued
+            await self.redis.hset(self.key("bc", bc_id), "state", back.value)
+        elif state == State.cancelled:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hset(self.key("bc", bc_id), mapping={"state": State.cancelled.value, "finished_at": self.clock()})
+                pipe.zrem(self.key("bc", "active"), bc_id)
+                pipe.delete(self.key("bc", bc_id, "q"))
+                await pipe.execute()
+        return await self.progress(bc_id)
+
+    async def set_progress_message(self, bc_id: str, chat_id: int, message_id: int) -> None:
+        await self.redis.hset(self.key("bc", bc_id), mapping={"progress_chat": chat_id, "progress_message": message_id})
+
+    async def progress_message(self, bc_id: str) -> tuple[int, int] | None:
+        chat, message = await self.redis.hmget(self.key("bc", bc_id), ["progress_chat", "progress_message"])
+        return (int(chat), int(message)) if chat and message else None

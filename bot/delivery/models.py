@@ -1,0 +1,142 @@
+"""What the delivery engine moves: audiences, payloads, outcomes, progress. No aiogram here."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+
+class AudienceKind(StrEnum):
+    all = "all"
+    case = "case"
+    not_acted = "not-acted"
+
+
+@dataclass(frozen=True)
+class Audience:
+    kind: AudienceKind = AudienceKind.all
+    case_id: str | None = None
+    language: str | None = None  # narrows any kind to users of one UI language
+
+    def __post_init__(self) -> None:
+        if self.kind != AudienceKind.all and not self.case_id:
+            raise ValueError(f"audience {self.kind.value!r} needs a case")
+
+    def to_json(self) -> str:
+        return json.dumps({"kind": self.kind.value, "case_id": self.case_id, "language": self.language})
+
+    @classmethod
+    def from_json(cls, raw: str) -> Audience:
+        data = json.loads(raw)
+        return cls(AudienceKind(data["kind"]), data.get("case_id"), data.get("language"))
+
+
+@dataclass(frozen=True)
+class Payload:
+    """One message for everyone: Telegram HTML text, an optional photo (file_id or URL), URL/callback buttons."""
+
+    text: str
+    photo: str | None = None
+    buttons: list[list[dict[str, str]]] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str) -> Payload:
+        data = json.loads(raw)
+        return cls(data["text"], data.get("photo"), data.get("buttons") or [])
+
+
+class OutcomeKind(StrEnum):
+    ok = "ok"
+    retry_after = "retry_after"
+    blocked = "blocked"
+    not_found = "not_found"
+    migrated = "migrated"
+    transient = "transient"  # worth another try: 5xx, timeouts
+    rejected = "rejected"  # Telegram refused this message for this chat: trying again changes nothing
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: OutcomeKind
+    retry_after: float = 0.0
+    new_chat_id: int | None = None
+
+    @classmethod
+    def ok(cls) -> Outcome:
+        return cls(OutcomeKind.ok)
+
+
+class State(StrEnum):
+    preparing = "preparing"   # the audience is being copied into the queue
+    queued = "queued"         # waiting for its send-at time or a worker
+    running = "running"
+    paused = "paused"
+    cancelled = "cancelled"
+    done = "done"
+
+    @property
+    def finished(self) -> bool:
+        return self in (State.cancelled, State.done)
+
+
+COUNTERS = ("delivered", "blocked", "not_found", "failed", "migrated")
+
+
+@dataclass(frozen=True)
+class Progress:
+    id: str
+    state: State
+    total: int
+    delivered: int = 0
+    blocked: int = 0
+    not_found: int = 0
+    failed: int = 0
+    migrated: int = 0
+    created_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+    send_at: float | None = None
+    audience: Audience | None = None
+    created_by: int | None = None
+    now: float = 0.0
+
+    @property
+    def handled(self) -> int:
+        return self.delivered + self.blocked + self.not_found + self.failed
+
+    @property
+    def left(self) -> int:
+        return max(self.total - self.handled, 0)
+
+    @property
+    def rate(self) -> float:
+        """Messages handled per second since sending started."""
+        if not self.started_at:
+            return 0.0
+        end = self.finished_at or self.now
+        return self.handled / max(end - self.started_at, 1e-6)
+
+    @property
+    def eta_seconds(self) -> float | None:
+        rate = self.rate
+        return self.left / rate if rate > 0 and not self.state.finished else None
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "state": self.state.value,
+            "total": self.total,
+            **{name: getattr(self, name) for name in COUNTERS},
+            "left": self.left,
+            "rate": round(self.rate, 2),
+            "eta_seconds": None if self.eta_seconds is None else round(self.eta_seconds, 1),
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "send_at": self.send_at,
+            "audience": json.loads(self.audience.to_json()) if self.audience else None,
+        }

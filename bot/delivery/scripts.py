@@ -1,0 +1,61 @@
+"""Lua scripts: each state change of a broadcast is one atomic round trip, shared by every process."""
+
+# KEYS: queue, inflight   ARGV: n, now_ms, lease_ms, cool_prefix, cool_ms
+# Leases of a dead worker go back to the queue first, so a restart resumes without losing anyone.
+# A chat that got a message less than cool_ms ago waits at the tail: at most one message a second.
+CLAIM = """
+local now = tonumber(ARGV[2])
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)
+for _, chat in ipairs(expired) do
+  redis.call('ZREM', KEYS[2], chat)
+  redis.call('LPUSH', KEYS[1], chat)
+end
+local items = redis.call('LPOP', KEYS[1], ARGV[1])
+if not items then return {} end
+local claimed = {}
+local deferred = {}
+for _, chat in ipairs(items) do
+  if redis.call('SET', ARGV[4] .. chat, '1', 'NX', 'PX', ARGV[5]) then
+    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), chat)
+    table.insert(claimed, chat)
+  else
+    table.insert(deferred, chat)
+  end
+end
+for _, chat in ipairs(deferred) do redis.call('RPUSH', KEYS[1], chat) end
+return claimed
+"""
+
+# KEYS: inflight, broadcast hash   ARGV: chat, counter ('' for none), requeue ('' or chat id), queue key
+# Returns 1 when the chat was still ours: a lease that expired and went to another worker is not counted twice.
+ACK = """
+local removed = redis.call('ZREM', KEYS[1], ARGV[1])
+if removed == 0 then return 0 end
+if ARGV[2] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[2], 1) end
+if ARGV[3] ~= '' then redis.call('RPUSH', ARGV[4], ARGV[3]) end
+return 1
+"""
+
+# KEYS: broadcast hash, queue, inflight, active zset   ARGV: id, now (seconds)
+# Exactly one caller sees 1: the one that finishes the broadcast sends the final report.
+FINISH = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return 0 end
+if redis.call('LLEN', KEYS[2]) > 0 or redis.call('ZCARD', KEYS[3]) > 0 then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'done', 'finished_at', ARGV[2])
+redis.call('ZREM', KEYS[4], ARGV[1])
+return 1
+"""
+
+# KEYS: tat, pause   ARGV: now_ms, interval_ms, n
+# Reserve n sends on the shared clock (GCRA): returns how long to wait before sending them.
+# A pause set after a 429 holds every process.
+RESERVE = """
+local paused = redis.call('PTTL', KEYS[2])
+if paused > 0 then return -paused end
+local now = tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local after = tat + tonumber(ARGV[2]) * tonumber(ARGV[3])
+redis.call('SET', KEYS[1], after, 'PX', math.ceil(after - now) + 60000)
+return tat - now
+"""

@@ -1,0 +1,215 @@
+"""The sending loop that runs in every bot process: claim, pace on the shared clock, send, account.
+
+Sends overlap (Telegram answers in tens to hundreds of milliseconds), so pacing never waits for
+the previous batch: the shared GCRA clock in Redis alone sets the rate for all processes together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from bot.delivery.engine import Broadcasts
+from bot.delivery.models import Outcome, OutcomeKind, Payload, Progress, State
+from bot.delivery.scripts import ACK, CLAIM, FINISH, RESERVE
+
+logger = logging.getLogger(__name__)
+
+Sender = Callable[[int, Payload], Awaitable[Outcome]]
+
+
+class Reporter(Protocol):
+    async def progress(self, progress: Progress) -> None: ...
+
+    async def finished(self, progress: Progress) -> None: ...
+
+
+class ChatRegistry(Protocol):
+    """What the worker changes about chats: the pledge store implements it."""
+
+    async def drop_chat(self, chat_id: int) -> None: ...
+
+    async def migrate_chat(self, old_id: int, new_id: int) -> None: ...
+
+
+class Worker:
+    def __init__(
+        self,
+        broadcasts: Broadcasts,
+        sender: Sender,
+        chats: ChatRegistry,
+        *,
+        rate: float = 30.0,
+        reporter: Reporter | None = None,
+        tick: float = 0.1,
+        lease_seconds: float = 6.0,
+        max_attempts: int = 3,
+        report_every: float = 3.0,
+        idle_poll: float = 0.5,
+    ) -> None:
+        self.bc = broadcasts
+        self.redis = broadcasts.redis
+        self.sender = sender
+        self.chats = chats
+        self.rate = rate
+        self.reporter = reporter
+        self.tick = tick
+        self.lease_ms = int(lease_seconds * 1000)
+        self.max_attempts = max_attempts
+        self.report_every = report_every
+        self.idle_poll = idle_poll
+        self.batch = max(1, round(rate * tick))
+        # Enough overlap to keep the rate with slow answers, bounded so a stall cannot pile up.
+        self.in_flight = asyncio.Semaphore(max(8, int(rate * 2)))
+        self.tasks: set[asyncio.Task[None]] = set()
+        self._payloads: dict[str, Payload] = {}
+        self._claim = self.redis.register_script(CLAIM)
+        self._ack = self.redis.register_script(ACK)
+        self._finish = self.redis.register_script(FINISH)
+        self._reserve = self.redis.register_script(RESERVE)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until stop is set, then finish the sends already on their way."""
+        try:
+            while not stop.is_set():
+                try:
+                    worked = await self.step()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    # Redis restarting, most likely: leases keep everyone safe, so wait and go on.
+                    logger.exception("Delivery step failed; retrying")
+                    worked = False
+                if not worked:
+                    await _sleep_or_stop(stop, self.idle_poll)
+        finally:
+            if self.tasks:
+                await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    async def step(self) -> bool:
+        """Claim and start one batch of the oldest due broadcast; False when there was nothing to do."""
+        bc_id = await self._next_due()
+        if bc_id is None:
+            return False
+        now_ms = int(time.time() * 1000)
+        claimed = await self._claim(
+            keys=[self.bc.key("bc", bc_id, "q"), self.bc.key("bc", bc_id, "inflight")],
+            args=[self.batch, now_ms, self.lease_ms, self.bc.key("cool", ""), 1000],
+        )
+        if not claimed:
+            await self._maybe_finish(bc_id)
+            return False
+        wait_ms = await self._reserve(
+            keys=[self.bc.key("rate", "tat"), self.bc.key("rate", "pause")],
+            args=[now_ms, 1000.0 / self.rate, len(claimed)],
+        )
+        while wait_ms < 0:  # a 429 paused everyone: hold, then take a place on the clock again
+            await asyncio.sleep(-wait_ms / 1000)
+            wait_ms = await self._reserve(
+                keys=[self.bc.key("rate", "tat"), self.bc.key("rate", "pause")],
+                args=[int(time.time() * 1000), 1000.0 / self.rate, len(claimed)],
+            )
+        if wait_ms > 0:
+            await asyncio.sleep(wait_ms / 1000)
+        payload = await self._payload(bc_id)
+        for chat in claimed:
+            await self.in_flight.acquire()
+            task = asyncio.create_task(self._deliver(bc_id, int(chat), payload))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        await self._maybe_report(bc_id)
+        return True
+
+    async def _next_due(self) -> str | None:
+        due = await self.redis.zrangebyscore(self.bc.key("bc", "active"), "-inf", int(time.time() * 1000), 0, 10)
+        for bc_id in due:
+            state = await self.redis.hget(self.bc.key("bc", bc_id), "state")
+            if state == State.queued.value:
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    pipe.hset(self.bc.key("bc", bc_id), "state", State.running.value)
+                    pipe.hsetnx(self.bc.key("bc", bc_id), "started_at", time.time())
+                    await pipe.execute()
+                return bc_id
+            if state == State.running.value:
+                return bc_id
+        return None
+
+    async def _payload(self, bc_id: str) -> Payload:
+        if bc_id not in self._payloads:
+            self._payloads[bc_id] = await self.bc.payload(bc_id)
+        return self._payloads[bc_id]
+
+    async def _deliver(self, bc_id: str, chat: int, payload: Payload) -> None:
+        try:
+            outcome = await self.sender(chat, payload)
+            await self._account(bc_id, chat, outcome)
+        except Exception:
+            # The lease brings this chat back if accounting failed: better a retry than a loss.
+            logger.exception("Delivery to a chat of broadcast %r failed", bc_id)
+        finally:
+            self.in_flight.release()
+
+    async def _account(self, bc_id: str, chat: int, outcome: Outcome) -> None:
+        counter, requeue = "", ""
+        if outcome.kind == OutcomeKind.ok:
+            counter = "delivered"
+        elif outcome.kind == OutcomeKind.retry_after:
+            await self.redis.set(self.bc.key("rate", "pause"), 1, px=max(int(outcome.retry_after * 1000), 100))
+            logger.warning("Telegram asked every sender to wait %rs", outcome.retry_after)
+            requeue = str(chat)
+        elif outcome.kind in (OutcomeKind.blocked, OutcomeKind.not_found):
+            counter = outcome.kind.value
+            await self.chats.drop_chat(chat)
+        elif outcome.kind == OutcomeKind.rejected:
+            counter = "failed"
+        elif outcome.kind == OutcomeKind.migrated and outcome.new_chat_id:
+            counter, requeue = "migrated", str(outcome.new_chat_id)
+            await self.chats.migrate_chat(chat, outcome.new_chat_id)
+        else:
+            attempts = await self.redis.hincrby(self.bc.key("bc", bc_id, "attempts"), str(chat), 1)
+            if attempts < self.max_attempts:
+                requeue = str(chat)  # to the tail: the wait behind everyone else is the backoff
+            else:
+                counter = "failed"
+        await self._ack(
+            keys=[self.bc.key("bc", bc_id, "inflight"), self.bc.key("bc", bc_id)],
+            args=[chat, counter, requeue, self.bc.key("bc", bc_id, "q")],
+        )
+
+    async def _maybe_finish(self, bc_id: str) -> None:
+        finished = await self._finish(
+            keys=[
+                self.bc.key("bc", bc_id),
+                self.bc.key("bc", bc_id, "q"),
+                self.bc.key("bc", bc_id, "inflight"),
+                self.bc.key("bc", "active"),
+            ],
+            args=[bc_id, time.time()],
+        )
+        if finished:
+            self._payloads.pop(bc_id, None)
+            await self.redis.delete(self.bc.key("bc", bc_id, "attempts"))
+            progress = await self.bc.progress(bc_id)
+            logger.info("Broadcast %r done: %r", bc_id, progress.as_dict())
+            if self.reporter:
+                await self.reporter.finished(progress)
+
+    async def _maybe_report(self, bc_id: str) -> None:
+        if self.reporter is None:
+            return
+        # One process reports for everyone, every few seconds.
+        if await self.redis.set(self.bc.key("bc", bc_id, "reported"), 1, nx=True, px=int(self.report_every * 1000)):
+            try:
+                await self.reporter.progress(await self.bc.progress(bc_id))
+            except Exception:
+                logger.exception("Progress report for broadcast %r failed", bc_id)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass

@@ -1,0 +1,64 @@
+"""The one place where aiogram's answers become delivery outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.delivery import Outcome, OutcomeKind, Payload
+
+logger = logging.getLogger(__name__)
+
+
+def _markup(payload: Payload) -> InlineKeyboardMarkup | None:
+    if not payload.buttons:
+        return None
+    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(**b) for b in row] for row in payload.buttons])
+
+
+class TelegramSender:
+    """Sends one broadcast message; never raises. Give it a Bot without retrying middleware:
+    the engine must see every 429 to pause all processes. The timeout stays below the worker's
+    lease, so a slow send is never handed to a second worker while it may still arrive."""
+
+    def __init__(self, bot: Bot, timeout: float = 4.0) -> None:
+        self.bot = bot
+        self.timeout = timeout
+
+    async def __call__(self, chat_id: int, payload: Payload) -> Outcome:
+        try:
+            if payload.photo:
+                await self.bot.send_photo(
+                    chat_id, payload.photo, caption=payload.text, reply_markup=_markup(payload),
+                    request_timeout=int(self.timeout),
+                )
+            else:
+                await self.bot.send_message(
+                    chat_id, payload.text, reply_markup=_markup(payload), request_timeout=int(self.timeout)
+                )
+            return Outcome.ok()
+        except TelegramRetryAfter as exc:
+            return Outcome(OutcomeKind.retry_after, retry_after=float(exc.retry_after))
+        except TelegramMigrateToChat as exc:
+            return Outcome(OutcomeKind.migrated, new_chat_id=exc.migrate_to_chat_id)
+        except TelegramForbiddenError:
+            return Outcome(OutcomeKind.blocked)
+        except TelegramBadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                return Outcome(OutcomeKind.not_found)
+            logger.warning("Telegram refused a broadcast message: %r", exc.message)
+            return Outcome(OutcomeKind.rejected)
+        except (TelegramServerError, TelegramNetworkError, asyncio.TimeoutError) as exc:
+            logger.info("Transient delivery failure: %r", type(exc).__name__)
+            return Outcome(OutcomeKind.transient)

@@ -1,0 +1,133 @@
+"""The delivery engine against the emulator with its limits on: every subscriber once, whatever Telegram says."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.app import App, running
+from bot.content import Library
+from bot.delivery import Audience, AudienceKind, Payload, Progress, State
+from bot.emulator import BotAPIEmulator, FloodLimits
+from bot.settings import Settings
+
+CASE = "ua-84-11"
+TEXT = "📢 <b>Update</b>: Nizomkhon Juraev has been found."
+
+
+@pytest.fixture
+async def fast_app(settings: Settings, redis, library: Library, emulator: BotAPIEmulator) -> AsyncIterator[App]:
+    """Telegram's real per-chat limit stays on; the global one is raised so tests run in seconds."""
+    emulator.limits = FloodLimits(global_per_second=400, global_burst=400)
+    settings = settings.model_copy(update={"broadcast_rate": 200.0})
+    async with running(settings, redis, library) as app:
+        yield app
+
+
+async def subscribers(app: App, emulator: BotAPIEmulator, count: int, start: int = 10_000) -> list[int]:
+    chats = list(range(start, start + count))
+    for chat in chats:
+        emulator.add_user(chat, first_name=f"S{chat}", language_code="en")
+        await app.store.subscribe(chat, CASE)
+    return chats
+
+
+async def finished(app: App, bc_id: str, timeout: float = 30) -> Progress:
+    async def poll() -> Progress:
+        while True:
+            progress = await app.broadcasts.progress(bc_id)
+            if progress.state.finished:
+                return progress
+            await asyncio.sleep(0.05)
+
+    return await asyncio.wait_for(poll(), timeout)
+
+
+def received(emulator: BotAPIEmulator, chats: list[int]) -> Counter[int]:
+    return Counter(
+        chat for chat in chats for entry in emulator.outbox(chat)
+        if entry["method"] == "sendMessage" and "Update" in entry["message"].get("text", "")
+    )
+
+
+async def test_every_subscriber_gets_the_broadcast_once(fast_app: App, emulator: BotAPIEmulator) -> None:
+    chats = await subscribers(fast_app, emulator, 300)
+    bc_id = await fast_app.broadcasts.enqueue(Payload(TEXT), Audience(AudienceKind.case, CASE))
+    progress = await finished(fast_app, bc_id)
+    assert progress.state == State.done and progress.delivered == 300 and progress.left == 0
+    assert received(emulator, chats) == Counter({chat: 1 for chat in chats})
+    entities = emulator.last_message(chats[0])["entities"]
+    assert any(e["type"] == "bold" for e in entities), "formatting survives"
+
+
+async def test_blocked_and_vanished_chats_are_dropped_and_counted(fast_app: App, emulator: BotAPIEmulator) -> None:
+    chats = await subscribers(fast_app, emulator, 100)
+    for chat in chats[:20]:
+        emulator.block(chat)
+    for chat in (90_001, 90_002):  # subscribed, but Telegram never heard of them
+        await fast_app.store.subscribe(chat, CASE)
+    bc_id = await fast_app.broadcasts.enqueue(Payload(TEXT), Audience(AudienceKind.case, CASE))
+    progress = await finished(fast_app, bc_id)
+    assert (progress.delivered, progress.blocked, progress.not_found) == (80, 20, 2)
+    assert not await fast_app.store.is_subscribed(chats[0], CASE), "a chat that blocked the bot is unsubscribed"
+    assert await fast_app.store.is_subscribed(chats[50], CASE)
+    assert received(emulator, chats[20:]) == Counter({chat: 1 for chat in chats[20:]})
+
+
+async def test_a_429_storm_pauses_everyone_and_loses_no_one(fast_app: App, emulator: BotAPIEmulator) -> None:
+    chats = await subscribers(fast_app, emulator, 150)
+    emulator.inject("sendMessage", 429, "Too Many Requests: retry after 1", times=15, retry_after=1)
+    bc_id = await fast_app.broadcasts.enqueue(Payload(TEXT), Audience(AudienceKind.case, CASE))
+    progress = await finished(fast_app, bc_id)
+    assert progress.delivered == 150 and progress.failed == 0
+    assert received(emulator, chats) == Counter({chat: 1 for chat in chats})
+
+
+async def test_server_errors_and_timeouts_are_retried(fast_app: App, emulator: BotAPIEmulator) -> None:
+    chats = await subscribers(fast_app, emulator, 100)
+    emulator.inject("sendMessage", 502, "Bad Gateway", times=10)
+    emulator.delay("sendMessage", 10.0, times=3)  # longer than the sender's timeout
+    bc_id = await fast_app.broadcasts.enqueue(Payload(TEXT), Audience(AudienceKind.case, CASE))
+    progress = await finished(fast_app, bc_id, timeout=60)
+    assert progress.delivered + progress.failed == 100 and progress.failed <= 3
+    counts = received(emulator, chats)
+    assert set(counts) == set(chats) and max(counts.values()) <= 2, "a timed-out send may have arrived: once more at most"
+
+
+async def test_audiences(fast_app: App, emulator: BotAPIEmulator) -> None:
+    chats = await subscribers(fast_app, emulator, 10)
+    for chat in chats[:4]:
+        await fast_app.store.pledge(chat, CASE, "letter")
+    for chat in chats[:3]:
+        await fast_app.store.set_language(chat, "ru")
+    count = fast_app.broadcasts.count
+    assert await count(Audience(AudienceKind.case, CASE)) == 10
+    assert await count(Audience(AudienceKind.not_acted, CASE)) == 6
+    assert await count(Audience(AudienceKind.all, language="ru")) == 3
+    bc_id = await fast_app.broadcasts.enqueue(Payload(TEXT), Audience(AudienceKind.not_acted, CASE))
+    await finished(fast_app, bc_id)
+    assert set(received(emulator, chats)) == set(chats[4:])
+
+
+async def test_cancel_stops_sending(fast_app: App, emulator: BotAPIEmulator) -> None:
+    chats = await subscribers(fast_app, emulator, 50)
+    bc_id = await fast_app.broadcasts.enqueue(Payload(TEXT), Audience(AudienceKind.case, CASE), send_at=10**10)
+    progress = await fast_app.broadcasts.set_state(bc_id, State.cancelled)
+    assert progress.state == State.cancelled
+    await asyncio.sleep(0.5)
+    assert not received(emulator, chats)
+
+
+async def test_pause_and_resume(fast_app: App, emulator: BotAPIEmulator) -> None:
+    chats = await subscribers(fast_app, emulator, 40)
+    bc_id = await fast_app.broadcasts.enqueue(Payload(TEXT), Audience(AudienceKind.case, CASE), send_at=10**10)
+    await fast_app.broadcasts.set_state(bc_id, State.paused)
+    await fast_app.broadcasts.redis.zadd(fast_app.broadcasts.key("bc", "active"), {bc_id: 0})  # due now
+    await asyncio.sleep(0.5)
+    assert not received(emulator, chats), "paused: nothing goes out"
+    await fast_app.broadcasts.set_state(bc_id, State.running)
+    progress = await finished(fast_app, bc_id)
+    assert progress.delivered == 40
