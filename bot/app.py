@@ -20,9 +20,9 @@ from bot.content import Library
 from bot.delivery import Broadcasts, Worker
 from bot.i18n import load_translations
 from bot.pledges import Store
-from bot.privacy import Pseudonymizer, load_or_create_key
+from bot.privacy import Pseudonymizer, privacy_key
 from bot.render import Renderer
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings
 from bot.storage import open_redis
 from bot.telegram import LenientUpdatesSession, WaitOnFloodLimit
 from bot.telegram_sender import TelegramSender
@@ -65,15 +65,6 @@ def create_bot(settings: Settings, *, wait_on_flood: bool = True) -> Bot:
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
-
-
-def privacy_key(settings: Settings) -> bytes:
-    if settings.privacy_key is not None:
-        return settings.privacy_key.get_secret_value().encode()
-    if settings.redis_url is not None:
-        # Replicas on one Redis must share the key, and it must not live in Redis itself.
-        raise SettingsError("PRIVACY_KEY is required when REDIS_URL is set (any random string of 16+ characters)")
-    return load_or_create_key(settings.data_dir)
 
 
 async def build_app(settings: Settings, redis: Redis, library: Library, clock: Clock = utc_now) -> App:

@@ -64,6 +64,22 @@ def _stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _broadcast(args: argparse.Namespace) -> int:
+    from bot.broadcast_cli import cancel, queue, status
+
+    settings = load_settings(StoreSettings)
+    if args.action == "status":
+        return asyncio.run(status(settings, args.id, as_json=args.json))
+    if args.action == "cancel":
+        return asyncio.run(cancel(settings, args.id))
+    if not args.text_file:
+        print("rrbot: broadcast needs --text-file F (or: broadcast status ID, broadcast cancel ID)", file=sys.stderr)
+        return 2
+    return asyncio.run(
+        queue(settings, Path(args.text_file), audience=args.audience, case_id=args.case, language=args.language)
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rrbot", description="Rapid-response bot for Urgent Actions.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -77,6 +93,15 @@ def parser() -> argparse.ArgumentParser:
     stats = sub.add_parser("stats", help="subscribers and pledges per case")
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(func=_stats)
+    bc = sub.add_parser("broadcast", help="queue a broadcast for the running bots, or see/cancel one")
+    bc.add_argument("action", nargs="?", choices=["status", "cancel"], help="without it: queue a new broadcast")
+    bc.add_argument("id", nargs="?", help="broadcast id (status, cancel)")
+    bc.add_argument("--text-file", help="the message, Telegram HTML, UTF-8")
+    bc.add_argument("--case", help="case id (audiences case and not-acted)")
+    bc.add_argument("--audience", choices=["all", "case", "not-acted"], default=None)
+    bc.add_argument("--language", help="only users of this UI language (e.g. ru)")
+    bc.add_argument("--json", action="store_true")
+    bc.set_defaults(func=_broadcast)
     return p
 
 

@@ -9,6 +9,8 @@ import os
 import secrets
 from pathlib import Path
 
+from bot.settings import SettingsError, StoreSettings
+
 logger = logging.getLogger(__name__)
 
 KEY_FILE = "privacy.key"
@@ -41,3 +43,13 @@ def load_or_create_key(data_dir: Path) -> bytes:
         fh.write(key.hex())
     logger.info("Created a new privacy key in %r", str(path))
     return key
+
+
+def privacy_key(settings: StoreSettings) -> bytes:
+    """PRIVACY_KEY, or a key generated once into DATA_DIR when the store is the embedded one."""
+    if settings.privacy_key is not None:
+        return settings.privacy_key.get_secret_value().encode()
+    if settings.redis_url is not None:
+        # Replicas on one Redis must share the key, and it must not live in Redis itself.
+        raise SettingsError("PRIVACY_KEY is required when REDIS_URL is set (any random string of 16+ characters)")
+    return load_or_create_key(settings.data_dir)

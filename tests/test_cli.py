@@ -123,3 +123,63 @@ async def test_run_says_in_one_line_when_telegram_refuses_or_is_away(
     assert ("401" in lines[0]) if where == "refused" else ("cannot reach" in lines[0])
     assert "Traceback" not in err and "Unclosed" not in err
     assert other_token not in err
+
+
+async def test_broadcast_from_the_command_line_reaches_subscribers(
+    app, emulator: BotAPIEmulator, redis_url: str, tmp_path: Path
+) -> None:
+    for chat in (701, 702, 703):
+        emulator.add_user(chat, first_name="S", language_code="en")
+        await app.store.subscribe(chat, "ua-84-11")
+    text = tmp_path / "update.html"
+    text.write_text("<b>UA 84/11</b>: letters still needed &amp; welcome.", encoding="utf-8")
+    env = {"REDIS_URL": redis_url, "PRIVACY_KEY": "test-privacy-key-0123456789abcdef", "DATA_DIR": str(tmp_path)}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "broadcast", "--text-file", str(text), "--case", "ua-84-11",
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env}, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    bc_id = out.decode().strip()
+
+    async def delivered() -> None:
+        while (await app.broadcasts.progress(bc_id)).state.value != "done":
+            await asyncio.sleep(0.1)
+
+    await asyncio.wait_for(delivered(), 20)
+    for chat in (701, 702, 703):
+        assert emulator.last_message(chat)["text"] == "UA 84/11: letters still needed & welcome."
+    code, err_text = await rrbot_async("broadcast", "status", bc_id, "--json", env=env)
+    assert code == 0
+
+
+async def test_broadcast_status_and_cancel(redis, redis_url: str, tmp_path: Path) -> None:
+    env = {"REDIS_URL": redis_url, "PRIVACY_KEY": "p" * 32, "DATA_DIR": str(tmp_path)}
+    text = tmp_path / "t.html"
+    text.write_text("Hello <i>all</i>", encoding="utf-8")
+    queued = rrbot("broadcast", "--text-file", str(text), env=env)
+    assert queued.returncode == 0, queued.stderr
+    bc_id = queued.stdout.strip()
+    status = json.loads(rrbot("broadcast", "status", bc_id, "--json", env=env).stdout)
+    assert status["id"] == bc_id and status["state"] in {"queued", "running", "done"}
+    cancelled = rrbot("broadcast", "cancel", bc_id, env=env)
+    assert cancelled.returncode == 0 and ("cancelled" in cancelled.stdout or "done" in cancelled.stdout)
+    assert rrbot("broadcast", "status", "999", env=env).returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "args", "expected"),
+    [
+        ("<blink>hi</blink>", [], "not valid Telegram HTML"),
+        ("", [], "is empty"),
+        ("hi", ["--audience", "not-acted"], "needs --case"),
+        ("hi", ["--case", "no-such-case"], "no case"),
+    ],
+)
+def test_broadcast_refuses_bad_input_clearly(text: str, args: list[str], expected: str, tmp_path: Path, redis_url: str) -> None:
+    path = tmp_path / "t.html"
+    path.write_text(text, encoding="utf-8")
+    result = rrbot("broadcast", "--text-file", str(path), *args,
+                   env={"REDIS_URL": redis_url, "PRIVACY_KEY": "p" * 32, "DATA_DIR": str(tmp_path)})
+    assert result.returncode == 2 and expected in result.stderr, result.stderr
