@@ -7,6 +7,7 @@ payload is parsed strictly on receipt. Format: ``<verb>:<arg>:<arg>...``.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 
 MAX_BYTES = 64
@@ -35,6 +36,12 @@ _VERBS: dict[str, tuple[str, ...]] = {
     "lang": (_LANG, f"(?:{_CASE})?"),  # pick UI language, then show a case (optional)
     "forget": (r"yes|no",),
     "sign": (r"clear",),
+    # coordinators: composing a broadcast, then controlling it
+    "bca": (r"all|case|na|lang|menu",),   # audience kind (menu: back to the choice)
+    "bcc": (r"case|na", _CASE),           # the case for a case audience
+    "bcl": (_LANG,),                      # the language for "everyone in one language"
+    "bcd": (r"send|cancel", r"[0-9a-f]{8}"),  # the previewed draft: send it or drop it
+    "bcs": (r"\d{1,12}", r"pause|resume|cancel|stop|refresh"),  # a broadcast under way
 }
 
 
@@ -55,6 +62,7 @@ def encode(verb: str, *args: object) -> str:
     return data
 
 
+@lru_cache(maxsize=4096)
 def decode(data: str | None) -> Callback | None:
     """Parse callback data, or None when it is malformed, forged or from an older version."""
     if not data or len(data.encode("utf-8", "replace")) > MAX_BYTES:

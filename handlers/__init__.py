@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
-from aiogram.enums import ChatType
+from aiogram import Router
 
 from bot.settings import Settings
-from handlers import account, act, cases, fallback, start
+from handlers import account, act, cases, coordinator, fallback, start
+from handlers.filters import PrivateChat
 
 # account first: while it waits for a signature, any other command or tap must cancel that prompt.
-_ACTIVIST = (account.router, start.router, cases.router, act.router)
+# coordinator next: its router exists only for ADMIN_IDS (IsCoordinator), and while a broadcast
+# is being composed it must see the message before the activist routers take it as a command or text.
+_ACTIVIST = (account.router, coordinator.router, start.router, cases.router, act.router)
 
 # The bot talks to activists one to one; in groups it keeps quiet rather than leak a letter.
 for _router in (*_ACTIVIST, fallback.router):
-    _router.message.filter(F.chat.type == ChatType.PRIVATE)
+    _router.message.filter(PrivateChat())
 
 
 def get_routers(settings: Settings) -> list[Router]:

@@ -1,11 +1,13 @@
-"""Callback data parsed once, strictly: a forged payload simply matches no handler."""
+"""Callback data parsed once, strictly: a forged payload simply matches no handler; who is a coordinator."""
 
 from __future__ import annotations
 
 from aiogram.filters import Filter
-from aiogram.types import CallbackQuery
+from aiogram.enums import ChatType
+from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
 from bot.callbacks import Callback, decode
+from bot.settings import Settings
 
 
 class Cb(Filter):
@@ -17,3 +19,21 @@ class Cb(Filter):
         if parsed is None or parsed.verb not in self.verbs:
             return False
         return {"cb": parsed}
+
+
+class PrivateChat(Filter):
+    """A coroutine on purpose: aiogram runs plain callables, magic filters included, in a thread."""
+
+    async def __call__(self, message: Message) -> bool:
+        return message.chat.type == ChatType.PRIVATE
+
+
+class IsCoordinator(Filter):
+    """A coordinator of the national section: a user listed in ADMIN_IDS.
+
+    Guards the coordinator router as a whole: for anyone else its handlers do not exist, so a
+    command falls through to the unknown-command reply and a forged tap to the stale-button toast.
+    """
+
+    async def __call__(self, event: TelegramObject, settings: Settings, event_from_user: User | None = None) -> bool:
+        return event_from_user is not None and event_from_user.id in settings.admin_ids

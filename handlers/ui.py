@@ -28,10 +28,23 @@ def _button(spec: Button) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=spec.text, callback_data=spec.callback)
 
 
+# Screens shared by every user of a case come from the renderer's cache as the same object:
+# building their keyboard once saves validating a dozen pydantic models per tap.
+_MARKUPS: dict[int, tuple[Screen, InlineKeyboardMarkup]] = {}
+_MARKUPS_SIZE = 512
+
+
 def markup(screen: Screen) -> InlineKeyboardMarkup | None:
     if not screen.buttons:
         return None
-    return InlineKeyboardMarkup(inline_keyboard=[[_button(b) for b in row] for row in screen.buttons])
+    hit = _MARKUPS.get(id(screen))
+    if hit is not None and hit[0] is screen:
+        return hit[1]
+    built = InlineKeyboardMarkup(inline_keyboard=[[_button(b) for b in row] for row in screen.buttons])
+    if len(_MARKUPS) >= _MARKUPS_SIZE:
+        _MARKUPS.clear()
+    _MARKUPS[id(screen)] = (screen, built)
+    return built
 
 
 async def send(message: Message, screen: Screen) -> Message:

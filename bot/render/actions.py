@@ -8,7 +8,7 @@ from urllib.parse import quote, urlencode
 
 from bot.callbacks import encode
 from bot.content.models import Case, pick
-from bot.render.base import RendererBase
+from bot.render.base import RendererBase, per_case_screen
 from bot.render.formatting import ascii_slug, format_list, language_name, own_language_name, split_phone
 from bot.render.markup import MAX_COPY_TEXT, fits, shorten
 from bot.render.screen import Button, Document, Screen
@@ -198,6 +198,7 @@ class ActionScreens(RendererBase):
         handles = [t.twitter for t in case.targets if t.twitter]
         return fit_tweet(text, handles, self.deep_link(case))
 
+    @per_case_screen
     def tweet(self, case: Case, lang: str) -> Screen:
         _ = self._gettext(lang)
         pgettext = self._pgettext(lang)
@@ -211,6 +212,7 @@ class ActionScreens(RendererBase):
         rows.append([Button(label("⬅️", _("Back")), callback=encode("act", case.id))])
         return Screen(text, rows)
 
+    @per_case_screen
     def share(self, case: Case, lang: str) -> Screen:
         _ = self._gettext(lang)
         link = self.deep_link(case)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+
 import logging
 from pathlib import Path
 from typing import Any, Callable
@@ -14,6 +17,7 @@ from bot.render.env import format_translation, gettext_context, make_environment
 from bot.render.formatting import language_name
 from bot.render.letters import LetterWriter
 from bot.render.markup import fits, shorten
+from bot.render.screen import Screen
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +41,33 @@ class Translated(str):
         return format_translation(str(self), self.source, values)
 
 
+SCREEN_CACHE_SIZE = 512
+
+
+def per_case_screen(method: Callable[..., Screen]) -> Callable[..., Screen]:
+    """Cache a screen that depends only on the case, the language and the minute, not on the user.
+
+    Every activist of a case sees the same action menu, tweet and share screen; rendering them
+    anew was a large part of a tap's cost. The case object itself is part of the key, so a
+    reloaded case is rendered afresh.
+    """
+
+    @functools.wraps(method)
+    def cached(self: RendererBase, case: Case, lang: str, *args: Any) -> Screen:
+        minute = tuple(a.replace(second=0, microsecond=0) if isinstance(a, dt.datetime) else a for a in args)
+        key = (method.__name__, case.id, id(case), lang, *minute)
+        hit = self._screens.get(key)
+        if hit is not None and hit[0] is case:
+            return hit[1]
+        screen = method(self, case, lang, *args)
+        if len(self._screens) >= SCREEN_CACHE_SIZE:
+            self._screens.clear()
+        self._screens[key] = (case, screen)
+        return screen
+
+    return cached
+
+
 class RendererBase:
     def __init__(
         self,
@@ -55,6 +86,7 @@ class RendererBase:
         self.env = make_environment(self.templates_dir)
         self.letters = LetterWriter(self.env, self.templates_dir)
         self._null = NullTranslations()
+        self._screens: dict[tuple[Any, ...], tuple[Case, Screen]] = {}
 
     # --- languages and content -------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from functools import lru_cache
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -75,7 +76,9 @@ def own_language_name(code: str) -> str:
     return (name[:1].upper() + name[1:]) if name else code
 
 
+@lru_cache(maxsize=64)
 def _locale(lang: str) -> Locale:
+    # Parsing a locale costs more than formatting with it, and it happens on every screen.
     try:
         return Locale.parse(lang)
     except (UnknownLocaleError, ValueError):

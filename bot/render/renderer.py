@@ -1,11 +1,12 @@
-"""The Renderer: case screens, action screens and short texts over one core."""
+"""The Renderer: case screens, action screens, short texts and coordinator screens over one core."""
 
 from __future__ import annotations
 
 from bot.render.actions import ActionScreens
+from bot.render.coordinator import CoordinatorScreens
 from bot.render.screens import CaseScreens
 from bot.render.texts import TextScreens
 
 
-class Renderer(CaseScreens, ActionScreens, TextScreens):
+class Renderer(CoordinatorScreens, CaseScreens, ActionScreens, TextScreens):
     """Turns cases and user state into Screens (Telegram HTML + button specs); no aiogram here."""

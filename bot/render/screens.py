@@ -8,7 +8,7 @@ import logging
 from bot.callbacks import encode
 from bot.content.models import Case, Status
 from bot.i18n import UI_LANGUAGES
-from bot.render.base import RendererBase
+from bot.render.base import RendererBase, per_case_screen
 from bot.render.formatting import deadline, languages_phrase, own_language_name, ua_reference
 from bot.render.letters import as_sentence
 from bot.render.markup import cut_at_word, shorten
@@ -122,6 +122,7 @@ class CaseScreens(RendererBase):
         rows.append(last)
         return Screen(text, rows)
 
+    @per_case_screen
     def background(self, case: Case, lang: str) -> Screen:
         _ = self._gettext(lang)
         background = self._pick(case.background, lang)
@@ -179,6 +180,7 @@ class CaseScreens(RendererBase):
         rows.append([Button(label("⬅️", _("Back")), callback=encode("home"))])
         return Screen(text, rows)
 
+    @per_case_screen
     def act_menu(self, case: Case, lang: str, now: dt.datetime) -> Screen:
         _ = self._gettext(lang)
         back = [Button(label("⬅️", _("Back")), callback=encode("card", case.id))]

@@ -1,0 +1,274 @@
+"""Coordinator screens: composing a broadcast, its progress, statistics and the command menu.
+
+No aiogram here, and no delivery engine either: progress arrives as any object with the
+attributes of ``bot.delivery.Progress`` (id, state, total, delivered, blocked, not_found,
+failed, left, rate, eta_seconds).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Protocol
+
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_timedelta
+from babel.numbers import format_decimal
+
+from bot.callbacks import encode
+from bot.content.models import ACTIONS, Case, Status
+from bot.i18n import UI_LANGUAGES
+from bot.render.formatting import _locale, format_date, language_name, own_language_name, ua_reference
+from bot.render.markup import MAX_CAPTION, fits
+from bot.render.screen import Button, Screen
+from bot.render.screens import CaseScreens, label
+from bot.render.texts import TextScreens
+
+# How many cases the case picker of a broadcast offers (open ones first, newest first).
+PICKER_CASES = 20
+# Days of pledges shown per case in the /stats text; the chart and the CSV have them all.
+STATS_DAYS = 7
+
+ACTION_EMOJI = {"letter": "✉️", "email": "📧", "fax": "📠", "tweet": "🐦", "share": "🔗"}
+
+
+def _short_date(day: str, lang: str) -> str:
+    """ "12 May" / "12 мая": the year is the current one, or the chart says which."""
+    return babel_format_date(dt.date.fromisoformat(day), "d MMM", locale=_locale(lang))
+
+
+class ProgressLike(Protocol):
+    id: str
+    state: Any  # a bot.delivery.State (a str enum)
+    total: int
+    delivered: int
+    blocked: int
+    not_found: int
+    failed: int
+
+    @property
+    def left(self) -> int: ...
+
+    @property
+    def rate(self) -> float: ...
+
+    @property
+    def eta_seconds(self) -> float | None: ...
+
+
+class CoordinatorScreens(CaseScreens, TextScreens):
+    # --- command menu -------------------------------------------------------------------------
+
+    def coordinator_commands(self, lang: str) -> list[tuple[str, str]]:
+        """The activist commands plus the coordinator's own, for a coordinator's chat scope."""
+        _ = self._gettext(lang)
+        return [
+            *self.commands(lang),
+            ("broadcast", _("Send a message to activists")),
+            ("stats", _("Subscribers and pledges, with a chart")),
+            ("export", _("Figures as a CSV file")),
+            ("cancel", _("Stop composing a broadcast")),
+        ]
+
+    # --- composing ------------------------------------------------------------------------------
+
+    def broadcast_prompt(self, lang: str) -> str:
+        return self._render("ui/bc_prompt.html.j2", lang, limit=4096, caption_limit=MAX_CAPTION)
+
+    def broadcast_too_long(self, lang: str, *, length: int, limit: int, photo: bool) -> str:
+        return self._render("ui/bc_too_long.html.j2", lang, length=length, limit=limit, photo=photo)
+
+    def broadcast_audience_picker(self, lang: str, token: str) -> Screen:
+        """Who gets the message: everyone, a case's subscribers, those who have not acted, one language."""
+        _ = self._gettext(lang)
+        rows = [
+            [Button(label("👥", _("Everyone")), callback=encode("bca", "all"))],
+            [Button(label("🔔", _("Subscribers of a case")), callback=encode("bca", "case"))],
+            [Button(label("✍️", _("Subscribers who have not acted yet")), callback=encode("bca", "na"))],
+            [Button(label("🌐", _("Everyone, in one language")), callback=encode("bca", "lang"))],
+            [Button(label("✖️", _("Cancel")), callback=encode("bcd", "cancel", token))],
+        ]
+        return Screen(self._render("ui/bc_audience.html.j2", lang), rows)
+
+    def broadcast_case_picker(self, lang: str, kind: str, cases: list[Case]) -> Screen:
+        """kind "case" (every subscriber) or "na" (subscribers who have not acted yet)."""
+        _ = self._gettext(lang)
+        rows = [
+            [
+                Button(
+                    ("🔒 " if case.status == Status.closed else "📌 ") + self._button_title(case, lang),
+                    callback=encode("bcc", kind, case.id),
+                )
+            ]
+            for case in cases[:PICKER_CASES]
+        ]
+        rows.append([Button(label("⬅️", _("Back")), callback=encode("bca", "menu"))])
+        return Screen(self._render("ui/bc_pick_case.html.j2", lang, not_acted=kind == "na", empty=not cases), rows)
+
+    def broadcast_language_picker(self, lang: str) -> Screen:
+        _ = self._gettext(lang)
+        rows = [[Button(own_language_name(code), callback=encode("bcl", code))] for code in UI_LANGUAGES]
+        rows.append([Button(label("⬅️", _("Back")), callback=encode("bca", "menu"))])
+        return Screen(self._render("ui/bc_pick_language.html.j2", lang), rows)
+
+    def audience_name(self, lang: str, kind: str, case: Case | None = None, language: str | None = None) -> str:
+        """The audience in words: "everyone", "subscribers of “…” who have not acted yet", ..."""
+        _ = self._gettext(lang)
+        title = f"{self._title(case, lang, 80)} ({ua_reference(case)})" if case else ""
+        if kind == "case":
+            return _("subscribers of “%(case)s”") % {"case": title}
+        if kind == "not-acted":
+            return _("subscribers of “%(case)s” who have not acted yet") % {"case": title}
+        if language:
+            return _("everyone whose bot language is %(language)s") % {"language": language_name(language, lang)}
+        return _("everyone")
+
+    def broadcast_audience_set(self, lang: str, audience: str) -> Screen:
+        """The audience picker once an audience is chosen: what was chosen, no buttons left to tap."""
+        return Screen(self._render("ui/bc_audience_set.html.j2", lang, audience=audience))
+
+    def broadcast_confirm(self, lang: str, *, audience: str, count: int, token: str) -> Screen:
+        """Under the preview: the audience and its size, Send / Change audience / Cancel."""
+        _ = self._gettext(lang)
+        rows = []
+        if count:
+            rows.append([Button(label("📣", _("Send")), callback=encode("bcd", "send", token))])
+        rows.append([Button(label("⬅️", _("Change audience")), callback=encode("bca", "menu"))])
+        rows.append([Button(label("✖️", _("Cancel")), callback=encode("bcd", "cancel", token))])
+        return Screen(self._render("ui/bc_confirm.html.j2", lang, audience=audience, count=count), rows)
+
+    # --- a broadcast under way ------------------------------------------------------------------
+
+    def _state_name(self, state: str, lang: str) -> str:
+        _ = self._gettext(lang)
+        names = {
+            "preparing": _("preparing the list of recipients"),
+            "queued": _("waiting to start"),
+            "running": _("sending"),
+            "paused": _("paused"),
+            "cancelled": _("cancelled"),
+            "done": _("done"),
+        }
+        return names.get(str(state), str(state))
+
+    def _progress_context(self, progress: ProgressLike, lang: str) -> dict[str, Any]:
+        eta = progress.eta_seconds
+        state = str(getattr(progress.state, "value", progress.state))
+        return {
+            "number": progress.id,
+            "state": self._state_name(state, lang),
+            "finished": state in ("done", "cancelled"),
+            "total": progress.total,
+            "delivered": progress.delivered,
+            "blocked": progress.blocked + progress.not_found,
+            "failed": progress.failed,
+            "left": progress.left,
+            "rate": format_decimal(round(progress.rate, 1), format="#,##0.0", locale=_locale(lang)),
+            "eta": self._duration(eta, lang) if eta is not None and state == "running" else None,
+        }
+
+    def _duration(self, seconds: float, lang: str) -> str:
+        return format_timedelta(
+            dt.timedelta(seconds=max(seconds, 1)), granularity="second", threshold=1.0, locale=_locale(lang)
+        )
+
+    def broadcast_progress(self, progress: ProgressLike, lang: str, *, confirm_cancel: bool = False) -> Screen:
+        """Delivered / blocked / failed / left, speed, time left and state, with Pause/Resume/Cancel."""
+        _ = self._gettext(lang)
+        context = self._progress_context(progress, lang)
+        text = self._render("ui/bc_progress.html.j2", lang, confirm_cancel=confirm_cancel, **context)
+        state = str(getattr(progress.state, "value", progress.state))
+        bc = progress.id
+        if context["finished"]:
+            return Screen(text)
+        if confirm_cancel:
+            return Screen(
+                text,
+                [
+                    [
+                        Button(label("⛔", _("Yes, stop sending")), callback=encode("bcs", bc, "stop")),
+                        Button(label("↩️", _("No, go on")), callback=encode("bcs", bc, "refresh")),
+                    ]
+                ],
+            )
+        first = []
+        if state == "paused":
+            first.append(Button(label("▶️", _("Resume")), callback=encode("bcs", bc, "resume")))
+        else:
+            first.append(Button(label("⏸", _("Pause")), callback=encode("bcs", bc, "pause")))
+        first.append(Button(label("🔄", _("Refresh")), callback=encode("bcs", bc, "refresh")))
+        return Screen(text, [first, [Button(label("✖️", _("Cancel")), callback=encode("bcs", bc, "cancel"))]])
+
+    def broadcast_report(self, progress: ProgressLike, lang: str, *, took: float | None = None) -> str:
+        """The final word once a broadcast is done or cancelled: a message of its own."""
+        context = self._progress_context(progress, lang)
+        return self._render(
+            "ui/bc_report.html.j2", lang, took=self._duration(took, lang) if took else None, **context
+        )
+
+    # --- figures ----------------------------------------------------------------------------------
+
+    def action_names(self, lang: str) -> dict[str, str]:
+        return self._action_names(lang)
+
+    def coordinator_stats(
+        self, figures: Any, cases: dict[str, Case], lang: str, today: dt.date, *, limit: int = MAX_CAPTION
+    ) -> str:
+        """/stats as text: users, then per case subscribers, pledges per action and the last days.
+
+        figures: bot.aggregates.Figures. Cases are dropped from the end (with a note) until the
+        text fits `limit` (a photo caption by default); `limit=4096` for a message.
+        """
+        names = self.action_names(lang)
+        items = []
+        for figure in figures.cases:
+            case = cases.get(figure.case_id)
+            days = sorted(figure.daily)[-STATS_DAYS:]
+            items.append(
+                {
+                    "title": self._title(case, lang, 60) if case else figure.case_id,
+                    "ref": ua_reference(case) if case else figure.case_id,
+                    "closed": bool(case and case.status == Status.closed),
+                    "subscribers": figure.subscribers,
+                    "total": sum(figure.pledges.values()),
+                    "actions": [
+                        (ACTION_EMOJI[a], names[a], figure.pledges.get(a, 0)) for a in ACTIONS if figure.pledges.get(a)
+                    ],
+                    "days": [
+                        (_short_date(day, lang), sum(figure.daily[day].values())) for day in days
+                    ],
+                }
+            )
+
+        def build(shown: int) -> str:
+            return self._render(
+                "ui/coord_stats.html.j2",
+                lang,
+                date=format_date(today, lang),
+                users=figures.users,
+                cases=items[:shown],
+                hidden=len(items) - shown,
+            )
+
+        for shown in range(len(items), -1, -1):
+            text = build(shown)
+            if fits(text, limit):
+                return text
+        return build(0)
+
+    def export_caption(self, lang: str, today: dt.date) -> str:
+        return self._render("ui/coord_export.html.j2", lang, date=format_date(today, lang))
+
+    def chart_title(self, case: Case, lang: str) -> str:
+        return f"{self._title(case, lang, 70)} ({ua_reference(case)})"
+
+    def chart_labels(self, lang: str, deadline: dt.date | None) -> dict[str, Any]:
+        """Keyword arguments for bot.charts.pledges_chart in the coordinator's language."""
+        _ = self._gettext(lang)
+        return {
+            "actions": self.action_names(lang),
+            "per_day": _("Pledges per day"),
+            "total_label": _("All pledges so far"),
+            "empty": _("No pledges yet"),
+            "deadline_label": (_("Deadline: %(date)s") % {"date": format_date(deadline, lang)}) if deadline else "",
+            "lang": lang,
+        }

@@ -1,0 +1,69 @@
+"""A broadcast's progress in the coordinator's chat: the delivery engine's Reporter, over aiogram.
+
+The worker calls progress() every few seconds (from one process for all) and finished() once.
+Neither ever raises: a report that cannot be shown must not stop the delivery.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
+
+from bot.delivery import Broadcasts, Progress
+from bot.render import Renderer, Screen
+from handlers.ui import markup
+
+logger = logging.getLogger(__name__)
+
+
+class ChatReporter:
+    def __init__(self, bot: Bot, broadcasts: Broadcasts, renderer: Renderer, default_language: str) -> None:
+        self.bot = bot
+        self.broadcasts = broadcasts
+        self.renderer = renderer
+        self.default_language = default_language
+
+    async def progress(self, progress: Progress) -> None:
+        """Edit the progress message in place."""
+        try:
+            where = await self.broadcasts.progress_message(progress.id)
+            if where is None:
+                return  # queued from the command line, or the message is not registered yet
+            lang = await self._language(where[0])
+            await self._edit(where, self.renderer.broadcast_progress(progress, lang))
+        except Exception:
+            logger.exception("Could not show the progress of broadcast %r", progress.id)
+
+    async def finished(self, progress: Progress) -> None:
+        """The progress message in its final state, then a report of its own (it notifies; an edit does not)."""
+        try:
+            where = await self.broadcasts.progress_message(progress.id)
+            chat = where[0] if where else progress.created_by
+            if chat is None:
+                return
+            lang = await self._language(chat)
+            if where is not None:
+                await self._edit(where, self.renderer.broadcast_progress(progress, lang))
+            took = progress.finished_at - progress.started_at if progress.finished_at and progress.started_at else None
+            await self.bot.send_message(chat, self.renderer.broadcast_report(progress, lang, took=took))
+        except Exception:
+            logger.exception("Could not report the end of broadcast %r", progress.id)
+
+    async def _language(self, chat_id: int) -> str:
+        # The coordinator's saved UI language: the store's user:{chat} hash, as the engine's
+        # language audiences read it.
+        saved = await self.broadcasts.redis.hget(self.broadcasts.key("user", chat_id), "lang")
+        return saved if saved in self.renderer.languages else self.default_language
+
+    async def _edit(self, where: tuple[int, int], screen: Screen) -> None:
+        chat_id, message_id = where
+        try:
+            await self.bot.edit_message_text(
+                screen.text, chat_id=chat_id, message_id=message_id, reply_markup=markup(screen)
+            )
+        except TelegramBadRequest as exc:
+            if "not modified" in exc.message:
+                return  # nothing changed since the last report
+            logger.warning("Could not edit the progress message of a broadcast: %s", exc.message)
