@@ -13,7 +13,6 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 
 from bot.clock import Clock, utc_now
@@ -32,6 +31,7 @@ from handlers import detach_routers, get_routers
 from handlers.coordinator import publish_coordinator_commands
 from handlers.errors import error_handler
 from handlers.middlewares import CatalogueI18n, UserLocaleMiddleware, skip_unreadable_updates
+from handlers.storage import UserRecordStorage
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         reporter=ChatReporter(bot, broadcasts, renderer, settings.default_language),
     )
     dispatcher = Dispatcher(
-        storage=RedisStorage(redis),
+        storage=UserRecordStorage(redis, store),
         settings=settings,
         redis=redis,
         store=store,

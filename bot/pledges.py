@@ -67,8 +67,9 @@ class Store:
         return self.prefix + ":".join(map(str, parts))
 
     # users
-    async def user(self, chat_id: int) -> UserPrefs:
-        data = await self.redis.hgetall(self.key("user", chat_id))
+    async def user(self, chat_id: int, record: dict[str, str] | None = None) -> UserPrefs:
+        """The user's preferences; `record` is the user hash when the caller has already read it."""
+        data = record if record is not None else await self.redis.hgetall(self.key("user", chat_id))
         return UserPrefs(
             lang=data.get("lang"),
             signature=data.get("sign"),

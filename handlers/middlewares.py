@@ -16,6 +16,7 @@ from babel.support import Translations
 
 from bot.i18n import negotiate
 from bot.pledges import Store
+from handlers.storage import prefetched_record
 
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class UserLocaleMiddleware(I18nMiddleware):
         if user is None:
             data["lang"] = default
             return default
-        prefs = await store.user(user.id)
+        prefs = await store.user(user.id, prefetched_record(user.id))
         lang = prefs.lang or negotiate(user.language_code, default)
         data["prefs"] = prefs
         data["lang"] = lang
