@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import secrets
 
+from bot.aggregates import daily_counts
 from bot.content import ACTIONS, Library
+from bot.delivery import Broadcasts
 from bot.pledges import Store
 from bot.privacy import Pseudonymizer
 from bot.settings import StoreSettings
@@ -17,7 +19,12 @@ async def collect(settings: StoreSettings) -> dict:
     async with open_redis(url, settings.data_dir) as redis:
         # Counting needs no identities, so a throwaway key is enough here.
         store = Store(redis, Pseudonymizer(secrets.token_bytes(32)))
-        return await store.stats(library.ids())
+        data = await store.stats(library.ids())
+        # Added figures go beside the promised ones, so scripts reading the old shape keep working.
+        for case_id, figures in data["cases"].items():
+            figures["daily"] = await daily_counts(store, case_id)
+        data["broadcast_backlog"] = await Broadcasts(redis, store.pseudonyms).backlog()
+        return data
 
 
 def format_table(data: dict) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import shutil
@@ -92,7 +93,10 @@ async def test_stats_json_counts_subscribers_and_pledges(tmp_path: Path, redis_u
     result = rrbot("stats", "--json", env={"DATA_DIR": str(tmp_path), "REDIS_URL": redis_url})
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)["cases"]["ua-84-11"]
-    assert figures == {"subscribers": 3, "pledges": {"letter": 2, "email": 0, "fax": 0, "tweet": 1, "share": 0}}
+    assert figures["subscribers"] == 3
+    assert figures["pledges"] == {"letter": 2, "email": 0, "fax": 0, "tweet": 1, "share": 0}
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    assert figures["daily"] == {today: {"letter": 2, "tweet": 1}}
 
 
 async def rrbot_async(*args: str, env: dict[str, str]) -> tuple[int, str]:
