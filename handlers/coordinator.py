@@ -23,7 +23,6 @@ from redis.asyncio import Redis
 
 from bot import aggregates
 from bot.callbacks import Callback
-from bot.charts import pledges_chart
 from bot.clock import Clock
 from bot.content import Case, Library
 from bot.delivery import Audience, AudienceKind, Broadcasts, OutcomeKind, Payload, Progress
@@ -319,6 +318,9 @@ async def command_stats_handler(
     at = charted.deadline_at(renderer.default_timezone)
     deadline = at.date() if at else None
     daily = figures.cases[0].daily
+    # matplotlib costs ~60 MB of memory: only processes that draw a chart pay for it.
+    from bot.charts import pledges_chart
+
     png = await asyncio.to_thread(
         pledges_chart, daily, deadline, renderer.chart_title(charted, lang), **renderer.chart_labels(lang, deadline)
     )

@@ -8,7 +8,7 @@ from urllib.parse import quote, urlencode
 
 from bot.callbacks import encode
 from bot.content.models import Case, pick
-from bot.render.base import RendererBase, per_case_screen
+from bot.render.base import RendererBase, cached_screen
 from bot.render.formatting import ascii_slug, format_list, language_name, own_language_name, split_phone
 from bot.render.markup import MAX_COPY_TEXT, fits, shorten
 from bot.render.screen import Button, Document, Screen
@@ -87,6 +87,7 @@ class ActionScreens(RendererBase):
         # The name is capped above, so the caption stays far below Telegram's 1024 characters.
         return Document(filename, (body + "\n").encode("utf-8"), caption)
 
+    @cached_screen
     def letter(
         self, case: Case, index: int, lang: str, letter_lang: str, *, variant_seed: bytes, signature: str | None
     ) -> Screen:
@@ -133,6 +134,7 @@ class ActionScreens(RendererBase):
         rows.append([Button(label("⬅️", _("Back")), callback=encode("act", case.id))])
         return Screen(text, rows)
 
+    @cached_screen
     def email(
         self, case: Case, index: int, lang: str, letter_lang: str, *, variant_seed: bytes, signature: str | None
     ) -> Screen:
@@ -164,6 +166,7 @@ class ActionScreens(RendererBase):
         ]
         return Screen(text, rows)
 
+    @cached_screen
     def fax(
         self, case: Case, index: int, lang: str, letter_lang: str, *, variant_seed: bytes, signature: str | None
     ) -> Screen:
@@ -198,7 +201,7 @@ class ActionScreens(RendererBase):
         handles = [t.twitter for t in case.targets if t.twitter]
         return fit_tweet(text, handles, self.deep_link(case))
 
-    @per_case_screen
+    @cached_screen
     def tweet(self, case: Case, lang: str) -> Screen:
         _ = self._gettext(lang)
         pgettext = self._pgettext(lang)
@@ -212,7 +215,7 @@ class ActionScreens(RendererBase):
         rows.append([Button(label("⬅️", _("Back")), callback=encode("act", case.id))])
         return Screen(text, rows)
 
-    @per_case_screen
+    @cached_screen
     def share(self, case: Case, lang: str) -> Screen:
         _ = self._gettext(lang)
         link = self.deep_link(case)

@@ -44,22 +44,23 @@ class Translated(str):
 SCREEN_CACHE_SIZE = 512
 
 
-def per_case_screen(method: Callable[..., Screen]) -> Callable[..., Screen]:
-    """Cache a screen that depends only on the case, the language and the minute, not on the user.
+def cached_screen(method: Callable[..., Screen]) -> Callable[..., Screen]:
+    """Cache a screen by everything it is drawn from: the case, the language, the minute, the rest.
 
-    Every activist of a case sees the same action menu, tweet and share screen; rendering them
+    Every activist of a case sees the same action menu, card, tweet and share screen, and one
+    activist moves back and forth between a letter and its email and fax screens; rendering them
     anew was a large part of a tap's cost. The case object itself is part of the key, so a
     reloaded case is rendered afresh.
     """
 
     @functools.wraps(method)
-    def cached(self: RendererBase, case: Case, lang: str, *args: Any) -> Screen:
+    def cached(self: RendererBase, case: Case, lang: str, *args: Any, **kwargs: Any) -> Screen:
         minute = tuple(a.replace(second=0, microsecond=0) if isinstance(a, dt.datetime) else a for a in args)
-        key = (method.__name__, case.id, id(case), lang, *minute)
+        key = (method.__name__, case.id, id(case), lang, *minute, *sorted(kwargs.items()))
         hit = self._screens.get(key)
         if hit is not None and hit[0] is case:
             return hit[1]
-        screen = method(self, case, lang, *args)
+        screen = method(self, case, lang, *args, **kwargs)
         if len(self._screens) >= SCREEN_CACHE_SIZE:
             self._screens.clear()
         self._screens[key] = (case, screen)

@@ -8,7 +8,7 @@ import logging
 from bot.callbacks import encode
 from bot.content.models import Case, Status
 from bot.i18n import UI_LANGUAGES
-from bot.render.base import RendererBase, per_case_screen
+from bot.render.base import RendererBase, cached_screen
 from bot.render.formatting import deadline, languages_phrase, own_language_name, ua_reference
 from bot.render.letters import as_sentence
 from bot.render.markup import cut_at_word, shorten
@@ -90,6 +90,7 @@ class CaseScreens(RendererBase):
         )
         return Screen(text, rows)
 
+    @cached_screen
     def card(self, case: Case, lang: str, now: dt.datetime, *, subscribed: bool, letters_sent: int) -> Screen:
         _ = self._gettext(lang)
         closed = case.status == Status.closed
@@ -122,7 +123,7 @@ class CaseScreens(RendererBase):
         rows.append(last)
         return Screen(text, rows)
 
-    @per_case_screen
+    @cached_screen
     def background(self, case: Case, lang: str) -> Screen:
         _ = self._gettext(lang)
         background = self._pick(case.background, lang)
@@ -180,7 +181,7 @@ class CaseScreens(RendererBase):
         rows.append([Button(label("⬅️", _("Back")), callback=encode("home"))])
         return Screen(text, rows)
 
-    @per_case_screen
+    @cached_screen
     def act_menu(self, case: Case, lang: str, now: dt.datetime) -> Screen:
         _ = self._gettext(lang)
         back = [Button(label("⬅️", _("Back")), callback=encode("card", case.id))]
