@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -21,16 +21,27 @@ logger = logging.getLogger(__name__)
 EMBEDDED_DB = "rrbot.rdb"
 
 
+# Enough for hundreds of sends a second; past it, callers queue for a connection instead of failing.
+MAX_CONNECTIONS = 64
+
+
 def client_from_url(url: str) -> Redis:
-    """A client that rides out a Redis restart: commands retry with backoff instead of failing at once."""
-    return Redis.from_url(
+    """A client that rides out a Redis restart: commands retry with backoff instead of failing at once.
+
+    The pool blocks when every connection is busy: redis-py's default pool raises instead, which
+    under a fast broadcast lost acknowledgements of sends that had arrived (and so sent them twice).
+    """
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=20,
         decode_responses=True,
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=8),
         retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionResetError],
         health_check_interval=30,
         socket_connect_timeout=5,
     )
+    return Redis.from_pool(pool)
 
 
 class EmbeddedRedis:

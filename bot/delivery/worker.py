@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 
 Sender = Callable[[int, Payload], Awaitable[Outcome]]
 
+MAX_IN_FLIGHT = 96
+ACK_ATTEMPTS = 5
+
 
 class Reporter(Protocol):
     async def progress(self, progress: Progress) -> None: ...
@@ -62,8 +65,9 @@ class Worker:
         self.report_every = report_every
         self.idle_poll = idle_poll
         self.batch = max(1, round(rate * tick))
-        # Enough overlap to keep the rate with slow answers, bounded so a stall cannot pile up.
-        self.in_flight = asyncio.Semaphore(max(8, int(rate * 2)))
+        # Enough overlap to keep the rate with slow answers, bounded so a stall cannot pile up
+        # (and within the HTTP session's and the Redis pool's connections).
+        self.in_flight = asyncio.Semaphore(min(max(8, int(rate / 4)), MAX_IN_FLIGHT))
         self.tasks: set[asyncio.Task[None]] = set()
         self._payloads: dict[str, Payload] = {}
         self._claim = self.redis.register_script(CLAIM)
@@ -145,9 +149,17 @@ class Worker:
     async def _deliver(self, bc_id: str, chat: int, payload: Payload) -> None:
         try:
             outcome = await self.sender(chat, payload)
-            await self._account(bc_id, chat, outcome)
+            # A message that arrived but was not accounted for is sent again when its lease runs out:
+            # try hard to record it. If Redis stays away, the lease still means no one is lost.
+            for attempt in range(ACK_ATTEMPTS):
+                try:
+                    await self._account(bc_id, chat, outcome)
+                    break
+                except Exception:
+                    if attempt == ACK_ATTEMPTS - 1:
+                        raise
+                    await asyncio.sleep(0.1 * 2**attempt)
         except Exception:
-            # The lease brings this chat back if accounting failed: better a retry than a loss.
             logger.exception("Delivery to a chat of broadcast %r failed", bc_id)
         finally:
             self.in_flight.release()
