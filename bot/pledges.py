@@ -120,9 +120,10 @@ class Store:
         return cases
 
     async def drop_chat(self, chat_id: int) -> None:
-        """A chat that blocked the bot or vanished: no more messages to it."""
+        """A chat that blocked the bot or vanished: no more messages, and nothing kept (a signature is personal)."""
         await self.unsubscribe_all(chat_id)
         await self.redis.srem(self.key("users"), chat_id)
+        await self.redis.delete(self.key("user", chat_id))
 
     async def migrate_chat(self, old_id: int, new_id: int) -> None:
         """A group became a supergroup: its subscriptions follow it to the new id."""
@@ -189,16 +190,24 @@ class Store:
         prefs = await self.user(user_id)
         subs = await self.subscriptions(user_id)
         pledges = {}
-        for case_id in case_ids:
+        for case_id in sorted(await self.known_cases(case_ids)):
             actions = await self.pledged_actions(user_id, case_id)
             if actions:
                 pledges[case_id] = sorted(actions, key=ACTIONS.index)
         return {"prefs": prefs, "subscriptions": sorted(subs), "pledges": pledges}
 
+    async def known_cases(self, case_ids: Iterable[str]) -> set[str]:
+        """The given cases plus every case with pledge records in Redis, removed cases included."""
+        found = set(case_ids)
+        async for key in self.redis.scan_iter(match=self.key("acted", "*"), count=1000):
+            found.add(key[len(self.key("acted", "")) :])
+        return found
+
     async def forget(self, user_id: int, case_ids: Iterable[str]) -> None:
         """Delete every trace of a user; the anonymous totals stay."""
         who = self.pseudonyms.user(user_id)
         subs = await self.subscriptions(user_id)
+        case_ids = await self.known_cases(case_ids)
         async with self.redis.pipeline(transaction=True) as pipe:
             for case_id in set(case_ids) | subs:
                 pipe.srem(self.key("subs", case_id), user_id)

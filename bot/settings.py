@@ -33,7 +33,7 @@ class StoreSettings(BaseSettings):
     content_dir: Path = Field(default_factory=_default_content_dir)
     default_language: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
     default_timezone: str = "UTC"
-    privacy_key: SecretStr | None = None
+    privacy_key: SecretStr | None = None  # at least 16 characters: it keys every pledge record
     # Telegram allows about 30 messages a second to different chats; paid broadcasts up to 1,000.
     broadcast_rate: float = Field(default=30.0, gt=0, le=1000)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
@@ -48,6 +48,13 @@ class StoreSettings(BaseSettings):
             return frozenset(int(p) for p in parts if p)
         if isinstance(value, int):
             return frozenset({value})
+        return value
+
+    @field_validator("privacy_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 16:
+            raise ValueError("is too short: use at least 16 random characters")
         return value
 
     @field_validator("default_timezone")

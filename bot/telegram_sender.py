@@ -7,6 +7,7 @@ import logging
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramMigrateToChat,
@@ -61,4 +62,12 @@ class TelegramSender:
             return Outcome(OutcomeKind.rejected)
         except (TelegramServerError, TelegramNetworkError, asyncio.TimeoutError) as exc:
             logger.info("Transient delivery failure: %r", type(exc).__name__)
+            return Outcome(OutcomeKind.transient)
+        except TelegramAPIError as exc:
+            logger.warning("Telegram refused a broadcast message: %r", exc.message)
+            return Outcome(OutcomeKind.rejected)
+        except Exception as exc:
+            # Anything else (a malformed payload, a decoding error) is counted against the attempts,
+            # so the broadcast still ends instead of leasing this chat forever.
+            logger.warning("Unexpected delivery failure: %r", exc)
             return Outcome(OutcomeKind.transient)

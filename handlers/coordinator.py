@@ -360,4 +360,9 @@ async def publish_coordinator_commands(bot: Bot, renderer: Renderer, admin_ids: 
                 commands = [BotCommand(command=c, description=d) for c, d in renderer.coordinator_commands(ui)]
                 await bot.set_my_commands(commands, scope=scope, language_code=code)
         except TelegramBadRequest as exc:
-            logger.warning("No coordinator menu for %r: %s (they must open the bot first)", admin_id, exc.message)
+            # Coordinators are named by their place in ADMIN_IDS: logs carry no raw user ids.
+            logger.warning(
+                "No coordinator menu for ADMIN_IDS entry %r: %r (they must open the bot first)",
+                sorted(admin_ids).index(admin_id) + 1,
+                exc.message,
+            )

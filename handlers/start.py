@@ -83,13 +83,14 @@ async def command_language_handler(message: Message, lang: str, renderer: Render
 
 @router.callback_query(Cb("lang"))
 async def language_chosen_handler(
-    query: CallbackQuery, cb: Callback, library: Library, store: Store, renderer: Renderer, clock: Clock
+    query: CallbackQuery, cb: Callback, lang: str, library: Library, store: Store, renderer: Renderer, clock: Clock
 ) -> None:
     """Save the language, then go on to the case the user came for (or the welcome screen)."""
-    lang, case_id = cb.args
-    if lang not in renderer.languages:
-        await toast(query, renderer.stale_toast("en"))
+    chosen, case_id = cb.args
+    if chosen not in renderer.languages:
+        await toast(query, renderer.stale_toast(lang))
         return
+    lang = chosen
     await store.set_language(query.from_user.id, lang)
     await show(query, await _landing(query.from_user.id, case_id or None, lang, library, store, renderer, clock))
     await toast(query, renderer.toast("language_set", lang))

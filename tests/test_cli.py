@@ -73,6 +73,7 @@ def test_run_refuses_invalid_content(broken_content: Path, tmp_path: Path) -> No
         ({"BOT_TOKEN": TOKEN, "ADMIN_IDS": "12,abc"}, "ADMIN_IDS"),
         ({"BOT_TOKEN": TOKEN, "REDIS_URL": "http://example"}, "REDIS_URL"),
         ({"BOT_TOKEN": TOKEN, "DEFAULT_TIMEZONE": "Mars/Base"}, "DEFAULT_TIMEZONE"),
+        ({"BOT_TOKEN": TOKEN, "PRIVACY_KEY": "short"}, "PRIVACY_KEY is too short"),
     ],
 )
 def test_bad_settings_stop_start_up_with_one_line(env: dict[str, str], expected: str, tmp_path: Path) -> None:

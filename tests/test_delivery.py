@@ -10,7 +10,8 @@ import pytest
 
 from bot.app import App, running
 from bot.content import Library
-from bot.delivery import Audience, AudienceKind, Payload, Progress, State
+from bot.delivery import Audience, AudienceKind, Payload, Progress, State, Worker
+from bot.telegram_sender import TelegramSender
 from bot.emulator import BotAPIEmulator, FloodLimits
 from bot.settings import Settings
 
@@ -73,6 +74,7 @@ async def test_blocked_and_vanished_chats_are_dropped_and_counted(fast_app: App,
     progress = await finished(fast_app, bc_id)
     assert (progress.delivered, progress.blocked, progress.not_found) == (80, 20, 2)
     assert not await fast_app.store.is_subscribed(chats[0], CASE), "a chat that blocked the bot is unsubscribed"
+    assert not await fast_app.store.redis.exists(fast_app.store.key("user", chats[0])), "and nothing kept about it"
     assert await fast_app.store.is_subscribed(chats[50], CASE)
     assert received(emulator, chats[20:]) == Counter({chat: 1 for chat in chats[20:]})
 
@@ -131,3 +133,26 @@ async def test_pause_and_resume(fast_app: App, emulator: BotAPIEmulator) -> None
     await fast_app.broadcasts.set_state(bc_id, State.running)
     progress = await finished(fast_app, bc_id)
     assert progress.delivered == 40
+
+
+async def test_a_pause_longer_than_a_lease_sends_no_duplicates(
+    settings: Settings, redis, library: Library, emulator: BotAPIEmulator
+) -> None:
+    """Two workers, a one-second lease and a three-second 429: nobody may be sent twice."""
+    emulator.limits = FloodLimits(global_per_second=400, global_burst=400)
+    fast = settings.model_copy(update={"broadcast_rate": 100.0})
+    async with running(fast, redis, library) as app:
+        app.worker.lease_ms = 1000
+        second = Worker(app.broadcasts, TelegramSender(app.sender_bot), app.store, rate=100.0, lease_seconds=1.0)
+        stop = asyncio.Event()
+        other = asyncio.create_task(second.run(stop))
+        try:
+            chats = await subscribers(app, emulator, 120)
+            emulator.inject("sendMessage", 429, "Too Many Requests: retry after 3", times=1, retry_after=3)
+            bc_id = await app.broadcasts.enqueue(Payload(TEXT), Audience(AudienceKind.case, CASE))
+            progress = await finished(app, bc_id)
+        finally:
+            stop.set()
+            await other
+    assert progress.delivered == 120
+    assert received(emulator, chats) == Counter({chat: 1 for chat in chats})

@@ -245,3 +245,12 @@ async def test_the_case_list_leads_back_home(app: App, emulator: BotAPIEmulator)
     answer = await who.tap_data("home", listing)
     assert "expired" not in (answer.get("text") or "")
     assert who.last["text"] != listing["text"] and who.buttons(), "the welcome screen, with its cases"
+
+
+
+async def test_forget_reaches_pledges_of_a_case_no_longer_served(app: App, emulator: BotAPIEmulator) -> None:
+    await app.store.pledge(119, "an-old-case", "letter")  # a case whose file has since been removed
+    assert "an-old-case" in (await app.store.my_data(119, app.library.ids()))["pledges"]
+    await app.store.forget(119, app.library.ids())
+    assert await app.store.pledged_actions(119, "an-old-case") == set()
+    assert (await app.store.totals("an-old-case"))["letter"] == 1

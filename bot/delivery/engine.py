@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable
 from redis.asyncio import Redis
 
 from bot.delivery.models import COUNTERS, Audience, AudienceKind, Payload, Progress, State
+from bot.delivery.scripts import TRANSITION
 from bot.privacy import Pseudonymizer
 
 logger = logging.getLogger(__name__)
@@ -39,9 +40,20 @@ class Broadcasts:
         self.pseudonyms = pseudonyms
         self.prefix = prefix
         self.clock = clock
+        self._transition = redis.register_script(TRANSITION)
 
     def key(self, *parts: object) -> str:
         return self.prefix + ":".join(map(str, parts))
+
+    async def transition(
+        self, bc_id: str, to: State, *sources: State, stamp: str = "", active: str = ""
+    ) -> bool:
+        """Move to `to` only from one of `sources`, atomically; True when it happened."""
+        moved = await self._transition(
+            keys=[self.key("bc", bc_id), self.key("bc", "active")],
+            args=[to.value, stamp, self.clock(), active, bc_id, *(s.value for s in sources)],
+        )
+        return bool(moved)
 
     # creating
     async def enqueue(
@@ -78,25 +90,34 @@ class Broadcasts:
         if raw is None:
             raise UnknownBroadcast(bc_id)
         audience = Audience.from_json(raw)
-        queue = self.key("bc", bc_id, "q")
+        queue, still = self.key("bc", bc_id, "q"), self.key("bc", bc_id, "audience")
         await self.redis.delete(queue)
+        # SSCAN may return a member twice when the set changes during the scan (people keep
+        # subscribing): scanning a still copy sends each chat one message.
+        await self.redis.sunionstore(still, [self._source(audience)])
         total = 0
-        async for batch in self.recipients(audience):
-            if batch:
-                await self.redis.rpush(queue, *batch)
-                total += len(batch)
+        try:
+            async for batch in self.recipients(audience, source=still):
+                if batch:
+                    await self.redis.rpush(queue, *batch)
+                    total += len(batch)
+        finally:
+            await self.redis.delete(still)
         send_at = await self.redis.hget(self.key("bc", bc_id), "send_at")
         due_ms = int(float(send_at) * 1000) if send_at else 0
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.key("bc", bc_id), mapping={"state": State.queued.value, "total": total})
-            pipe.zadd(self.key("bc", "active"), {bc_id: due_ms})
-            await pipe.execute()
+        await self.redis.hset(self.key("bc", bc_id), "total", total)
+        if not await self.transition(bc_id, State.queued, State.preparing, active=str(due_ms)):
+            await self.redis.delete(queue)  # cancelled while its audience was being copied
+            return 0
         logger.info("Broadcast %r queued for %d recipients", bc_id, total)
         return total
 
-    async def recipients(self, audience: Audience) -> AsyncIterator[list[int]]:
+    def _source(self, audience: Audience) -> str:
+        return self.key("users") if audience.kind == AudienceKind.all else self.key("subs", audience.case_id)
+
+    async def recipients(self, audience: Audience, source: str | None = None) -> AsyncIterator[list[int]]:
         """Chat ids of an audience, streamed in batches with SSCAN."""
-        source = self.key("users") if audience.kind == AudienceKind.all else self.key("subs", audience.case_id)
+        source = source or self._source(audience)
         cursor = 0
         while True:
             cursor, chunk = await self.redis.sscan(source, cursor, count=SNAPSHOT_BATCH)
@@ -107,6 +128,8 @@ class Broadcasts:
                 return
 
     async def count(self, audience: Audience) -> int:
+        if audience.kind != AudienceKind.not_acted and not audience.language:
+            return int(await self.redis.scard(self._source(audience)))
         total = 0
         async for batch in self.recipients(audience):
             total += len(batch)
@@ -176,20 +199,18 @@ class Broadcasts:
     # control
     async def set_state(self, bc_id: str, state: State) -> Progress:
         """Pause, resume or cancel; a finished broadcast stays as it is."""
-        current = await self.progress(bc_id)
-        if current.state.finished:
-            return current
-        if state == State.paused and current.state in (State.queued, State.running):
-            await self.redis.hset(self.key("bc", bc_id), "state", State.paused.value)
-        elif state == State.running and current.state == State.paused:
-            back = State.running if current.started_at else State.queued
-            await self.redis.hset(self.key("bc", bc_id), "state", back.value)
+        await self.progress(bc_id)  # raises UnknownBroadcast
+        if state == State.paused:
+            await self.transition(bc_id, State.paused, State.queued, State.running)
+        elif state in (State.running, State.queued):
+            # Back to queued: the next worker marks it running again (started_at is kept).
+            await self.transition(bc_id, State.queued, State.paused)
         elif state == State.cancelled:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hset(self.key("bc", bc_id), mapping={"state": State.cancelled.value, "finished_at": self.clock()})
-                pipe.zrem(self.key("bc", "active"), bc_id)
-                pipe.delete(self.key("bc", bc_id, "q"))
-                await pipe.execute()
+            live = (State.preparing, State.queued, State.running, State.paused)
+            if await self.transition(bc_id, State.cancelled, *live, stamp="finished_at", active="rem"):
+                await self.redis.delete(
+                    self.key("bc", bc_id, "q"), self.key("bc", bc_id, "inflight"), self.key("bc", bc_id, "attempts")
+                )
         return await self.progress(bc_id)
 
     async def set_progress_message(self, bc_id: str, chat_id: int, message_id: int) -> None:

@@ -59,3 +59,22 @@ local after = tat + tonumber(ARGV[2]) * tonumber(ARGV[3])
 redis.call('SET', KEYS[1], after, 'PX', math.ceil(after - now) + 60000)
 return tat - now
 """
+
+# KEYS: broadcast hash, active zset   ARGV: to, stamp field ('' none), now, active ('' | 'rem' | score), id, from...
+# Every state change is a compare-and-set: a pause, a cancel and a worker's start never overwrite each other.
+TRANSITION = """
+local current = redis.call('HGET', KEYS[1], 'state')
+for i = 6, #ARGV do
+  if current == ARGV[i] then
+    redis.call('HSET', KEYS[1], 'state', ARGV[1])
+    if ARGV[2] ~= '' then redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3]) end
+    if ARGV[4] == 'rem' then
+      redis.call('ZREM', KEYS[2], ARGV[5])
+    elseif ARGV[4] ~= '' then
+      redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+    end
+    return 1
+  end
+end
+return 0
+"""

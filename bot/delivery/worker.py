@@ -67,7 +67,7 @@ class Worker:
         self.batch = max(1, round(rate * tick))
         # Enough overlap to keep the rate with slow answers, bounded so a stall cannot pile up
         # (and within the HTTP session's and the Redis pool's connections).
-        self.in_flight = asyncio.Semaphore(min(max(8, int(rate / 4)), MAX_IN_FLIGHT))
+        self.in_flight = asyncio.Semaphore(max(2 * self.batch, min(int(rate / 4), MAX_IN_FLIGHT)))
         self.tasks: set[asyncio.Task[None]] = set()
         self._payloads: dict[str, Payload] = {}
         self._claim = self.redis.register_script(CLAIM)
@@ -94,50 +94,54 @@ class Worker:
                 await asyncio.gather(*self.tasks, return_exceptions=True)
 
     async def step(self) -> bool:
-        """Claim and start one batch of the oldest due broadcast; False when there was nothing to do."""
+        """Start one batch of the oldest due broadcast; False when there was nothing to do.
+
+        Order matters for duplicates: permits first, then a place on the shared clock (which also
+        tells of a 429 pause), then the claim. A chat's lease thus starts only when nothing but its
+        reserved slot stands between it and its send, so no wait can outlast the lease and let
+        another process send it too.
+        """
         bc_id = await self._next_due()
         if bc_id is None:
             return False
-        now_ms = int(time.time() * 1000)
-        claimed = await self._claim(
-            keys=[self.bc.key("bc", bc_id, "q"), self.bc.key("bc", bc_id, "inflight")],
-            args=[self.batch, now_ms, self.lease_ms, self.bc.key("cool", ""), 1000],
-        )
-        if not claimed:
-            await self._maybe_finish(bc_id)
-            return False
-        wait_ms = await self._reserve(
-            keys=[self.bc.key("rate", "tat"), self.bc.key("rate", "pause")],
-            args=[now_ms, 1000.0 / self.rate, len(claimed)],
-        )
-        while wait_ms < 0:  # a 429 paused everyone: hold, then take a place on the clock again
-            await asyncio.sleep(-wait_ms / 1000)
+        for _ in range(self.batch):
+            await self.in_flight.acquire()
+        started = 0
+        try:
             wait_ms = await self._reserve(
                 keys=[self.bc.key("rate", "tat"), self.bc.key("rate", "pause")],
-                args=[int(time.time() * 1000), 1000.0 / self.rate, len(claimed)],
+                args=[int(time.time() * 1000), 1000.0 / self.rate, self.batch],
             )
-        if wait_ms > 0:
-            await asyncio.sleep(wait_ms / 1000)
-        payload = await self._payload(bc_id)
-        for chat in claimed:
-            await self.in_flight.acquire()
-            task = asyncio.create_task(self._deliver(bc_id, int(chat), payload))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+            if wait_ms < 0:  # a 429 paused every sender: claim nothing until it is over
+                await asyncio.sleep(min(-wait_ms / 1000, 1.0))
+                return True
+            claimed = await self._claim(
+                keys=[self.bc.key("bc", bc_id, "q"), self.bc.key("bc", bc_id, "inflight")],
+                args=[self.batch, int(time.time() * 1000), self.lease_ms, self.bc.key("cool", ""), 1000],
+            )
+            if not claimed:
+                await self._maybe_finish(bc_id)
+                return False
+            if wait_ms > 0:
+                await asyncio.sleep(wait_ms / 1000)
+            payload = await self._payload(bc_id)
+            for chat in claimed:
+                task = asyncio.create_task(self._deliver(bc_id, int(chat), payload))
+                started += 1
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+        finally:
+            for _ in range(self.batch - started):
+                self.in_flight.release()  # each started send releases its own
         await self._maybe_report(bc_id)
         return True
 
     async def _next_due(self) -> str | None:
         due = await self.redis.zrangebyscore(self.bc.key("bc", "active"), "-inf", int(time.time() * 1000), 0, 10)
         for bc_id in due:
-            state = await self.redis.hget(self.bc.key("bc", bc_id), "state")
-            if state == State.queued.value:
-                async with self.redis.pipeline(transaction=True) as pipe:
-                    pipe.hset(self.bc.key("bc", bc_id), "state", State.running.value)
-                    pipe.hsetnx(self.bc.key("bc", bc_id), "started_at", time.time())
-                    await pipe.execute()
+            if await self.bc.transition(bc_id, State.running, State.queued, stamp="started_at"):
                 return bc_id
-            if state == State.running.value:
+            if await self.redis.hget(self.bc.key("bc", bc_id), "state") == State.running.value:
                 return bc_id
         return None
 
