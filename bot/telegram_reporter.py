@@ -13,7 +13,7 @@ from aiogram.exceptions import TelegramBadRequest
 
 from bot.delivery import Broadcasts, Progress
 from bot.render import Renderer, Screen
-from handlers.ui import markup
+from bot.telegram_markup import markup
 
 logger = logging.getLogger(__name__)
 

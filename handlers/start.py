@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from aiogram import Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
@@ -13,10 +11,10 @@ from bot.clock import Clock
 from bot.content import Library, Status
 from bot.pledges import Store, UserPrefs
 from bot.render import Renderer, Screen
+from handlers.cases import card_screen
 from handlers.filters import Cb
 from handlers.ui import send, show, toast
 
-logger = logging.getLogger(__name__)
 router = Router(name="start")
 
 
@@ -27,13 +25,7 @@ async def _landing(
     case = library.get(case_id)
     if case is None:
         return renderer.welcome(lang, library.open_cases(), clock())
-    return renderer.card(
-        case,
-        lang,
-        clock(),
-        subscribed=await store.is_subscribed(user_id, case.id),
-        letters_sent=await store.letters_sent(case.id),
-    )
+    return await card_screen(case, user_id, lang, store, renderer, clock)
 
 
 @router.message(CommandStart(deep_link=True, ignore_case=True))
