@@ -11,10 +11,9 @@ from bot.delivery import Audience, AudienceKind, Broadcasts, Payload, Progress, 
 from bot.emulator.errors import ParseError
 from bot.emulator.html import parse_html
 from bot.privacy import Pseudonymizer, privacy_key
+from bot.render.markup import MAX_MESSAGE
 from bot.settings import StoreSettings
 from bot.storage import open_redis
-
-MAX_TEXT = 4096
 
 
 def _fail(message: str) -> int:
@@ -48,8 +47,8 @@ async def queue(
         plain, _ = parse_html(text)  # the same rules as Telegram: refuse here, not 100,000 times later
     except ParseError as exc:
         return _fail(f"{text_file}: not valid Telegram HTML: {exc}")
-    if len(plain) > MAX_TEXT:
-        return _fail(f"{text_file}: {len(plain)} characters; Telegram takes at most {MAX_TEXT}")
+    if len(plain) > MAX_MESSAGE:
+        return _fail(f"{text_file}: {len(plain)} characters; Telegram takes at most {MAX_MESSAGE}")
     kind = AudienceKind(audience or ("case" if case_id else "all"))
     if kind != AudienceKind.all:
         if not case_id:

@@ -23,7 +23,8 @@ async def command_act_handler(
     message: Message, lang: str, library: Library, store: Store, renderer: Renderer, clock: Clock
 ) -> None:
     """Straight to the actions of the case the user follows, or the list when it is not one case."""
-    followed = [c for c in library.open_cases() if c.id in await store.subscriptions(message.chat.id)]
+    subscribed = await store.subscriptions(message.chat.id)
+    followed = [c for c in library.open_cases() if c.id in subscribed]
     candidates = followed or library.open_cases()
     if len(candidates) == 1:
         await send(message, renderer.act_menu(candidates[0], lang, clock()))
