@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from redis.asyncio import Redis
@@ -24,7 +25,7 @@ from bot.privacy import Pseudonymizer, privacy_key
 from bot.render import Renderer
 from bot.settings import Settings
 from bot.storage import open_redis
-from bot.telegram import LenientUpdatesSession, WaitOnFloodLimit
+from bot.telegram import BroadcastSession, LenientUpdatesSession, WaitOnFloodLimit
 from bot.telegram_reporter import ChatReporter
 from bot.telegram_sender import TelegramSender
 from handlers import detach_routers, get_routers
@@ -58,10 +59,14 @@ class App:
         return self.worker.sender.bot  # type: ignore[attr-defined]
 
 
-def create_bot(settings: Settings, *, wait_on_flood: bool = True) -> Bot:
+def create_bot(settings: Settings, *, broadcast: bool = False) -> Bot:
     """The bot for replies waits out short flood limits; the broadcast one must see every 429 itself."""
-    session = LenientUpdatesSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-    if wait_on_flood:
+    api = TelegramAPIServer.from_base(settings.telegram_api_url)
+    session: AiohttpSession
+    if broadcast:
+        session = BroadcastSession(api=api)
+    else:
+        session = LenientUpdatesSession(api=api)
         session.middleware(WaitOnFloodLimit())
     return Bot(
         settings.bot_token.get_secret_value(),
@@ -92,7 +97,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
     broadcasts = Broadcasts(redis, pseudonyms)
     worker = Worker(
         broadcasts,
-        TelegramSender(create_bot(settings, wait_on_flood=False)),
+        TelegramSender(create_bot(settings, broadcast=True)),
         store,
         rate=settings.broadcast_rate,
         reporter=ChatReporter(bot, broadcasts, renderer, settings.default_language),

@@ -36,17 +36,24 @@ class TelegramSender:
     def __init__(self, bot: Bot, timeout: float = 4.0) -> None:
         self.bot = bot
         self.timeout = timeout
+        self._last: tuple[Payload, InlineKeyboardMarkup | None] | None = None
+
+    def _markup(self, payload: Payload) -> InlineKeyboardMarkup | None:
+        # The worker hands over the same Payload object for a whole broadcast: build its keyboard once.
+        if self._last is None or self._last[0] is not payload:
+            self._last = (payload, _markup(payload))
+        return self._last[1]
 
     async def __call__(self, chat_id: int, payload: Payload) -> Outcome:
         try:
             if payload.photo:
                 await self.bot.send_photo(
-                    chat_id, payload.photo, caption=payload.text, reply_markup=_markup(payload),
+                    chat_id, payload.photo, caption=payload.text, reply_markup=self._markup(payload),
                     request_timeout=int(self.timeout),
                 )
             else:
                 await self.bot.send_message(
-                    chat_id, payload.text, reply_markup=_markup(payload), request_timeout=int(self.timeout)
+                    chat_id, payload.text, reply_markup=self._markup(payload), request_timeout=int(self.timeout)
                 )
             return Outcome.ok()
         except TelegramRetryAfter as exc:

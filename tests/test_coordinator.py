@@ -224,7 +224,8 @@ async def test_coordinator_composes_previews_and_sends(
     )
     # The confirmation became the progress message, registered for the reporter.
     assert await app.broadcasts.progress_message(record.id) == (ADMIN_ID, confirm["message_id"])
-    progress_text = emulator.messages(ADMIN_ID)[-1]["text"]
+    # (By id: when the coordinator is in the audience, the broadcast itself may already follow it.)
+    progress_text = next(m["text"] for m in emulator.messages(ADMIN_ID) if m["message_id"] == confirm["message_id"])
     assert f"Broadcast #{record.id}" in progress_text and "Delivered:" in progress_text
 
     # The running worker delivers it to exactly that audience (the coordinator also has the preview).

@@ -26,14 +26,19 @@ for _, chat in ipairs(deferred) do redis.call('RPUSH', KEYS[1], chat) end
 return claimed
 """
 
-# KEYS: inflight, broadcast hash   ARGV: chat, counter ('' for none), requeue ('' or chat id), queue key
-# Returns 1 when the chat was still ours: a lease that expired and went to another worker is not counted twice.
+# KEYS: inflight, broadcast hash, queue   ARGV: triples of chat, counter ('' for none), requeue ('' or chat id)
+# One round trip for a batch of answers. A chat counts only when it was still ours: a lease that
+# expired and went to another worker is not counted twice. Returns how many counted.
 ACK = """
-local removed = redis.call('ZREM', KEYS[1], ARGV[1])
-if removed == 0 then return 0 end
-if ARGV[2] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[2], 1) end
-if ARGV[3] ~= '' then redis.call('RPUSH', ARGV[4], ARGV[3]) end
-return 1
+local counted = 0
+for i = 1, #ARGV, 3 do
+  if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
+    counted = counted + 1
+    if ARGV[i + 1] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[i + 1], 1) end
+    if ARGV[i + 2] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[i + 2]) end
+  end
+end
+return counted
 """
 
 # KEYS: broadcast hash, queue, inflight, active zset   ARGV: id, now (seconds)

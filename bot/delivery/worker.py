@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Protocol
 
 from bot.delivery.engine import Broadcasts
 from bot.delivery.models import Outcome, OutcomeKind, Payload, Progress, State
@@ -52,6 +52,7 @@ class Worker:
         max_attempts: int = 3,
         report_every: float = 3.0,
         idle_poll: float = 0.5,
+        ack_delay: float = 0.05,
     ) -> None:
         self.bc = broadcasts
         self.redis = broadcasts.redis
@@ -64,12 +65,15 @@ class Worker:
         self.max_attempts = max_attempts
         self.report_every = report_every
         self.idle_poll = idle_poll
+        self.ack_delay = ack_delay
         self.batch = max(1, round(rate * tick))
         # Enough overlap to keep the rate with slow answers, bounded so a stall cannot pile up
         # (and within the HTTP session's and the Redis pool's connections).
-        self.in_flight = asyncio.Semaphore(max(2 * self.batch, min(int(rate / 4), MAX_IN_FLIGHT)))
+        self.in_flight = asyncio.Semaphore(max(3 * self.batch, min(int(rate / 4), MAX_IN_FLIGHT)))
         self.tasks: set[asyncio.Task[None]] = set()
         self._payloads: dict[str, Payload] = {}
+        self._acks: dict[str, list[object]] = {}
+        self._flusher: asyncio.Task[None] | None = None
         self._claim = self.redis.register_script(CLAIM)
         self._ack = self.redis.register_script(ACK)
         self._finish = self.redis.register_script(FINISH)
@@ -90,7 +94,7 @@ class Worker:
                 if not worked:
                     await _sleep_or_stop(stop, self.idle_poll)
         finally:
-            if self.tasks:
+            while self.tasks:  # a send that ends here starts a flush of its answer: wait for that too
                 await asyncio.gather(*self.tasks, return_exceptions=True)
 
     async def step(self) -> bool:
@@ -126,10 +130,8 @@ class Worker:
                 await asyncio.sleep(wait_ms / 1000)
             payload = await self._payload(bc_id)
             for chat in claimed:
-                task = asyncio.create_task(self._deliver(bc_id, int(chat), payload))
+                self._spawn(self._deliver(bc_id, int(chat), payload))
                 started += 1
-                self.tasks.add(task)
-                task.add_done_callback(self.tasks.discard)
         finally:
             for _ in range(self.batch - started):
                 self.in_flight.release()  # each started send releases its own
@@ -153,47 +155,72 @@ class Worker:
     async def _deliver(self, bc_id: str, chat: int, payload: Payload) -> None:
         try:
             outcome = await self.sender(chat, payload)
-            # A message that arrived but was not accounted for is sent again when its lease runs out:
-            # try hard to record it. If Redis stays away, the lease still means no one is lost.
-            for attempt in range(ACK_ATTEMPTS):
-                try:
-                    await self._account(bc_id, chat, outcome)
-                    break
-                except Exception:
-                    if attempt == ACK_ATTEMPTS - 1:
-                        raise
-                    await asyncio.sleep(0.1 * 2**attempt)
+            counter, requeue = await self._settle(bc_id, chat, outcome)
         except Exception:
+            # Its lease runs out and it is sent again: late rather than lost.
             logger.exception("Delivery to a chat of broadcast %r failed", bc_id)
-        finally:
             self.in_flight.release()
+            return
+        # The permit stays taken until the answer is recorded, so sends that were made but not yet
+        # recorded never exceed the in-flight bound, which is what a crash can duplicate.
+        self._acks.setdefault(bc_id, []).extend((chat, counter, requeue))
+        if self._flusher is None:
+            self._flusher = self._spawn(self._flush_acks())
 
-    async def _account(self, bc_id: str, chat: int, outcome: Outcome) -> None:
-        counter, requeue = "", ""
+    async def _settle(self, bc_id: str, chat: int, outcome: Outcome) -> tuple[str, str]:
+        """Act on Telegram's answer; returns the counter to raise and the chat to queue again ('' for none)."""
         if outcome.kind == OutcomeKind.ok:
-            counter = "delivered"
-        elif outcome.kind == OutcomeKind.retry_after:
+            return "delivered", ""
+        if outcome.kind == OutcomeKind.retry_after:
             await self.redis.set(self.bc.key("rate", "pause"), 1, px=max(int(outcome.retry_after * 1000), 100))
             logger.warning("Telegram asked every sender to wait %rs", outcome.retry_after)
-            requeue = str(chat)
-        elif outcome.kind in (OutcomeKind.blocked, OutcomeKind.not_found):
-            counter = outcome.kind.value
+            return "", str(chat)
+        if outcome.kind in (OutcomeKind.blocked, OutcomeKind.not_found):
             await self.chats.drop_chat(chat)
-        elif outcome.kind == OutcomeKind.rejected:
-            counter = "failed"
-        elif outcome.kind == OutcomeKind.migrated and outcome.new_chat_id:
-            counter, requeue = "migrated", str(outcome.new_chat_id)
+            return outcome.kind.value, ""
+        if outcome.kind == OutcomeKind.rejected:
+            return "failed", ""
+        if outcome.kind == OutcomeKind.migrated and outcome.new_chat_id:
             await self.chats.migrate_chat(chat, outcome.new_chat_id)
-        else:
-            attempts = await self.redis.hincrby(self.bc.key("bc", bc_id, "attempts"), str(chat), 1)
-            if attempts < self.max_attempts:
-                requeue = str(chat)  # to the tail: the wait behind everyone else is the backoff
-            else:
-                counter = "failed"
-        await self._ack(
-            keys=[self.bc.key("bc", bc_id, "inflight"), self.bc.key("bc", bc_id)],
-            args=[chat, counter, requeue, self.bc.key("bc", bc_id, "q")],
-        )
+            return "migrated", str(outcome.new_chat_id)
+        attempts = await self.redis.hincrby(self.bc.key("bc", bc_id, "attempts"), str(chat), 1)
+        if attempts < self.max_attempts:
+            return "", str(chat)  # to the tail: the wait behind everyone else is the backoff
+        return "failed", ""
+
+    async def _flush_acks(self) -> None:
+        """Record the answers gathered over a short while in one round trip per broadcast."""
+        await asyncio.sleep(self.ack_delay)
+        pending, self._acks, self._flusher = self._acks, {}, None
+        for bc_id, args in pending.items():
+            try:
+                await self._record(bc_id, args)
+            except Exception:
+                logger.exception("Could not record %d answers of broadcast %r", len(args) // 3, bc_id)
+            finally:
+                for _ in range(len(args) // 3):
+                    self.in_flight.release()
+
+    async def _record(self, bc_id: str, args: list[object]) -> None:
+        # A message that arrived but was not recorded is sent again when its lease runs out: try
+        # hard. If Redis stays away, the lease still means no one is lost.
+        for attempt in range(ACK_ATTEMPTS):
+            try:
+                await self._ack(
+                    keys=[self.bc.key("bc", bc_id, "inflight"), self.bc.key("bc", bc_id), self.bc.key("bc", bc_id, "q")],
+                    args=args,
+                )
+                return
+            except Exception:
+                if attempt == ACK_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.1 * 2**attempt)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
 
     async def _maybe_finish(self, bc_id: str) -> None:
         finished = await self._finish(
