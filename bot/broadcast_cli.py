@@ -16,12 +16,12 @@ from bot.settings import StoreSettings
 from bot.storage import open_redis
 
 
-def _fail(message: str) -> int:
+def fail(message: str) -> int:
     print(f"rrbot: {message}", file=sys.stderr)
     return 2
 
 
-def _url(settings: StoreSettings) -> str | None:
+def redis_url(settings: StoreSettings) -> str | None:
     return str(settings.redis_url) if settings.redis_url else None
 
 
@@ -40,22 +40,22 @@ async def queue(
     try:
         text = text_file.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        return _fail(f"cannot read {text_file}: {exc}")
+        return fail(f"cannot read {text_file}: {exc}")
     if not text:
-        return _fail(f"{text_file} is empty")
+        return fail(f"{text_file} is empty")
     try:
         plain, _ = parse_html(text)  # the same rules as Telegram: refuse here, not 100,000 times later
     except ParseError as exc:
-        return _fail(f"{text_file}: not valid Telegram HTML: {exc}")
+        return fail(f"{text_file}: not valid Telegram HTML: {exc}")
     if len(plain) > MAX_MESSAGE:
-        return _fail(f"{text_file}: {len(plain)} characters; Telegram takes at most {MAX_MESSAGE}")
+        return fail(f"{text_file}: {len(plain)} characters; Telegram takes at most {MAX_MESSAGE}")
     kind = AudienceKind(audience or ("case" if case_id else "all"))
     if kind != AudienceKind.all:
         if not case_id:
-            return _fail(f"--audience {kind.value} needs --case ID")
+            return fail(f"--audience {kind.value} needs --case ID")
         if Library.load(settings.content_dir).get(case_id) is None:
-            return _fail(f"no case {case_id!r} in {settings.content_dir}")
-    async with open_redis(_url(settings), settings.data_dir) as redis:
+            return fail(f"no case {case_id!r} in {settings.content_dir}")
+    async with open_redis(redis_url(settings), settings.data_dir) as redis:
         broadcasts = Broadcasts(redis, Pseudonymizer(privacy_key(settings)))
         bc_id = await broadcasts.enqueue(Payload(text), Audience(kind, case_id if kind != AudienceKind.all else None, language))
         progress = await broadcasts.progress(bc_id)
@@ -65,12 +65,12 @@ async def queue(
 
 
 async def status(settings: StoreSettings, bc_id: str | None, *, as_json: bool) -> int:
-    async with open_redis(_url(settings), settings.data_dir) as redis:
+    async with open_redis(redis_url(settings), settings.data_dir) as redis:
         broadcasts = Broadcasts(redis, Pseudonymizer(b"status-needs-no-identities"))
         try:
             found = [await broadcasts.progress(bc_id)] if bc_id else await broadcasts.recent()
         except UnknownBroadcast:
-            return _fail(f"no broadcast {bc_id!r}")
+            return fail(f"no broadcast {bc_id!r}")
     if as_json:
         print(json.dumps(found[0].as_dict() if bc_id else [p.as_dict() for p in found], indent=2))
     else:
@@ -80,12 +80,12 @@ async def status(settings: StoreSettings, bc_id: str | None, *, as_json: bool) -
 
 async def cancel(settings: StoreSettings, bc_id: str | None) -> int:
     if not bc_id:
-        return _fail("broadcast cancel needs an ID")
-    async with open_redis(_url(settings), settings.data_dir) as redis:
+        return fail("broadcast cancel needs an ID")
+    async with open_redis(redis_url(settings), settings.data_dir) as redis:
         broadcasts = Broadcasts(redis, Pseudonymizer(b"cancel-needs-no-identities"))
         try:
             progress = await broadcasts.set_state(bc_id, State.cancelled)
         except UnknownBroadcast:
-            return _fail(f"no broadcast {bc_id!r}")
+            return fail(f"no broadcast {bc_id!r}")
     print(describe(progress))
     return 0

@@ -1,4 +1,4 @@
-"""The `rrbot` command: run, demo, check, stats."""
+"""The `rrbot` command: run, demo, check, stats, broadcast, publish."""
 
 from __future__ import annotations
 
@@ -80,6 +80,12 @@ def _broadcast(args: argparse.Namespace) -> int:
     )
 
 
+def _publish(args: argparse.Namespace) -> int:
+    from bot.case_cli import publish
+
+    return asyncio.run(publish(load_settings(StoreSettings), args.case))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rrbot", description="Rapid-response bot for Urgent Actions.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -102,6 +108,9 @@ def parser() -> argparse.ArgumentParser:
     bc.add_argument("--language", help="only users of this UI language (e.g. ru)")
     bc.add_argument("--json", action="store_true")
     bc.set_defaults(func=_broadcast)
+    pub = sub.add_parser("publish", help="send the alert of a case in CONTENT_DIR to everyone, once")
+    pub.add_argument("case", help="case id, as in its file")
+    pub.set_defaults(func=_publish)
     return p
 
 

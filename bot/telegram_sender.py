@@ -36,13 +36,17 @@ class TelegramSender:
     def __init__(self, bot: Bot, timeout: float = 4.0) -> None:
         self.bot = bot
         self.timeout = timeout
-        self._last: tuple[Payload, InlineKeyboardMarkup | None] | None = None
+        self._markups: dict[int, tuple[Payload, InlineKeyboardMarkup | None]] = {}
 
     def _markup(self, payload: Payload) -> InlineKeyboardMarkup | None:
-        # The worker hands over the same Payload object for a whole broadcast: build its keyboard once.
-        if self._last is None or self._last[0] is not payload:
-            self._last = (payload, _markup(payload))
-        return self._last[1]
+        # The worker hands over the same Payload objects for a whole broadcast: build each keyboard once.
+        # (Keyed by identity, holding the payload so the id cannot be reused meanwhile.)
+        cached = self._markups.get(id(payload))
+        if cached is None or cached[0] is not payload:
+            if len(self._markups) > 64:
+                self._markups.clear()
+            cached = self._markups[id(payload)] = (payload, _markup(payload))
+        return cached[1]
 
     async def __call__(self, chat_id: int, payload: Payload) -> Outcome:
         try:

@@ -7,6 +7,8 @@ Keys (prefix ``rrb:``):
   bc:{id}:inflight       zset chat id -> lease deadline (ms); a dead worker's leases expire and requeue
   bc:active              zset id -> send-at (ms): what workers look at
   bc:all                 zset id -> created (s): for listing
+  bc:{id}:preparer       lease of the process copying the audience; gone = take it over
+  bc:ended               list of cancelled ids whose final report is still to be sent
   rate:tat, rate:pause   the shared rate limit and the pause after a 429
   cool:{chat}            a chat's one-second gap
 """
@@ -14,18 +16,20 @@ Keys (prefix ``rrb:``):
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 
 from redis.asyncio import Redis
 
 from bot.delivery.models import COUNTERS, Audience, AudienceKind, Payload, Progress, State
-from bot.delivery.scripts import TRANSITION
+from bot.delivery.scripts import PREPARE_PUSH, TRANSITION
 from bot.privacy import Pseudonymizer
 
 logger = logging.getLogger(__name__)
 
 SNAPSHOT_BATCH = 1000
+PREPARE_LEASE_MS = 15_000  # a copy that made no progress for this long is taken over
 
 
 class UnknownBroadcast(LookupError):
@@ -41,6 +45,7 @@ class Broadcasts:
         self.prefix = prefix
         self.clock = clock
         self._transition = redis.register_script(TRANSITION)
+        self._push = redis.register_script(PREPARE_PUSH)
 
     def key(self, *parts: object) -> str:
         return self.prefix + ":".join(map(str, parts))
@@ -62,6 +67,7 @@ class Broadcasts:
         """Record a broadcast and copy its audience into its queue; returns its id."""
         bc_id = str(await self.redis.incr(self.key("bc", "seq")))
         now = self.clock()
+        token = secrets.token_hex(8)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(
                 self.key("bc", bc_id),
@@ -77,40 +83,75 @@ class Broadcasts:
                 },
             )
             pipe.zadd(self.key("bc", "all"), {bc_id: now})
+            pipe.set(self.key("bc", bc_id, "preparer"), token, px=PREPARE_LEASE_MS)
             await pipe.execute()
-        await self.prepare(bc_id)
+        await self.prepare(bc_id, token)
         return bc_id
 
-    async def prepare(self, bc_id: str) -> int:
+    async def prepare(self, bc_id: str, token: str | None = None) -> int:
         """Snapshot the audience into the queue, in batches: never the whole audience in memory.
 
-        Idempotent, so a process that died halfway can be followed by another that starts over.
+        The caller holds the preparer lease under `token` (enqueue and resume_preparing take it).
+        A copy that stalls past the lease is taken over by another process, which starts afresh;
+        this one then stops at its next batch, so nobody is queued twice.
         """
         raw = await self.redis.hget(self.key("bc", bc_id), "audience")
         if raw is None:
             raise UnknownBroadcast(bc_id)
+        token = token or await self._take_preparer(bc_id, force=True)
         audience = Audience.from_json(raw)
-        queue, still = self.key("bc", bc_id, "q"), self.key("bc", bc_id, "audience")
-        await self.redis.delete(queue)
+        queue, lease = self.key("bc", bc_id, "q"), self.key("bc", bc_id, "preparer")
+        still = self.key("bc", bc_id, "audience", token)
+        if not await self._push(keys=[queue, lease], args=[token, PREPARE_LEASE_MS, "1"]):
+            return 0
         # SSCAN may return a member twice when the set changes during the scan (people keep
         # subscribing): scanning a still copy sends each chat one message.
         await self.redis.sunionstore(still, [self._source(audience)])
+        await self.redis.expire(still, 3600)  # should this process die, its copy goes too
         total = 0
         try:
-            async for batch in self.recipients(audience, source=still):
-                if batch:
-                    await self.redis.rpush(queue, *batch)
+            async for found in self.recipients(audience, source=still):
+                for batch in (found[i : i + SNAPSHOT_BATCH] for i in range(0, len(found), SNAPSHOT_BATCH)):
+                    if not await self._push(keys=[queue, lease], args=[token, PREPARE_LEASE_MS, "", *batch]):
+                        logger.warning("Broadcast %r: another process took over copying its audience", bc_id)
+                        return 0
                     total += len(batch)
         finally:
             await self.redis.delete(still)
+        if not await self._push(keys=[queue, lease], args=[token, PREPARE_LEASE_MS, ""]):
+            return 0
         send_at = await self.redis.hget(self.key("bc", bc_id), "send_at")
         due_ms = int(float(send_at) * 1000) if send_at else 0
         await self.redis.hset(self.key("bc", bc_id), "total", total)
         if not await self.transition(bc_id, State.queued, State.preparing, active=str(due_ms)):
             await self.redis.delete(queue)  # cancelled while its audience was being copied
             return 0
+        await self.redis.delete(lease)
         logger.info("Broadcast %r queued for %d recipients", bc_id, total)
         return total
+
+    async def _take_preparer(self, bc_id: str, *, force: bool = False) -> str | None:
+        token = secrets.token_hex(8)
+        key = self.key("bc", bc_id, "preparer")
+        taken = await self.redis.set(key, token, px=PREPARE_LEASE_MS, nx=not force)
+        return token if taken else None
+
+    async def resume_preparing(self, recent: int = 50) -> list[str]:
+        """Finish the audience copy of broadcasts whose preparing process died; returns their ids.
+
+        A process copying an audience renews its lease every batch, so a lease that ran out means
+        nobody is at it. Whoever takes the lease first copies the audience again, from the start.
+        """
+        resumed = []
+        for bc_id in await self.redis.zrevrange(self.key("bc", "all"), 0, recent - 1):
+            if await self.redis.hget(self.key("bc", bc_id), "state") != State.preparing.value:
+                continue
+            token = await self._take_preparer(bc_id)
+            if token:
+                logger.warning("Broadcast %r was left half prepared: copying its audience again", bc_id)
+                await self.prepare(bc_id, token)
+                resumed.append(bc_id)
+        return resumed
 
     def _source(self, audience: Audience) -> str:
         return self.key("users") if audience.kind == AudienceKind.all else self.key("subs", audience.case_id)
@@ -128,7 +169,7 @@ class Broadcasts:
                 return
 
     async def count(self, audience: Audience) -> int:
-        if audience.kind != AudienceKind.not_acted and not audience.language:
+        if not audience.filtered:
             return int(await self.redis.scard(self._source(audience)))
         total = 0
         async for batch in self.recipients(audience):
@@ -136,24 +177,34 @@ class Broadcasts:
         return total
 
     async def _filter(self, audience: Audience, chats: list[int]) -> list[int]:
-        if audience.kind != AudienceKind.not_acted and not audience.language:
+        if not audience.filtered:
             return chats
+        not_acted = audience.kind == AudienceKind.not_acted
         async with self.redis.pipeline(transaction=False) as pipe:
             for chat in chats:
-                if audience.kind == AudienceKind.not_acted:
+                pipe.hmget(self.key("user", chat), ["lang", "reminders"])
+                if not_acted:
                     pipe.sismember(self.key("acted", audience.case_id), self.pseudonyms.user(chat))
-                if audience.language:
-                    pipe.hget(self.key("user", chat), "lang")
             replies = await pipe.execute()
-        per_chat = len(replies) // len(chats)
+        step = 2 if not_acted else 1
+        acted_flags = replies[1::2] if not_acted else [False] * len(chats)
         kept = []
-        for i, chat in enumerate(chats):
-            answers = replies[i * per_chat : (i + 1) * per_chat]
-            acted = bool(answers[0]) if audience.kind == AudienceKind.not_acted else False
-            lang_ok = answers[-1] == audience.language if audience.language else True
-            if not acted and lang_ok:
-                kept.append(chat)
+        for chat, acted, (lang, reminders) in zip(chats, acted_flags, replies[::step]):
+            if acted:
+                continue
+            if audience.language and lang != audience.language:
+                continue
+            if audience.reminders and reminders == "0":
+                continue
+            kept.append(chat)
         return kept
+
+    async def languages(self, chats: list[int]) -> list[str | None]:
+        """The UI language each chat chose (None where it chose none), in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for chat in chats:
+                pipe.hget(self.key("user", chat), "lang")
+            return await pipe.execute()
 
     # reading
     async def progress(self, bc_id: str) -> Progress:
@@ -208,10 +259,17 @@ class Broadcasts:
         elif state == State.cancelled:
             live = (State.preparing, State.queued, State.running, State.paused)
             if await self.transition(bc_id, State.cancelled, *live, stamp="finished_at", active="rem"):
-                await self.redis.delete(
-                    self.key("bc", bc_id, "q"), self.key("bc", bc_id, "inflight"), self.key("bc", bc_id, "attempts")
-                )
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    pipe.delete(
+                        self.key("bc", bc_id, "q"), self.key("bc", bc_id, "inflight"), self.key("bc", bc_id, "attempts")
+                    )
+                    pipe.rpush(self.key("bc", "ended"), bc_id)  # a worker sends the final report
+                    await pipe.execute()
         return await self.progress(bc_id)
+
+    async def next_ended(self) -> str | None:
+        """A broadcast stopped from outside (cancelled) whose final report is still to be sent."""
+        return await self.redis.lpop(self.key("bc", "ended"))
 
     async def set_progress_message(self, bc_id: str, chat_id: int, message_id: int) -> None:
         await self.redis.hset(self.key("bc", bc_id), mapping={"progress_chat": chat_id, "progress_message": message_id})

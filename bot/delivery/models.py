@@ -18,35 +18,60 @@ class Audience:
     kind: AudienceKind = AudienceKind.all
     case_id: str | None = None
     language: str | None = None  # narrows any kind to users of one UI language
+    reminders: bool = False  # narrows it to users who have not turned reminders off
 
     def __post_init__(self) -> None:
         if self.kind != AudienceKind.all and not self.case_id:
             raise ValueError(f"audience {self.kind.value!r} needs a case")
 
+    @property
+    def filtered(self) -> bool:
+        """Whether each chat must be looked at, rather than the whole set taken as it is."""
+        return self.kind == AudienceKind.not_acted or bool(self.language) or self.reminders
+
     def to_json(self) -> str:
-        return json.dumps({"kind": self.kind.value, "case_id": self.case_id, "language": self.language})
+        return json.dumps(
+            {"kind": self.kind.value, "case_id": self.case_id, "language": self.language, "reminders": self.reminders}
+        )
 
     @classmethod
     def from_json(cls, raw: str) -> Audience:
         data = json.loads(raw)
-        return cls(AudienceKind(data["kind"]), data.get("case_id"), data.get("language"))
+        return cls(AudienceKind(data["kind"]), data.get("case_id"), data.get("language"), bool(data.get("reminders")))
 
 
 @dataclass(frozen=True)
 class Payload:
-    """One message for everyone: Telegram HTML text, an optional photo (file_id or URL), URL/callback buttons."""
+    """One message: Telegram HTML text, an optional photo (file_id or URL), URL/callback buttons.
+
+    `variants` holds the same message in other UI languages: each recipient gets the one of the
+    language they chose, and this one when there is none for it.
+    """
 
     text: str
     photo: str | None = None
     buttons: list[list[dict[str, str]]] = field(default_factory=list)
+    variants: dict[str, Payload] = field(default_factory=dict)
+
+    def for_language(self, lang: str | None) -> Payload:
+        return self.variants.get(lang or "", self)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        return json.dumps(self._as_dict(), ensure_ascii=False)
+
+    def _as_dict(self) -> dict:
+        data = asdict(self)
+        data["variants"] = {lang: variant._as_dict() for lang, variant in self.variants.items()}
+        return data
 
     @classmethod
     def from_json(cls, raw: str) -> Payload:
-        data = json.loads(raw)
-        return cls(data["text"], data.get("photo"), data.get("buttons") or [])
+        return cls._from_dict(json.loads(raw))
+
+    @classmethod
+    def _from_dict(cls, data: dict) -> Payload:
+        variants = {lang: cls._from_dict(v) for lang, v in (data.get("variants") or {}).items()}
+        return cls(data["text"], data.get("photo"), data.get("buttons") or [], variants)
 
 
 class OutcomeKind(StrEnum):

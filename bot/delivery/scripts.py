@@ -83,3 +83,15 @@ for i = 6, #ARGV do
 end
 return 0
 """
+
+# KEYS: queue, preparer lease   ARGV: token, lease_ms, reset ('1' empties the queue first), chat...
+# A batch of the audience copy goes in only while this process still holds the lease (and renews
+# it): a copy that was taken over stops instead of queueing people twice, or emptying the queue
+# its successor is filling. Returns 0 when it lost the lease.
+PREPARE_PUSH = """
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+if ARGV[3] == '1' then redis.call('DEL', KEYS[1]) end
+if #ARGV > 3 then redis.call('RPUSH', KEYS[1], unpack(ARGV, 4)) end
+return 1
+"""

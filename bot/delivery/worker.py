@@ -53,6 +53,7 @@ class Worker:
         report_every: float = 3.0,
         idle_poll: float = 0.5,
         ack_delay: float = 0.05,
+        housekeeping_every: float = 5.0,
     ) -> None:
         self.bc = broadcasts
         self.redis = broadcasts.redis
@@ -66,6 +67,8 @@ class Worker:
         self.report_every = report_every
         self.idle_poll = idle_poll
         self.ack_delay = ack_delay
+        self.housekeeping_every = housekeeping_every
+        self._next_housekeeping = 0.0
         self.batch = max(1, round(rate * tick))
         # Enough overlap to keep the rate with slow answers, bounded so a stall cannot pile up
         # (and within the HTTP session's and the Redis pool's connections).
@@ -84,6 +87,7 @@ class Worker:
         try:
             while not stop.is_set():
                 try:
+                    await self._housekeeping()
                     worked = await self.step()
                 except asyncio.CancelledError:
                     raise
@@ -128,15 +132,32 @@ class Worker:
                 return False
             if wait_ms > 0:
                 await asyncio.sleep(wait_ms / 1000)
+            chats = [int(chat) for chat in claimed]
             payload = await self._payload(bc_id)
-            for chat in claimed:
-                self._spawn(self._deliver(bc_id, int(chat), payload))
+            if payload.variants:  # each in the language they chose
+                payloads = [payload.for_language(lang) for lang in await self.bc.languages(chats)]
+            else:
+                payloads = [payload] * len(chats)
+            for chat, chosen in zip(chats, payloads):
+                self._spawn(self._deliver(bc_id, chat, chosen))
                 started += 1
         finally:
             for _ in range(self.batch - started):
                 self.in_flight.release()  # each started send releases its own
         await self._maybe_report(bc_id)
         return True
+
+    async def _housekeeping(self) -> None:
+        """Every few seconds: take over audience copies whose process died; report cancelled broadcasts."""
+        now = time.monotonic()
+        if now < self._next_housekeeping:
+            return
+        self._next_housekeeping = now + self.housekeeping_every
+        await self.bc.resume_preparing()
+        while (bc_id := await self.bc.next_ended()) is not None:
+            self._payloads.pop(bc_id, None)
+            if self.reporter:
+                await self.reporter.finished(await self.bc.progress(bc_id))
 
     async def _next_due(self) -> str | None:
         due = await self.redis.zrangebyscore(self.bc.key("bc", "active"), "-inf", int(time.time() * 1000), 0, 10)

@@ -1,0 +1,82 @@
+"""A case goes live: its alert to everyone, through the delivery engine, once. No aiogram here.
+
+Used by `rrbot publish` and, with the importer, by the coordinators' publish button. Texts come
+from the renderer, one variant per UI language: each recipient reads the alert in their own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.content import Case
+from bot.delivery import Audience, AudienceKind, Broadcasts, Payload
+from bot.i18n import load_translations
+from bot.render import Renderer, Screen
+from bot.settings import StoreSettings
+
+logger = logging.getLogger(__name__)
+
+
+def make_renderer(settings: StoreSettings, bot_username: str = "") -> Renderer:
+    """The renderer as the bot builds it; without the bot's username, screens carry no deep links."""
+    return Renderer(
+        Path(settings.content_dir) / "templates",
+        load_translations(Path(settings.content_dir) / "locales"),
+        bot_username=bot_username,
+        default_language=settings.default_language,
+        default_timezone=settings.default_timezone,
+    )
+
+
+def screen_payload(screen: Screen) -> Payload:
+    """A screen as a broadcast message: its text and its buttons (URL or callback)."""
+    rows = []
+    for row in screen.buttons:
+        buttons = []
+        for button in row:
+            if button.callback:
+                buttons.append({"text": button.text, "callback_data": button.callback})
+            elif button.url:
+                buttons.append({"text": button.text, "url": button.url})
+        if buttons:
+            rows.append(buttons)
+    return Payload(screen.text, buttons=rows)
+
+
+def localized(renderer: Renderer, build: Callable[[str], Screen]) -> Payload:
+    """One payload in the default language, with the others as variants."""
+    default = renderer.default_language
+    variants = {lang: screen_payload(build(lang)) for lang in renderer.languages if lang != default}
+    base = screen_payload(build(default))
+    return Payload(base.text, base.photo, base.buttons, variants)
+
+
+async def announce(
+    broadcasts: Broadcasts, renderer: Renderer, case: Case, now: dt.datetime, *, created_by: int | None = None
+) -> str | None:
+    """Queue the alert of a newly published case for every user; None when it already went out.
+
+    The mark is taken before queueing, so two coordinators publishing at once (or a retried
+    command) reach everyone once.
+    """
+    mark = broadcasts.key("announced", case.id)
+    if not await broadcasts.redis.set(mark, "queueing", nx=True):
+        logger.info("The alert of case %r was already queued", case.id)
+        return None
+    payload = localized(renderer, lambda lang: renderer.card(case, lang, now, subscribed=False, letters_sent=0))
+    try:
+        bc_id = await broadcasts.enqueue(payload, Audience(AudienceKind.all), created_by=created_by)
+    except BaseException:
+        await broadcasts.redis.delete(mark)  # nothing went out: publishing again may retry
+        raise
+    await broadcasts.redis.set(mark, bc_id)
+    logger.info("Alert of case %r queued as broadcast %r", case.id, bc_id)
+    return bc_id
+
+
+async def announced(broadcasts: Broadcasts, case_id: str) -> str | None:
+    """The broadcast that carried a case's alert, if it went out."""
+    return await broadcasts.redis.get(broadcasts.key("announced", case_id))
