@@ -19,16 +19,19 @@ from redis.asyncio import Redis
 from bot.clock import Clock, utc_now
 from bot.content import Library
 from bot.delivery import Broadcasts, Worker
+from bot.content_sync import ContentSync
 from bot.i18n import load_translations
+from bot.lifecycle import CaseStates
 from bot.pledges import Store
 from bot.privacy import Pseudonymizer, privacy_key
 from bot.render import Renderer
 from bot.settings import Settings
 from bot.storage import open_redis
 from bot.telegram import BroadcastSession, LenientUpdatesSession, WaitOnFloodLimit
-from bot.telegram_reporter import ChatReporter
+from bot.telegram_reporter import ChatReporter, Coordinators
 from bot.telegram_sender import TelegramSender
 from handlers import detach_routers, get_routers
+from scheduler import JobContext, Scheduler
 from handlers.coordinator import publish_coordinator_commands
 from handlers.errors import error_handler
 from handlers.middlewares import CatalogueI18n, UserLocaleMiddleware, skip_unreadable_updates
@@ -49,8 +52,20 @@ class App:
     renderer: Renderer
     broadcasts: Broadcasts
     worker: Worker
+    scheduler: Scheduler
+    content: ContentSync
+    cases: CaseStates
+
+    def background(self, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+        """Delivery, the scheduler (when this process leads) and content reloads, until stop is set."""
+        return [
+            asyncio.create_task(self.worker.run(stop)),
+            asyncio.create_task(self.scheduler.run(stop)),
+            asyncio.create_task(self.content.run(stop)),
+        ]
 
     async def close(self) -> None:
+        self.scheduler.shutdown()
         await self.bot.session.close()
         await self.sender_bot.session.close()
 
@@ -95,13 +110,30 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
     pseudonyms = Pseudonymizer(privacy_key(settings))
     store = Store(redis, pseudonyms)
     broadcasts = Broadcasts(redis, pseudonyms)
-    worker = Worker(
-        broadcasts,
-        TelegramSender(create_bot(settings, broadcast=True)),
-        store,
-        rate=settings.broadcast_rate,
-        reporter=ChatReporter(bot, broadcasts, renderer, settings.default_language),
+    sender = TelegramSender(create_bot(settings, broadcast=True))
+    reporter = ChatReporter(bot, broadcasts, renderer, settings.default_language)
+    worker = Worker(broadcasts, sender, store, rate=settings.broadcast_rate, reporter=reporter)
+    cases = CaseStates(redis)
+    library.replace(await cases.apply(library))  # updates recorded since the files were written
+    content = ContentSync(library, cases)
+    notifier = Coordinators(bot, store, renderer, settings.admin_ids)
+    ctx = JobContext(
+        redis=redis, store=store, broadcasts=broadcasts, library=library, cases=cases, renderer=renderer,
+        clock=clock, send=sender, notify=notifier.send, default_timezone=settings.default_timezone,
+        reminder_hour=settings.reminder_hour,
     )
+    scheduler = Scheduler(
+        redis, grace=settings.schedule_grace, reminder_hour=settings.reminder_hour,
+        default_timezone=settings.default_timezone, ctx=ctx, on_missed=notifier.missed_job(library, settings),
+    )
+    scheduler.start()
+
+    async def replan() -> None:
+        if scheduler.leading:
+            scheduler.reconcile(library.all(), clock())
+
+    scheduler.on_lead = replan
+    content.listeners.append(replan)
     dispatcher = Dispatcher(
         storage=UserRecordStorage(redis, store),
         settings=settings,
@@ -111,6 +143,9 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         renderer=renderer,
         pseudonyms=pseudonyms,
         broadcasts=broadcasts,
+        scheduler=scheduler,
+        cases=cases,
+        content=content,
         clock=clock,
     )
     dispatcher.update.outer_middleware(skip_unreadable_updates)
@@ -122,7 +157,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
     # aiogram and pydantic leave ~190k long-lived objects; every full collection walked them all
     # (~130 ms, the p99 of a tap). Frozen, they are out of the collector's way.
     gc.freeze()
-    return App(settings, bot, dispatcher, store, library, renderer, broadcasts, worker)
+    return App(settings, bot, dispatcher, store, library, renderer, broadcasts, worker, scheduler, content, cases)
 
 
 async def publish_profile(app: App) -> None:
@@ -149,7 +184,7 @@ async def running(settings: Settings, redis: Redis, library: Library, clock: Clo
         task = asyncio.create_task(
             app.dispatcher.start_polling(app.bot, handle_signals=False, allowed_updates=UPDATES, close_bot_session=False)
         )
-        delivering = asyncio.create_task(app.worker.run(stop))
+        background = app.background(stop)
         try:
             yield app
         finally:
@@ -160,7 +195,7 @@ async def running(settings: Settings, redis: Redis, library: Library, clock: Clo
                 task.cancel()
             with suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=10)
-            await asyncio.wait_for(delivering, timeout=15)
+            await asyncio.wait_for(asyncio.gather(*background), timeout=15)
     finally:
         detach_routers(get_routers(settings))
         await app.close()
@@ -172,13 +207,13 @@ async def run(settings: Settings) -> None:
     async with open_redis(str(settings.redis_url) if settings.redis_url else None, settings.data_dir) as redis:
         app = await build_app(settings, redis, library)
         stop = asyncio.Event()
-        delivering = asyncio.create_task(app.worker.run(stop))
+        background = app.background(stop)
         try:
             await publish_profile(app)
             logger.info("Serving %d cases as @%s", len(library), (await app.bot.me()).username)
             await app.dispatcher.start_polling(app.bot, allowed_updates=UPDATES, close_bot_session=False)
         finally:
             stop.set()  # finish the sends in flight; leases cover anything cut short
-            await delivering
+            await asyncio.gather(*background)
             detach_routers(get_routers(settings))
             await app.close()

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from redis.asyncio import Redis
+
+from bot.clock import parse_local_time, utc_now
 from bot.content import Library
 from bot.delivery import Audience, AudienceKind, Broadcasts, Payload, Progress, State, UnknownBroadcast
 from bot.emulator.errors import ParseError
@@ -14,6 +19,7 @@ from bot.privacy import Pseudonymizer, privacy_key
 from bot.render.markup import MAX_MESSAGE
 from bot.settings import StoreSettings
 from bot.storage import open_redis
+from scheduler import Scheduler
 
 
 def fail(message: str) -> int:
@@ -25,6 +31,20 @@ def redis_url(settings: StoreSettings) -> str | None:
     return str(settings.redis_url) if settings.redis_url else None
 
 
+@contextmanager
+def planner(redis: Redis, settings: StoreSettings) -> Iterator[Scheduler]:
+    """A scheduler that only plans (it never runs jobs): started paused, in this event loop."""
+    scheduler = Scheduler(
+        redis, grace=settings.schedule_grace, reminder_hour=settings.reminder_hour,
+        default_timezone=settings.default_timezone,
+    )
+    scheduler.start()
+    try:
+        yield scheduler
+    finally:
+        scheduler.shutdown()
+
+
 def describe(progress: Progress) -> str:
     eta = f", about {progress.eta_seconds:.0f} s left" if progress.eta_seconds is not None else ""
     return (
@@ -34,9 +54,8 @@ def describe(progress: Progress) -> str:
     )
 
 
-async def queue(
-    settings: StoreSettings, text_file: Path, *, audience: str | None, case_id: str | None, language: str | None
-) -> int:
+def read_message(text_file: Path, limit: int = MAX_MESSAGE) -> str | int:
+    """The Telegram HTML in a file, checked as Telegram will check it; an exit status when it is not right."""
     try:
         text = text_file.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
@@ -47,17 +66,45 @@ async def queue(
         plain, _ = parse_html(text)  # the same rules as Telegram: refuse here, not 100,000 times later
     except ParseError as exc:
         return fail(f"{text_file}: not valid Telegram HTML: {exc}")
-    if len(plain) > MAX_MESSAGE:
-        return fail(f"{text_file}: {len(plain)} characters; Telegram takes at most {MAX_MESSAGE}")
+    if len(plain) > limit:
+        return fail(f"{text_file}: {len(plain)} characters; at most {limit} fit")
+    return text
+
+
+async def queue(
+    settings: StoreSettings,
+    text_file: Path,
+    *,
+    audience: str | None,
+    case_id: str | None,
+    language: str | None,
+    at: str | None = None,
+) -> int:
+    text = read_message(text_file)
+    if isinstance(text, int):
+        return text
+    send_at = None
+    if at is not None:
+        send_at = parse_local_time(at, settings.default_timezone)
+        if send_at is None or send_at <= utc_now():
+            return fail(f"--at {at!r} is not a time in the future, like '2026-12-31 18:00' ({settings.default_timezone})")
     kind = AudienceKind(audience or ("case" if case_id else "all"))
     if kind != AudienceKind.all:
         if not case_id:
             return fail(f"--audience {kind.value} needs --case ID")
         if Library.load(settings.content_dir).get(case_id) is None:
             return fail(f"no case {case_id!r} in {settings.content_dir}")
+    target = Audience(kind, case_id if kind != AudienceKind.all else None, language)
     async with open_redis(redis_url(settings), settings.data_dir) as redis:
+        if send_at is not None:
+            with planner(redis, settings) as scheduler:
+                job_id = await scheduler.schedule_broadcast(Payload(text).to_json(), target.to_json(), None, send_at)
+            print(job_id)
+            print(f"scheduled for {send_at.isoformat(' ', 'minutes')}; its audience is counted then. "
+                  f"`rrbot schedule list`, `rrbot schedule cancel {job_id}`", file=sys.stderr)
+            return 0
         broadcasts = Broadcasts(redis, Pseudonymizer(privacy_key(settings)))
-        bc_id = await broadcasts.enqueue(Payload(text), Audience(kind, case_id if kind != AudienceKind.all else None, language))
+        bc_id = await broadcasts.enqueue(Payload(text), target)
         progress = await broadcasts.progress(bc_id)
     print(bc_id)
     print(f"queued for {progress.total} recipients; running bots deliver it. `rrbot broadcast status {bc_id}`", file=sys.stderr)

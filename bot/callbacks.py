@@ -29,6 +29,7 @@ _VERBS: dict[str, tuple[str, ...]] = {
     "tw": (_CASE,),              # tweet
     "sh": (_CASE,),              # share
     "pl": (_CASE, _ACTION),      # pledge: "I sent it"
+    "later": (_CASE, _ACTION),   # "Remind me later" about one action
     "sub": (_CASE,),
     "unsub": (_CASE,),
     "cases": (r"\d{1,3}",),      # case list page
@@ -42,6 +43,11 @@ _VERBS: dict[str, tuple[str, ...]] = {
     "bcl": (_LANG,),                      # the language for "everyone in one language"
     "bcd": (r"send|cancel", r"[0-9a-f]{8}"),  # the previewed draft: send it or drop it
     "bcs": (r"\d{1,12}", r"pause|resume|cancel|stop|refresh"),  # a broadcast under way
+    "bcw": (r"[0-9a-f]{8}",),             # the previewed draft: send it later
+    # coordinators: an update of a case
+    "upc": (_CASE,),                      # which case
+    "upk": (r"news|extended|closed",),    # what it changes
+    "upd": (r"send|cancel", r"[0-9a-f]{8}"),  # the previewed update: send it or drop it
 }
 
 

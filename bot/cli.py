@@ -1,4 +1,4 @@
-"""The `rrbot` command: run, demo, check, stats, broadcast, publish."""
+"""The `rrbot` command: run, demo, check, stats, broadcast, publish, update, reload, schedule."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def _broadcast(args: argparse.Namespace) -> int:
         print("rrbot: broadcast needs --text-file F (or: broadcast status ID, broadcast cancel ID)", file=sys.stderr)
         return 2
     return asyncio.run(
-        queue(settings, Path(args.text_file), audience=args.audience, case_id=args.case, language=args.language)
+        queue(settings, Path(args.text_file), audience=args.audience, case_id=args.case, language=args.language, at=args.at)
     )
 
 
@@ -84,6 +84,29 @@ def _publish(args: argparse.Namespace) -> int:
     from bot.case_cli import publish
 
     return asyncio.run(publish(load_settings(StoreSettings), args.case))
+
+
+def _update(args: argparse.Namespace) -> int:
+    from bot.case_cli import update
+
+    return asyncio.run(
+        update(load_settings(StoreSettings), args.case, Path(args.text_file), close=args.close, deadline=args.deadline)
+    )
+
+
+def _reload(args: argparse.Namespace) -> int:
+    from bot.case_cli import reload
+
+    return asyncio.run(reload(load_settings(StoreSettings)))
+
+
+def _schedule(args: argparse.Namespace) -> int:
+    from bot.schedule_cli import cancel_job, list_jobs
+
+    settings = load_settings(StoreSettings)
+    if args.action == "cancel":
+        return asyncio.run(cancel_job(settings, args.arg))
+    return asyncio.run(list_jobs(settings, args.arg, as_json=args.json))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -106,11 +129,27 @@ def parser() -> argparse.ArgumentParser:
     bc.add_argument("--case", help="case id (audiences case and not-acted)")
     bc.add_argument("--audience", choices=["all", "case", "not-acted"], default=None)
     bc.add_argument("--language", help="only users of this UI language (e.g. ru)")
+    bc.add_argument("--at", help="send later: '2026-12-31 18:00' in DEFAULT_TIMEZONE (or with an offset)")
     bc.add_argument("--json", action="store_true")
     bc.set_defaults(func=_broadcast)
     pub = sub.add_parser("publish", help="send the alert of a case in CONTENT_DIR to everyone, once")
     pub.add_argument("case", help="case id, as in its file")
     pub.set_defaults(func=_publish)
+    up = sub.add_parser("update", help="post an update of a case to its followers")
+    up.add_argument("case", help="case id")
+    up.add_argument("--text-file", required=True, help="the update, Telegram HTML, UTF-8")
+    change = up.add_mutually_exclusive_group()
+    change.add_argument("--close", action="store_true", help="the case is closed: reminders stop")
+    change.add_argument("--deadline", help="the deadline is extended to this date (YYYY-MM-DD)")
+    up.set_defaults(func=_update)
+    sub.add_parser("reload", help="check the case files, then have the running bots read them again").set_defaults(
+        func=_reload
+    )
+    sch = sub.add_parser("schedule", help="what is scheduled (reminders, broadcasts), or cancel one")
+    sch.add_argument("action", choices=["list", "cancel"])
+    sch.add_argument("arg", nargs="?", help="list: a case id (optional); cancel: the job id")
+    sch.add_argument("--json", action="store_true")
+    sch.set_defaults(func=_schedule)
     return p
 
 

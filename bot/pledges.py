@@ -82,6 +82,12 @@ class Store:
             pipe.sadd(self.key("users"), chat_id)
             await pipe.execute()
 
+    async def set_reminders(self, chat_id: int, on: bool) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.key("user", chat_id), "reminders", "1" if on else "0")
+            pipe.sadd(self.key("users"), chat_id)
+            await pipe.execute()
+
     async def set_signature(self, chat_id: int, signature: str | None) -> None:
         if signature:
             await self.redis.hset(self.key("user", chat_id), "sign", signature)

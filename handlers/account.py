@@ -1,4 +1,4 @@
-"""What the bot keeps about a user: /sign, /mydata and /forget."""
+"""What the bot keeps about a user: /sign, /reminders, /mydata and /forget."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bot.pledges import Store, UserPrefs
 from bot.render import Renderer
 from handlers.filters import Cb
 from handlers.ui import send, show, toast
+from scheduler import Scheduler
 
 router = Router(name="account")
 
@@ -33,6 +34,19 @@ async def _save_signature(message: Message, text: str, lang: str, store: Store, 
         return
     await store.set_signature(message.chat.id, signature)
     await message.answer(renderer.message("sign_saved", lang, signature=signature))
+
+
+@router.message(Command("reminders", ignore_case=True))
+async def command_reminders_handler(
+    message: Message, command: CommandObject, prefs: UserPrefs, lang: str, store: Store, renderer: Renderer
+) -> None:
+    """/reminders on|off: deadline reminders for cases the user follows and has not acted on."""
+    wanted = (command.args or "").strip().lower()
+    if wanted in ("on", "off"):
+        await store.set_reminders(message.chat.id, wanted == "on")
+        await message.answer(renderer.message("reminders_set", lang, on=wanted == "on"))
+    else:
+        await message.answer(renderer.message("reminders_usage", lang, on=prefs.reminders))
 
 
 @router.message(Command("sign", ignore_case=True))
@@ -95,7 +109,14 @@ async def command_forget_handler(message: Message, lang: str, renderer: Renderer
 
 @router.callback_query(Cb("forget"))
 async def forget_confirmed_handler(
-    query: CallbackQuery, cb: Callback, state: FSMContext, lang: str, library: Library, store: Store, renderer: Renderer
+    query: CallbackQuery,
+    cb: Callback,
+    state: FSMContext,
+    lang: str,
+    library: Library,
+    store: Store,
+    renderer: Renderer,
+    scheduler: Scheduler,
 ) -> None:
     """Erase everything about the user, keeping only anonymous totals."""
     if cb.args[0] == "no":
@@ -104,5 +125,6 @@ async def forget_confirmed_handler(
         return
     await state.clear()
     await store.forget(query.from_user.id, library.ids())
+    scheduler.forget(query.from_user.id, library.ids())  # "remind me later" jobs carry the chat id
     await show(query, renderer.screen("forgotten", lang))
     await toast(query)

@@ -12,8 +12,10 @@ from bot.content import Library, Status
 from bot.pledges import Store, UserPrefs
 from bot.privacy import Pseudonymizer
 from bot.render import Renderer
+from bot.settings import Settings
 from handlers.filters import Cb
 from handlers.ui import send, send_document, show, toast
+from scheduler import Scheduler
 
 router = Router(name="act")
 
@@ -97,3 +99,28 @@ async def pledge_handler(
         return
     result = await store.pledge(query.from_user.id, case.id, action)
     await toast(query, renderer.pledge_toast(action, lang, counted=result.counted, total=result.total, case=case))
+
+
+@router.callback_query(Cb("later"))
+async def remind_later_handler(
+    query: CallbackQuery,
+    cb: Callback,
+    lang: str,
+    library: Library,
+    store: Store,
+    renderer: Renderer,
+    scheduler: Scheduler,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """ "Remind me later": one reminder about this action, dropped if the user does it meanwhile."""
+    case_id, action = cb.args
+    case = library.get(case_id)
+    if case is None or case.status == Status.closed:
+        await toast(query, renderer.toast("stale_button", lang))
+        return
+    if action in await store.pledged_actions(query.from_user.id, case.id):
+        await toast(query, renderer.toast("later_done", lang))
+        return
+    scheduler.remind_later(query.from_user.id, case.id, action, clock() + settings.remind_later)
+    await toast(query, renderer.later_toast(lang, settings.remind_later))

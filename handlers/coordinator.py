@@ -47,6 +47,7 @@ DRAFT_MARK_TTL = 7 * 24 * 3600
 class BroadcastForm(StatesGroup):
     text = State()  # waiting for the message to send
     audience = State()  # choosing who gets it; then the preview, Send or Cancel
+    when = State()  # "Send later": waiting for the time (handlers.lifecycle)
 
 
 def _length(text: str) -> int:
@@ -229,10 +230,10 @@ async def draft_handler(
     await toast(query, renderer.toast("bc_control", lang, op="sent"))
     payload = Payload(data["text"], data.get("photo"))
     bc_id = await broadcasts.enqueue(payload, Audience.from_json(data["audience"]), created_by=query.from_user.id)
-    await _show_progress(query, bc_id, lang, renderer, broadcasts)
+    await show_progress(query, bc_id, lang, renderer, broadcasts)
 
 
-async def _show_progress(query: CallbackQuery, bc_id: str, lang: str, renderer: Renderer, broadcasts: Broadcasts) -> None:
+async def show_progress(query: CallbackQuery, bc_id: str, lang: str, renderer: Renderer, broadcasts: Broadcasts) -> None:
     """Turn the confirmation into the progress message the reporter keeps up to date."""
     assert query.bot is not None, "aiogram binds the bot to every event it delivers"
     message = query.message

@@ -118,7 +118,8 @@ async def compose(admin: Activist, text: str = "Good news from the case") -> dic
 FORGED = [
     "bca:all", "bca:case", "bca:na", "bca:lang", "bca:menu",
     f"bcc:case:{CASE}", f"bcc:na:{CASE}", "bcl:en",
-    "bcd:send:0123abcd", "bcd:cancel:0123abcd",
+    "bcd:send:0123abcd", "bcd:cancel:0123abcd", "bcw:0123abcd",
+    f"upc:{CASE}", "upk:news", "upk:extended", "upk:closed", "upd:send:0123abcd", "upd:cancel:0123abcd",
 ]  # fmt: skip
 
 
@@ -126,7 +127,9 @@ async def test_strangers_see_no_coordinator_commands_and_buttons(app: App, emula
     unknown = await unknown_command_reply(emulator, STRANGER)
     await activists(app, emulator)
     stranger = Activist(emulator, U1, "Ann", "en")
-    for command in ("/broadcast", "/stats", "/export", "/cancel", "/stats ua-84-11", "/BROADCAST"):
+    commands = ("/broadcast", "/stats", "/export", "/cancel", "/stats ua-84-11", "/BROADCAST", "/update",
+                "/schedule", "/schedule ua-84-11", "/reload")
+    for command in commands:
         reply = await stranger.send(command)
         assert reply["text"] == unknown, command
         assert "reply_markup" not in reply
@@ -143,6 +146,7 @@ async def test_strangers_see_no_coordinator_commands_and_buttons(app: App, emula
         assert answer.get("text") == stale_toast(app), data
     assert (await app.broadcasts.progress(bc_id)).state == State.queued
     assert [p.id for p in await app.broadcasts.recent()] == [bc_id], "a stranger enqueued nothing"
+    assert app.library.get(CASE).update == 2 and await app.cases.updates(CASE) == [], "nor updated a case"
 
 
 async def test_a_coordinator_in_a_group_gets_no_answer(app: App, emulator: BotAPIEmulator) -> None:
@@ -500,7 +504,7 @@ async def test_coordinators_get_their_commands_in_the_menu(app: App, emulator: B
     activist_commands = [c for c, _ in app.renderer.commands("en")]
     for language in ("", "en", "ru"):
         menu = [c["command"] for c in emulator.commands(scope_type="chat", chat_id=ADMIN_ID, language_code=language)]
-        assert menu == [*activist_commands, "broadcast", "stats", "export", "cancel"], language
+        assert menu == [*activist_commands, "broadcast", "stats", "export", "update", "schedule", "reload", "cancel"], language
     ru = {c["command"]: c["description"] for c in emulator.commands("chat", "ru", chat_id=ADMIN_ID)}
     assert ru["broadcast"] == "Отправить сообщение активистам"
     assert "broadcast" not in [c["command"] for c in emulator.commands()], "activists never see them"

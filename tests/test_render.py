@@ -489,7 +489,7 @@ def test_letter_screen_header_and_buttons(renderer, seed):
     assert "by post, by fax, or by email" in text
     assert pre_text(screen).rstrip().endswith("Anna Smith, Leeds")
     cbs = callbacks(screen)
-    assert cbs == ["tgt:ua-84-11:1:en", "eml:ua-84-11:1:ru", "fax:ua-84-11:1:ru", "pl:ua-84-11:letter", "act:ua-84-11"]
+    assert cbs == ["tgt:ua-84-11:1:en", "eml:ua-84-11:1:ru", "fax:ua-84-11:1:ru", "pl:ua-84-11:letter", "later:ua-84-11:letter", "act:ua-84-11"]
     assert [b.text for b in buttons(screen)][:4] == ["🌐 English", "📧 Email", "📠 Fax", "✅ I sent the letter"]
     ru = renderer.letter(seed, 1, "ru", "ru", variant_seed=b"u", signature=None)
     assert "✅ Письмо отправлено" in [b.text for b in buttons(ru)]
@@ -569,7 +569,7 @@ def test_email_screen(renderer, seed):
     copies = [b.copy_text for b in buttons(screen) if b.copy_text]
     assert copies[0] == "3dsng@mid.ru"
     assert copies[1] in text and "Nizomkhon Juraev" in copies[1]
-    assert callbacks(screen) == ["pl:ua-84-11:email", "tgt:ua-84-11:1:ru"]
+    assert callbacks(screen) == ["pl:ua-84-11:email", "later:ua-84-11:email", "tgt:ua-84-11:1:ru"]
     # No email address: the letter screen instead of a broken email screen.
     assert "eml:" not in " ".join(callbacks(renderer.email(seed, 0, "en", "ru", variant_seed=b"x", signature=None)))
 
@@ -578,7 +578,7 @@ def test_fax_screen(renderer, seed):
     screen = renderer.fax(seed, 0, "ru", "ru", variant_seed=b"x", signature=None)
     assert [b.copy_text for b in buttons(screen) if b.copy_text] == ["+7 495 987 58 41"]
     assert "+7 495 987 58 41" in screen.text and "Уважаемый господин Генеральный прокурор!" in pre_text(screen)
-    assert callbacks(screen) == ["pl:ua-84-11:fax", "tgt:ua-84-11:0:ru"]
+    assert callbacks(screen) == ["pl:ua-84-11:fax", "later:ua-84-11:fax", "tgt:ua-84-11:0:ru"]
     assert "Факс отправлен" in [b.text for b in buttons(screen)][1]
 
 
@@ -623,7 +623,7 @@ def test_tweet_screen(renderer, seed, lang):
     assert html.unescape(re.search(r"<pre>(.*?)</pre>", screen.text, re.S).group(1)) == text
     copy = [b.copy_text for b in buttons(screen) if b.copy_text]
     assert copy == ([text] if len(text) <= 256 else [])
-    assert callbacks(screen) == ["pl:ua-84-11:tweet", "act:ua-84-11"]
+    assert callbacks(screen) == ["pl:ua-84-11:tweet", "later:ua-84-11:tweet", "act:ua-84-11"]
 
 
 def test_long_tweet_has_no_copy_button_but_still_fits(renderer):
@@ -644,7 +644,7 @@ def test_share_screen(renderer, seed):
     assert share.startswith("https://t.me/share/url?") and query["url"] == [link]
     assert "Tajik refused asylum-seeker disappeared" in query["text"][0]
     assert [b.copy_text for b in buttons(screen) if b.copy_text] == [link]
-    assert callbacks(screen) == ["pl:ua-84-11:share", "act:ua-84-11"]
+    assert callbacks(screen) == ["pl:ua-84-11:share", "later:ua-84-11:share", "act:ua-84-11"]
 
 
 # --- pledges, messages, commands -----------------------------------------------------------------
@@ -723,7 +723,7 @@ def test_mydata_from_the_store_shape(renderer, seed):
 def test_commands_and_descriptions(renderer):
     for lang in UI_LANGUAGES:
         commands = renderer.commands(lang)
-        assert [c for c, _ in commands] == ["start", "cases", "act", "language", "sign", "stop", "mydata", "forget", "help"]
+        assert [c for c, _ in commands] == ["start", "cases", "act", "language", "sign", "reminders", "stop", "mydata", "forget", "help"]
         assert all(3 <= len(d) <= 256 for _, d in commands)
         description, short = renderer.descriptions(lang)
         assert 0 < len(description) <= 512 and 0 < len(short) <= 120

@@ -22,6 +22,10 @@ class Library:
 
         return cls(load_cases(content_dir), content_dir)
 
+    def replace(self, other: Library) -> None:
+        """Take another library's cases, in place: handlers keep the object they were given."""
+        self._cases = dict(other._cases)
+
     def get(self, case_id: str | None) -> Case | None:
         return self._cases.get(case_id) if case_id else None
 

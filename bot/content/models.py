@@ -123,6 +123,17 @@ class Case(Strict):
     targets: list[Target] = Field(min_length=1)
     links: list[Link] = Field(default_factory=list)
     subject: Subject | None = None
+    # Deadline reminders: whole days fire at REMINDER_HOUR in the case's timezone, h/m/s exactly.
+    reminders: list[str] = Field(default_factory=lambda: ["7d", "2d", "0d"])
+
+    @field_validator("reminders")
+    @classmethod
+    def _durations(cls, values: list[str]) -> list[str]:
+        from bot.durations import parse_duration
+
+        for value in values:
+            parse_duration(value)  # raises with the expected form
+        return values
 
     @field_validator("timezone")
     @classmethod

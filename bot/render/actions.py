@@ -41,6 +41,14 @@ class ActionScreens(RendererBase):
             "letter_language": language_name(used, lang),
         }
 
+    def _done_row(self, case: Case, action: str, done: str, lang: str) -> list[Button]:
+        """ "I did it", and beside it a reminder for those who cannot do it right now."""
+        _ = self._gettext(lang)
+        return [
+            Button(label("✅", done), callback=encode("pl", case.id, action)),
+            Button(label("⏰", _("Remind me later")), callback=encode("later", case.id, action)),
+        ]
+
     def _file_button_label(self, lang: str) -> str:
         _ = self._gettext(lang)
         return _("Whole letter as a file")
@@ -130,7 +138,7 @@ class ActionScreens(RendererBase):
             send.append(Button(label("📠", _("Fax")), callback=encode("fax", case.id, index, used)))
         if send:
             rows.append(send)
-        rows.append([Button(label("✅", _("I sent the letter")), callback=encode("pl", case.id, "letter"))])
+        rows.append(self._done_row(case, "letter", _("I sent the letter"), lang))
         rows.append([Button(label("⬅️", _("Back")), callback=encode("act", case.id))])
         return Screen(text, rows)
 
@@ -161,7 +169,7 @@ class ActionScreens(RendererBase):
             [Button(label("📋", _("Copy address")), copy_text=target.email[:MAX_COPY_TEXT])],
             [Button(label("📋", _("Copy subject")), copy_text=shorten(subject, MAX_COPY_TEXT))],
             *([self._file_button(case, index, lang, used)] if truncated else []),
-            [Button(label("✅", _("I sent the email")), callback=encode("pl", case.id, "email"))],
+            self._done_row(case, "email", _("I sent the email"), lang),
             [Button(label("⬅️", _("Back to the letter")), callback=encode("tgt", case.id, index, used))],
         ]
         return Screen(text, rows)
@@ -190,7 +198,7 @@ class ActionScreens(RendererBase):
         rows = [
             [Button(label("📋", _("Copy fax number")), copy_text=(number or target.fax)[:MAX_COPY_TEXT])],
             *([self._file_button(case, index, lang, used)] if truncated else []),
-            [Button(label("✅", _("I sent the fax")), callback=encode("pl", case.id, "fax"))],
+            self._done_row(case, "fax", _("I sent the fax"), lang),
             [Button(label("⬅️", _("Back to the letter")), callback=encode("tgt", case.id, index, used))],
         ]
         return Screen(text, rows)
@@ -211,7 +219,7 @@ class ActionScreens(RendererBase):
         rows = [[Button(label("🐦", _("Post on X")), url=intent)]]
         if len(post) <= MAX_COPY_TEXT:
             rows.append([Button(label("📋", _("Copy text")), copy_text=post)])
-        rows.append([Button(label("✅", pgettext("tweet", "I posted it")), callback=encode("pl", case.id, "tweet"))])
+        rows.append(self._done_row(case, "tweet", pgettext("tweet", "I posted it"), lang))
         rows.append([Button(label("⬅️", _("Back")), callback=encode("act", case.id))])
         return Screen(text, rows)
 
@@ -225,7 +233,7 @@ class ActionScreens(RendererBase):
         rows = [
             [Button(label("🔗", _("Share in Telegram")), url=share_url)],
             [Button(label("📋", _("Copy link")), copy_text=link)],
-            [Button(label("✅", _("I shared it")), callback=encode("pl", case.id, "share"))],
+            self._done_row(case, "share", _("I shared it"), lang),
             [Button(label("⬅️", _("Back")), callback=encode("act", case.id))],
         ]
         return Screen(text, rows)

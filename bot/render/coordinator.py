@@ -66,7 +66,10 @@ class CoordinatorScreens(CaseScreens, TextScreens):
             ("broadcast", _("Send a message to activists")),
             ("stats", _("Subscribers and pledges, with a chart")),
             ("export", _("Figures as a CSV file")),
-            ("cancel", _("Stop composing a broadcast")),
+            ("update", _("Post an update of a case")),
+            ("schedule", _("What is scheduled, and when")),
+            ("reload", _("Read the case files again")),
+            ("cancel", _("Stop composing a broadcast or an update")),
         ]
 
     # --- composing ------------------------------------------------------------------------------
@@ -131,7 +134,10 @@ class CoordinatorScreens(CaseScreens, TextScreens):
         _ = self._gettext(lang)
         rows = []
         if count:
-            rows.append([Button(label("📣", _("Send")), callback=encode("bcd", "send", token))])
+            rows.append([
+                Button(label("📣", _("Send")), callback=encode("bcd", "send", token)),
+                Button(label("🕒", _("Send later")), callback=encode("bcw", token)),
+            ])
         rows.append([Button(label("⬅️", _("Change audience")), callback=encode("bca", "menu"))])
         rows.append([Button(label("✖️", _("Cancel")), callback=encode("bcd", "cancel", token))])
         return Screen(self._render("ui/bc_confirm.html.j2", lang, audience=audience, count=count), rows)

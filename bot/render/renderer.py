@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from bot.render.actions import ActionScreens
 from bot.render.coordinator import CoordinatorScreens
+from bot.render.lifecycle import LifecycleScreens
 from bot.render.screens import CaseScreens
 from bot.render.texts import TextScreens
 
 
-class Renderer(CoordinatorScreens, CaseScreens, ActionScreens, TextScreens):
+class Renderer(LifecycleScreens, CoordinatorScreens, CaseScreens, ActionScreens, TextScreens):
     """Turns cases and user state into Screens (Telegram HTML + button specs); no aiogram here."""

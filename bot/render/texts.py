@@ -76,8 +76,9 @@ class TextScreens(RendererBase):
         signature = getattr(prefs, "signature", None)
         subscriptions = [title(c) for c in data.get("subscriptions") or []]
         count = sum(len(actions) for actions in pledges.values())
-        # There is no reminders feature yet, so /mydata says nothing about reminders.
+        reminders_off = prefs is not None and not getattr(prefs, "reminders", True)
         return {
+            "reminders_off": reminders_off,
             "language": language_name(saved_lang, lang) if saved_lang else None,
             "signature": signature,
             "subscriptions": subscriptions,
@@ -86,7 +87,7 @@ class TextScreens(RendererBase):
                 {"title": title(case_id), "actions": ", ".join(names.get(a, a) for a in actions)}
                 for case_id, actions in pledges.items()
             ],
-            "nothing": not (saved_lang or signature or subscriptions or count),
+            "nothing": not (saved_lang or signature or subscriptions or count or reminders_off),
         }
 
     def forget_confirm(self, lang: str) -> Screen:
@@ -205,6 +206,7 @@ class TextScreens(RendererBase):
             ("act", _("What can I do for the latest case?")),
             ("language", _("Change language")),
             ("sign", _("Your signature for letters")),
+            ("reminders", _("Deadline reminders on or off")),
             ("stop", _("Stop all notifications")),
             ("mydata", _("What the bot stores about you")),
             ("forget", _("Erase your data")),

@@ -1,0 +1,84 @@
+"""The scheduled jobs. Each takes the context first, then plain arguments (ids, numbers, JSON text).
+
+APScheduler stores every job as `scheduler.jobs:run` with the job's name and arguments, so the
+job store holds nothing but strings and numbers, and renaming a function here cannot strand jobs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.content import Status
+from bot.delivery import Audience, AudienceKind, Payload
+from bot.publishing import localized, screen_payload
+from bot.reminders import reminder_plan
+from scheduler.context import JobContext
+
+logger = logging.getLogger(__name__)
+
+FIRED_TTL = 90 * 86_400  # long past any deadline a job could be for
+
+
+async def run(*args: Any) -> None:
+    """What APScheduler calls: (ctx, name, job id, arguments...). Runs each job id at most once."""
+    ctx, name, job_id, *rest = args
+    # The scheduler removes a one-off job before running it; this mark also holds when two
+    # processes briefly both think they lead (a stalled leader whose lock ran out).
+    if not await ctx.redis.set(ctx.store.key("sched", "fired", job_id), 1, nx=True, ex=FIRED_TTL):
+        logger.warning("Job %r already ran: not running it again", job_id)
+        return
+    await JOBS[name](ctx, *rest)
+
+
+async def deadline_reminder(ctx: JobContext, case_id: str, offset: str, at: float) -> None:
+    """Remind the case's followers who have not acted yet (and want reminders) that time runs out."""
+    case = ctx.library.get(case_id)
+    if case is None or case.status == Status.closed:
+        logger.info("Reminder %r for case %r dropped: the case is closed or gone", offset, case_id)
+        return
+    # The case may have changed since this was planned: only a reminder still in its plan goes out.
+    planned = reminder_plan(
+        case, reminder_hour=ctx.reminder_hour, default_tz=ctx.default_timezone,
+        now=dt.datetime.fromtimestamp(at - 1, dt.timezone.utc),
+    )
+    if not any(r.offset == offset and int(r.at.timestamp()) == int(at) for r in planned):
+        logger.info("Reminder %r for case %r dropped: its deadline moved", offset, case_id)
+        return
+    now = ctx.clock()
+    deadline = case.deadline_at(ctx.default_timezone)
+    if deadline is not None and now >= deadline:
+        logger.info("Reminder %r for case %r dropped: it ran late and the deadline has passed", offset, case_id)
+        return
+    payload = localized(ctx.renderer, lambda lang: ctx.renderer.deadline_reminder(case, lang, now))
+    bc_id = await ctx.broadcasts.enqueue(payload, Audience(AudienceKind.not_acted, case_id, reminders=True))
+    logger.info("Reminder %r for case %r queued as broadcast %r", offset, case_id, bc_id)
+
+
+async def remind_later(ctx: JobContext, chat_id: int, case_id: str, action: str) -> None:
+    """The reminder one person asked for, unless they did it meanwhile."""
+    case = ctx.library.get(case_id)
+    if case is None or case.status == Status.closed:
+        return
+    if action in await ctx.store.pledged_actions(chat_id, case_id):
+        logger.info("A reminder to act on case %r was not needed: done already", case_id)
+        return
+    lang = (await ctx.store.user(chat_id)).lang or ctx.renderer.default_language
+    screen = ctx.renderer.later_reminder(case, lang, action, ctx.clock())
+    outcome = await ctx.send(chat_id, screen_payload(screen))
+    logger.info("Personal reminder for case %r: %s", case_id, outcome.kind.value)
+
+
+async def scheduled_broadcast(ctx: JobContext, payload: str, audience: str, created_by: int | None) -> None:
+    """A broadcast a coordinator set to go at this time: its audience is taken now, not when it was set."""
+    bc_id = await ctx.broadcasts.enqueue(Payload.from_json(payload), Audience.from_json(audience), created_by=created_by)
+    logger.info("Scheduled broadcast queued as %r", bc_id)
+
+
+JOBS: dict[str, Callable[..., Awaitable[None]]] = {
+    "reminder": deadline_reminder,
+    "later": remind_later,
+    "broadcast": scheduled_broadcast,
+}

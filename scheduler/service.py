@@ -1,0 +1,292 @@
+"""APScheduler 3 on a Redis job store, run by one process at a time.
+
+APScheduler's FAQ: one job store must not be shared by schedulers that run jobs. Every bot
+process starts its scheduler paused, which lets it add, list and remove jobs in the shared store.
+Only the holder of a Redis lock (a TTL, renewed while held) resumes its scheduler and runs jobs;
+when the holder dies, another process takes the lock within LOCK_TTL + RENEW_EVERY seconds.
+The leader looks for jobs that other processes added every POLL seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.asyncio import AsyncIOExecutor
+from apscheduler.jobstores.redis import RedisJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from redis.asyncio import Redis
+
+from bot.content import ACTIONS, Case
+from bot.reminders import REMINDER_PREFIX, Reminder, reminder_plan
+from bot.storage import sync_client
+from scheduler.context import JobContext
+
+logger = logging.getLogger(__name__)
+
+LOCK_TTL = 20.0
+RENEW_EVERY = 5.0  # also how often a follower tries to take over: a new leader within 25 s
+POLL = 1.0
+JOB = "scheduler.jobs:run"
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A job as coordinators see it in /schedule and `rrbot schedule list`."""
+
+    id: str
+    kind: str  # reminder, later, broadcast
+    run_at: dt.datetime | None
+    case_id: str | None = None
+    detail: str = ""  # the reminder's offset; a broadcast's audience (JSON)
+    created_by: int | None = None
+
+
+class ContextExecutor(AsyncIOExecutor):
+    """Hands every job its process's context as the first argument."""
+
+    def __init__(self, ctx: JobContext | None) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def _do_submit_job(self, job: Any, run_times: list[dt.datetime]) -> None:
+        if self.ctx is None:
+            raise RuntimeError("this scheduler only plans jobs: it has no context to run them")
+        super()._do_submit_job(_Bound(job, self.ctx), run_times)
+
+
+class _Bound:
+    """A job as the executor runs it: the same job, with the context as its first argument."""
+
+    def __init__(self, job: Any, ctx: JobContext) -> None:
+        self._job = job
+        self.func = functools.partial(job.func, ctx)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._job, name)
+
+    def __str__(self) -> str:
+        return str(self._job)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        grace: dt.timedelta,
+        reminder_hour: int = 10,
+        default_timezone: str = "UTC",
+        ctx: JobContext | None = None,
+        on_missed: Callable[[Planned, dt.datetime], Awaitable[None]] | None = None,
+        prefix: str = "rrb:",
+        lock_ttl: float = LOCK_TTL,
+        renew_every: float = RENEW_EVERY,
+        poll: float = POLL,
+    ) -> None:
+        self.redis = redis
+        self.ctx = ctx
+        self.reminder_hour = reminder_hour
+        self.default_timezone = default_timezone
+        self.on_missed = on_missed
+        self.lock_key = prefix + "sched:leader"
+        self.seq_key = prefix + "sched:seq"
+        self.token = secrets.token_hex(8)
+        self.lock_ttl, self.renew_every, self.poll = lock_ttl, renew_every, poll
+        self.leading = False
+        self.on_lead: Callable[[], Awaitable[None]] | None = None
+        store = RedisJobStore(jobs_key=prefix + "sched:jobs", run_times_key=prefix + "sched:run_times")
+        store.redis.close()
+        store.redis = sync_client(redis)  # the same server and database as the bot's own client
+        self._store = store
+        self._aps = AsyncIOScheduler(
+            timezone=dt.timezone.utc,
+            jobstores={"default": store},
+            executors={"default": ContextExecutor(ctx)},
+            job_defaults={"misfire_grace_time": int(grace.total_seconds()), "coalesce": True, "max_instances": 1},
+        )
+        self._aps.add_listener(self._missed, EVENT_JOB_MISSED)
+        self._renew = redis.register_script(_RENEW)
+        self._release = redis.register_script(_RELEASE)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+
+    # --- running ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start paused: this process can plan jobs now; it runs them only once it leads."""
+        if not self._aps.running:
+            self._aps.start(paused=True)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Take the lead when it is free, keep it while alive, run due jobs while leading."""
+        self.start()
+        renewed = 0.0
+        loop = asyncio.get_running_loop()
+        try:
+            while not stop.is_set():
+                try:
+                    if self.leading and loop.time() - renewed >= self.renew_every:
+                        if await self._renew(keys=[self.lock_key], args=[self.token, int(self.lock_ttl * 1000)]):
+                            renewed = loop.time()
+                        else:
+                            self._step_down("the lock went to another process")
+                    elif not self.leading and loop.time() - renewed >= self.renew_every:
+                        renewed = loop.time()
+                        if await self.redis.set(self.lock_key, self.token, nx=True, px=int(self.lock_ttl * 1000)):
+                            await self._take_lead()
+                    if self.leading:
+                        self._aps.wakeup()  # jobs other processes added since
+                except Exception:
+                    # Redis away: without a renewed lock another process may lead by now, so stop.
+                    logger.exception("Scheduler lock check failed")
+                    self._step_down("Redis did not answer")
+                    renewed = loop.time()
+                await _sleep_or_stop(stop, self.poll)
+        finally:
+            was_leading = self.leading
+            self._step_down("shutting down", logging.INFO)
+            if was_leading:
+                try:
+                    await self._release(keys=[self.lock_key], args=[self.token])
+                except Exception:
+                    logger.warning("Could not release the scheduler lock; it runs out by itself")
+            self.shutdown()
+
+    async def _take_lead(self) -> None:
+        self.leading = True
+        logger.info("This process now runs the scheduler")
+        if self.on_lead:
+            await self.on_lead()
+        self._aps.resume()
+
+    def _step_down(self, why: str, level: int = logging.WARNING) -> None:
+        if self.leading:
+            logger.log(level, "This process stops running the scheduler: %s", why)
+            self.leading = False
+            self._aps.pause()
+
+    def shutdown(self) -> None:
+        if self._aps.running and not self._stopping:
+            self._stopping = True
+            self._aps.shutdown(wait=False)
+        # APScheduler closes its store from the event loop, later; the connections go now.
+        self._store.redis.close()
+
+    # --- planning ---------------------------------------------------------------------------------
+
+    def reconcile(self, cases: Iterable[Case], now: dt.datetime) -> None:
+        """Make the stored reminders match the cases: new ones added, moved or closed ones removed.
+
+        A reminder already due stays for the missed-run rules (its job looks at the case again
+        before it sends anything), unless its case is closed or gone.
+        """
+        cases = list(cases)
+        wanted = {
+            r.job_id: r
+            for case in cases
+            for r in reminder_plan(case, reminder_hour=self.reminder_hour, default_tz=self.default_timezone, now=now)
+        }
+        open_ids = {c.id for c in cases if c.status.value == "open"}
+        for job in self._aps.get_jobs():
+            if not job.id.startswith(REMINDER_PREFIX + ":") or job.id in wanted:
+                continue
+            due = job.next_run_time is not None and job.next_run_time <= now
+            if due and job.args[2] in open_ids:
+                continue
+            self._aps.remove_job(job.id)
+            logger.info("Reminder %r removed: its case changed", job.id)
+        for job_id, reminder in wanted.items():
+            if self._aps.get_job(job_id) is None:
+                self.add_reminder(reminder)
+
+    def add_reminder(self, reminder: Reminder) -> None:
+        r = reminder
+        self._add(r.job_id, r.at, "reminder", r.case_id, r.offset, r.at.timestamp())
+
+    def remind_later(self, chat_id: int, case_id: str, action: str, at: dt.datetime) -> str:
+        job_id = later_id(chat_id, case_id, action)
+        self._add(job_id, at, "later", chat_id, case_id, action)
+        return job_id
+
+    async def schedule_broadcast(self, payload: str, audience: str, created_by: int | None, at: dt.datetime) -> str:
+        job_id = f"broadcast:{await self.redis.incr(self.seq_key)}"
+        self._add(job_id, at, "broadcast", payload, audience, created_by)
+        return job_id
+
+    def _add(self, job_id: str, at: dt.datetime, kind: str, *args: Any) -> None:
+        self._aps.add_job(JOB, "date", run_date=at, id=job_id, args=(kind, job_id, *args), replace_existing=True)
+
+    def forget(self, chat_id: int, case_ids: Iterable[str]) -> int:
+        """Drop a person's "remind me later" jobs (their ids and arguments hold the chat id)."""
+        dropped = 0
+        for case_id in case_ids:
+            for action in ACTIONS:
+                dropped += self.cancel(later_id(chat_id, case_id, action))
+        return dropped
+
+    def cancel(self, job_id: str) -> bool:
+        if self._aps.get_job(job_id) is None:
+            return False
+        self._aps.remove_job(job_id)
+        return True
+
+    def planned(self, case_id: str | None = None) -> list[Planned]:
+        """Everything scheduled (for one case, when given), soonest first; personal reminders not listed."""
+        found = [describe(job.id, job.args, job.next_run_time) for job in self._aps.get_jobs()]
+        return [p for p in found if p.kind != "later" and (case_id is None or p.case_id == case_id)]
+
+    def count_later(self) -> int:
+        return sum(job.id.startswith("later:") for job in self._aps.get_jobs())
+
+    # --- missed runs ------------------------------------------------------------------------------
+
+    def _missed(self, event: JobExecutionEvent) -> None:
+        logger.warning("Job %r missed its time %s by more than the grace window", event.job_id, event.scheduled_run_time)
+        if self.on_missed is None or event.job_id.startswith("later:"):
+            return  # a personal reminder is nobody else's business
+        task = asyncio.get_running_loop().create_task(
+            self.on_missed(describe(event.job_id, (), event.scheduled_run_time), event.scheduled_run_time)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def later_id(chat_id: int, case_id: str, action: str) -> str:
+    return f"later:{chat_id}:{case_id}:{action}"
+
+
+def describe(job_id: str, args: tuple[Any, ...], run_at: dt.datetime | None) -> Planned:
+    kind, _, rest = job_id.partition(":")
+    if kind == REMINDER_PREFIX:
+        case_id, offset, _ = rest.split(":")
+        return Planned(job_id, kind, run_at, case_id, offset)
+    if kind == "broadcast" and len(args) >= 5:
+        from bot.delivery import Audience
+
+        audience = Audience.from_json(args[3])
+        return Planned(job_id, kind, run_at, audience.case_id, args[3], args[4])
+    return Planned(job_id, kind, run_at)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass

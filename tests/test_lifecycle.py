@@ -1,0 +1,217 @@
+"""A case's life in chat and on the command line: /update (news, extension, closure), /schedule,
+/reload, "remind me later", /reminders, and broadcasts sent later."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import App, running
+from bot.content import Library, Status
+from bot.emulator import BotAPIEmulator
+from bot.journey import Activist
+from bot.settings import Settings
+from tests.conftest import ADMIN_ID, ROOT
+from tests.test_scheduler import CASE, write_content
+
+UTC = dt.timezone.utc
+
+
+@pytest.fixture
+async def live(settings: Settings, redis, tmp_path: Path) -> AsyncIterator[App]:
+    """The bot serving the seed case with a deadline ten days away."""
+    deadline = (dt.datetime.now(UTC) + dt.timedelta(days=10)).date()
+    content = write_content(tmp_path, deadline=deadline.isoformat(), timezone="Europe/Moscow")
+    config = settings.model_copy(update={"content_dir": content, "remind_later": dt.timedelta(seconds=2)})
+    async with running(config, redis, Library.load(content)) as app:
+        yield app
+
+
+async def follower(app: App, emulator: BotAPIEmulator, chat: int, lang: str = "en") -> Activist:
+    person = Activist(emulator, chat, f"F{chat}", lang)
+    await app.store.set_language(chat, lang)
+    await app.store.subscribe(chat, CASE)
+    return person
+
+
+def last_text(person: Activist) -> str:
+    """The latest message to the person, or "" before the first (safe inside wait_for)."""
+    return (person.emu.last_message(person.user_id) or {}).get("text", "")
+
+
+async def write_update(admin: Activist, kind: str, text: str, deadline: str | None = None) -> dict:
+    await admin.send("/update")
+    await admin.tap_data(f"upc:{CASE}")
+    await admin.tap_data(f"upk:{kind}")
+    if deadline:
+        await admin.send(deadline)
+    await admin.send(text)
+    return admin.last
+
+
+async def test_an_extension_reaches_followers_and_moves_the_reminders(live: App, emulator: BotAPIEmulator) -> None:
+    admin = Activist(emulator, ADMIN_ID, "Coord")
+    await live.store.set_language(ADMIN_ID, "en")
+    people = [await follower(live, emulator, 6101), await follower(live, emulator, 6102, "ru")]
+    await emulator.wait_for(lambda: len(live.scheduler.planned(CASE)) == 3, timeout=10)
+    before = {p.run_at for p in live.scheduler.planned(CASE)}
+
+    new_deadline = (dt.datetime.now(UTC) + dt.timedelta(days=20)).date()
+    confirm = await write_update(admin, "extended", "The authorities <b>asked for more time</b>.", new_deadline.isoformat())
+    assert "2 followers" in confirm["text"]
+    preview = admin.messages[-2]
+    assert "update 3" in preview["text"] and "asked for more time" in preview["text"]
+    assert "extended" in preview["text"]
+    await admin.tap_data("upd:send:")
+
+    for person in people:
+        await emulator.wait_for(lambda p=person: "asked for more time" in last_text(p), timeout=10)
+    assert "продлён" in people[1].last["text"] or "продлен" in people[1].last["text"], people[1].last["text"]
+    # Every process reloads the case; the leader plans the reminders for the new deadline.
+    await emulator.wait_for(lambda: {p.run_at for p in live.scheduler.planned(CASE)} not in (before, set()), timeout=10)
+    assert all(p.run_at.date() > max(before).date() for p in live.scheduler.planned(CASE))
+    assert live.library.get(CASE).update == 3 and live.library.get(CASE).deadline == new_deadline
+
+
+async def test_closing_a_case_stops_its_reminders_and_its_card_thanks_everyone(live: App, emulator: BotAPIEmulator) -> None:
+    admin = Activist(emulator, ADMIN_ID, "Coord")
+    await live.store.set_language(ADMIN_ID, "en")
+    person = await follower(live, emulator, 6201)
+    await live.store.pledge(6202, CASE, "letter")
+    await emulator.wait_for(lambda: len(live.scheduler.planned(CASE)) == 3, timeout=10)
+    await write_update(admin, "closed", "Nizomkhon Juraev is <b>safe</b>.")
+    await admin.tap_data("upd:send:")
+    await emulator.wait_for(lambda: "safe" in last_text(person), timeout=10)
+    assert "No further action is needed" in person.last["text"] and "1 letter was sent" in person.last["text"]
+    await emulator.wait_for(lambda: live.scheduler.planned(CASE) == [], timeout=10)
+    assert live.library.get(CASE).status == Status.closed
+
+    await person.send("/cases")
+    await person.tap_data(f"card:{CASE}")
+    assert "This case is closed" in person.last["text"] and "What can I do?" not in str(person.last["reply_markup"])
+
+
+async def test_schedule_lists_the_plan_in_the_coordinators_time(live: App, emulator: BotAPIEmulator) -> None:
+    admin = Activist(emulator, ADMIN_ID, "Coord")
+    await live.store.set_language(ADMIN_ID, "en")
+    await emulator.wait_for(lambda: len(live.scheduler.planned(CASE)) == 3, timeout=10)
+    text = (await admin.send(f"/schedule {CASE}"))["text"]
+    assert text.count("deadline reminder") == 3 and "7d before" in text and "Times in UTC" in text
+    assert "10:00" not in text or "UTC" in text  # 10:00 Moscow is 07:00 UTC
+    assert "07:00" in text
+    # Someone else gets the unknown-command answer, as for every coordinator command.
+    outsider = Activist(emulator, 6301, "Out")
+    assert "schedule" not in (await outsider.send("/schedule"))["text"].lower()
+
+
+async def test_remind_me_later_comes_unless_the_user_did_it_meanwhile(live: App, emulator: BotAPIEmulator) -> None:
+    busy, done = await follower(live, emulator, 6401), await follower(live, emulator, 6402)
+    for person in (busy, done):
+        await person.send("/act")
+        await person.tap_data("tw:")
+        answer = await person.tap("Remind me later")
+        assert "remind you in 2 seconds" in answer["text"]
+    await done.tap("I posted it")
+    await emulator.wait_for(lambda: last_text(busy).startswith("⏰ You asked me"), timeout=10)
+    assert "post on X" in busy.last["text"] and "Post on X" in str(busy.last["reply_markup"])
+    await asyncio.sleep(2)
+    assert not any(m.get("text", "").startswith("⏰ You asked me") for m in done.messages), "a pledge cancels it"
+    assert (await done.tap("Remind me later", done.messages[-1]))["text"].startswith("✅"), "nothing left to remind"
+
+
+async def test_reminders_can_be_turned_off_and_on(live: App, emulator: BotAPIEmulator) -> None:
+    person = await follower(live, emulator, 6501)
+    assert "Reminders are off" in (await person.send("/reminders off"))["text"]
+    assert not (await live.store.user(6501)).reminders
+    assert "/reminders on" in (await person.send("/reminders"))["text"]
+    assert "Reminders are on" in (await person.send("/reminders on"))["text"]
+    assert (await live.store.user(6501)).reminders
+
+
+async def test_a_broadcast_can_be_sent_later(live: App, emulator: BotAPIEmulator) -> None:
+    admin = Activist(emulator, ADMIN_ID, "Coord")
+    await live.store.set_language(ADMIN_ID, "en")
+    person = await follower(live, emulator, 6601)
+    await admin.send("/broadcast")
+    await admin.send("Vigil <b>tonight</b> at 19:00.")
+    await admin.tap_data("bca:all")
+    await admin.tap_data("bcw:")
+    assert "When should it go out?" in admin.last["text"]
+    assert "not a time in the future" in (await admin.send("yesterday"))["text"]
+    at = (dt.datetime.now(UTC) + dt.timedelta(seconds=3)).strftime("%Y-%m-%d %H:%M:%S")
+    assert "Scheduled for" in (await admin.send(at))["text"]
+    assert [p.kind for p in live.scheduler.planned()].count("broadcast") == 1
+    await emulator.wait_for(lambda: "Vigil" in last_text(person), timeout=15)
+
+
+async def test_reload_reports_broken_files_and_keeps_serving(live: App, emulator: BotAPIEmulator) -> None:
+    admin = Activist(emulator, ADMIN_ID, "Coord")
+    await live.store.set_language(ADMIN_ID, "en")
+    assert "Reloaded: 1 case" in (await admin.send("/reload"))["text"]
+    broken = live.library.content_dir / "cases" / "broken.yaml"
+    broken.write_text("id: broken\nua: [unclosed\n", encoding="utf-8")
+    text = (await admin.send("/reload"))["text"]
+    assert "Not reloaded" in text and "broken.yaml" in text
+    assert live.library.get(CASE) is not None
+
+
+# --- the command line -------------------------------------------------------------------------------
+
+
+def cli_env(redis_url: str, tmp_path: Path, content: Path) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "REDIS_URL", "PRIVACY_KEY"}}
+    return {
+        **base, "PYTHONPATH": str(ROOT), "REDIS_URL": redis_url, "DATA_DIR": str(tmp_path / "data"),
+        "CONTENT_DIR": str(content), "PRIVACY_KEY": "test-privacy-key-0123456789abcdef",
+    }
+
+
+async def rrbot(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", *args, env=env, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def test_update_schedule_and_send_later_from_the_command_line(
+    live: App, emulator: BotAPIEmulator, redis_url: str, tmp_path: Path
+) -> None:
+    env = cli_env(redis_url, tmp_path, live.library.content_dir)
+    person = await follower(live, emulator, 6701)
+    await emulator.wait_for(lambda: len(live.scheduler.planned(CASE)) == 3, timeout=10)
+
+    code, out, err = await rrbot(env, "schedule", "list", CASE, "--json")
+    assert code == 0, err
+    assert sorted(job["detail"] for job in json.loads(out)) == ["0d", "2d", "7d"]
+
+    note = tmp_path / "later.html"
+    note.write_text("Letters still <i>needed</i>.", encoding="utf-8")
+    at = (dt.datetime.now(UTC) + dt.timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M+00:00")
+    code, out, err = await rrbot(env, "broadcast", "--text-file", str(note), "--at", at)
+    assert code == 0, err
+    job_id = out.strip()
+    assert job_id in [p.id for p in live.scheduler.planned()]
+    assert (await rrbot(env, "schedule", "cancel", job_id))[0] == 0
+    assert job_id not in [p.id for p in live.scheduler.planned()]
+    assert (await rrbot(env, "schedule", "cancel", job_id))[0] == 2
+
+    news = tmp_path / "closed.html"
+    news.write_text("He is <b>free</b>.", encoding="utf-8")
+    code, out, err = await rrbot(env, "update", CASE, "--text-file", str(news), "--close")
+    assert code == 0, err
+    await emulator.wait_for(lambda: "free" in last_text(person), timeout=10)
+    await emulator.wait_for(lambda: live.library.get(CASE).status == Status.closed, timeout=10)
+    await emulator.wait_for(lambda: live.scheduler.planned(CASE) == [], timeout=10)
+    code, _, err = await rrbot(env, "update", CASE, "--text-file", str(news), "--deadline", "2001-01-01")
+    assert code == 2 and "not after today" in err
+    code, _, err = await rrbot(env, "reload")
+    assert code == 0, err

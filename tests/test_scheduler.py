@@ -1,0 +1,262 @@
+"""Scheduled pushes with the real Redis job store: reminders at the right instants, once, across
+restarts and processes; missed runs; "remind me later"; extension and closure of a case."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+
+from bot.app import running
+from bot.content import Case, Library, Status
+from bot.durations import in_days, parse_duration
+from bot.emulator import BotAPIEmulator
+from bot.journey import Activist
+from bot.pledges import Store
+from bot.privacy import Pseudonymizer, privacy_key
+from bot.reminders import Reminder, reminder_plan
+from bot.settings import Settings
+from scheduler import Scheduler
+from tests.conftest import ADMIN_ID, CONTENT
+
+CASE = "ua-84-11"
+UTC = dt.timezone.utc
+
+
+def write_content(root: Path, **changes: object) -> Path:
+    """A content directory like the shipped one, with the seed case changed (deadline, reminders...)."""
+    target = root / "content"
+    if not target.exists():
+        shutil.copytree(CONTENT, target)
+    path = target / "cases" / f"{CASE}.yaml"
+    data = yaml.safe_load((CONTENT / "cases" / f"{CASE}.yaml").read_text(encoding="utf-8"))
+    data.update(changes)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return target
+
+
+def seed(**changes: object) -> Case:
+    data = yaml.safe_load((CONTENT / "cases" / f"{CASE}.yaml").read_text(encoding="utf-8"))
+    return Case.model_validate({**data, **changes})
+
+
+# --- when reminders fire (pure) ---------------------------------------------------------------------
+
+
+def test_durations_read_as_people_write_them() -> None:
+    assert parse_duration("7d") == dt.timedelta(days=7)
+    assert parse_duration("1d12h") == dt.timedelta(hours=36)
+    assert parse_duration(" 90M ") == dt.timedelta(minutes=90)
+    assert in_days("0d") and not in_days("48h")
+    with pytest.raises(ValueError, match="like 7d"):
+        parse_duration("a week")
+
+
+@pytest.mark.parametrize(
+    ("zone", "utc_hour"),
+    [("Europe/Moscow", 7), ("America/New_York", 15)],  # 10:00 local in December
+)
+def test_day_reminders_fire_at_the_reminder_hour_of_the_cases_timezone(zone: str, utc_hour: int) -> None:
+    case = seed(deadline="2026-12-20", timezone=zone, reminders=["7d", "2d", "0d"])
+    now = dt.datetime(2026, 12, 1, tzinfo=UTC)
+    plan = reminder_plan(case, reminder_hour=10, default_tz="UTC", now=now)
+    assert [(r.offset, r.at.astimezone(UTC)) for r in plan] == [
+        ("7d", dt.datetime(2026, 12, 13, utc_hour, tzinfo=UTC)),
+        ("2d", dt.datetime(2026, 12, 18, utc_hour, tzinfo=UTC)),
+        ("0d", dt.datetime(2026, 12, 20, utc_hour, tzinfo=UTC)),
+    ]
+    assert all(r.at.astimezone(ZoneInfo(zone)).hour == 10 for r in plan)
+
+
+def test_hour_reminders_fire_at_the_exact_instant_and_useless_ones_are_left_out() -> None:
+    case = seed(deadline="2026-12-20T09:00:00", timezone="Asia/Tokyo", reminders=["6h", "30m", "0d", "1d"])
+    now = dt.datetime(2026, 12, 19, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo: the 1d reminder is just past
+    plan = reminder_plan(case, reminder_hour=10, default_tz="UTC", now=now)
+    tokyo = ZoneInfo("Asia/Tokyo")
+    # 0d would be 10:00 on the deadline day, after the 09:00 deadline: no use, so left out.
+    assert [(r.offset, r.at.astimezone(tokyo).strftime("%d %H:%M")) for r in plan] == [
+        ("6h", "20 03:00"), ("30m", "20 08:30"),
+    ]
+    assert reminder_plan(seed(status="closed", deadline="2026-12-20"), reminder_hour=10, default_tz="UTC", now=now) == []
+
+
+def test_a_case_file_with_a_bad_reminder_is_refused_with_the_field_named(tmp_path: Path) -> None:
+    from bot.content.check import check_content
+
+    content = write_content(tmp_path, reminders=["7d", "soon"])
+    problems = [str(p) for p in check_content(content)]
+    assert any("reminders" in p and "soon" in p for p in problems), problems
+
+
+# --- the plan in the job store ----------------------------------------------------------------------
+
+
+@pytest.fixture
+async def planner(redis) -> AsyncIterator[Scheduler]:
+    scheduler = Scheduler(redis, grace=dt.timedelta(hours=6), reminder_hour=10, default_timezone="UTC")
+    scheduler.start()
+    yield scheduler
+    scheduler.shutdown()
+
+
+async def test_reconcile_plans_moves_and_drops_the_reminders_of_a_case(planner: Scheduler) -> None:
+    now = dt.datetime.now(UTC)
+    deadline = (now + dt.timedelta(days=10)).date()
+    case = seed(deadline=deadline.isoformat(), timezone="Europe/Moscow")
+    planner.reconcile([case], now)
+    first = {(p.detail, p.run_at) for p in planner.planned(CASE)}
+    assert {offset for offset, _ in first} == {"7d", "2d", "0d"}
+    planner.reconcile([case], now)
+    assert {(p.detail, p.run_at) for p in planner.planned(CASE)} == first, "planning twice changes nothing"
+
+    extended = case.model_copy(update={"deadline": deadline + dt.timedelta(days=5)})
+    planner.reconcile([extended], now)
+    moved = {(p.detail, p.run_at) for p in planner.planned(CASE)}
+    assert {o for o, _ in moved} == {"7d", "2d", "0d"} and not moved & first
+    assert all(at.astimezone(ZoneInfo("Europe/Moscow")).hour == 10 for _, at in moved)
+
+    planner.reconcile([extended.model_copy(update={"status": Status.closed})], now)
+    assert planner.planned(CASE) == []
+
+
+# --- firing, through the running bot ----------------------------------------------------------------
+
+
+@pytest.fixture
+def followers() -> dict[str, int]:
+    return {"waiting": 5101, "acted": 5102, "no_reminders": 5103}
+
+
+async def prepare_followers(
+    settings: Settings, redis, emulator: BotAPIEmulator, people: dict[str, int]
+) -> dict[str, Activist]:
+    """Followers of the case, written before the bot starts (a due job may run as soon as it does)."""
+    store = Store(redis, Pseudonymizer(privacy_key(settings)))
+    activists = {name: Activist(emulator, chat, name) for name, chat in people.items()}
+    for chat in people.values():
+        await store.set_language(chat, "en")
+        await store.subscribe(chat, CASE)
+    await store.pledge(people["acted"], CASE, "letter")
+    await store.set_reminders(people["no_reminders"], False)
+    return activists
+
+
+def reminders_received(person: Activist) -> int:
+    return sum(m.get("text", "").startswith("⏰ <b>") or "You follow this case and have not written yet" in m.get("text", "")
+               for m in person.messages)
+
+
+async def test_a_due_reminder_reaches_only_followers_who_have_not_acted(
+    settings: Settings, redis, emulator: BotAPIEmulator, tmp_path: Path, followers: dict[str, int]
+) -> None:
+    deadline = dt.datetime.now(UTC).replace(microsecond=0) + dt.timedelta(hours=1)
+    content = write_content(tmp_path, deadline=deadline.isoformat(), timezone="UTC", reminders=["3597s"])
+    people = await prepare_followers(settings, redis, emulator, followers)
+    async with running(settings.model_copy(update={"content_dir": content}), redis, Library.load(content)) as app:
+        await emulator.wait_for(lambda: reminders_received(people["waiting"]) == 1, timeout=15)
+        await emulator.wait_idle()
+        assert "What can I do?" in str(people["waiting"].last["reply_markup"])
+        assert reminders_received(people["acted"]) == 0, "who acted is left in peace"
+        assert reminders_received(people["no_reminders"]) == 0, "/reminders off is respected"
+        assert app.scheduler.planned(CASE) == []
+
+
+async def test_a_day_reminder_fires_at_ten_in_the_cases_timezone(
+    settings: Settings, redis, emulator: BotAPIEmulator, tmp_path: Path, followers: dict[str, int]
+) -> None:
+    import time_machine
+
+    today = dt.datetime.now(ZoneInfo("America/New_York")).date()
+    content = write_content(
+        tmp_path, deadline=(today + dt.timedelta(days=12)).isoformat(), timezone="America/New_York", reminders=["7d"]
+    )
+    due = dt.datetime.combine(today + dt.timedelta(days=5), dt.time(10), tzinfo=ZoneInfo("America/New_York"))
+    people = await prepare_followers(settings, redis, emulator, followers)
+    async with running(settings.model_copy(update={"content_dir": content}), redis, Library.load(content)) as app:
+        await emulator.wait_for(lambda: bool(app.scheduler.planned(CASE)), timeout=10)
+        [planned] = app.scheduler.planned(CASE)
+        assert planned.run_at == due
+        with time_machine.travel(due - dt.timedelta(minutes=1), tick=True):
+            app.scheduler._aps.wakeup()
+            await asyncio.sleep(1.5)
+            assert reminders_received(people["waiting"]) == 0, "not a minute early"
+        with time_machine.travel(due + dt.timedelta(seconds=1), tick=True):
+            app.scheduler._aps.wakeup()
+            await emulator.wait_for(lambda: reminders_received(people["waiting"]) == 1, timeout=10)
+
+
+async def test_a_reminder_planned_before_a_restart_fires_once_after_it(
+    settings: Settings, redis, emulator: BotAPIEmulator, tmp_path: Path, followers: dict[str, int]
+) -> None:
+    deadline = dt.datetime.now(UTC).replace(microsecond=0) + dt.timedelta(hours=1)
+    content = write_content(tmp_path, deadline=deadline.isoformat(), timezone="UTC", reminders=["3594s"])
+    config = settings.model_copy(update={"content_dir": content})
+    people = await prepare_followers(settings, redis, emulator, followers)
+    async with running(config, redis, Library.load(content)) as app:
+        await emulator.wait_for(lambda: bool(app.scheduler.planned(CASE)), timeout=10)
+    # The bot is down now; the job waits in Redis. A new process takes over and fires it, once.
+    assert reminders_received(people["waiting"]) == 0
+    async with running(config, redis, Library.load(content)):
+        await emulator.wait_for(lambda: reminders_received(people["waiting"]) == 1, timeout=15)
+        await asyncio.sleep(2)
+    assert reminders_received(people["waiting"]) == 1
+
+
+async def test_two_schedulers_one_runs_the_jobs_and_the_other_takes_over(
+    settings: Settings, redis, emulator: BotAPIEmulator, tmp_path: Path, followers: dict[str, int]
+) -> None:
+    deadline = dt.datetime.now(UTC).replace(microsecond=0) + dt.timedelta(hours=1)
+    content = write_content(tmp_path, deadline=deadline.isoformat(), timezone="UTC", reminders=["3592s"])
+    people = await prepare_followers(settings, redis, emulator, followers)
+    async with running(settings.model_copy(update={"content_dir": content}), redis, Library.load(content)) as app:
+        await emulator.wait_for(lambda: app.scheduler.leading, timeout=5)
+        # A second process's scheduler, with the same context: it plans, and waits for the lock.
+        other = Scheduler(
+            redis, grace=dt.timedelta(hours=6), ctx=app.scheduler.ctx,
+            lock_ttl=2.0, renew_every=0.5, poll=0.2,
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(other.run(stop))
+        try:
+            await asyncio.sleep(1)
+            assert app.scheduler.leading and not other.leading
+            other.reconcile(app.library.all(), dt.datetime.now(UTC))  # both plan: still one job
+            await emulator.wait_for(lambda: reminders_received(people["waiting"]) == 1, timeout=15)
+            await asyncio.sleep(1.5)
+            assert reminders_received(people["waiting"]) == 1
+
+            # The leader dies without a word: its lock runs out and the other one leads.
+            app.scheduler.lock_ttl = 2.0
+            await redis.pexpire(app.scheduler.lock_key, 2000)
+            app.scheduler.renew_every = 3600.0
+            await emulator.wait_for(lambda: other.leading, timeout=5)
+        finally:
+            stop.set()
+            await task
+
+
+async def test_a_missed_job_runs_within_the_grace_window_and_is_reported_beyond_it(
+    settings: Settings, redis, emulator: BotAPIEmulator, tmp_path: Path, followers: dict[str, int], planner: Scheduler
+) -> None:
+    now = dt.datetime.now(UTC).replace(microsecond=0)
+    deadline = now + dt.timedelta(hours=1)
+    content = write_content(tmp_path, deadline=deadline.isoformat(), timezone="UTC", reminders=["3h", "10h"])
+    # Planned while the bot was down: one due two hours ago (inside the 6 h window), one nine hours ago.
+    planner.add_reminder(Reminder(CASE, "3h", deadline - dt.timedelta(hours=3)))
+    planner.add_reminder(Reminder(CASE, "10h", deadline - dt.timedelta(hours=10)))
+    admin = Activist(emulator, ADMIN_ID, "Coordinator")
+    people = await prepare_followers(settings, redis, emulator, followers)
+    async with running(settings.model_copy(update={"content_dir": content}), redis, Library.load(content)) as app:
+        report = await emulator.wait_for(
+            lambda: next((m for m in admin.messages if m.get("text", "").startswith("⚠️ Skipped")), None), timeout=15
+        )
+        assert "10h before" in report["text"] and "6 hours" in report["text"]
+        await emulator.wait_for(lambda: reminders_received(people["waiting"]) == 1, timeout=15)
+        await asyncio.sleep(1)
+        assert reminders_received(people["waiting"]) == 1, "the skipped one never goes out"
