@@ -125,6 +125,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
     scheduler = Scheduler(
         redis, grace=settings.schedule_grace, reminder_hour=settings.reminder_hour,
         default_timezone=settings.default_timezone, ctx=ctx, on_missed=notifier.missed_job(library, settings),
+        pseudonyms=pseudonyms,
     )
     scheduler.start()
 

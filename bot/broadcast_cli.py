@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Iterator
@@ -86,8 +87,10 @@ async def queue(
     send_at = None
     if at is not None:
         send_at = parse_local_time(at, settings.default_timezone)
-        if send_at is None or send_at <= utc_now():
-            return fail(f"--at {at!r} is not a time in the future, like '2026-12-31 18:00' ({settings.default_timezone})")
+        if send_at is None or not utc_now() < send_at < utc_now() + dt.timedelta(days=366):
+            return fail(
+                f"--at {at!r} is not a time within the coming year, like '2026-12-31 18:00' ({settings.default_timezone})"
+            )
     kind = AudienceKind(audience or ("case" if case_id else "all"))
     if kind != AudienceKind.all:
         if not case_id:

@@ -28,4 +28,6 @@ def setup_logging(level: str, secrets: Iterable[str] = (), stream: TextIO | None
     root.setLevel(level)
     # aiohttp's access lines and aiogram's per-update lines would log raw user ids.
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    # APScheduler logs every job it adds, runs and removes by id: quiet unless something is wrong.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     return handler

@@ -70,7 +70,8 @@ async def announce(
     command) reach everyone once.
     """
     mark = broadcasts.key("announced", case.id)
-    if not await broadcasts.redis.set(mark, "queueing", nx=True):
+    # A process killed while queueing leaves the mark only briefly: publishing again then works.
+    if not await broadcasts.redis.set(mark, "queueing", nx=True, ex=600):
         logger.info("The alert of case %r was already queued", case.id)
         return None
     payload = localized(renderer, lambda lang: renderer.card(case, lang, now, subscribed=False, letters_sent=0))

@@ -43,7 +43,9 @@ def reminder_plan(case: Case, *, reminder_hour: int, default_tz: str, now: dt.da
             day = local_deadline.date() - span
             at = dt.datetime.combine(day, dt.time(reminder_hour), tzinfo=zone)
         else:
-            at = deadline - span
+            # In UTC: an aware local time minus 6 h is wall-clock arithmetic, an hour off across DST.
+            at = deadline.astimezone(dt.timezone.utc) - span
         if now < at < deadline:
+            at = at.astimezone(zone)
             planned.setdefault(at, Reminder(case.id, offset.strip().lower().replace(" ", ""), at))
     return [planned[at] for at in sorted(planned)]

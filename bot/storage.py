@@ -61,9 +61,11 @@ def sync_client(client: Redis) -> "redis.Redis":
         "db": kwargs.get("db", 0),
         "username": kwargs.get("username"),
         "password": kwargs.get("password"),
-        "socket_connect_timeout": 5,
-        "socket_timeout": 10,
-        "retry": SyncRetry(SyncBackoff(cap=0.5, base=0.05), retries=8),
+        # Its calls block the event loop: a short budget, so a Redis restart stalls the bot for
+        # about a second, not for longer than a broadcast lease.
+        "socket_connect_timeout": 2,
+        "socket_timeout": 2,
+        "retry": SyncRetry(SyncBackoff(cap=0.3, base=0.05), retries=3),
         "retry_on_error": [RedisConnectionError, RedisTimeoutError, ConnectionResetError],
     }
     if issubclass(pool.connection_class, UnixDomainSocketConnection):

@@ -124,7 +124,8 @@ async def forget_confirmed_handler(
         await toast(query)
         return
     await state.clear()
+    # "Remind me later" jobs carry the chat id; cases gone from the files included.
+    scheduler.forget(query.from_user.id, await store.known_cases(library.ids()))
     await store.forget(query.from_user.id, library.ids())
-    scheduler.forget(query.from_user.id, library.ids())  # "remind me later" jobs carry the chat id
     await show(query, renderer.screen("forgotten", lang))
     await toast(query)

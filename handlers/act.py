@@ -15,7 +15,7 @@ from bot.render import Renderer
 from bot.settings import Settings
 from handlers.filters import Cb
 from handlers.ui import send, send_document, show, toast
-from scheduler import Scheduler
+from scheduler import Scheduler, later_time
 
 router = Router(name="act")
 
@@ -122,5 +122,9 @@ async def remind_later_handler(
     if action in await store.pledged_actions(query.from_user.id, case.id):
         await toast(query, renderer.toast("later_done", lang))
         return
-    scheduler.remind_later(query.from_user.id, case.id, action, clock() + settings.remind_later)
-    await toast(query, renderer.later_toast(lang, settings.remind_later))
+    at = later_time(clock(), settings.remind_later, case.deadline_at(settings.default_timezone))
+    if at is None:
+        await toast(query, renderer.toast("later_too_late", lang, alert=True))
+        return
+    scheduler.remind_later(query.from_user.id, case.id, action, at)
+    await toast(query, renderer.later_toast(lang, at - clock()))

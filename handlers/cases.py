@@ -13,6 +13,7 @@ from bot.pledges import Store
 from bot.render import Renderer, Screen
 from handlers.filters import Cb
 from handlers.ui import send, show, toast
+from scheduler import Scheduler
 
 router = Router(name="cases")
 
@@ -70,7 +71,10 @@ async def case_screen_handler(
 
 
 @router.message(Command("stop", ignore_case=True))
-async def command_stop_handler(message: Message, lang: str, store: Store, renderer: Renderer) -> None:
-    """Unsubscribe from every case at once."""
+async def command_stop_handler(
+    message: Message, lang: str, store: Store, renderer: Renderer, library: Library, scheduler: Scheduler
+) -> None:
+    """Unsubscribe from every case at once; personal reminders stop too."""
     cases = await store.unsubscribe_all(message.chat.id)
+    scheduler.forget(message.chat.id, library.ids())
     await message.answer(renderer.message("stopped", lang, count=len(cases)))

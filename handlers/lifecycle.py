@@ -30,7 +30,7 @@ from bot.publishing import publish_update
 from bot.render import Renderer
 from bot.render.lifecycle import MAX_UPDATE
 from bot.settings import Settings
-from handlers.coordinator import BroadcastForm, show_progress
+from handlers.coordinator import DRAFT_MARK_TTL, BroadcastForm, show_progress
 from handlers.filters import Cb, IsCoordinator
 from handlers.ui import send, show, toast
 from scheduler import Scheduler
@@ -41,6 +41,7 @@ router.message.filter(IsCoordinator())
 router.callback_query.filter(IsCoordinator())
 
 SHOWN_PROBLEMS = 10
+MAX_AHEAD = dt.timedelta(days=366)  # "send later" within a year: anything further is a typo
 
 
 class UpdateForm(StatesGroup):
@@ -281,15 +282,19 @@ async def broadcast_later_handler(
 @router.message(BroadcastForm.when, F.text & ~F.text.startswith("/"))
 async def broadcast_when_handler(
     message: Message, state: FSMContext, lang: str, renderer: Renderer, scheduler: Scheduler, settings: Settings,
-    clock: Clock,
+    clock: Clock, store: Store, redis: Redis,
 ) -> None:
     """The time: schedule the draft; its audience is counted when it goes out."""
     zone = settings.default_timezone
     at = parse_local_time(message.text or "", zone)
-    if at is None or at <= clock():
+    if at is None or not clock() < at < clock() + MAX_AHEAD:
         await message.answer(renderer.message("bc_bad_when", lang))
         return
     data = await state.get_data()
+    # Two quick answers, or Send then a time: the draft goes out once (the mark draft_handler sets).
+    if not await redis.set(store.key("bcdraft", data.get("token")), 1, nx=True, ex=DRAFT_MARK_TTL):
+        await state.clear()
+        return
     assert message.from_user is not None, "a private chat message always has a sender"
     await scheduler.schedule_broadcast(
         Payload(data["text"], data.get("photo")).to_json(), data["audience"], message.from_user.id, at

@@ -1,6 +1,6 @@
 """Scheduled pushes: deadline reminders, "remind me later", timed broadcasts. APScheduler 3 on Redis."""
 
 from scheduler.context import JobContext
-from scheduler.service import Planned, Scheduler
+from scheduler.service import Planned, Scheduler, later_time
 
-__all__ = ["JobContext", "Planned", "Scheduler"]
+__all__ = ["JobContext", "Planned", "Scheduler", "later_time"]

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.content import Status
-from bot.delivery import Audience, AudienceKind, Payload
+from bot.delivery import Audience, AudienceKind, OutcomeKind, Payload
 from bot.publishing import localized, screen_payload
 from bot.reminders import reminder_plan
 from scheduler.context import JobContext
@@ -23,14 +23,20 @@ FIRED_TTL = 90 * 86_400  # long past any deadline a job could be for
 
 
 async def run(*args: Any) -> None:
-    """What APScheduler calls: (ctx, name, job id, arguments...). Runs each job id at most once."""
-    ctx, name, job_id, *rest = args
+    """What APScheduler calls: (ctx, name, "job id@run time", arguments...). Runs each at most once."""
+    ctx, name, run_id, *rest = args
     # The scheduler removes a one-off job before running it; this mark also holds when two
     # processes briefly both think they lead (a stalled leader whose lock ran out).
-    if not await ctx.redis.set(ctx.store.key("sched", "fired", job_id), 1, nx=True, ex=FIRED_TTL):
-        logger.warning("Job %r already ran: not running it again", job_id)
+    mark = ctx.store.key("sched", "fired", run_id)
+    if not await ctx.redis.set(mark, 1, nx=True, ex=FIRED_TTL):
+        logger.warning("Job %r already ran: not running it again", run_id.split(":")[0])
         return
-    await JOBS[name](ctx, *rest)
+    try:
+        await JOBS[name](ctx, *rest)
+    except Exception:
+        # Nothing went out: the mark goes, so that planning the job again can run it.
+        await ctx.redis.delete(mark)
+        raise
 
 
 async def deadline_reminder(ctx: JobContext, case_id: str, offset: str, at: float) -> None:
@@ -58,9 +64,12 @@ async def deadline_reminder(ctx: JobContext, case_id: str, offset: str, at: floa
 
 
 async def remind_later(ctx: JobContext, chat_id: int, case_id: str, action: str) -> None:
-    """The reminder one person asked for, unless they did it meanwhile."""
+    """The reminder one person asked for, unless they did it meanwhile (or it is too late)."""
     case = ctx.library.get(case_id)
     if case is None or case.status == Status.closed:
+        return
+    deadline = case.deadline_at(ctx.default_timezone)
+    if deadline is not None and ctx.clock() >= deadline:
         return
     if action in await ctx.store.pledged_actions(chat_id, case_id):
         logger.info("A reminder to act on case %r was not needed: done already", case_id)
@@ -68,6 +77,8 @@ async def remind_later(ctx: JobContext, chat_id: int, case_id: str, action: str)
     lang = (await ctx.store.user(chat_id)).lang or ctx.renderer.default_language
     screen = ctx.renderer.later_reminder(case, lang, action, ctx.clock())
     outcome = await ctx.send(chat_id, screen_payload(screen))
+    if outcome.kind in (OutcomeKind.blocked, OutcomeKind.not_found):
+        await ctx.store.drop_chat(chat_id)  # as the delivery engine does
     logger.info("Personal reminder for case %r: %s", case_id, outcome.kind.value)
 
 

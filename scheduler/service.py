@@ -25,6 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import Redis
 
 from bot.content import ACTIONS, Case
+from bot.privacy import Pseudonymizer
 from bot.reminders import REMINDER_PREFIX, Reminder, reminder_plan
 from bot.storage import sync_client
 from scheduler.context import JobContext
@@ -35,6 +36,11 @@ LOCK_TTL = 20.0
 RENEW_EVERY = 5.0  # also how often a follower tries to take over: a new leader within 25 s
 POLL = 1.0
 JOB = "scheduler.jobs:run"
+LATER_MARGIN = dt.timedelta(hours=1)  # a personal reminder comes at least this long before the deadline
+LATER_MIN = dt.timedelta(minutes=10)  # ...and not sooner than this after the tap: else, act now
+# What a job may be scheduled for: APScheduler fails deep inside on years like 9999.
+MIN_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+MAX_TIME = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
 
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
@@ -95,6 +101,7 @@ class Scheduler:
         default_timezone: str = "UTC",
         ctx: JobContext | None = None,
         on_missed: Callable[[Planned, dt.datetime], Awaitable[None]] | None = None,
+        pseudonyms: Pseudonymizer | None = None,
         prefix: str = "rrb:",
         lock_ttl: float = LOCK_TTL,
         renew_every: float = RENEW_EVERY,
@@ -102,6 +109,7 @@ class Scheduler:
     ) -> None:
         self.redis = redis
         self.ctx = ctx
+        self.pseudonyms = pseudonyms
         self.reminder_hour = reminder_hour
         self.default_timezone = default_timezone
         self.on_missed = on_missed
@@ -154,20 +162,26 @@ class Scheduler:
                     if self.leading:
                         self._aps.wakeup()  # jobs other processes added since
                 except Exception:
-                    # Redis away: without a renewed lock another process may lead by now, so stop.
+                    # Redis away (or planning failed): without a renewed lock another process may
+                    # lead by now, so stop, and leave the lock to whoever can use it.
                     logger.exception("Scheduler lock check failed")
-                    self._step_down("Redis did not answer")
+                    if self.leading:
+                        self._step_down("an error")
+                        await self._let_go()
                     renewed = loop.time()
                 await _sleep_or_stop(stop, self.poll)
         finally:
             was_leading = self.leading
             self._step_down("shutting down", logging.INFO)
             if was_leading:
-                try:
-                    await self._release(keys=[self.lock_key], args=[self.token])
-                except Exception:
-                    logger.warning("Could not release the scheduler lock; it runs out by itself")
+                await self._let_go()
             self.shutdown()
+
+    async def _let_go(self) -> None:
+        try:
+            await self._release(keys=[self.lock_key], args=[self.token])
+        except Exception:
+            logger.warning("Could not release the scheduler lock; it runs out by itself")
 
     async def _take_lead(self) -> None:
         self.leading = True
@@ -221,9 +235,15 @@ class Scheduler:
         self._add(r.job_id, r.at, "reminder", r.case_id, r.offset, r.at.timestamp())
 
     def remind_later(self, chat_id: int, case_id: str, action: str, at: dt.datetime) -> str:
-        job_id = later_id(chat_id, case_id, action)
+        """One reminder per person, case and action: tapping again moves it."""
+        job_id = self._later_id(chat_id, case_id, action)
         self._add(job_id, at, "later", chat_id, case_id, action)
         return job_id
+
+    def _later_id(self, chat_id: int, case_id: str, action: str) -> str:
+        # Job ids show up in APScheduler's log and in `rrbot schedule`: a pseudonym, never the chat id.
+        who = self.pseudonyms.user(chat_id) if self.pseudonyms else str(chat_id)
+        return f"later:{who}:{case_id}:{action}"
 
     async def schedule_broadcast(self, payload: str, audience: str, created_by: int | None, at: dt.datetime) -> str:
         job_id = f"broadcast:{await self.redis.incr(self.seq_key)}"
@@ -231,14 +251,18 @@ class Scheduler:
         return job_id
 
     def _add(self, job_id: str, at: dt.datetime, kind: str, *args: Any) -> None:
-        self._aps.add_job(JOB, "date", run_date=at, id=job_id, args=(kind, job_id, *args), replace_existing=True)
+        if not MIN_TIME < at < MAX_TIME:
+            raise ValueError(f"{at.isoformat()} is too far out to schedule")
+        # The run time goes into the job's "fired" mark: the same job moved to a new time runs again.
+        run = f"{job_id}@{int(at.timestamp())}"
+        self._aps.add_job(JOB, "date", run_date=at, id=job_id, args=(kind, run, *args), replace_existing=True)
 
     def forget(self, chat_id: int, case_ids: Iterable[str]) -> int:
-        """Drop a person's "remind me later" jobs (their ids and arguments hold the chat id)."""
+        """Drop a person's "remind me later" jobs (their arguments hold the chat id): /forget, /stop."""
         dropped = 0
         for case_id in case_ids:
             for action in ACTIONS:
-                dropped += self.cancel(later_id(chat_id, case_id, action))
+                dropped += self.cancel(self._later_id(chat_id, case_id, action))
         return dropped
 
     def cancel(self, job_id: str) -> bool:
@@ -268,8 +292,16 @@ class Scheduler:
         task.add_done_callback(self._tasks.discard)
 
 
-def later_id(chat_id: int, case_id: str, action: str) -> str:
-    return f"later:{chat_id}:{case_id}:{action}"
+def later_time(now: dt.datetime, after: dt.timedelta, deadline: dt.datetime | None) -> dt.datetime | None:
+    """When "remind me later" should come: after the usual wait, or an hour before a nearer deadline.
+
+    None when the deadline is too close for a reminder to help.
+    """
+    at = now + after
+    if deadline is None or at <= deadline - LATER_MARGIN:
+        return at
+    at = deadline - LATER_MARGIN
+    return at if at >= now + LATER_MIN else None
 
 
 def describe(job_id: str, args: tuple[Any, ...], run_at: dt.datetime | None) -> Planned:

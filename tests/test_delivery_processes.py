@@ -25,7 +25,9 @@ KEY = "process-test-privacy-key-0123456789"
 RATE = 40
 
 
-async def start_bot(emulator: BotAPIEmulator, redis_url: str, data_dir: Path) -> asyncio.subprocess.Process:
+async def start_bot(
+    emulator: BotAPIEmulator, redis_url: str, data_dir: Path, **extra: str
+) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -36,6 +38,7 @@ async def start_bot(emulator: BotAPIEmulator, redis_url: str, data_dir: Path) ->
         "BROADCAST_RATE": str(RATE),
         "DATA_DIR": str(data_dir),
         "LOG_LEVEL": "WARNING",
+        **extra,
     }
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "run", env=env, cwd=ROOT,

@@ -86,6 +86,25 @@ def test_hour_reminders_fire_at_the_exact_instant_and_useless_ones_are_left_out(
     assert reminder_plan(seed(status="closed", deadline="2026-12-20"), reminder_hour=10, default_tz="UTC", now=now) == []
 
 
+def test_hour_reminders_count_real_hours_across_a_clock_change() -> None:
+    # Berlin moves its clocks forward at 02:00 on 28 March 2027: 6 h before 06:00 is 23:00 the day before.
+    case = seed(deadline="2027-03-28T06:00:00", timezone="Europe/Berlin", reminders=["6h"])
+    [reminder] = reminder_plan(case, reminder_hour=10, default_tz="UTC", now=dt.datetime(2027, 3, 1, tzinfo=UTC))
+    assert case.deadline_at().astimezone(UTC) - reminder.at.astimezone(UTC) == dt.timedelta(hours=6)
+    assert reminder.at.astimezone(ZoneInfo("Europe/Berlin")).strftime("%d %H:%M") == "27 23:00"
+
+
+def test_remind_me_later_comes_before_a_near_deadline_or_not_at_all() -> None:
+    from scheduler import later_time
+
+    now = dt.datetime(2026, 12, 1, 12, tzinfo=UTC)
+    three = dt.timedelta(hours=3)
+    assert later_time(now, three, None) == now + three
+    assert later_time(now, three, now + dt.timedelta(days=1)) == now + three
+    assert later_time(now, three, now + dt.timedelta(hours=2)) == now + dt.timedelta(hours=1), "an hour before"
+    assert later_time(now, three, now + dt.timedelta(minutes=65)) is None, "too close to help"
+
+
 def test_a_case_file_with_a_bad_reminder_is_refused_with_the_field_named(tmp_path: Path) -> None:
     from bot.content.check import check_content
 
@@ -226,10 +245,14 @@ async def test_two_schedulers_one_runs_the_jobs_and_the_other_takes_over(
         try:
             await asyncio.sleep(1)
             assert app.scheduler.leading and not other.leading
-            other.reconcile(app.library.all(), dt.datetime.now(UTC))  # both plan: still one job
+            other.reconcile(app.library.all(), dt.datetime.now(UTC))
+            assert len(await redis.hkeys("rrb:sched:jobs")) == 1, "both planned it: still one job"
+            # Both run jobs, as when a stalled leader's lock ran out: the job still fires once.
+            other._aps.resume()
             await emulator.wait_for(lambda: reminders_received(people["waiting"]) == 1, timeout=15)
             await asyncio.sleep(1.5)
             assert reminders_received(people["waiting"]) == 1
+            other._aps.pause()
 
             # The leader dies without a word: its lock runs out and the other one leads.
             app.scheduler.lock_ttl = 2.0
@@ -260,3 +283,39 @@ async def test_a_missed_job_runs_within_the_grace_window_and_is_reported_beyond_
         await emulator.wait_for(lambda: reminders_received(people["waiting"]) == 1, timeout=15)
         await asyncio.sleep(1)
         assert reminders_received(people["waiting"]) == 1, "the skipped one never goes out"
+
+
+# --- real processes -----------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(150)
+async def test_when_the_scheduling_process_is_killed_another_takes_over_and_fires_once(
+    emulator: BotAPIEmulator, redis, redis_url: str, tmp_path: Path
+) -> None:
+    from tests.test_delivery_processes import KEY, start_bot, stop, wait_until
+
+    deadline = dt.datetime.now(UTC).replace(microsecond=0) + dt.timedelta(hours=1)
+    content = write_content(tmp_path, deadline=deadline.isoformat(), timezone="UTC", reminders=["3570s"])
+    person = Activist(emulator, 5901, "Waiting")
+    store = Store(redis, Pseudonymizer(KEY.encode()))
+    await store.set_language(5901, "en")
+    await store.subscribe(5901, CASE)
+    first = await start_bot(emulator, redis_url, tmp_path / "a", CONTENT_DIR=str(content))
+    second = None
+    try:
+        await wait_until(lambda: redis.exists("rrb:sched:leader"), timeout=30)
+        await wait_until(lambda: redis.hlen("rrb:sched:jobs"), timeout=10)  # it planned the reminder
+        second = await start_bot(emulator, redis_url, tmp_path / "b", CONTENT_DIR=str(content))
+        await asyncio.sleep(4)  # the second one is up, waiting for the lock
+        first.kill()  # SIGKILL: no lock released, no goodbye
+        await first.wait()
+        killed = asyncio.get_running_loop().time()
+        assert reminders_received(person) == 0
+        await emulator.wait_for(lambda: reminders_received(person) == 1, timeout=45)
+        assert asyncio.get_running_loop().time() - killed < 30 + 5, "taken over within the lock's 20 s + 5 s"
+        await asyncio.sleep(3)
+        assert reminders_received(person) == 1, "fired once"
+    finally:
+        await stop(first)
+        if second is not None:
+            await stop(second)

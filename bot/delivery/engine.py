@@ -111,7 +111,9 @@ class Broadcasts:
         total = 0
         try:
             async for found in self.recipients(audience, source=still):
-                for batch in (found[i : i + SNAPSHOT_BATCH] for i in range(0, len(found), SNAPSHOT_BATCH)):
+                # An empty batch (nobody matched the filter) still renews the lease.
+                batches = [found[i : i + SNAPSHOT_BATCH] for i in range(0, len(found), SNAPSHOT_BATCH)] or [[]]
+                for batch in batches:
                     if not await self._push(keys=[queue, lease], args=[token, PREPARE_LEASE_MS, "", *batch]):
                         logger.warning("Broadcast %r: another process took over copying its audience", bc_id)
                         return 0

@@ -88,6 +88,8 @@ class LifecycleScreens(CaseScreens, TextScreens):
         title = f"“{self._title(case, lang, 60)}”" if case else (job.case_id or "")
         if job.kind == "reminder":
             return _("deadline reminder ({offset} before) for {title}").format(offset=job.detail, title=title)
+        if job.kind == "broadcast" and not job.detail:
+            return _("a scheduled broadcast")
         if job.kind == "broadcast":
             return _("broadcast to {audience}").format(audience=self._audience_words(job.detail, lang, cases))
         return job.kind
@@ -97,8 +99,7 @@ class LifecycleScreens(CaseScreens, TextScreens):
 
         data: dict[str, Any] = json.loads(raw) if raw else {}
         case = cases.get(data.get("case_id") or "")
-        kind = {"not-acted": "na"}.get(data.get("kind", "all"), data.get("kind", "all"))
-        return self.audience_name(lang, kind, case, data.get("language"))  # type: ignore[attr-defined]
+        return self.audience_name(lang, data.get("kind", "all"), case, data.get("language"))  # type: ignore[attr-defined]
 
     def schedule(self, lang: str, jobs: list[PlannedLike], cases: dict[str, Case], zone: str, case: Case | None = None) -> str:
         """/schedule: what will go out, and when, in the coordinators' timezone."""
