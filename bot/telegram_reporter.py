@@ -95,14 +95,16 @@ class Coordinators:
             except Exception:
                 logger.exception("Could not tell coordinator %r", admin)
 
-    def missed_job(self, library: Library, settings: StoreSettings) -> Callable[[Planned, dt.datetime], Awaitable[None]]:
-        """What the scheduler calls when a job missed its grace window."""
+    def missed_job(
+        self, library: Library, settings: StoreSettings
+    ) -> Callable[[Planned, dt.datetime, bool], Awaitable[None]]:
+        """What the scheduler calls when a job missed its grace window, or failed."""
 
-        async def report(job: Planned, due: dt.datetime) -> None:
+        async def report(job: Planned, due: dt.datetime, failed: bool) -> None:
             cases = {case.id: case for case in library.all()}
             await self.send(
                 lambda lang: self.renderer.missed(
-                    lang, job, due, settings.schedule_grace, cases, settings.default_timezone
+                    lang, job, due, settings.schedule_grace, cases, settings.default_timezone, failed=failed
                 )
             )
 

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.jobstores.redis import RedisJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -100,7 +100,7 @@ class Scheduler:
         reminder_hour: int = 10,
         default_timezone: str = "UTC",
         ctx: JobContext | None = None,
-        on_missed: Callable[[Planned, dt.datetime], Awaitable[None]] | None = None,
+        on_missed: Callable[[Planned, dt.datetime, bool], Awaitable[None]] | None = None,
         pseudonyms: Pseudonymizer | None = None,
         prefix: str = "rrb:",
         lock_ttl: float = LOCK_TTL,
@@ -129,7 +129,7 @@ class Scheduler:
             executors={"default": ContextExecutor(ctx)},
             job_defaults={"misfire_grace_time": int(grace.total_seconds()), "coalesce": True, "max_instances": 1},
         )
-        self._aps.add_listener(self._missed, EVENT_JOB_MISSED)
+        self._aps.add_listener(self._missed, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -282,11 +282,14 @@ class Scheduler:
     # --- missed runs ------------------------------------------------------------------------------
 
     def _missed(self, event: JobExecutionEvent) -> None:
-        logger.warning("Job %r missed its time %s by more than the grace window", event.job_id, event.scheduled_run_time)
+        """A job skipped (past the grace window) or failed: coordinators hear of it."""
+        failed = event.code == EVENT_JOB_ERROR
+        if not failed:
+            logger.warning("Job %r missed its time %s by more than the grace window", event.job_id, event.scheduled_run_time)
         if self.on_missed is None or event.job_id.startswith("later:"):
             return  # a personal reminder is nobody else's business
         task = asyncio.get_running_loop().create_task(
-            self.on_missed(describe(event.job_id, (), event.scheduled_run_time), event.scheduled_run_time)
+            self.on_missed(describe(event.job_id, (), event.scheduled_run_time), event.scheduled_run_time, failed)
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

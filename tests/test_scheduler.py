@@ -285,6 +285,20 @@ async def test_a_missed_job_runs_within_the_grace_window_and_is_reported_beyond_
         assert reminders_received(people["waiting"]) == 1, "the skipped one never goes out"
 
 
+async def test_a_job_that_fails_is_reported_to_coordinators(
+    settings: Settings, redis, emulator: BotAPIEmulator, planner: Scheduler
+) -> None:
+    admin = Activist(emulator, ADMIN_ID, "Coordinator")
+    async with running(settings, redis, Library.load(CONTENT)):
+        # A broadcast whose stored message cannot be read (written by a broken tool, say).
+        await planner.schedule_broadcast("{not json", '{"kind": "all"}', None, dt.datetime.now(UTC) + dt.timedelta(seconds=1))
+        report = await emulator.wait_for(
+            lambda: next((m for m in admin.messages if m.get("text", "").startswith("⚠️ Failed")), None), timeout=15
+        )
+        assert "a scheduled broadcast" in report["text"]
+    assert not [k for k in await redis.keys("rrb:sched:fired:*")], "a failed job leaves no mark: it can run again"
+
+
 # --- real processes -----------------------------------------------------------------------------------
 
 

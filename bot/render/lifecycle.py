@@ -114,10 +114,14 @@ class LifecycleScreens(CaseScreens, TextScreens):
             start=len(items) or 1, minimum=1,
         )
 
-    def missed(self, lang: str, job: PlannedLike, due: dt.datetime, grace: dt.timedelta, cases: dict[str, Case], zone: str) -> str:
+    def missed(
+        self, lang: str, job: PlannedLike, due: dt.datetime, grace: dt.timedelta, cases: dict[str, Case], zone: str,
+        *, failed: bool = False,
+    ) -> str:
+        """To coordinators: a job the bot was down for (beyond the grace window), or one that failed."""
         return self._render(
             "ui/sched_missed.html.j2", lang, what=self._what(job, lang, cases), due=self._when(due, lang, zone),
-            grace=self.duration_words(grace, lang),
+            grace=self.duration_words(grace, lang), failed=failed,
         )
 
     def number_words(self, value: int, lang: str) -> str:
