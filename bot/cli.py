@@ -1,4 +1,4 @@
-"""The `rrbot` command: run, demo, check, stats, broadcast, publish, update, reload, schedule."""
+"""The `rrbot` command: run, demo, check, stats, broadcast, publish, update, reload, schedule, import."""
 
 from __future__ import annotations
 
@@ -109,6 +109,12 @@ def _schedule(args: argparse.Namespace) -> int:
     return asyncio.run(list_jobs(settings, args.arg, as_json=args.json))
 
 
+def _import(args: argparse.Namespace) -> int:
+    from bot.import_cli import main_import
+
+    return main_import(args)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rrbot", description="Rapid-response bot for Urgent Actions.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -150,6 +156,11 @@ def parser() -> argparse.ArgumentParser:
     sch.add_argument("arg", nargs="?", help="list: a case id (optional); cancel: the job id")
     sch.add_argument("--json", action="store_true")
     sch.set_defaults(func=_schedule)
+    imp = sub.add_parser("import", help="turn an Urgent Action (plain text) into a case-file draft DIR/<id>.yaml")
+    imp.add_argument("file", help="the Urgent Action as UTF-8 text")
+    imp.add_argument("-o", "--output-dir", default=".", help="where to write the draft (default: .)")
+    imp.add_argument("--force", action="store_true", help="overwrite an existing draft")
+    imp.set_defaults(func=_import)
     return p
 
 

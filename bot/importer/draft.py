@@ -1,0 +1,94 @@
+"""Turn a parsed Urgent Action into the YAML text of a case-file draft, and check it against `Case`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from bot.content.models import Case
+from bot.importer.parse import ParsedUA, TargetDraft
+
+logger = logging.getLogger(__name__)
+
+_TARGET_FIELDS = ("name", "title", "organisation", "address", "fax", "email", "twitter", "salutation")
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line texts as `|` blocks, the way the hand-written case files keep paragraphs."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def case_data(parsed: ParsedUA) -> dict[str, Any]:
+    """The fields that were found, in the order of the hand-written case files; nothing else."""
+    data: dict[str, Any] = {}
+    for key in ("id", "ua", "update", "deadline", "letter_languages", "issued"):
+        value = getattr(parsed, key)
+        if value not in (None, []):
+            data[key] = value
+    if parsed.subject_name:
+        data["subject"] = {"name": parsed.subject_name}
+        if parsed.subject_gender:
+            data["subject"]["gender"] = parsed.subject_gender
+    for key in ("title", "summary", "background", "tweet", "asks"):
+        value = getattr(parsed, key)
+        if value:
+            data[key] = value
+    if parsed.targets:
+        data["targets"] = [_target(t) for t in parsed.targets]
+    if parsed.links:
+        data["links"] = [dict(link) for link in parsed.links]
+    return data
+
+
+def _target(target: TargetDraft) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in _TARGET_FIELDS:
+        value = getattr(target, key)
+        if value:
+            out[key] = value
+    if target.copy:
+        out["copy"] = True
+    return out
+
+
+def validation_problems(data: dict[str, Any]) -> list[str]:
+    """What `Case` rejects in the draft, apart from the fields already reported missing."""
+    try:
+        Case.model_validate(data)
+    except ValidationError as exc:
+        return [
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()
+            if error["type"] != "missing"
+        ]
+    return []
+
+
+def required_missing(parsed: ParsedUA) -> list[str]:
+    return [item.removesuffix(" (required)") for item in parsed.missing if item.endswith("(required)")]
+
+
+def render(parsed: ParsedUA, source: str, invalid: list[str] | None = None) -> str:
+    """The draft's YAML text, with a header saying where it came from and what is left to do."""
+    header = [
+        f"# Draft imported by `rrbot import` from {source}.",
+        "# Every value was copied from the document; check them against it before publishing.",
+    ]
+    todo = required_missing(parsed)
+    if todo:
+        header.append("# TO FILL IN (required, not found in the document): " + ", ".join(todo))
+    header.extend(f"# missing: {item}" for item in parsed.missing if not item.endswith("(required)"))
+    header.extend(f"# uncertain: {item}" for item in parsed.uncertain)
+    header.extend(f"# invalid: {item}" for item in invalid or [])
+    body = yaml.dump(case_data(parsed), Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
+    return "\n".join(line.rstrip() for line in header) + "\n\n" + body

@@ -1,0 +1,138 @@
+"""The officials to write to, read from an Urgent Action's appeal section. Pure: no I/O.
+
+Fax, email, Twitter and salutation lines are copied as written; a person's name picked out of a
+block of lines is a guess, and reported as one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.importer.dates import DATE
+
+@dataclass
+class TargetDraft:
+    name: str | None = None
+    title: str | None = None
+    organisation: str | None = None
+    address: list[str] = field(default_factory=list)
+    fax: str | None = None
+    email: str | None = None
+    twitter: str | None = None
+    salutation: str | None = None
+    copy: bool = False
+    head: list[str] = field(default_factory=list)
+
+
+_SECTION_START = re.compile(r"send\s+appeals\b.*\bto\s*:?$|target.s\s+contact\s+details|^appeals\s+to\s*:?$", re.I)
+_SECTION_END = re.compile(
+    r"^(?:suggested\s+message|preferred\s+language|appeal\s+deadline|also\s+send\s+copies|please\s+check\s+with"
+    r"|additional\s+information|background\s+information)",
+    re.I,
+)
+_CONTACT = re.compile(r"^(fax|e-?mail|twitter|salutation)\s*(?::\s*|(?<=fax)(?=[+\d(]))(.*)$", re.I)
+_COPIES = re.compile(r"^(?:and\s+)?copies\s+to\s*:?$", re.I)
+_PARTICLES = {"de", "da", "del", "la", "van", "von", "der", "al", "el", "bin", "ibn", "y"}
+_NOT_NAME = {"federation", "republic", "ministry", "minister", "president", "office", "department", "court",
+             "embassy", "street", "council", "state", "national", "prosecutor", "general's"}
+_FLAT_START = re.compile(rf"(?:send\s+appeals\s+before\s+{DATE}\s+to|appeals\s+to)\s*:", re.I)
+
+
+def parse_targets(lines: list[str], flat: str, degraded: bool) -> tuple[list[TargetDraft], list[str]]:
+    """The targets and the notes on what was guessed about them."""
+    if degraded:
+        return _flat_target(flat)
+    start = next((i for i, line in enumerate(lines) if _SECTION_START.search(line)), None)
+    if start is None:
+        return [], []
+    targets: list[TargetDraft] = []
+    current: TargetDraft | None = None
+    seen_contact, copy = False, False
+    for line in lines[start + 1 :]:
+        if _SECTION_END.match(line):
+            break
+        if not line:
+            continue
+        if _COPIES.match(line):
+            current, copy = None, True
+            continue
+        contact = _CONTACT.match(line)
+        if current is None or (seen_contact and not contact):
+            current, seen_contact = TargetDraft(copy=copy), False
+            targets.append(current)
+        if contact:
+            seen_contact = True
+            setattr(current, contact.group(1).lower().replace("-", ""), contact.group(2).strip() or None)
+        else:
+            current.head.append(line)
+    notes: list[str] = []
+    for i, target in enumerate(targets):
+        notes.extend(f"targets[{i}].{note}" for note in _split_head(target))
+    return targets, notes
+
+
+def _is_name(line: str) -> bool:
+    tokens = line.split()
+    if not 2 <= len(tokens) <= 6 or re.search(r"[\d,;:()]", line):
+        return False
+    for token in tokens:
+        if token.lower() in _NOT_NAME or token.lower() in {"of", "the", "and", "for", "on"}:
+            return False
+        if token not in _PARTICLES and not token[0].isupper():
+            return False
+    return True
+
+
+def _split_head(target: TargetDraft) -> list[str]:
+    """Name, title, organisation and address from a target's lines: a heuristic, reported as such."""
+    notes: list[str] = []
+    if target.email and re.search(r"[,;\s]", target.email):
+        first = re.split(r"[,;\s]+", target.email)[0]
+        notes.append(f"email: several addresses ({target.email!r}): kept {first!r}, add the rest by hand")
+        target.email = first
+    index = next((i for i, line in enumerate(target.head) if _is_name(line.split(" - ")[0].strip())), None)
+    if index is None:
+        target.address = list(target.head)
+        notes.append("name: no line looks like a person's name: the lines are kept as the address")
+        return notes
+    name, _, role = (part.strip() for part in target.head[index].partition(" - "))
+    target.name = name
+    target.address = target.head[index + 1 :]
+    before: list[str] = []
+    for line in target.head[:index]:
+        # A one-word line after a line without final punctuation is the wrapped end of that line.
+        if before and len(line.split()) == 1 and not re.search(r"[\d.,;:]$", before[-1]):
+            before[-1] += " " + line
+        else:
+            before.append(line)
+    if len(before) >= 2 or (before and role):
+        target.organisation = before[0]
+        target.title = ", ".join([role] * bool(role) + before[1:]) or None
+    elif before:
+        target.title = before[0]
+    elif role:
+        target.title = role
+    notes.append(f"name/title: picked by a heuristic: name {name!r}, title {target.title!r}, "
+                 f"organisation {target.organisation!r}")
+    return notes
+
+
+def _flat_target(flat: str) -> tuple[list[TargetDraft], list[str]]:
+    """A degraded (joined) text: the first target's text as written, its salutation/fax/e-mail when marked."""
+    start = _FLAT_START.search(flat)
+    if not start:
+        return [], []
+    raw = flat[start.end() :].strip()
+    target = TargetDraft(address=[raw])
+    if match := re.search(r"salutation(?:\s+for\s+all)?\s*:\s*(dear\b[^\[\]]*?\[[^\]]*\])", raw, re.I):
+        target.salutation = match.group(1)
+    elif match := re.search(r"\(salutation\)\s*[^()]*\(([^()]+)\)", raw, re.I):
+        target.salutation = match.group(1).strip()
+    if match := re.search(r"\bfax\s*:?\s*([+\d(][\d\s()+-]{5,}\d)", raw, re.I):
+        target.fax = match.group(1).strip()
+    if match := re.search(r"[\w.+-]+@[\w-]+\.[\w.-]*\w", raw):
+        target.email = match.group(0)
+    notes = ["targets[0]: the export joined its lines: the text after 'to:' is kept as one address line to split by hand",
+             "targets: the export is cut after the first target: later targets are lost"]
+    return [target], notes
