@@ -116,8 +116,11 @@ async def remind_later_handler(
     """ "Remind me later": one reminder about this action, dropped if the user does it meanwhile."""
     case_id, action = cb.args
     case = library.get(case_id)
-    if case is None or case.status == Status.closed:
+    if case is None:
         await toast(query, renderer.toast("stale_button", lang))
+        return
+    if case.status == Status.closed:
+        await toast(query, renderer.toast("closed_case", lang, alert=True, case=case))
         return
     if action in await store.pledged_actions(query.from_user.id, case.id):
         await toast(query, renderer.toast("later_done", lang))

@@ -132,7 +132,8 @@ async def update_kind_handler(
     await toast(query)
 
 
-@router.message(UpdateForm.deadline, F.text)
+# Commands are excluded here and below: after the handler above skips, these still see the old state.
+@router.message(UpdateForm.deadline, F.text & ~F.text.startswith("/"))
 async def update_deadline_handler(
     message: Message, state: FSMContext, lang: str, library: Library, renderer: Renderer, settings: Settings, clock: Clock
 ) -> None:
@@ -145,15 +146,19 @@ async def update_deadline_handler(
         day = dt.date.fromisoformat((message.text or "").strip())
     except ValueError:
         day = None
-    if day is None or day <= clock().astimezone(ZoneInfo(_zone(case, settings))).date():
-        await message.answer(renderer.message("up_bad_deadline", lang))
+    current = case.deadline_at(settings.default_timezone)
+    earliest = max(
+        clock().astimezone(ZoneInfo(_zone(case, settings))).date(), current.date() if current else dt.date.min
+    )
+    if day is None or day <= earliest:
+        await message.answer(renderer.message("up_bad_deadline", lang, after=renderer.day(earliest, lang)))
         return
     await state.update_data(deadline=day.isoformat())
     await state.set_state(UpdateForm.text)
     await message.answer(renderer.message("up_text_prompt", lang, limit=MAX_UPDATE))
 
 
-@router.message(UpdateForm.text, F.text)
+@router.message(UpdateForm.text, F.text & ~F.text.startswith("/"))
 async def update_text_handler(
     message: Message,
     state: FSMContext,

@@ -103,7 +103,8 @@ async def test_schedule_lists_the_plan_in_the_coordinators_time(live: App, emula
     await live.store.set_language(ADMIN_ID, "en")
     await emulator.wait_for(lambda: len(live.scheduler.planned(CASE)) == 3, timeout=10)
     text = (await admin.send(f"/schedule {CASE}"))["text"]
-    assert text.count("deadline reminder") == 3 and "7d before" in text and "Times in UTC" in text
+    assert text.count("deadline reminder") == 3 and "Times in UTC" in text
+    assert "1 week before" in text and "2 days before" in text and "on the last day" in text
     assert text.count("07:00") == 3, text  # 10:00 in Moscow
     # Someone else gets the unknown-command answer, as for every coordinator command.
     outsider = Activist(emulator, 6301, "Out")
@@ -168,7 +169,7 @@ async def test_a_broadcast_can_be_sent_later(live: App, emulator: BotAPIEmulator
     await admin.tap_data("bca:all")
     await admin.tap_data("bcw:")
     assert "When should it go out?" in admin.last["text"]
-    assert "not a time in the future" in (await admin.send("yesterday"))["text"]
+    assert "within the coming year" in (await admin.send("yesterday"))["text"]
     at = (dt.datetime.now(UTC) + dt.timedelta(seconds=3)).strftime("%Y-%m-%d %H:%M:%S")
     assert "Scheduled for" in (await admin.send(at))["text"]
     assert [p.kind for p in live.scheduler.planned()].count("broadcast") == 1
@@ -239,3 +240,39 @@ async def test_update_schedule_and_send_later_from_the_command_line(
     assert code == 2 and "not after today" in err
     code, _, err = await rrbot(env, "reload")
     assert code == 0, err
+
+
+async def test_an_update_in_progress_gives_way_to_a_command_and_checks_its_dates(
+    live: App, emulator: BotAPIEmulator
+) -> None:
+    admin = Activist(emulator, ADMIN_ID, "Coord")
+    await live.store.set_language(ADMIN_ID, "en")
+    await admin.send("/update")
+    await admin.tap_data(f"upc:{CASE}")
+    await admin.tap_data("upk:news")
+    assert "Scheduled" in (await admin.send("/schedule"))["text"], "the command runs; the draft is dropped"
+    assert "Nothing to" not in admin.last["text"]
+
+    await admin.send("/update")
+    await admin.tap_data(f"upc:{CASE}")
+    await admin.tap_data("upk:extended")
+    current = live.library.get(CASE).deadline
+    for wrong in ("tomorrow", "2026-02-30", current.isoformat()):
+        assert "Send a date after" in (await admin.send(wrong))["text"], wrong
+
+
+async def test_news_of_a_closed_case_says_it_is_closed(live: App, emulator: BotAPIEmulator) -> None:
+    admin = Activist(emulator, ADMIN_ID, "Coord")
+    await live.store.set_language(ADMIN_ID, "en")
+    person = await follower(live, emulator, 6801)
+    await write_update(admin, "closed", "He is safe.")
+    await admin.tap_data("upd:send:")
+    await emulator.wait_for(lambda: live.library.get(CASE).status == Status.closed, timeout=10)
+    await write_update(admin, "news", "He thanks everyone who wrote.")
+    await admin.tap_data("upd:send:")
+    await emulator.wait_for(lambda: "thanks everyone" in last_text(person), timeout=10)
+    assert "No further action is needed" in person.last["text"]
+    assert "What can I do?" not in str(person.last.get("reply_markup"))
+    # "Remind me later" left on an old screen says why it does nothing now.
+    answer = await person.press(person.last["message_id"], f"later:{CASE}:letter")
+    assert "is closed" in answer["text"]

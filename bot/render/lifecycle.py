@@ -14,8 +14,9 @@ from babel.dates import format_datetime, format_timedelta
 from markupsafe import Markup
 
 from bot.callbacks import encode
-from bot.content.models import Case
-from bot.render.formatting import _locale, deadline, format_number, ua_reference
+from bot.durations import parse_duration
+from bot.content.models import Case, Status
+from bot.render.formatting import _locale, deadline, format_date, format_number, ua_reference
 from bot.render.screen import Button, Screen, Toast
 from bot.render.screens import CaseScreens, label
 from bot.render.texts import TextScreens
@@ -65,11 +66,14 @@ class LifecycleScreens(CaseScreens, TextScreens):
         # The text is the coordinator's Telegram HTML, checked and capped at MAX_UPDATE when written.
         body = self._render(
             "ui/case_update.html.j2", lang, title=self._title(case, lang), ref=ua_reference(case), number=number,
-            text=Markup(text), kind=kind, deadline=deadline(case, now, lang, self.default_timezone),
+            text=Markup(text), kind="closed" if case.status == Status.closed else kind,
+            deadline=deadline(case, now, lang, self.default_timezone),
             letters_sent=letters_sent,
         )
         _ = self._gettext(lang)
-        rows = [] if kind == "closed" else [self._act_button(case, lang)]
+        # News of a closed case is still news of a closed case: nothing to act on.
+        closed = kind == "closed" or case.status == Status.closed
+        rows = [] if closed else [self._act_button(case, lang)]
         rows.append([Button(label("📋", _("The case")), callback=encode("card", case.id))])
         return Screen(body, rows)
 
@@ -85,9 +89,14 @@ class LifecycleScreens(CaseScreens, TextScreens):
     def _what(self, job: PlannedLike, lang: str, cases: dict[str, Case]) -> str:
         _ = self._gettext(lang)
         case = cases.get(job.case_id or "")
-        title = f"“{self._title(case, lang, 60)}”" if case else (job.case_id or "")
+        title = self._title(case, lang, 60) if case else (job.case_id or "")
         if job.kind == "reminder":
-            return _("deadline reminder ({offset} before) for {title}").format(offset=job.detail, title=title)
+            span = parse_duration(job.detail)
+            if not span:
+                return _("deadline reminder on the last day, for {title}").format(title=title)
+            return _("deadline reminder {span} before, for {title}").format(
+                span=self.duration_words(span, lang), title=title
+            )
         if job.kind == "broadcast" and not job.detail:
             return _("a scheduled broadcast")
         if job.kind == "broadcast":
@@ -154,6 +163,9 @@ class LifecycleScreens(CaseScreens, TextScreens):
             Button(label("✖️", _("Cancel")), callback=encode("upd", "cancel", token)),
         ]]
         return Screen(self._render("ui/up_confirm.html.j2", lang, count=count), rows)
+
+    def day(self, value: dt.date, lang: str) -> str:
+        return format_date(value, lang)
 
     def when(self, at: dt.datetime, lang: str, zone: str) -> str:
         return self._when(at, lang, zone)
