@@ -279,7 +279,7 @@ async def test_a_missed_job_runs_within_the_grace_window_and_is_reported_beyond_
         report = await emulator.wait_for(
             lambda: next((m for m in admin.messages if m.get("text", "").startswith("⚠️ Skipped")), None), timeout=15
         )
-        assert "10h before" in report["text"] and "6 hours" in report["text"]
+        assert "10 hours before" in report["text"] and "6 hours" in report["text"]
         await emulator.wait_for(lambda: reminders_received(people["waiting"]) == 1, timeout=15)
         await asyncio.sleep(1)
         assert reminders_received(people["waiting"]) == 1, "the skipped one never goes out"
