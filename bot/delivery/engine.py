@@ -145,8 +145,13 @@ class Broadcasts:
         nobody is at it. Whoever takes the lease first copies the audience again, from the start.
         """
         resumed = []
-        for bc_id in await self.redis.zrevrange(self.key("bc", "all"), 0, recent - 1):
-            if await self.redis.hget(self.key("bc", bc_id), "state") != State.preparing.value:
+        ids = await self.redis.zrevrange(self.key("bc", "all"), 0, recent - 1)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for bc_id in ids:
+                pipe.hget(self.key("bc", bc_id), "state")
+            states = await pipe.execute()  # one round trip: every worker asks every few seconds
+        for bc_id, state in zip(ids, states):
+            if state != State.preparing.value:
                 continue
             token = await self._take_preparer(bc_id)
             if token:
