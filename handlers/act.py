@@ -8,7 +8,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import Callback
 from bot.clock import Clock
-from bot.content import Library, Status
+from bot.content import Case, Library, Status
 from bot.pledges import Store, UserPrefs
 from bot.privacy import Pseudonymizer
 from bot.render import Renderer
@@ -83,19 +83,28 @@ async def target_handler(
     await toast(query)
 
 
+async def _actionable(
+    query: CallbackQuery, case_id: str, lang: str, library: Library, renderer: Renderer
+) -> Case | None:
+    """The case a pledge or reminder button is about, or None once the tap is answered (gone, closed)."""
+    case = library.get(case_id)
+    if case is None:
+        await toast(query, renderer.toast("stale_button", lang))
+    elif case.status == Status.closed:
+        # A button left on an old screen: the case no longer asks for action.
+        await toast(query, renderer.toast("closed_case", lang, alert=True, case=case))
+        return None
+    return case
+
+
 @router.callback_query(Cb("pl"))
 async def pledge_handler(
     query: CallbackQuery, cb: Callback, lang: str, library: Library, store: Store, renderer: Renderer
 ) -> None:
     """ "I sent it": count once per user, case and action, and show the running total."""
     case_id, action = cb.args
-    case = library.get(case_id)
+    case = await _actionable(query, case_id, lang, library, renderer)
     if case is None:
-        await toast(query, renderer.toast("stale_button", lang))
-        return
-    if case.status == Status.closed:
-        # A button left on an old screen: the case no longer asks for action.
-        await toast(query, renderer.toast("closed_case", lang, alert=True, case=case))
         return
     result = await store.pledge(query.from_user.id, case.id, action)
     await toast(query, renderer.pledge_toast(action, lang, counted=result.counted, total=result.total, case=case))
@@ -115,12 +124,8 @@ async def remind_later_handler(
 ) -> None:
     """ "Remind me later": one reminder about this action, dropped if the user does it meanwhile."""
     case_id, action = cb.args
-    case = library.get(case_id)
+    case = await _actionable(query, case_id, lang, library, renderer)
     if case is None:
-        await toast(query, renderer.toast("stale_button", lang))
-        return
-    if case.status == Status.closed:
-        await toast(query, renderer.toast("closed_case", lang, alert=True, case=case))
         return
     if action in await store.pledged_actions(query.from_user.id, case.id):
         await toast(query, renderer.toast("later_done", lang))

@@ -50,6 +50,11 @@ class BroadcastForm(StatesGroup):
     when = State()  # "Send later": waiting for the time (handlers.lifecycle)
 
 
+async def claim_draft(redis: Redis, store: Store, kind: str, token: str | None) -> bool:
+    """True for the first caller only: a double tap or a second answer finds the draft taken."""
+    return bool(await redis.set(store.key(kind, token), 1, nx=True, ex=DRAFT_MARK_TTL))
+
+
 def _length(text: str) -> int:
     # Telegram counts message and caption length in UTF-16 code units.
     return len(text.encode("utf-16-le")) // 2
@@ -222,7 +227,7 @@ async def draft_handler(
         await toast(query)
         return
     # Updates are handled concurrently: of two quick taps on Send, only the first takes the draft.
-    if not await redis.set(store.key("bcdraft", token), 1, nx=True, ex=DRAFT_MARK_TTL):
+    if not await claim_draft(redis, store, "bcdraft", token):
         await toast(query, renderer.stale_toast(lang))
         return
     await state.clear()

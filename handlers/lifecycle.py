@@ -30,7 +30,7 @@ from bot.publishing import publish_update
 from bot.render import Renderer
 from bot.render.lifecycle import MAX_UPDATE
 from bot.settings import Settings
-from handlers.coordinator import DRAFT_MARK_TTL, BroadcastForm, show_progress
+from handlers.coordinator import BroadcastForm, claim_draft, show_progress
 from handlers.filters import Cb, IsCoordinator
 from handlers.ui import send, show, toast
 from scheduler import Scheduler
@@ -217,7 +217,7 @@ async def update_send_handler(
         await show(query, renderer.screen("up_discarded", lang))
         await toast(query)
         return
-    if not await redis.set(store.key("updraft", token), 1, nx=True, ex=7 * 24 * 3600):
+    if not await claim_draft(redis, store, "updraft", token):
         await toast(query, renderer.stale_toast(lang))  # a second tap on Send
         return
     await state.clear()
@@ -297,7 +297,7 @@ async def broadcast_when_handler(
         return
     data = await state.get_data()
     # Two quick answers, or Send then a time: the draft goes out once (the mark draft_handler sets).
-    if not await redis.set(store.key("bcdraft", data.get("token")), 1, nx=True, ex=DRAFT_MARK_TTL):
+    if not await claim_draft(redis, store, "bcdraft", data.get("token")):
         await state.clear()
         return
     assert message.from_user is not None, "a private chat message always has a sender"
