@@ -1,4 +1,4 @@
-"""`rrbot import FILE [-o DIR]`: an Urgent Action as plain text -> a case-file draft DIR/<id>.yaml.
+"""`rrbot import FILE [-o DIR]`: an Urgent Action (PDF or text) -> a case-file draft DIR/<id>.yaml.
 
 Exit codes: 0 the draft is complete, 1 a required field is missing or invalid (the draft is still
 written, with a header listing what to fill in), 2 the input cannot be used (nothing is written).
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot.importer.draft import case_data, render, required_missing, validation_problems
 from bot.importer.parse import NotAnUrgentAction, parse_ua
+from bot.importer.source import MAX_BYTES, UnusableDocument, document_text
 
 logger = logging.getLogger(__name__)
 
@@ -24,19 +25,22 @@ def _fail(message: str) -> int:
 
 
 def read_text(path: Path) -> str:
-    """The file as UTF-8 text; ValueError with a one-line reason otherwise."""
+    """The text of the document at `path` (UTF-8/UTF-16 text or a PDF, see bot.importer.source);
+    ValueError with a one-line reason otherwise. A file over MAX_BYTES is refused before it is read."""
     try:
-        raw = path.read_bytes()
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise UnusableDocument("too_big", size=size, limit=MAX_BYTES)
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)  # bounded: the file may grow, or be a pipe or a device
+    except UnusableDocument as exc:
+        raise ValueError(f"{path}: {exc}") from None
     except OSError as exc:
         raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if raw.lstrip()[:5] == b"%PDF-":
-        raise ValueError(f"{path}: PDF import is not supported yet: save it as text")
-    if b"\x00" in raw:
-        raise ValueError(f"{path}: a binary file, not text: save the Urgent Action as UTF-8 text")
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x}): save it as UTF-8") from None
+        return document_text(raw, path.name)
+    except UnusableDocument as exc:
+        raise ValueError(f"{path}: {exc}") from None
 
 
 def main_import(args: argparse.Namespace) -> int:
@@ -67,6 +71,11 @@ def main_import(args: argparse.Namespace) -> int:
         print(f"uncertain: {item}", file=sys.stderr)
     for item in invalid:
         print(f"uncertain/invalid: {item}", file=sys.stderr)
+    for lang in parsed.letter_languages:
+        if lang != parsed.language:
+            # Translation is not automatic: without it, letters fall back to another language.
+            print(f"translation: letters are asked for in {lang!r} but the asks are in {parsed.language!r}: "
+                  f"add `{lang}:` under each ask", file=sys.stderr)
     todo = required_missing(parsed)
     if todo or invalid:
         print(f"rrbot import: draft incomplete: fill in {', '.join(todo + invalid)}", file=sys.stderr)

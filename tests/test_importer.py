@@ -161,7 +161,7 @@ def test_existing_draft_is_not_overwritten(tmp_path: Path, capsys: pytest.Captur
         (b"", "the file is empty"),
         (b"  \n\n \t\n", "the file is empty"),
         (b"Shopping list: milk, eggs, bread.\nCall the plumber on Monday.\n", "not an Urgent Action"),
-        (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "PDF import is not supported yet: save it as text"),
+        (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "the PDF cannot be read"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file"),
         (b"URGENT ACTION \xff\xfe caf\xe9", "not UTF-8 text"),
     ],

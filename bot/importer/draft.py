@@ -39,10 +39,15 @@ def case_data(parsed: ParsedUA) -> dict[str, Any]:
         data["subject"] = {"name": parsed.subject_name}
         if parsed.subject_gender:
             data["subject"]["gender"] = parsed.subject_gender
-    for key in ("title", "summary", "background", "tweet", "asks"):
+    for key in ("title", "summary", "background", "tweet"):
         value = getattr(parsed, key)
         if value:
             data[key] = value
+    if parsed.asks:
+        # Keyed by the document's language: a letter in another language must not be written with
+        # these words, and the preview says which translations the appeal still needs.
+        language = getattr(parsed, "language", "en")
+        data["asks"] = [{language: ask} for ask in parsed.asks]
     if parsed.targets:
         data["targets"] = [_target(t) for t in parsed.targets]
     if parsed.links:

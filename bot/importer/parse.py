@@ -3,6 +3,9 @@
 Every value is copied from the document. A value found by a heuristic (a person's name in a
 block of lines, a sentence-cased title) is kept but listed in `uncertain`; a field that is not
 in the document is left empty and listed in `missing`.
+
+English, Spanish and French documents go through the same steps: the wording of each language is
+in vocabulary.py. The reports (`missing`, `uncertain`) stay in English: they are for the CLI.
 """
 
 from __future__ import annotations
@@ -12,23 +15,13 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from bot.importer.dates import DATE, MONTHS
+from bot.importer import vocabulary as v
+from bot.importer.dates import DATE, find_date
 from bot.importer.targets import TargetDraft, parse_targets
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["NotAnUrgentAction", "ParsedUA", "TargetDraft", "parse_ua"]
-
-ORDINALS = dict(zip("first second third fourth fifth sixth seventh eighth ninth tenth".split(), range(1, 11)))
-LANGUAGES = {
-    "english": "en", "russian": "ru", "persian": "fa", "farsi": "fa", "arabic": "ar", "french": "fr",
-    "spanish": "es", "portuguese": "pt", "chinese": "zh", "mandarin": "zh", "german": "de", "italian": "it",
-    "turkish": "tr", "ukrainian": "uk", "belarusian": "be", "uzbek": "uz", "kazakh": "kk", "tajik": "tg",
-    "azerbaijani": "az", "armenian": "hy", "georgian": "ka", "hebrew": "he", "indonesian": "id",
-    "japanese": "ja", "korean": "ko", "thai": "th", "vietnamese": "vi", "urdu": "ur", "hindi": "hi",
-    "bengali": "bn", "nepali": "ne", "burmese": "my", "greek": "el", "dutch": "nl", "polish": "pl",
-    "serbian": "sr", "croatian": "hr", "tamil": "ta", "sinhala": "si", "swahili": "sw", "amharic": "am",
-}
 
 
 class NotAnUrgentAction(ValueError):
@@ -52,41 +45,50 @@ class ParsedUA:
     links: list[dict[str, str]] = field(default_factory=list)
     subject_name: str | None = None
     subject_gender: str | None = None
+    language: str = "en"  # the document's own: "en", "es" or "fr"
     degraded: bool = False
     missing: list[str] = field(default_factory=list)
     uncertain: list[str] = field(default_factory=list)
 
 
-_ORD = "|".join(ORDINALS)
-_REF = r"UA\s*:?\s*(\d{1,4})\s*/\s*(\d{2,4})\b"
-_UPDATE_OF = re.compile(rf"\b({_ORD})\s+update\s+(?:of|on|to)\s+{_REF}", re.I)
-_ORDINAL_UA = re.compile(rf"\b({_ORD})\s+{_REF}", re.I)
-_FURTHER = re.compile(rf"further\s+information\s+on\s+{_REF}", re.I)
-_PLAIN = re.compile(rf"\b{_REF}", re.I)
-_UA_WORDS = re.compile(r"urgent\s+action|u\s+r\s+g\s+e\s+n\s+t\s+a\s+c\s+t\s+i\s+o\s+n|\bua\b", re.I)
-_APPEAL_WORDS = re.compile(r"please\s+write|send\s+appeals|appeals\s+to\s*:|recommended\s+action", re.I)
-_DEADLINES = [
-    re.compile(rf"send\s+appeals\s+(?:before|by)\s+{DATE}", re.I),
-    re.compile(rf"appeal\s+deadline(?:\s+notice)?\s*:?\s*{DATE}", re.I),
-]
-_ISSUED = re.compile(rf"(?:issue\s+date|publication\s+date|date\s+of\s+issue)\s*:?\s*{DATE}", re.I)
-_WRITE_IN = re.compile(r"write\s+immediately\s+in\s+(.+?)\s+or\s+(?:in\s+)?your\s+own\s+language", re.I | re.S)
-_PREFERRED = re.compile(r"preferred\s+language[^:\n]*:\s*([^\n]+)", re.I)
-_OWN_WORDS = re.compile(r"in\s+your\s+own\s+(?:words|language)", re.I)
-_ASKS_START = re.compile(r"please\s+write\s+immediately|recommended\s+action", re.I)
-_ASKS_END = re.compile(r"please\s+send\s+appeals|appeals\s+to\s*:|target.s\s+contact\s+details", re.I)
+def _re(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    return re.compile(pattern, re.I | flags)
+
+
+_ORD = rf"({v.ORDINALS.pattern}|{v.NUMERIC_ORDINAL})"
+# Spanish and French write "AU" (Acción/Action Urgente) where English writes "UA".
+_REF = r"\b(?:UA|AU)\s*:?\s*(\d{1,4})\s*/\s*(\d{2,4})\b"
+_UPDATE_OF = _re(rf"\b{_ORD}\s+{v.UPDATE}\s+{v.UPDATE_OF}\s*{_REF}")
+_ORDINAL_UA = _re(rf"\b{_ORD}\s+{_REF}")
+_FURTHER = _re(rf"{v.FURTHER_ON}\s*{_REF}")
+_PLAIN = _re(_REF)
+_UA_WORDS = _re(rf"{v.HEADING}|{v.SPACED_HEADING}|\bua\b|{_REF}")
+_APPEAL_WORDS = _re(v.APPEAL)
+_DEADLINES = [_re(rf"{v.DEADLINE}\s*{DATE}")]
+_ISSUED = _re(rf"{v.ISSUED}\s*:?\s*{DATE}")
+_WRITE_IN = [_re(pattern, re.S) for pattern in v.WRITE_IN]
+_PREFERRED = _re(rf"{v.PREFERRED_LANGUAGE}[^:\n]*:\s*([^\n]+)")
+_OWN_WORDS = _re(v.OWN_WORDS)
+_ASKS_START = _re(v.ASKS_START)
+_ASKS_END = _re(v.ASKS_END)
 _BULLET = re.compile(r"[\uf06e\uf0a7\uf0b7\u2022\u25cf\u25aa]|(?:^|(?<=\s))[-\u2013]\s+(?=\w)")
-_TITLE_LABEL = re.compile(r"^urgent\s+action\s+title\s*:\s*(.+)$", re.I)
-_SUMMARY_LABEL = re.compile(r"^urgent\s+action\s+summary\s*:\s*(.*)$", re.I)
-_TWEET = re.compile(r"^suggested\s+(?:message|tweet)(?:\s+on\s+twitter)?\s*:\s*(.*)$", re.I)
-_BACKGROUND = re.compile(r"^(?:additional|background)\s+information\b[^:]*:?\s*(.*)$", re.I)
-_BACKGROUND_END = re.compile(r"^(?:name\s*:|gender\b|ua\s*:|further\s+information\s+on\s+ua)", re.I)
-_BACKGROUND_FLAT = re.compile(r"background\s+information\s*(.+?)\s*(?:recommended\s+action|please\s+write|$)", re.I)
-_NAME = re.compile(r"^name\s*:\s*(.+)$", re.I)
-_GENDER = re.compile(r"^gender(?:\s*m\s*/\s*f)?\s*:\s*([mfx])\b", re.I)
+_HEADING = _re(v.HEADING)
+_TITLE_LABEL = _re(rf"^{v.TITLE_LABEL}\s*:\s*(.+)$")
+_SUMMARY_LABEL = _re(rf"^{v.SUMMARY_LABEL}\s*:\s*(.*)$")
+_TWEET = _re(rf"^{v.TWEET_LABEL}\s*:\s*(.*)$")
+_BACKGROUND = _re(rf"^{v.BACKGROUND}[^:]*:?\s*(.*)$")
+_BACKGROUND_END = _re(rf"^{v.BACKGROUND_END}")
+_BACKGROUND_FLAT = _re(rf"{v.BACKGROUND}[^:]*?:?\s*(.+?)\s*(?:{v.BACKGROUND_FLAT_END}|$)")
+_NAME = _re(rf"^{v.NAME_LABEL}\s*:\s*(.+)$")
+# "Gender m/f: M", "Sexo h/m: h", "Genre (h/f) : F"
+_GENDER = _re(rf"^({v.GENDER_LABEL})\s*\(?\s*(?:([a-z])\s*/\s*([a-z]))?\s*\)?\s*:\s*([^\W\d_]+)")
 _URL = re.compile(r"https?://[^\s<>\"')\]]+")
-_URL_LABEL = re.compile(r"(?:^|[.!?(]\s*)([A-Z][^.:!?()\[\]]{2,50}):\s*$")
-_LETTER = re.compile(r"^urgent\s+action\s+letter\b", re.I | re.M)
+_URL_LABEL = re.compile(r"(?:^|[.!?(]\s*)([A-ZÀ-ÖØ-Þ][^.:!?()\[\]]{2,50}):\s*$")
+_LETTER = _re(rf"^{v.LETTER_LABEL}\b", re.M)
+# A PDF's page number on a line of its own ("2", "- 2 -", "Page 2 of 3", "Página 2 de 3").
+_PAGE_NUMBER = _re(
+    r"^(?:[-\u2013]\s*)?(?:(?:page|página|p\.)\s*)?\d{1,2}(?:\s*(?:of|de|sur|/)\s*\d{1,2})?(?:\s*[-\u2013])?$"
+)
 
 
 def looks_like_ua(text: str) -> bool:
@@ -103,6 +105,7 @@ def parse_ua(text: str) -> ParsedUA:
         raise NotAnUrgentAction('not an Urgent Action: no "urgent action"/"UA" reference and no appeal section')
     flat = re.sub(r"\s+", " ", body)
     result = ParsedUA(degraded=not any(c.isupper() for c in body) or len([x for x in lines if x]) <= 2)
+    result.language = v.detect_language(flat)
     if result.degraded:
         result.uncertain.append("the text is a degraded export (lowercased, lines joined): check every text field")
     _reference(flat, result)
@@ -135,7 +138,7 @@ def _reference(flat: str, r: ParsedUA) -> None:
         r.ua = f"UA {int(number)}/{year}"
         r.id = f"ua-{int(number)}-{year}"
         if kind == "update":
-            r.update = ORDINALS[match.group(1).lower()]
+            r.update = _ordinal(match.group(1))
         elif kind == "further":
             r.uncertain.append(f"update: {r.ua} is a further-information UA but the update number is not stated")
         else:
@@ -143,19 +146,24 @@ def _reference(flat: str, r: ParsedUA) -> None:
         return
 
 
+def _ordinal(word: str) -> int:
+    digits = re.match(r"\d+", word)
+    return int(digits.group(0)) if digits else int(v.ORDINALS.get(word))
+
+
 def _languages(flat: str, body: str, r: ParsedUA) -> None:
-    match = _WRITE_IN.search(flat) or _PREFERRED.search(body)
+    match = next(filter(None, (pattern.search(flat) for pattern in _WRITE_IN)), None) or _PREFERRED.search(body)
     if not match:
         if _OWN_WORDS.search(flat):
             r.uncertain.append("letter_languages: the text only says 'in your own words/language'")
         return
-    for name in re.split(r",|/|\band\b|\bor\b", match.group(1)):
-        name = name.strip(" .;:").lower()
+    for name in re.split(v.LANGUAGE_JOINERS, match.group(1), flags=re.I):
+        name = re.sub(v.LANGUAGE_PREFIX, "", name.strip(" .;:"), flags=re.I).lower()
         if not name:
             continue
-        if name in LANGUAGES:
-            if LANGUAGES[name] not in r.letter_languages:
-                r.letter_languages.append(LANGUAGES[name])
+        if code := v.LANGUAGES.get(name):
+            if code not in r.letter_languages:
+                r.letter_languages.append(code)
         else:
             r.uncertain.append(f"letter_languages: unknown language name {name!r}")
 
@@ -186,7 +194,7 @@ def _title_summary(lines: list[str], r: ParsedUA) -> None:
             r.summary = _paragraph(lines, i + 1, match.group(1))
     if r.title is None:
         for i, line in enumerate(lines):
-            if re.fullmatch(r"urgent\s+action", line, re.I):
+            if _HEADING.fullmatch(line):
                 heading = next((x for x in lines[i + 1 :] if x), "")
                 if heading and heading.isupper() and not _PLAIN.search(heading):
                     r.title = heading[0] + heading[1:].lower()
@@ -206,7 +214,19 @@ def _paragraph(lines: list[str], start: int, head: str) -> str | None:
     while i < len(lines) and lines[i]:
         parts.append(lines[i])
         i += 1
+        if _ends_paragraph(parts):
+            break
     return " ".join(parts) or None
+
+
+def _ends_paragraph(parts: list[str]) -> bool:
+    """A sentence ending on a line much shorter than the lines before it: the paragraph's last line.
+
+    Text extracted from a PDF has no blank lines between paragraphs; this is where they were.
+    """
+    if len(parts) < 2 or not re.search(r"[.!?][\"”’)]?$", parts[-1]):
+        return False
+    return len(parts[-1]) < 0.75 * max(len(part) for part in parts[:-1])
 
 
 def _tweet(lines: list[str], r: ParsedUA) -> None:
@@ -227,7 +247,19 @@ def _subject(lines: list[str], r: ParsedUA) -> None:
         if match := _NAME.match(line):
             r.subject_name = match.group(1)
         elif match := _GENDER.match(line):
-            r.subject_gender = match.group(1).lower()
+            r.subject_gender = _gender(*match.groups())
+
+
+def _gender(label: str, first: str | None, second: str | None, value: str) -> str | None:
+    """m/f/x from the letter or word given. The letters depend on the language: Spanish "h/m" means
+    hombre/mujer, so "m" is a woman there, a man in "m/f"; the label's own letters decide."""
+    value = v.fold(value)
+    if len(value) > 1:
+        return v.GENDER_WORDS.get(value)
+    letters = (first + second).lower() if first and second else v.GENDER_LETTERS.get(v.fold(label), "mf")
+    if value in letters:
+        return "mf"[letters.index(value)]
+    return "x" if value == "x" else None
 
 
 def _background(lines: list[str]) -> str | None:
@@ -293,23 +325,18 @@ def _report_missing(r: ParsedUA) -> None:
 
 
 def clean_lines(text: str) -> list[str]:
-    """The document's lines, stripped; a SOURCE:/NOTE: preamble (up to its blank line) is skipped."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ").split("\n")
+    """The document's lines, stripped; a SOURCE:/NOTE: preamble (up to its blank line) is skipped.
+
+    A PDF copy's doubled spaces are single ones and its page numbers are dropped: neither is part of
+    what the document says. French typesetting puts a (narrow) no-break space before colons.
+    """
+    text = re.sub(r"[\u00a0\u202f\u2009\t]", " ", text.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = text.split("\n")
     if lines and lines[0].startswith("SOURCE:"):
         end = next((i for i, line in enumerate(lines) if not line.strip()), len(lines))
         lines = lines[end + 1 :]
-    return [line.strip() for line in lines]
-
-
-def find_date(patterns: list[re.Pattern[str]], flat: str) -> dt.date | None:
-    for pattern in patterns:
-        if match := pattern.search(flat):
-            day, month, year = match.group(1), match.group(2), match.group(3)
-            try:
-                return dt.date(int(year), MONTHS.index(month.lower()) + 1, int(day))
-            except ValueError:
-                return None
-    return None
+    lines = [re.sub(r" {2,}", " ", line.strip()) for line in lines]
+    return [line for line in lines if not _PAGE_NUMBER.match(line)]
 
 
 def join_paragraphs(lines: list[str]) -> str | None:

@@ -10,6 +10,20 @@ import re
 from dataclasses import dataclass, field
 
 from bot.importer.dates import DATE
+from bot.importer.vocabulary import (
+    CONTACT_LABELS,
+    COPIES,
+    FLAT_SALUTATION_LABEL,
+    FLAT_START,
+    NAME_LINKERS,
+    NAME_PARTICLES,
+    NOT_NAME,
+    SECTION_END,
+    SECTION_START,
+    flex,
+    fold,
+)
+
 
 @dataclass
 class TargetDraft:
@@ -25,25 +39,27 @@ class TargetDraft:
     head: list[str] = field(default_factory=list)
 
 
-_SECTION_START = re.compile(r"send\s+appeals\b.*\bto\s*:?$|target.s\s+contact\s+details|^appeals\s+to\s*:?$", re.I)
-_SECTION_END = re.compile(
-    r"^(?:suggested\s+message|preferred\s+language|appeal\s+deadline|also\s+send\s+copies|please\s+check\s+with"
-    r"|additional\s+information|background\s+information)",
+_SECTION_START = re.compile(SECTION_START, re.I)
+_SECTION_END = re.compile(rf"^{SECTION_END}", re.I)
+# "Fax+7 495 ..." has no colon: a fax label may run straight into the number.
+_CONTACT = re.compile(
+    "^(?:" + "|".join(f"(?P<{name}>{label})" for name, label in CONTACT_LABELS.items()) + ")"
+    r"\s*(?::\s*|(?<=fax)(?=[+\d(]))(.*)$",
     re.I,
 )
-_CONTACT = re.compile(r"^(fax|e-?mail|twitter|salutation)\s*(?::\s*|(?<=fax)(?=[+\d(]))(.*)$", re.I)
-_COPIES = re.compile(r"^(?:and\s+)?copies\s+to\s*:?$", re.I)
-_PARTICLES = {"de", "da", "del", "la", "van", "von", "der", "al", "el", "bin", "ibn", "y"}
-_NOT_NAME = {"federation", "republic", "ministry", "minister", "president", "office", "department", "court",
-             "embassy", "street", "council", "state", "national", "prosecutor", "general's"}
-_FLAT_START = re.compile(rf"(?:send\s+appeals\s+before\s+{DATE}\s+to|appeals\s+to)\s*:", re.I)
+_COPIES = re.compile(rf"^{COPIES}$", re.I)
+_FLAT_START = re.compile(
+    "(?:" + "|".join(flex(p).replace("{date}", DATE) for p in FLAT_START) + r")\s*:", re.I
+)
+_FLAT_SALUTATION = re.compile(rf"\b{FLAT_SALUTATION_LABEL}\s*:", re.I)
+_FLAT_END = re.compile(rf"\b(?:{COPIES}|{SECTION_END})", re.I)
 
 
 def parse_targets(lines: list[str], flat: str, degraded: bool) -> tuple[list[TargetDraft], list[str]]:
     """The targets and the notes on what was guessed about them."""
     if degraded:
         return _flat_target(flat)
-    start = next((i for i, line in enumerate(lines) if _SECTION_START.search(line)), None)
+    start = _section_start(lines)
     if start is None:
         return [], []
     targets: list[TargetDraft] = []
@@ -63,7 +79,8 @@ def parse_targets(lines: list[str], flat: str, degraded: bool) -> tuple[list[Tar
             targets.append(current)
         if contact:
             seen_contact = True
-            setattr(current, contact.group(1).lower().replace("-", ""), contact.group(2).strip() or None)
+            name = next(key for key in CONTACT_LABELS if contact.group(key))
+            setattr(current, name, contact.group(contact.lastindex).strip() or None)
         else:
             current.head.append(line)
     notes: list[str] = []
@@ -72,14 +89,25 @@ def parse_targets(lines: list[str], flat: str, degraded: bool) -> tuple[list[Tar
     return targets, notes
 
 
+def _section_start(lines: list[str]) -> int | None:
+    """The index of the appeal heading's last line: a PDF copy may break it ("... DE MAYO DE" / "2012 A:")."""
+    for i, line in enumerate(lines):
+        if _SECTION_START.search(line):
+            return i
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        if line and following.endswith(":") and _SECTION_START.search(f"{line} {following}"):
+            return i + 1
+    return None
+
+
 def _is_name(line: str) -> bool:
     tokens = line.split()
     if not 2 <= len(tokens) <= 6 or re.search(r"[\d,;:()]", line):
         return False
     for token in tokens:
-        if token.lower() in _NOT_NAME or token.lower() in {"of", "the", "and", "for", "on"}:
+        if fold(token) in NOT_NAME or token.lower() in NAME_LINKERS:
             return False
-        if token not in _PARTICLES and not token[0].isupper():
+        if token not in NAME_PARTICLES and not token[0].isupper():
             return False
     return True
 
@@ -124,15 +152,23 @@ def _flat_target(flat: str) -> tuple[list[TargetDraft], list[str]]:
     if not start:
         return [], []
     raw = flat[start.end() :].strip()
+    if end := _FLAT_END.search(raw):
+        raw = raw[: end.start()].strip()
     target = TargetDraft(address=[raw])
+    notes = ["targets[0]: the export joined its lines: "
+             "the text after 'to:' is kept as one address line to split by hand"]
+    # In the print layout a "Salutation:" line closes a target's block: contacts after it are the next target's.
+    label = _FLAT_SALUTATION.search(raw)
+    first = raw[: label.start()] if label else raw
     if match := re.search(r"salutation(?:\s+for\s+all)?\s*:\s*(dear\b[^\[\]]*?\[[^\]]*\])", raw, re.I):
         target.salutation = match.group(1)
     elif match := re.search(r"\(salutation\)\s*[^()]*\(([^()]+)\)", raw, re.I):
         target.salutation = match.group(1).strip()
-    if match := re.search(r"\bfax\s*:?\s*([+\d(][\d\s()+-]{5,}\d)", raw, re.I):
+    elif label:
+        notes.append("targets[0].salutation: the joined text does not show where it ends: copy it by hand")
+    if match := re.search(r"\bfax\s*:?\s*([+\d(][\d\s()+-]{5,}\d)", first, re.I):
         target.fax = match.group(1).strip()
-    if match := re.search(r"[\w.+-]+@[\w-]+\.[\w.-]*\w", raw):
+    if match := re.search(r"[\w.+-]+@[\w-]+\.[\w.-]*\w", first):
         target.email = match.group(0)
-    notes = ["targets[0]: the export joined its lines: the text after 'to:' is kept as one address line to split by hand",
-             "targets: the export is cut after the first target: later targets are lost"]
+    notes.append("targets: only the first target can be read from a joined export: add any others by hand")
     return [target], notes
