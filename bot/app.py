@@ -20,6 +20,8 @@ from bot.clock import Clock, utc_now
 from bot.content import Library
 from bot.delivery import Broadcasts, Worker
 from bot.content_sync import ContentSync
+from bot.importer.drafts import Drafts
+from bot.importer.service import Importer
 from bot.i18n import load_translations
 from bot.lifecycle import CaseStates
 from bot.pledges import Store
@@ -148,6 +150,9 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         cases=cases,
         content=content,
         clock=clock,
+        importer=Importer(
+            Drafts(redis), library, renderer, content, cases, broadcasts, store, clock
+        ),
     )
     dispatcher.update.outer_middleware(skip_unreadable_updates)
     dispatcher.update.outer_middleware(

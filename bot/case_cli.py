@@ -12,11 +12,10 @@ from bot.clock import utc_now
 from bot.content import ContentError, Library, Status
 from bot.content.check import check_content, format_report
 from bot.delivery import Broadcasts
-from bot.lifecycle import CaseStates, UpdateKind
+from bot.lifecycle import MAX_UPDATE, CaseStates, UpdateKind
 from bot.pledges import Store
 from bot.privacy import Pseudonymizer, privacy_key
 from bot.publishing import announce, announced, make_renderer, publish_update
-from bot.render.lifecycle import MAX_UPDATE
 from bot.settings import StoreSettings
 from bot.storage import open_redis
 

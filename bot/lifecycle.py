@@ -26,6 +26,10 @@ from bot.content import Case, Library, Status
 logger = logging.getLogger(__name__)
 
 
+# Characters of an update's own text: the rest of the message (title, status, totals) must fit too.
+MAX_UPDATE = 3000
+
+
 class UpdateKind(StrEnum):
     news = "news"  # still open, nothing else changes
     extended = "extended"  # the deadline moves

@@ -11,12 +11,17 @@ from bot.settings import Settings
 
 
 class Cb(Filter):
-    def __init__(self, *verbs: str) -> None:
+    """Callback data of one of `verbs`; with `first`, only when its first argument is one of those."""
+
+    def __init__(self, *verbs: str, first: tuple[str, ...] = ()) -> None:
         self.verbs = frozenset(verbs)
+        self.first = frozenset(first)
 
     async def __call__(self, query: CallbackQuery) -> bool | dict[str, Callback]:
         parsed = decode(query.data)
         if parsed is None or parsed.verb not in self.verbs:
+            return False
+        if self.first and (not parsed.args or parsed.args[0] not in self.first):
             return False
         return {"cb": parsed}
 

@@ -24,11 +24,10 @@ from bot.content import Case, Library
 from bot.content.check import check_content
 from bot.content_sync import ContentSync
 from bot.delivery import Audience, AudienceKind, Broadcasts, Payload
-from bot.lifecycle import CaseStates, UpdateKind, overlay
+from bot.lifecycle import MAX_UPDATE, CaseStates, UpdateKind, overlay
 from bot.pledges import Store
 from bot.publishing import publish_update
 from bot.render import Renderer
-from bot.render.lifecycle import MAX_UPDATE
 from bot.settings import Settings
 from handlers.coordinator import BroadcastForm, claim_draft, show_progress
 from handlers.filters import Cb, IsCoordinator

@@ -504,7 +504,7 @@ async def test_coordinators_get_their_commands_in_the_menu(app: App, emulator: B
     activist_commands = [c for c, _ in app.renderer.commands("en")]
     for language in ("", "en", "ru"):
         menu = [c["command"] for c in emulator.commands(scope_type="chat", chat_id=ADMIN_ID, language_code=language)]
-        assert menu == [*activist_commands, "broadcast", "stats", "export", "update", "schedule", "reload", "cancel"], language
+        assert menu == [*activist_commands, "import", "broadcast", "stats", "export", "update", "schedule", "reload", "cancel"], language
     ru = {c["command"]: c["description"] for c in emulator.commands("chat", "ru", chat_id=ADMIN_ID)}
     assert ru["broadcast"] == "Отправить сообщение активистам"
     assert "broadcast" not in [c["command"] for c in emulator.commands()], "activists never see them"

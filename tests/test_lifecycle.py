@@ -53,6 +53,8 @@ async def write_update(admin: Activist, kind: str, text: str, deadline: str | No
     if deadline:
         await admin.send(deadline)
     await admin.send(text)
+    # The preview and the confirmation are two messages; the per-chat flood limit may space them out.
+    await admin.emu.wait_for(lambda: "upd:send:" in str(admin.last.get("reply_markup")), timeout=5)
     return admin.last
 
 

@@ -1,7 +1,7 @@
 """Case content: models, loading and validation. No aiogram here."""
 
 from bot.content.library import Library
-from bot.content.loader import ContentError, Problem, load_case, load_cases
+from bot.content.loader import ContentError, Problem, load_case, load_cases, parse_case
 from bot.content.models import ACTIONS, Case, Link, Status, Subject, Target, Text, has_lang, pick
 
 __all__ = [
@@ -18,5 +18,6 @@ __all__ = [
     "has_lang",
     "load_case",
     "load_cases",
+    "parse_case",
     "pick",
 ]

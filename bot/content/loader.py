@@ -98,10 +98,28 @@ def load_cases(content_dir: Path) -> dict[str, Case]:
     return cases
 
 
+def parse_case(text: str, shown: str, stem: str | None = None) -> tuple[Case | None, list[Problem]]:
+    """A case from YAML text (a draft sent in chat); the problems read like those of a file.
+
+    With `stem`, the id must match it, as a file's id must match the file name.
+    """
+    case, problems, _ = _load_text(text, shown, stem)
+    return (case if not problems else None), problems
+
+
 def _load(path: Path) -> tuple[Case | None, list[Problem], int | None]:
     """Return the case (when the model accepts it), the problems of the file, and the line of its id."""
     shown = shown_path(path)
-    root, data, problems = _read_yaml(path, shown)
+    text, problems = _read_text(path, shown)
+    if text is None:
+        return None, problems, None
+    return _load_text(text, shown, path.stem, path.suffix)
+
+
+def _load_text(
+    text: str, shown: str, stem: str | None, suffix: str = ".yaml"
+) -> tuple[Case | None, list[Problem], int | None]:
+    root, data, problems = _read_yaml(text, shown)
     if root is None:
         return None, problems, None
     if not isinstance(root, MappingNode) or not isinstance(data, dict):
@@ -114,8 +132,8 @@ def _load(path: Path) -> tuple[Case | None, list[Problem], int | None]:
     case_id = data.get("id")
     case_id = case_id.strip() if isinstance(case_id, str) else None
     # The file name is how people find a case; a malformed id is reported by the model instead.
-    if case_id and re.fullmatch(CASE_ID_PATTERN, case_id) and case_id != path.stem:
-        reason = f"id {case_id!r} does not match the file name; rename the file to {case_id}{path.suffix}"
+    if stem is not None and case_id and re.fullmatch(CASE_ID_PATTERN, case_id) and case_id != stem:
+        reason = f"id {case_id!r} does not match the file name; rename the file to {case_id}{suffix}"
         problems.append(Problem(shown, id_line, "id", reason))
 
     try:
@@ -159,19 +177,21 @@ _SYNTAX_HINTS = {
 }
 
 
-def _read_yaml(path: Path, shown: str) -> tuple[Node | None, object, list[Problem]]:
-    """Compose and construct the file; the node tree keeps the line numbers that the data loses."""
+def _read_text(path: Path, shown: str) -> tuple[str | None, list[Problem]]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return None, None, [Problem(shown, None, "-", f"cannot read file: {exc.strerror or exc}")]
+        return None, [Problem(shown, None, "-", f"cannot read file: {exc.strerror or exc}")]
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig"), []
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         reason = f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
-        return None, None, [Problem(shown, line, "-", reason)]
+        return None, [Problem(shown, line, "-", reason)]
 
+
+def _read_yaml(text: str, shown: str) -> tuple[Node | None, object, list[Problem]]:
+    """Compose and construct the text; the node tree keeps the line numbers that the data loses."""
     loader = _Loader(text)
     root: Node | None = None
     try:

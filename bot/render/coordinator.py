@@ -63,13 +63,14 @@ class CoordinatorScreens(CaseScreens, TextScreens):
         _ = self._gettext(lang)
         return [
             *self.commands(lang),
+            ("import", _("Import an Urgent Action and publish it")),
             ("broadcast", _("Send a message to activists")),
             ("stats", _("Subscribers and pledges, with a chart")),
             ("export", _("Figures as a CSV file")),
             ("update", _("Post an update of a case")),
             ("schedule", _("What is scheduled, and when")),
             ("reload", _("Read the case files again")),
-            ("cancel", _("Stop composing a broadcast or an update")),
+            ("cancel", _("Stop an import, a broadcast or an update")),
         ]
 
     # --- composing ------------------------------------------------------------------------------

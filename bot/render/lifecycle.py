@@ -22,8 +22,6 @@ from bot.render.screens import CaseScreens, label
 from bot.render.texts import TextScreens
 
 
-# Characters of an update's own text: the rest of the message (title, status, totals) must fit too.
-MAX_UPDATE = 3000
 
 
 class PlannedLike(Protocol):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from bot.render.actions import ActionScreens
 from bot.render.coordinator import CoordinatorScreens
+from bot.render.importer import ImportScreens
 from bot.render.lifecycle import LifecycleScreens
 from bot.render.screens import CaseScreens
 from bot.render.texts import TextScreens
 
 
-class Renderer(LifecycleScreens, CoordinatorScreens, CaseScreens, ActionScreens, TextScreens):
+class Renderer(ImportScreens, LifecycleScreens, CoordinatorScreens, CaseScreens, TextScreens, ActionScreens):
     """Turns cases and user state into Screens (Telegram HTML + button specs); no aiogram here."""

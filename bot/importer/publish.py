@@ -1,0 +1,79 @@
+"""Publish a reviewed draft: the case file, every process's library, the reminders, the alert. No aiogram.
+
+The file goes into CONTENT_DIR/cases beside the hand-written ones, so a draft published from chat
+is a case like any other: `rrbot check` reads it, and it can be edited by hand later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from html import escape
+from pathlib import Path
+
+from bot.content_sync import ContentSync
+from bot.delivery import Broadcasts
+from bot.importer.review import Review, Verdict
+from bot.lifecycle import CaseStates
+from bot.publishing import announce, publish_update
+from bot.render import Renderer
+
+logger = logging.getLogger(__name__)
+
+SETTLE = 3.0  # seconds for every bot process to read the new case before the alert's buttons reach anyone
+
+
+class PublishError(Exception):
+    """Nothing was published; str() says why in one line (for the log and the coordinator)."""
+
+
+async def publish(
+    review: Review, yaml_text: str, *, content: ContentSync, cases: CaseStates, broadcasts: Broadcasts,
+    renderer: Renderer, now: dt.datetime, created_by: int, letters_sent: int = 0,
+) -> str:
+    """Publish a new case or an update; returns the id of the broadcast that carries it."""
+    if review.verdict == Verdict.update:
+        assert review.existing is not None and review.kind is not None and review.text is not None
+        # The update text is Telegram HTML when a coordinator types it; a document's text is plain.
+        _, bc_id = await publish_update(
+            broadcasts, renderer, cases, review.existing, review.kind, escape(review.text, quote=False), now,
+            deadline=review.deadline, letters_sent=letters_sent, created_by=created_by,
+        )
+        return bc_id
+    if review.verdict != Verdict.new or review.case is None:
+        raise PublishError(f"a draft that is {review.verdict.value} cannot be published")
+    content_dir = content.library.content_dir
+    if content_dir is None:
+        raise PublishError("this bot has no content directory to save cases in")
+    path = Path(content_dir) / "cases" / f"{review.case.id}.yaml"
+    _write_new(path, yaml_text)
+    if not await content.reload():
+        path.unlink(missing_ok=True)
+        raise PublishError(f"the cases in {content_dir} do not load with {path.name}; it was removed again")
+    # Other processes read the file when the version moves; the alert waits SETTLE seconds for them.
+    content.seen = await cases.changed()
+    case = content.library.get(review.case.id)
+    if case is None:
+        raise PublishError(f"{path.name} was written but the case did not load")
+    bc_id = await announce(broadcasts, renderer, case, now, created_by=created_by, send_at=now.timestamp() + SETTLE)
+    if bc_id is None:
+        raise PublishError(f"the alert of {case.id} already went out")
+    logger.info("Case %r published from chat as %r", case.id, str(path))
+    return bc_id
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Write the file unless it exists: a case is never overwritten from chat."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        # link() fails when the target exists, where replace() would silently overwrite it.
+        os.link(tmp, path)
+    except FileExistsError:
+        raise PublishError(f"{path.name} already exists in {path.parent}") from None
+    except OSError as exc:
+        raise PublishError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+

@@ -1,0 +1,169 @@
+"""What a coordinator must know before publishing an imported draft. No aiogram, no I/O.
+
+A draft is YAML text: the importer's output, or the coordinator's corrected version of it. The
+review says whether it is a new case, a later update of a case the bot already has, or something
+that cannot be published yet, and which requested letter languages have no text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+import yaml
+
+from bot.content import Case, Library, Problem, parse_case
+from bot.lifecycle import MAX_UPDATE, UpdateKind
+
+logger = logging.getLogger(__name__)
+
+MAX_YAML = 64 * 1024  # a case file is a few KB; more is a mistake, or an attempt to make us work
+_REF = re.compile(r"(\d{1,4})\s*/\s*(\d{2,4})")
+# Closing words of a final update, in the languages the importer reads.
+_CLOSING = re.compile(
+    r"no\s+further\s+(?:action|appeals)\s+(?:is|are)\s+(?:requested|needed|required)"
+    r"|no\s+se\s+requiere[n]?\s+más\s+(?:acciones|llamamientos)"
+    r"|aucune\s+(?:autre\s+)?action\s+(?:complémentaire\s+)?n.est\s+(?:requise|nécessaire)",
+    re.I,
+)
+
+
+class Verdict(StrEnum):
+    new = "new"  # a valid case the bot does not have: Publish sends its alert to everyone
+    update = "update"  # a later update of a case the bot has: Publish sends it to the case's followers
+    known = "known"  # this UA, at this update, is already in the bot: nothing to publish
+    clash = "clash"  # valid, but another case already has its id
+    invalid = "invalid"  # required fields missing or wrong: Edit
+
+
+class Letters(Protocol):
+    frames: tuple[str, ...]
+
+    def available(self, case: Case) -> list[str]: ...
+
+    def resolve(self, case: Case, wanted: str, ui_lang: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A letter language the appeal asks for that the bot cannot write yet."""
+
+    language: str
+    missing: str  # "asks": no text of the asks in it; "frame": no letter template in it
+    shown: str  # the language letters fall back to
+
+
+@dataclass
+class Review:
+    verdict: Verdict
+    case: Case | None = None
+    existing: Case | None = None
+    ua: str | None = None
+    update: int | None = None
+    problems: list[Problem] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    kind: UpdateKind | None = None  # for an update: what it changes
+    deadline: dt.date | None = None  # for an extension: the new deadline
+    text: str | None = None  # for an update: the text followers get
+
+    @property
+    def publishable(self) -> bool:
+        return self.verdict in (Verdict.new, Verdict.update)
+
+
+def describe(problem: Problem) -> str:
+    """A problem of a draft as the coordinator reads it: no file name (it is their message), the line."""
+    where = f"line {problem.line}" if problem.line else ""
+    field = "" if problem.field == "-" else problem.field
+    place = ", ".join(part for part in (where, field) if part)
+    return f"{place}: {problem.reason}" if place else problem.reason
+
+
+def closing(text: str) -> bool:
+    """True for the last update of a case ("No further action is requested")."""
+    return bool(_CLOSING.search(text))
+
+
+def ua_number(ua: object) -> str | None:
+    """ "UA 84/11", "ua: 84 / 11", "AU 84/11" -> "84/11": one key for the same appeal however written."""
+    match = _REF.search(str(ua)) if ua else None
+    return f"{int(match[1])}/{match[2]}" if match else None
+
+
+def review(
+    text: str, library: Library, letters: Letters, today: dt.date, *, closes: bool = False, ui_lang: str = "en"
+) -> Review:
+    """Assess a draft against the cases the bot has."""
+    if len(text.encode("utf-8")) > MAX_YAML:
+        too_big = Problem("draft.yaml", None, "-", f"more than {MAX_YAML // 1024} KB: a case file is a few KB")
+        return Review(Verdict.invalid, problems=[too_big])
+    case, problems = parse_case(text, "draft.yaml")
+    fields = _fields(text)
+    number = ua_number(fields.get("ua"))
+    existing = next((c for c in library.all() if ua_number(c.ua) == number), None) if number else None
+    update = fields.get("update") if isinstance(fields.get("update"), int) else None
+    if existing is not None:
+        return _against(existing, case, fields, update, today, closes, problems)
+    if case is None:
+        return Review(Verdict.invalid, ua=fields.get("ua"), update=update, problems=problems)
+    gaps = gaps_of(case, letters, ui_lang)
+    if library.get(case.id) is not None:
+        return Review(Verdict.clash, case, library.get(case.id), case.ua, case.update, gaps=gaps)
+    return Review(Verdict.new, case, None, case.ua, case.update, gaps=gaps)
+
+
+def _against(
+    existing: Case, case: Case | None, fields: dict[str, Any], update: int | None, today: dt.date, closes: bool,
+    problems: list[Problem],
+) -> Review:
+    """A draft of an appeal the bot already has: a later update, or nothing new."""
+    if update is None or update <= (existing.update or 0):
+        return Review(Verdict.known, case, existing, existing.ua, update)
+    text = _plain(fields.get("summary")) or _plain(fields.get("title"))
+    reason = None
+    if not text:
+        reason = "an update needs a summary: its text is what followers get"
+    elif len(text) > MAX_UPDATE:
+        reason = f"{len(text)} characters: followers get the summary as the update, at most {MAX_UPDATE}"
+    if reason:
+        return Review(Verdict.invalid, case, existing, existing.ua, update, [Problem("draft.yaml", None, "summary", reason)])
+    deadline = fields.get("deadline") if isinstance(fields.get("deadline"), dt.date) else None
+    if isinstance(deadline, dt.datetime):
+        deadline = deadline.date()
+    current = existing.deadline.date() if isinstance(existing.deadline, dt.datetime) else existing.deadline
+    later = deadline is not None and deadline > today and (current is None or deadline > current)
+    kind = UpdateKind.closed if closes else UpdateKind.extended if later else UpdateKind.news
+    logger.info("Draft is update %r of case %r (%s)", update, existing.id, kind.value)
+    return Review(
+        Verdict.update, case, existing, existing.ua, update, kind=kind,
+        deadline=deadline if kind == UpdateKind.extended else None, text=text.strip(),
+    )
+
+
+def gaps_of(case: Case, letters: Letters, ui_lang: str) -> list[Gap]:
+    """The requested letter languages that letters cannot be written in, and what they fall back to."""
+    available = set(letters.available(case))
+    return [
+        Gap(lang, "frame" if case.asks_in(lang) else "asks", letters.resolve(case, lang, ui_lang))
+        for lang in case.letter_languages
+        if lang not in available
+    ]
+
+
+def _fields(text: str) -> dict[str, Any]:
+    """The draft's top-level fields, even when the case as a whole is not valid yet."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _plain(value: object) -> str | None:
+    if isinstance(value, dict):
+        value = next((v for v in value.values() if isinstance(v, str) and v.strip()), None)
+    return value if isinstance(value, str) and value.strip() else None

@@ -1,0 +1,250 @@
+"""A coordinator imports an Urgent Action in chat: preview, Edit, Discard, Publish, updates, bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.app import App, running
+from bot.content import Library
+from bot.emulator import BotAPIEmulator
+from bot.journey import Activist
+from bot.settings import Settings, StoreSettings
+from bot.importer.drafts import make_draft
+from bot.importer.review import Review, Verdict, review
+from bot.lifecycle import UpdateKind
+from bot.publishing import make_renderer
+from tests.conftest import ADMIN_ID, CONTENT
+from tests.pdfs import flate_stream, build_pdf, text_pdf
+from tests.test_lifecycle import follower, last_text
+from tests.test_scheduler import CASE, write_content
+from tests.ua_texts import new_case, update_of_ua_84_11
+
+UTC = dt.timezone.utc
+NEW = "ua-201-26"
+
+
+def days_ahead(days: int) -> dt.date:
+    return (dt.datetime.now(UTC) + dt.timedelta(days=days)).date()
+
+
+@pytest.fixture
+async def live(settings: Settings, redis, tmp_path: Path) -> AsyncIterator[App]:
+    """The bot with a writable content directory; the seed case open for ten more days."""
+    content = write_content(tmp_path, deadline=days_ahead(10).isoformat(), timezone="Europe/Moscow")
+    async with running(settings.model_copy(update={"content_dir": content}), redis, Library.load(content)) as app:
+        await app.store.set_language(ADMIN_ID, "en")
+        yield app
+
+
+@pytest.fixture
+def admin(emulator: BotAPIEmulator) -> Activist:
+    return Activist(emulator, ADMIN_ID, "Coord")
+
+
+async def upload(person: Activist, name: str, content: bytes, *, report: bool = True) -> dict:
+    """Send a document and wait for the bot's answer: the report under a preview, or one message."""
+    before = len(person.emu.outbox(person.user_id))
+    person.emu.user_sends_document(person.user_id, name, content)
+    return await answered(person, before, report)
+
+
+async def paste(person: Activist, text: str, *, report: bool = True) -> dict:
+    before = len(person.emu.outbox(person.user_id))
+    person.emu.user_sends(person.user_id, text)
+    return await answered(person, before, report)
+
+
+async def answered(person: Activist, before: int, report: bool) -> dict:
+    # A preview is several messages, paced by the per-chat flood limit: wait for the report under it.
+    def done() -> bool:
+        new = person.emu.outbox(person.user_id)[before:]
+        return bool(new) and (not report or "Imported draft" in str(new[-1]))
+
+    await person.emu.wait_for(done, timeout=15)
+    await person.emu.wait_idle(timeout=10)
+    return person.last
+
+
+def since(person: Activist, count: int) -> list[str]:
+    return [m.get("text") or m.get("caption") or "" for m in person.messages[count:]]
+
+
+# --- the review, pure ---------------------------------------------------------------------------
+
+
+def assess(text: str, **kwargs: object) -> Review:
+    renderer = make_renderer(StoreSettings(content_dir=CONTENT, _env_file=None))
+    draft = make_draft(text, "ua.txt")
+    return review(draft.yaml, Library.load(CONTENT), renderer.letters, dt.date(2026, 11, 28), closes=draft.closes, **kwargs)
+
+
+def test_a_new_appeal_is_new_and_its_missing_translation_is_named() -> None:
+    found = assess(new_case(days_ahead(20)))
+    assert found.verdict == Verdict.new and found.case is not None and found.case.id == NEW
+    assert [(g.language, g.missing, g.shown) for g in found.gaps] == [("es", "asks", "en")]
+
+
+def test_updates_of_a_known_appeal_are_told_apart() -> None:
+    later = dt.date(2026, 12, 30)
+    assert assess(update_of_ua_84_11("second", later)).verdict == Verdict.known
+    third = assess(update_of_ua_84_11("third", later))
+    assert (third.verdict, third.kind, third.deadline, third.existing.id) == (Verdict.update, UpdateKind.extended, later, CASE)
+    assert "still not been seen" in third.text
+    closing = assess(update_of_ua_84_11("fourth", later, closing=True))
+    assert (closing.verdict, closing.update, closing.kind) == (Verdict.update, 4, UpdateKind.closed)
+
+
+def test_a_draft_with_an_id_in_use_or_errors_cannot_be_published() -> None:
+    renderer = make_renderer(StoreSettings(content_dir=CONTENT, _env_file=None))
+    draft = make_draft(new_case(days_ahead(20)), "ua.txt").yaml.replace("id: ua-201-26", f"id: {CASE}")
+    clash = review(draft, Library.load(CONTENT), renderer.letters, dt.date(2026, 11, 28))
+    assert clash.verdict == Verdict.clash and not clash.publishable
+    broken = review("id: x\ntitle: [", Library.load(CONTENT), renderer.letters, dt.date(2026, 11, 28))
+    assert broken.verdict == Verdict.invalid and broken.problems and broken.problems[0].line == 2
+
+
+# --- in chat --------------------------------------------------------------------------------------
+
+
+async def test_a_pasted_ua_is_previewed_with_every_official_then_published_once(
+    live: App, emulator: BotAPIEmulator, admin: Activist
+) -> None:
+    people = [await follower(live, emulator, 7101), await follower(live, emulator, 7102, "ru")]
+    start = len(admin.messages)
+    report = await paste(admin, new_case(days_ahead(20)))
+    shown = since(admin, start)
+    # The card, a letter to each of the three officials, then the report under it all.
+    assert "Journalist held without charge" in shown[0], shown
+    for name in ("Marta Elena Ruiz", "Jorge Alberto Pineda", "Lucía Beatriz Gómez"):
+        assert any(f"Letter to {name}" in text for text in shown), name
+    assert any("Avenida Central 100" in text and "Dear Attorney General" in text for text in shown)
+    assert "Marta Elena Ruiz · 📠 +502 2411 9124 · 📧 fiscal.general@example.org" in report["text"]
+    assert "New case ua-201-26 (UA 201/26)" in report["text"], report["text"]
+    assert "sends the alert to 3 subscribers" in report["text"]  # the two followers and the coordinator
+    # The appeal wants Spanish; nobody wrote Spanish asks, and the coordinator is told so.
+    assert "letters in Spanish" in report["text"] and "fall back to English" in report["text"]
+    assert any("No Spanish text for this appeal yet" in text for text in shown)
+    assert not (live.settings.content_dir / "cases" / f"{NEW}.yaml").exists()
+
+    await admin.tap("Publish", report)
+    saved = live.settings.content_dir / "cases" / f"{NEW}.yaml"
+    data = yaml.safe_load(saved.read_text(encoding="utf-8"))
+    assert [t.get("fax") for t in data["targets"]] == ["+502 2411 9124", "+502 2413 8888", None]
+    assert live.library.get(NEW) is not None
+    for person in people:
+        await emulator.wait_for(lambda p=person: "JOURNALIST" in last_text(p).upper(), timeout=15)
+    assert any("What can I do?" in b["text"] for b in people[0].buttons())
+    # The leader planned the deadline reminders of the new case.
+    await emulator.wait_for(lambda: len(live.scheduler.planned(NEW)) == 3, timeout=10)
+
+    # A second tap on the old report publishes nothing more.
+    alerts = len(people[0].messages)
+    answer = await admin.tap("Publish", report)
+    assert "already published or discarded" in answer["text"]
+    await emulator.wait_idle(timeout=5)
+    assert len(people[0].messages) == alerts
+
+
+async def test_an_update_document_is_recognised_as_the_update_of_its_case(
+    live: App, emulator: BotAPIEmulator, admin: Activist
+) -> None:
+    person = await follower(live, emulator, 7201)
+    await emulator.wait_for(lambda: len(live.scheduler.planned(CASE)) == 3, timeout=10)
+    later = days_ahead(30)
+    report = await upload(admin, "ua-84-11-third.txt", update_of_ua_84_11("third", later).encode())
+    assert "Update 3 of UA 84/11, case ua-84-11" in report["text"] and "1 follower" in report["text"]
+    assert "The deadline moves to" in report["text"]
+    assert "still not been seen" in admin.messages[-2]["text"]  # the update as followers will read it
+
+    await admin.tap("Publish", report)
+    await emulator.wait_for(lambda: "still not been seen" in last_text(person), timeout=15)
+    await emulator.wait_for(lambda: live.library.get(CASE).update == 3, timeout=10)
+    assert live.library.get(CASE).deadline == later
+    assert not (live.settings.content_dir / "cases" / "ua-84-11-third.yaml").exists()
+
+    # The same document again: nothing new.
+    again = await upload(admin, "ua-84-11-third.txt", update_of_ua_84_11("third", later).encode())
+    assert "already in the bot as case ua-84-11" in again["text"]
+    assert "Publish" not in str(again.get("reply_markup"))
+
+
+async def test_a_closing_update_closes_the_case(live: App, emulator: BotAPIEmulator, admin: Activist) -> None:
+    await emulator.wait_for(lambda: len(live.scheduler.planned(CASE)) == 3, timeout=10)
+    report = await paste(admin, update_of_ua_84_11("third", days_ahead(30), closing=True))
+    assert "closes the case" in report["text"]
+    await admin.tap("Publish", report)
+    await emulator.wait_for(lambda: live.library.get(CASE).status == "closed", timeout=10)
+    await emulator.wait_for(lambda: live.scheduler.planned(CASE) == [], timeout=10)
+
+
+async def test_edit_sends_the_draft_and_takes_a_corrected_file_back(
+    live: App, emulator: BotAPIEmulator, admin: Activist
+) -> None:
+    report = await paste(admin, new_case(days_ahead(20)))
+    await admin.tap("Edit", report)
+    sent = admin.last
+    assert sent["document"]["file_name"] == "draft.yaml" and "send it back" in sent["caption"]
+    draft = emulator.files.get(sent["document"]["file_id"]).data.decode()
+
+    broken = draft.replace("deadline:", "deadline: [", 1)
+    problems = await paste(admin, broken, report=False)
+    assert "draft is unchanged" in problems["text"] and "YAML syntax error" in problems["text"]
+    assert "line 15" in problems["text"]
+    fixed = draft.replace("ua-201-26", "ua-201-26-es").replace("- es\n", "- en\n")
+    again = await upload(admin, "draft.yaml", fixed.encode())
+    assert "New case ua-201-26-es" in again["text"] and "letters in Spanish" not in again["text"]
+
+
+async def test_discard_leaves_nothing_behind(live: App, emulator: BotAPIEmulator, admin: Activist) -> None:
+    report = await paste(admin, new_case(days_ahead(20)))
+    await admin.tap("Discard", report)
+    assert "Draft discarded" in admin.last["text"]
+    answer = await admin.press(report["message_id"], report["reply_markup"]["inline_keyboard"][0][0]["callback_data"])
+    assert "already published or discarded" in answer["text"]
+    assert not (live.settings.content_dir / "cases" / f"{NEW}.yaml").exists()
+
+
+async def test_a_long_pasted_text_is_read_when_its_last_part_arrives(
+    live: App, emulator: BotAPIEmulator, admin: Activist
+) -> None:
+    text = new_case(days_ahead(20))
+    cut = text.index("PLEASE SEND APPEALS")
+    first = text[:cut] + "\n" * (3900 - cut)  # the app cut it here, at Telegram's length
+    waiting = await admin.send(first)
+    assert "send the rest" in waiting["text"] and "Preview" in str(waiting["reply_markup"])
+    report = await paste(admin, text[cut:])
+    assert "New case ua-201-26" in report["text"]
+
+
+async def test_bad_documents_get_a_clear_answer_and_the_bot_keeps_going(
+    live: App, emulator: BotAPIEmulator, admin: Activist
+) -> None:
+    answers = {
+        "empty.txt": (b"", "The file is empty"),
+        "recipe.txt": (b"Mix the flour and the water, then bake for an hour. " * 20, "does not look like an Urgent Action"),
+        "scan.pdf": (build_pdf([b""]), "it is a scan"),
+        "bomb.pdf": (build_pdf([flate_stream(b" ", 200 * 1024 * 1024)]), "expands to far more data"),
+        "photo.txt": (bytes(range(256)) * 4, "neither a PDF nor text"),
+        "huge.txt": (b"a" * (5 * 1024 * 1024 + 1), "at most 5 MB"),
+    }
+    for name, (content, expected) in answers.items():
+        answer = await upload(admin, name, content, report=False)
+        assert expected in answer["text"], (name, answer["text"])
+    downloads = [c for c in emulator.calls if c.method == "getFile"]
+    assert len(downloads) == len(answers) - 1  # the oversized file was refused by its size alone
+    report = await upload(admin, "ua.pdf", text_pdf([new_case(days_ahead(20), bullet="-").splitlines()]))
+    assert "New case ua-201-26" in report["text"]
+
+
+async def test_only_coordinators_can_import(live: App, emulator: BotAPIEmulator) -> None:
+    outsider = Activist(emulator, 7301, "Out")
+    await outsider.send("/start")
+    answer = await upload(outsider, "ua.txt", new_case(days_ahead(20)).encode(), report=False)
+    assert "Urgent Action" not in answer["text"]
+    assert (await outsider.send(new_case(days_ahead(20))))["text"] != ""
+    assert not any("New case" in (m.get("text") or "") for m in outsider.messages)
