@@ -147,6 +147,30 @@ def test_degraded_sample_draft_is_written_with_a_todo_header(tmp_path: Path, cap
     assert data["deadline"] == dt.date(2012, 5, 4) and "title" not in data and "name" not in data["targets"][0]
 
 
+@pytest.mark.parametrize("name", sorted(SAMPLE_EXPECTED))
+def test_every_sample_becomes_a_valid_case_once_the_listed_fields_are_filled(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The report is complete: filling in exactly what it lists (nothing else) gives a case `rrbot check` accepts."""
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    main(["import", str(SAMPLES / name), "-o", str(content / "cases")])
+    todo = next((line.split("fill in ", 1)[1].split(", ") for line in capsys.readouterr().err.splitlines()
+                 if "draft incomplete" in line), [])
+    path = next((content / "cases").glob(f"{SAMPLE_EXPECTED[name]['id']}.yaml"))
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    hand = {"title": "Title by hand", "summary": "Summary by hand", "asks": [{"en": "An ask by hand"}]}
+    for field in todo:
+        if field.startswith("targets[0]."):
+            data["targets"][0][field.split(".", 1)[1]] = "Name by hand"
+        else:
+            data[field] = hand[field]
+    data["timezone"] = "UTC"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    problems = check_content(content)
+    assert not problems, format_report(problems)
+
+
 def test_existing_draft_is_not_overwritten(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "ua-84-11.yaml").write_text("keep me", encoding="utf-8")
     assert main(["import", str(SEED), "-o", str(tmp_path)]) == 2
