@@ -7,7 +7,9 @@ import re
 from pathlib import Path
 from typing import Annotated, TypeVar
 
-from pydantic import AnyUrl, BeforeValidator, Field, SecretStr, UrlConstraints, ValidationError, field_validator
+from pydantic import (
+    AnyUrl, BeforeValidator, Field, SecretStr, UrlConstraints, ValidationError, field_validator, model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 OFFICIAL_API = "https://api.telegram.org"
@@ -57,6 +59,17 @@ class StoreSettings(BaseSettings):
     # "Remind me later" waits this long; a job the bot was down for still runs within the grace window.
     remind_later: Duration = dt.timedelta(hours=3)
     schedule_grace: Duration = dt.timedelta(hours=6)
+    # Per-user pledge records of a closed case are deleted this many days after it closed; totals stay.
+    retention_days: int = Field(default=30, ge=0, le=3650)
+    # Webhook mode when WEBHOOK_URL is set (Telegram calls us); long polling otherwise. PORT serves the
+    # webhook and /healthz and /metrics; in polling mode those two only when PORT is set.
+    webhook_url: AnyUrl | None = None
+    webhook_secret: SecretStr | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    # Taps and messages one user may send in a burst, then per second: a flood from one person must not
+    # slow everyone else or skew the counters.
+    user_burst: int = Field(default=10, ge=1, le=1000)
+    user_rate: float = Field(default=2.0, gt=0, le=100)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -69,6 +82,31 @@ class StoreSettings(BaseSettings):
         if isinstance(value, int):
             return frozenset({value})
         return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _https_webhook(cls, value: AnyUrl | None) -> AnyUrl | None:
+        if value is not None and value.scheme not in ("https", "http"):
+            raise ValueError("is invalid: expected the https:// address Telegram should call")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's rule for secret_token: 1-256 characters, A-Z, a-z, 0-9, _ and -.
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", value.get_secret_value()):
+            raise ValueError("is invalid: use 16 to 256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> "StoreSettings":
+        if self.webhook_url is not None:
+            if self.webhook_secret is None:
+                # Without it anyone who finds the URL can feed the bot forged updates.
+                raise ValueError("WEBHOOK_SECRET is required with WEBHOOK_URL")
+            if self.port is None:
+                self.port = 8080
+        return self
 
     @field_validator("privacy_key")
     @classmethod
@@ -120,7 +158,7 @@ def load_settings(cls: type[S] = Settings, **overrides: object) -> S:  # type: i
         return cls(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        name = str(first["loc"][0]).upper() if first["loc"] else ""
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         if first["type"] == "missing":
             reason = "is required but not set"
@@ -128,4 +166,4 @@ def load_settings(cls: type[S] = Settings, **overrides: object) -> S:  # type: i
             reason = str(first["ctx"]["error"])  # our validators speak in whole phrases
         else:
             reason = f"is invalid: {first['msg']}"
-        raise SettingsError(f"{name} {reason}{more}") from None
+        raise SettingsError(f"{name} {reason}{more}".strip()) from None
