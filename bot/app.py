@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import signal
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
@@ -22,8 +23,10 @@ from bot.delivery import Broadcasts, Worker
 from bot.content_sync import ContentSync
 from bot.importer.drafts import Drafts
 from bot.importer.service import Importer
+from bot.intake import PollingIntake, make_intake
 from bot.i18n import load_translations
 from bot.lifecycle import CaseStates
+from bot.observability import Metrics
 from bot.pledges import Store
 from bot.privacy import Pseudonymizer, privacy_key
 from bot.render import Renderer
@@ -36,7 +39,8 @@ from handlers import detach_routers, get_routers
 from scheduler import JobContext, Scheduler
 from handlers.coordinator import publish_coordinator_commands
 from handlers.errors import error_handler
-from handlers.middlewares import CatalogueI18n, UserLocaleMiddleware, skip_unreadable_updates
+from handlers.metrics import UpdateMetrics
+from handlers.middlewares import CatalogueI18n, UserLocaleMiddleware, UserRateLimit, skip_unreadable_updates
 from handlers.storage import UserRecordStorage
 
 logger = logging.getLogger(__name__)
@@ -57,6 +61,7 @@ class App:
     scheduler: Scheduler
     content: ContentSync
     cases: CaseStates
+    metrics: Metrics | None = None  # health and /metrics: mount routes(app.metrics), see bot.observability
 
     def background(self, stop: asyncio.Event) -> list[asyncio.Task[None]]:
         """Delivery, the scheduler (when this process leads) and content reloads, until stop is set."""
@@ -130,6 +135,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         pseudonyms=pseudonyms,
     )
     scheduler.start()
+    scheduler.plan_retention(settings.retention_days)
 
     async def replan() -> None:
         if scheduler.leading:
@@ -137,6 +143,8 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
 
     scheduler.on_lead = replan
     content.listeners.append(replan)
+    metrics = Metrics(redis, store=store, broadcasts=broadcasts, scheduler=scheduler, library=library)
+    scheduler.on_missed = metrics.counting_missed(scheduler.on_missed)
     dispatcher = Dispatcher(
         storage=UserRecordStorage(redis, store),
         settings=settings,
@@ -154,16 +162,26 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
             Drafts(redis), library, renderer, content, cases, broadcasts, store, clock
         ),
     )
+    # First of ours: it times the middlewares after it too, and counts the updates they skip.
+    dispatcher.update.outer_middleware(UpdateMetrics(metrics))
     dispatcher.update.outer_middleware(skip_unreadable_updates)
     dispatcher.update.outer_middleware(
         UserLocaleMiddleware(CatalogueI18n(translations, settings.default_language, locales))
     )
+    # After the locale: a refused tap is told so in the user's language.
+    limiter = UserRateLimit(
+        redis, pseudonyms, burst=settings.user_burst, rate=settings.user_rate, coordinators=settings.admin_ids
+    )
+    dispatcher.message.outer_middleware(limiter)
+    dispatcher.callback_query.outer_middleware(limiter)
     dispatcher.include_routers(*get_routers(settings))
     dispatcher.errors.register(error_handler)
     # aiogram and pydantic leave ~190k long-lived objects; every full collection walked them all
     # (~130 ms, the p99 of a tap). Frozen, they are out of the collector's way.
     gc.freeze()
-    return App(settings, bot, dispatcher, store, library, renderer, broadcasts, worker, scheduler, content, cases)
+    return App(
+        settings, bot, dispatcher, store, library, renderer, broadcasts, worker, scheduler, content, cases, metrics
+    )
 
 
 async def publish_profile(app: App) -> None:
@@ -186,40 +204,95 @@ async def running(settings: Settings, redis: Redis, library: Library, clock: Clo
     stop = asyncio.Event()
     try:
         await publish_profile(app)
-        await app.bot.delete_webhook(drop_pending_updates=False)
-        task = asyncio.create_task(
-            app.dispatcher.start_polling(app.bot, handle_signals=False, allowed_updates=UPDATES, close_bot_session=False)
-        )
+        intake = PollingIntake(app)
+        await intake.start()
         background = app.background(stop)
         try:
             yield app
         finally:
+            await intake.stop()
             stop.set()
-            try:
-                await app.dispatcher.stop_polling()
-            except RuntimeError:  # polling had not started yet, or had ended
-                task.cancel()
-            with suppress(asyncio.CancelledError):
-                await asyncio.wait_for(task, timeout=10)
-            await asyncio.wait_for(asyncio.gather(*background), timeout=15)
+            await _drain(background)
     finally:
         detach_routers(get_routers(settings))
         await app.close()
 
 
+BACKGROUND_GRACE = 10.0  # sends in flight end within the sender's 4 s timeout; scheduled jobs get 5 s
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
 async def run(settings: Settings) -> None:
-    """`rrbot run`: long polling until SIGINT/SIGTERM."""
+    """`rrbot run`: take updates until SIGTERM/SIGINT, then stop with nothing lost and nothing sent twice."""
     library = Library.load(settings.content_dir)
-    async with open_redis(str(settings.redis_url) if settings.redis_url else None, settings.data_dir) as redis:
-        app = await build_app(settings, redis, library)
-        stop = asyncio.Event()
-        background = app.background(stop)
-        try:
-            await publish_profile(app)
-            logger.info("Serving %d cases as @%s", len(library), (await app.bot.me()).username)
-            await app.dispatcher.start_polling(app.bot, allowed_updates=UPDATES, close_bot_session=False)
-        finally:
-            stop.set()  # finish the sends in flight; leases cover anything cut short
-            await asyncio.gather(*background)
-            detach_routers(get_routers(settings))
-            await app.close()
+    shutdown = _stop_on_signals()
+    try:
+        async with open_redis(str(settings.redis_url) if settings.redis_url else None, settings.data_dir) as redis:
+            app = await build_app(settings, redis, library)
+            try:
+                await _serve(app, shutdown)
+            finally:
+                detach_routers(get_routers(settings))
+                await app.close()
+    finally:
+        loop = asyncio.get_running_loop()
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """An event SIGTERM and SIGINT set, installed first thing: a signal during startup stops it too."""
+    shutdown = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, _on_signal, sig, shutdown)
+    return shutdown
+
+
+def _on_signal(sig: signal.Signals, shutdown: asyncio.Event) -> None:
+    if shutdown.is_set():
+        logger.warning("%s again: already stopping (each step is bounded)", sig.name)
+        return
+    logger.info("%s received: stopping", sig.name)
+    shutdown.set()
+
+
+async def _serve(app: App, shutdown: asyncio.Event) -> None:
+    """Take updates until shutdown is set, then stop in order.
+
+    The intake first (no new updates; the ones taken are handled, and may still plan jobs or
+    queue broadcasts), then the background: the worker records the answers of its sends in
+    flight and queues again what it claimed but did not send, the scheduler lets go of its lock.
+    """
+    stop = asyncio.Event()
+    background = app.background(stop)
+    intake = make_intake(app)
+    try:
+        await publish_profile(app)
+        await intake.start()
+        logger.info("Serving %d cases as @%s", len(app.library), (await app.bot.me()).username)
+        await shutdown.wait()
+    finally:
+        began = asyncio.get_running_loop().time()
+        await intake.stop()
+        stop.set()
+        clean = await _drain(background)
+    took = asyncio.get_running_loop().time() - began
+    if clean:
+        logger.info("Stopped cleanly in %.2fs", took)
+    else:
+        logger.warning("Stopped in %.1fs; some background work was cut short (leases cover it)", took)
+
+
+async def _drain(background: list[asyncio.Task[None]], grace: float = BACKGROUND_GRACE) -> bool:
+    """Wait for the background tasks to finish after their stop; past `grace`, cancel them. True when clean."""
+    done, pending = await asyncio.wait(background, timeout=grace)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    failed = [task for task in done if task.exception() is not None]
+    for task in failed:
+        logger.error("A background task failed", exc_info=task.exception())
+    if pending:
+        logger.warning("%d background task(s) still busy after %rs: cancelled", len(pending), grace)
+    return not pending and not failed

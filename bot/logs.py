@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
+import traceback
 from collections.abc import Iterable
+from types import TracebackType
 from typing import TextIO
+
+# aiogram writes the chat id into the text of some errors (flood control, a group's migration); user ids
+# have 5 digits or more, while a traceback's line numbers and counts are shorter.
+_LONG_NUMBER = re.compile(r"(?<![\w.])-?\d{5,}(?![\w.])")
+
+
+def scrub_ids(text: str) -> str:
+    """Every number that may be a chat id, blanked."""
+    return _LONG_NUMBER.sub("[id]", text)
+
+
+def scrubbed_traceback(exc: BaseException) -> str:
+    """The traceback as logging would print it, without anything that may be a chat id."""
+    return scrub_ids("".join(traceback.format_exception(exc)).rstrip())
 
 
 class RedactingFormatter(logging.Formatter):
@@ -18,6 +35,12 @@ class RedactingFormatter(logging.Formatter):
         for secret in self.secrets:
             text = text.replace(secret, "[redacted]")
         return text
+
+    def formatException(
+        self, ei: tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
+    ) -> str:
+        # A safety net for libraries' tracebacks: our own calls log no ids in the first place.
+        return scrub_ids(super().formatException(ei))
 
 
 def setup_logging(level: str, secrets: Iterable[str] = (), stream: TextIO | None = None) -> logging.Handler:

@@ -220,7 +220,15 @@ class Store:
                 pipe.srem(self.key("acted", case_id), who)
                 for action in ACTIONS:
                     pipe.srem(self.key("pledged", case_id, action), who)
-            pipe.delete(self.key("user", user_id), self.key("user", user_id, "subs"))
+            # The rate-limit bucket (handlers/middlewares.py) and aiogram's FSM data of the private chat.
+            pipe.delete(self.key("user", user_id), self.key("user", user_id, "subs"), self.key("rl", who))
+            pipe.delete(f"fsm:{user_id}:{user_id}:data")
             pipe.srem(self.key("users"), user_id)
             await pipe.execute()
+        # "Already ran" marks of their personal reminders name them by pseudonym (scheduler/jobs.py). Big
+        # steps: this walks the whole keyspace, and the user is waiting.
+        pattern = self.key("sched", "fired", "later", who, "*")
+        marks = [k async for k in self.redis.scan_iter(match=pattern, count=10_000)]
+        if marks:
+            await self.redis.unlink(*marks)
         logger.info("Forgot user %r", who)

@@ -16,6 +16,7 @@ from aiogram.exceptions import TelegramBadRequest
 
 from bot.content import Library
 from bot.delivery import Broadcasts, Progress
+from bot.logs import scrubbed_traceback
 from bot.pledges import Store
 from bot.render import Renderer, Screen
 from bot.settings import StoreSettings
@@ -42,8 +43,9 @@ class ChatReporter:
                 return  # queued from the command line, or the message is not registered yet
             lang = await self._language(where[0])
             await self._edit(where, self.renderer.broadcast_progress(progress, lang))
-        except Exception:
-            logger.exception("Could not show the progress of broadcast %r", progress.id)
+        except Exception as exc:
+            # aiogram's error texts may hold the coordinator's chat id.
+            logger.error("Could not show the progress of broadcast %r: %s", progress.id, scrubbed_traceback(exc))
 
     async def finished(self, progress: Progress) -> None:
         """The progress message in its final state, then a report of its own (it notifies; an edit does not)."""
@@ -57,8 +59,8 @@ class ChatReporter:
                 await self._edit(where, self.renderer.broadcast_progress(progress, lang))
             took = progress.finished_at - progress.started_at if progress.finished_at and progress.started_at else None
             await self.bot.send_message(chat, self.renderer.broadcast_report(progress, lang, took=took))
-        except Exception:
-            logger.exception("Could not report the end of broadcast %r", progress.id)
+        except Exception as exc:
+            logger.error("Could not report the end of broadcast %r: %s", progress.id, scrubbed_traceback(exc))
 
     async def _language(self, chat_id: int) -> str:
         # The coordinator's saved UI language: the store's user:{chat} hash, as the engine's
@@ -88,12 +90,13 @@ class Coordinators:
         self.admin_ids = admin_ids
 
     async def send(self, text_for: Callable[[str], str]) -> None:
-        for admin in sorted(self.admin_ids):
+        for number, admin in enumerate(sorted(self.admin_ids), 1):
             try:
                 lang = (await self.store.user(admin)).lang or self.renderer.default_language
                 await self.bot.send_message(admin, text_for(lang))
-            except Exception:
-                logger.exception("Could not tell coordinator %r", admin)
+            except Exception as exc:
+                # Named by their place in ADMIN_IDS; aiogram's error texts may hold the chat id.
+                logger.error("Could not tell coordinator %r (ADMIN_IDS entry): %s", number, scrubbed_traceback(exc))
 
     def missed_job(
         self, library: Library, settings: StoreSettings

@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import Callback
 from bot.content import Library
+from bot.delivery import Broadcasts
 from bot.pledges import Store, UserPrefs
 from bot.render import Renderer
 from handlers.filters import Cb
@@ -117,6 +118,7 @@ async def forget_confirmed_handler(
     store: Store,
     renderer: Renderer,
     scheduler: Scheduler,
+    broadcasts: Broadcasts,
 ) -> None:
     """Erase everything about the user, keeping only anonymous totals."""
     if cb.args[0] == "no":
@@ -127,5 +129,7 @@ async def forget_confirmed_handler(
     # "Remind me later" jobs carry the chat id; cases gone from the files included.
     scheduler.forget(query.from_user.id, await store.known_cases(library.ids()))
     await store.forget(query.from_user.id, library.ids())
+    # Broadcasts under way hold the chat id in their queues until they reach it.
+    await broadcasts.forget(query.from_user.id)
     await show(query, renderer.screen("forgotten", lang))
     await toast(query)

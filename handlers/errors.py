@@ -7,7 +7,9 @@ from contextlib import suppress
 
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
+from pydantic import ValidationError
 
+from bot.logs import scrubbed_traceback
 from bot.render import Renderer
 
 logger = logging.getLogger(__name__)
@@ -16,13 +18,19 @@ logger = logging.getLogger(__name__)
 async def error_handler(event: ErrorEvent, renderer: Renderer, lang: str | None = None) -> bool:
     """Registered on the Dispatcher so it sees failures from every router."""
     update = event.update
-    logger.error(
-        "Update %r (%r) failed: %r",
-        update.update_id,
-        update.event_type,
-        event.exception,
-        exc_info=event.exception,
-    )
+    if isinstance(event.exception, ValidationError):
+        # pydantic quotes the offending input, which may be what the user typed: only where and what.
+        logger.error(
+            "Update %r (%r) failed: %s at %r",
+            update.update_id,
+            update.event_type,
+            type(event.exception).__name__,
+            [(e["loc"], e["type"]) for e in event.exception.errors()[:3]],
+        )
+    else:
+        # The traceback as text, with anything like a chat id blanked (aiogram puts them into error texts).
+        trace = scrubbed_traceback(event.exception)
+        logger.error("Update %r (%r) failed: %s", update.update_id, update.event_type, trace)
     lang = lang or renderer.default_language
     with suppress(TelegramAPIError):
         if update.callback_query:

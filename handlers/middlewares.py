@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import UNHANDLED
-from aiogram.types import TelegramObject, Update
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 from aiogram.types.update import UpdateTypeLookupError
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n.middleware import I18nMiddleware
 from babel.support import Translations
+from redis.asyncio import Redis
 
 from bot.i18n import negotiate
 from bot.pledges import Store
+from bot.privacy import Pseudonymizer
+from bot.render import Renderer
 from handlers.storage import prefetched_record
 
 
@@ -61,3 +67,115 @@ class UserLocaleMiddleware(I18nMiddleware):
         data["prefs"] = prefs
         data["lang"] = lang
         return lang
+
+
+# --- abuse limits -----------------------------------------------------------------------------------
+
+# Telegram never sends more than these; a forged webhook could, and every handler after this point
+# (regexes, the import parser, lru_cache'd callback decoding) would pay for it.
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_CALLBACK_DATA = 64  # bytes, as bot/callbacks.py reads them
+# Coordinators' messages get the handlers' own "too long" answers (the broadcast composer says by how
+# much); this ceiling only keeps a forged giant out.
+MAX_COORDINATOR_TEXT = 65_536
+
+# A token bucket per user, one round trip: refill by elapsed time, take a token if there is one.
+# Redis's own clock, so replicas with skewed clocks share one bucket fairly. Returns {allowed, notify}:
+# notify is 1 for the first refusal of a window, so the user hears "slow down" once, not per tap.
+# KEYS: bucket   ARGV: burst, tokens per second, notice window (ms)
+_TAKE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local burst = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local window = tonumber(ARGV[3])
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'at', 'quiet')
+local tokens = tonumber(b[1]) or burst
+local at = tonumber(b[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate / 1000)
+local allowed, notify = 0, 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+elseif now >= (tonumber(b[3]) or 0) then
+  notify = 1
+  redis.call('HSET', KEYS[1], 'quiet', now + window)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + window)
+return {allowed, notify}
+"""
+
+
+def oversized(event: TelegramObject, coordinator: bool) -> bool:
+    """Input no real Telegram update carries: a text, caption or callback data over Telegram's limits."""
+    if isinstance(event, Message):
+        text_limit, caption_limit = (MAX_COORDINATOR_TEXT,) * 2 if coordinator else (MAX_TEXT, MAX_CAPTION)
+        # Characters, not UTF-16 units: a genuine message is never over in either count.
+        return len(event.text or "") > text_limit or len(event.caption or "") > caption_limit
+    if isinstance(event, CallbackQuery):
+        data = event.data or ""
+        return len(data) > MAX_CALLBACK_DATA or len(data.encode("utf-8", "replace")) > MAX_CALLBACK_DATA
+    return False
+
+
+class UserRateLimit(BaseMiddleware):
+    """Per-user limits on taps and messages, shared by every replica through Redis.
+
+    Over the limit the update is dropped before any handler runs: a flood cannot queue work, move
+    counters or slow anyone else. The user hears about it once per window: a toast (which also
+    stops the button's spinner) or one "slow down" message. Coordinators' taps are limited like
+    anyone's, but their messages are not: a pasted Urgent Action arrives as dozens of messages at
+    once, and cutting it would import half a document.
+    """
+
+    def __init__(
+        self, redis: Redis, pseudonyms: Pseudonymizer, *, burst: int, rate: float, coordinators: frozenset[int],
+        prefix: str = "rrb:",
+    ) -> None:
+        self.burst = burst
+        self.rate = rate
+        self.coordinators = coordinators
+        self.pseudonyms = pseudonyms
+        self.prefix = prefix
+        # Long enough for the bucket to refill: one notice per stretch of flooding.
+        self.window_ms = max(1000, int(burst / rate * 1000))
+        self._take = redis.register_script(_TAKE)
+
+    def key(self, user_id: int) -> str:
+        """The bucket of a user: under the pseudonym, so even this short-lived key holds no chat id."""
+        return bucket_key(self.prefix, self.pseudonyms, user_id)
+
+    async def __call__(
+        self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]], event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        user = data.get("event_from_user")
+        coordinator = user is not None and user.id in self.coordinators
+        if oversized(event, coordinator):
+            logger.warning("Dropped an oversized %s", type(event).__name__)
+            return UNHANDLED
+        if user is None or (coordinator and isinstance(event, Message)):
+            return await handler(event, data)
+        allowed, notify = await self._take(keys=[self.key(user.id)], args=[self.burst, self.rate, self.window_ms])
+        if allowed:
+            return await handler(event, data)
+        if notify:
+            await self._tell(event, data)
+        return UNHANDLED
+
+    async def _tell(self, event: TelegramObject, data: dict[str, Any]) -> None:
+        """The one notice of a window; a failure to send it changes nothing."""
+        renderer: Renderer = data["renderer"]
+        lang = data.get("lang") or renderer.default_language
+        with suppress(TelegramAPIError):
+            if isinstance(event, CallbackQuery):
+                await event.answer(renderer.toast("slow_down", lang).text)
+            elif isinstance(event, Message):
+                await event.answer(renderer.message("slow_down", lang))
+
+
+def bucket_key(prefix: str, pseudonyms: Pseudonymizer, user_id: int) -> str:
+    """Where a user's rate-limit bucket lives (also for /forget)."""
+    return f"{prefix}rl:{pseudonyms.user(user_id)}"

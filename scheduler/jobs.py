@@ -14,12 +14,14 @@ from typing import Any
 from bot.content import Status
 from bot.delivery import Audience, AudienceKind, OutcomeKind, Payload
 from bot.publishing import localized, screen_payload
+from bot.retention import Retention
 from bot.reminders import reminder_plan
 from scheduler.context import JobContext
 
 logger = logging.getLogger(__name__)
 
 FIRED_TTL = 90 * 86_400  # long past any deadline a job could be for
+OUTCOMES = "sched:outcomes"  # hash "kind:outcome" -> count, for /metrics (bot.observability)
 
 
 async def run(*args: Any) -> None:
@@ -36,7 +38,17 @@ async def run(*args: Any) -> None:
     except Exception:
         # Nothing went out: the mark goes, so that planning the job again can run it.
         await ctx.redis.delete(mark)
+        await _count(ctx, name, "failed")
         raise
+    await _count(ctx, name, "ran")
+
+
+async def _count(ctx: JobContext, name: str, outcome: str) -> None:
+    """Count a job's outcome in Redis, where it outlives a change of leader; never fails the job."""
+    try:
+        await ctx.redis.hincrby(ctx.store.key(OUTCOMES), f"{name}:{outcome}", 1)
+    except Exception as exc:
+        logger.warning("Could not count a %r job as %r: %r", name, outcome, type(exc).__name__)
 
 
 async def deadline_reminder(ctx: JobContext, case_id: str, offset: str, at: float) -> None:
@@ -86,6 +98,16 @@ async def scheduled_broadcast(ctx: JobContext, payload: str, audience: str, crea
     """A broadcast a coordinator set to go at this time: its audience is taken now, not when it was set."""
     bc_id = await ctx.broadcasts.enqueue(Payload.from_json(payload), Audience.from_json(audience), created_by=created_by)
     logger.info("Scheduled broadcast queued as %r", bc_id)
+
+
+async def retention(*args: Any) -> None:
+    """Daily, (ctx, days): forget who pledged for cases closed over `days` ago; the totals stay.
+
+    Called directly, not through run(): it is idempotent, so a second run the same day is harmless.
+    The context comes first from the executor, so APScheduler must not check the arguments it sees.
+    """
+    ctx, days = args
+    await Retention(ctx.redis, ctx.cases, ctx.store.prefix).run(ctx.library, days=days, now=ctx.clock())
 
 
 JOBS: dict[str, Callable[..., Awaitable[None]]] = {

@@ -20,6 +20,7 @@ from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.asyncio import AsyncIOExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.redis import RedisJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import Redis
@@ -35,12 +36,16 @@ logger = logging.getLogger(__name__)
 LOCK_TTL = 20.0
 RENEW_EVERY = 5.0  # also how often a follower tries to take over: a new leader within 25 s
 POLL = 1.0
+JOB_GRACE = 5.0  # how long a stopping leader lets the jobs it started finish before it lets go
 JOB = "scheduler.jobs:run"
 LATER_MARGIN = dt.timedelta(hours=1)  # a personal reminder comes at least this long before the deadline
 LATER_MIN = dt.timedelta(minutes=10)  # ...and not sooner than this after the tap: else, act now
 # What a job may be scheduled for: APScheduler fails deep inside on years like 9999.
 MIN_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
 MAX_TIME = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
+# Retention runs daily at this time (UTC), when few people are awake to tap.
+RETENTION_JOB = "retention:daily"
+RETENTION_AT = dt.time(3, 30)
 
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
@@ -75,6 +80,15 @@ class ContextExecutor(AsyncIOExecutor):
         if self.ctx is None:
             raise RuntimeError("this scheduler only plans jobs: it has no context to run them")
         super()._do_submit_job(_Bound(job, self.ctx), run_times)
+
+    async def drain(self, timeout: float) -> int:
+        """Wait for the jobs running now; returns how many were still running after `timeout` seconds."""
+        # AsyncIOExecutor keeps the futures of the jobs it runs here (its own shutdown cancels them).
+        running = [f for f in getattr(self, "_pending_futures", ()) if not f.done()]
+        if not running:
+            return 0
+        _, pending = await asyncio.wait(running, timeout=timeout)
+        return len(pending)
 
 
 class _Bound:
@@ -123,10 +137,12 @@ class Scheduler:
         store.redis.close()
         store.redis = sync_client(redis)  # the same server and database as the bot's own client
         self._store = store
+        self._executor = ContextExecutor(ctx)
         self._aps = AsyncIOScheduler(
             timezone=dt.timezone.utc,
-            jobstores={"default": store},
-            executors={"default": ContextExecutor(ctx)},
+            # "local": housekeeping every process plans for itself (only the leader runs it), kept out of Redis.
+            jobstores={"default": store, "local": MemoryJobStore()},
+            executors={"default": self._executor},
             job_defaults={"misfire_grace_time": int(grace.total_seconds()), "coalesce": True, "max_instances": 1},
         )
         self._aps.add_listener(self._missed, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
@@ -171,11 +187,24 @@ class Scheduler:
                     renewed = loop.time()
                 await _sleep_or_stop(stop, self.poll)
         finally:
-            was_leading = self.leading
-            self._step_down("shutting down", logging.INFO)
-            if was_leading:
-                await self._let_go()
+            await self.release()
             self.shutdown()
+
+    async def release(self, grace: float = JOB_GRACE) -> None:
+        """Stop leading: no new job starts, the running ones may finish, then the lock is free at once.
+
+        Another process takes over at its next try (RENEW_EVERY) instead of waiting out the TTL.
+        Compare-and-delete: a lock that already went to another process stays with it.
+        """
+        if not self.leading:
+            return
+        self._step_down("shutting down", logging.INFO)
+        # APScheduler's shutdown cancels running jobs: a personal reminder would be lost mid-send.
+        if cut := await self._executor.drain(grace):
+            logger.warning("%d scheduled job(s) still running after %rs: cut short", cut, grace)
+        if self._tasks:  # coordinators hear of a job that just failed before the bot's session closes
+            await asyncio.wait(self._tasks, timeout=grace)
+        await self._let_go()
 
     async def _let_go(self) -> None:
         try:
@@ -257,13 +286,25 @@ class Scheduler:
         run = f"{job_id}@{int(at.timestamp())}"
         self._aps.add_job(JOB, "date", run_date=at, id=job_id, args=(kind, run, *args), replace_existing=True)
 
+    def plan_retention(self, days: int, at: dt.time = RETENTION_AT) -> None:
+        """The daily deletion of pledge records of cases closed over `days` ago (bot/retention.py)."""
+        if self.ctx is None:
+            return  # a planning-only scheduler (the CLI) runs nothing
+        self._aps.add_job(
+            "scheduler.jobs:retention", "cron", hour=at.hour, minute=at.minute, id=RETENTION_JOB, args=(days,),
+            jobstore="local", replace_existing=True,
+        )
+
     def forget(self, chat_id: int, case_ids: Iterable[str]) -> int:
         """Drop a person's "remind me later" jobs (their arguments hold the chat id): /forget, /stop."""
-        dropped = 0
-        for case_id in case_ids:
-            for action in ACTIONS:
-                dropped += self.cancel(self._later_id(chat_id, case_id, action))
-        return dropped
+        wanted = {self._later_id(chat_id, case_id, action) for case_id in case_ids for action in ACTIONS}
+        # Also those about cases that are in no file any more: found by their id in the job store.
+        prefix = self._later_id(chat_id, "", "").rstrip(":") + ":"
+        wanted.update(
+            job_id.decode() if isinstance(job_id, bytes) else job_id
+            for job_id, _ in self._store.redis.hscan_iter(self._store.jobs_key, match=prefix + "*", count=1000)
+        )
+        return sum(self.cancel(job_id) for job_id in wanted)
 
     def cancel(self, job_id: str) -> bool:
         if self._aps.get_job(job_id) is None:
@@ -273,7 +314,7 @@ class Scheduler:
 
     def planned(self, case_id: str | None = None) -> list[Planned]:
         """Everything scheduled (for one case, when given), soonest first; personal reminders not listed."""
-        found = [describe(job.id, job.args, job.next_run_time) for job in self._aps.get_jobs()]
+        found = [describe(job.id, job.args, job.next_run_time) for job in self._aps.get_jobs(jobstore="default")]
         return [p for p in found if p.kind != "later" and (case_id is None or p.case_id == case_id)]
 
     def count_later(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from urllib.parse import urlsplit, urlunsplit
 from collections.abc import AsyncIterator, Iterator
@@ -65,6 +66,7 @@ async def redis(redis_url: str) -> AsyncIterator:
 async def emulator() -> AsyncIterator[BotAPIEmulator]:
     async with BotAPIEmulator(token=TOKEN, bot_username="rrbot_test_bot") as emu:
         yield emu
+        RUN.remember(emu)
 
 
 @pytest.fixture
@@ -77,6 +79,9 @@ def settings(emulator: BotAPIEmulator, tmp_path: Path) -> Settings:
         privacy_key="test-privacy-key-0123456789abcdef",
         content_dir=CONTENT,
         admin_ids=str(ADMIN_ID),
+        # Scripted users tap far faster than people; tests/test_abuse.py checks the production limits.
+        user_burst=1000,
+        user_rate=100,
         _env_file=None,
     )
 
@@ -90,3 +95,61 @@ def library() -> Library:
 async def app(settings: Settings, redis, library: Library) -> AsyncIterator[App]:
     async with running(settings, redis, library) as app:
         yield app
+
+
+# --- the logs of the whole run, for tests/test_zz_logs.py -------------------------------------------
+
+
+class RunRecords(logging.Handler):
+    """Every log record of the run as an operator would read it (message and traceback), and who took part.
+
+    tests/test_zz_logs.py, run last, looks in them for the token, the users' ids and what they typed.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        self.lines: list[str] = []
+        self.user_ids: set[int] = {ADMIN_ID}
+        self.texts: set[str] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(self.format(record))
+        except Exception:
+            self.handleError(record)
+
+    def remember(self, emu: BotAPIEmulator) -> None:
+        """The simulated users of one test and the texts and captions they sent."""
+        for chat in emu.chats.values():
+            if chat.user is None:
+                continue
+            self.user_ids.add(chat.user["id"])
+            for message in chat.messages.values():
+                if message.get("from", {}).get("id") == chat.user["id"]:
+                    self.texts.update(t for t in (message.get("text"), message.get("caption")) if t)
+
+
+RUN = RunRecords()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def run_records() -> Iterator[RunRecords]:
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(RUN)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield RUN
+    finally:
+        root.removeHandler(RUN)
+        root.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def _records_kept(run_records: RunRecords) -> None:
+    """A test that installs the bot's own logging (setup_logging) replaces the root's handlers: back in."""
+    root = logging.getLogger()
+    if run_records not in root.handlers:
+        root.addHandler(run_records)
+    root.setLevel(logging.DEBUG)

@@ -25,10 +25,9 @@ KEY = "process-test-privacy-key-0123456789"
 RATE = 40
 
 
-async def start_bot(
-    emulator: BotAPIEmulator, redis_url: str, data_dir: Path, **extra: str
-) -> asyncio.subprocess.Process:
-    env = {
+def bot_env(emulator: BotAPIEmulator, redis_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of an `rrbot run` subprocess against the test's emulator and Redis."""
+    return {
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "BOT_TOKEN": TOKEN,
@@ -40,8 +39,13 @@ async def start_bot(
         "LOG_LEVEL": "WARNING",
         **extra,
     }
+
+
+async def start_bot(
+    emulator: BotAPIEmulator, redis_url: str, data_dir: Path, **extra: str
+) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", env=env, cwd=ROOT,
+        sys.executable, "-m", "bot.cli", "run", env=bot_env(emulator, redis_url, data_dir, **extra), cwd=ROOT,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )
 

@@ -10,6 +10,7 @@ Keys (prefix ``rrb:``):
   bc:{id}:preparer       lease of the process copying the audience; gone = take it over
   bc:ended               list of cancelled ids whose final report is still to be sent
   rate:tat, rate:pause   the shared rate limit and the pause after a 429
+  rate:429               how many 429s broadcast sends got, ever (for /metrics)
   cool:{chat}            a chat's one-second gap
 """
 
@@ -273,6 +274,38 @@ class Broadcasts:
                     pipe.rpush(self.key("bc", "ended"), bc_id)  # a worker sends the final report
                     await pipe.execute()
         return await self.progress(bc_id)
+
+    async def forget(self, chat_id: int, recent: int = 50) -> None:
+        """/forget: take a chat out of every broadcast still under way, and off the ones it started.
+
+        A queue and its leases hold chat ids until sent; a coordinator's id names the broadcasts
+        they started and the message showing their progress.
+        """
+        live = set(await self.redis.zrange(self.key("bc", "active"), 0, -1))
+        live.update(await self.redis.zrevrange(self.key("bc", "all"), 0, recent - 1))  # still preparing
+        started = await self.redis.zrange(self.key("bc", "all"), 0, -1)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for bc_id in started:
+                pipe.hmget(self.key("bc", bc_id), ["created_by", "progress_chat"])
+            owners = await pipe.execute()
+        live_ids = sorted(live)
+        # A copy of the audience being queued is named by the token its preparer holds the lease with.
+        tokens = await self.redis.mget([self.key("bc", bc_id, "preparer") for bc_id in live_ids]) if live_ids else []
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for bc_id in live:
+                pipe.lrem(self.key("bc", bc_id, "q"), 0, chat_id)
+                pipe.zrem(self.key("bc", bc_id, "inflight"), chat_id)
+                pipe.hdel(self.key("bc", bc_id, "attempts"), str(chat_id))
+            for bc_id, token in zip(live_ids, tokens):
+                if token:
+                    pipe.srem(self.key("bc", bc_id, "audience", token), chat_id)
+            for bc_id, (created_by, progress_chat) in zip(started, owners):
+                if created_by == str(chat_id):
+                    pipe.hset(self.key("bc", bc_id), "created_by", "")
+                if progress_chat == str(chat_id):
+                    pipe.hdel(self.key("bc", bc_id), "progress_chat", "progress_message")
+            pipe.delete(self.key("cool", chat_id))
+            await pipe.execute()
 
     async def next_ended(self) -> str | None:
         """A broadcast stopped from outside (cancelled) whose final report is still to be sent."""

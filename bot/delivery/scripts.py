@@ -26,6 +26,21 @@ for _, chat in ipairs(deferred) do redis.call('RPUSH', KEYS[1], chat) end
 return claimed
 """
 
+# KEYS: queue, inflight   ARGV: cool_prefix, chat...
+# Claims a stopping process will not send: back to the head of the queue in their order, their
+# one-second gap lifted, so the next sender takes them at once instead of after the lease.
+RELEASE = """
+local released = 0
+for i = #ARGV, 2, -1 do
+  if redis.call('ZREM', KEYS[2], ARGV[i]) == 1 then
+    redis.call('LPUSH', KEYS[1], ARGV[i])
+    redis.call('DEL', ARGV[1] .. ARGV[i])
+    released = released + 1
+  end
+end
+return released
+"""
+
 # KEYS: inflight, broadcast hash, queue   ARGV: triples of chat, counter ('' for none), requeue ('' or chat id)
 # One round trip for a batch of answers. A chat counts only when it was still ours: a lease that
 # expired and went to another worker is not counted twice. Returns how many counted.

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from bot.delivery.engine import Broadcasts
 from bot.delivery.models import Outcome, OutcomeKind, Payload, Progress, State
-from bot.delivery.scripts import ACK, CLAIM, FINISH, RESERVE
+from bot.delivery.scripts import ACK, CLAIM, FINISH, RELEASE, RESERVE
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +22,7 @@ Sender = Callable[[int, Payload], Awaitable[Outcome]]
 
 MAX_IN_FLIGHT = 96
 ACK_ATTEMPTS = 5
+RATE_LIMITED = "rate:429"  # counter of 429 answers, for /metrics (bot.observability)
 
 
 class Reporter(Protocol):
@@ -81,9 +82,12 @@ class Worker:
         self._ack = self.redis.register_script(ACK)
         self._finish = self.redis.register_script(FINISH)
         self._reserve = self.redis.register_script(RESERVE)
+        self._release = self.redis.register_script(RELEASE)
+        self._stop: asyncio.Event | None = None  # set by run(): a wait before sending ends on it
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until stop is set, then finish the sends already on their way."""
+        """Deliver until stop is set, then finish the sends already on their way and record their answers."""
+        self._stop = stop
         try:
             while not stop.is_set():
                 try:
@@ -121,7 +125,7 @@ class Worker:
                 args=[int(time.time() * 1000), 1000.0 / self.rate, self.batch],
             )
             if wait_ms < 0:  # a 429 paused every sender: claim nothing until it is over
-                await asyncio.sleep(min(-wait_ms / 1000, 1.0))
+                await self._wait(min(-wait_ms / 1000, 1.0))
                 return True
             claimed = await self._claim(
                 keys=[self.bc.key("bc", bc_id, "q"), self.bc.key("bc", bc_id, "inflight")],
@@ -130,8 +134,9 @@ class Worker:
             if not claimed:
                 await self._maybe_finish(bc_id)
                 return False
-            if wait_ms > 0:
-                await asyncio.sleep(wait_ms / 1000)
+            if wait_ms > 0 and await self._wait(wait_ms / 1000):
+                await self._give_back(bc_id, claimed)
+                return True
             chats = [int(chat) for chat in claimed]
             payload = await self._payload(bc_id)
             if payload.variants:  # each in the language they chose
@@ -146,6 +151,22 @@ class Worker:
                 self.in_flight.release()  # each started send releases its own
         await self._maybe_report(bc_id)
         return True
+
+    async def _wait(self, seconds: float) -> bool:
+        """Sleep, cut short when the process stops; True when it stopped."""
+        if self._stop is None:
+            await asyncio.sleep(seconds)
+            return False
+        await _sleep_or_stop(self._stop, seconds)
+        return self._stop.is_set()
+
+    async def _give_back(self, bc_id: str, claimed: list[object]) -> None:
+        """Claims not sent because this process stops: queued again now, not when their lease runs out."""
+        released = await self._release(
+            keys=[self.bc.key("bc", bc_id, "q"), self.bc.key("bc", bc_id, "inflight")],
+            args=[self.bc.key("cool", ""), *claimed],
+        )
+        logger.info("Stopping: %d unsent message(s) of broadcast %r queued again", released, bc_id)
 
     async def _housekeeping(self) -> None:
         """Every few seconds: take over audience copies whose process died; report cancelled broadcasts."""
@@ -194,6 +215,7 @@ class Worker:
             return "delivered", ""
         if outcome.kind == OutcomeKind.retry_after:
             await self.redis.set(self.bc.key("rate", "pause"), 1, px=max(int(outcome.retry_after * 1000), 100))
+            await self.redis.incr(self.bc.key(RATE_LIMITED))  # in Redis: every replica reports the same total
             logger.warning("Telegram asked every sender to wait %rs", outcome.retry_after)
             return "", str(chat)
         if outcome.kind in (OutcomeKind.blocked, OutcomeKind.not_found):

@@ -1,0 +1,183 @@
+"""How updates come in: one small interface, so `run` starts and stops long polling and webhooks alike."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any, Protocol
+
+from aiogram import Dispatcher
+from aiogram.methods import GetUpdates
+from aiogram.types import TelegramObject, Update
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+logger = logging.getLogger(__name__)
+
+HANDLER_GRACE = 10.0  # how long a stop waits for the updates already taken to be handled
+
+
+class Intake(Protocol):
+    async def start(self) -> None:
+        """Begin taking updates; returns once started."""
+
+    async def stop(self) -> None:
+        """Stop taking new updates; returns when those already taken are handled."""
+
+
+def make_intake(app: App) -> Intake:
+    """Webhook mode when WEBHOOK_URL is set, else long polling; /healthz and /metrics on PORT in both."""
+    from bot.observability import routes
+    from bot.web import WebhookIntake, WebServer
+
+    extra = routes(app.metrics) if app.metrics is not None else []
+    if app.settings.webhook_url is not None:
+        return WebhookIntake(app, extra)
+    if app.settings.port:
+        return Served(PollingIntake(app), WebServer(app.settings.port, extra))
+    return PollingIntake(app)
+
+
+class Served:
+    """Long polling, with the operators' endpoints on PORT for as long as it runs."""
+
+    def __init__(self, intake: Intake, server: Any) -> None:
+        self.intake = intake
+        self.server = server
+
+    async def start(self) -> None:
+        await self.server.start()
+        await self.intake.start()
+
+    async def stop(self) -> None:
+        try:
+            await self.intake.stop()
+        finally:
+            await self.server.stop()
+
+
+class InFlight:
+    """An outer middleware that knows which updates are being handled, so a stop can wait for them."""
+
+    def __init__(self) -> None:
+        self.active: dict[asyncio.Task[Any], int] = {}  # aiogram handles each update in a task of its own
+        self.newest: int | None = None
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        task = asyncio.current_task()
+        if not isinstance(event, Update) or task is None or task in self.active:
+            return await handler(event, data)
+        self.active[task] = event.update_id
+        self.newest = event.update_id if self.newest is None else max(self.newest, event.update_id)
+        self.idle.clear()
+        try:
+            return await handler(event, data)
+        finally:
+            del self.active[task]
+            if not self.active:
+                self.idle.set()
+
+    async def drain(self, timeout: float) -> int | None:
+        """Wait for the updates being handled; past `timeout`, cancel them.
+
+        Returns the getUpdates offset that confirms every update handled and none cut short
+        (those come again after a restart: late rather than lost); None when none was taken.
+        """
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self.idle.wait(), timeout)
+        if not self.active:
+            return None if self.newest is None else self.newest + 1
+        offset = min(self.active.values())
+        logger.warning("%d update(s) still being handled after %rs: cut short", len(self.active), timeout)
+        for task in list(self.active):
+            task.cancel()
+        await asyncio.gather(*self.active, return_exceptions=True)
+        return offset
+
+
+def track_in_flight(dispatcher: Dispatcher) -> InFlight:
+    """Install an InFlight as the outermost update middleware (it must see an update before anything awaits)."""
+    tracker = InFlight()
+    manager = dispatcher.update.outer_middleware
+    others = list(manager)
+    for middleware in others:
+        manager.unregister(middleware)
+    manager.register(tracker)
+    for middleware in others:
+        manager.register(middleware)
+    return tracker
+
+
+class PollingIntake:
+    """aiogram's long polling in a task; a stop waits for the handlers aiogram leaves running."""
+
+    def __init__(self, app: App, grace: float = HANDLER_GRACE) -> None:
+        self.app = app
+        self.grace = grace
+        self.in_flight = track_in_flight(app.dispatcher)
+        self._task: asyncio.Task[None] | None = None
+        self._started = asyncio.Event()
+        app.dispatcher.startup.register(self._on_startup)
+
+    async def _on_startup(self) -> None:
+        self._started.set()
+
+    async def start(self) -> None:
+        """Long polling in the background; returns once the dispatcher has started (or raises why it could not)."""
+        from bot.app import UPDATES  # here: bot.app imports this module
+
+        bot = self.app.bot
+        await bot.delete_webhook(drop_pending_updates=False)  # getUpdates is refused while one is set
+        self._task = asyncio.create_task(
+            self.app.dispatcher.start_polling(
+                bot, handle_signals=False, allowed_updates=UPDATES, close_bot_session=False
+            )
+        )
+        started = asyncio.create_task(self._started.wait())
+        await asyncio.wait({self._task, started}, return_when=asyncio.FIRST_COMPLETED)
+        started.cancel()
+        if self._task.done():
+            self._task.result()  # polling ended before it began: its error, here
+        self._task.add_done_callback(_log_failure)
+
+    async def stop(self) -> None:
+        """No more getUpdates; wait (bounded) for the handlers in flight; confirm what was handled."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        try:
+            await self.app.dispatcher.stop_polling()
+        except RuntimeError:  # polling had not started yet, or had ended
+            task.cancel()
+        await asyncio.gather(task, return_exceptions=True)  # a failure was logged when it happened
+        # aiogram runs each update as a task of its own and does not wait for them when it stops.
+        await self._confirm(await self.in_flight.drain(self.grace))
+
+    async def _confirm(self, offset: int | None) -> None:
+        """Tell Telegram which updates are done, so the next process does not handle them again.
+
+        aiogram confirms a batch with its next getUpdates, which a stop can cut off. The update
+        this call returns (if any) is not confirmed by it: the next process still gets it.
+        """
+        if offset is None:
+            return
+        try:
+            await self.app.bot(GetUpdates(offset=offset, limit=1, timeout=0))
+        except Exception as exc:
+            logger.warning("Could not confirm the updates handled (%r): the next start may see some again", exc)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    """aiogram retries network errors by itself: polling that ends on its own is worth a loud line."""
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("Polling stopped by an error: no updates are taken", exc_info=task.exception())

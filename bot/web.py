@@ -1,0 +1,174 @@
+"""The HTTP side: Telegram's webhook, and /healthz and /metrics for operators, on PORT.
+
+aiogram's stock webhook handler answers 200 before the update is handled, so an update whose
+handling fails is lost, and a redelivered one is handled again. Here the answer waits for the
+handling, and each update id is claimed in Redis first:
+
+* claimed and handled: "done" for 24 h; a redelivery (Telegram retries on a timeout, or another
+  replica got it) is answered 200 and not handled again;
+* handling raised: the claim is dropped and the answer is 500, so Telegram delivers it again;
+* claimed by a replica still handling it: 503, try later (the claim lapses if that replica died).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from aiogram.types import Update
+from aiohttp import web
+from pydantic import ValidationError
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+logger = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+DONE_TTL = 24 * 3600  # Telegram gives up redelivering an update long before this
+CLAIM_TTL = 60  # a replica that dies while handling an update lets it go after this (handling takes ~1 s)
+MAX_CONNECTIONS = 40  # Telegram's default: parallel requests per bot across all replicas
+MAX_BODY = 1024 * 1024  # an update is a few KB; Telegram's own limit for a message is far below this
+
+
+class UpdateClaims:
+    """Once-only handling of update ids across replicas and redeliveries."""
+
+    def __init__(self, redis: Redis, prefix: str = "rrb:") -> None:
+        self.redis = redis
+        self.prefix = prefix
+
+    def key(self, update_id: int) -> str:
+        return f"{self.prefix}upd:{update_id}"
+
+    async def claim(self, update_id: int) -> str | None:
+        """None when this process may handle the update; else "done" or "busy"."""
+        if await self.redis.set(self.key(update_id), "busy", nx=True, ex=CLAIM_TTL):
+            return None
+        return await self.redis.get(self.key(update_id)) or "busy"
+
+    async def done(self, update_id: int) -> None:
+        await self.redis.set(self.key(update_id), "done", ex=DONE_TTL)
+
+    async def release(self, update_id: int) -> None:
+        await self.redis.delete(self.key(update_id))
+
+
+class WebServer:
+    """An aiohttp server on PORT for the given routes."""
+
+    def __init__(self, port: int, routes: Iterable[web.RouteDef], host: str = "0.0.0.0") -> None:
+        self.port = port
+        self.host = host
+        self.application = web.Application(client_max_size=MAX_BODY)
+        self.application.add_routes(list(routes))
+        self.runner = web.AppRunner(self.application, access_log=None)  # access logs would carry ids
+
+    async def start(self) -> None:
+        await self.runner.setup()
+        await web.TCPSite(self.runner, self.host, self.port).start()
+        logger.info("Serving HTTP on port %r", self.port)
+
+    async def stop(self) -> None:
+        if self.runner.server is not None:  # started and not stopped yet
+            await self.runner.cleanup()
+
+
+class WebhookIntake:
+    """Updates pushed by Telegram to WEBHOOK_URL; stop() refuses new ones and waits for those being handled."""
+
+    def __init__(self, app: App, extra: Iterable[web.RouteDef] = ()) -> None:
+        settings = app.settings
+        assert settings.webhook_url is not None and settings.webhook_secret is not None and settings.port
+        self.app = app
+        self.url = str(settings.webhook_url)
+        self.secret = settings.webhook_secret.get_secret_value()
+        self.claims = UpdateClaims(app.store.redis)
+        self.accepting = False
+        self.in_flight = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+        path = settings.webhook_url.path or "/"
+        self.server = WebServer(settings.port, [web.post(path, self.handle), *extra])
+
+    async def start(self) -> None:
+        from bot.app import UPDATES
+
+        await self.server.start()
+        self.accepting = True
+        await self.app.bot.set_webhook(
+            self.url, secret_token=self.secret, allowed_updates=UPDATES, max_connections=MAX_CONNECTIONS,
+            drop_pending_updates=False,
+        )
+        logger.info("Webhook set; Telegram pushes updates to this replica's port %r", self.server.port)
+
+    async def stop(self) -> None:
+        # The webhook stays set: the other replicas go on serving it, and Telegram keeps what nobody took.
+        from bot.intake import HANDLER_GRACE
+
+        self.accepting = False
+        try:
+            await asyncio.wait_for(self.idle.wait(), HANDLER_GRACE)
+        except TimeoutError:
+            # Their claims lapse and Telegram redelivers them: cut short, not lost.
+            logger.warning("Stopping with %r update(s) still being handled", self.in_flight)
+        await self.server.stop()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """One update from Telegram: checked, claimed, handled, then answered."""
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, self.secret.encode()):
+            # Never the body: it is somebody's message, or an attacker's payload.
+            logger.warning("Webhook request refused: wrong or missing secret token (from %r)", request.remote)
+            return web.Response(status=401)
+        if not self.accepting:
+            return web.Response(status=503)  # shutting down: Telegram retries, another replica takes it
+        try:
+            raw = await request.json()
+            update = Update.model_validate(raw, context={"bot": self.app.bot})
+        except (ValueError, ValidationError):
+            # Retrying would not help: answer 200 so Telegram moves on.
+            logger.warning("Webhook: an unreadable update was dropped")
+            return web.Response(status=200)
+        return await self._handle(update)
+
+    async def _handle(self, update: Update) -> web.Response:
+        try:
+            taken = await self.claims.claim(update.update_id)
+        except RedisError:
+            logger.exception("Webhook: cannot claim update %r; Telegram will retry it", update.update_id)
+            return web.Response(status=503)
+        if taken == "done":
+            logger.info("Webhook: update %r was already handled", update.update_id)
+            return web.Response(status=200)
+        if taken is not None:
+            return web.Response(status=503)
+        self.in_flight += 1
+        self.idle.clear()
+        try:
+            await self.app.dispatcher.feed_update(self.app.bot, update)
+        except Exception:
+            logger.exception("Webhook: update %r failed; released for redelivery", update.update_id)
+            await self._release(update.update_id)
+            return web.Response(status=500)
+        finally:
+            self.in_flight -= 1
+            if not self.in_flight:
+                self.idle.set()
+        try:
+            await self.claims.done(update.update_id)
+        except RedisError:
+            # Handled, but not marked: a redelivery within CLAIM_TTL is still refused as busy.
+            logger.warning("Webhook: update %r handled but not marked done", update.update_id)
+        return web.Response(status=200)
+
+    async def _release(self, update_id: int) -> None:
+        try:
+            await self.claims.release(update_id)
+        except RedisError:
+            logger.warning("Webhook: update %r could not be released; it lapses in %r s", update_id, CLAIM_TTL)
