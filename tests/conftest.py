@@ -153,3 +153,13 @@ def _records_kept(run_records: RunRecords) -> None:
     if run_records not in root.handlers:
         root.addHandler(run_records)
     root.setLevel(logging.DEBUG)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The importer's field-level accuracy on the seed, the samples and the es/fr documents."""
+    from tests.accuracy import LINES
+
+    if LINES:
+        terminalreporter.section("importer accuracy")
+        for line in LINES:
+            terminalreporter.line(line)

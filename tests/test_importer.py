@@ -13,6 +13,7 @@ import yaml
 from bot.cli import main
 from bot.content.check import check_content, format_report
 from bot.importer.parse import parse_ua
+from tests.accuracy import accuracy
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -52,11 +53,6 @@ def _plain(text: object) -> object:
     return text.get("en") if isinstance(text, dict) else text
 
 
-def _accuracy(name: str, checks: dict[str, bool]) -> float:
-    good = sum(checks.values())
-    wrong = ", ".join(k for k, ok in checks.items() if not ok) or "-"
-    print(f"\naccuracy {name}: {good}/{len(checks)} fields ({good / len(checks):.0%}); wrong: {wrong}")
-    return good / len(checks)
 
 
 def _timed_parse(path: Path):
@@ -98,7 +94,7 @@ def test_seed_matches_the_answer_key() -> None:
         for field in ("name", "title", "organisation", "address", "fax", "email", "twitter", "salutation"):
             checks[f"targets[{i}].{field}"] = getattr(got, field) in (_plain(want.get(field)), want.get(field))
     checks["targets[2].salutation"] = parsed.targets[2].salutation is None  # not in the document: see above
-    assert _accuracy("seed 000_f0bba99ae6605fd6", checks) >= 0.9
+    assert accuracy("seed 000_f0bba99ae6605fd6", checks) >= 0.9
     # The document gives no issue date; the key leaves it out too: the importer must not invent one.
     assert parsed.issued is None and "issued" in parsed.missing
 
@@ -126,7 +122,7 @@ def test_sample(name: str) -> None:
     got = {"ua": parsed.ua, "id": parsed.id, "update": parsed.update, "deadline": parsed.deadline,
            "issued": parsed.issued, "letter_languages": parsed.letter_languages, "title": parsed.title,
            "salutation": first and first.salutation, "email": first and first.email}
-    _accuracy(name, {k: got[k] == v for k, v in want.items()})
+    accuracy(name, {k: got[k] == v for k, v in want.items()})
     assert got == want
     if parsed.degraded:
         for field in ("title (required)", "summary (required)", "targets[0].name (required)"):

@@ -18,6 +18,7 @@ import pytest
 from bot.cli import main
 from bot.content.check import check_content, format_report
 from bot.importer.parse import NotAnUrgentAction, ParsedUA, parse_ua
+from tests.accuracy import accuracy
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -337,11 +338,6 @@ DOCUMENTS = {"es-2012": ES_2012, "fr-2012": FR_2012, "es-2017": ES_2017}
 TARGET_FIELDS = ("name", "title", "organisation", "address", "fax", "email", "twitter", "salutation", "copy")
 
 
-def _accuracy(name: str, checks: dict[str, bool]) -> float:
-    good = sum(checks.values())
-    wrong = ", ".join(k for k, ok in checks.items() if not ok) or "-"
-    print(f"\naccuracy {name}: {good}/{len(checks)} fields ({good / len(checks):.0%}); wrong: {wrong}")
-    return good / len(checks)
 
 
 def _field_checks(parsed: ParsedUA, want: dict) -> dict[str, bool]:
@@ -372,14 +368,14 @@ def test_document_fields(name: str) -> None:
     parsed = parse_ua(DOCUMENTS[name])
     want = EXPECTED[name]
     checks = _field_checks(parsed, want)
-    accuracy = _accuracy(name, checks)
+    share = accuracy(name, checks)
 
     assert parsed.language == want["language"]
     assert (parsed.ua, parsed.id, parsed.update) == (want["ua"], want["id"], want["update"])
     assert parsed.deadline == want["deadline"]
     for got, expected in zip(parsed.targets, want["targets"], strict=True):
         assert (got.fax, got.email, got.salutation) == (expected["fax"], expected["email"], expected["salutation"])
-    assert accuracy == 1.0
+    assert share == 1.0
 
 
 @pytest.mark.parametrize(
@@ -508,7 +504,7 @@ def test_degraded_variant_keeps_what_it_can_read() -> None:
         "targets[0].salutation": first.salutation is None,
         "targets[0].name": first.name is None,
     }
-    assert _accuracy("es-2012 degraded", checks) == 1.0
+    assert accuracy("es-2012 degraded", checks) == 1.0
     for field in ("title (required)", "summary (required)", "targets[0].name (required)"):
         assert field in parsed.missing
     assert any("salutation" in note and "by hand" in note for note in parsed.uncertain)
