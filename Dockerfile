@@ -19,7 +19,7 @@ COPY --chown=rrbot content content
 RUN mkdir -p /app/data && chown rrbot /app/data
 USER rrbot
 EXPOSE 8080
-# /healthz answers 503 when Redis is unreachable or no scheduler leader is known (up to 25 s after one dies).
+# /healthz answers 503 when this replica cannot use Redis.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=4)"
 # SIGTERM (docker stop) ends the bot gracefully: sends in flight finish, the scheduler lock is released.

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -147,6 +148,8 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
     scheduler.on_missed = metrics.counting_missed(scheduler.on_missed)
     dispatcher = Dispatcher(
         storage=UserRecordStorage(redis, store),
+        # One update at a time per chat: the parts of a pasted text must see the state the first one set.
+        events_isolation=SimpleEventIsolation(),
         settings=settings,
         redis=redis,
         store=store,

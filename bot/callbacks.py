@@ -49,7 +49,8 @@ _VERBS: dict[str, tuple[str, ...]] = {
     "upk": (r"news|extended|closed",),    # what it changes
     "upd": (r"send|cancel", r"[0-9a-f]{8}"),  # the previewed update: send it or drop it
     # coordinators: an imported Urgent Action
-    "imp": (r"publish|edit|discard|preview", r"[0-9a-f]{8}"),  # the draft: publish, edit, drop, read the pasted text
+    # the draft: publish, edit, drop; read the pasted UA text (preview) or case file (yaml) now
+    "imp": (r"publish|edit|discard|preview|yaml", r"[0-9a-f]{8}"),
 }
 
 

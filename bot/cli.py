@@ -19,7 +19,10 @@ def _run(args: argparse.Namespace) -> int:
     from bot.logs import setup_logging
 
     settings = load_settings(Settings)
-    setup_logging(settings.log_level, [settings.bot_token.get_secret_value()])
+    secrets = [settings.bot_token.get_secret_value()]
+    if settings.webhook_secret is not None:
+        secrets.append(settings.webhook_secret.get_secret_value())
+    setup_logging(settings.log_level, secrets)
     problems = check_content(settings.content_dir)
     if problems:
         print(format_report(problems), file=sys.stderr)

@@ -66,12 +66,18 @@ class CaseStates:
         return self.prefix + ":".join(map(str, parts))
 
     async def record(
-        self, case: Case, kind: UpdateKind, text: str, *, deadline: dt.date | dt.datetime | None = None, at: float
+        self, case: Case, kind: UpdateKind, text: str, *, deadline: dt.date | dt.datetime | None = None, at: float,
+        number: int | None = None,
     ) -> CaseUpdate:
-        """Record an update; its number follows the case's latest, in the file or here."""
+        """Record an update; its number follows the case's latest, in the file or here.
+
+        `number`, the document's own ("the fourth update"), is kept when it is ahead of the latest,
+        so that the same document imported again is recognised as already published.
+        """
         if kind == UpdateKind.extended and deadline is None:
             raise ValueError("an extension needs the new deadline")
-        number = int(await self._next_number(keys=[self.key("case", case.id)], args=[case.update or 0]))
+        floor = max(case.update or 0, (number or 0) - 1)
+        number = int(await self._next_number(keys=[self.key("case", case.id)], args=[floor]))
         update = CaseUpdate(case.id, number, kind, text, deadline.isoformat() if deadline else None, at)
         fields: dict[str, str | int] = {"update": number}
         if kind == UpdateKind.closed:
@@ -127,3 +133,13 @@ def overlay(case: Case, state: dict[str, str] | None) -> Case:
         raw = state["deadline"]
         changes["deadline"] = dt.datetime.fromisoformat(raw) if "T" in raw else dt.date.fromisoformat(raw)
     return case.model_copy(update=changes)
+
+
+def state_changes(kind: UpdateKind, deadline: dt.date | dt.datetime | None) -> dict[str, str]:
+    """What an update of this kind records over the case file, as `overlay` reads it."""
+    changes = {}
+    if kind != UpdateKind.news:
+        changes["status"] = Status.closed.value if kind == UpdateKind.closed else Status.open.value
+    if deadline is not None:
+        changes["deadline"] = deadline.isoformat()
+    return changes

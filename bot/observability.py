@@ -11,11 +11,11 @@ routes to the aiohttp application that listens on PORT, next to the webhook rout
 The handlers need nothing else (no middleware, no app keys) and work the same in polling and
 webhook mode. Both paths are fixed, so keep them off any prefix the webhook route uses.
 
-/healthz answers 200 when Redis answers a PING within a second and a scheduler leader holds
-`rrb:sched:leader`, else 503; the body is JSON with each check. A delivery backlog is reported,
-never a failure: a big broadcast is supposed to take a while. Note that no leader is a 503 too,
-which happens for up to 25 s after a leader dies (LOCK_TTL + RENEW_EVERY): use /healthz for
-readiness and alerting, and give a liveness probe more patience than that.
+/healthz answers 200 when this replica can use Redis (a PING within a second, the delivery state
+readable), else 503; the body is JSON with each check. No scheduler leader makes the status
+"degraded" but stays 200: it is the same for every replica for up to 25 s after a leader dies
+(LOCK_TTL + RENEW_EVERY), and a proxy that dropped them all for it would stop the bot answering.
+Alert on it instead. A delivery backlog is reported, never a failure: a big broadcast takes a while.
 
 Two kinds of figures are on /metrics:
   * this process's own: updates by type, handling latency, handler errors, whether it leads the
@@ -150,8 +150,9 @@ async def health(
         }
     except Exception as exc:
         checks["delivery"] = {"ok": False, "backlog": None, "error": type(exc).__name__}
-    ok = all(check["ok"] for check in checks.values())
-    return ok, {"status": "ok" if ok else "unhealthy", **checks}
+    ok = checks["redis"]["ok"] and checks["delivery"]["ok"]
+    status = "unhealthy" if not ok else "ok" if checks["scheduler"]["ok"] else "degraded"
+    return ok, {"status": status, **checks}
 
 
 class SharedCollector(Collector):

@@ -11,10 +11,10 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.content import Case, Status
+from bot.content import Case
 from bot.delivery import Audience, AudienceKind, Broadcasts, Payload
 from bot.i18n import load_translations
-from bot.lifecycle import CaseStates, CaseUpdate, UpdateKind, overlay
+from bot.lifecycle import CaseStates, CaseUpdate, UpdateKind, overlay, state_changes
 from bot.render import Renderer, Screen
 from bot.settings import StoreSettings
 
@@ -102,14 +102,15 @@ async def publish_update(
     deadline: dt.date | dt.datetime | None = None,
     letters_sent: int = 0,
     created_by: int | None = None,
+    number: int | None = None,
 ) -> tuple[CaseUpdate, str]:
     """Record an update of a case and queue it for the case's followers; returns it and its broadcast id.
 
     Every bot process reloads the case within seconds (the content version moves), and the one
     running the scheduler moves or drops the case's reminders.
     """
-    update = await cases.record(case, kind, text, deadline=deadline, at=now.timestamp())
-    changed = overlay(case, {"update": str(update.number), **_state_changes(kind, deadline)})
+    update = await cases.record(case, kind, text, deadline=deadline, at=now.timestamp(), number=number)
+    changed = overlay(case, {"update": str(update.number), **state_changes(kind, deadline)})
     payload = localized(
         renderer,
         lambda lang: renderer.case_update(
@@ -119,12 +120,3 @@ async def publish_update(
     bc_id = await broadcasts.enqueue(payload, Audience(AudienceKind.case, case.id), created_by=created_by)
     logger.info("Update %d of case %r queued as broadcast %r", update.number, case.id, bc_id)
     return update, bc_id
-
-
-def _state_changes(kind: UpdateKind, deadline: dt.date | dt.datetime | None) -> dict[str, str]:
-    changes = {}
-    if kind != UpdateKind.news:
-        changes["status"] = Status.closed.value if kind == UpdateKind.closed else Status.open.value
-    if deadline is not None:
-        changes["deadline"] = deadline.isoformat()
-    return changes

@@ -6,7 +6,9 @@ handling, and each update id is claimed in Redis first:
 
 * claimed and handled: "done" for 24 h; a redelivery (Telegram retries on a timeout, or another
   replica got it) is answered 200 and not handled again;
-* handling raised: the claim is dropped and the answer is 500, so Telegram delivers it again;
+* handling failed on Redis or the network: the claim is dropped and the answer is 500, so Telegram
+  delivers it again (handlers/errors.py lets those failures through in webhook mode; others are
+  answered to the user and logged, and count as handled);
 * claimed by a replica still handling it: 503, try later (the claim lapses if that replica died).
 """
 
@@ -67,7 +69,9 @@ class WebServer:
         self.host = host
         self.application = web.Application(client_max_size=MAX_BODY)
         self.application.add_routes(list(routes))
-        self.runner = web.AppRunner(self.application, access_log=None)  # access logs would carry ids
+        # No access log: it would carry ids. A short shutdown timeout: the handlers were waited for already,
+        # and aiohttp's default (60 s) would outlast the container's stop grace period.
+        self.runner = web.AppRunner(self.application, access_log=None, shutdown_timeout=2.0)
 
     async def start(self) -> None:
         await self.runner.setup()
@@ -151,7 +155,8 @@ class WebhookIntake:
         self.in_flight += 1
         self.idle.clear()
         try:
-            await self.app.dispatcher.feed_update(self.app.bot, update)
+            # redeliverable: the error handler lets infrastructure failures through to be retried.
+            await self.app.dispatcher.feed_update(self.app.bot, update, redeliverable=True)
         except Exception:
             logger.exception("Webhook: update %r failed; released for redelivery", update.update_id)
             await self._release(update.update_id)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 from contextlib import suppress
+from typing import Any
 
 from aiogram.exceptions import TelegramAPIError
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import ErrorEvent
+from redis.exceptions import RedisError
 from pydantic import ValidationError
 
 from bot.logs import scrubbed_traceback
@@ -15,9 +18,16 @@ from bot.render import Renderer
 logger = logging.getLogger(__name__)
 
 
-async def error_handler(event: ErrorEvent, renderer: Renderer, lang: str | None = None) -> bool:
+async def error_handler(
+    event: ErrorEvent, renderer: Renderer, lang: str | None = None, redeliverable: bool = False
+) -> Any:
     """Registered on the Dispatcher so it sees failures from every router."""
     update = event.update
+    if redeliverable and isinstance(event.exception, RedisError):
+        # Webhook mode: Telegram delivers the update again once Redis is back; telling the user of an
+        # error now would be wrong twice over. UNHANDLED lets the failure reach bot.web.
+        logger.warning("Update %r failed on %s; given back for redelivery", update.update_id, type(event.exception).__name__)
+        return UNHANDLED
     if isinstance(event.exception, ValidationError):
         # pydantic quotes the offending input, which may be what the user typed: only where and what.
         logger.error(

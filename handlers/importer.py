@@ -17,11 +17,12 @@ from aiogram.filters import Command, Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
+from redis.exceptions import RedisError
 
 from bot.callbacks import Callback
 from bot.delivery import Broadcasts
 from bot.importer.drafts import Draft, Drafts
-from bot.importer.parse import NotAnUrgentAction, looks_like_ua
+from bot.importer.parse import NotAnUrgentAction, looks_like_ua, names_an_update
 from bot.importer.publish import PublishError
 from bot.importer.service import Importer, Shown
 from bot.importer.source import MAX_BYTES, UnusableDocument, document_text
@@ -49,9 +50,13 @@ class ImportForm(StatesGroup):
 
 
 class PastedUA(Filter):
+    """A pasted Urgent Action: long and UA-like, or a short notice naming the update of a UA."""
+
     async def __call__(self, message: Message) -> bool:
         text = message.text or ""
-        return len(text) >= MIN_PASTED and not text.startswith("/") and looks_like_ua(text)
+        if text.startswith("/"):
+            return False
+        return (len(text) >= MIN_PASTED and looks_like_ua(text)) or names_an_update(text)
 
 
 async def _token(state: FSMContext) -> str:
@@ -94,8 +99,13 @@ async def _take_yaml(message: Message, state: FSMContext, text: str, lang: str, 
 
 
 @router.message(StateFilter(ImportForm), Command("cancel", ignore_case=True))
-async def import_cancel_handler(message: Message, state: FSMContext, lang: str, renderer: Renderer) -> None:
-    """Leave the import; a previewed draft stays publishable from its buttons."""
+async def import_cancel_handler(
+    message: Message, state: FSMContext, lang: str, renderer: Renderer, importer: Importer
+) -> None:
+    """Leave the import and drop its draft: the buttons under its preview then say so."""
+    token = (await state.get_data()).get("token")
+    if token and await importer.drafts.claim(token, "discard"):
+        await importer.drafts.drop(token)
     await state.clear()
     await message.answer(renderer.message("imp_done", lang, outcome="cancelled"))
 
@@ -138,13 +148,14 @@ async def import_document_handler(
     try:
         text = await asyncio.to_thread(document_text, raw, document.file_name or "")
     except UnusableDocument as exc:
-        logger.info("Import refused: %s", exc.reason)
+        logger.info("Import refused: %r", exc.reason)
         await message.answer(renderer.message("imp_problem", lang, reason=exc.reason, **_details(exc)))
         return
     await _import(message, state, Drafts.new_token(), text, document.file_name or "", lang, renderer, importer)
 
 
-@router.message(ImportForm.source, F.text)
+# Commands are excluded here and below: after the handler above skips, these still see the old state.
+@router.message(ImportForm.source, F.text & ~F.text.startswith("/"))
 @router.message(StateFilter(None, ImportForm.review), PastedUA())
 async def import_text_handler(
     message: Message, state: FSMContext, lang: str, renderer: Renderer, importer: Importer
@@ -165,12 +176,32 @@ async def import_text_handler(
     await _import(message, state, token, await importer.drafts.take_parts(token), "", lang, renderer, importer)
 
 
-@router.message(ImportForm.edit, F.text)
+@router.message(ImportForm.edit, F.text & ~F.text.startswith("/"))
 async def import_yaml_text_handler(
     message: Message, state: FSMContext, lang: str, renderer: Renderer, importer: Importer
 ) -> None:
-    """The corrected case file, pasted."""
-    await _take_yaml(message, state, message.text or "", lang, renderer, importer)
+    """The corrected case file, pasted: in parts when it is longer than one message."""
+    token, text = await _token(state), message.text or ""
+    if len(text) >= SPLIT_AT:
+        length = await importer.drafts.add_part(token, text)
+        if length is None:
+            await message.answer(renderer.message("imp_problem", lang, reason="too_long"))
+        else:
+            await send(message, renderer.import_parts(lang, token, length=length, case_file=True))
+        return
+    await _take_yaml(message, state, await importer.drafts.take_parts(token) + text, lang, renderer, importer)
+
+
+@router.callback_query(Cb("imp", first=("yaml",)))
+async def import_yaml_parts_handler(
+    query: CallbackQuery, cb: Callback, state: FSMContext, lang: str, renderer: Renderer, importer: Importer
+) -> None:
+    """Read the pasted case file now, though its last part was long."""
+    text = await importer.drafts.take_parts(cb.args[1])
+    await toast(query)
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+        await _take_yaml(query.message, state, text, lang, renderer, importer)
 
 
 @router.callback_query(Cb("imp", first=("preview",)))
@@ -242,12 +273,12 @@ async def import_publish_handler(
         return
     try:
         bc_id = await importer.publish(draft, lang, query.from_user.id)
-    except PublishError as exc:
+    except (PublishError, RedisError) as exc:
         await importer.drafts.release(token)
-        logger.warning("Import %r not published: %s", token, exc)
+        logger.warning("Import %r not published: %r", token, exc)
         await toast(query)
         if isinstance(query.message, Message):
-            await query.message.answer(renderer.message("imp_done", lang, outcome="failed", reason=str(exc)))
+            await query.message.answer(renderer.message("imp_done", lang, outcome="failed", reason=str(exc) if isinstance(exc, PublishError) else type(exc).__name__))
         return
     await state.clear()
     await show_progress(query, bc_id, lang, renderer, broadcasts)

@@ -74,7 +74,7 @@ class UserLocaleMiddleware(I18nMiddleware):
 # Telegram never sends more than these; a forged webhook could, and every handler after this point
 # (regexes, the import parser, lru_cache'd callback decoding) would pay for it.
 MAX_TEXT = 4096
-MAX_CAPTION = 1024
+MAX_CAPTION = 4096  # Premium users' captions may be this long
 MAX_CALLBACK_DATA = 64  # bytes, as bot/callbacks.py reads them
 # Coordinators' messages get the handlers' own "too long" answers (the broadcast composer says by how
 # much); this ceiling only keeps a forged giant out.

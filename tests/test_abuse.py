@@ -130,7 +130,7 @@ async def test_oversized_input_is_dropped_before_any_handler(app: App, emulator:
     who = Activist(emulator, CALM, "Calm", "en")
     await app.store.set_language(CALM, "en")
     free_text = app.renderer.message("free_text", "en")
-    for forged in (lambda: emulator.user_sends(CALM, "x" * 4097), lambda: emulator.user_sends_photo(CALM, "y" * 1025)):
+    for forged in (lambda: emulator.user_sends(CALM, "x" * 4097), lambda: emulator.user_sends_photo(CALM, "y" * 4097)):
         forged()
         await emulator.wait_idle()
         assert who.messages == [], "Telegram never sends these: a forged update gets nothing"

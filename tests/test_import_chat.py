@@ -248,3 +248,79 @@ async def test_only_coordinators_can_import(live: App, emulator: BotAPIEmulator)
     assert "Urgent Action" not in answer["text"]
     assert (await outsider.send(new_case(days_ahead(20))))["text"] != ""
     assert not any("New case" in (m.get("text") or "") for m in outsider.messages)
+
+
+async def test_commands_leave_the_edit_step_and_cancel_drops_the_draft(
+    live: App, emulator: BotAPIEmulator, admin: Activist
+) -> None:
+    report = await paste(admin, new_case(days_ahead(20)))
+    await admin.tap("Edit", report)
+    helped = await paste(admin, "/help", report=False)
+    assert "case file has problems" not in helped["text"]
+    assert "case file has problems" not in (await paste(admin, "/cases", report=False))["text"]
+
+    again = await paste(admin, new_case(days_ahead(20)))
+    await paste(admin, "/cancel", report=False)
+    assert "Import stopped" in admin.last["text"]
+    answer = await admin.tap("Publish", again)
+    assert "already published or discarded" in answer["text"]
+    assert not (live.settings.content_dir / "cases" / f"{NEW}.yaml").exists()
+
+
+async def test_a_long_case_file_pasted_in_parts_is_read_whole(
+    live: App, emulator: BotAPIEmulator, admin: Activist
+) -> None:
+    report = await paste(admin, new_case(days_ahead(20)))
+    await admin.tap("Edit", report)
+    draft = emulator.files.get(admin.last["document"]["file_id"]).data.decode()
+    cut = draft.index("\ntargets:")
+    # Telegram's cut: a full first message, the rest in the second.
+    first, rest = draft[:cut] + "\n" + "#" * (3900 - cut), draft[cut + 1:]
+    assert len(rest) < 3800
+    waiting = await paste(admin, first, report=False)
+    assert "send the rest" in waiting["text"]
+    again = await paste(admin, rest)
+    assert "New case ua-201-26" in again["text"], [m.get("text") for m in admin.messages[-3:]]
+
+
+async def test_the_report_shows_officials_of_an_incomplete_draft_and_warns_of_a_past_deadline(
+    live: App, emulator: BotAPIEmulator, admin: Activist
+) -> None:
+    past = await paste(admin, new_case(days_ahead(-3)))
+    assert "deadline in the document has passed" in past["text"]
+    incomplete = await paste(admin, new_case(days_ahead(20)).replace("PLEASE WRITE IMMEDIATELY", "PLEASE NOTE"))
+    assert "cannot be published yet" in incomplete["text"]
+    assert "Marta Elena Ruiz · 📠 +502 2411 9124" in incomplete["text"]
+
+
+async def test_an_update_preview_shows_the_new_deadline(live: App, emulator: BotAPIEmulator, admin: Activist) -> None:
+    later = days_ahead(30)
+    report = await paste(admin, update_of_ua_84_11("third", later))
+    preview = admin.messages[-2]["text"]
+    assert f"{later.day} {later.strftime('%B %Y')}" in preview, preview
+    assert "asks or the officials" in report["text"] and "Not found in the document" not in report["text"]
+
+
+async def test_an_update_skipping_a_number_is_not_published_twice(
+    live: App, emulator: BotAPIEmulator, admin: Activist
+) -> None:
+    person = await follower(live, emulator, 7401)
+    fourth = update_of_ua_84_11("fourth", days_ahead(30))
+    await admin.tap("Publish", await paste(admin, fourth))
+    await emulator.wait_for(lambda: "still not been seen" in last_text(person), timeout=15)
+    await emulator.wait_for(lambda: live.library.get(CASE).update == 4, timeout=10)
+    again = await paste(admin, fourth)
+    assert "already in the bot as case ua-84-11" in again["text"]
+    updates = [m for m in person.messages if "still not been seen" in (m.get("text") or "")]
+    assert len(updates) == 1
+
+
+async def test_a_short_closing_notice_pasted_outside_import_is_taken_as_the_update(
+    live: App, emulator: BotAPIEmulator, admin: Activist
+) -> None:
+    notice = (
+        "URGENT ACTION\nNIZOMKHON JURAEV IS SAFE\nNizomkhon Juraev has returned to his family.\n"
+        "No further action is requested.\nThis is the third update of UA 84/11."
+    )
+    report = await paste(admin, notice)
+    assert "Update 3 of UA 84/11" in report["text"] and "closes the case" in report["text"]

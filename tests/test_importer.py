@@ -109,7 +109,7 @@ def test_seed_draft_passes_the_content_check(tmp_path: Path, capsys: pytest.Capt
     assert "missing: timezone" in err and "uncertain: title" in err
     assert not [line for line in err.splitlines() if line.startswith("missing:") and "required" in line]
     draft = (content / "cases" / "ua-84-11.yaml").read_text(encoding="utf-8")
-    assert draft.startswith("# Draft imported by `rrbot import`")
+    assert draft.startswith("# Draft imported from ")
     problems = check_content(content)
     assert not problems, format_report(problems)
 

@@ -573,7 +573,7 @@ def test_draft_passes_the_content_check(
     assert "missing: timezone" in err
     assert not [line for line in err.splitlines() if line.startswith("missing:") and "required" in line]
     draft = content / "cases" / "ua-84-11.yaml"
-    assert draft.read_text(encoding="utf-8").startswith("# Draft imported by `rrbot import`")
+    assert draft.read_text(encoding="utf-8").startswith("# Draft imported from ")
     # The one thing a document never says, added as a coordinator would before publishing.
     with draft.open("a", encoding="utf-8") as out:
         out.write("timezone: Europe/Moscow\n")

@@ -10,8 +10,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from pydantic import AnyUrl, SecretStr
-from aiogram import Dispatcher
-from aiogram.types import Message
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.app import App, build_app
 from bot.content import Library
@@ -116,33 +115,30 @@ async def test_a_redelivered_update_is_handled_once(hooked: tuple[App, WebhookIn
     assert len(emulator.messages(8301)) == 1
 
 
-async def test_a_failed_update_is_given_back_to_telegram_and_handled_on_redelivery(
-    hook_settings: Settings, hooked: tuple[App, WebhookIntake], emulator: BotAPIEmulator
+async def test_an_update_that_fails_on_redis_goes_back_to_telegram_and_is_handled_once_redelivered(
+    hooked: tuple[App, WebhookIntake], emulator: BotAPIEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app, intake = hooked
-    # A dispatcher with no error handler lets the failure through, as a crash of the error handler would.
-    failing = Dispatcher()
-    attempts: list[int] = []
+    emulator.add_user(8401, first_name="Cy")
+    await app.store.set_language(8401, "en")
+    calls: list[bool] = []
+    real = app.store.set_reminders
 
-    @failing.message()
-    async def flaky_handler(message: Message) -> None:
-        """Fails the first time, like a replica losing Redis mid-update."""
-        attempts.append(message.message_id)
-        if len(attempts) == 1:
-            raise RuntimeError("Redis went away")
-        await message.answer("handled")
+    async def flaky(chat_id: int, on: bool) -> None:
+        calls.append(on)
+        if len(calls) == 1:
+            raise RedisConnectionError("Redis went away")  # a blip: the next attempt finds it back
+        await real(chat_id, on)
 
-    real, app.dispatcher = app.dispatcher, failing
-    try:
-        emulator.add_user(8401, first_name="Cy")
-        update = start_update(990_201, 8401, "hello")
-        assert await post(intake.url, update) == 500
-        assert await post(intake.url, update) == 200
-        assert await post(intake.url, update) == 200
-    finally:
-        app.dispatcher = real
+    monkeypatch.setattr(app.store, "set_reminders", flaky)
+    update = start_update(990_201, 8401, "/reminders off")
+    assert await post(intake.url, update) == 500  # not answered with an error: given back
+    assert emulator.messages(8401) == []
+    assert await post(intake.url, update) == 200  # Telegram's redelivery
+    assert await post(intake.url, update) == 200  # and a late duplicate of it
     await emulator.wait_idle()
-    assert len(attempts) == 2 and [m["text"] for m in emulator.messages(8401)] == ["handled"]
+    assert calls == [False, False] and len(emulator.messages(8401)) == 1
+    assert (await app.store.user(8401)).reminders is False
 
 
 async def test_stopping_finishes_the_update_in_hand_and_refuses_new_ones(

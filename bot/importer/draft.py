@@ -86,7 +86,7 @@ def required_missing(parsed: ParsedUA) -> list[str]:
 def render(parsed: ParsedUA, source: str, invalid: list[str] | None = None) -> str:
     """The draft's YAML text, with a header saying where it came from and what is left to do."""
     header = [
-        f"# Draft imported by `rrbot import` from {source}.",
+        f"# Draft imported from {source}.",
         "# Every value was copied from the document; check them against it before publishing.",
     ]
     todo = required_missing(parsed)

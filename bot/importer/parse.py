@@ -95,6 +95,11 @@ def looks_like_ua(text: str) -> bool:
     return bool(_UA_WORDS.search(text) or _APPEAL_WORDS.search(text))
 
 
+def names_an_update(text: str) -> bool:
+    """ "This is the third update of UA 84/11": a short notice that is still an Urgent Action."""
+    return bool(_UPDATE_OF.search(text) or _FURTHER.search(text))
+
+
 def parse_ua(text: str) -> ParsedUA:
     """Parse the text of an Urgent Action; raise NotAnUrgentAction for an empty or unrelated text."""
     lines = clean_lines(text)

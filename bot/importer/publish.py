@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import secrets
 from html import escape
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from bot.render import Renderer
 
 logger = logging.getLogger(__name__)
 
+UPDATE_MARK_TTL = 365 * 24 * 3600  # an appeal's updates come within months
 SETTLE = 3.0  # seconds for every bot process to read the new case before the alert's buttons reach anyone
 
 
@@ -34,13 +36,7 @@ async def publish(
 ) -> str:
     """Publish a new case or an update; returns the id of the broadcast that carries it."""
     if review.verdict == Verdict.update:
-        assert review.existing is not None and review.kind is not None and review.text is not None
-        # The update text is Telegram HTML when a coordinator types it; a document's text is plain.
-        _, bc_id = await publish_update(
-            broadcasts, renderer, cases, review.existing, review.kind, escape(review.text, quote=False), now,
-            deadline=review.deadline, letters_sent=letters_sent, created_by=created_by,
-        )
-        return bc_id
+        return await _publish_update(review, cases, broadcasts, renderer, now, created_by, letters_sent)
     if review.verdict != Verdict.new or review.case is None:
         raise PublishError(f"a draft that is {review.verdict.value} cannot be published")
     content_dir = content.library.content_dir
@@ -56,16 +52,53 @@ async def publish(
     case = content.library.get(review.case.id)
     if case is None:
         raise PublishError(f"{path.name} was written but the case did not load")
-    bc_id = await announce(broadcasts, renderer, case, now, created_by=created_by, send_at=now.timestamp() + SETTLE)
+    try:
+        bc_id = await announce(broadcasts, renderer, case, now, created_by=created_by, send_at=now.timestamp() + SETTLE)
+    except Exception as exc:
+        # No alert, no case: a case nobody was told about would block publishing it again.
+        await _withdraw(path, content, cases)
+        raise PublishError(f"the alert could not be queued ({type(exc).__name__}); the case was withdrawn") from exc
     if bc_id is None:
         raise PublishError(f"the alert of {case.id} already went out")
     logger.info("Case %r published from chat as %r", case.id, str(path))
     return bc_id
 
 
+async def _publish_update(
+    review: Review, cases: CaseStates, broadcasts: Broadcasts, renderer: Renderer, now: dt.datetime,
+    created_by: int, letters_sent: int,
+) -> str:
+    """An update goes out once per document, whoever publishes it and however often."""
+    assert review.existing is not None and review.kind is not None and review.text is not None
+    mark = broadcasts.key("imported", review.existing.id, review.update)
+    # Two coordinators, or a replica that has not reloaded the case yet, must not send it twice.
+    if not await broadcasts.redis.set(mark, 1, nx=True, ex=UPDATE_MARK_TTL):
+        raise PublishError(f"update {review.update} of {review.existing.ua} was already published")
+    try:
+        # The update text is Telegram HTML when a coordinator types it; a document's text is plain.
+        _, bc_id = await publish_update(
+            broadcasts, renderer, cases, review.existing, review.kind, escape(review.text, quote=False), now,
+            deadline=review.deadline, letters_sent=letters_sent, created_by=created_by, number=review.update,
+        )
+    except BaseException:
+        await broadcasts.redis.delete(mark)  # nothing went out: publishing again may retry
+        raise
+    return bc_id
+
+
+async def _withdraw(path: Path, content: ContentSync, cases: CaseStates) -> None:
+    path.unlink(missing_ok=True)
+    try:
+        await content.reload()
+        content.seen = await cases.changed()
+    except Exception:
+        logger.exception("Withdrawing %r: other processes reload it when content changes next", path.name)
+
+
 def _write_new(path: Path, text: str) -> None:
     """Write the file unless it exists: a case is never overwritten from chat."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # Random, not the pid: replicas in containers all run as pid 1 and may share CONTENT_DIR.
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
         # link() fails when the target exists, where replace() would silently overwrite it.

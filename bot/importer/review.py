@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import yaml
 
 from bot.content import Case, Library, Problem, parse_case
-from bot.lifecycle import MAX_UPDATE, UpdateKind
+from bot.lifecycle import MAX_UPDATE, UpdateKind, overlay, state_changes
 
 logger = logging.getLogger(__name__)
 
@@ -69,10 +69,19 @@ class Review:
     kind: UpdateKind | None = None  # for an update: what it changes
     deadline: dt.date | None = None  # for an extension: the new deadline
     text: str | None = None  # for an update: the text followers get
+    officials: list[dict[str, Any]] = field(default_factory=list)  # as the draft names them, valid or not
+    expired: bool = False  # a new case whose deadline has passed
 
     @property
     def publishable(self) -> bool:
         return self.verdict in (Verdict.new, Verdict.update)
+
+    @property
+    def updated(self) -> Case | None:
+        """The case the bot has, as this update will leave it (for the preview)."""
+        if self.existing is None or self.kind is None:
+            return None
+        return overlay(self.existing, {"update": str(self.update or 0), **state_changes(self.kind, self.deadline)})
 
 
 def describe(problem: Problem) -> str:
@@ -108,12 +117,28 @@ def review(
     update = fields.get("update") if isinstance(fields.get("update"), int) else None
     if existing is not None:
         return _against(existing, case, fields, update, today, closes, problems)
+    officials = _officials(fields)
     if case is None:
-        return Review(Verdict.invalid, ua=fields.get("ua"), update=update, problems=problems)
+        return Review(Verdict.invalid, ua=fields.get("ua"), update=update, problems=problems, officials=officials)
     gaps = gaps_of(case, letters, ui_lang)
-    if library.get(case.id) is not None:
-        return Review(Verdict.clash, case, library.get(case.id), case.ua, case.update, gaps=gaps)
-    return Review(Verdict.new, case, None, case.ua, case.update, gaps=gaps)
+    verdict = Verdict.clash if library.get(case.id) is not None else Verdict.new
+    deadline = case.deadline.date() if isinstance(case.deadline, dt.datetime) else case.deadline
+    return Review(
+        verdict, case, library.get(case.id), case.ua, case.update, gaps=gaps, officials=officials,
+        expired=deadline is not None and deadline < today,
+    )
+
+
+def _officials(fields: dict[str, Any]) -> list[dict[str, Any]]:
+    """Who the draft writes to, read from its fields so that an incomplete draft still shows them."""
+    targets = fields.get("targets")
+    if not isinstance(targets, list):
+        return []
+    return [
+        {"name": str(t.get("name") or "?"), "is_copy": bool(t.get("copy")), "fax": t.get("fax"), "email": t.get("email")}
+        for t in targets
+        if isinstance(t, dict)
+    ]
 
 
 def _against(

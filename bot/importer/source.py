@@ -16,6 +16,7 @@ Reason codes and their details (every code also has "size": the number of bytes 
     encoding            text, but not UTF-8 (nor UTF-16/32 with a byte order mark);
                         "encoding": the encoding tried, "offset": the first bad byte's offset
     not_text            decodes as text but is full of control characters; "controls": how many
+    too_long            text of more than MAX_TEXT characters; "chars", "limit": MAX_TEXT
     pdf_broken          pypdf cannot read the PDF (truncated, damaged, no pages);
                         "error": pypdf's one-line message
     pdf_encrypted       the PDF needs a password (or an encryption pypdf cannot open here);
@@ -87,7 +88,7 @@ _BINARY_MAGIC = (
 _TEXT_CONTROLS = frozenset("\t\n\r\f\v")
 
 REASONS = (
-    "empty", "too_big", "binary", "encoding", "not_text", "pdf_broken", "pdf_encrypted", "pdf_scanned",
+    "empty", "too_big", "binary", "encoding", "not_text", "too_long", "pdf_broken", "pdf_encrypted", "pdf_scanned",
     "pdf_too_many_pages", "pdf_bomb",
 )
 
@@ -98,6 +99,9 @@ def _mb(n: int) -> str:
 
 def _explain(reason: str, d: dict[str, Any]) -> str:
     """The one-line English explanation of a reason code, with what to do."""
+    if reason == "too_long":
+        return (f"{d['chars']:,} characters of text (an Urgent Action has a few thousand, at most {d['limit']:,} "
+                "are read): send only the Urgent Action")
     if reason == "empty":
         return "the file is empty: send the Urgent Action as a PDF or as text"
     if reason == "too_big":
@@ -188,6 +192,9 @@ def _plain_text(data: bytes, filename: str) -> str:
         raise UnusableDocument("not_text", size=size, controls=controls)
     if not text.strip():
         raise UnusableDocument("empty", size=size)
+    if len(text) > MAX_TEXT:
+        # As for a PDF: an Urgent Action is a few pages, and parsing megabytes would hold a core.
+        raise UnusableDocument("too_long", size=size, chars=len(text), limit=MAX_TEXT)
     return _normalise(text)
 
 

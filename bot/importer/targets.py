@@ -141,8 +141,9 @@ def _split_head(target: TargetDraft) -> list[str]:
         target.title = before[0]
     elif role:
         target.title = role
-    notes.append(f"name/title: picked by a heuristic: name {name!r}, title {target.title!r}, "
-                 f"organisation {target.organisation!r}")
+    found = [f"{label} {value!r}" for label, value in
+             (("name", name), ("title", target.title), ("organisation", target.organisation)) if value]
+    notes.append("name/title: picked by a heuristic: " + ", ".join(found))
     return notes
 
 

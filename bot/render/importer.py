@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from html import escape
-from typing import Any
 
 from bot.callbacks import encode
-from bot.content.models import Case
 from bot.importer.review import Review, Verdict, describe
 from bot.render.actions import ActionScreens
 from bot.render.formatting import format_date, language_name
@@ -22,10 +20,10 @@ SHOWN_LENGTH = 160
 
 
 class ImportScreens(LifecycleScreens, ActionScreens):
-    def import_parts(self, lang: str, token: str, *, length: int) -> Screen:
-        """A long pasted text arrives in parts: wait for the rest, or read it now."""
+    def import_parts(self, lang: str, token: str, *, length: int, case_file: bool = False) -> Screen:
+        """A long pasted text (a UA, or a corrected case file) arrives in parts: wait for the rest, or read it now."""
         _ = self._gettext(lang)
-        button = Button(label("👀", _("Preview")), callback=encode("imp", "preview", token))
+        button = Button(label("👀", _("Preview")), callback=encode("imp", "yaml" if case_file else "preview", token))
         return Screen(self._render("ui/imp_parts.html.j2", lang, length=length), [[button]])
 
     def import_preview(self, review: Review, lang: str, now: dt.datetime, letters_sent: int = 0) -> list[str]:
@@ -33,8 +31,8 @@ class ImportScreens(LifecycleScreens, ActionScreens):
         and the tweet for a new case; the update message for an update. Texts only: the buttons
         would point at a case that does not exist yet."""
         case = review.case
-        if review.verdict == Verdict.update and review.existing is not None and review.kind is not None:
-            changed = review.existing.model_copy(update={"update": review.update})
+        changed = review.updated
+        if review.verdict == Verdict.update and changed is not None and review.kind is not None:
             screen = self.case_update(
                 changed, lang, now, number=review.update or 0, kind=review.kind.value,
                 text=escape(review.text or "", quote=False), letters_sent=letters_sent,
@@ -59,6 +57,7 @@ class ImportScreens(LifecycleScreens, ActionScreens):
         """Under the preview: what the draft is, what it lacks, and Publish / Edit / Discard."""
         _ = self._gettext(lang)
         problems = [describe(p) for p in review.problems]
+        drafted = review.verdict not in (Verdict.update, Verdict.known)
         text = self._render(
             "ui/imp_report.html.j2", lang,
             verdict=review.verdict.value, source=source, ref=review.ua, update=review.update,
@@ -66,9 +65,11 @@ class ImportScreens(LifecycleScreens, ActionScreens):
             existing=review.existing.id if review.existing else None,
             kind=review.kind.value if review.kind else None,
             deadline=format_date(review.deadline, lang) if review.deadline else None,
-            targets=self._officials(review.case),
-            missing=[shorten(m, SHOWN_LENGTH) for m in missing[:SHOWN_PROBLEMS]],
-            uncertain=[shorten(u, SHOWN_LENGTH) for u in uncertain[:SHOWN_PROBLEMS]],
+            targets=review.officials if review.verdict not in (Verdict.update, Verdict.known) else [],
+            expired=review.expired,
+            # For an update only its text and deadline are used: what the rest of the document lacks is moot.
+            missing=[shorten(m, SHOWN_LENGTH) for m in missing[:SHOWN_PROBLEMS]] if drafted else [],
+            uncertain=[shorten(u, SHOWN_LENGTH) for u in uncertain[:SHOWN_PROBLEMS]] if drafted else [],
             gaps=[
                 {"language": language_name(g.language, lang), "shown": language_name(g.shown, lang),
                  "code": g.language, "missing": g.missing}
@@ -84,9 +85,3 @@ class ImportScreens(LifecycleScreens, ActionScreens):
             Button(label("🗑", _("Discard")), callback=encode("imp", "discard", token)),
         ])
         return Screen(text, rows)
-
-    @staticmethod
-    def _officials(case: Case | None) -> list[dict[str, Any]]:
-        if case is None:
-            return []
-        return [{"name": t.name, "is_copy": t.copy_, "fax": t.fax, "email": t.email} for t in case.targets]
