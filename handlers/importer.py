@@ -163,7 +163,7 @@ async def import_text_handler(
     """Pasted text, a part at a time: a part shorter than Telegram's cut means the text is complete."""
     text = message.text or ""
     token = await _token(state) if await state.get_state() == ImportForm.source else Drafts.new_token()
-    length = await importer.drafts.add_part(token, text)
+    token, length = await importer.paste(token, text)
     if length is None:
         await state.clear()
         await message.answer(renderer.message("imp_problem", lang, reason="too_long"))
@@ -278,7 +278,7 @@ async def import_publish_handler(
         logger.warning("Import %r not published: %r", token, exc)
         await toast(query)
         if isinstance(query.message, Message):
-            await query.message.answer(renderer.message("imp_done", lang, outcome="failed", reason=str(exc) if isinstance(exc, PublishError) else type(exc).__name__))
+            await query.message.answer(renderer.message("imp_done", lang, outcome="failed", reason=exc.reason if isinstance(exc, PublishError) else "unavailable"))
         return
     await state.clear()
     await show_progress(query, bc_id, lang, renderer, broadcasts)

@@ -324,3 +324,28 @@ async def test_a_short_closing_notice_pasted_outside_import_is_taken_as_the_upda
     )
     report = await paste(admin, notice)
     assert "Update 3 of UA 84/11" in report["text"] and "closes the case" in report["text"]
+
+
+async def test_another_ua_pasted_instead_of_the_rest_is_not_merged_into_the_first(
+    live: App, emulator: BotAPIEmulator, admin: Activist
+) -> None:
+    first = new_case(days_ahead(20))
+    waiting = await paste(admin, first + "\n" * (3900 - len(first)) + ".", report=False)
+    assert "send the rest" in waiting["text"]
+    report = await paste(admin, update_of_ua_84_11("third", days_ahead(30)))
+    assert "Update 3 of UA 84/11" in report["text"] and "201/26" not in report["text"]
+
+
+async def test_a_publish_that_cannot_write_its_file_says_so_and_sends_nothing(
+    live: App, emulator: BotAPIEmulator, admin: Activist
+) -> None:
+    person = await follower(live, emulator, 7501)
+    report = await paste(admin, new_case(days_ahead(20)))
+    # Someone put a file there by hand since the preview: it is never overwritten from chat.
+    (live.settings.content_dir / "cases" / f"{NEW}.yaml").write_text("# by hand\n", encoding="utf-8")
+    before = len(person.messages)
+    await admin.tap("Publish", report)
+    await emulator.wait_for(lambda: "a case file with this id already exists" in admin.last["text"], timeout=5)
+    assert (live.settings.content_dir / "cases" / f"{NEW}.yaml").read_text(encoding="utf-8") == "# by hand\n"
+    await emulator.wait_idle()
+    assert len(person.messages) == before

@@ -73,6 +73,9 @@ class Drafts:
             return None
         return int(length)
 
+    async def peek_parts(self, token: str) -> str:
+        return await self.redis.get(self.key("parts", token)) or ""
+
     async def take_parts(self, token: str) -> str:
         """The pasted text so far, removed: a second Preview tap finds nothing to read again."""
         return await self.redis.getdel(self.key("parts", token)) or ""

@@ -95,6 +95,11 @@ def looks_like_ua(text: str) -> bool:
     return bool(_UA_WORDS.search(text) or _APPEAL_WORDS.search(text))
 
 
+def ua_references(text: str) -> set[str]:
+    """Every "UA 84/11" the text names, as "84/11"."""
+    return {f"{int(number)}/{year}" for number, year in _PLAIN.findall(text)}
+
+
 def names_an_update(text: str) -> bool:
     """ "This is the third update of UA 84/11": a short notice that is still an Urgent Action."""
     return bool(_UPDATE_OF.search(text) or _FURTHER.search(text))

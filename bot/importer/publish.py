@@ -27,7 +27,12 @@ SETTLE = 3.0  # seconds for every bot process to read the new case before the al
 
 
 class PublishError(Exception):
-    """Nothing was published; str() says why in one line (for the log and the coordinator)."""
+    """Nothing was published. `reason` is a code the chat explains in the coordinator's language
+    (templates/ui/imp_done.html.j2); str() is the one-line English explanation for the log."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 async def publish(
@@ -38,28 +43,28 @@ async def publish(
     if review.verdict == Verdict.update:
         return await _publish_update(review, cases, broadcasts, renderer, now, created_by, letters_sent)
     if review.verdict != Verdict.new or review.case is None:
-        raise PublishError(f"a draft that is {review.verdict.value} cannot be published")
+        raise PublishError("not_publishable", f"a draft that is {review.verdict.value} cannot be published")
     content_dir = content.library.content_dir
     if content_dir is None:
-        raise PublishError("this bot has no content directory to save cases in")
+        raise PublishError("no_content_dir", "this bot has no content directory to save cases in")
     path = Path(content_dir) / "cases" / f"{review.case.id}.yaml"
     _write_new(path, yaml_text)
     if not await content.reload():
         path.unlink(missing_ok=True)
-        raise PublishError(f"the cases in {content_dir} do not load with {path.name}; it was removed again")
+        raise PublishError("does_not_load", f"the cases in {content_dir} do not load with {path.name}; it was removed again")
     # Other processes read the file when the version moves; the alert waits SETTLE seconds for them.
     content.seen = await cases.changed()
     case = content.library.get(review.case.id)
     if case is None:
-        raise PublishError(f"{path.name} was written but the case did not load")
+        raise PublishError("does_not_load", f"{path.name} was written but the case did not load")
     try:
         bc_id = await announce(broadcasts, renderer, case, now, created_by=created_by, send_at=now.timestamp() + SETTLE)
     except Exception as exc:
         # No alert, no case: a case nobody was told about would block publishing it again.
         await _withdraw(path, content, cases)
-        raise PublishError(f"the alert could not be queued ({type(exc).__name__}); the case was withdrawn") from exc
+        raise PublishError("alert_failed", f"the alert could not be queued ({type(exc).__name__}); the case was withdrawn") from exc
     if bc_id is None:
-        raise PublishError(f"the alert of {case.id} already went out")
+        raise PublishError("already_published", f"the alert of {case.id} already went out")
     logger.info("Case %r published from chat as %r", case.id, str(path))
     return bc_id
 
@@ -73,7 +78,7 @@ async def _publish_update(
     mark = broadcasts.key("imported", review.existing.id, review.update)
     # Two coordinators, or a replica that has not reloaded the case yet, must not send it twice.
     if not await broadcasts.redis.set(mark, 1, nx=True, ex=UPDATE_MARK_TTL):
-        raise PublishError(f"update {review.update} of {review.existing.ua} was already published")
+        raise PublishError("already_published", f"update {review.update} of {review.existing.ua} was already published")
     try:
         # The update text is Telegram HTML when a coordinator types it; a document's text is plain.
         _, bc_id = await publish_update(
@@ -104,9 +109,9 @@ def _write_new(path: Path, text: str) -> None:
         # link() fails when the target exists, where replace() would silently overwrite it.
         os.link(tmp, path)
     except FileExistsError:
-        raise PublishError(f"{path.name} already exists in {path.parent}") from None
+        raise PublishError("file_exists", f"{path.name} already exists in {path.parent}") from None
     except OSError as exc:
-        raise PublishError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise PublishError("cannot_write", f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -15,6 +15,7 @@ from bot.content import Library, parse_case
 from bot.content_sync import ContentSync
 from bot.delivery import Audience, AudienceKind, Broadcasts
 from bot.importer.drafts import Draft, Drafts, make_draft
+from bot.importer.parse import ua_references
 from bot.importer.publish import PublishError, publish
 from bot.importer.review import MAX_YAML, Review, Verdict, describe, review
 from bot.lifecycle import CaseStates
@@ -55,6 +56,20 @@ class Importer:
         logger.info("Import %r: draft of %d characters from %r", token, len(draft.yaml), source or "pasted text")
         return await self.show(token, draft, lang)
 
+    async def paste(self, token: str, text: str) -> tuple[str, int | None]:
+        """Keep one part of a pasted UA: (the draft's token, the length so far, None when far too long).
+
+        A part naming other UAs than the parts before it is another document (the coordinator pasted
+        a new UA instead of tapping Preview): it starts a text of its own.
+        """
+        pending = await self.drafts.peek_parts(token)
+        before, now = ua_references(pending), ua_references(text)
+        if before and now and before.isdisjoint(now):
+            logger.info("Import %r: pasted parts of another UA start a new draft", token)
+            await self.drafts.take_parts(token)
+            token = Drafts.new_token()
+        return token, await self.drafts.add_part(token, text)
+
     async def replace_yaml(self, token: str, text: str, lang: str) -> Shown | list[str]:
         """The coordinator's corrected case file: the draft shown again, or the file's problems."""
         if len(text.encode("utf-8")) > MAX_YAML:
@@ -89,7 +104,7 @@ class Importer:
         """Publish the draft as reviewed now (the library may have changed since the preview)."""
         found = await self.assess(draft, lang)
         if not found.publishable:
-            raise PublishError(f"the draft is no longer publishable ({found.verdict.value})")
+            raise PublishError("not_publishable", f"the draft is no longer publishable ({found.verdict.value})")
         letters_sent = await self.store.letters_sent(found.existing.id) if found.existing else 0
         return await publish(
             found, draft.yaml, content=self.content, cases=self.cases, broadcasts=self.broadcasts,
