@@ -198,6 +198,10 @@ async def test_edit_sends_the_draft_and_takes_a_corrected_file_back(
     fixed = draft.replace("ua-201-26", "ua-201-26-es").replace("- es\n", "- en\n")
     again = await upload(admin, "draft.yaml", fixed.encode())
     assert "New case ua-201-26-es" in again["text"] and "letters in Spanish" not in again["text"]
+    assert "no language code" not in again["text"]
+    plain = fixed.replace("- en: Calling", "- Calling")
+    warned = await upload(admin, "draft.yaml", plain.encode())
+    assert "Some asks have no language code" in warned["text"]
 
 
 async def test_discard_leaves_nothing_behind(live: App, emulator: BotAPIEmulator, admin: Activist) -> None:

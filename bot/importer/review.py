@@ -71,6 +71,7 @@ class Review:
     text: str | None = None  # for an update: the text followers get
     officials: list[dict[str, Any]] = field(default_factory=list)  # as the draft names them, valid or not
     expired: bool = False  # a new case whose deadline has passed
+    plain_asks: bool = False  # asks without a language: every letter, whatever its language, uses them as written
 
     @property
     def publishable(self) -> bool:
@@ -125,7 +126,7 @@ def review(
     deadline = case.deadline.date() if isinstance(case.deadline, dt.datetime) else case.deadline
     return Review(
         verdict, case, library.get(case.id), case.ua, case.update, gaps=gaps, officials=officials,
-        expired=deadline is not None and deadline < today,
+        expired=deadline is not None and deadline < today, plain_asks=any(isinstance(ask, str) for ask in case.asks),
     )
 
 

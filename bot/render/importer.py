@@ -66,7 +66,7 @@ class ImportScreens(LifecycleScreens, ActionScreens):
             kind=review.kind.value if review.kind else None,
             deadline=format_date(review.deadline, lang) if review.deadline else None,
             targets=review.officials if review.verdict not in (Verdict.update, Verdict.known) else [],
-            expired=review.expired,
+            expired=review.expired, plain_asks=review.plain_asks,
             # For an update only its text and deadline are used: what the rest of the document lacks is moot.
             missing=[shorten(m, SHOWN_LENGTH) for m in missing[:SHOWN_PROBLEMS]] if drafted else [],
             uncertain=[shorten(u, SHOWN_LENGTH) for u in uncertain[:SHOWN_PROBLEMS]] if drafted else [],
