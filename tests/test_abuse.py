@@ -103,9 +103,14 @@ async def test_over_the_limit_the_user_hears_it_once(limited: App, emulator: Bot
 
 
 async def test_the_bucket_is_shared_through_redis(limited: App, emulator: BotAPIEmulator, redis) -> None:
-    """Every replica reads the same bucket: it lives in Redis, under the pseudonym, and expires."""
+    """Every replica reads the same bucket near the limit: it lives in Redis, under the pseudonym, and expires."""
     who = Activist(emulator, FLOODER, "Fast", "en")
     await who.send("/help")
+    # At a human pace the process's own view suffices: no Redis call, no key.
+    assert [k async for k in redis.scan_iter(match="rrb:rl:*")] == []
+    for _ in range(BURST // 2):
+        emulator.user_sends(FLOODER, "/help")
+    await emulator.wait_idle()
     [key] = [k async for k in redis.scan_iter(match="rrb:rl:*")]
     assert str(FLOODER) not in key and key.endswith(limited.store.pseudonyms.user(FLOODER))
     assert 0 < await redis.pttl(key) <= (BURST / RATE) * 2000 + 1000
@@ -142,3 +147,12 @@ async def test_oversized_input_is_dropped_before_any_handler(app: App, emulator:
     assert update["callback_query"]["id"] not in emulator.callback_answers, "over 64 bytes: dropped"
     fits = await who.press(who.last["message_id"], "card:" + "a" * 59)
     assert fits["text"] == app.renderer.toast("stale_button", "en").text, "64 bytes: read (and found stale)"
+
+
+def test_a_process_lets_taps_through_alone_only_while_far_from_the_limit() -> None:
+    from handlers.middlewares import LocalBuckets
+
+    buckets = LocalBuckets(burst=10, rate=2)
+    assert [buckets.take(1) for _ in range(7)] == [True] * 5 + [False] * 2
+    assert buckets.synced(1) == 5 and buckets.synced(1) == 0  # charged to the shared bucket once
+    assert buckets.take(2)  # each user has a bucket of their own
