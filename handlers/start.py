@@ -11,6 +11,7 @@ from bot.clock import Clock
 from bot.content import Library, Status
 from bot.pledges import Store, UserPrefs
 from bot.render import Renderer, Screen
+from bot.settings import Settings
 from handlers.cases import card_screen
 from handlers.filters import Cb
 from handlers.ui import send, show, toast
@@ -96,8 +97,10 @@ async def home_handler(query: CallbackQuery, lang: str, library: Library, render
 
 
 @router.message(Command("help", ignore_case=True))
-async def command_help_handler(message: Message, lang: str, renderer: Renderer) -> None:
-    """What the bot does and which commands it knows."""
-    await message.answer(renderer.message("help", lang))
+async def command_help_handler(message: Message, lang: str, renderer: Renderer, settings: Settings) -> None:
+    """What the bot does and which commands it knows: a coordinator's own commands too."""
+    coordinator = message.from_user is not None and message.from_user.id in settings.admin_ids
+    commands = renderer.coordinator_commands(lang) if coordinator else renderer.commands(lang)
+    await message.answer(renderer.message("help", lang, commands=commands))
 
 

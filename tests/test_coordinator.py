@@ -128,13 +128,14 @@ async def test_strangers_see_no_coordinator_commands_and_buttons(app: App, emula
     await activists(app, emulator)
     stranger = Activist(emulator, U1, "Ann", "en")
     commands = ("/broadcast", "/stats", "/export", "/cancel", "/stats ua-84-11", "/BROADCAST", "/update",
-                "/schedule", "/schedule ua-84-11", "/reload")
+                "/schedule", "/schedule ua-84-11", "/reload", "/import")
     for command in commands:
         reply = await stranger.send(command)
         assert reply["text"] == unknown, command
         assert "reply_markup" not in reply
     assert not [e for e in emulator.outbox(U1) if e["method"] in ("sendPhoto", "sendDocument")]
     assert await app.store.redis.keys("fsm:*") == []
+    assert "/broadcast" not in (await stranger.send("/help"))["text"]
 
     # A real broadcast waiting for its time: a forged tap must not touch it.
     bc_id = await app.broadcasts.enqueue(
@@ -319,7 +320,8 @@ async def test_other_commands_leave_composing_and_still_work(app: App, emulator:
     admin = await coordinator(app, emulator)
     await admin.send("/broadcast")
     help_text = (await admin.send("/help"))["text"]
-    assert help_text == visible_text(app.renderer.message("help", "en"))
+    assert help_text == visible_text(app.renderer.message("help", "en", commands=app.renderer.coordinator_commands("en")))
+    assert "/import" in help_text and "/broadcast" in help_text  # a coordinator's help names their commands
     assert (await admin.send("Hello"))["text"] == app.renderer.message("free_text", "en")
 
 
