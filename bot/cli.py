@@ -13,6 +13,7 @@ from bot.settings import Settings, SettingsError, StoreSettings, load_settings
 
 def _run(args: argparse.Namespace) -> int:
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+    from redis.exceptions import ConnectionError as RedisConnectionError
 
     from bot.app import run
     from bot.content.check import check_content, format_report
@@ -37,6 +38,12 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     except TelegramNetworkError as exc:
         print(f"rrbot: cannot reach the Bot API at {settings.telegram_api_url}: {exc.message}", file=sys.stderr)
+        return 2
+    except RedisConnectionError as exc:
+        # Host and port only: the URL may carry a password.
+        url = settings.redis_url
+        where = f"{url.host}:{url.port or 6379}" if url is not None and url.host else "the embedded Redis"
+        print(f"rrbot: cannot reach Redis at {where} (REDIS_URL): {exc}", file=sys.stderr)
         return 2
     return 0
 

@@ -6,9 +6,9 @@ handling, and each update id is claimed in Redis first:
 
 * claimed and handled: "done" for 24 h; a redelivery (Telegram retries on a timeout, or another
   replica got it) is answered 200 and not handled again;
-* handling failed on Redis or the network: the claim is dropped and the answer is 500, so Telegram
-  delivers it again (handlers/errors.py lets those failures through in webhook mode; others are
-  answered to the user and logged, and count as handled);
+* handling failed on Redis: the claim is dropped and the answer is 500, so Telegram delivers it
+  again (handlers/errors.py lets those failures through in webhook mode; others, such as a Telegram
+  error, are answered to the user and logged, and count as handled: they would fail again);
 * claimed by a replica still handling it: 503, try later (the claim lapses if that replica died).
 """
 

@@ -74,6 +74,10 @@ def test_run_refuses_invalid_content(broken_content: Path, tmp_path: Path) -> No
         ({"BOT_TOKEN": TOKEN, "REDIS_URL": "http://example"}, "REDIS_URL"),
         ({"BOT_TOKEN": TOKEN, "DEFAULT_TIMEZONE": "Mars/Base"}, "DEFAULT_TIMEZONE"),
         ({"BOT_TOKEN": TOKEN, "PRIVACY_KEY": "short"}, "PRIVACY_KEY is too short"),
+        ({"BOT_TOKEN": TOKEN, "WEBHOOK_URL": "https://bot.example.org/tg"}, "WEBHOOK_SECRET is required"),
+        ({"BOT_TOKEN": TOKEN, "WEBHOOK_URL": "http://bot.example.org/tg", "WEBHOOK_SECRET": "s" * 20}, "https://"),
+        ({"BOT_TOKEN": TOKEN, "WEBHOOK_SECRET": "has spaces in it, not allowed"}, "WEBHOOK_SECRET is invalid"),
+        ({"BOT_TOKEN": TOKEN, "PORT": "99999"}, "PORT"),
     ],
 )
 def test_bad_settings_stop_start_up_with_one_line(env: dict[str, str], expected: str, tmp_path: Path) -> None:
@@ -82,6 +86,15 @@ def test_bad_settings_stop_start_up_with_one_line(env: dict[str, str], expected:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], result.stderr
     assert "not-a-token" not in result.stderr, "a secret is never echoed, even a wrong one"
+
+
+def test_run_says_in_one_line_when_redis_is_away(tmp_path: Path) -> None:
+    env = {"BOT_TOKEN": TOKEN, "REDIS_URL": "redis://user:secret-pw@127.0.0.1:1/0", "PRIVACY_KEY": "k" * 20,
+           "DATA_DIR": str(tmp_path), "LOG_LEVEL": "WARNING"}
+    result = rrbot("run", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("rrbot: cannot reach Redis at 127.0.0.1:1 (REDIS_URL)")
+    assert "Traceback" not in result.stderr and "secret-pw" not in result.stderr
 
 
 async def test_stats_json_counts_subscribers_and_pledges(tmp_path: Path, redis_url: str, redis) -> None:
