@@ -55,6 +55,26 @@ async def claim_draft(redis: Redis, store: Store, kind: str, token: str | None) 
     return bool(await redis.set(store.key(kind, token), 1, nx=True, ex=DRAFT_MARK_TTL))
 
 
+async def settle_draft(
+    query: CallbackQuery, state: FSMContext, op: str, token: str, kind: str, discarded: str, lang: str,
+    renderer: Renderer, redis: Redis, store: Store,
+) -> bool:
+    """Cancel, or take, a previewed draft (a broadcast, an update): True for the one tap that sends it."""
+    if op == "cancel":
+        await state.clear()
+        await show(query, renderer.screen(discarded, lang))
+        await toast(query)
+        return False
+    # Updates are handled concurrently: of two quick taps on Send, only the first takes the draft.
+    if not await claim_draft(redis, store, kind, token):
+        await toast(query, renderer.stale_toast(lang))
+        return False
+    await state.clear()
+    # Answered first: queueing a large audience or recording an update can take a few seconds.
+    await toast(query, renderer.toast("bc_control", lang, op="sent"))
+    return True
+
+
 def _length(text: str) -> int:
     # Telegram counts message and caption length in UTF-16 code units.
     return len(text.encode("utf-16-le")) // 2
@@ -221,18 +241,8 @@ async def draft_handler(
     if data.get("token") != token or (op == "send" and not data.get("audience")):
         await toast(query, renderer.stale_toast(lang))
         return
-    if op == "cancel":
-        await state.clear()
-        await show(query, renderer.screen("bc_discarded", lang))
-        await toast(query)
+    if not await settle_draft(query, state, op, token, "bcdraft", "bc_discarded", lang, renderer, redis, store):
         return
-    # Updates are handled concurrently: of two quick taps on Send, only the first takes the draft.
-    if not await claim_draft(redis, store, "bcdraft", token):
-        await toast(query, renderer.stale_toast(lang))
-        return
-    await state.clear()
-    # Answered first: copying a large audience into the queue can take a few seconds.
-    await toast(query, renderer.toast("bc_control", lang, op="sent"))
     payload = Payload(data["text"], data.get("photo"))
     bc_id = await broadcasts.enqueue(payload, Audience.from_json(data["audience"]), created_by=query.from_user.id)
     await show_progress(query, bc_id, lang, renderer, broadcasts)

@@ -29,7 +29,7 @@ from bot.pledges import Store
 from bot.publishing import publish_update
 from bot.render import Renderer
 from bot.settings import Settings
-from handlers.coordinator import BroadcastForm, claim_draft, show_progress
+from handlers.coordinator import BroadcastForm, claim_draft, settle_draft, show_progress
 from handlers.filters import Cb, IsCoordinator
 from handlers.ui import send, show, toast
 from scheduler import Scheduler
@@ -211,16 +211,8 @@ async def update_send_handler(
     if data.get("token") != token or case is None:
         await toast(query, renderer.stale_toast(lang))
         return
-    if op == "cancel":
-        await state.clear()
-        await show(query, renderer.screen("up_discarded", lang))
-        await toast(query)
+    if not await settle_draft(query, state, op, token, "updraft", "up_discarded", lang, renderer, redis, store):
         return
-    if not await claim_draft(redis, store, "updraft", token):
-        await toast(query, renderer.stale_toast(lang))  # a second tap on Send
-        return
-    await state.clear()
-    await toast(query, renderer.toast("bc_control", lang, op="sent"))
     deadline = dt.date.fromisoformat(data["deadline"]) if data.get("deadline") else None
     _, bc_id = await publish_update(
         broadcasts, renderer, cases, case, UpdateKind(data["kind"]), data["text"], clock(), deadline=deadline,
