@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from contextlib import suppress
 
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -192,32 +193,24 @@ async def import_yaml_text_handler(
     await _take_yaml(message, state, await importer.drafts.take_parts(token) + text, lang, renderer, importer)
 
 
-@router.callback_query(Cb("imp", first=("yaml",)))
-async def import_yaml_parts_handler(
+@router.callback_query(Cb("imp", first=("preview", "yaml")))
+async def import_parts_handler(
     query: CallbackQuery, cb: Callback, state: FSMContext, lang: str, renderer: Renderer, importer: Importer
 ) -> None:
-    """Read the pasted case file now, though its last part was long."""
-    text = await importer.drafts.take_parts(cb.args[1])
-    await toast(query)
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
-        await _take_yaml(query.message, state, text, lang, renderer, importer)
-
-
-@router.callback_query(Cb("imp", first=("preview",)))
-async def import_preview_handler(
-    query: CallbackQuery, cb: Callback, state: FSMContext, lang: str, renderer: Renderer, importer: Importer
-) -> None:
-    """Read the pasted parts now, though the last one was long."""
-    text = await importer.drafts.take_parts(cb.args[1])
+    """Read the pasted parts now, though the last one was long: a UA (preview) or a case file (yaml)."""
+    verb, token = cb.args
+    text = await importer.drafts.take_parts(token)
     await toast(query)
     if not isinstance(query.message, Message):
         return
-    await query.message.edit_reply_markup(reply_markup=None)
+    with suppress(TelegramBadRequest):  # a double tap: the button is already gone
+        await query.message.edit_reply_markup(reply_markup=None)
     if not text:
         await query.message.answer(renderer.message("imp_done", lang, outcome="expired"))
-        return
-    await _import(query.message, state, cb.args[1], text, "", lang, renderer, importer)
+    elif verb == "yaml":
+        await _take_yaml(query.message, state, text, lang, renderer, importer)
+    else:
+        await _import(query.message, state, token, text, "", lang, renderer, importer)
 
 
 async def _open_draft(query: CallbackQuery, token: str, lang: str, renderer: Renderer, importer: Importer,

@@ -353,3 +353,16 @@ async def test_a_publish_that_cannot_write_its_file_says_so_and_sends_nothing(
     assert (live.settings.content_dir / "cases" / f"{NEW}.yaml").read_text(encoding="utf-8") == "# by hand\n"
     await emulator.wait_idle()
     assert len(person.messages) == before
+
+
+async def test_preview_reads_a_long_pasted_text_at_once_and_then_the_parts_are_gone(
+    live: App, emulator: BotAPIEmulator, admin: Activist
+) -> None:
+    text = new_case(days_ahead(20))
+    waiting = await paste(admin, text + "\n" * (3900 - len(text)) + ".", report=False)
+    before = len(emulator.outbox(admin.user_id))
+    await admin.tap("Preview", waiting)
+    report = await answered(admin, before, True)
+    assert "New case ua-201-26" in report["text"]
+    await admin.tap("Preview", waiting)  # a second tap: nothing left to read
+    await emulator.wait_for(lambda: "no longer here" in admin.last["text"], timeout=5)
