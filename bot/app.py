@@ -24,13 +24,14 @@ from bot.delivery import Broadcasts, Worker
 from bot.content_sync import ContentSync
 from bot.importer.drafts import Drafts
 from bot.importer.service import Importer
-from bot.intake import PollingIntake, make_intake
+from bot.intake import HANDLER_GRACE, PollingIntake, make_intake
 from bot.i18n import load_translations
 from bot.lifecycle import CaseStates
 from bot.observability import Metrics
 from bot.pledges import Store
 from bot.privacy import Pseudonymizer, privacy_key
 from bot.render import Renderer
+from bot.replay import CutUpdates
 from bot.settings import Settings
 from bot.storage import open_redis
 from bot.telegram import BroadcastSession, LenientUpdatesSession, WaitOnFloodLimit
@@ -164,6 +165,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         importer=Importer(
             Drafts(redis), library, renderer, content, cases, broadcasts, store, clock
         ),
+        cut_updates=CutUpdates(redis),
     )
     # First of ours: it times the middlewares after it too, and counts the updates they skip.
     dispatcher.update.outer_middleware(UpdateMetrics(metrics))
@@ -201,13 +203,15 @@ async def publish_profile(app: App) -> None:
 
 
 @asynccontextmanager
-async def running(settings: Settings, redis: Redis, library: Library, clock: Clock = utc_now) -> AsyncIterator[App]:
+async def running(
+    settings: Settings, redis: Redis, library: Library, clock: Clock = utc_now, *, grace: float = HANDLER_GRACE
+) -> AsyncIterator[App]:
     """Poll in the background while the block runs: the shape tests and the demo use."""
     app = await build_app(settings, redis, library, clock)
     stop = asyncio.Event()
     try:
         await publish_profile(app)
-        intake = PollingIntake(app)
+        intake = PollingIntake(app, grace)
         await intake.start()
         background = app.background(stop)
         try:

@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiogram import Dispatcher
 from aiogram.methods import GetUpdates
 from aiogram.types import TelegramObject, Update
+from redis.exceptions import RedisError
+
+from bot.replay import CutUpdates
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -63,7 +66,7 @@ class InFlight:
     """An outer middleware that knows which updates are being handled, so a stop can wait for them."""
 
     def __init__(self) -> None:
-        self.active: dict[asyncio.Task[Any], int] = {}  # aiogram handles each update in a task of its own
+        self.active: dict[asyncio.Task[Any], Update] = {}  # aiogram handles each update in a task of its own
         self.newest: int | None = None
         self.idle = asyncio.Event()
         self.idle.set()
@@ -77,7 +80,7 @@ class InFlight:
         task = asyncio.current_task()
         if not isinstance(event, Update) or task is None or task in self.active:
             return await handler(event, data)
-        self.active[task] = event.update_id
+        self.active[task] = event
         self.newest = event.update_id if self.newest is None else max(self.newest, event.update_id)
         self.idle.clear()
         try:
@@ -87,22 +90,17 @@ class InFlight:
             if not self.active:
                 self.idle.set()
 
-    async def drain(self, timeout: float) -> int | None:
-        """Wait for the updates being handled; past `timeout`, cancel them.
-
-        Returns the getUpdates offset that confirms every update handled and none cut short
-        (those come again after a restart: late rather than lost); None when none was taken.
-        """
+    async def drain(self, timeout: float) -> list[Update]:
+        """Wait for the updates being handled; past `timeout`, cancel them and return them."""
         with suppress(TimeoutError):
             await asyncio.wait_for(self.idle.wait(), timeout)
-        if not self.active:
-            return None if self.newest is None else self.newest + 1
-        offset = min(self.active.values())
-        logger.warning("%d update(s) still being handled after %rs: cut short", len(self.active), timeout)
-        for task in list(self.active):
-            task.cancel()
-        await asyncio.gather(*self.active, return_exceptions=True)
-        return offset
+        cut = list(self.active.values())
+        if cut:
+            logger.warning("%d update(s) still being handled after %rs: cut short", len(cut), timeout)
+            for task in list(self.active):
+                task.cancel()
+            await asyncio.gather(*self.active, return_exceptions=True)
+        return cut
 
 
 def track_in_flight(dispatcher: Dispatcher) -> InFlight:
@@ -125,7 +123,10 @@ class PollingIntake:
         self.app = app
         self.grace = grace
         self.in_flight = track_in_flight(app.dispatcher)
+        self.cut: CutUpdates = app.dispatcher["cut_updates"]
         self._task: asyncio.Task[None] | None = None
+        self._replay: asyncio.Task[None] | None = None
+        self._stopping = False
         self._started = asyncio.Event()
         app.dispatcher.startup.register(self._on_startup)
 
@@ -149,30 +150,67 @@ class PollingIntake:
         if self._task.done():
             self._task.result()  # polling ended before it began: its error, here
         self._task.add_done_callback(_log_failure)
+        self._replay = asyncio.create_task(self._handle_cut_updates())
 
     async def stop(self) -> None:
-        """No more getUpdates; wait (bounded) for the handlers in flight; confirm what was handled."""
+        """No more getUpdates; wait (bounded) for the handlers in flight; keep what was cut; confirm the rest."""
         task, self._task = self._task, None
         if task is None:
             return
+        self._stopping = True
         try:
             await self.app.dispatcher.stop_polling()
         except RuntimeError:  # polling had not started yet, or had ended
             task.cancel()
         await asyncio.gather(task, return_exceptions=True)  # a failure was logged when it happened
         # aiogram runs each update as a task of its own and does not wait for them when it stops.
-        await self._confirm(await self.in_flight.drain(self.grace))
+        cut = await self.in_flight.drain(self.grace)
+        if self._replay is not None:
+            self._replay.cancel()
+            await asyncio.gather(self._replay, return_exceptions=True)
+        await self._keep(cut)
+        await self._confirm()
 
-    async def _confirm(self, offset: int | None) -> None:
-        """Tell Telegram which updates are done, so the next process does not handle them again.
+    async def _handle_cut_updates(self) -> None:
+        """Handle, one by one, the updates an earlier stop cut short, before they grow any older."""
+        bot = self.app.bot
+        while not self._stopping:
+            try:
+                update = await self.cut.take(bot)
+                if update is not None and self._stopping:
+                    await self.cut.give_back(update)
+                    return
+            except RedisError as exc:
+                logger.warning("Could not read the updates an earlier stop cut short (%r)", exc)
+                return
+            if update is None:
+                return
+            logger.info("Handling update %r, cut short by an earlier stop", update.update_id)
+            try:
+                await self.app.dispatcher.feed_update(bot, update)
+            except Exception:
+                logger.exception("Update %r failed again", update.update_id)
 
-        aiogram confirms a batch with its next getUpdates, which a stop can cut off. The update
-        this call returns (if any) is not confirmed by it: the next process still gets it.
-        """
-        if offset is None:
+    async def _keep(self, cut: list[Update]) -> None:
+        if not cut:
             return
         try:
-            await self.app.bot(GetUpdates(offset=offset, limit=1, timeout=0))
+            kept = await self.cut.keep(cut)
+        except RedisError as exc:
+            logger.error("%d update(s) cut short could not be kept (%r): they are lost", len(cut), exc)
+            return
+        if kept:
+            logger.warning("%d update(s) cut short, kept for the next start to handle", kept)
+
+    async def _confirm(self) -> None:
+        """Tell Telegram which updates are taken, so the next process does not handle them again.
+
+        aiogram confirms a batch with its next getUpdates, which a stop can cut off.
+        """
+        if self.in_flight.newest is None:
+            return
+        try:
+            await self.app.bot(GetUpdates(offset=self.in_flight.newest + 1, limit=1, timeout=0))
         except Exception as exc:
             logger.warning("Could not confirm the updates handled (%r): the next start may see some again", exc)
 

@@ -14,6 +14,7 @@ from bot.content import Library
 from bot.delivery import Broadcasts
 from bot.pledges import Store, UserPrefs
 from bot.render import Renderer
+from bot.replay import CutUpdates
 from handlers.filters import Cb
 from handlers.ui import send, show, toast
 from scheduler import Scheduler
@@ -119,6 +120,7 @@ async def forget_confirmed_handler(
     renderer: Renderer,
     scheduler: Scheduler,
     broadcasts: Broadcasts,
+    cut_updates: CutUpdates,
 ) -> None:
     """Erase everything about the user, keeping only anonymous totals."""
     if cb.args[0] == "no":
@@ -131,5 +133,6 @@ async def forget_confirmed_handler(
     await store.forget(query.from_user.id, library.ids())
     # Broadcasts under way hold the chat id in their queues until they reach it.
     await broadcasts.forget(query.from_user.id)
+    await cut_updates.forget(query.from_user.id)
     await show(query, renderer.screen("forgotten", lang))
     await toast(query)

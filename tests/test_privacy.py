@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from pathlib import Path
 
@@ -61,6 +62,14 @@ async def traces(redis_url: str, needles: list[str]) -> list[str]:
 # --- /forget ----------------------------------------------------------------------------------------
 
 
+def cut_short(user_id: int) -> str:
+    """An entry of the cut-short updates list (bot/replay.py): a tap on the user's own menu."""
+    person = {"id": user_id, "is_bot": False, "first_name": "X"}
+    message = {"message_id": 3, "date": 1, "chat": {"id": user_id, "type": "private"}, "text": "menu"}
+    tap = {"id": str(user_id), "from": person, "message": message, "chat_instance": "1", "data": "act:"}
+    return json.dumps({"cuts": 1, "update": {"update_id": user_id, "callback_query": tap}})
+
+
 async def test_forget_erases_every_trace_within_a_second(
     settings: Settings, redis, redis_url: str, emulator: BotAPIEmulator, tmp_path: Path
 ) -> None:
@@ -86,6 +95,8 @@ async def test_forget_erases_every_trace_within_a_second(
         await jobs.run(app.scheduler.ctx, "later", ran, USER, CASE, "fax")
         # A broadcast not yet sent holds them in its queue; an import in progress elsewhere does not.
         await app.broadcasts.enqueue(Payload("Soon"), Audience(AudienceKind.case, CASE), send_at=time.time() + 3600)
+        # A tap of theirs that a stop cut short waits for the next start to handle it; the neighbour's too.
+        await redis.rpush("rrb:intake:cut", cut_short(USER), cut_short(NEIGHBOUR))
         assert await traces(redis_url, [str(USER), pseudonym]), "the journey left data to erase"
 
         await who.send("/forget")
@@ -100,6 +111,7 @@ async def test_forget_erases_every_trace_within_a_second(
         assert (await app.store.totals(CASE))["letter"] == 1
         assert await app.store.is_subscribed(NEIGHBOUR, CASE)
         assert await redis.llen(f"rrb:bc:{(await app.broadcasts.recent(1))[0].id}:q") == 1
+        assert await redis.llen("rrb:intake:cut") == 1
 
 
 async def test_forget_reaches_cases_gone_from_the_files(app, emulator: BotAPIEmulator, redis, redis_url: str) -> None:
