@@ -48,8 +48,13 @@ def planner(redis: Redis, settings: StoreSettings) -> Iterator[Scheduler]:
 
 def describe(progress: Progress) -> str:
     eta = f", about {progress.eta_seconds:.0f} s left" if progress.eta_seconds is not None else ""
+    purpose = progress.purpose
+    carries = ""
+    if purpose is not None:
+        what = f"{purpose.kind} {purpose.number}" if purpose.number is not None else purpose.kind
+        carries = f" ({what} of {purpose.ref})"
     return (
-        f"broadcast {progress.id}: {progress.state.value}; {progress.delivered} delivered, {progress.blocked} blocked, "
+        f"broadcast {progress.id}{carries}: {progress.state.value}; {progress.delivered} delivered, {progress.blocked} blocked, "
         f"{progress.not_found} not found, {progress.failed} failed, {progress.left} left of {progress.total}"
         f"{'; ' + format(progress.rate, '.1f') + ' msg/s' if progress.rate else ''}{eta}"
     )

@@ -12,10 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.content import Case
-from bot.delivery import Audience, AudienceKind, Broadcasts, Payload
+from bot.delivery import Audience, AudienceKind, Broadcasts, Payload, Purpose
 from bot.i18n import load_translations
 from bot.lifecycle import CaseStates, CaseUpdate, UpdateKind, overlay, state_changes
 from bot.render import Renderer, Screen
+from bot.render.formatting import ua_reference
 from bot.settings import StoreSettings
 
 logger = logging.getLogger(__name__)
@@ -76,7 +77,10 @@ async def announce(
         return None
     payload = localized(renderer, lambda lang: renderer.card(case, lang, now, subscribed=False, letters_sent=0))
     try:
-        bc_id = await broadcasts.enqueue(payload, Audience(AudienceKind.all), created_by=created_by, send_at=send_at)
+        bc_id = await broadcasts.enqueue(
+            payload, Audience(AudienceKind.all), created_by=created_by, send_at=send_at,
+            purpose=Purpose("alert", ua_reference(case)),
+        )
     except BaseException:
         await broadcasts.redis.delete(mark)  # nothing went out: publishing again may retry
         raise
@@ -117,6 +121,9 @@ async def publish_update(
             changed, lang, now, number=update.number, kind=kind.value, text=text, letters_sent=letters_sent
         ),
     )
-    bc_id = await broadcasts.enqueue(payload, Audience(AudienceKind.case, case.id), created_by=created_by)
+    bc_id = await broadcasts.enqueue(
+        payload, Audience(AudienceKind.case, case.id), created_by=created_by,
+        purpose=Purpose("update", ua_reference(case), update.number),
+    )
     logger.info("Update %d of case %r queued as broadcast %r", update.number, case.id, bc_id)
     return update, bc_id

@@ -12,10 +12,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.content import Status
-from bot.delivery import Audience, AudienceKind, OutcomeKind, Payload
+from bot.delivery import Audience, AudienceKind, OutcomeKind, Payload, Purpose
 from bot.publishing import localized, screen_payload
 from bot.retention import Retention
 from bot.reminders import reminder_plan
+from bot.render.formatting import ua_reference
 from scheduler.context import JobContext
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,10 @@ async def deadline_reminder(ctx: JobContext, case_id: str, offset: str, at: floa
         logger.info("Reminder %r for case %r dropped: it ran late and the deadline has passed", offset, case_id)
         return
     payload = localized(ctx.renderer, lambda lang: ctx.renderer.deadline_reminder(case, lang, now))
-    bc_id = await ctx.broadcasts.enqueue(payload, Audience(AudienceKind.not_acted, case_id, reminders=True))
+    bc_id = await ctx.broadcasts.enqueue(
+        payload, Audience(AudienceKind.not_acted, case_id, reminders=True),
+        purpose=Purpose("reminder", ua_reference(case)),
+    )
     logger.info("Reminder %r for case %r queued as broadcast %r", offset, case_id, bc_id)
 
 

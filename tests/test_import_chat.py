@@ -139,6 +139,7 @@ async def test_a_pasted_ua_is_previewed_with_every_official_then_published_once(
     for person in people:
         await emulator.wait_for(lambda p=person: "JOURNALIST" in last_text(p).upper(), timeout=15)
     assert any("What can I do?" in b["text"] for b in people[0].buttons())
+    await emulator.wait_for(lambda: "Alert of UA 201/26" in str(admin.messages), timeout=10)
     # The leader planned the deadline reminders of the new case.
     await emulator.wait_for(lambda: len(live.scheduler.planned(NEW)) == 3, timeout=10)
 

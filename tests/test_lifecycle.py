@@ -76,6 +76,8 @@ async def test_an_extension_reaches_followers_and_moves_the_reminders(live: App,
     for person in people:
         await emulator.wait_for(lambda p=person: "asked for more time" in last_text(p), timeout=10)
     assert "продлён" in people[1].last["text"] or "продлен" in people[1].last["text"], people[1].last["text"]
+    # The coordinator's progress and report name what went out, not a bare broadcast number.
+    await emulator.wait_for(lambda: "🏁 Update 3 of UA 84/11" in str(admin.messages), timeout=10)
     # Every process reloads the case; the leader plans the reminders for the new deadline.
     await emulator.wait_for(lambda: {p.run_at for p in live.scheduler.planned(CASE)} not in (before, set()), timeout=10)
     assert all(p.run_at.date() > max(before).date() for p in live.scheduler.planned(CASE))

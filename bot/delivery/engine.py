@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable
 
 from redis.asyncio import Redis
 
-from bot.delivery.models import COUNTERS, Audience, AudienceKind, Payload, Progress, State
+from bot.delivery.models import COUNTERS, Audience, AudienceKind, Payload, Progress, Purpose, State
 from bot.delivery.scripts import PREPARE_PUSH, TRANSITION
 from bot.privacy import Pseudonymizer
 
@@ -63,7 +63,13 @@ class Broadcasts:
 
     # creating
     async def enqueue(
-        self, payload: Payload, audience: Audience, *, created_by: int | None = None, send_at: float | None = None
+        self,
+        payload: Payload,
+        audience: Audience,
+        *,
+        created_by: int | None = None,
+        send_at: float | None = None,
+        purpose: Purpose | None = None,
     ) -> str:
         """Record a broadcast and copy its audience into its queue; returns its id."""
         bc_id = str(await self.redis.incr(self.key("bc", "seq")))
@@ -79,6 +85,7 @@ class Broadcasts:
                     "created_at": now,
                     "created_by": created_by if created_by is not None else "",
                     "send_at": send_at if send_at is not None else "",
+                    "purpose": purpose.to_json() if purpose else "",
                     "total": 0,
                     **{name: 0 for name in COUNTERS},
                 },
@@ -235,6 +242,7 @@ class Broadcasts:
             audience=Audience.from_json(data["audience"]) if data.get("audience") else None,
             created_by=int(data["created_by"]) if data.get("created_by") else None,
             now=self.clock(),
+            purpose=Purpose.from_json(data.get("purpose")),
         )
 
     async def payload(self, bc_id: str) -> Payload:

@@ -41,6 +41,27 @@ class Audience:
 
 
 @dataclass(frozen=True)
+class Purpose:
+    """What a broadcast carries, so its progress says so ("Update 3 of UA 84/11"); a plain message has none."""
+
+    kind: str  # "alert", "update" or "reminder"
+    ref: str  # the case as coordinators know it: "UA 84/11"
+    number: int | None = None  # an update's number
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str | None) -> Purpose | None:
+        """None for a plain broadcast, and for a record this code cannot read (it then shows as one)."""
+        try:
+            data = json.loads(raw) if raw else None
+            return cls(str(data["kind"]), str(data["ref"]), data.get("number")) if data else None
+        except (ValueError, TypeError, KeyError):
+            return None
+
+
+@dataclass(frozen=True)
 class Payload:
     """One message: Telegram HTML text, an optional photo (file_id or URL), URL/callback buttons.
 
@@ -128,6 +149,7 @@ class Progress:
     audience: Audience | None = None
     created_by: int | None = None
     now: float = 0.0
+    purpose: Purpose | None = None
 
     @property
     def handled(self) -> int:
@@ -164,4 +186,5 @@ class Progress:
             "finished_at": self.finished_at,
             "send_at": self.send_at,
             "audience": json.loads(self.audience.to_json()) if self.audience else None,
+            "purpose": asdict(self.purpose) if self.purpose else None,
         }

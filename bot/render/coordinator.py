@@ -162,6 +162,7 @@ class CoordinatorScreens(CaseScreens, TextScreens):
         state = str(getattr(progress.state, "value", progress.state))
         return {
             "number": progress.id,
+            "purpose": getattr(progress, "purpose", None),  # what it carries: an alert, an update, a reminder
             "state": self._state_name(state, lang),
             "finished": state in ("done", "cancelled"),
             "total": progress.total,
