@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from collections import OrderedDict
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiogram import Dispatcher
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.methods import GetUpdates
 from aiogram.types import TelegramObject, Update
 from redis.exceptions import RedisError
@@ -21,6 +23,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 HANDLER_GRACE = 10.0  # how long a stop waits for the updates already taken to be handled
+RECENT_UPDATES = 10_000  # update ids remembered to refuse a second delivery (a minute of heavy traffic)
+REPLAY_EVERY = 5.0  # how often a running process looks for updates another one cut short while stopping
+REPLAY_EXIT = 3.0  # a stop waits this long for the replay's Redis call in progress
 
 
 class Intake(Protocol):
@@ -65,11 +70,15 @@ class Served:
 class InFlight:
     """An outer middleware that knows which updates are being handled, so a stop can wait for them."""
 
-    def __init__(self) -> None:
+    def __init__(self, remember: int = RECENT_UPDATES) -> None:
         self.active: dict[asyncio.Task[Any], Update] = {}  # aiogram handles each update in a task of its own
         self.newest: int | None = None
         self.idle = asyncio.Event()
         self.idle.set()
+        # An update kept after a stop whose confirmation failed comes twice: from Telegram and from
+        # the list of cut-short updates (bot/replay.py). Within a process, an update id is never new twice.
+        self.recent: OrderedDict[int, None] = OrderedDict()
+        self.remember = remember
 
     async def __call__(
         self,
@@ -80,6 +89,12 @@ class InFlight:
         task = asyncio.current_task()
         if not isinstance(event, Update) or task is None or task in self.active:
             return await handler(event, data)
+        if event.update_id in self.recent:
+            logger.info("Update %r was already taken by this process: skipped", event.update_id)
+            return UNHANDLED
+        self.recent[event.update_id] = None
+        if len(self.recent) > self.remember:
+            self.recent.popitem(last=False)
         self.active[task] = event
         self.newest = event.update_id if self.newest is None else max(self.newest, event.update_id)
         self.idle.clear()
@@ -127,6 +142,7 @@ class PollingIntake:
         self._task: asyncio.Task[None] | None = None
         self._replay: asyncio.Task[None] | None = None
         self._stopping = False
+        self._stop_requested = asyncio.Event()
         self._started = asyncio.Event()
         app.dispatcher.startup.register(self._on_startup)
 
@@ -158,6 +174,7 @@ class PollingIntake:
         if task is None:
             return
         self._stopping = True
+        self._stop_requested.set()
         try:
             await self.app.dispatcher.stop_polling()
         except RuntimeError:  # polling had not started yet, or had ended
@@ -166,13 +183,22 @@ class PollingIntake:
         # aiogram runs each update as a task of its own and does not wait for them when it stops.
         cut = await self.in_flight.drain(self.grace)
         if self._replay is not None:
-            self._replay.cancel()
+            # Not cancelled: a Redis call cut off may have taken an entry off the list all the same.
+            # It ends by itself once its Redis call returns (drain cancelled any update it was handling).
+            _, late = await asyncio.wait({self._replay}, timeout=REPLAY_EXIT)
+            if late:
+                self._replay.cancel()
+                logger.warning("The replay of cut-short updates did not end in %rs: cancelled", REPLAY_EXIT)
             await asyncio.gather(self._replay, return_exceptions=True)
         await self._keep(cut)
         await self._confirm()
 
     async def _handle_cut_updates(self) -> None:
-        """Handle, one by one, the updates an earlier stop cut short, before they grow any older."""
+        """Handle, one by one, the updates a stop cut short: at start, then every few seconds.
+
+        Looking again covers a rolling restart, where the old process keeps its cut updates after
+        the new one has started.
+        """
         bot = self.app.bot
         while not self._stopping:
             try:
@@ -181,10 +207,12 @@ class PollingIntake:
                     await self.cut.give_back(update)
                     return
             except RedisError as exc:
-                logger.warning("Could not read the updates an earlier stop cut short (%r)", exc)
-                return
+                logger.warning("Could not read the updates a stop cut short (%r); trying again later", exc)
+                update = None
             if update is None:
-                return
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop_requested.wait(), REPLAY_EVERY)
+                continue
             logger.info("Handling update %r, cut short by an earlier stop", update.update_id)
             try:
                 await self.app.dispatcher.feed_update(bot, update)

@@ -12,7 +12,8 @@ from typing import TextIO
 
 # aiogram writes the chat id into the text of some errors (flood control, a group's migration); user ids
 # have 5 digits or more, while a traceback's line numbers and counts are shorter.
-_LONG_NUMBER = re.compile(r"(?<![\w.])-?\d{5,}(?![\w.])")
+# A full stop may end the sentence ("in chat 123456789. Retry in 5 seconds"); a decimal point may not.
+_LONG_NUMBER = re.compile(r"(?<![\w.])-?\d{5,}(?!\w|\.\d)")
 
 
 def scrub_ids(text: str) -> str:

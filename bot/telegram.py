@@ -39,7 +39,8 @@ class JsonRequestSession(AiohttpSession):
         body = {}
         for key, value in method.model_dump(warnings=False).items():
             value = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
-            if value:  # as aiogram's form: unset, empty, False and 0 are left to Telegram's defaults
+            # As aiogram's form: only what is unset or an empty string is left out (False, 0 and [] count).
+            if value is not None and value != "":
                 body[key] = value
         if files:
             return super().build_form_data(bot, method)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
 from bot.render import Document, Screen, Toast
 from bot.telegram_markup import markup
+
+logger = logging.getLogger(__name__)
 
 
 async def send(message: Message, screen: Screen) -> Message:
@@ -45,7 +49,14 @@ async def send_document(query: CallbackQuery, document: Document) -> None:
 
 async def toast(query: CallbackQuery, answer: Toast | None = None) -> None:
     """Answer the tap. Handlers answer after their screen is shown, so the answer marks the end of the work."""
-    await query.answer(answer.text if answer else None, show_alert=bool(answer and answer.alert))
+    try:
+        await query.answer(answer.text if answer else None, show_alert=bool(answer and answer.alert))
+    except TelegramBadRequest as exc:
+        # Telegram takes an answer for 15 s or so: a tap handled after a restart got its screen, and
+        # its spinner has long stopped. Nothing is lost by not answering it.
+        if "query is too old" not in exc.message:
+            raise
+        logger.info("A tap was handled too late to be answered")
 
 
 async def _send_document(chat_id: int, bot: Bot | None, doc: Document) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -85,3 +86,42 @@ async def test_unreadable_entries_are_skipped(redis, caplog: pytest.LogCaptureFi
     assert taken is not None and taken.update_id == 7 and taken.message is not None and taken.message.text == "hi"
     assert caplog.text.count("unreadable entry") == 3
     assert await CutUpdates(redis).take(bot=None) is None  # type: ignore[arg-type]
+
+
+async def test_an_update_both_kept_and_sent_again_by_telegram_is_handled_once(
+    settings: Settings, redis, emulator: BotAPIEmulator, library: Library
+) -> None:
+    # A stop whose confirmation failed: Telegram sends the update again, and the list has it too.
+    # The running process also picks up what another one kept after it started (a rolling restart).
+    emulator.add_user(7301, first_name="Ann", language_code="en")
+    async with running(settings, redis, library) as app:
+        await app.store.set_language(7301, "en")
+        update = emulator.user_sends(7301, "/help")
+        await redis.rpush("rrb:intake:cut", json.dumps({"cuts": 1, "update": update}))
+        await emulator.wait_for(lambda: emulator.outbox(7301), timeout=10)
+        deadline = asyncio.get_running_loop().time() + 10
+        while await redis.llen("rrb:intake:cut") and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.2)
+        assert await redis.llen("rrb:intake:cut") == 0, "the kept copy was taken"
+        await emulator.wait_idle(timeout=5)
+    assert len(emulator.outbox(7301)) == 1, "answered once"
+
+
+async def test_a_tap_handled_after_a_restart_shows_its_screen_without_an_error(
+    settings: Settings, redis, emulator: BotAPIEmulator, library: Library, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    emulator.add_user(7302, first_name="Bob", language_code="en")
+    person = {"id": 7302, "is_bot": False, "first_name": "Bob", "language_code": "en"}
+    old = {"message_id": 41, "date": 1, "chat": {"id": 7302, "type": "private"}, "text": "the card"}
+    tap = {"id": "long-gone", "from": person, "message": old, "chat_instance": "1", "data": "act:ua-84-11"}
+    await redis.rpush("rrb:intake:cut", json.dumps({"cuts": 1, "update": {"update_id": 900, "callback_query": tap}}))
+    async with running(settings, redis, library) as app:
+        await app.store.set_language(7302, "en")
+        await emulator.wait_for(lambda: emulator.outbox(7302), timeout=10)
+        await emulator.wait_idle(timeout=5)
+    shown = emulator.outbox(7302)
+    assert len(shown) == 1, "the action menu, as a new message: the old one is gone"
+    assert "tgt:" in str(shown[0]["message"].get("reply_markup")), "with a button per official"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], "no failure logged"
+    assert "handled too late to be answered" in caplog.text

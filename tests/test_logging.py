@@ -8,7 +8,7 @@ import logging
 from bot.app import App
 from bot.emulator import BotAPIEmulator
 from bot.journey import Activist
-from bot.logs import setup_logging
+from bot.logs import scrub_ids, setup_logging
 from tests.conftest import TOKEN
 
 
@@ -35,3 +35,10 @@ async def test_telegram_errors_are_logged_without_the_token(app: App, emulator: 
     assert "/bot[redacted]/getMe" in log
     assert TOKEN not in log and TOKEN.split(":")[1] not in log
     assert "/help" in who.last["text"], "and the bot goes on answering"
+
+
+def test_chat_ids_in_error_texts_are_blanked_but_not_other_numbers() -> None:
+    flood = "Telegram server says - Flood control exceeded in chat 7312845690. Retry in 5 seconds."
+    assert scrub_ids(flood) == "Telegram server says - Flood control exceeded in chat [id]. Retry in 5 seconds."
+    assert scrub_ids("migrated to -1001234567890, took 0.123456 s") == "migrated to [id], took 0.123456 s"
+    assert scrub_ids('File "handlers/act.py", line 120') == 'File "handlers/act.py", line 120'
