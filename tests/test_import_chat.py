@@ -367,3 +367,21 @@ async def test_preview_reads_a_long_pasted_text_at_once_and_then_the_parts_are_g
     assert "New case ua-201-26" in report["text"]
     await admin.tap("Preview", waiting)  # a second tap: nothing left to read
     await emulator.wait_for(lambda: "no longer here" in admin.last["text"], timeout=5)
+
+
+async def test_the_report_speaks_the_coordinators_language_and_keeps_field_names(
+    live: App, emulator: BotAPIEmulator, admin: Activist
+) -> None:
+    await live.store.set_language(ADMIN_ID, "ru")
+    emulator.user_sends(ADMIN_ID, new_case(days_ahead(20)))
+    await emulator.wait_for(lambda: "Импортированный черновик" in last_text(admin), timeout=15)
+    report = admin.last
+    text = report["text"]
+    assert "Не найдено в документе:" in text, text
+    assert "timezone: в документе его не бывает: укажите часовой пояс страны адресатов" in text
+    assert "targets[0].name/title: определено эвристически: name 'Marta Elena Ruiz'" in text
+    assert "never in the document" not in text and "picked by a heuristic" not in text
+    code = [e for e in report.get("entities", []) if e["type"] == "code"]
+    units = text.encode("utf-16-le")  # entity offsets count UTF-16 units
+    coded = [units[e["offset"] * 2 : (e["offset"] + e["length"]) * 2].decode("utf-16-le") for e in code]
+    assert "timezone" in coded and "targets[0].name/title" in coded, "field names stay as code"

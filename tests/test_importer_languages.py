@@ -426,7 +426,7 @@ def test_subject_gender_follows_the_labels_letters(line: str, gender: str) -> No
 
 def test_missing_and_uncertain_stay_in_english() -> None:
     parsed = parse_ua(ES_2012)
-    assert "timezone (never in the document: set the target country's zone)" in parsed.missing
+    assert "timezone: never in the document: set the target country's zone" in parsed.missing
     assert any(note.startswith("title: sentence-cased from") for note in parsed.uncertain)
     assert not [item for item in parsed.missing if item.endswith("(required)")]
 

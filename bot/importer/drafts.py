@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from redis.asyncio import Redis
 
 from bot.importer.draft import case_data, render, validation_problems
+from bot.importer.notes import from_data, to_data
 from bot.importer.parse import parse_ua
 from bot.importer.review import closing
 
@@ -28,7 +29,7 @@ class Draft:
     yaml: str
     source: str  # the file name, or "" for pasted text
     closes: bool = False  # the document says no further action is needed
-    missing: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # Notes (bot/importer/notes.py), or plain text
     uncertain: list[str] = field(default_factory=list)
 
 
@@ -45,15 +46,22 @@ class Drafts:
         return secrets.token_hex(4)
 
     async def save(self, token: str, draft: Draft) -> None:
-        await self.redis.set(self.key("draft", token), json.dumps(asdict(draft), ensure_ascii=False), ex=DRAFT_TTL)
+        data = asdict(draft)
+        # The notes' parts, so the report can translate them; as plain text they would stay English.
+        data["missing"] = [to_data(n) for n in draft.missing]
+        data["uncertain"] = [to_data(n) for n in draft.uncertain]
+        await self.redis.set(self.key("draft", token), json.dumps(data, ensure_ascii=False), ex=DRAFT_TTL)
 
     async def get(self, token: str | None) -> Draft | None:
         raw = await self.redis.get(self.key("draft", token)) if token else None
         if raw is None:
             return None
         try:
-            return Draft(**json.loads(raw))
-        except (TypeError, ValueError):
+            data = json.loads(raw)
+            data["missing"] = [from_data(n) for n in data.get("missing", [])]
+            data["uncertain"] = [from_data(n) for n in data.get("uncertain", [])]
+            return Draft(**data)
+        except (TypeError, ValueError, AttributeError):
             logger.warning("Unreadable import draft %r dropped", token)
             await self.drop(token)
             return None

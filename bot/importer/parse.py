@@ -5,7 +5,7 @@ block of lines, a sentence-cased title) is kept but listed in `uncertain`; a fie
 in the document is left empty and listed in `missing`.
 
 English, Spanish and French documents go through the same steps: the wording of each language is
-in vocabulary.py. The reports (`missing`, `uncertain`) stay in English: they are for the CLI.
+in vocabulary.py. The reports (`missing`, `uncertain`) are Notes: English text, translated in chat.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from bot.importer import vocabulary as v
 from bot.importer.dates import DATE, find_date
+from bot.importer.notes import N_, Note
 from bot.importer.targets import TargetDraft, parse_targets
 
 logger = logging.getLogger(__name__)
@@ -47,8 +48,8 @@ class ParsedUA:
     subject_gender: str | None = None
     language: str = "en"  # the document's own: "en", "es" or "fr"
     degraded: bool = False
-    missing: list[str] = field(default_factory=list)
-    uncertain: list[str] = field(default_factory=list)
+    missing: list[Note] = field(default_factory=list)
+    uncertain: list[Note] = field(default_factory=list)
 
 
 def _re(pattern: str, flags: int = 0) -> re.Pattern[str]:
@@ -117,7 +118,7 @@ def parse_ua(text: str) -> ParsedUA:
     result = ParsedUA(degraded=not any(c.isupper() for c in body) or len([x for x in lines if x]) <= 2)
     result.language = v.detect_language(flat)
     if result.degraded:
-        result.uncertain.append("the text is a degraded export (lowercased, lines joined): check every text field")
+        result.uncertain.append(Note("", N_("the text is a degraded export (lowercased, lines joined): check every text field")))
     _reference(flat, result)
     result.deadline = find_date(_DEADLINES, flat)
     result.issued = find_date([_ISSUED], flat)
@@ -150,9 +151,9 @@ def _reference(flat: str, r: ParsedUA) -> None:
         if kind == "update":
             r.update = _ordinal(match.group(1))
         elif kind == "further":
-            r.uncertain.append(f"update: {r.ua} is a further-information UA but the update number is not stated")
+            r.uncertain.append(Note("update", N_("%(ua)s is a further-information UA but the update number is not stated"), ua=r.ua))
         else:
-            r.uncertain.append("update: no update mentioned (the original UA?): left out")
+            r.uncertain.append(Note("update", N_("no update mentioned (the original UA?): left out")))
         return
 
 
@@ -165,7 +166,7 @@ def _languages(flat: str, body: str, r: ParsedUA) -> None:
     match = next(filter(None, (pattern.search(flat) for pattern in _WRITE_IN)), None) or _PREFERRED.search(body)
     if not match:
         if _OWN_WORDS.search(flat):
-            r.uncertain.append("letter_languages: the text only says 'in your own words/language'")
+            r.uncertain.append(Note("letter_languages", N_("the text only says 'in your own words/language'")))
         return
     for name in re.split(v.LANGUAGE_JOINERS, match.group(1), flags=re.I):
         name = re.sub(v.LANGUAGE_PREFIX, "", name.strip(" .;:"), flags=re.I).lower()
@@ -175,20 +176,20 @@ def _languages(flat: str, body: str, r: ParsedUA) -> None:
             if code not in r.letter_languages:
                 r.letter_languages.append(code)
         else:
-            r.uncertain.append(f"letter_languages: unknown language name {name!r}")
+            r.uncertain.append(Note("letter_languages", N_("unknown language name %(name)s"), name=repr(name)))
 
 
 def _asks(flat: str, body: str, r: ParsedUA) -> None:
     start = _ASKS_START.search(flat)
     if not start:
         if _LETTER.search(body):
-            r.uncertain.append("asks: the document has a sample letter, no bullet points: write the asks from it")
+            r.uncertain.append(Note("asks", N_("the document has a sample letter, no bullet points: write the asks from it")))
         return
     end = _ASKS_END.search(flat, start.end())
     segment = flat[start.end() : end.start() if end else len(flat)]
     first = _BULLET.search(segment)
     if not first:
-        r.uncertain.append("asks: an appeal section without bullet points: write the asks by hand")
+        r.uncertain.append(Note("asks", N_("an appeal section without bullet points: write the asks by hand")))
         return
     for part in _BULLET.split(segment[first.start() :]):
         ask = part.strip().rstrip(";").strip()
@@ -208,11 +209,13 @@ def _title_summary(lines: list[str], r: ParsedUA) -> None:
                 heading = next((x for x in lines[i + 1 :] if x), "")
                 if heading and heading.isupper() and not _PLAIN.search(heading):
                     r.title = heading[0] + heading[1:].lower()
-                    r.uncertain.append(f"title: sentence-cased from {heading!r}: restore capitals of names")
+                    r.uncertain.append(
+                        Note("title", N_("sentence-cased from %(heading)s: restore capitals of names"), heading=repr(heading))
+                    )
                     if r.summary is None:
                         first = lines.index(heading, i + 1)
                         r.summary = _paragraph(lines, first + 1, "")
-                        r.uncertain.append("summary: the first paragraph of the document, as written")
+                        r.uncertain.append(Note("summary", N_("the first paragraph of the document, as written")))
                 break
 
 
@@ -300,7 +303,7 @@ def _links(lines: list[str], r: ParsedUA) -> None:
                 r.links.append({"title": label.group(1).strip(), "url": url})
             else:
                 r.links.append({"title": url, "url": url})
-                r.uncertain.append(f"links: no label before {url}: the URL is its title")
+                r.uncertain.append(Note("links", N_("no label before %(url)s: the URL is its title"), url=url))
         previous, seen_ref = line or previous, seen_ref or bool(_PLAIN.search(line))
 
 
@@ -315,20 +318,20 @@ def _report_missing(r: ParsedUA) -> None:
         "subject": r.subject_name,
         "links": r.links,
     }
-    r.missing.extend(f"{name} (required)" for name, value in required.items() if not value)
+    r.missing.extend(Note(name, required=True) for name, value in required.items() if not value)
     for i, target in enumerate(r.targets):
         if not target.name:
-            r.missing.append(f"targets[{i}].name (required)")
+            r.missing.append(Note(f"targets[{i}].name", required=True))
         if not target.copy and not target.salutation:
-            r.missing.append(f"targets[{i}].salutation")
+            r.missing.append(Note(f"targets[{i}].salutation"))
         if not (target.fax or target.email or target.twitter):
-            r.missing.append(f"targets[{i}].fax/email/twitter")
+            r.missing.append(Note(f"targets[{i}].fax/email/twitter"))
     if r.targets and all(t.copy for t in r.targets):
-        r.missing.append("targets: a target that is not a copy (required)")
-    r.missing.extend(name for name, value in optional.items() if not value)
+        r.missing.append(Note("targets", N_("a target that is not a copy"), required=True))
+    r.missing.extend(Note(name) for name, value in optional.items() if not value)
     if r.subject_name and not r.subject_gender:
-        r.missing.append("subject.gender")
-    r.missing.append("timezone (never in the document: set the target country's zone)")
+        r.missing.append(Note("subject.gender"))
+    r.missing.append(Note("timezone", N_("never in the document: set the target country's zone")))
 
 
 # --- text helpers ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from bot.importer.dates import DATE
+from bot.importer.notes import N_, Note
 from bot.importer.vocabulary import (
     CONTACT_LABELS,
     COPIES,
@@ -55,7 +56,7 @@ _FLAT_SALUTATION = re.compile(rf"\b{FLAT_SALUTATION_LABEL}\s*:", re.I)
 _FLAT_END = re.compile(rf"\b(?:{COPIES}|{SECTION_END})", re.I)
 
 
-def parse_targets(lines: list[str], flat: str, degraded: bool) -> tuple[list[TargetDraft], list[str]]:
+def parse_targets(lines: list[str], flat: str, degraded: bool) -> tuple[list[TargetDraft], list[Note]]:
     """The targets and the notes on what was guessed about them."""
     if degraded:
         return _flat_target(flat)
@@ -83,9 +84,9 @@ def parse_targets(lines: list[str], flat: str, degraded: bool) -> tuple[list[Tar
             setattr(current, name, contact.group(contact.lastindex).strip() or None)
         else:
             current.head.append(line)
-    notes: list[str] = []
+    notes: list[Note] = []
     for i, target in enumerate(targets):
-        notes.extend(f"targets[{i}].{note}" for note in _split_head(target))
+        notes.extend(note.under(f"targets[{i}]") for note in _split_head(target))
     return targets, notes
 
 
@@ -112,17 +113,20 @@ def _is_name(line: str) -> bool:
     return True
 
 
-def _split_head(target: TargetDraft) -> list[str]:
+def _split_head(target: TargetDraft) -> list[Note]:
     """Name, title, organisation and address from a target's lines: a heuristic, reported as such."""
-    notes: list[str] = []
+    notes: list[Note] = []
     if target.email and re.search(r"[,;\s]", target.email):
         first = re.split(r"[,;\s]+", target.email)[0]
-        notes.append(f"email: several addresses ({target.email!r}): kept {first!r}, add the rest by hand")
+        notes.append(Note(
+            "email", N_("several addresses (%(given)s): kept %(first)s, add the rest by hand"),
+            given=repr(target.email), first=repr(first),
+        ))
         target.email = first
     index = next((i for i, line in enumerate(target.head) if _is_name(line.split(" - ")[0].strip())), None)
     if index is None:
         target.address = list(target.head)
-        notes.append("name: no line looks like a person's name: the lines are kept as the address")
+        notes.append(Note("name", N_("no line looks like a person's name: the lines are kept as the address")))
         return notes
     name, _, role = (part.strip() for part in target.head[index].partition(" - "))
     target.name = name
@@ -143,11 +147,11 @@ def _split_head(target: TargetDraft) -> list[str]:
         target.title = role
     found = [f"{label} {value!r}" for label, value in
              (("name", name), ("title", target.title), ("organisation", target.organisation)) if value]
-    notes.append("name/title: picked by a heuristic: " + ", ".join(found))
+    notes.append(Note("name/title", N_("picked by a heuristic: %(found)s"), found=", ".join(found)))
     return notes
 
 
-def _flat_target(flat: str) -> tuple[list[TargetDraft], list[str]]:
+def _flat_target(flat: str) -> tuple[list[TargetDraft], list[Note]]:
     """A degraded (joined) text: the first target's text as written, its salutation/fax/e-mail when marked."""
     start = _FLAT_START.search(flat)
     if not start:
@@ -156,8 +160,7 @@ def _flat_target(flat: str) -> tuple[list[TargetDraft], list[str]]:
     if end := _FLAT_END.search(raw):
         raw = raw[: end.start()].strip()
     target = TargetDraft(address=[raw])
-    notes = ["targets[0]: the export joined its lines: "
-             "the text after 'to:' is kept as one address line to split by hand"]
+    notes = [Note("targets[0]", N_("the export joined its lines: the text after 'to:' is kept as one address line to split by hand"))]
     # In the print layout a "Salutation:" line closes a target's block: contacts after it are the next target's.
     label = _FLAT_SALUTATION.search(raw)
     first = raw[: label.start()] if label else raw
@@ -166,10 +169,10 @@ def _flat_target(flat: str) -> tuple[list[TargetDraft], list[str]]:
     elif match := re.search(r"\(salutation\)\s*[^()]*\(([^()]+)\)", raw, re.I):
         target.salutation = match.group(1).strip()
     elif label:
-        notes.append("targets[0].salutation: the joined text does not show where it ends: copy it by hand")
+        notes.append(Note("targets[0].salutation", N_("the joined text does not show where it ends: copy it by hand")))
     if match := re.search(r"\bfax\s*:?\s*([+\d(][\d\s()+-]{5,}\d)", first, re.I):
         target.fax = match.group(1).strip()
     if match := re.search(r"[\w.+-]+@[\w-]+\.[\w.-]*\w", first):
         target.email = match.group(0)
-    notes.append("targets: only the first target can be read from a joined export: add any others by hand")
+    notes.append(Note("targets", N_("only the first target can be read from a joined export: add any others by hand")))
     return [target], notes

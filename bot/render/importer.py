@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from html import escape
+from typing import Any
 
 from bot.callbacks import encode
+from bot.importer.notes import shown
 from bot.importer.review import Review, Verdict, describe
 from bot.render.actions import ActionScreens
 from bot.render.formatting import format_date, language_name
@@ -50,6 +53,12 @@ class ImportScreens(LifecycleScreens, ActionScreens):
             texts.append(self.tweet(case, lang).text)
         return texts
 
+    @staticmethod
+    def _note(note: str, gettext: Callable[[str], str]) -> dict[str, Any]:
+        parts = shown(note, gettext)
+        parts["message"] = shorten(parts["message"], SHOWN_LENGTH)
+        return parts
+
     def import_report(
         self, review: Review, lang: str, token: str, *, source: str, missing: list[str], uncertain: list[str],
         audience: int,
@@ -68,8 +77,8 @@ class ImportScreens(LifecycleScreens, ActionScreens):
             targets=review.officials if review.verdict not in (Verdict.update, Verdict.known) else [],
             expired=review.expired, plain_asks=review.plain_asks,
             # For an update only its text and deadline are used: what the rest of the document lacks is moot.
-            missing=[shorten(m, SHOWN_LENGTH) for m in missing[:SHOWN_PROBLEMS]] if drafted else [],
-            uncertain=[shorten(u, SHOWN_LENGTH) for u in uncertain[:SHOWN_PROBLEMS]] if drafted else [],
+            missing=[self._note(m, _) for m in missing[:SHOWN_PROBLEMS]] if drafted else [],
+            uncertain=[self._note(u, _) for u in uncertain[:SHOWN_PROBLEMS]] if drafted else [],
             gaps=[
                 {"language": language_name(g.language, lang), "shown": language_name(g.shown, lang),
                  "code": g.language, "missing": g.missing}
