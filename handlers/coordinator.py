@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BotCommand, BotCommandScopeChat, BufferedInputFile, CallbackQuery, Message
@@ -78,6 +78,13 @@ async def settle_draft(
 def _length(text: str) -> int:
     # Telegram counts message and caption length in UTF-16 code units.
     return len(text.encode("utf-16-le")) // 2
+
+
+@router.message(CommandStart(ignore_case=True))
+async def coordinator_start_handler(message: Message, bot: Bot, renderer: Renderer) -> None:
+    """Set the coordinator's menu, which Telegram refuses before they open the bot; then /start as usual."""
+    await publish_coordinator_commands(bot, renderer, [message.chat.id])
+    raise SkipHandler
 
 
 # --- composing --------------------------------------------------------------------------------------
@@ -366,7 +373,8 @@ async def publish_coordinator_commands(bot: Bot, renderer: Renderer, admin_ids: 
     """Coordinators see their commands in the menu: the activist ones plus broadcast, stats, export, cancel.
 
     Set per coordinator's chat (BotCommandScopeChat), in every UI language. A coordinator who has
-    never opened the bot has no chat yet ("chat not found"): skipped with a warning, not fatal.
+    never opened the bot has no chat yet ("chat not found"): skipped with a warning, and set when
+    they send /start (coordinator_start_handler).
     """
     for admin_id in sorted(admin_ids):
         scope = BotCommandScopeChat(chat_id=admin_id)
@@ -378,7 +386,5 @@ async def publish_coordinator_commands(bot: Bot, renderer: Renderer, admin_ids: 
         except TelegramBadRequest as exc:
             # Coordinators are named by their place in ADMIN_IDS: logs carry no raw user ids.
             logger.warning(
-                "No coordinator menu for ADMIN_IDS entry %r: %r (they must open the bot first)",
-                sorted(admin_ids).index(admin_id) + 1,
-                exc.message,
+                "No coordinator menu for a coordinator yet: %r (set when they send /start)", exc.message
             )

@@ -20,12 +20,14 @@ from typing import Any
 import pytest
 
 from bot.aggregates import CaseFigures, Figures, parse_daily
-from bot.app import App
+from bot.app import App, running
 from bot.charts import pledges_chart
+from bot.content import Library
 from bot.delivery import Audience, AudienceKind, Payload, State
 from bot.emulator import BotAPIEmulator, FloodLimits
 from bot.journey import Activist
 from bot.render.markup import visible_text
+from bot.settings import Settings
 from bot.telegram_reporter import ChatReporter
 from handlers.coordinator import publish_coordinator_commands
 from tests.conftest import ADMIN_ID
@@ -510,6 +512,19 @@ async def test_coordinators_get_their_commands_in_the_menu(app: App, emulator: B
     ru = {c["command"]: c["description"] for c in emulator.commands("chat", "ru", chat_id=ADMIN_ID)}
     assert ru["broadcast"] == "Отправить сообщение активистам"
     assert "broadcast" not in [c["command"] for c in emulator.commands()], "activists never see them"
+
+
+async def test_a_coordinator_who_opens_the_bot_later_gets_the_menu_then(
+    settings: Settings, redis, emulator: BotAPIEmulator, library: Library
+) -> None:
+    newcomer = 9002
+    async with running(settings.model_copy(update={"admin_ids": frozenset({ADMIN_ID, newcomer})}), redis, library):
+        assert not emulator.commands(scope_type="chat", chat_id=newcomer), "no chat yet at start-up"
+        admin = Activist(emulator, newcomer, "Late", "en")
+        await admin.send("/start")
+        menu = [c["command"] for c in emulator.commands(scope_type="chat", chat_id=newcomer)]
+        assert "broadcast" in menu and "import" in menu
+        assert any(b.get("callback_data", "").startswith("lang:") for b in admin.buttons()), "and /start answers"
 
 
 # --- the pieces without Telegram ---------------------------------------------------------------------
