@@ -56,10 +56,6 @@ def parse_daily(raw: dict[str, str]) -> Daily:
     return {day: days[day] for day in sorted(days)}
 
 
-async def daily_counts(store: Store, case_id: str) -> Daily:
-    return parse_daily(await store.redis.hgetall(store.key("daily", case_id)))
-
-
 async def collect(store: Store, case_ids: Iterable[str]) -> Figures:
     """Users, and per case subscribers, totals per action and counts per day."""
     case_ids = list(case_ids)

@@ -41,7 +41,7 @@ def pledges_chart(
 ) -> bytes:
     """Pledges over time as a PNG: stacked bars per action and day, the running total, the deadline.
 
-    daily: {"YYYY-MM-DD": {action: count}} (bot.aggregates.daily_counts). The other keyword
+    daily: {"YYYY-MM-DD": {action: count}} (bot.aggregates.collect). The other keyword
     arguments are the words on the chart, in the reader's language (Renderer.chart_labels).
     """
     names = dict(actions or {})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from bot.aggregates import daily_counts
+from bot import aggregates
 from bot.content import ACTIONS, Library
 from bot.delivery import Broadcasts
 from bot.pledges import Store
@@ -19,12 +19,13 @@ async def collect(settings: StoreSettings) -> dict:
     async with open_redis(url, settings.data_dir) as redis:
         # Counting needs no identities, so a throwaway key is enough here.
         store = Store(redis, Pseudonymizer(secrets.token_bytes(32)))
-        data = await store.stats(library.ids())
-        # Added figures go beside the promised ones, so scripts reading the old shape keep working.
-        for case_id, figures in data["cases"].items():
-            figures["daily"] = await daily_counts(store, case_id)
-        data["broadcast_backlog"] = await Broadcasts(redis, store.pseudonyms).backlog()
-        return data
+        figures = await aggregates.collect(store, library.ids())
+        # "daily" and the backlog go beside the promised figures, so scripts reading the old shape keep working.
+        return {
+            "users": figures.users,
+            "cases": {f.case_id: {"subscribers": f.subscribers, "pledges": f.pledges, "daily": f.daily} for f in figures.cases},
+            "broadcast_backlog": await Broadcasts(redis, store.pseudonyms).backlog(),
+        }
 
 
 def format_table(data: dict) -> str:
