@@ -60,6 +60,8 @@ LIVE = (State.preparing.value, State.queued.value, State.running.value, State.pa
 # A broadcast copying its audience is not in bc:active yet; it is among the newest (as in resume_preparing).
 RECENT = 50
 BATCH = 1000  # broadcasts per pipeline when summing delivery outcomes
+FINISHED = (State.done.value, State.cancelled.value)
+SETTLED_AFTER = 300.0  # seconds after its end: late answers to a cancelled broadcast's last sends are in by then
 JOB_KINDS = ("reminder", "later", "broadcast")
 
 
@@ -103,18 +105,37 @@ async def read_backlog(redis: Redis, broadcasts: Broadcasts) -> Backlog:
     )
 
 
-async def read_deliveries(redis: Redis, broadcasts: Broadcasts) -> dict[str, int]:
-    """Outcomes summed over every broadcast ever sent: the engine keeps them per broadcast, forever."""
-    totals = dict.fromkeys(COUNTERS, 0)
-    ids = await redis.zrange(broadcasts.key("bc", "all"), 0, -1)
-    for start in range(0, len(ids), BATCH):
-        async with redis.pipeline(transaction=False) as pipe:
-            for bc_id in ids[start : start + BATCH]:
-                pipe.hmget(broadcasts.key("bc", bc_id), list(COUNTERS))
-            for values in await pipe.execute():
-                for name, value in zip(COUNTERS, values):
-                    totals[name] += int(value or 0)
-    return totals
+class DeliveryTotals:
+    """Outcomes summed over every broadcast ever sent (the engine keeps them per broadcast, forever).
+
+    A broadcast finished SETTLED_AFTER ago takes no more answers: it is read once and remembered, so a
+    scrape reads only the broadcasts of the last minutes, however many went out over the years.
+    """
+
+    def __init__(self, redis: Redis, broadcasts: Broadcasts) -> None:
+        self.redis, self.broadcasts = redis, broadcasts
+        self.settled: set[str] = set()
+        self.settled_sum = [0] * len(COUNTERS)
+
+    async def read(self, now: float | None = None) -> dict[str, int]:
+        now = time.time() if now is None else now
+        ids = [bc_id for bc_id in await self.redis.zrange(self.broadcasts.key("bc", "all"), 0, -1)
+               if bc_id not in self.settled]
+        totals = list(self.settled_sum)
+        for start in range(0, len(ids), BATCH):
+            batch = ids[start : start + BATCH]
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for bc_id in batch:
+                    pipe.hmget(self.broadcasts.key("bc", bc_id), [*COUNTERS, "state", "finished_at"])
+                replies = await pipe.execute()
+            for bc_id, values in zip(batch, replies):
+                counts = [int(v or 0) for v in values[: len(COUNTERS)]]
+                totals = [a + b for a, b in zip(totals, counts)]
+                state, finished = values[len(COUNTERS)], values[len(COUNTERS) + 1]
+                if state in FINISHED and finished and now - float(finished) > SETTLED_AFTER:
+                    self.settled.add(bc_id)
+                    self.settled_sum = [a + b for a, b in zip(self.settled_sum, counts)]
+        return dict(zip(COUNTERS, totals))
 
 
 async def health(
@@ -223,6 +244,7 @@ class Metrics:
         self.leading.set_function(lambda: float(self.scheduler.leading))
         self.shared = SharedCollector()
         self.registry.register(self.shared)
+        self.deliveries = DeliveryTotals(redis, broadcasts)
         self._scrape = asyncio.Lock()
 
     def observe_update(self, kind: str, seconds: float, *, failed: bool = False) -> None:
@@ -255,7 +277,7 @@ class Metrics:
 
     async def _read(self) -> Shared:
         backlog = await read_backlog(self.redis, self.broadcasts)
-        deliveries = await read_deliveries(self.redis, self.broadcasts)
+        deliveries = await self.deliveries.read()
         case_ids = self.library.ids()
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.get(self.broadcasts.key(RATE_LIMITED))

@@ -26,10 +26,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import App, running
 from bot.content import Library
-from bot.delivery import Audience, AudienceKind, Payload
+from bot.delivery import Audience, AudienceKind, Broadcasts, Payload
 from bot.emulator import BotAPIEmulator
 from bot.journey import Activist
-from bot.observability import Metrics, routes
+from bot.observability import DeliveryTotals, Metrics, routes
+from bot.privacy import Pseudonymizer
 from bot.reminders import Reminder
 from bot.settings import Settings
 from bot.storage import client_from_url
@@ -248,3 +249,26 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+async def test_delivery_totals_read_a_long_finished_broadcast_once(redis) -> None:
+    broadcasts = Broadcasts(redis, Pseudonymizer(b"k" * 32))
+    totals = DeliveryTotals(redis, broadcasts)
+    now = 100_000.0
+    records = {
+        "1": {"state": "done", "finished_at": now - 3600, "delivered": 5, "blocked": 1},
+        "2": {"state": "cancelled", "finished_at": now - 10, "delivered": 4},  # late answers may still come
+        "3": {"state": "running", "delivered": 2},
+    }
+    for bc_id, fields in records.items():
+        await redis.hset(broadcasts.key("bc", bc_id), mapping=fields)
+        await redis.zadd(broadcasts.key("bc", "all"), {bc_id: int(bc_id)})
+    first = await totals.read(now)
+    assert (first["delivered"], first["blocked"], first["failed"]) == (11, 1, 0)
+
+    await redis.hset(broadcasts.key("bc", "1"), "delivered", 999)  # never happens: shows it is not read again
+    await redis.hincrby(broadcasts.key("bc", "2"), "delivered", 1)  # a late answer to the cancelled one
+    await redis.hincrby(broadcasts.key("bc", "3"), "delivered", 3)
+    second = await totals.read(now + 1)
+    assert second["delivered"] == 5 + 5 + 5 and second["blocked"] == 1
+    assert totals.settled == {"1"}
