@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any
 
 from .entities import finalize, validate_entities
@@ -10,7 +9,7 @@ from .errors import ApiError, ParseError, bad_request, forbidden
 from .html import parse_html
 from .markup import validate_reply_markup
 from .params import Params
-from .state import ChatState, now
+from .state import ChatState, clone, now
 
 if TYPE_CHECKING:
     from .world import World
@@ -148,7 +147,7 @@ def new_bot_message(world: World, state: ChatState, p: Params, content: dict[str
 
 
 def record(state: ChatState, method: str, message: dict[str, Any], file_bytes: bytes | None = None) -> None:
-    entry: dict[str, Any] = {"method": method, "message": copy.deepcopy(message)}
+    entry: dict[str, Any] = {"method": method, "message": clone(message)}
     if file_bytes is not None:
         entry["file_bytes"] = file_bytes
     state.outbox.append(entry)

@@ -7,6 +7,7 @@ Modelled on TDLib's fix_formatted_text / find_entities; offsets are UTF-16 code 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from .errors import ParseError, bad_request
@@ -30,6 +31,10 @@ _PRIORITY = {
 # Automatic entities never start inside these.
 _OPAQUE = frozenset({"pre", "code", "text_link", "text_mention", "custom_emoji", "date_time"})
 _REMOVED_CHARS = frozenset("\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u0333\u033f\u030a\r")
+# What makes finalize() move offsets: a removed or replaced character, or one of two UTF-16 units.
+_MOVES_OFFSETS = re.compile(
+    "[" + re.escape("".join(sorted(_REMOVED_CHARS))) + "\x00-\x09\x0b-\x1f\U00010000-\U0010ffff]"
+)
 _SPACE_LIKE = " \n"
 
 
@@ -118,23 +123,17 @@ def finalize(text: str, entities: list[dict[str, Any]], *, allow_empty: bool) ->
     spaces/newlines (before the first entity) are trimmed, and automatic entities are
     added. An empty result raises ParseError("Message must be non-empty") unless allowed.
     """
-    chars: list[str] = []
-    boundary: dict[int, int] = {}  # old UTF-16 offset -> new one, at character boundaries
-    old = new = 0
-    for ch in text:
-        boundary[old] = new
-        width = 2 if ord(ch) > 0xFFFF else 1
-        old += width
-        if ch in _REMOVED_CHARS:
-            continue
-        chars.append(" " if ord(ch) < 32 and ch != "\n" else ch)
-        new += width
-    boundary[old] = new
-    cleaned = "".join(chars)
+    if _MOVES_OFFSETS.search(text) is None:
+        # Most texts: nothing to drop or replace, and characters are UTF-16 units (a letter is 4 KB).
+        cleaned, size = text, len(text)
+        position: Callable[[int], int | None] = lambda offset: offset if 0 <= offset <= size else None
+    else:
+        cleaned, boundary = _clean(text)
+        position = boundary.get
 
     kept = []
     for entity in sorted(entities, key=sort_key):
-        start, end = boundary.get(entity["offset"]), boundary.get(entity["offset"] + entity["length"])
+        start, end = position(entity["offset"]), position(entity["offset"] + entity["length"])
         if start is None or end is None:
             raise ParseError("Entity begins or ends in a middle of a UTF-16 symbol")
         if end > start and _slice16(cleaned, start, end).strip(_SPACE_LIKE):
@@ -158,6 +157,23 @@ def finalize(text: str, entities: list[dict[str, Any]], *, allow_empty: bool) ->
     kept += find_entities(result, kept)
     kept.sort(key=sort_key)
     return result, kept
+
+
+def _clean(text: str) -> tuple[str, dict[int, int]]:
+    """The text without removed characters, control characters as spaces; old UTF-16 offset -> new one."""
+    chars: list[str] = []
+    boundary: dict[int, int] = {}  # at character boundaries
+    old = new = 0
+    for ch in text:
+        boundary[old] = new
+        width = 2 if ord(ch) > 0xFFFF else 1
+        old += width
+        if ch in _REMOVED_CHARS:
+            continue
+        chars.append(" " if ord(ch) < 32 and ch != "\n" else ch)
+        new += width
+    boundary[old] = new
+    return "".join(chars), boundary
 
 
 def _slice16(text: str, start: int, end: int) -> str:

@@ -13,6 +13,7 @@ types a ``<``. Pass ``strict=False`` for Telegram's exact leniency.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ SIMPLE_TAGS = {
 NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 SPACES = " \t\r\n\v\f"
 DATE_TIME_FORMAT_CHARS = "rwdDtT"
+_PLAIN_RUN = re.compile(r"[^&<>]+")
 
 
 def utf16_len(text: str) -> int:
@@ -128,8 +130,16 @@ class _HtmlParser:
             if c == ">" and self.strict:
                 raise self.strict_error(i, 'Unescaped ">"', "&gt;")
             if c != "<":
-                self.emit(c)
-                i += 1
+                if c in "&>":  # a literal one (not strict)
+                    self.emit(c)
+                    i += 1
+                    continue
+                # A run of plain text at once: per character, a 4 KB letter was 4,000 calls.
+                end = _PLAIN_RUN.match(self.text, i).end()
+                run = self.text[i:end]
+                self.out.append(run)
+                self.u16 += utf16_len(run)
+                i = end
                 continue
             i = self.end_tag(i) if self.at(i + 1) == "/" else self.start_tag(i)
         if self.stack:

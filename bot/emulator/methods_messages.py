@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any
 
 from .compose import (
@@ -13,7 +12,7 @@ from .errors import bad_request
 from .media import document_object, photo_object, resolve_input_file
 from .params import Params
 from .registry import api_method
-from .state import ChatState, now
+from .state import ChatState, clone, now
 
 if TYPE_CHECKING:
     from .world import World
@@ -43,7 +42,7 @@ def send_message(world: World, p: Params) -> dict[str, Any]:
     spend_flood(world, state)
     message = new_bot_message(world, state, p, content, markup, reply)
     record(state, "sendMessage", message)
-    return copy.deepcopy(message)
+    return clone(message)
 
 
 def _send_file(world: World, p: Params, method: str, kind: str) -> dict[str, Any]:
@@ -65,7 +64,7 @@ def _send_file(world: World, p: Params, method: str, kind: str) -> dict[str, Any
     spend_flood(world, state)
     message = new_bot_message(world, state, p, content, markup, reply)
     record(state, method, message, stored.data)
-    return copy.deepcopy(message)
+    return clone(message)
 
 
 @api_method("sendDocument")
@@ -132,7 +131,7 @@ def forward_message(world: World, p: Params) -> dict[str, Any]:
     spend_flood(world, state)
     message = new_bot_message(world, state, p, content, markup, None)
     record(state, "forwardMessage", message)
-    return copy.deepcopy(message)
+    return clone(message)
 
 
 def _message_to_edit(world: World, p: Params) -> tuple[ChatState, dict[str, Any]]:
@@ -162,7 +161,7 @@ def _apply_edit(state: ChatState, message: dict[str, Any], method: str, changes:
             message[key] = value
     message["edit_date"] = now()
     record(state, method, message)
-    return copy.deepcopy(message)
+    return clone(message)
 
 
 @api_method("editMessageText")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import copy
 import itertools
 import mimetypes
+import pickle
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -24,6 +24,15 @@ DEFAULT_EXCLUDED_UPDATES = frozenset({"chat_member", "message_reaction", "messag
 def now() -> int:
     return int(time.time())
 
+
+
+def clone(data: Any) -> Any:
+    """A deep copy of JSON-like data: what a client gets never aliases the emulator's own state.
+
+    Through pickle, four times faster than copy.deepcopy: on the benchmarks' two cores the emulator
+    copies every message it stores and hands out, and its CPU is taken from the bot under test.
+    """
+    return pickle.loads(pickle.dumps(data, pickle.HIGHEST_PROTOCOL))
 
 @dataclass
 class StoredFile:
@@ -88,7 +97,7 @@ class ChatState:
 
     def snapshot(self, message_id: int) -> dict[str, Any] | None:
         message = self.messages.get(message_id)
-        return copy.deepcopy(message) if message is not None else None
+        return clone(message) if message is not None else None
 
 
 def update_type(update: dict[str, Any]) -> str:
@@ -158,7 +167,7 @@ class UpdateQueue:
         batch = self.entries[:limit]
         for entry in batch:
             entry.delivered = True
-        return [copy.deepcopy(entry.update) for entry in batch]
+        return [clone(entry.update) for entry in batch]
 
     def undelivered(self) -> int:
         return sum(not entry.delivered for entry in self.entries)

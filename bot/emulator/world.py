@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import inspect
 import itertools
 import logging
@@ -20,7 +19,7 @@ from .entities import find_entities
 from .errors import ApiError
 from .limits import FloodControl, FloodLimits
 from .media import photo_object, sample_png, store_photo, sticker_object, document_object
-from .state import ChatState, FileStore, UpdateQueue, now
+from .state import ChatState, FileStore, UpdateQueue, clone, now
 
 logger = logging.getLogger(__name__)
 
@@ -216,7 +215,7 @@ class World:
         message = {"message_id": state.new_message_id(), "from": dict(state.user or {}),
                    "chat": dict(state.chat), "date": now(), **content}
         state.messages[message["message_id"]] = message
-        return self._queue({"message": copy.deepcopy(message)})
+        return self._queue({"message": clone(message)})
 
     def user_sends(self, user_id: int, text: str) -> dict[str, Any]:
         """The user sends a text message; returns the queued Update."""
@@ -263,7 +262,7 @@ class World:
 
     def queue_update(self, update: dict[str, Any]) -> dict[str, Any]:
         """Queue a raw update. Missing update_id gets the next one; a given one is kept (duplicates allowed)."""
-        return self._queue(copy.deepcopy(update))
+        return self._queue(clone(update))
 
     # -- what the bot did ----------------------------------------------------------------------
 
@@ -272,7 +271,7 @@ class World:
         state = self.chats.get(chat_id)
         if state is None:
             return []
-        return [copy.deepcopy(m) for m in state.messages.values() if m.get("from", {}).get("id") == self.bot_id]
+        return [clone(m) for m in state.messages.values() if m.get("from", {}).get("id") == self.bot_id]
 
     def last_message(self, chat_id: int | str) -> dict[str, Any] | None:
         messages = self.messages(chat_id)
@@ -281,7 +280,7 @@ class World:
     def outbox(self, chat_id: int | str) -> list[dict[str, Any]]:
         """Every send and edit in the chat, in order: {"method", "message"[, "file_bytes"]}."""
         state = self.chats.get(chat_id)
-        return copy.deepcopy(state.outbox) if state else []
+        return clone(state.outbox) if state else []
 
     def file_bytes(self, file_id: str) -> bytes | None:
         stored = self.files.get(file_id)
@@ -290,7 +289,7 @@ class World:
     def commands(self, scope_type: str = "default", language_code: str = "", chat_id: int | None = None,
                  user_id: int | None = None) -> list[dict[str, str]]:
         key = ((scope_type, chat_id, user_id), language_code)
-        return copy.deepcopy(self.profile.commands.get(key, []))
+        return clone(self.profile.commands.get(key, []))
 
     # -- waiting -------------------------------------------------------------------------------
 
