@@ -119,8 +119,11 @@ class DeliveryTotals:
 
     async def read(self, now: float | None = None) -> dict[str, int]:
         now = time.time() if now is None else now
-        ids = [bc_id for bc_id in await self.redis.zrange(self.broadcasts.key("bc", "all"), 0, -1)
-               if bc_id not in self.settled]
+        every = await self.redis.zrange(self.broadcasts.key("bc", "all"), 0, -1)
+        if not self.settled.issubset(every):
+            # Redis was restored from an older copy, or emptied: the remembered ones may be new ones now.
+            self.settled, self.settled_sum = set(), [0] * len(COUNTERS)
+        ids = [bc_id for bc_id in every if bc_id not in self.settled]
         totals = list(self.settled_sum)
         for start in range(0, len(ids), BATCH):
             batch = ids[start : start + BATCH]

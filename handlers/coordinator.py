@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -42,6 +42,7 @@ router.callback_query.filter(IsCoordinator())
 
 # How long a draft's "already sent" mark lives: long enough to outlast any double tap.
 DRAFT_MARK_TTL = 7 * 24 * 3600
+MENU_TIMEOUT = 5.0  # seconds a coordinator's /start waits for their command menu to be set
 
 
 class BroadcastForm(StatesGroup):
@@ -83,7 +84,11 @@ def _length(text: str) -> int:
 @router.message(CommandStart(ignore_case=True))
 async def coordinator_start_handler(message: Message, bot: Bot, renderer: Renderer) -> None:
     """Set the coordinator's menu, which Telegram refuses before they open the bot; then /start as usual."""
-    await publish_coordinator_commands(bot, renderer, [message.chat.id])
+    try:
+        async with asyncio.timeout(MENU_TIMEOUT):  # /start waits for it: a slow Telegram must not hold it up
+            await publish_coordinator_commands(bot, renderer, [message.chat.id])
+    except TimeoutError:
+        logger.warning("Coordinator menu not set within %rs; /start goes on", MENU_TIMEOUT)
     raise SkipHandler
 
 
@@ -383,8 +388,8 @@ async def publish_coordinator_commands(bot: Bot, renderer: Renderer, admin_ids: 
                 ui = code or renderer.default_language
                 commands = [BotCommand(command=c, description=d) for c, d in renderer.coordinator_commands(ui)]
                 await bot.set_my_commands(commands, scope=scope, language_code=code)
-        except TelegramBadRequest as exc:
-            # Coordinators are named by their place in ADMIN_IDS: logs carry no raw user ids.
+        except TelegramAPIError as exc:
+            # No user id in the log: aiogram's error texts carry none for this method.
             logger.warning(
                 "No coordinator menu for a coordinator yet: %r (set when they send /start)", exc.message
             )

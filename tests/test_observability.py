@@ -272,3 +272,9 @@ async def test_delivery_totals_read_a_long_finished_broadcast_once(redis) -> Non
     second = await totals.read(now + 1)
     assert second["delivered"] == 5 + 5 + 5 and second["blocked"] == 1
     assert totals.settled == {"1"}
+
+    # Redis restored from an older copy: the ids start again, and nothing remembered is trusted.
+    await redis.delete(broadcasts.key("bc", "all"), *(broadcasts.key("bc", i) for i in records))
+    await redis.hset(broadcasts.key("bc", "2"), mapping={"state": "running", "delivered": 1})
+    await redis.zadd(broadcasts.key("bc", "all"), {"2": 2})
+    assert (await totals.read(now + 2))["delivered"] == 1

@@ -62,10 +62,10 @@ def to_data(note: str) -> Any:
 
 
 def shown(note: str, gettext: Callable[[str], str]) -> dict[str, Any]:
-    """The parts of a note for the report: a plain string is its own message, untranslated."""
+    """The parts of a note for the report: a plain string (a validation error) is shown as code, untranslated."""
     if isinstance(note, Note):
         return note.shown(gettext)
-    return {"field": "", "message": str(note), "required": False}
+    return {"field": str(note), "message": "", "required": False}
 
 
 def _compose(field: str, message: str, required: bool) -> str:

@@ -56,6 +56,7 @@ class ImportScreens(LifecycleScreens, ActionScreens):
     @staticmethod
     def _note(note: str, gettext: Callable[[str], str]) -> dict[str, Any]:
         parts = shown(note, gettext)
+        parts["field"] = shorten(parts["field"], SHOWN_LENGTH)
         parts["message"] = shorten(parts["message"], SHOWN_LENGTH)
         return parts
 
