@@ -209,8 +209,8 @@ class Store:
             found.add(key[len(self.key("acted", "")) :])
         return found
 
-    async def forget(self, user_id: int, case_ids: Iterable[str]) -> None:
-        """Delete every trace of a user; the anonymous totals stay."""
+    async def forget(self, user_id: int, case_ids: Iterable[str]) -> set[str]:
+        """Delete every trace of a user; the anonymous totals stay. Returns the cases looked in (known_cases)."""
         who = self.pseudonyms.user(user_id)
         subs = await self.subscriptions(user_id)
         case_ids = await self.known_cases(case_ids)
@@ -232,3 +232,4 @@ class Store:
         if marks:
             await self.redis.unlink(*marks)
         logger.info("Forgot user %r", who)
+        return case_ids

@@ -128,9 +128,9 @@ async def forget_confirmed_handler(
         await toast(query)
         return
     await state.clear()
-    # "Remind me later" jobs carry the chat id; cases gone from the files included.
-    scheduler.forget(query.from_user.id, await store.known_cases(library.ids()))
-    await store.forget(query.from_user.id, library.ids())
+    cases = await store.forget(query.from_user.id, library.ids())
+    # "Remind me later" jobs carry the chat id; cases gone from the files included (one keyspace walk for both).
+    scheduler.forget(query.from_user.id, cases)
     # Broadcasts under way hold the chat id in their queues until they reach it.
     await broadcasts.forget(query.from_user.id)
     await cut_updates.forget(query.from_user.id)
