@@ -17,6 +17,7 @@ from babel.messages.pofile import read_po
 
 from bot.callbacks import decode
 from bot.content.models import Case
+from bot.delivery import Progress, Purpose, State
 from bot.i18n import LANGUAGE_NAMES, UI_LANGUAGES, load_translations, negotiate
 from bot.render import Button, Renderer, Screen, fit_tweet, fits, weighted_length
 from bot.render.markup import visible_text
@@ -1047,3 +1048,18 @@ def test_pot_is_up_to_date_with_the_sources():
 def test_render_core_does_not_import_aiogram():
     code = "import sys, bot.render, bot.i18n; sys.exit(any(m.startswith('aiogram') for m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+def test_a_broadcasts_progress_names_what_it_carries_in_either_language(renderer: Renderer) -> None:
+    def title(purpose: Purpose | None, lang: str, state: State = State.done) -> str:
+        progress = Progress(id="12", state=state, total=3, delivered=3, purpose=purpose, started_at=1.0, finished_at=2.0)
+        return renderer.broadcast_report(progress, lang).splitlines()[0]
+
+    alert, update = Purpose("alert", "UA 201/26"), Purpose("update", "UA 84/11", 3)
+    assert title(None, "en") == "🏁 <b>Broadcast #12</b> · done"
+    assert title(alert, "en") == "🏁 <b>Alert of UA 201/26</b> · done"
+    assert title(update, "en") == "🏁 <b>Update 3 of UA 84/11</b> · done"
+    assert title(Purpose("reminder", "UA 84/11"), "en") == "🏁 <b>Deadline reminder for UA 84/11</b> · done"
+    # Russian: the state word ("завершена") agrees with "рассылка" in every title.
+    assert title(alert, "ru") == "🏁 <b>Рассылка призыва по UA 201/26</b> · завершена"
+    assert title(update, "ru", State.cancelled) == "🏁 <b>Рассылка обновления 3 к UA 84/11</b> · остановлена"
