@@ -166,6 +166,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
             Drafts(redis), library, renderer, content, cases, broadcasts, store, clock
         ),
         cut_updates=CutUpdates(redis),
+        menu_missing=set(),  # coordinators whose command menu Telegram refused; publish_profile fills it
     )
     # First of ours: it times the middlewares after it too, and counts the updates they skip.
     dispatcher.update.outer_middleware(UpdateMetrics(metrics))
@@ -203,7 +204,8 @@ async def publish_profile(app: App) -> None:
         await bot.set_my_commands(commands, language_code=lang)  # type: ignore[arg-type]
         await bot.set_my_description(description, language_code=lang)
         await bot.set_my_short_description(short, language_code=lang)
-    await publish_coordinator_commands(bot, renderer, app.settings.admin_ids)
+    # Those Telegram refused get theirs on their /start (handlers.coordinator.coordinator_start_handler).
+    app.dispatcher["menu_missing"] = await publish_coordinator_commands(bot, renderer, app.settings.admin_ids)
 
 
 @asynccontextmanager

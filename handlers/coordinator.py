@@ -82,13 +82,15 @@ def _length(text: str) -> int:
 
 
 @router.message(CommandStart(ignore_case=True))
-async def coordinator_start_handler(message: Message, bot: Bot, renderer: Renderer) -> None:
-    """Set the coordinator's menu, which Telegram refuses before they open the bot; then /start as usual."""
-    try:
-        async with asyncio.timeout(MENU_TIMEOUT):  # /start waits for it: a slow Telegram must not hold it up
-            await publish_coordinator_commands(bot, renderer, [message.chat.id])
-    except TimeoutError:
-        logger.warning("Coordinator menu not set within %rs; /start goes on", MENU_TIMEOUT)
+async def coordinator_start_handler(message: Message, bot: Bot, renderer: Renderer, menu_missing: set[int]) -> None:
+    """Set the coordinator's menu if Telegram refused it at start-up (they had not opened the bot); then /start."""
+    if message.chat.id in menu_missing:
+        try:
+            async with asyncio.timeout(MENU_TIMEOUT):  # /start waits for it: a slow Telegram must not hold it up
+                if not await publish_coordinator_commands(bot, renderer, [message.chat.id]):
+                    menu_missing.discard(message.chat.id)
+        except TimeoutError:
+            logger.warning("Coordinator menu not set within %rs; /start goes on", MENU_TIMEOUT)
     raise SkipHandler
 
 
@@ -374,13 +376,14 @@ async def command_export_handler(
 # --- the command menu ---------------------------------------------------------------------------------
 
 
-async def publish_coordinator_commands(bot: Bot, renderer: Renderer, admin_ids: Iterable[int]) -> None:
+async def publish_coordinator_commands(bot: Bot, renderer: Renderer, admin_ids: Iterable[int]) -> set[int]:
     """Coordinators see their commands in the menu: the activist ones plus broadcast, stats, export, cancel.
 
     Set per coordinator's chat (BotCommandScopeChat), in every UI language. A coordinator who has
     never opened the bot has no chat yet ("chat not found"): skipped with a warning, and set when
-    they send /start (coordinator_start_handler).
+    they send /start (coordinator_start_handler). Returns the coordinators left without a menu.
     """
+    missing = set()
     for admin_id in sorted(admin_ids):
         scope = BotCommandScopeChat(chat_id=admin_id)
         try:
@@ -393,3 +396,5 @@ async def publish_coordinator_commands(bot: Bot, renderer: Renderer, admin_ids: 
             logger.warning(
                 "No coordinator menu for a coordinator yet: %r (set when they send /start)", exc.message
             )
+            missing.add(admin_id)
+    return missing

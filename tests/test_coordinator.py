@@ -525,6 +525,9 @@ async def test_a_coordinator_who_opens_the_bot_later_gets_the_menu_then(
         menu = [c["command"] for c in emulator.commands(scope_type="chat", chat_id=newcomer)]
         assert "broadcast" in menu and "import" in menu
         assert any(b.get("callback_data", "").startswith("lang:") for b in admin.buttons()), "and /start answers"
+        calls = sum(c.method == "setMyCommands" for c in emulator.calls)
+        await admin.send("/start ua-84-11")
+        assert sum(c.method == "setMyCommands" for c in emulator.calls) == calls, "set once: not on every /start"
 
 
 # --- the pieces without Telegram ---------------------------------------------------------------------
