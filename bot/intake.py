@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -141,8 +141,7 @@ class PollingIntake:
         self.cut: CutUpdates = app.dispatcher["cut_updates"]
         self._task: asyncio.Task[None] | None = None
         self._replay: asyncio.Task[None] | None = None
-        self._stopping = False
-        self._stop_requested = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._started = asyncio.Event()
         app.dispatcher.startup.register(self._on_startup)
 
@@ -173,8 +172,7 @@ class PollingIntake:
         task, self._task = self._task, None
         if task is None:
             return
-        self._stopping = True
-        self._stop_requested.set()
+        self._stopping.set()
         try:
             await self.app.dispatcher.stop_polling()
         except RuntimeError:  # polling had not started yet, or had ended
@@ -200,10 +198,10 @@ class PollingIntake:
         the new one has started.
         """
         bot = self.app.bot
-        while not self._stopping:
+        while not self._stopping.is_set():
             try:
                 update = await self.cut.take(bot)
-                if update is not None and self._stopping:
+                if update is not None and self._stopping.is_set():
                     await self.cut.give_back(update)
                     return
             except RedisError as exc:
@@ -211,7 +209,7 @@ class PollingIntake:
                 update = None
             if update is None:
                 with suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop_requested.wait(), REPLAY_EVERY)
+                    await asyncio.wait_for(self._stopping.wait(), REPLAY_EVERY)
                 continue
             logger.info("Handling update %r, cut short by an earlier stop", update.update_id)
             try:

@@ -66,9 +66,10 @@ class CutUpdates:
 
     async def give_back(self, update: Update) -> None:
         """Put a taken update back in front, uncounted: this process stops before handling it."""
-        await self.redis.lpush(self.key, _entry(update, self._cuts.get(update.update_id, 0)))
-        await self.redis.expire(self.key, TTL)
-
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lpush(self.key, _entry(update, self._cuts.get(update.update_id, 0)))
+            pipe.expire(self.key, TTL)
+            await pipe.execute()
 
     async def forget(self, user_id: int) -> int:
         """Drop the kept updates of this user's chat (their /forget); returns how many."""
