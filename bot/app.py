@@ -32,9 +32,11 @@ from bot.pledges import Store
 from bot.privacy import Pseudonymizer, privacy_key
 from bot.render import Renderer
 from bot.replay import CutUpdates
+from bot.discreet import DiscreetChats
 from bot.settings import Settings
 from bot.storage import open_redis
 from bot.telegram import BroadcastSession, LenientUpdatesSession, WaitOnFloodLimit
+from bot.telegram_discreet import DiscreetRequests, sweep
 from bot.telegram_reporter import ChatReporter, Coordinators
 from bot.telegram_sender import TelegramSender
 from handlers import detach_routers, get_routers
@@ -47,7 +49,8 @@ from handlers.storage import UserRecordStorage
 
 logger = logging.getLogger(__name__)
 
-UPDATES = ["message", "callback_query"]
+# my_chat_member: a person blocking the bot is forgotten at once, not at the next send (docs/AUDIENCES.md).
+UPDATES = ["message", "callback_query", "my_chat_member"]
 
 
 @dataclass
@@ -63,14 +66,16 @@ class App:
     scheduler: Scheduler
     content: ContentSync
     cases: CaseStates
+    discreet: DiscreetChats
     metrics: Metrics | None = None  # health and /metrics: mount routes(app.metrics), see bot.observability
 
     def background(self, stop: asyncio.Event) -> list[asyncio.Task[None]]:
-        """Delivery, the scheduler (when this process leads) and content reloads, until stop is set."""
+        """Delivery, the scheduler (when this process leads), content reloads and discreet deletions, until stop."""
         return [
             asyncio.create_task(self.worker.run(stop)),
             asyncio.create_task(self.scheduler.run(stop)),
             asyncio.create_task(self.content.run(stop)),
+            asyncio.create_task(sweep(self.discreet, self.bot, stop)),
         ]
 
     async def close(self) -> None:
@@ -120,6 +125,11 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
     store = Store(redis, pseudonyms)
     broadcasts = Broadcasts(redis, pseudonyms)
     sender = TelegramSender(create_bot(settings, broadcast=True))
+    # Every message to a discreet chat, from any send path, is disguised on the wire (both bots).
+    discreet = DiscreetChats(redis)
+    await discreet.refresh(force=True)
+    for each in (bot, sender.bot):
+        each.session.middleware(DiscreetRequests(discreet, renderer.neutral_line))
     reporter = ChatReporter(bot, broadcasts, renderer, settings.default_language)
     worker = Worker(broadcasts, sender, store, rate=settings.broadcast_rate, reporter=reporter)
     cases = CaseStates(redis)
@@ -166,6 +176,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
             Drafts(redis), library, renderer, content, cases, broadcasts, store, clock
         ),
         cut_updates=CutUpdates(redis),
+        discreet=discreet,
         menu_missing=set(),  # coordinators whose command menu Telegram refused; publish_profile fills it
     )
     # First of ours: it times the middlewares after it too, and counts the updates they skip.
@@ -190,7 +201,8 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
     # Reference counting frees nearly all of them anyway; the rare cycles wait a little longer.
     gc.set_threshold(50_000, 20, 100)
     return App(
-        settings, bot, dispatcher, store, library, renderer, broadcasts, worker, scheduler, content, cases, metrics
+        settings, bot, dispatcher, store, library, renderer, broadcasts, worker, scheduler, content, cases, discreet,
+        metrics,
     )
 
 

@@ -13,7 +13,8 @@ from redis.asyncio import Redis
 
 from bot.clock import parse_local_time, utc_now
 from bot.content import Library
-from bot.delivery import Audience, AudienceKind, Broadcasts, Payload, Progress, State, UnknownBroadcast
+from bot.audiences import CHOSEN, chosen
+from bot.delivery import Broadcasts, Payload, Progress, State, UnknownBroadcast
 from bot.emulator.errors import ParseError
 from bot.emulator.html import parse_html
 from bot.privacy import Pseudonymizer, privacy_key
@@ -96,13 +97,15 @@ async def queue(
             return fail(
                 f"--at {at!r} is not a time within the coming year, like '2026-12-31 18:00' ({settings.default_timezone})"
             )
-    kind = AudienceKind(audience or ("case" if case_id else "all"))
-    if kind != AudienceKind.all:
+    kind = audience or ("case" if case_id else "all")
+    if kind not in CHOSEN:
+        return fail(f"--audience {kind!r} is not one of {', '.join(CHOSEN)}")
+    if kind != "all":
         if not case_id:
-            return fail(f"--audience {kind.value} needs --case ID")
+            return fail(f"--audience {kind} needs --case ID")
         if Library.load(settings.content_dir).get(case_id) is None:
             return fail(f"no case {case_id!r} in {settings.content_dir}")
-    target = Audience(kind, case_id if kind != AudienceKind.all else None, language)
+    target = chosen(kind, case_id if kind != "all" else None, language)
     async with open_redis(redis_url(settings), settings.data_dir) as redis:
         if send_at is not None:
             with planner(redis, settings) as scheduler:

@@ -35,6 +35,8 @@ _VERBS: dict[str, tuple[str, ...]] = {
     "cases": (r"\d{1,3}",),      # case list page
     "home": (),                  # the welcome screen
     "lang": (_LANG, f"(?:{_CASE})?"),  # pick UI language, then show a case (optional)
+    "alerts": (r"on|off",),     # new-case alerts from the welcome screen
+    "disc": (r"show|on|1h|1d|off",),  # discreet mode: its menu, or a choice in it
     "forget": (r"yes|no",),
     "sign": (r"clear",),
     # coordinators: composing a broadcast, then controlling it
@@ -46,7 +48,7 @@ _VERBS: dict[str, tuple[str, ...]] = {
     "bcw": (r"[0-9a-f]{8}",),             # the previewed draft: send it later
     # coordinators: an update of a case
     "upc": (_CASE,),                      # which case
-    "upk": (r"news|extended|closed",),    # what it changes
+    "upk": (r"news|extended|closed", r"r?"),  # what it changes; r: reopen the closed case
     "upd": (r"send|cancel", r"[0-9a-f]{8}"),  # the previewed update: send it or drop it
     # coordinators: an imported Urgent Action
     # the draft: publish, edit, drop; read the pasted UA text (preview) or case file (yaml) now

@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from bot.broadcast_cli import fail, read_message, redis_url
 from bot.clock import utc_now
 from bot.content import ContentError, Library, Status
 from bot.content.check import check_content, format_report
 from bot.delivery import Broadcasts
-from bot.lifecycle import MAX_UPDATE, CaseStates, UpdateKind
+from bot.lifecycle import MAX_UPDATE, CaseStates, ChangeRefused, UpdateKind
 from bot.pledges import Store
+from bot.render.markup import visible_text
 from bot.privacy import Pseudonymizer, privacy_key
 from bot.publishing import announce, announced, make_renderer, publish_update
 from bot.settings import StoreSettings
@@ -47,13 +47,13 @@ async def publish(settings: StoreSettings, case_id: str) -> int:
             )
         total = (await broadcasts.progress(bc_id)).total
     print(bc_id)
-    print(f"alert of {case_id} queued for {total} people; running bots deliver it. `rrbot broadcast status {bc_id}`",
-          file=sys.stderr)
+    print(f"alert of {case_id} queued for {total} people, who follow the case as it reaches them; running bots "
+          f"deliver it. `rrbot broadcast status {bc_id}`", file=sys.stderr)
     return 0
 
 
 async def update(
-    settings: StoreSettings, case_id: str, text_file: Path, *, close: bool, deadline: str | None
+    settings: StoreSettings, case_id: str, text_file: Path, *, close: bool, deadline: str | None, reopen: bool = False
 ) -> int:
     text = read_message(text_file, limit=MAX_UPDATE)
     if isinstance(text, int):
@@ -73,16 +73,18 @@ async def update(
                 new_deadline = dt.date.fromisoformat(deadline)
             except ValueError:
                 return fail(f"--deadline {deadline!r} is not a date like 2026-12-31")
-            today = dt.datetime.now(ZoneInfo(case.timezone or settings.default_timezone)).date()
-            if new_deadline <= today:
-                return fail(f"--deadline {deadline} is not after today ({today} in the case's timezone)")
         kind = UpdateKind.closed if close else UpdateKind.extended if new_deadline else UpdateKind.news
         pseudonyms = Pseudonymizer(privacy_key(settings))
         broadcasts = Broadcasts(redis, pseudonyms)
-        update, bc_id = await publish_update(
-            broadcasts, make_renderer(settings), cases, case, kind, text, utc_now(), deadline=new_deadline,
-            letters_sent=await Store(redis, pseudonyms).letters_sent(case.id),
-        )
+        renderer = make_renderer(settings)
+        try:
+            update, bc_id = await publish_update(
+                broadcasts, renderer, cases, case, kind, text, utc_now(), deadline=new_deadline,
+                letters_sent=await Store(redis, pseudonyms).letters_sent(case.id), reopen=reopen,
+            )
+        except ChangeRefused as refused:
+            # The chat's own words for it, in English: one rule, one message (bot.lifecycle.check_change).
+            return fail(visible_text(renderer.change_refused("en", refused, cli=True)).removeprefix("⚠️").strip())
         total = (await broadcasts.progress(bc_id)).total
     print(bc_id)
     print(

@@ -100,7 +100,10 @@ def _update(args: argparse.Namespace) -> int:
     from bot.case_cli import update
 
     return asyncio.run(
-        update(load_settings(StoreSettings), args.case, Path(args.text_file), close=args.close, deadline=args.deadline)
+        update(
+            load_settings(StoreSettings), args.case, Path(args.text_file), close=args.close, deadline=args.deadline,
+            reopen=args.reopen,
+        )
     )
 
 
@@ -157,6 +160,7 @@ def parser() -> argparse.ArgumentParser:
     change = up.add_mutually_exclusive_group()
     change.add_argument("--close", action="store_true", help="the case is closed: reminders stop")
     change.add_argument("--deadline", help="the deadline is extended to this date (YYYY-MM-DD)")
+    up.add_argument("--reopen", action="store_true", help="a closed case takes news or a new deadline only when reopened")
     up.set_defaults(func=_update)
     sub.add_parser("reload", help="check the case files, then have the running bots read them again").set_defaults(
         func=_reload

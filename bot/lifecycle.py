@@ -36,6 +36,42 @@ class UpdateKind(StrEnum):
     closed = "closed"  # no further action needed
 
 
+class ChangeRefused(ValueError):
+    """An update that would say something untrue of the case. `reason` names the template's case:
+
+    "closed" (news or an extension of a closed case, not reopened), "already_closed", "no_deadline",
+    "not_later" (with `after`, the day the new deadline must follow).
+    """
+
+    def __init__(self, reason: str, after: dt.date | None = None) -> None:
+        super().__init__(reason if after is None else f"{reason} (after {after.isoformat()})")
+        self.reason = reason
+        self.after = after
+
+
+def check_change(
+    case: Case, kind: UpdateKind, *, deadline: dt.date | None, today: dt.date, default_tz: str, reopen: bool = False
+) -> None:
+    """Refuse an update that cannot be true: the one rule for chat, CLI and importer. Raises ChangeRefused.
+
+    A closed case takes no news and no extension unless the coordinator reopens it; closing it again
+    says nothing. An extension moves the deadline later than both today and the current deadline.
+    """
+    if case.status == Status.closed:
+        if kind == UpdateKind.closed:
+            raise ChangeRefused("already_closed")
+        if not reopen:
+            raise ChangeRefused("closed")
+    if kind != UpdateKind.extended:
+        return
+    if deadline is None:
+        raise ChangeRefused("no_deadline")
+    current = case.deadline_at(default_tz)
+    earliest = max(today, current.date() if current else dt.date.min)
+    if deadline <= earliest:
+        raise ChangeRefused("not_later", after=earliest)
+
+
 @dataclass(frozen=True)
 class CaseUpdate:
     case_id: str
@@ -67,7 +103,7 @@ class CaseStates:
 
     async def record(
         self, case: Case, kind: UpdateKind, text: str, *, deadline: dt.date | dt.datetime | None = None, at: float,
-        number: int | None = None,
+        number: int | None = None, reopen: bool = False,
     ) -> CaseUpdate:
         """Record an update; its number follows the case's latest, in the file or here.
 
@@ -82,8 +118,8 @@ class CaseStates:
         fields: dict[str, str | int] = {"update": number}
         if kind == UpdateKind.closed:
             fields["status"] = Status.closed.value
-        elif kind == UpdateKind.extended:
-            fields["status"] = Status.open.value  # an extension reopens a case closed too early
+        elif kind == UpdateKind.extended or reopen:
+            fields["status"] = Status.open.value  # a coordinator reopened a case closed too early
         if deadline is not None:
             fields["deadline"] = deadline.isoformat()
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -135,10 +171,10 @@ def overlay(case: Case, state: dict[str, str] | None) -> Case:
     return case.model_copy(update=changes)
 
 
-def state_changes(kind: UpdateKind, deadline: dt.date | dt.datetime | None) -> dict[str, str]:
+def state_changes(kind: UpdateKind, deadline: dt.date | dt.datetime | None, reopen: bool = False) -> dict[str, str]:
     """What an update of this kind records over the case file, as `overlay` reads it."""
     changes = {}
-    if kind != UpdateKind.news:
+    if kind != UpdateKind.news or reopen:
         changes["status"] = Status.closed.value if kind == UpdateKind.closed else Status.open.value
     if deadline is not None:
         changes["deadline"] = deadline.isoformat()

@@ -1,10 +1,10 @@
 """Subscriptions, user preferences and pledges in Redis. No aiogram here.
 
 Keys (prefix ``rrb:``):
-  user:{chat_id}            hash  lang, sign, reminders          (deleted by /forget)
-  user:{chat_id}:subs       set   case ids the chat follows
-  users                     set   every chat that uses the bot (audience "all")
-  subs:{case}               set   chat ids following a case
+  user:{chat_id}            hash  lang, sign, reminders; stopped, alerts while /stop holds  (deleted by /forget)
+  user:{chat_id}:subs       set   case ids the chat follows (kept through /stop, to restore them)
+  users                     set   chats that get new-case alerts and everyone-broadcasts (bot.audiences)
+  subs:{case}               set   chat ids following a case, unless stopped
   pledged:{case}:{action}   set   pseudonyms (HMAC) that pledged: membership without identity
   acted:{case}              set   pseudonyms that pledged anything for the case
   count:{case}              hash  action -> total, never decremented (anonymous aggregates)
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from bot.content import ACTIONS
+from bot.content import ACTIONS, WRITING_ACTIONS
 from bot.privacy import Pseudonymizer
 
 logger = logging.getLogger(__name__)
@@ -36,14 +36,13 @@ end
 return {0, tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')}
 """
 
-WRITING_ACTIONS = ("letter", "email", "fax")
-
 
 @dataclass(frozen=True)
 class UserPrefs:
     lang: str | None = None
     signature: str | None = None
     reminders: bool = True
+    stopped: bool = False
 
     @property
     def is_new(self) -> bool:
@@ -74,19 +73,15 @@ class Store:
             lang=data.get("lang"),
             signature=data.get("sign"),
             reminders=data.get("reminders", "1") == "1",
+            stopped=data.get("stopped") == "1",
         )
 
+    # Choosing a language or turning reminders off subscribes nobody to anything (docs/AUDIENCES.md).
     async def set_language(self, chat_id: int, lang: str) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.key("user", chat_id), "lang", lang)
-            pipe.sadd(self.key("users"), chat_id)
-            await pipe.execute()
+        await self.redis.hset(self.key("user", chat_id), "lang", lang)
 
     async def set_reminders(self, chat_id: int, on: bool) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.key("user", chat_id), "reminders", "1" if on else "0")
-            pipe.sadd(self.key("users"), chat_id)
-            await pipe.execute()
+        await self.redis.hset(self.key("user", chat_id), "reminders", "1" if on else "0")
 
     async def set_signature(self, chat_id: int, signature: str | None) -> None:
         if signature:
@@ -94,27 +89,88 @@ class Store:
         else:
             await self.redis.hdel(self.key("user", chat_id), "sign")
 
-    # subscriptions
+    # consent: alerts, follows, /stop (who each message reaches is bot.audiences' table)
+    async def start(self, chat_id: int) -> bool:
+        """/start: new-case alerts and everyone-broadcasts (unless the person switched them off), and
+        whatever a /stop had paused. Returns whether the person had stopped everything."""
+        stopped = await self.resume(chat_id)
+        if await self.redis.hget(self.key("user", chat_id), "no_alerts") != "1":
+            await self.redis.sadd(self.key("users"), chat_id)
+        return stopped
+
+    async def set_alerts(self, chat_id: int, on: bool) -> None:
+        """Alerts of new cases (and everyone-broadcasts) on or off, a choice /start respects; follows stay."""
+        await self.resume(chat_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if on:
+                pipe.hdel(self.key("user", chat_id), "no_alerts")
+                pipe.sadd(self.key("users"), chat_id)
+            else:
+                pipe.hset(self.key("user", chat_id), "no_alerts", "1")
+                pipe.srem(self.key("users"), chat_id)
+            await pipe.execute()
+
+    async def gets_alerts(self, chat_id: int) -> bool:
+        return bool(await self.redis.sismember(self.key("users"), chat_id))
+
     async def subscribe(self, chat_id: int, case_id: str) -> bool:
+        """Follow a case. After a /stop, this also restores what the person had: tapping Follow is coming back."""
+        await self.resume(chat_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.sadd(self.key("subs", case_id), chat_id)
             pipe.sadd(self.key("user", chat_id, "subs"), case_id)
-            pipe.sadd(self.key("users"), chat_id)
-            added, _, _ = await pipe.execute()
+            added, _ = await pipe.execute()
         return bool(added)
 
     async def unsubscribe(self, chat_id: int, case_id: str) -> bool:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.srem(self.key("subs", case_id), chat_id)
             pipe.srem(self.key("user", chat_id, "subs"), case_id)
-            removed, _ = await pipe.execute()
+            _, removed = await pipe.execute()
         return bool(removed)
 
     async def subscriptions(self, chat_id: int) -> set[str]:
+        """The cases a person follows (paused by /stop or not)."""
         return set(await self.redis.smembers(self.key("user", chat_id, "subs")))
 
     async def is_subscribed(self, chat_id: int, case_id: str) -> bool:
+        """Whether the case's news reaches this person now (never while /stop holds)."""
         return bool(await self.redis.sismember(self.key("subs", case_id), chat_id))
+
+    async def stop(self, chat_id: int) -> set[str]:
+        """/stop: out of every audience until /start or a Follow tap; what they had is remembered.
+
+        Returns the cases they follow.
+        """
+        # Out of the alerts first, then the follows are read: an alert delivered meanwhile makes a
+        # follower only of someone still getting alerts (the ACK script), so none slips between.
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.srem(self.key("users"), chat_id)
+            pipe.hget(self.key("user", chat_id), "stopped")
+            alerts, again = await pipe.execute()
+        if again != "1":  # a second /stop must not forget what the first remembered
+            await self.redis.hset(self.key("user", chat_id), mapping={"stopped": "1", "alerts": "1" if alerts else "0"})
+        cases = await self.subscriptions(chat_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for case_id in cases:
+                pipe.srem(self.key("subs", case_id), chat_id)
+            await pipe.execute()
+        return cases
+
+    async def resume(self, chat_id: int) -> bool:
+        """Undo a /stop, if there is one: the follows and the alerts the person had. True when there was."""
+        data = await self.redis.hmget(self.key("user", chat_id), ["stopped", "alerts"])
+        if data[0] != "1":
+            return False
+        cases = await self.subscriptions(chat_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for case_id in cases:
+                pipe.sadd(self.key("subs", case_id), chat_id)
+            if data[1] == "1":
+                pipe.sadd(self.key("users"), chat_id)
+            pipe.hdel(self.key("user", chat_id), "stopped", "alerts")
+            await pipe.execute()
+        return True
 
     async def unsubscribe_all(self, chat_id: int) -> set[str]:
         cases = await self.subscriptions(chat_id)
@@ -127,19 +183,28 @@ class Store:
 
     async def drop_chat(self, chat_id: int) -> None:
         """A chat that blocked the bot or vanished: no more messages, and nothing kept (a signature is personal)."""
+        await self.redis.srem(self.key("users"), chat_id)  # first: no alert in flight makes them follow again
         await self.unsubscribe_all(chat_id)
-        await self.redis.srem(self.key("users"), chat_id)
-        await self.redis.delete(self.key("user", chat_id))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.key("user", chat_id), f"fsm:{chat_id}:{chat_id}:data")
+            pipe.hdel(self.key("discreet"), chat_id)  # bot.discreet: its mode goes with the record
+            pipe.incr(self.key("discreet", "version"))
+            await pipe.execute()
 
     async def migrate_chat(self, old_id: int, new_id: int) -> None:
         """A group became a supergroup: its subscriptions follow it to the new id."""
         cases = await self.subscriptions(old_id)
+        alerts = await self.gets_alerts(old_id)
+        stopped = (await self.user(old_id)).stopped
         await self.drop_chat(old_id)
+        if stopped:
+            return  # a group that sent /stop keeps quiet under its new id too
         async with self.redis.pipeline(transaction=True) as pipe:
             for case_id in cases:
                 pipe.sadd(self.key("subs", case_id), new_id)
                 pipe.sadd(self.key("user", new_id, "subs"), case_id)
-            pipe.sadd(self.key("users"), new_id)
+            if alerts:
+                pipe.sadd(self.key("users"), new_id)
             await pipe.execute()
 
     # pledges
@@ -200,7 +265,8 @@ class Store:
             actions = await self.pledged_actions(user_id, case_id)
             if actions:
                 pledges[case_id] = sorted(actions, key=ACTIONS.index)
-        return {"prefs": prefs, "subscriptions": sorted(subs), "pledges": pledges}
+        alerts = await self.gets_alerts(user_id)
+        return {"prefs": prefs, "subscriptions": sorted(subs), "pledges": pledges, "alerts": alerts}
 
     async def known_cases(self, case_ids: Iterable[str]) -> set[str]:
         """The given cases plus every case with pledge records in Redis, removed cases included."""
@@ -212,6 +278,7 @@ class Store:
     async def forget(self, user_id: int, case_ids: Iterable[str]) -> set[str]:
         """Delete every trace of a user; the anonymous totals stay. Returns the cases looked in (known_cases)."""
         who = self.pseudonyms.user(user_id)
+        await self.redis.srem(self.key("users"), user_id)  # first: no alert in flight makes them follow again
         subs = await self.subscriptions(user_id)
         case_ids = await self.known_cases(case_ids)
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -221,7 +288,10 @@ class Store:
                 for action in ACTIONS:
                     pipe.srem(self.key("pledged", case_id, action), who)
             # The rate-limit bucket (handlers/middlewares.py) and aiogram's FSM data of the private chat.
-            pipe.delete(self.key("user", user_id), self.key("user", user_id, "subs"), self.key("rl", who))
+            pipe.delete(
+                self.key("user", user_id), self.key("user", user_id, "subs"), self.key("rl", who),
+                self.key("reminded", who),  # bot.audiences: their last deadline reminder
+            )
             pipe.delete(f"fsm:{user_id}:{user_id}:data")
             pipe.srem(self.key("users"), user_id)
             await pipe.execute()

@@ -10,16 +10,21 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from bot.content import Case
-from bot.delivery import Audience, AudienceKind, Broadcasts, Payload, Purpose
+from bot.content import Case, Status
+from bot.audiences import MessageKind, audience
+from bot.delivery import Broadcasts, Payload, Purpose
 from bot.i18n import load_translations
-from bot.lifecycle import CaseStates, CaseUpdate, UpdateKind, overlay, state_changes
+from bot.lifecycle import CaseStates, CaseUpdate, UpdateKind, check_change, overlay, state_changes
 from bot.render import Renderer, Screen
 from bot.render.formatting import ua_reference
 from bot.settings import StoreSettings
 
 logger = logging.getLogger(__name__)
+
+
+UPDATE_MESSAGES = {UpdateKind.news: MessageKind.update, UpdateKind.closed: MessageKind.closure, UpdateKind.extended: MessageKind.extension}
 
 
 def make_renderer(settings: StoreSettings, bot_username: str = "") -> Renderer:
@@ -65,7 +70,9 @@ async def announce(
     created_by: int | None = None,
     send_at: float | None = None,
 ) -> str | None:
-    """Queue the alert of a newly published case for every user; None when it already went out.
+    """Queue the alert of a newly published case for its audience; None when it already went out.
+
+    Everyone who receives it follows the case from then on (docs/AUDIENCES.md); the card says so.
 
     The mark is taken before queueing, so two coordinators publishing at once (or a retried
     command) reach everyone once.
@@ -75,10 +82,10 @@ async def announce(
     if not await broadcasts.redis.set(mark, "queueing", nx=True, ex=600):
         logger.info("The alert of case %r was already queued", case.id)
         return None
-    payload = localized(renderer, lambda lang: renderer.card(case, lang, now, subscribed=False, letters_sent=0))
+    payload = localized(renderer, lambda lang: renderer.card(case, lang, now, subscribed=True, letters_sent=0, alert=True))
     try:
         bc_id = await broadcasts.enqueue(
-            payload, Audience(AudienceKind.all), created_by=created_by, send_at=send_at,
+            payload, audience(MessageKind.alert, case.id), created_by=created_by, send_at=send_at,
             purpose=Purpose("alert", ua_reference(case)),
         )
     except BaseException:
@@ -107,22 +114,29 @@ async def publish_update(
     letters_sent: int = 0,
     created_by: int | None = None,
     number: int | None = None,
+    reopen: bool = False,
 ) -> tuple[CaseUpdate, str]:
     """Record an update of a case and queue it for the case's followers; returns it and its broadcast id.
 
+    Raises ChangeRefused, before anything is recorded, for an update that cannot be true (check_change).
     Every bot process reloads the case within seconds (the content version moves), and the one
     running the scheduler moves or drops the case's reminders.
     """
-    update = await cases.record(case, kind, text, deadline=deadline, at=now.timestamp(), number=number)
-    changed = overlay(case, {"update": str(update.number), **state_changes(kind, deadline)})
+    day = deadline.date() if isinstance(deadline, dt.datetime) else deadline
+    zone = renderer.default_timezone
+    today = now.astimezone(ZoneInfo(case.timezone or zone)).date()
+    check_change(case, kind, deadline=day, today=today, default_tz=zone, reopen=reopen)
+    update = await cases.record(case, kind, text, deadline=deadline, at=now.timestamp(), number=number, reopen=reopen)
+    changed = overlay(case, {"update": str(update.number), **state_changes(kind, deadline, reopen)})
     payload = localized(
         renderer,
         lambda lang: renderer.case_update(
-            changed, lang, now, number=update.number, kind=kind.value, text=text, letters_sent=letters_sent
+            changed, lang, now, number=update.number, kind=kind.value, text=text, letters_sent=letters_sent,
+            reopened=reopen and case.status == Status.closed,
         ),
     )
     bc_id = await broadcasts.enqueue(
-        payload, Audience(AudienceKind.case, case.id), created_by=created_by,
+        payload, audience(UPDATE_MESSAGES[kind], case.id), created_by=created_by,
         purpose=Purpose("update", ua_reference(case), update.number),
     )
     logger.info("Update %d of case %r queued as broadcast %r", update.number, case.id, bc_id)

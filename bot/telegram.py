@@ -108,13 +108,18 @@ class BroadcastSession(JsonRequestSession):
 
     The sender only needs to know that a message arrived, yet aiogram turns every answer into a
     validated Message: at 1,000 messages a second, a sixth of a core. A successful answer here
-    carries no result; errors are read as aiogram always reads them.
+    carries no result; errors are read as aiogram always reads them. Requests whose id is in
+    `read_back` are read as usual (a discreet chat's message, whose id is kept to delete it later).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.read_back: set[int] = set()
 
     def check_response(
         self, bot: Bot, method: TelegramMethod[TelegramType], status_code: int, content: str
     ) -> Response[TelegramType]:
-        if succeeded(self, status_code, content):
+        if id(method) not in self.read_back and succeeded(self, status_code, content):
             return Response[Any].model_construct(ok=True, result=None)
         return super().check_response(bot, method, status_code, content)
 

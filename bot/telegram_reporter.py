@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 
+from bot.audiences import Audiences
 from bot.content import Library
 from bot.delivery import Broadcasts, Progress
 from bot.logs import scrubbed_traceback
@@ -90,7 +91,14 @@ class Coordinators:
         self.admin_ids = admin_ids
 
     async def send(self, text_for: Callable[[str], str]) -> None:
+        try:  # coordinators who sent /stop hear nothing either (bot.audiences)
+            wanted = await Audiences(self.store.redis, self.store.pseudonyms, self.store.prefix).coordinators(self.admin_ids)
+        except Exception as exc:
+            logger.error("Could not tell coordinators: %s", scrubbed_traceback(exc))
+            return
         for number, admin in enumerate(sorted(self.admin_ids), 1):
+            if admin not in wanted:
+                continue
             try:
                 lang = (await self.store.user(admin)).lang or self.renderer.default_language
                 await self.bot.send_message(admin, text_for(lang))

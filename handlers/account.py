@@ -1,22 +1,23 @@
-"""What the bot keeps about a user: /sign, /reminders, /mydata and /forget."""
+"""What the bot keeps about a user: /sign, /reminders, /mydata, /discreet, /forget, and a block."""
 
 from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import KICKED, ChatMemberUpdatedFilter, Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 
 from bot.callbacks import Callback
 from bot.content import Library
 from bot.delivery import Broadcasts
+from bot.discreet import DiscreetChats
 from bot.pledges import Store, UserPrefs
 from bot.render import Renderer
 from bot.replay import CutUpdates
 from handlers.filters import Cb
-from handlers.ui import send, show, toast
+from handlers.ui import delete_quietly, send, show, toast
 from scheduler import Scheduler
 
 router = Router(name="account")
@@ -46,7 +47,7 @@ async def command_reminders_handler(
     wanted = (command.args or "").strip().lower()
     if wanted in ("on", "off"):
         await store.set_reminders(message.chat.id, wanted == "on")
-        await message.answer(renderer.message("reminders_set", lang, on=wanted == "on"))
+        await message.answer(renderer.message("reminders_set", lang, on=wanted == "on", stopped=prefs.stopped))
     else:
         await message.answer(renderer.message("reminders_usage", lang, on=prefs.reminders))
 
@@ -97,10 +98,48 @@ async def signature_clear_handler(query: CallbackQuery, state: FSMContext, lang:
 
 
 @router.message(Command("mydata", ignore_case=True))
-async def command_mydata_handler(message: Message, lang: str, library: Library, store: Store, renderer: Renderer) -> None:
+async def command_mydata_handler(
+    message: Message, lang: str, library: Library, store: Store, renderer: Renderer, discreet: DiscreetChats
+) -> None:
     """Everything the bot stores about this user, said plainly."""
     data = await store.my_data(message.chat.id, library.ids())
-    await message.answer(renderer.message("mydata", lang, data=data, cases={c.id: c for c in library.all()}))
+    mode = discreet.mode(message.chat.id)
+    data["discreet"] = mode.mode if mode else None
+    await send(message, renderer.mydata_screen(lang, data, {c.id: c for c in library.all()}))
+
+
+@router.message(Command("discreet", ignore_case=True))
+async def command_discreet_handler(message: Message, lang: str, renderer: Renderer, discreet: DiscreetChats) -> None:
+    """What discreet mode does, and the choice."""
+    mode = discreet.mode(message.chat.id)
+    await send(message, renderer.discreet_menu(lang, mode.mode if mode else None))
+
+
+@router.callback_query(Cb("disc"))
+async def discreet_chosen_handler(
+    query: CallbackQuery, cb: Callback, lang: str, renderer: Renderer, discreet: DiscreetChats
+) -> None:
+    """Discreet mode on (keeping messages, or deleting them after an hour or a day) or off."""
+    choice = cb.args[0]
+    if choice == "show":
+        mode = discreet.mode(query.from_user.id)
+        await show(query, renderer.discreet_menu(lang, mode.mode if mode else None))
+        await toast(query)
+        return
+    mode = None if choice == "off" else choice
+    await discreet.set(query.from_user.id, mode, lang)
+    await show(query, renderer.discreet_menu(lang, mode))
+    await toast(query, renderer.toast("discreet_set", lang, mode=mode))
+
+
+@router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=KICKED))
+async def blocked_handler(
+    event: ChatMemberUpdated, library: Library, store: Store, broadcasts: Broadcasts, scheduler: Scheduler
+) -> None:
+    """The person blocked the bot: nothing more goes to them, and their record goes (docs/PRIVACY.md)."""
+    await broadcasts.withdraw(event.chat.id)
+    await store.drop_chat(event.chat.id)
+    scheduler.forget(event.chat.id, library.ids())
 
 
 @router.message(Command("forget", ignore_case=True))
@@ -121,6 +160,7 @@ async def forget_confirmed_handler(
     scheduler: Scheduler,
     broadcasts: Broadcasts,
     cut_updates: CutUpdates,
+    discreet: DiscreetChats,
 ) -> None:
     """Erase everything about the user, keeping only anonymous totals."""
     if cb.args[0] == "no":
@@ -128,11 +168,15 @@ async def forget_confirmed_handler(
         await toast(query)
         return
     await state.clear()
+    # Out of every send under way first, so that nothing delivered meanwhile writes about them again.
+    await broadcasts.forget(query.from_user.id)
     cases = await store.forget(query.from_user.id, library.ids())
     # "Remind me later" jobs carry the chat id; cases gone from the files included (one keyspace walk for both).
     scheduler.forget(query.from_user.id, cases)
-    # Broadcasts under way hold the chat id in their queues until they reach it.
-    await broadcasts.forget(query.from_user.id)
     await cut_updates.forget(query.from_user.id)
+    pending = await discreet.forget(query.from_user.id)
     await show(query, renderer.screen("forgotten", lang))
     await toast(query)
+    # Messages discreet mode was still to delete go now, as nothing would delete them later; the answer stays.
+    tapped = query.message.message_id if query.message else None
+    await delete_quietly(query, [m for m in pending if m != tapped])

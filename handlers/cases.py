@@ -9,6 +9,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.callbacks import Callback
 from bot.clock import Clock
 from bot.content import Case, Library
+from bot.delivery import Broadcasts
 from bot.pledges import Store
 from bot.render import Renderer, Screen
 from handlers.filters import Cb
@@ -61,8 +62,13 @@ async def case_screen_handler(
         return
     answer = None
     if cb.verb == "sub":
+        stopped = (await store.user(user_id)).stopped
+        before = await store.subscriptions(user_id)
         await store.subscribe(user_id, case.id)
-        answer = renderer.toast("subscribed", lang)
+        if stopped:  # tapping Subscribe after /stop is coming back
+            answer = renderer.toast("resumed", lang, count=len(before))
+        else:
+            answer = renderer.toast("subscribed", lang)
     elif cb.verb == "unsub":
         await store.unsubscribe(user_id, case.id)
         answer = renderer.toast("unsubscribed", lang)
@@ -72,9 +78,16 @@ async def case_screen_handler(
 
 @router.message(Command("stop", ignore_case=True))
 async def command_stop_handler(
-    message: Message, lang: str, store: Store, renderer: Renderer, library: Library, scheduler: Scheduler
+    message: Message,
+    lang: str,
+    store: Store,
+    renderer: Renderer,
+    library: Library,
+    scheduler: Scheduler,
+    broadcasts: Broadcasts,
 ) -> None:
-    """Unsubscribe from every case at once; personal reminders stop too."""
-    cases = await store.unsubscribe_all(message.chat.id)
+    """Nothing more from the bot until /start: out of every audience, every queue, every personal reminder."""
+    cases = await store.stop(message.chat.id)
+    await broadcasts.withdraw(message.chat.id)
     scheduler.forget(message.chat.id, library.ids())
     await message.answer(renderer.message("stopped", lang, count=len(cases)))

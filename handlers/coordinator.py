@@ -25,7 +25,8 @@ from bot import aggregates
 from bot.callbacks import Callback
 from bot.clock import Clock
 from bot.content import Case, Library
-from bot.delivery import Audience, AudienceKind, Broadcasts, OutcomeKind, Payload, Progress
+from bot.audiences import chosen
+from bot.delivery import Audience, Broadcasts, OutcomeKind, Payload, Progress
 from bot.delivery import State as BroadcastState
 from bot.delivery import UnknownBroadcast
 from bot.pledges import Store
@@ -160,7 +161,7 @@ async def audience_kind_handler(
     if kind == "menu":
         await show(query, renderer.broadcast_audience_picker(lang, (await state.get_data())["token"]))
     elif kind == "all":
-        await _preview(query, state, Audience(AudienceKind.all), None, lang, renderer, broadcasts)
+        await _preview(query, state, chosen("all"), None, lang, renderer, broadcasts)
         return
     elif kind == "lang":
         await show(query, renderer.broadcast_language_picker(lang))
@@ -186,7 +187,7 @@ async def audience_case_handler(
         await show(query, renderer.broadcast_case_picker(lang, kind, library.all()))
         await toast(query, renderer.stale_toast(lang))
         return
-    audience = Audience(AudienceKind.case if kind == "case" else AudienceKind.not_acted, case_id=case.id)
+    audience = chosen("case" if kind == "case" else "not-acted", case.id)
     await _preview(query, state, audience, case, lang, renderer, broadcasts)
 
 
@@ -199,7 +200,7 @@ async def audience_language_handler(
     if language not in renderer.languages:
         await toast(query, renderer.stale_toast(lang))
         return
-    await _preview(query, state, Audience(AudienceKind.all, language=language), None, lang, renderer, broadcasts)
+    await _preview(query, state, chosen("all", language=language), None, lang, renderer, broadcasts)
 
 
 async def _preview(

@@ -23,11 +23,13 @@ from bot.clock import Clock, parse_local_time
 from bot.content import Case, Library
 from bot.content.check import check_content
 from bot.content_sync import ContentSync
-from bot.delivery import Audience, AudienceKind, Broadcasts, Payload
-from bot.lifecycle import MAX_UPDATE, CaseStates, UpdateKind, overlay
+from bot.audiences import MessageKind, audience
+from bot.delivery import Broadcasts, Payload
+from bot.lifecycle import MAX_UPDATE, CaseStates, ChangeRefused, UpdateKind, check_change, overlay, state_changes
 from bot.pledges import Store
 from bot.publishing import publish_update
-from bot.render import Renderer
+from bot.render import Renderer, Screen, Toast
+from bot.render.markup import visible_text
 from bot.settings import Settings
 from handlers.coordinator import BroadcastForm, claim_draft, settle_draft, show_progress
 from handlers.filters import Cb, IsCoordinator
@@ -64,12 +66,9 @@ async def _draft_case(state: FSMContext, library: Library) -> Case | None:
 
 def _changed(case: Case, data: dict) -> Case:
     """The case as the update being written would leave it, for the preview."""
-    state = {"update": str((case.update or 0) + 1)}
-    if data["kind"] == UpdateKind.closed.value:
-        state["status"] = "closed"
-    if data.get("deadline"):
-        state.update(status="open", deadline=data["deadline"])
-    return overlay(case, state)
+    deadline = dt.date.fromisoformat(data["deadline"]) if data.get("deadline") else None
+    changes = state_changes(UpdateKind(data["kind"]), deadline, bool(data.get("reopen")))
+    return overlay(case, {"update": str((case.update or 0) + 1), **changes})
 
 
 # --- /update --------------------------------------------------------------------------------------
@@ -113,15 +112,23 @@ async def update_case_handler(
 
 @router.callback_query(UpdateForm.kind, Cb("upk"))
 async def update_kind_handler(
-    query: CallbackQuery, cb: Callback, state: FSMContext, lang: str, library: Library, renderer: Renderer, settings: Settings
+    query: CallbackQuery, cb: Callback, state: FSMContext, lang: str, library: Library, renderer: Renderer,
+    settings: Settings, clock: Clock,
 ) -> None:
     """News, an extension (then the new date) or closure; then the text."""
     case = await _draft_case(state, library)
     if case is None:
         await toast(query, renderer.stale_toast(lang))
         return
-    kind = cb.args[0]
-    await state.update_data(kind=kind)
+    kind, reopen = cb.args[0], cb.args[1] == "r"
+    if kind != UpdateKind.extended.value:  # an extension is checked with its date
+        try:
+            check_change(case, UpdateKind(kind), deadline=None, today=clock().date(), default_tz=_zone(case, settings), reopen=reopen)
+        except ChangeRefused as refused:
+            await show(query, renderer.update_kind_picker(lang, case))
+            await toast(query, Toast(visible_text(renderer.change_refused(lang, refused)), alert=True))
+            return
+    await state.update_data(kind=kind, reopen=reopen)
     if kind == UpdateKind.extended.value:
         await state.set_state(UpdateForm.deadline)
         await show(query, renderer.screen("up_deadline_prompt", lang, zone=_zone(case, settings)))
@@ -141,16 +148,22 @@ async def update_deadline_handler(
     if case is None:
         await message.answer(renderer.message("stale_button", lang))
         return
+    zone = _zone(case, settings)
+    today = clock().astimezone(ZoneInfo(zone)).date()
     try:
         day = dt.date.fromisoformat((message.text or "").strip())
     except ValueError:
-        day = None
-    current = case.deadline_at(settings.default_timezone)
-    earliest = max(
-        clock().astimezone(ZoneInfo(_zone(case, settings))).date(), current.date() if current else dt.date.min
-    )
-    if day is None or day <= earliest:
+        current = case.deadline_at(settings.default_timezone)
+        earliest = max(today, current.date() if current else dt.date.min)
         await message.answer(renderer.message("up_bad_deadline", lang, after=renderer.day(earliest, lang)))
+        return
+    try:
+        check_change(
+            case, UpdateKind.extended, deadline=day, today=today, default_tz=settings.default_timezone,
+            reopen=bool((await state.get_data()).get("reopen")),
+        )
+    except ChangeRefused as refused:
+        await message.answer(renderer.change_refused(lang, refused))
         return
     await state.update_data(deadline=day.isoformat())
     await state.set_state(UpdateForm.text)
@@ -180,12 +193,12 @@ async def update_text_handler(
     text, token = message.html_text, secrets.token_hex(4)
     preview = renderer.case_update(
         _changed(case, data), lang, clock(), number=(case.update or 0) + 1, kind=data["kind"], text=text,
-        letters_sent=await store.letters_sent(case.id),
+        letters_sent=await store.letters_sent(case.id), reopened=bool(data.get("reopen")),
     )
     await send(message, preview)
     await state.update_data(text=text, token=token)
     await state.set_state(UpdateForm.confirm)
-    count = await broadcasts.count(Audience(AudienceKind.case, case.id))
+    count = await broadcasts.count(audience(MessageKind.update, case.id))
     await send(message, renderer.update_confirm(lang, count, token))
 
 
@@ -214,10 +227,17 @@ async def update_send_handler(
     if not await settle_draft(query, state, op, token, "updraft", "up_discarded", lang, renderer, redis, store):
         return
     deadline = dt.date.fromisoformat(data["deadline"]) if data.get("deadline") else None
-    _, bc_id = await publish_update(
-        broadcasts, renderer, cases, case, UpdateKind(data["kind"]), data["text"], clock(), deadline=deadline,
-        letters_sent=await store.letters_sent(case.id), created_by=query.from_user.id,
-    )
+    try:
+        _, bc_id = await publish_update(
+            broadcasts, renderer, cases, case, UpdateKind(data["kind"]), data["text"], clock(), deadline=deadline,
+            letters_sent=await store.letters_sent(case.id), created_by=query.from_user.id,
+            reopen=bool(data.get("reopen")),
+        )
+    except ChangeRefused as refused:  # the case changed since the preview (another coordinator, a reload)
+        await state.clear()
+        await show(query, Screen(renderer.change_refused(lang, refused)))
+        await toast(query)
+        return
     content.seen = await cases.version()  # this process reloads now; the others see the version move
     await content.reload()
     await show_progress(query, bc_id, lang, renderer, broadcasts)

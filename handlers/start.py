@@ -8,7 +8,9 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import Callback
 from bot.clock import Clock
+from bot.audiences import AudienceKind
 from bot.content import Library, Status
+from bot.delivery import Broadcasts
 from bot.pledges import Store, UserPrefs
 from bot.render import Renderer, Screen
 from bot.settings import Settings
@@ -19,13 +21,23 @@ from handlers.ui import send, show, toast
 router = Router(name="start")
 
 
+async def welcome_screen(
+    user_id: int, lang: str, library: Library, store: Store, renderer: Renderer, clock: Clock, back: int | None = None
+) -> Screen:
+    """The welcome as this person's consent stands: alerts on or off, or everything stopped; `back`:
+    they just came back from a /stop, to this many followed cases."""
+    stopped = (await store.user(user_id)).stopped
+    alerts = await store.gets_alerts(user_id)
+    return renderer.welcome(lang, library.open_cases(), clock(), alerts=alerts, stopped=stopped, back=back)
+
+
 async def _landing(
     user_id: int, case_id: str | None, lang: str, library: Library, store: Store, renderer: Renderer, clock: Clock
 ) -> Screen:
     """The case card when a case was asked for, else the welcome screen."""
     case = library.get(case_id)
     if case is None:
-        return renderer.welcome(lang, library.open_cases(), clock())
+        return await welcome_screen(user_id, lang, library, store, renderer, clock)
     return await card_screen(case, user_id, lang, store, renderer, clock)
 
 
@@ -40,16 +52,19 @@ async def command_start_case_handler(
     renderer: Renderer,
     clock: Clock,
 ) -> None:
-    """A deep link t.me/<bot>?start=<case>: subscribe and show that case."""
+    """A deep link t.me/<bot>?start=<case>: follow that case and show it (alerts of new cases are /start's)."""
     user_id = message.chat.id
     case = library.get((command.args or "").strip().lower())
-    if case is None:
-        await message.answer(renderer.message("unknown_case", lang))
-        await send(message, renderer.welcome(lang, library.open_cases(), clock()))
+    if case is None or case.status == Status.closed:
+        if case is None:
+            await message.answer(renderer.message("unknown_case", lang))
+        else:
+            await message.answer(renderer.message("closed_case", lang, case=case))
+        await _start(message, prefs, lang, library, store, renderer, clock)  # nothing to follow: a plain /start
         return
-    if case.status == Status.closed:
-        await message.answer(renderer.message("closed_case", lang, case=case))
-        return
+    before = await store.subscriptions(user_id)
+    if await store.resume(user_id):
+        await message.answer(renderer.message("resumed", lang, count=len(before)))
     await store.subscribe(user_id, case.id)
     if prefs.is_new:
         await send(message, renderer.language_picker(lang, case.id))
@@ -61,11 +76,21 @@ async def command_start_case_handler(
 async def command_start_handler(
     message: Message, prefs: UserPrefs, lang: str, library: Library, store: Store, renderer: Renderer, clock: Clock
 ) -> None:
-    """Plain /start: pick a language on the first visit, else the welcome screen."""
+    """Plain /start: alerts of new cases on (unless switched off) and a /stop undone; the language, the welcome."""
+    await _start(message, prefs, lang, library, store, renderer, clock)
+
+
+async def _start(
+    message: Message, prefs: UserPrefs, lang: str, library: Library, store: Store, renderer: Renderer, clock: Clock
+) -> None:
+    user_id = message.chat.id
+    before = await store.subscriptions(user_id)
+    back = await store.start(user_id)
     if prefs.is_new:
         await send(message, renderer.language_picker(lang))
         return
-    await send(message, renderer.welcome(lang, library.open_cases(), clock()))
+    screen = await welcome_screen(user_id, lang, library, store, renderer, clock, back=len(before) if back else None)
+    await send(message, screen)
 
 
 @router.message(Command("language", ignore_case=True))
@@ -90,10 +115,32 @@ async def language_chosen_handler(
 
 
 @router.callback_query(Cb("home"))
-async def home_handler(query: CallbackQuery, lang: str, library: Library, renderer: Renderer, clock: Clock) -> None:
+async def home_handler(
+    query: CallbackQuery, lang: str, library: Library, store: Store, renderer: Renderer, clock: Clock
+) -> None:
     """Back to the welcome screen."""
-    await show(query, renderer.welcome(lang, library.open_cases(), clock()))
+    await show(query, await welcome_screen(query.from_user.id, lang, library, store, renderer, clock))
     await toast(query)
+
+
+@router.callback_query(Cb("alerts"))
+async def alerts_switch_handler(
+    query: CallbackQuery,
+    cb: Callback,
+    lang: str,
+    library: Library,
+    store: Store,
+    renderer: Renderer,
+    clock: Clock,
+    broadcasts: Broadcasts,
+) -> None:
+    """Alerts of new cases on or off, from the welcome screen; the cases followed stay followed."""
+    on = cb.args[0] == "on"
+    await store.set_alerts(query.from_user.id, on)
+    if not on:  # nor the alert or message to everyone being sent right now
+        await broadcasts.withdraw(query.from_user.id, kinds={AudienceKind.all})
+    await show(query, renderer.welcome(lang, library.open_cases(), clock(), alerts=on))
+    await toast(query, renderer.toast("alerts_on" if on else "alerts_off", lang))
 
 
 @router.message(Command("help", ignore_case=True))

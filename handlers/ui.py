@@ -59,6 +59,16 @@ async def toast(query: CallbackQuery, answer: Toast | None = None) -> None:
         logger.info("A tap was handled too late to be answered")
 
 
+async def delete_quietly(query: CallbackQuery, message_ids: list[int]) -> None:
+    """Delete the bot's messages in the tapping user's chat, a hundred a call; gone already or too old is fine."""
+    assert query.bot is not None, "aiogram binds the bot to every event it delivers"
+    for start in range(0, len(message_ids), 100):
+        try:
+            await query.bot.delete_messages(query.from_user.id, message_ids[start : start + 100])
+        except TelegramBadRequest as exc:
+            logger.info("Messages could not be deleted: %s", type(exc).__name__)
+
+
 async def _send_document(chat_id: int, bot: Bot | None, doc: Document) -> None:
     assert bot is not None, "aiogram binds the bot to every event it delivers"
     file = BufferedInputFile(doc.content, filename=doc.filename)

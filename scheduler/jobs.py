@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from bot.content import Status
-from bot.delivery import Audience, AudienceKind, OutcomeKind, Payload, Purpose
-from bot.publishing import localized, screen_payload
+from bot.content import Case, Status
+from bot.audiences import REMINDED_TTL, Audience, MessageKind, Reminder, audience
+from bot.delivery import OutcomeKind, Payload, Purpose
+from bot.publishing import screen_payload
 from bot.retention import Retention
 from bot.reminders import reminder_plan
 from bot.render.formatting import ua_reference
@@ -21,6 +22,9 @@ from scheduler.context import JobContext
 
 logger = logging.getLogger(__name__)
 
+# A reminder due this soon after another goes with it: as long as the mark that keeps a person from a
+# second reminder, so that a reminder it holds back was always in the message they got.
+DIGEST_AHEAD = REMINDED_TTL
 FIRED_TTL = 90 * 86_400  # long past any deadline a job could be for
 OUTCOMES = "sched:outcomes"  # hash "kind:outcome" -> count, for /metrics (bot.observability)
 
@@ -53,7 +57,7 @@ async def _count(ctx: JobContext, name: str, outcome: str) -> None:
 
 
 async def deadline_reminder(ctx: JobContext, case_id: str, offset: str, at: float) -> None:
-    """Remind the case's followers who have not acted yet (and want reminders) that time runs out."""
+    """Remind the case's followers who have not written yet (and want reminders) that time runs out."""
     case = ctx.library.get(case_id)
     if case is None or case.status == Status.closed:
         logger.info("Reminder %r for case %r dropped: the case is closed or gone", offset, case_id)
@@ -71,12 +75,36 @@ async def deadline_reminder(ctx: JobContext, case_id: str, offset: str, at: floa
     if deadline is not None and now >= deadline:
         logger.info("Reminder %r for case %r dropped: it ran late and the deadline has passed", offset, case_id)
         return
-    payload = localized(ctx.renderer, lambda lang: ctx.renderer.deadline_reminder(case, lang, now))
-    bc_id = await ctx.broadcasts.enqueue(
-        payload, Audience(AudienceKind.not_acted, case_id, reminders=True),
-        purpose=Purpose("reminder", ua_reference(case)),
+    # Reminders of other cases due within DIGEST_AHEAD come in the same message: one a day at most.
+    due = {case.id: case} | {
+        other.id: other for other in ctx.library.open_cases()
+        if other.id != case.id and _due_soon(ctx, other, at)
+    }
+
+    def render(variant: str) -> Payload:
+        lang, items = Reminder.parse(variant)
+        screen = ctx.renderer.deadline_reminders(
+            [(due[c], done) for c, done in items], lang or ctx.renderer.default_language, now
+        )
+        return screen_payload(screen)
+
+    async def pairs() -> AsyncIterator[list[tuple[int, str]]]:
+        async for batch in ctx.broadcasts.audiences.reminders(list(due)):
+            yield [(r.chat, r.variant) for r in batch]
+
+    bc_id = await ctx.broadcasts.enqueue_personal(
+        audience(MessageKind.reminder, case_id), pairs(), render, purpose=Purpose("reminder", ua_reference(case)),
     )
-    logger.info("Reminder %r for case %r queued as broadcast %r", offset, case_id, bc_id)
+    logger.info(
+        "Reminder %r for case %r (with %d case(s) due soon) queued as broadcast %r", offset, case_id, len(due) - 1, bc_id
+    )
+
+
+def _due_soon(ctx: JobContext, case: Case, at: float) -> bool:
+    """Whether a case has a reminder planned from `at` to DIGEST_AHEAD later."""
+    start = dt.datetime.fromtimestamp(at - 1, dt.timezone.utc)
+    planned = reminder_plan(case, reminder_hour=ctx.reminder_hour, default_tz=ctx.default_timezone, now=start)
+    return any(r.at.timestamp() < at + DIGEST_AHEAD for r in planned)
 
 
 async def remind_later(ctx: JobContext, chat_id: int, case_id: str, action: str) -> None:
@@ -87,8 +115,8 @@ async def remind_later(ctx: JobContext, chat_id: int, case_id: str, action: str)
     deadline = case.deadline_at(ctx.default_timezone)
     if deadline is not None and ctx.clock() >= deadline:
         return
-    if action in await ctx.store.pledged_actions(chat_id, case_id):
-        logger.info("A reminder to act on case %r was not needed: done already", case_id)
+    if not await ctx.broadcasts.audiences.may_remind_later(chat_id, case_id, action):
+        logger.info("A reminder to act on case %r was not needed: done already, or the person stopped", case_id)
         return
     lang = (await ctx.store.user(chat_id)).lang or ctx.renderer.default_language
     screen = ctx.renderer.later_reminder(case, lang, action, ctx.clock())

@@ -45,7 +45,7 @@ PEOPLE = [
     (U3, "ru", True, []),
     (U4, "en", False, []),
 ]
-# With the coordinator (who saved a language, so uses the bot): who gets what.
+# With the coordinator (who sent /start, so gets alerts): who gets what.
 EXPECTED = {
     "everyone": {ADMIN_ID, U1, U2, U3, U4},
     "case": {U1, U2, U3},
@@ -65,6 +65,7 @@ def quick_typist(emulator: BotAPIEmulator) -> None:
 async def coordinator(app: App, emulator: BotAPIEmulator) -> Activist:
     admin = Activist(emulator, ADMIN_ID, "Coord", "en")
     await app.store.set_language(ADMIN_ID, "en")
+    await app.store.start(ADMIN_ID)  # as /start does: alerts and everyone-broadcasts
     return admin
 
 
@@ -73,6 +74,7 @@ async def activists(app: App, emulator: BotAPIEmulator) -> None:
     for user_id, lang, follows, actions in PEOPLE:
         emulator.add_user(user_id, first_name=f"U{user_id}", language_code=lang)
         await app.store.set_language(user_id, lang)
+        await app.store.start(user_id)  # /start: alerts and everyone-broadcasts
         if follows:
             await app.store.subscribe(user_id, CASE)
         for action in actions:
@@ -459,7 +461,8 @@ async def test_stats_sends_a_chart_with_the_figures(app: App, emulator: BotAPIEm
     entry = emulator.outbox(ADMIN_ID)[-1]
     assert entry["method"] == "sendPhoto" and entry["file_bytes"].startswith(PNG)
     caption = entry["message"]["caption"]
-    assert "People using the bot: 4" in caption  # the coordinator and three subscribers
+    # Only the coordinator sent /start; the three followed a case, which asks for no alerts.
+    assert "Getting alerts of new cases: 1" in caption
     assert "Subscribers: 3" in caption and "Pledges: 4" in caption
     assert "letter 3" in caption and "email 1" in caption and "fax" not in caption
     assert "10 May: 2" in caption and "12 May: 2" in caption

@@ -32,6 +32,7 @@ async def subscribers(app: App, emulator: BotAPIEmulator, count: int, start: int
     chats = list(range(start, start + count))
     for chat in chats:
         emulator.add_user(chat, first_name=f"S{chat}", language_code="en")
+        await app.store.start(chat)  # /start: alerts and everyone-broadcasts
         await app.store.subscribe(chat, CASE)
     return chats
 
@@ -67,7 +68,9 @@ async def test_every_subscriber_gets_the_broadcast_once(fast_app: App, emulator:
 async def test_blocked_and_vanished_chats_are_dropped_and_counted(fast_app: App, emulator: BotAPIEmulator) -> None:
     chats = await subscribers(fast_app, emulator, 100)
     for chat in chats[:20]:
-        emulator.block(chat)
+        # 403s the bot meets while sending: a deleted account (a block the bot hears of at once, see
+        # tests/test_consent.py, unless the update has not come yet).
+        emulator.deactivate(chat)
     for chat in (90_001, 90_002):  # subscribed, but Telegram never heard of them
         await fast_app.store.subscribe(chat, CASE)
     bc_id = await fast_app.broadcasts.enqueue(Payload(TEXT), Audience(AudienceKind.case, CASE))

@@ -38,6 +38,7 @@ async def live(settings: Settings, redis, tmp_path: Path) -> AsyncIterator[App]:
     content = write_content(tmp_path, deadline=days_ahead(10).isoformat(), timezone="Europe/Moscow")
     async with running(settings.model_copy(update={"content_dir": content}), redis, Library.load(content)) as app:
         await app.store.set_language(ADMIN_ID, "en")
+        await app.store.start(ADMIN_ID)
         yield app
 
 

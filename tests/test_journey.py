@@ -199,11 +199,19 @@ async def test_command_menu_in_every_ui_language(app: App, emulator: BotAPIEmula
     assert set(ru) == set(en) and ru["help"] != en["help"]
 
 
-async def test_stop_unsubscribes(app: App, emulator: BotAPIEmulator) -> None:
+async def test_stop_pauses_everything_and_start_restores_it(app: App, emulator: BotAPIEmulator) -> None:
     who = await arrive(emulator, 113, "ru")
-    await who.send("/stop")
-    assert not await app.store.subscriptions(113)
+    assert not await app.store.gets_alerts(113), "a case's link follows that case; alerts are a plain /start's"
+    await who.send("/start")
+    assert await app.store.gets_alerts(113), "/start asks for new-case alerts"
+    stopped = await who.send("/stop")
+    assert "/start" in stopped["text"] and "/forget" in stopped["text"], "how to come back, and what is kept"
     assert not await app.store.is_subscribed(113, CASE)
+    assert not await app.store.gets_alerts(113)
+    assert await app.store.subscriptions(113) == {CASE}, "remembered, to be restored"
+    back = await who.send("/start")
+    assert "С возвращением" in back["text"], "a word that they are back, on the welcome"
+    assert await app.store.is_subscribed(113, CASE) and await app.store.gets_alerts(113)
 
 
 async def test_sign_prompt_takes_the_next_text(app: App, emulator: BotAPIEmulator) -> None:

@@ -37,6 +37,7 @@ async def live(settings: Settings, redis, tmp_path: Path) -> AsyncIterator[App]:
 async def follower(app: App, emulator: BotAPIEmulator, chat: int, lang: str = "en") -> Activist:
     person = Activist(emulator, chat, f"F{chat}", lang)
     await app.store.set_language(chat, lang)
+    await app.store.start(chat)  # the case's link: /start, then the case
     await app.store.subscribe(chat, CASE)
     return person
 
@@ -235,13 +236,24 @@ async def test_update_schedule_and_send_later_from_the_command_line(
 
     news = tmp_path / "closed.html"
     news.write_text("He is <b>free</b>.", encoding="utf-8")
+    # An "extension" to an earlier date would tell followers something untrue: refused, as in chat.
+    current = live.library.get(CASE).deadline
+    code, _, err = await rrbot(env, "update", CASE, "--text-file", str(news), "--deadline", "2001-01-01")
+    assert code == 2 and f"must be after {current.day} {current:%B} {current.year}" in err, err
+    assert len(err.strip().splitlines()) == 1
     code, out, err = await rrbot(env, "update", CASE, "--text-file", str(news), "--close")
     assert code == 0, err
     await emulator.wait_for(lambda: "free" in last_text(person), timeout=10)
     await emulator.wait_for(lambda: live.library.get(CASE).status == Status.closed, timeout=10)
     await emulator.wait_for(lambda: live.scheduler.planned(CASE) == [], timeout=10)
-    code, _, err = await rrbot(env, "update", CASE, "--text-file", str(news), "--deadline", "2001-01-01")
-    assert code == 2 and "not after today" in err
+    # A closed case takes no news and no extension unless reopened.
+    for change in ([], ["--deadline", "2099-01-01"]):
+        code, _, err = await rrbot(env, "update", CASE, "--text-file", str(news), *change)
+        assert code == 2 and "is closed" in err and "--reopen" in err, err
+        assert len(err.strip().splitlines()) == 1
+    code, _, err = await rrbot(env, "update", CASE, "--text-file", str(news), "--reopen")
+    assert code == 0, err
+    await emulator.wait_for(lambda: live.library.get(CASE).status == Status.open, timeout=10)
     code, _, err = await rrbot(env, "reload")
     assert code == 0, err
 
@@ -261,22 +273,32 @@ async def test_an_update_in_progress_gives_way_to_a_command_and_checks_its_dates
     await admin.tap_data(f"upc:{CASE}")
     await admin.tap_data("upk:extended")
     current = live.library.get(CASE).deadline
-    for wrong in ("tomorrow", "2026-02-30", current.isoformat()):
+    for wrong in ("tomorrow", "2026-02-30"):
         assert "Send a date after" in (await admin.send(wrong))["text"], wrong
+    assert "must be after" in (await admin.send(current.isoformat()))["text"], "not later than the deadline"
 
 
-async def test_news_of_a_closed_case_says_it_is_closed(live: App, emulator: BotAPIEmulator) -> None:
+async def test_a_closed_case_takes_news_only_when_reopened(live: App, emulator: BotAPIEmulator) -> None:
     admin = Activist(emulator, ADMIN_ID, "Coord")
     await live.store.set_language(ADMIN_ID, "en")
     person = await follower(live, emulator, 6801)
     await write_update(admin, "closed", "He is safe.")
     await admin.tap_data("upd:send:")
     await emulator.wait_for(lambda: live.library.get(CASE).status == Status.closed, timeout=10)
-    await write_update(admin, "news", "He thanks everyone who wrote.")
-    await admin.tap_data("upd:send:")
-    await emulator.wait_for(lambda: "thanks everyone" in last_text(person), timeout=10)
     assert "No further action is needed" in person.last["text"]
     assert "What can I do?" not in str(person.last.get("reply_markup"))
     # "Remind me later" left on an old screen says why it does nothing now.
     answer = await person.press(person.last["message_id"], f"later:{CASE}:letter")
     assert "is closed" in answer["text"]
+    # News of a closed case goes out only if the coordinator reopens it: the picker offers nothing else,
+    # and a forged "news" tap is refused with the reason.
+    await admin.send("/update")
+    await admin.tap_data(f"upc:{CASE}")
+    assert {b["callback_data"] for b in admin.buttons()} == {"upk:news:r", "upk:extended:r"}
+    refused = await admin.press(admin.last["message_id"], "upk:news:")
+    assert "is closed" in refused["text"] and "reopen" in refused["text"]
+    await write_update(admin, "news:r", "He thanks everyone who wrote.")
+    await admin.tap_data("upd:send:")
+    await emulator.wait_for(lambda: "thanks everyone" in last_text(person), timeout=10)
+    await emulator.wait_for(lambda: live.library.get(CASE).status == Status.open, timeout=10)
+    assert "What can I do?" in str(person.last.get("reply_markup")), "reopened: there is something to do again"

@@ -82,6 +82,8 @@ async def test_forget_erases_every_trace_within_a_second(
             await person.send(f"/start {CASE}")
             await person.tap_data(f"lang:{lang}:")
         await who.send(f"/sign {SIGNATURE}")
+        await who.send("/discreet")  # discreet mode: their chat id in its hash, their messages to delete
+        await who.tap_data("disc:1d")
         await who.send("/reminders off")
         await who.send(f"/start {CASE}")
         await who.tap_data("act:")

@@ -32,8 +32,10 @@ async def users(app: App, emulator: BotAPIEmulator) -> dict[str, Activist]:
     people = {"en": Activist(emulator, 801, "Ann"), "ru": Activist(emulator, 802, "Оля", "ru")}
     for lang, person in people.items():
         await app.store.set_language(person.user_id, lang)
+        await app.store.start(person.user_id)  # /start: alerts of new cases
     # Someone who follows the case but never chose a language reads the default one.
     people["none"] = Activist(emulator, 803, "Bo")
+    await app.store.start(803)  # through the case's link: /start, then the case
     await app.store.subscribe(803, CASE)
     return people
 

@@ -435,7 +435,7 @@ def test_act_menu_lists_officials_and_the_appeal_language(renderer, seed):
     assert {"tw:ua-84-11", "sh:ua-84-11", "card:ua-84-11"} <= set(callbacks(screen))
     assert "🐦 Post on X" in labels and "🔗 Share" in labels
     ru = visible_text(renderer.act_menu(seed, "ru", NOW).text)
-    assert "Авторы обращения просят писать по-русски или на вашем родном языке." in ru
+    assert "Авторы обращения просят писать по-русски или на Вашем родном языке." in ru
     assert "Незамедлительно принять меры" in ru
 
 
@@ -445,7 +445,7 @@ def test_act_menu_names_several_appeal_languages_gracefully(renderer):
     assert "The appeal asks for letters in Russian or English. You may also write in your own language." in en
     assert " or English or " not in en
     ru = visible_text(renderer.act_menu(case, "ru", NOW).text)
-    assert "Авторы обращения просят писать по-русски или по-английски. Можно написать и на вашем родном языке." in ru
+    assert "Авторы обращения просят писать по-русски или по-английски. Можно написать и на Вашем родном языке." in ru
     three = visible_text(renderer.act_menu(make_case(letter_languages=["ru", "en", "tg"]), "ru", NOW).text)
     assert "по-русски, по-английски или по-таджикски." in three
     assert "Write in your own language." in visible_text(renderer.act_menu(make_case(letter_languages=[]), "en", NOW).text)
@@ -724,7 +724,7 @@ def test_mydata_from_the_store_shape(renderer, seed):
 def test_commands_and_descriptions(renderer):
     for lang in UI_LANGUAGES:
         commands = renderer.commands(lang)
-        assert [c for c, _ in commands] == ["start", "cases", "act", "language", "sign", "reminders", "stop", "mydata", "forget", "help"]
+        assert [c for c, _ in commands] == ["start", "cases", "act", "language", "sign", "reminders", "stop", "discreet", "mydata", "forget", "help"]
         assert all(3 <= len(d) <= 256 for _, d in commands)
         description, short = renderer.descriptions(lang)
         assert 0 < len(description) <= 512 and 0 < len(short) <= 120
@@ -896,7 +896,7 @@ def test_mydata_says_plainly_what_is_stored(renderer, seed):
     empty = {"prefs": SimpleNamespace(lang=None, signature=None, reminders=True), "subscriptions": [], "pledges": {}}
     for lang in UI_LANGUAGES:
         text = visible_text(renderer.message("mydata", lang, data=empty, cases={}))
-        assert {"en": "The bot stores nothing about you.", "ru": "Бот ничего о вас не хранит."}[lang] in text
+        assert {"en": "The bot stores nothing about you.", "ru": "Бот ничего о Вас не хранит."}[lang] in text
         assert "Telegram ID" not in text and "⏰" not in text
     full = {"prefs": SimpleNamespace(lang="ru", signature=None, reminders=True), "subscriptions": ["ua-84-11"], "pledges": {}}
     ru = visible_text(renderer.message("mydata", "ru", data=full, cases={"ua-84-11": seed}))

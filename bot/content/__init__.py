@@ -2,10 +2,11 @@
 
 from bot.content.library import Library
 from bot.content.loader import ContentError, Problem, load_case, load_cases, parse_case
-from bot.content.models import ACTIONS, Case, Link, Status, Subject, Target, Text, has_lang, pick
+from bot.content.models import ACTIONS, WRITING_ACTIONS, Case, Link, Status, Subject, Target, Text, has_lang, pick
 
 __all__ = [
     "ACTIONS",
+    "WRITING_ACTIONS",
     "Case",
     "ContentError",
     "Library",

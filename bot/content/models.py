@@ -19,6 +19,8 @@ LangCode = Annotated[str, Field(pattern=LANG_PATTERN)]
 Text = Union[str, dict[LangCode, str]]
 
 ACTIONS = ("letter", "email", "fax", "tweet", "share")
+# Writing to an official: what deadline reminders ask for, and what the running totals count.
+WRITING_ACTIONS = ("letter", "email", "fax")
 
 
 def pick(text: Text | None, lang: str, fallbacks: tuple[str, ...] = ("en",)) -> str | None:

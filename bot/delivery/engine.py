@@ -7,6 +7,7 @@ Keys (prefix ``rrb:``):
   bc:{id}:inflight       zset chat id -> lease deadline (ms); a dead worker's leases expire and requeue
   bc:active              zset id -> send-at (ms): what workers look at
   bc:all                 zset id -> created (s): for listing
+  bc:{id}:variant        hash chat id -> the payload variant it gets, for a personal broadcast (reminders)
   bc:{id}:preparer       lease of the process copying the audience; gone = take it over
   bc:ended               list of cancelled ids whose final report is still to be sent
   rate:tat, rate:pause   the shared rate limit and the pause after a 429
@@ -23,13 +24,14 @@ from collections.abc import AsyncIterator, Callable
 
 from redis.asyncio import Redis
 
-from bot.delivery.models import COUNTERS, Audience, AudienceKind, Payload, Progress, Purpose, State
+from bot.audiences import Audience, AudienceKind, Audiences
+from bot.delivery.models import COUNTERS, Payload, Progress, Purpose, State
 from bot.delivery.scripts import PREPARE_PUSH, TRANSITION
 from bot.privacy import Pseudonymizer
 
 logger = logging.getLogger(__name__)
 
-SNAPSHOT_BATCH = 1000
+SNAPSHOT_BATCH = 1000  # chats queued per round trip while copying an audience
 PREPARE_LEASE_MS = 15_000  # a copy that made no progress for this long is taken over
 
 
@@ -47,6 +49,7 @@ class Broadcasts:
         self.clock = clock
         self._transition = redis.register_script(TRANSITION)
         self._push = redis.register_script(PREPARE_PUSH)
+        self.audiences = Audiences(redis, pseudonyms, prefix, clock=clock)
 
     def key(self, *parts: object) -> str:
         return self.prefix + ":".join(map(str, parts))
@@ -96,6 +99,67 @@ class Broadcasts:
         await self.prepare(bc_id, token)
         return bc_id
 
+    async def enqueue_personal(
+        self,
+        audience: Audience,
+        batches: AsyncIterator[list[tuple[int, str]]],
+        render: Callable[[str], Payload],
+        *,
+        purpose: Purpose | None = None,
+    ) -> str | None:
+        """A broadcast whose recipients each get one of several texts: (chat, variant) pairs from the audience
+        module, `render` drawing each variant once. None when nobody was due.
+
+        The variants are known only once every batch is in, so the queue fills before the payload is
+        written; a process that dies meanwhile leaves it preparing, and housekeeping cancels it.
+        """
+        bc_id = str(await self.redis.incr(self.key("bc", "seq")))
+        token = secrets.token_hex(8)
+        now = self.clock()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                self.key("bc", bc_id),
+                mapping={
+                    "state": State.preparing.value, "payload": "", "audience": audience.to_json(), "personal": 1,
+                    "created_at": now, "created_by": "", "send_at": "", "total": 0,
+                    "purpose": purpose.to_json() if purpose else "", **{name: 0 for name in COUNTERS},
+                },
+            )
+            pipe.zadd(self.key("bc", "all"), {bc_id: now})
+            pipe.set(self.key("bc", bc_id, "preparer"), token, px=PREPARE_LEASE_MS)
+            await pipe.execute()
+        queue, lease = self.key("bc", bc_id, "q"), self.key("bc", bc_id, "preparer")
+        variants: dict[str, Payload] = {}
+        total = 0
+        async for batch in batches:
+            for _, variant in batch:
+                if variant not in variants:
+                    variants[variant] = render(variant)
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hset(self.key("bc", bc_id, "variant"), mapping=dict(batch))
+                pipe.expire(self.key("bc", bc_id, "variant"), 7 * 86_400)  # chat ids: never kept for long
+                await pipe.execute()
+            if not await self._push(keys=[queue, lease], args=[token, PREPARE_LEASE_MS, "", *(c for c, _ in batch)]):
+                return bc_id  # cancelled meanwhile
+            total += len(batch)
+        if not variants:
+            await self.redis.delete(self.key("bc", bc_id), lease)
+            await self.redis.zrem(self.key("bc", "all"), bc_id)
+            return None
+        first = next(iter(variants.values()))
+        payload = Payload(first.text, first.photo, first.buttons, variants)
+        await self.redis.hset(self.key("bc", bc_id), mapping={"payload": payload.to_json(), "total": total})
+        if not await self.transition(bc_id, State.queued, State.preparing, active="0"):
+            await self.redis.delete(queue, self.key("bc", bc_id, "variant"))
+            return bc_id
+        await self.redis.delete(lease)
+        logger.info("Personal broadcast %r queued for %d recipients in %d variants", bc_id, total, len(variants))
+        return bc_id
+
+    async def variants(self, bc_id: str, chats: list[int]) -> list[str | None]:
+        """Which variant of a personal broadcast each chat gets."""
+        return await self.redis.hmget(self.key("bc", bc_id, "variant"), chats)
+
     async def prepare(self, bc_id: str, token: str | None = None) -> int:
         """Snapshot the audience into the queue, in batches: never the whole audience in memory.
 
@@ -114,11 +178,11 @@ class Broadcasts:
             return 0
         # SSCAN may return a member twice when the set changes during the scan (people keep
         # subscribing): scanning a still copy sends each chat one message.
-        await self.redis.sunionstore(still, [self._source(audience)])
+        await self.redis.sunionstore(still, [self.audiences.source(audience)])
         await self.redis.expire(still, 3600)  # should this process die, its copy goes too
         total = 0
         try:
-            async for found in self.recipients(audience, source=still):
+            async for found in self.audiences.recipients(audience, source=still):
                 # An empty batch (nobody matched the filter) still renews the lease.
                 batches = [found[i : i + SNAPSHOT_BATCH] for i in range(0, len(found), SNAPSHOT_BATCH)] or [[]]
                 for batch in batches:
@@ -162,57 +226,20 @@ class Broadcasts:
             if state != State.preparing.value:
                 continue
             token = await self._take_preparer(bc_id)
+            if token and await self.redis.hget(self.key("bc", bc_id), "personal"):
+                # Only the job that was building it knew each person's text: nothing went out yet.
+                logger.warning("Personal broadcast %r was left half prepared: cancelled", bc_id)
+                await self.set_state(bc_id, State.cancelled)
+                continue
             if token:
                 logger.warning("Broadcast %r was left half prepared: copying its audience again", bc_id)
                 await self.prepare(bc_id, token)
                 resumed.append(bc_id)
         return resumed
 
-    def _source(self, audience: Audience) -> str:
-        return self.key("users") if audience.kind == AudienceKind.all else self.key("subs", audience.case_id)
-
-    async def recipients(self, audience: Audience, source: str | None = None) -> AsyncIterator[list[int]]:
-        """Chat ids of an audience, streamed in batches with SSCAN."""
-        source = source or self._source(audience)
-        cursor = 0
-        while True:
-            cursor, chunk = await self.redis.sscan(source, cursor, count=SNAPSHOT_BATCH)
-            chats = [int(c) for c in chunk]
-            if chats:
-                yield await self._filter(audience, chats)
-            if cursor == 0:
-                return
-
     async def count(self, audience: Audience) -> int:
-        if not audience.filtered:
-            return int(await self.redis.scard(self._source(audience)))
-        total = 0
-        async for batch in self.recipients(audience):
-            total += len(batch)
-        return total
-
-    async def _filter(self, audience: Audience, chats: list[int]) -> list[int]:
-        if not audience.filtered:
-            return chats
-        not_acted = audience.kind == AudienceKind.not_acted
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for chat in chats:
-                pipe.hmget(self.key("user", chat), ["lang", "reminders"])
-                if not_acted:
-                    pipe.sismember(self.key("acted", audience.case_id), self.pseudonyms.user(chat))
-            replies = await pipe.execute()
-        step = 2 if not_acted else 1
-        acted_flags = replies[1::2] if not_acted else [False] * len(chats)
-        kept = []
-        for chat, acted, (lang, reminders) in zip(chats, acted_flags, replies[::step]):
-            if acted:
-                continue
-            if audience.language and lang != audience.language:
-                continue
-            if audience.reminders and reminders == "0":
-                continue
-            kept.append(chat)
-        return kept
+        """How many the audience is now (bot.audiences decides who)."""
+        return await self.audiences.count(audience)
 
     async def languages(self, chats: list[int]) -> list[str | None]:
         """The UI language each chat chose (None where it chose none), in one round trip."""
@@ -277,7 +304,8 @@ class Broadcasts:
             if await self.transition(bc_id, State.cancelled, *live, stamp="finished_at", active="rem"):
                 async with self.redis.pipeline(transaction=True) as pipe:
                     pipe.delete(
-                        self.key("bc", bc_id, "q"), self.key("bc", bc_id, "inflight"), self.key("bc", bc_id, "attempts")
+                        self.key("bc", bc_id, "q"), self.key("bc", bc_id, "inflight"), self.key("bc", bc_id, "attempts"),
+                        self.key("bc", bc_id, "variant"),
                     )
                     pipe.rpush(self.key("bc", "ended"), bc_id)  # a worker sends the final report
                     await pipe.execute()
@@ -289,13 +317,35 @@ class Broadcasts:
         A queue and its leases hold chat ids until sent; a coordinator's id names the broadcasts
         they started and the message showing their progress.
         """
-        live = set(await self.redis.zrange(self.key("bc", "active"), 0, -1))
-        live.update(await self.redis.zrevrange(self.key("bc", "all"), 0, recent - 1))  # still preparing
         started = await self.redis.zrange(self.key("bc", "all"), 0, -1)
         async with self.redis.pipeline(transaction=False) as pipe:
             for bc_id in started:
                 pipe.hmget(self.key("bc", bc_id), ["created_by", "progress_chat"])
             owners = await pipe.execute()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for bc_id, (created_by, progress_chat) in zip(started, owners):
+                if created_by == str(chat_id):
+                    pipe.hset(self.key("bc", bc_id), "created_by", "")
+                if progress_chat == str(chat_id):
+                    pipe.hdel(self.key("bc", bc_id), "progress_chat", "progress_message")
+            await pipe.execute()
+        await self.withdraw(chat_id, recent)
+
+    async def withdraw(self, chat_id: int, recent: int = 50, *, kinds: set[AudienceKind] | None = None) -> None:
+        """/stop: take a chat out of every broadcast still under way (queues, leases, audience copies);
+        with `kinds`, only out of those whose audience is of one of these kinds (alerts turned off).
+
+        A message already handed to Telegram at that instant may still arrive.
+        """
+        live = set(await self.redis.zrange(self.key("bc", "active"), 0, -1))
+        live.update(await self.redis.zrevrange(self.key("bc", "all"), 0, recent - 1))  # still preparing
+        if kinds is not None:
+            ids = sorted(live)
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for bc_id in ids:
+                    pipe.hget(self.key("bc", bc_id), "audience")
+                raw = await pipe.execute()
+            live = {bc_id for bc_id, a in zip(ids, raw) if a and Audience.from_json(a).kind in kinds}
         live_ids = sorted(live)
         # A copy of the audience being queued is named by the token its preparer holds the lease with.
         tokens = await self.redis.mget([self.key("bc", bc_id, "preparer") for bc_id in live_ids]) if live_ids else []
@@ -304,14 +354,10 @@ class Broadcasts:
                 pipe.lrem(self.key("bc", bc_id, "q"), 0, chat_id)
                 pipe.zrem(self.key("bc", bc_id, "inflight"), chat_id)
                 pipe.hdel(self.key("bc", bc_id, "attempts"), str(chat_id))
+                pipe.hdel(self.key("bc", bc_id, "variant"), str(chat_id))
             for bc_id, token in zip(live_ids, tokens):
                 if token:
                     pipe.srem(self.key("bc", bc_id, "audience", token), chat_id)
-            for bc_id, (created_by, progress_chat) in zip(started, owners):
-                if created_by == str(chat_id):
-                    pipe.hset(self.key("bc", bc_id), "created_by", "")
-                if progress_chat == str(chat_id):
-                    pipe.hdel(self.key("bc", bc_id), "progress_chat", "progress_message")
             pipe.delete(self.key("cool", chat_id))
             await pipe.execute()
 

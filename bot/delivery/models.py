@@ -6,38 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
-
-class AudienceKind(StrEnum):
-    all = "all"
-    case = "case"
-    not_acted = "not-acted"
-
-
-@dataclass(frozen=True)
-class Audience:
-    kind: AudienceKind = AudienceKind.all
-    case_id: str | None = None
-    language: str | None = None  # narrows any kind to users of one UI language
-    reminders: bool = False  # narrows it to users who have not turned reminders off
-
-    def __post_init__(self) -> None:
-        if self.kind != AudienceKind.all and not self.case_id:
-            raise ValueError(f"audience {self.kind.value!r} needs a case")
-
-    @property
-    def filtered(self) -> bool:
-        """Whether each chat must be looked at, rather than the whole set taken as it is."""
-        return self.kind == AudienceKind.not_acted or bool(self.language) or self.reminders
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {"kind": self.kind.value, "case_id": self.case_id, "language": self.language, "reminders": self.reminders}
-        )
-
-    @classmethod
-    def from_json(cls, raw: str) -> Audience:
-        data = json.loads(raw)
-        return cls(AudienceKind(data["kind"]), data.get("case_id"), data.get("language"), bool(data.get("reminders")))
+# Who receives a broadcast is bot.audiences' to say; its records are re-exported with the engine's.
+from bot.audiences import Audience, AudienceKind  # noqa: F401
 
 
 @dataclass(frozen=True)

@@ -41,16 +41,27 @@ end
 return released
 """
 
-# KEYS: inflight, broadcast hash, queue   ARGV: triples of chat, counter ('' for none), requeue ('' or chat id)
+# KEYS: inflight, broadcast hash, queue[, followers, alert subscribers, then per triple: the user's follows]
+# ARGV: case to follow ('' for none), then triples of chat, counter ('' for none), requeue ('' or chat id)
 # One round trip for a batch of answers. A chat counts only when it was still ours: a lease that
-# expired and went to another worker is not counted twice. Returns how many counted.
+# expired and went to another worker is not counted twice. Whoever received a new case's alert
+# follows it (bot.audiences), if they still get alerts now: someone who sent /stop, turned alerts
+# off, blocked the bot or /forgot meanwhile is no longer in that set and follows nothing.
+# Returns how many counted.
 ACK = """
+local follow = ARGV[1]
 local counted = 0
-for i = 1, #ARGV, 3 do
+local j = 0
+for i = 2, #ARGV, 3 do
+  j = j + 1
   if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
     counted = counted + 1
     if ARGV[i + 1] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[i + 1], 1) end
     if ARGV[i + 2] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[i + 2]) end
+    if follow ~= '' and ARGV[i + 1] == 'delivered' and redis.call('SISMEMBER', KEYS[5], ARGV[i]) == 1 then
+      redis.call('SADD', KEYS[4], ARGV[i])
+      redis.call('SADD', KEYS[5 + j], follow)
+    end
   end
 end
 return counted

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
 from bot.delivery.engine import Broadcasts
-from bot.delivery.models import Outcome, OutcomeKind, Payload, Progress, State
+from bot.delivery.models import Audience, Outcome, OutcomeKind, Payload, Progress, State
 from bot.delivery.scripts import ACK, CLAIM, FINISH, RELEASE, RESERVE
 
 logger = logging.getLogger(__name__)
@@ -76,6 +76,8 @@ class Worker:
         self.in_flight = asyncio.Semaphore(max(3 * self.batch, min(int(rate / 4), MAX_IN_FLIGHT)))
         self.tasks: set[asyncio.Task[None]] = set()
         self._payloads: dict[str, Payload] = {}
+        self._follows: dict[str, str] = {}  # broadcast -> the case its recipients follow ('' for none)
+        self._personal: dict[str, bool] = {}  # broadcast -> variants chosen per chat, not per language
         self._acks: dict[str, list[object]] = {}
         self._flusher: asyncio.Task[None] | None = None
         self._claim = self.redis.register_script(CLAIM)
@@ -139,12 +141,21 @@ class Worker:
                 return True
             chats = [int(chat) for chat in claimed]
             payload = await self._payload(bc_id)
-            if payload.variants:  # each in the language they chose
+            payloads: list[Payload | None]
+            if self._personal.get(bc_id):  # each their own text (bot.audiences decided which)
+                payloads = [payload.variants.get(v) if v else None for v in await self.bc.variants(bc_id, chats)]
+            elif payload.variants:  # each in the language they chose
                 payloads = [payload.for_language(lang) for lang in await self.bc.languages(chats)]
             else:
                 payloads = [payload] * len(chats)
             for chat, chosen in zip(chats, payloads):
-                self._spawn(self._deliver(bc_id, chat, chosen))
+                if chosen is None:
+                    # A personal text written for nobody else: better none than someone else's (a
+                    # chat withdrawn between the claim and this read, a migrated group).
+                    logger.warning("Broadcast %r: a recipient without a text of their own was skipped", bc_id)
+                    self._answered(bc_id, chat, "failed", "")
+                else:
+                    self._spawn(self._deliver(bc_id, chat, chosen))
                 started += 1
         finally:
             for _ in range(self.batch - started):
@@ -176,7 +187,8 @@ class Worker:
         self._next_housekeeping = now + self.housekeeping_every
         await self.bc.resume_preparing()
         while (bc_id := await self.bc.next_ended()) is not None:
-            self._payloads.pop(bc_id, None)
+            for cache in (self._payloads, self._follows, self._personal):
+                cache.pop(bc_id, None)
             if self.reporter:
                 await self.reporter.finished(await self.bc.progress(bc_id))
 
@@ -192,6 +204,9 @@ class Worker:
     async def _payload(self, bc_id: str) -> Payload:
         if bc_id not in self._payloads:
             self._payloads[bc_id] = await self.bc.payload(bc_id)
+            audience, personal = await self.redis.hmget(self.bc.key("bc", bc_id), ["audience", "personal"])
+            self._follows[bc_id] = (Audience.from_json(audience).follow if audience else None) or ""
+            self._personal[bc_id] = bool(personal)
         return self._payloads[bc_id]
 
     async def _deliver(self, bc_id: str, chat: int, payload: Payload) -> None:
@@ -203,6 +218,9 @@ class Worker:
             logger.exception("Delivery to a chat of broadcast %r failed", bc_id)
             self.in_flight.release()
             return
+        self._answered(bc_id, chat, counter, requeue)
+
+    def _answered(self, bc_id: str, chat: int, counter: str, requeue: str) -> None:
         # The permit stays taken until the answer is recorded, so sends that were made but not yet
         # recorded never exceed the in-flight bound, which is what a crash can duplicate.
         self._acks.setdefault(bc_id, []).extend((chat, counter, requeue))
@@ -247,12 +265,14 @@ class Worker:
     async def _record(self, bc_id: str, args: list[object]) -> None:
         # A message that arrived but was not recorded is sent again when its lease runs out: try
         # hard. If Redis stays away, the lease still means no one is lost.
+        keys = [self.bc.key("bc", bc_id, "inflight"), self.bc.key("bc", bc_id), self.bc.key("bc", bc_id, "q")]
+        follow = self._follows.get(bc_id, "")
+        if follow:
+            keys += [self.bc.key("subs", follow), self.bc.key("users")]
+            keys += [self.bc.key("user", chat, "subs") for chat in args[::3]]
         for attempt in range(ACK_ATTEMPTS):
             try:
-                await self._ack(
-                    keys=[self.bc.key("bc", bc_id, "inflight"), self.bc.key("bc", bc_id), self.bc.key("bc", bc_id, "q")],
-                    args=args,
-                )
+                await self._ack(keys=keys, args=[follow, *args])
                 return
             except Exception:
                 if attempt == ACK_ATTEMPTS - 1:
@@ -276,8 +296,9 @@ class Worker:
             args=[bc_id, time.time()],
         )
         if finished:
-            self._payloads.pop(bc_id, None)
-            await self.redis.delete(self.bc.key("bc", bc_id, "attempts"))
+            for cache in (self._payloads, self._follows, self._personal):
+                cache.pop(bc_id, None)
+            await self.redis.delete(self.bc.key("bc", bc_id, "attempts"), self.bc.key("bc", bc_id, "variant"))
             progress = await self.bc.progress(bc_id)
             logger.info("Broadcast %r done: %r", bc_id, progress.as_dict())
             if self.reporter:

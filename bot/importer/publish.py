@@ -16,7 +16,7 @@ from pathlib import Path
 from bot.content_sync import ContentSync
 from bot.delivery import Broadcasts
 from bot.importer.review import Review, Verdict
-from bot.lifecycle import CaseStates
+from bot.lifecycle import CaseStates, ChangeRefused
 from bot.publishing import announce, publish_update
 from bot.render import Renderer
 
@@ -85,6 +85,9 @@ async def _publish_update(
             broadcasts, renderer, cases, review.existing, review.kind, escape(review.text, quote=False), now,
             deadline=review.deadline, letters_sent=letters_sent, created_by=created_by, number=review.update,
         )
+    except ChangeRefused as refused:  # the one rule of chat and CLI: bot.lifecycle.check_change
+        await broadcasts.redis.delete(mark)
+        raise PublishError(refused.reason, f"the update cannot go out: {refused}") from refused
     except BaseException:
         await broadcasts.redis.delete(mark)  # nothing went out: publishing again may retry
         raise

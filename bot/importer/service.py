@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from bot.content import Library, parse_case
 from bot.content_sync import ContentSync
-from bot.delivery import Audience, AudienceKind, Broadcasts
+from bot.audiences import Audience, MessageKind, audience
+from bot.delivery import Broadcasts
 from bot.importer.drafts import Draft, Drafts, make_draft
 from bot.importer.parse import ua_references
 from bot.importer.publish import PublishError, publish
@@ -114,5 +115,5 @@ class Importer:
     @staticmethod
     def _audience(found: Review) -> Audience:
         if found.verdict == Verdict.update and found.existing is not None:
-            return Audience(AudienceKind.case, found.existing.id)
-        return Audience(AudienceKind.all)
+            return audience(MessageKind.update, found.existing.id)
+        return audience(MessageKind.alert, found.case.id if found.case else None)

@@ -16,7 +16,7 @@ from bot.i18n import UI_LANGUAGES
 from bot.render.env import format_translation, gettext_context, make_environment
 from bot.render.formatting import language_name
 from bot.render.letters import LetterWriter
-from bot.render.markup import fits, shorten
+from bot.render.markup import MAX_MESSAGE, NEUTRAL_ROOM, fits, shorten
 from bot.render.screen import Screen
 
 logger = logging.getLogger(__name__)
@@ -143,15 +143,16 @@ class RendererBase:
 
     def _fit(self, build: Callable[[int], str], start: int, minimum: int = 40) -> str:
         """Render with the largest content budget (<= start) whose message fits Telegram's limit."""
+        limit = MAX_MESSAGE - NEUTRAL_ROOM
         text = build(start)
-        if fits(text):
+        if fits(text, limit):
             return text
         # Binary search: content shrinks monotonically with the budget, and renders are cheap.
         low, high, best = minimum, start - 1, None
         while low <= high:
             middle = (low + high) // 2
             candidate = build(middle)
-            if fits(candidate):
+            if fits(candidate, limit):
                 best, low = candidate, middle + 1
             else:
                 high = middle - 1

@@ -36,13 +36,30 @@ class LifecycleScreens(CaseScreens, TextScreens):
         _ = self._gettext(lang)
         return [Button(label("✍️", _("What can I do?")), callback=encode("act", case.id))]
 
-    def deadline_reminder(self, case: Case, lang: str, now: dt.datetime) -> Screen:
-        """To followers who have not acted: the deadline, and the way to act."""
-        text = self._render(
-            "ui/reminder.html.j2", lang, title=self._title(case, lang),
-            deadline=deadline(case, now, lang, self.default_timezone),
-        )
-        return Screen(text, [self._act_button(case, lang)])
+    def deadline_reminders(self, items: list[tuple[Case, tuple[str, ...]]], lang: str, now: dt.datetime) -> Screen:
+        """One person's deadline reminder: each due case they have not written for, with what they did
+        do for it (posts, shares), its deadline and a button to write."""
+        _ = self._gettext(lang)
+        names = self._action_names(lang)
+        shown = [
+            {
+                "title": self._title(case, lang),
+                "deadline": deadline(case, now, lang, self.default_timezone),
+                "done": [names[action] for action in done],
+            }
+            for case, done in items
+        ]
+        text = self._render("ui/reminder.html.j2", lang, items=shown)
+        if len(items) == 1:
+            return Screen(text, [self._act_button(items[0][0], lang)])
+        rows = [
+            [Button(label("✍️", self._button_title(case, lang)), callback=encode("act", case.id))] for case, _ in items
+        ]
+        return Screen(text, rows)
+
+    def deadline_reminder(self, case: Case, lang: str, now: dt.datetime, done: tuple[str, ...] = ()) -> Screen:
+        """The reminder of one case, to someone who has not written to an official for it."""
+        return self.deadline_reminders([(case, done)], lang, now)
 
     def later_reminder(self, case: Case, lang: str, action: str, now: dt.datetime) -> Screen:
         """The reminder someone asked for, with a button straight back to that action."""
@@ -58,15 +75,17 @@ class LifecycleScreens(CaseScreens, TextScreens):
         return Screen(text, [[direct[action]] if action in direct else self._act_button(case, lang)])
 
     def case_update(
-        self, case: Case, lang: str, now: dt.datetime, *, number: int, kind: str, text: str, letters_sent: int
+        self, case: Case, lang: str, now: dt.datetime, *, number: int, kind: str, text: str, letters_sent: int,
+        reopened: bool = False,
     ) -> Screen:
-        """An update as followers get it: the coordinator's text, then what it changes for them."""
+        """An update as followers get it: the coordinator's text, then what it changes for them (`reopened`:
+        the case was closed until this update)."""
         # The text is the coordinator's Telegram HTML, checked and capped at MAX_UPDATE when written.
         body = self._render(
             "ui/case_update.html.j2", lang, title=self._title(case, lang), ref=ua_reference(case), number=number,
             text=Markup(text), kind="closed" if case.status == Status.closed else kind,
             deadline=deadline(case, now, lang, self.default_timezone),
-            letters_sent=letters_sent,
+            letters_sent=letters_sent, reopened=reopened,
         )
         _ = self._gettext(lang)
         # News of a closed case is still news of a closed case: nothing to act on.
@@ -145,14 +164,29 @@ class LifecycleScreens(CaseScreens, TextScreens):
         return Screen(self._render("ui/up_pick_case.html.j2", lang, empty=not cases), rows)
 
     def update_kind_picker(self, lang: str, case: Case) -> Screen:
+        """What the update changes; a closed case offers only reopening it (bot.lifecycle.check_change)."""
         _ = self._gettext(lang)
-        rows = [
-            [Button(label("📰", _("News; the case stays open")), callback=encode("upk", "news"))],
-            [Button(label("📅", _("The deadline is extended")), callback=encode("upk", "extended"))],
-            [Button(label("🔒", _("Closed: no further action")), callback=encode("upk", "closed"))],
-        ]
-        text = self._render("ui/up_kind.html.j2", lang, title=self._title(case, lang), ref=ua_reference(case))
+        closed = case.status == Status.closed
+        if closed:
+            rows = [
+                [Button(label("🔓", _("Reopen with news")), callback=encode("upk", "news", "r"))],
+                [Button(label("🔓", _("Reopen with a new deadline")), callback=encode("upk", "extended", "r"))],
+            ]
+        else:
+            rows = [
+                [Button(label("📰", _("News; the case stays open")), callback=encode("upk", "news", ""))],
+                [Button(label("📅", _("The deadline is extended")), callback=encode("upk", "extended", ""))],
+                [Button(label("🔒", _("Closed: no further action")), callback=encode("upk", "closed", ""))],
+            ]
+        text = self._render(
+            "ui/up_kind.html.j2", lang, title=self._title(case, lang), ref=ua_reference(case), closed=closed
+        )
         return Screen(text, rows)
+
+    def change_refused(self, lang: str, refused: Any, *, cli: bool = False) -> str:
+        """Why an update cannot go out (a bot.lifecycle.ChangeRefused), in chat and in `rrbot update` alike."""
+        after = self.day(refused.after, lang) if refused.after else ""
+        return self.message("up_refused", lang, reason=refused.reason, after=after, cli=cli)
 
     def update_confirm(self, lang: str, count: int, token: str) -> Screen:
         _ = self._gettext(lang)

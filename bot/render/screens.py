@@ -60,7 +60,11 @@ class CaseScreens(RendererBase):
         ]
         return Screen(text, rows)
 
-    def welcome(self, lang: str, cases: list[Case], now: dt.datetime) -> Screen:
+    def welcome(
+        self, lang: str, cases: list[Case], now: dt.datetime, *, alerts: bool = True, stopped: bool = False,
+        back: int | None = None,
+    ) -> Screen:
+        """The first screen: open cases, and whether new ones will be sent (with the switch)."""
         _ = self._gettext(lang)
         open_cases = [c for c in self._sorted(cases, now) if c.status == Status.open]
         shown = open_cases[:WELCOME_CASES]
@@ -69,7 +73,9 @@ class CaseScreens(RendererBase):
             for c in shown
         ]
         # Titles are capped above, so a handful of cases always fits: no budget loop needed.
-        text = self._render("ui/welcome.html.j2", lang, cases=items, more=len(open_cases) > len(shown))
+        text = self._render("ui/welcome.html.j2", lang, cases=items, more=len(open_cases) > len(shown), alerts=alerts,
+            stopped=stopped, back=back,
+        )
         rows = [
             [
                 Button(
@@ -81,6 +87,10 @@ class CaseScreens(RendererBase):
         ]
         if cases:
             rows.append([Button(label("📋", _("All cases")), callback=encode("cases", 0))])
+        if alerts and not stopped:
+            rows.append([Button(label("🔕", _("Browse without alerts")), callback=encode("alerts", "off"))])
+        else:
+            rows.append([Button(label("🔔", _("Send me new cases")), callback=encode("alerts", "on"))])
         rows.append(
             [
                 Button(label("🌐", own_language_name(code)), callback=encode("lang", code, ""))
@@ -91,7 +101,10 @@ class CaseScreens(RendererBase):
         return Screen(text, rows)
 
     @cached_screen
-    def card(self, case: Case, lang: str, now: dt.datetime, *, subscribed: bool, letters_sent: int) -> Screen:
+    def card(
+        self, case: Case, lang: str, now: dt.datetime, *, subscribed: bool, letters_sent: int, alert: bool = False
+    ) -> Screen:
+        """The alert card; `alert` for the one a new case's alert carries (its recipients now follow it)."""
         _ = self._gettext(lang)
         closed = case.status == Status.closed
         summary = self._pick(case.summary, lang)
@@ -106,6 +119,7 @@ class CaseScreens(RendererBase):
                 deadline=deadline(case, now, lang, self.default_timezone),
                 closed=closed,
                 letters_sent=letters_sent,
+                alert=alert,
             ),
             start=1500,  # the card stays short: the background has its own screen
         )

@@ -77,7 +77,11 @@ class TextScreens(RendererBase):
         subscriptions = [title(c) for c in data.get("subscriptions") or []]
         count = sum(len(actions) for actions in pledges.values())
         reminders_off = prefs is not None and not getattr(prefs, "reminders", True)
+        stopped = bool(getattr(prefs, "stopped", False))
         return {
+            "alerts": bool(data.get("alerts")),
+            "stopped": stopped,
+            "discreet": data.get("discreet"),
             "reminders_off": reminders_off,
             "language": language_name(saved_lang, lang) if saved_lang else None,
             "signature": signature,
@@ -87,8 +91,37 @@ class TextScreens(RendererBase):
                 {"title": title(case_id), "actions": ", ".join(names.get(a, a) for a in actions)}
                 for case_id, actions in pledges.items()
             ],
-            "nothing": not (saved_lang or signature or subscriptions or count or reminders_off),
+            "nothing": not (
+                saved_lang or signature or subscriptions or count or reminders_off or stopped or data.get("alerts")
+                or data.get("discreet")
+            ),
         }
+
+    def neutral_line(self, lang: str) -> str:
+        """The first line of every message to someone in discreet mode: what a lock screen shows."""
+        _ = self._gettext(lang or self.default_language)
+        return "📩 " + _("New message")
+
+    def discreet_menu(self, lang: str, mode: str | None) -> Screen:
+        """/discreet: what it does, and the choice (the current one ticked)."""
+        _ = self._gettext(lang)
+        choices = [
+            ("on", _("On, keep messages")),
+            ("1h", _("On, delete after 1 hour")),
+            ("1d", _("On, delete after 1 day")),
+            ("off", _("Off")),
+        ]
+        rows = [
+            [Button(("✅ " if (mode or "off") == key else "") + text, callback=encode("disc", key))]
+            for key, text in choices
+        ]
+        return Screen(self.message("discreet", lang, mode=mode), rows)
+
+    def mydata_screen(self, lang: str, data: dict[str, Any], cases: dict[str, Case]) -> Screen:
+        """/mydata, with the way to discreet mode under it."""
+        _ = self._gettext(lang)
+        button = Button(label("🕶", _("Discreet mode")), callback=encode("disc", "show"))
+        return Screen(self.message("mydata", lang, data=data, cases=cases), [[button]])
 
     def forget_confirm(self, lang: str) -> Screen:
         _ = self._gettext(lang)
@@ -208,6 +241,7 @@ class TextScreens(RendererBase):
             ("sign", _("Your signature for letters")),
             ("reminders", _("Deadline reminders on or off")),
             ("stop", _("Stop all notifications")),
+            ("discreet", _("Hide what the bot's messages are about")),
             ("mydata", _("What the bot stores about you")),
             ("forget", _("Erase your data")),
             ("help", _("Help")),
