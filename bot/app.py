@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -45,7 +44,7 @@ from handlers.coordinator import publish_coordinator_commands
 from handlers.errors import error_handler
 from handlers.metrics import UpdateMetrics
 from handlers.middlewares import CatalogueI18n, UserLocaleMiddleware, UserRateLimit, skip_unreadable_updates
-from handlers.storage import UserRecordStorage
+from handlers.storage import IdleEvictingIsolation, UserRecordStorage
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +159,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
     dispatcher = Dispatcher(
         storage=UserRecordStorage(redis, store),
         # One update at a time per chat: the parts of a pasted text must see the state the first one set.
-        events_isolation=SimpleEventIsolation(),
+        events_isolation=IdleEvictingIsolation(),
         settings=settings,
         redis=redis,
         store=store,

@@ -16,6 +16,7 @@ from aiogram.types import TelegramObject, Update
 from redis.exceptions import RedisError
 
 from bot.replay import CutUpdates
+from bot.storage import MAX_CONNECTIONS
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -23,6 +24,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 HANDLER_GRACE = 10.0  # how long a stop waits for the updates already taken to be handled
+# Updates handled at once by one process, in polling and webhook mode alike. Past it, polling fetches no
+# more and a webhook answers 503: Telegram keeps what a process cannot take yet. Each update holds a Redis
+# connection only while it waits on Redis, so twice the pool keeps it busy without ever running it dry
+# (unbounded, a burst of 30,000 taps ran it dry and lost pledges).
+UPDATES_IN_FLIGHT = 2 * MAX_CONNECTIONS
 RECENT_UPDATES = 10_000  # update ids remembered to refuse a second delivery (a minute of heavy traffic)
 REPLAY_EVERY = 5.0  # how often a running process looks for updates another one cut short while stopping
 REPLAY_EXIT = 3.0  # a stop waits this long for the replay's Redis call in progress
@@ -156,7 +162,8 @@ class PollingIntake:
         await bot.delete_webhook(drop_pending_updates=False)  # getUpdates is refused while one is set
         self._task = asyncio.create_task(
             self.app.dispatcher.start_polling(
-                bot, handle_signals=False, allowed_updates=UPDATES, close_bot_session=False
+                bot, handle_signals=False, allowed_updates=UPDATES, close_bot_session=False,
+                tasks_concurrency_limit=UPDATES_IN_FLIGHT,
             )
         )
         started = asyncio.create_task(self._started.wait())

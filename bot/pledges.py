@@ -98,17 +98,26 @@ class Store:
             await self.redis.sadd(self.key("users"), chat_id)
         return stopped
 
-    async def set_alerts(self, chat_id: int, on: bool) -> None:
-        """Alerts of new cases (and everyone-broadcasts) on or off, a choice /start respects; follows stay."""
-        await self.resume(chat_id)
+    async def set_alerts(self, chat_id: int, on: bool) -> bool:
+        """Alerts of new cases (and everyone-broadcasts) on or off, a choice /start respects; follows stay.
+
+        While /stop holds, only the choice is kept, for when the person comes back: a switch tapped on an
+        old screen does not undo a /stop. Returns whether /stop holds.
+        """
+        stopped = (await self.user(chat_id)).stopped
         async with self.redis.pipeline(transaction=True) as pipe:
             if on:
                 pipe.hdel(self.key("user", chat_id), "no_alerts")
-                pipe.sadd(self.key("users"), chat_id)
             else:
                 pipe.hset(self.key("user", chat_id), "no_alerts", "1")
+            if stopped:
+                pipe.hset(self.key("user", chat_id), "alerts", "1" if on else "0")
+            elif on:
+                pipe.sadd(self.key("users"), chat_id)
+            else:
                 pipe.srem(self.key("users"), chat_id)
             await pipe.execute()
+        return stopped
 
     async def gets_alerts(self, chat_id: int) -> bool:
         return bool(await self.redis.sismember(self.key("users"), chat_id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -24,6 +25,10 @@ EMBEDDED_DB = "rrbot.rdb"
 
 # Enough for hundreds of sends a second; past it, callers queue for a connection instead of failing.
 MAX_CONNECTIONS = 64
+# No Redis call waits forever: a server that takes connections but never answers (frozen, swapping)
+# fails the call after this long (retried like a restart), and start-up gives up after STARTUP_TIMEOUT.
+SOCKET_TIMEOUT = 5.0
+STARTUP_TIMEOUT = 10.0
 
 
 def client_from_url(url: str) -> Redis:
@@ -41,6 +46,7 @@ def client_from_url(url: str) -> Redis:
         retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionResetError],
         health_check_interval=30,
         socket_connect_timeout=5,
+        socket_timeout=SOCKET_TIMEOUT,
     )
     return Redis.from_pool(pool)
 
@@ -131,7 +137,11 @@ async def open_redis(redis_url: str | None, data_dir: Path) -> AsyncIterator[Red
     embedded = EmbeddedRedis(data_dir) if redis_url is None else None
     client = client_from_url(embedded.url if embedded else str(redis_url))
     try:
-        await client.ping()
+        try:
+            # Bounded: the client's retries would wait out a restart, and a server that never answers forever.
+            await asyncio.wait_for(client.execute_command("PING"), STARTUP_TIMEOUT)
+        except TimeoutError:
+            raise RedisConnectionError(f"no answer within {STARTUP_TIMEOUT:g} s") from None
         yield client
     finally:
         await client.aclose()

@@ -21,6 +21,10 @@ from bot.delivery import Outcome, OutcomeKind, Payload
 
 logger = logging.getLogger(__name__)
 
+# Telegram under load answers a send in seconds, sometimes tens of seconds: a send is given this long
+# before it counts as late (the worker's lease, bot.delivery.worker.LEASE_SECONDS, is longer still).
+SEND_TIMEOUT = 25.0
+
 
 def _markup(payload: Payload) -> InlineKeyboardMarkup | None:
     if not payload.buttons:
@@ -30,10 +34,11 @@ def _markup(payload: Payload) -> InlineKeyboardMarkup | None:
 
 class TelegramSender:
     """Sends one broadcast message; never raises. Give it a Bot without retrying middleware:
-    the engine must see every 429 to pause all processes. The timeout stays below the worker's
-    lease, so a slow send is never handed to a second worker while it may still arrive."""
+    the engine must see every 429 to pause all processes. The timeout fits a slow Telegram (tens of
+    seconds) and stays below the worker's lease, so a slow send is never handed to a second worker
+    while it may still arrive; one that timed out is sent again and counted as possibly duplicated."""
 
-    def __init__(self, bot: Bot, timeout: float = 4.0) -> None:
+    def __init__(self, bot: Bot, timeout: float = SEND_TIMEOUT) -> None:
         self.bot = bot
         self.timeout = timeout
         self._markups: dict[int, tuple[Payload, InlineKeyboardMarkup | None]] = {}
@@ -71,7 +76,12 @@ class TelegramSender:
                 return Outcome(OutcomeKind.not_found)
             logger.warning("Telegram refused a broadcast message: %r", exc.message)
             return Outcome(OutcomeKind.rejected)
-        except (TelegramServerError, TelegramNetworkError, asyncio.TimeoutError) as exc:
+        except (TelegramNetworkError, asyncio.TimeoutError) as exc:
+            # A request that timed out may have been delivered; one that never connected was not.
+            late = isinstance(exc, asyncio.TimeoutError) or "timeout" in exc.message.lower()
+            logger.info("Transient delivery failure: %r%s", type(exc).__name__, " (answer too late)" if late else "")
+            return Outcome(OutcomeKind.transient, maybe_sent=late)
+        except TelegramServerError as exc:
             logger.info("Transient delivery failure: %r", type(exc).__name__)
             return Outcome(OutcomeKind.transient)
         except TelegramAPIError as exc:

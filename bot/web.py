@@ -130,13 +130,20 @@ class WebhookIntake:
             # Never the body: it is somebody's message, or an attacker's payload.
             logger.warning("Webhook request refused: wrong or missing secret token (from %r)", request.remote)
             return web.Response(status=401)
-        if not self.accepting:
-            return web.Response(status=503)  # shutting down: Telegram retries, another replica takes it
+        from bot.intake import UPDATES_IN_FLIGHT
+
+        if not self.accepting or self.in_flight >= UPDATES_IN_FLIGHT:
+            # Shutting down, or full: Telegram retries, this replica or another takes it then.
+            return web.Response(status=503)
         try:
             raw = await request.json()
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth limit
+            logger.warning("Webhook: a body that is not a JSON update was refused")
+            return web.Response(status=400)
+        try:
             update = Update.model_validate(raw, context={"bot": self.app.bot})
-        except (ValueError, ValidationError):
-            # Retrying would not help: answer 200 so Telegram moves on.
+        except (ValidationError, RecursionError):
+            # JSON, but no update this bot can read: retrying would not help, so Telegram may move on.
             logger.warning("Webhook: an unreadable update was dropped")
             return web.Response(status=200)
         return await self._handle(update)

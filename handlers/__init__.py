@@ -18,9 +18,12 @@ _ACTIVIST = (
     account.router, lifecycle.router, importer.router, coordinator.router, start.router, cases.router, act.router
 )
 
-# The bot talks to activists one to one; in groups it keeps quiet rather than leak a letter.
+# The bot talks to activists one to one; in groups it keeps quiet rather than leak a letter, and a tap
+# on its message there (forwarded, or from an old group) finds no handler but the catch-all's toast.
 for _router in (*_ACTIVIST, fallback.router):
     _router.message.filter(PrivateChat())
+for _router in _ACTIVIST:
+    _router.callback_query.filter(PrivateChat())
 
 
 def get_routers(settings: Settings) -> list[Router]:

@@ -27,10 +27,15 @@ class Cb(Filter):
 
 
 class PrivateChat(Filter):
-    """A coroutine on purpose: aiogram runs plain callables, magic filters included, in a thread."""
+    """A message in, or a tap on a message in, a private chat. A tap on the bot's message in a group (or on an
+    inline message) is not one: the letter would be shown to the group.
 
-    async def __call__(self, message: Message) -> bool:
-        return message.chat.type == ChatType.PRIVATE
+    A coroutine on purpose: aiogram runs plain callables, magic filters included, in a thread.
+    """
+
+    async def __call__(self, event: Message | CallbackQuery) -> bool:
+        message = event.message if isinstance(event, CallbackQuery) else event
+        return message is not None and message.chat.type == ChatType.PRIVATE
 
 
 class IsCoordinator(Filter):

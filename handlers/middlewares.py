@@ -32,12 +32,16 @@ logger = logging.getLogger(__name__)
 async def skip_unreadable_updates(
     handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]], event: TelegramObject, data: dict[str, Any]
 ) -> Any:
-    """Updates of a kind this aiogram does not know, or emptied by LenientUpdatesSession, are skipped quietly."""
+    """Updates of a kind this aiogram does not know, or emptied by LenientUpdatesSession, are skipped quietly;
+    so is a message with no sender (Telegram sends none such to a bot's private chats; a forged webhook could)."""
     if isinstance(event, Update):
         try:
             event.event_type
         except UpdateTypeLookupError:
             logger.info("Skipped update %r of no known type", event.update_id)
+            return UNHANDLED
+        if isinstance(event.event, Message) and event.event.from_user is None:
+            logger.info("Skipped update %r: a message with no sender", event.update_id)
             return UNHANDLED
     return await handler(event, data)
 
@@ -191,7 +195,8 @@ class LocalBuckets:
     A tap is let through locally while the local bucket stays over half full; nearer the limit every
     tap asks Redis, which is charged for the local ones first. A flood therefore meets the shared
     limit after at most burst/2 taps per replica, and an activist tapping at a human pace costs
-    nothing. Entries of users idle long enough to be full again are dropped.
+    nothing. Entries of users idle long enough to be full again are dropped, every so often and at
+    once when there are many: memory follows the people tapping now, not all who ever did.
     """
 
     MAX_USERS = 50_000
@@ -200,9 +205,12 @@ class LocalBuckets:
         self.burst = burst
         self.rate = rate
         self.users: dict[int, list[float]] = {}  # user -> [tokens, monotonic time, taps not yet charged]
+        self._next_prune = 0.0
 
     def take(self, user_id: int) -> bool:
         now = time.monotonic()
+        if now >= self._next_prune:
+            self._prune(now)
         entry = self.users.get(user_id)
         if entry is None:
             if len(self.users) >= self.MAX_USERS:
@@ -227,6 +235,7 @@ class LocalBuckets:
     def _prune(self, now: float) -> None:
         full_after = self.burst / self.rate
         self.users = {u: e for u, e in self.users.items() if now - e[1] < full_after}
+        self._next_prune = now + max(full_after, 1.0)
 
 
 def bucket_key(prefix: str, pseudonyms: Pseudonymizer, user_id: int) -> str:

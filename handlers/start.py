@@ -136,11 +136,11 @@ async def alerts_switch_handler(
 ) -> None:
     """Alerts of new cases on or off, from the welcome screen; the cases followed stay followed."""
     on = cb.args[0] == "on"
-    await store.set_alerts(query.from_user.id, on)
+    stopped = await store.set_alerts(query.from_user.id, on)
     if not on:  # nor the alert or message to everyone being sent right now
         await broadcasts.withdraw(query.from_user.id, kinds={AudienceKind.all})
-    await show(query, renderer.welcome(lang, library.open_cases(), clock(), alerts=on))
-    await toast(query, renderer.toast("alerts_on" if on else "alerts_off", lang))
+    await show(query, await welcome_screen(query.from_user.id, lang, library, store, renderer, clock))
+    await toast(query, renderer.toast("still_stopped" if stopped else "alerts_on" if on else "alerts_off", lang))
 
 
 @router.message(Command("help", ignore_case=True))

@@ -8,11 +8,14 @@ Chats that are not a user's private chat fall back to aiogram's RedisStorage lay
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
 from aiogram.fsm.state import State
-from aiogram.fsm.storage.base import StateType, StorageKey
+from aiogram.fsm.storage.base import BaseEventIsolation, StateType, StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 
@@ -55,3 +58,28 @@ def prefetched_record(chat_id: int) -> dict[str, Any] | None:
     """The user record get_state read in this update, if it was this chat's."""
     hit = prefetched.get()
     return hit[1] if hit is not None and hit[0] == chat_id else None
+
+
+class IdleEvictingIsolation(BaseEventIsolation):
+    """One update at a time per chat, as aiogram's SimpleEventIsolation, but a chat's lock goes once no update
+    of that chat holds or waits for it: the stock one keeps a lock for every chat it ever saw."""
+
+    def __init__(self) -> None:
+        self._locks: dict[StorageKey, list[Any]] = {}  # key -> [lock, updates holding or waiting for it]
+
+    @asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncIterator[None]:
+        entry = self._locks.get(key)
+        if entry is None:
+            entry = self._locks[key] = [asyncio.Lock(), 0]
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                yield
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0 and self._locks.get(key) is entry:  # close() may have cleared them meanwhile
+                del self._locks[key]
+
+    async def close(self) -> None:
+        self._locks.clear()

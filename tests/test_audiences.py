@@ -55,6 +55,14 @@ class Person:
         if self.stopped:
             self.stopped, self.alerts = False, self.alerts_before_stop
 
+    def switch_alerts(self, on: bool) -> None:
+        """The welcome's switch: while /stop holds, only remembered for when they come back."""
+        self.no_alerts = not on
+        if self.stopped:
+            self.alerts_before_stop = on
+        else:
+            self.alerts = on
+
     def dropped(self) -> None:
         """What a 403 leaves (docs/PRIVACY.md): no record, no follows; pledge flags stay."""
         keep = (self.pledges, self.reminded_at, self.blocked)
@@ -252,8 +260,7 @@ class World:
             await self.store.set_alerts(chat, args[1])
             if not args[1]:
                 await self.broadcasts.withdraw(chat, kinds={AudienceKind.all})
-            p.resume()
-            p.alerts, p.no_alerts = args[1], not args[1]
+            p.switch_alerts(args[1])
         elif name == "lang":
             await self.store.set_language(chat, args[1])
             p.lang = args[1]
@@ -411,8 +418,7 @@ class ChatWorld:
             p.pledges.setdefault(args[1], set()).add(args[2])
         elif name == "alerts":
             await who.press(who.messages[-1]["message_id"], f"alerts:{'on' if args[1] else 'off'}")
-            p.resume()
-            p.alerts, p.no_alerts = args[1], not args[1]
+            p.switch_alerts(args[1])
         elif name == "lang":
             await who.send("/language")
             await who.tap_data(f"lang:{args[1]}:")

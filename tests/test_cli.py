@@ -7,8 +7,10 @@ import datetime as dt
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -95,6 +97,23 @@ def test_run_says_in_one_line_when_redis_is_away(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("rrbot: cannot reach Redis at 127.0.0.1:1 (REDIS_URL)")
     assert "Traceback" not in result.stderr and "secret-pw" not in result.stderr
+
+
+def test_run_gives_up_on_a_redis_that_never_answers(tmp_path: Path) -> None:
+    """A server that takes the connection and says nothing (frozen, swapping): one line within seconds."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        env = {"BOT_TOKEN": TOKEN, "REDIS_URL": f"redis://127.0.0.1:{port}/0", "PRIVACY_KEY": "k" * 20,
+               "DATA_DIR": str(tmp_path), "LOG_LEVEL": "WARNING"}
+        started = time.monotonic()
+        result = rrbot("run", env=env, cwd=tmp_path)
+    assert time.monotonic() - started < 20
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == f"rrbot: cannot reach Redis at 127.0.0.1:{port} (REDIS_URL): " \
+        "no answer within 10 s"
+    assert "Traceback" not in result.stderr
 
 
 async def test_stats_json_counts_subscribers_and_pledges(tmp_path: Path, redis_url: str, redis) -> None:

@@ -273,3 +273,17 @@ def test_the_neutral_line_fits_long_texts_entities_and_edits() -> None:
 
     edited = disguise(EditMessageText(chat_id=1, message_id=5, text="Letter"), found)
     assert edited.text.startswith("<i>📩 New message</i>") and not hasattr(edited, "protect_content")
+
+
+async def test_the_alerts_switch_on_an_old_screen_does_not_undo_stop(app: App, emulator: BotAPIEmulator) -> None:
+    person = await newcomer(emulator, 8403)
+    welcome = person.last
+    await person.tap_data(f"card:{CASE}", welcome)
+    await person.tap_data(f"sub:{CASE}")
+    await person.send("/stop")
+    answer = await person.press(welcome["message_id"], "alerts:off")
+    assert "/start" in answer["text"], "the toast says nothing is sent until /start"
+    assert not await app.store.is_subscribed(8403, CASE) and (await app.store.user(8403)).stopped
+    await person.send("/start")
+    assert await app.store.is_subscribed(8403, CASE), "back: the follow is restored"
+    assert not await app.store.gets_alerts(8403), "and the choice made meanwhile holds"

@@ -159,3 +159,17 @@ async def test_a_pause_longer_than_a_lease_sends_no_duplicates(
             await other
     assert progress.delivered == 120
     assert received(emulator, chats) == Counter({chat: 1 for chat in chats})
+
+
+async def test_a_send_answered_too_late_is_sent_again_and_counted(fast_app: App, emulator: BotAPIEmulator) -> None:
+    chats = await subscribers(fast_app, emulator, 20)
+    fast_app.worker.sender.timeout = 1.0  # type: ignore[attr-defined]  # Telegram is slower than this, three times
+    emulator.delay("sendMessage", 2.0, times=3)
+    bc_id = await fast_app.broadcasts.enqueue(Payload(TEXT), Audience(AudienceKind.case, CASE))
+    progress = await finished(fast_app, bc_id)
+    counts = received(emulator, chats)
+    assert set(counts) == set(chats), "nobody lost"
+    assert sorted(counts.values()).count(2) == 3, "the three late ones arrived twice"
+    assert progress.delivered == 20 and progress.uncertain == 3
+    report = fast_app.renderer.broadcast_report(progress, "en")
+    assert "possibly received twice: 3" in report

@@ -66,3 +66,28 @@ async def test_a_closed_case_link_points_to_open_ones(edge_app: App, emulator: B
     assert "closed" in reply["text"].lower() and "/cases" in reply["text"]
     assert "Open cases" in welcome["text"] or "no open cases" in welcome["text"]
     assert not await edge_app.store.subscriptions(502)
+
+
+async def test_a_tap_on_the_bots_message_in_a_group_shows_nothing_there(
+    edge_app: App, emulator: BotAPIEmulator
+) -> None:
+    group = emulator.add_group(-100_777)
+    person = {"id": 503, "is_bot": False, "first_name": "Ann"}
+    before = len(emulator.calls)
+    for data in ("act:ua-84-11", "tgt:ua-84-11:0:", "card:ua-84-11", "sub:ua-84-11"):
+        message = {"message_id": 9, "date": 1, "chat": group, "from": {"id": 1, "is_bot": True, "first_name": "B"}}
+        emulator.queue_update({"callback_query": {"id": f"g{data}", "from": person, "message": message,
+                                                  "chat_instance": "1", "data": data}})
+    await emulator.wait_idle()
+    shown = [c.method for c in emulator.calls[before:] if c.method.startswith(("send", "edit"))]
+    assert shown == [], "no letter, card or menu in the group"
+    assert not await edge_app.store.is_subscribed(503, "ua-84-11")
+
+
+async def test_a_message_without_a_sender_is_handled(edge_app: App, emulator: BotAPIEmulator) -> None:
+    emulator.add_user(504, first_name="Ann")
+    emulator.queue_update({"message": {"message_id": 1, "date": 1, "chat": {"id": 504, "type": "private"},
+                                       "text": "/start"}})
+    await emulator.wait_idle()
+    errors = [c for c in emulator.calls if c.method == "sendMessage" and "went wrong" in str(c.params)]
+    assert not errors

@@ -185,3 +185,16 @@ async def test_polling_serves_healthz_and_metrics_on_port_when_set(
         await asyncio.wait_for(asyncio.gather(*background), timeout=15)
         detach_routers(get_routers(settings))
         await app.close()
+
+
+async def test_bodies_that_are_no_update_get_400_and_nothing_breaks(
+    hooked: tuple[App, WebhookIntake], emulator: BotAPIEmulator
+) -> None:
+    app, intake = hooked
+    headers = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
+    bodies = [b"[" * 400_000, b"not json at all", b'{"update_id": ' + b"[" * 50_000]
+    async with aiohttp.ClientSession() as session:
+        for body in bodies:
+            async with session.post(intake.url, data=body, headers=headers) as response:
+                assert response.status == 400, body[:20]
+    assert await post(intake.url, start_update(990_401, 8601)) == 200, "and real updates still go through"

@@ -80,6 +80,7 @@ class Outcome:
     kind: OutcomeKind
     retry_after: float = 0.0
     new_chat_id: int | None = None
+    maybe_sent: bool = False  # transient: Telegram answered too late, so it may have been delivered all the same
 
     @classmethod
     def ok(cls) -> Outcome:
@@ -99,7 +100,8 @@ class State(StrEnum):
         return self in (State.cancelled, State.done)
 
 
-COUNTERS = ("delivered", "blocked", "not_found", "failed", "migrated")
+# uncertain: sends Telegram answered too late, sent again (a duplicate beats a lost alert); not in `handled`.
+COUNTERS = ("delivered", "blocked", "not_found", "failed", "migrated", "uncertain")
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ class Progress:
     not_found: int = 0
     failed: int = 0
     migrated: int = 0
+    uncertain: int = 0
     created_at: float = 0.0
     started_at: float | None = None
     finished_at: float | None = None

@@ -21,6 +21,10 @@ logger = logging.getLogger(__name__)
 Sender = Callable[[int, Payload], Awaitable[Outcome]]
 
 MAX_IN_FLIGHT = 96
+# A claimed chat's lease: longer than a send may take (bot.telegram_sender.SEND_TIMEOUT) plus its
+# recording, so a slow send is never handed to another worker while it may still arrive. A process
+# killed mid-send gives its chats back when their leases run out.
+LEASE_SECONDS = 35.0
 ACK_ATTEMPTS = 5
 RATE_LIMITED = "rate:429"  # counter of 429 answers, for /metrics (bot.observability)
 
@@ -49,7 +53,7 @@ class Worker:
         rate: float = 30.0,
         reporter: Reporter | None = None,
         tick: float = 0.1,
-        lease_seconds: float = 6.0,
+        lease_seconds: float = LEASE_SECONDS,
         max_attempts: int = 3,
         report_every: float = 3.0,
         idle_poll: float = 0.5,
@@ -246,7 +250,9 @@ class Worker:
             return "migrated", str(outcome.new_chat_id)
         attempts = await self.redis.hincrby(self.bc.key("bc", bc_id, "attempts"), str(chat), 1)
         if attempts < self.max_attempts:
-            return "", str(chat)  # to the tail: the wait behind everyone else is the backoff
+            # To the tail: the wait behind everyone else is the backoff. A send answered too late may have
+            # arrived: sent again all the same (a duplicate beats a lost alert), and counted as such.
+            return ("uncertain" if outcome.maybe_sent else ""), str(chat)
         return "failed", ""
 
     async def _flush_acks(self) -> None:

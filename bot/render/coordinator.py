@@ -169,6 +169,7 @@ class CoordinatorScreens(CaseScreens, TextScreens):
             "delivered": progress.delivered,
             "blocked": progress.blocked + progress.not_found,
             "failed": progress.failed,
+            "uncertain": getattr(progress, "uncertain", 0),
             "left": progress.left,
             "rate": format_decimal(round(progress.rate, 1), format="#,##0.0", locale=_locale(lang)),
             "eta": self._duration(eta, lang) if eta is not None and state == "running" else None,

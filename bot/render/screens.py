@@ -87,7 +87,9 @@ class CaseScreens(RendererBase):
         ]
         if cases:
             rows.append([Button(label("📋", _("All cases")), callback=encode("cases", 0))])
-        if alerts and not stopped:
+        if stopped:
+            pass  # nothing is sent until /start: no switch that would suggest otherwise
+        elif alerts:
             rows.append([Button(label("🔕", _("Browse without alerts")), callback=encode("alerts", "off"))])
         else:
             rows.append([Button(label("🔔", _("Send me new cases")), callback=encode("alerts", "on"))])

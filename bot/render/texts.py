@@ -106,9 +106,9 @@ class TextScreens(RendererBase):
         """/discreet: what it does, and the choice (the current one ticked)."""
         _ = self._gettext(lang)
         choices = [
-            ("on", _("On, keep messages")),
-            ("1h", _("On, delete after 1 hour")),
-            ("1d", _("On, delete after 1 day")),
+            ("on", _("On, messages kept")),
+            ("1h", _("On, deleted after 1 hour")),
+            ("1d", _("On, deleted after 1 day")),
             ("off", _("Off")),
         ]
         rows = [
