@@ -9,6 +9,7 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -44,7 +45,7 @@ from handlers.coordinator import publish_coordinator_commands
 from handlers.errors import error_handler
 from handlers.metrics import UpdateMetrics
 from handlers.middlewares import CatalogueI18n, UserLocaleMiddleware, UserRateLimit, skip_unreadable_updates
-from handlers.storage import IdleEvictingIsolation, UserRecordStorage
+from handlers.storage import IdleEvictingIsolation, TapQueueLimit, UserRecordStorage
 
 logger = logging.getLogger(__name__)
 
@@ -156,10 +157,11 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
     content.listeners.append(replan)
     metrics = Metrics(redis, store=store, broadcasts=broadcasts, scheduler=scheduler, library=library)
     scheduler.on_missed = metrics.counting_missed(scheduler.on_missed)
+    isolation = IdleEvictingIsolation()
     dispatcher = Dispatcher(
         storage=UserRecordStorage(redis, store),
         # One update at a time per chat: the parts of a pasted text must see the state the first one set.
-        events_isolation=IdleEvictingIsolation(),
+        events_isolation=isolation,
         settings=settings,
         redis=redis,
         store=store,
@@ -178,7 +180,10 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         discreet=discreet,
         menu_missing=set(),  # coordinators whose command menu Telegram refused; publish_profile fills it
     )
-    # First of ours: it times the middlewares after it too, and counts the updates they skip.
+    # Ahead of aiogram's FSM middleware, which takes the per-chat lock: a flood of one person's taps is
+    # dropped before it queues there.
+    _register_first(dispatcher, TapQueueLimit(isolation))
+    # First of ours after it: it times the middlewares after it too, and counts the updates they skip.
     dispatcher.update.outer_middleware(UpdateMetrics(metrics))
     dispatcher.update.outer_middleware(skip_unreadable_updates)
     dispatcher.update.outer_middleware(
@@ -203,6 +208,17 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         settings, bot, dispatcher, store, library, renderer, broadcasts, worker, scheduler, content, cases, discreet,
         metrics,
     )
+
+
+def _register_first(dispatcher: Dispatcher, middleware: Any) -> None:
+    """An update outer middleware before every one registered so far (aiogram's FSM middleware included)."""
+    manager = dispatcher.update.outer_middleware
+    others = list(manager)
+    for each in others:
+        manager.unregister(each)
+    manager.register(middleware)
+    for each in others:
+        manager.register(each)
 
 
 async def publish_profile(app: App) -> None:
@@ -242,7 +258,7 @@ async def running(
         await app.close()
 
 
-BACKGROUND_GRACE = 10.0  # sends in flight end within the sender's 4 s timeout; scheduled jobs get 5 s
+BACKGROUND_GRACE = 10.0  # sends in flight get 6 s (bot.delivery.worker.STOP_GRACE), then go back; jobs get 5 s
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 

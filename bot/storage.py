@@ -42,8 +42,13 @@ def client_from_url(url: str) -> Redis:
         max_connections=MAX_CONNECTIONS,
         timeout=20,
         decode_responses=True,
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=8),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionResetError],
+        # Only errors where the command did not run are retried: a timeout may come after Redis carried
+        # it out, and an INCR or a pledge run twice counts twice. A timed-out call fails after SOCKET_TIMEOUT.
+        retry=Retry(
+            ExponentialBackoff(cap=0.5, base=0.05), retries=8,
+            supported_errors=(RedisConnectionError, ConnectionResetError),
+        ),
+        retry_on_error=[RedisConnectionError, ConnectionResetError],
         health_check_interval=30,
         socket_connect_timeout=5,
         socket_timeout=SOCKET_TIMEOUT,
@@ -140,7 +145,7 @@ async def open_redis(redis_url: str | None, data_dir: Path) -> AsyncIterator[Red
         try:
             # Bounded: the client's retries would wait out a restart, and a server that never answers forever.
             await asyncio.wait_for(client.execute_command("PING"), STARTUP_TIMEOUT)
-        except TimeoutError:
+        except (TimeoutError, RedisTimeoutError):
             raise RedisConnectionError(f"no answer within {STARTUP_TIMEOUT:g} s") from None
         yield client
     finally:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import aiohttp
+
 from aiogram import Bot
 from aiogram.exceptions import (
     TelegramAPIError,
@@ -30,6 +32,15 @@ def _markup(payload: Payload) -> InlineKeyboardMarkup | None:
     if not payload.buttons:
         return None
     return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(**b) for b in row] for row in payload.buttons])
+
+
+def _maybe_sent(exc: BaseException) -> bool:
+    """Whether a failed request may have reached Telegram all the same: it timed out or the connection
+    dropped after it went out. One that never connected (refused, connect timeout) did not."""
+    cause = exc.__cause__ if isinstance(exc, TelegramNetworkError) else exc
+    if isinstance(cause, (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError)):
+        return False
+    return isinstance(cause, (asyncio.TimeoutError, aiohttp.ServerDisconnectedError))
 
 
 class TelegramSender:
@@ -77,8 +88,7 @@ class TelegramSender:
             logger.warning("Telegram refused a broadcast message: %r", exc.message)
             return Outcome(OutcomeKind.rejected)
         except (TelegramNetworkError, asyncio.TimeoutError) as exc:
-            # A request that timed out may have been delivered; one that never connected was not.
-            late = isinstance(exc, asyncio.TimeoutError) or "timeout" in exc.message.lower()
+            late = _maybe_sent(exc)
             logger.info("Transient delivery failure: %r%s", type(exc).__name__, " (answer too late)" if late else "")
             return Outcome(OutcomeKind.transient, maybe_sent=late)
         except TelegramServerError as exc:

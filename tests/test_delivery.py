@@ -173,3 +173,31 @@ async def test_a_send_answered_too_late_is_sent_again_and_counted(fast_app: App,
     assert progress.delivered == 20 and progress.uncertain == 3
     report = fast_app.renderer.broadcast_report(progress, "en")
     assert "possibly received twice: 3" in report
+
+
+async def test_a_stop_hands_back_sends_telegram_has_not_answered(fast_app: App, emulator: BotAPIEmulator) -> None:
+    """Stopping while Telegram is slow: the late sends go back to the queue at once, counted as possibly received."""
+    import time
+
+    from bot.delivery import Broadcasts
+    from bot.delivery.worker import STOP_GRACE
+
+    redis = fast_app.store.redis
+    chats = [20_001, 20_002, 20_003]
+    for chat in chats:
+        emulator.add_user(chat, first_name=f"S{chat}")
+    broadcasts = Broadcasts(redis, fast_app.broadcasts.pseudonyms, prefix="t:")  # out of the app's own worker's way
+    await redis.sadd("t:users", *chats)
+    emulator.delay("sendMessage", 12.0, times=3)
+    worker = Worker(broadcasts, TelegramSender(fast_app.sender_bot), fast_app.store, rate=100.0)
+    stop = asyncio.Event()
+    running_worker = asyncio.create_task(worker.run(stop))
+    bc_id = await broadcasts.enqueue(Payload(TEXT), Audience(AudienceKind.all))
+    await emulator.wait_for(lambda: len(worker._sending) == 3, timeout=10)
+    stopped = time.monotonic()
+    stop.set()
+    await running_worker
+    assert time.monotonic() - stopped < STOP_GRACE + 3, "a stop does not wait for Telegram's late answers"
+    assert (await broadcasts.progress(bc_id)).uncertain == 3
+    assert await redis.llen(f"t:bc:{bc_id}:q") == 3, "queued again, for the next process to send at once"
+    assert await redis.zcard(f"t:bc:{bc_id}:inflight") == 0, "not left leased"

@@ -53,3 +53,40 @@ async def test_closing_the_isolation_while_an_update_holds_a_lock_is_harmless() 
     async with isolation.lock(key(1)):
         await isolation.close()  # the dispatcher stops while an update is being handled
     assert isolation._locks == {}
+
+
+async def test_a_flood_of_one_persons_taps_is_dropped_before_it_queues() -> None:
+    from aiogram.dispatcher.event.bases import UNHANDLED
+    from aiogram.types import Update
+
+    from handlers.storage import TapQueueLimit
+
+    isolation = IdleEvictingIsolation()
+    limit = TapQueueLimit(isolation)
+    handled: list[int] = []
+
+    async def handler(event: Update, data: dict) -> str:
+        handled.append(event.update_id)
+        return "ok"
+
+    person = {"id": 7, "is_bot": False, "first_name": "A"}
+    chat = {"id": 7, "type": "private"}
+    tap = Update.model_validate({"update_id": 1, "callback_query": {
+        "id": "q", "from": person, "chat_instance": "1", "data": "act:x",
+        "message": {"message_id": 1, "date": 1, "chat": chat}}})
+    text = Update.model_validate({"update_id": 2, "message": {"message_id": 2, "date": 1, "chat": chat,
+                                                              "from": person, "text": "part"}})
+    release = asyncio.Event()
+
+    async def slow_update() -> None:  # updates of chat 7 held up behind a slow Telegram
+        async with isolation.lock(key(7)):
+            await release.wait()
+
+    holders = [asyncio.create_task(slow_update()) for _ in range(TapQueueLimit.MAX_QUEUED)]
+    await asyncio.sleep(0)
+    assert await limit(handler, tap, {}) is UNHANDLED, "one more tap from that chat is dropped"
+    assert await limit(handler, text, {}) == "ok", "a message still waits its turn"
+    release.set()
+    await asyncio.gather(*holders)
+    assert await limit(handler, tap, {}) == "ok", "and taps go through again once the chat is served"
+    assert handled == [2, 1]

@@ -25,6 +25,9 @@ MAX_IN_FLIGHT = 96
 # recording, so a slow send is never handed to another worker while it may still arrive. A process
 # killed mid-send gives its chats back when their leases run out.
 LEASE_SECONDS = 35.0
+# On a stop, sends in flight get this long to be answered (within bot.app.BACKGROUND_GRACE); the rest are
+# cut, handed back to the queue at once and counted as possibly received.
+STOP_GRACE = 6.0
 ACK_ATTEMPTS = 5
 RATE_LIMITED = "rate:429"  # counter of 429 answers, for /metrics (bot.observability)
 
@@ -79,6 +82,7 @@ class Worker:
         # (and within the HTTP session's and the Redis pool's connections).
         self.in_flight = asyncio.Semaphore(max(3 * self.batch, min(int(rate / 4), MAX_IN_FLIGHT)))
         self.tasks: set[asyncio.Task[None]] = set()
+        self._sending: dict[asyncio.Task[None], tuple[str, int]] = {}  # a send in flight -> (broadcast, chat)
         self._payloads: dict[str, Payload] = {}
         self._follows: dict[str, str] = {}  # broadcast -> the case its recipients follow ('' for none)
         self._personal: dict[str, bool] = {}  # broadcast -> variants chosen per chat, not per language
@@ -108,8 +112,29 @@ class Worker:
                 if not worked:
                     await _sleep_or_stop(stop, self.idle_poll)
         finally:
+            await self._cut_slow_sends()
             while self.tasks:  # a send that ends here starts a flush of its answer: wait for that too
                 await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    async def _cut_slow_sends(self) -> None:
+        """Stopping: sends Telegram has not answered within STOP_GRACE are cut and queued again at once,
+        counted as possibly received (they may have arrived), rather than left leased for LEASE_SECONDS."""
+        sending = set(self._sending)
+        if not sending:
+            return
+        _, late = await asyncio.wait(sending, timeout=STOP_GRACE)
+        cut: dict[str, list[object]] = {}
+        for task in late:
+            bc_id, chat = self._sending[task]
+            cut.setdefault(bc_id, []).append(chat)
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        for bc_id, chats in cut.items():
+            try:
+                await self._give_back(bc_id, chats)
+                await self.redis.hincrby(self.bc.key("bc", bc_id), "uncertain", len(chats))
+            except Exception:
+                logger.exception("Could not queue again %d cut send(s) of broadcast %r", len(chats), bc_id)
 
     async def step(self) -> bool:
         """Start one batch of the oldest due broadcast; False when there was nothing to do.
@@ -159,7 +184,9 @@ class Worker:
                     logger.warning("Broadcast %r: a recipient without a text of their own was skipped", bc_id)
                     self._answered(bc_id, chat, "failed", "")
                 else:
-                    self._spawn(self._deliver(bc_id, chat, chosen))
+                    sending = self._spawn(self._deliver(bc_id, chat, chosen))
+                    self._sending[sending] = (bc_id, chat)
+                    sending.add_done_callback(self._sending_done)
                 started += 1
         finally:
             for _ in range(self.batch - started):
@@ -284,6 +311,9 @@ class Worker:
                 if attempt == ACK_ATTEMPTS - 1:
                     raise
                 await asyncio.sleep(0.1 * 2**attempt)
+
+    def _sending_done(self, task: asyncio.Task[None]) -> None:
+        self._sending.pop(task, None)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(coro)
