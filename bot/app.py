@@ -9,7 +9,6 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -24,7 +23,7 @@ from bot.delivery import Broadcasts, Worker
 from bot.content_sync import ContentSync
 from bot.importer.drafts import Drafts
 from bot.importer.service import Importer
-from bot.intake import HANDLER_GRACE, PollingIntake, make_intake
+from bot.intake import HANDLER_GRACE, PollingIntake, make_intake, register_first
 from bot.i18n import load_translations
 from bot.lifecycle import CaseStates
 from bot.observability import Metrics
@@ -182,7 +181,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
     )
     # Ahead of aiogram's FSM middleware, which takes the per-chat lock: a flood of one person's taps is
     # dropped before it queues there.
-    _register_first(dispatcher, TapQueueLimit(isolation))
+    register_first(dispatcher, TapQueueLimit(isolation))
     # First of ours after it: it times the middlewares after it too, and counts the updates they skip.
     dispatcher.update.outer_middleware(UpdateMetrics(metrics))
     dispatcher.update.outer_middleware(skip_unreadable_updates)
@@ -208,17 +207,6 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         settings, bot, dispatcher, store, library, renderer, broadcasts, worker, scheduler, content, cases, discreet,
         metrics,
     )
-
-
-def _register_first(dispatcher: Dispatcher, middleware: Any) -> None:
-    """An update outer middleware before every one registered so far (aiogram's FSM middleware included)."""
-    manager = dispatcher.update.outer_middleware
-    others = list(manager)
-    for each in others:
-        manager.unregister(each)
-    manager.register(middleware)
-    for each in others:
-        manager.register(each)
 
 
 async def publish_profile(app: App) -> None:

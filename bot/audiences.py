@@ -210,13 +210,6 @@ class Audiences:
             total += len(batch)
         return total
 
-    async def members(self, audience: Audience) -> set[int]:
-        """The whole audience at once: for tests and small sends, never for a broadcast."""
-        found: set[int] = set()
-        async for batch in self.recipients(audience):
-            found.update(batch)
-        return found
-
     async def narrow(self, audience: Audience, chats: list[int]) -> list[int]:
         """The chats of a batch that the audience's filters keep, in one round trip."""
         if not audience.filtered:
@@ -251,7 +244,7 @@ class Audiences:
         return []
 
     async def reminders(self, case_ids: list[str]) -> AsyncIterator[list[Reminder]]:
-        """The deadline reminders due for these cases, one per person, streamed in batches.
+        """The deadline reminders due for these cases, one per person, streamed in batches (some empty).
 
         The table's reminder row for each case (followers who have written to no official and did
         not turn reminders off), gathered per person: several cases due at once make one message.
@@ -265,9 +258,8 @@ class Audiences:
         await self.redis.expire(still, 3600)  # should this process die, its copy goes too
         try:
             async for chats in self._scan(still):
-                found = await self._reminders(case_ids, chats)
-                if found:
-                    yield found
+                # Empty batches too: whoever builds the send renews its lease with each one.
+                yield await self._reminders(case_ids, chats)
         finally:
             await self.redis.delete(still)
 
@@ -281,9 +273,9 @@ class Audiences:
                 return
 
     async def _reminders(self, case_ids: list[str], chats: list[int]) -> list[Reminder]:
+        pseudonyms = {chat: self.pseudonyms.user(chat) for chat in chats}
         async with self.redis.pipeline(transaction=False) as pipe:
-            for chat in chats:
-                who = self.pseudonyms.user(chat)
+            for chat, who in pseudonyms.items():
                 pipe.hmget(self.key("user", chat), ["lang", "reminders"])
                 for case in case_ids:
                     pipe.sismember(self.key("subs", case), chat)
@@ -310,7 +302,7 @@ class Audiences:
         now = int(self.clock())
         async with self.redis.pipeline(transaction=False) as pipe:
             for reminder in candidates:
-                mark = self.key("reminded", self.pseudonyms.user(reminder.chat))
+                mark = self.key("reminded", pseudonyms[reminder.chat])
                 await self._claim_reminder(keys=[mark], args=[now, REMINDED_TTL], client=pipe)
             claimed = await pipe.execute()
         return [reminder for reminder, fresh in zip(candidates, claimed) if fresh]

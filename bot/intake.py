@@ -127,14 +127,19 @@ class InFlight:
 def track_in_flight(dispatcher: Dispatcher) -> InFlight:
     """Install an InFlight as the outermost update middleware (it must see an update before anything awaits)."""
     tracker = InFlight()
+    register_first(dispatcher, tracker)
+    return tracker
+
+
+def register_first(dispatcher: Dispatcher, middleware: Any) -> None:
+    """An update outer middleware before every one registered so far (aiogram's FSM middleware included)."""
     manager = dispatcher.update.outer_middleware
     others = list(manager)
-    for middleware in others:
-        manager.unregister(middleware)
-    manager.register(tracker)
-    for middleware in others:
-        manager.register(middleware)
-    return tracker
+    for each in others:
+        manager.unregister(each)
+    manager.register(middleware)
+    for each in others:
+        manager.register(each)
 
 
 class PollingIntake:

@@ -90,13 +90,13 @@ class Store:
             await self.redis.hdel(self.key("user", chat_id), "sign")
 
     # consent: alerts, follows, /stop (who each message reaches is bot.audiences' table)
-    async def start(self, chat_id: int) -> bool:
+    async def start(self, chat_id: int) -> set[str] | None:
         """/start: new-case alerts and everyone-broadcasts (unless the person switched them off), and
-        whatever a /stop had paused. Returns whether the person had stopped everything."""
-        stopped = await self.resume(chat_id)
+        whatever a /stop had paused. Returns the follows it restored, None when nothing was stopped."""
+        restored = await self.resume(chat_id)
         if await self.redis.hget(self.key("user", chat_id), "no_alerts") != "1":
             await self.redis.sadd(self.key("users"), chat_id)
-        return stopped
+        return restored
 
     async def set_alerts(self, chat_id: int, on: bool) -> bool:
         """Alerts of new cases (and everyone-broadcasts) on or off, a choice /start respects; follows stay.
@@ -166,11 +166,12 @@ class Store:
             await pipe.execute()
         return cases
 
-    async def resume(self, chat_id: int) -> bool:
-        """Undo a /stop, if there is one: the follows and the alerts the person had. True when there was."""
+    async def resume(self, chat_id: int) -> set[str] | None:
+        """Undo a /stop, if there is one: the follows and the alerts the person had. Returns the follows
+        restored, None when nothing was stopped."""
         data = await self.redis.hmget(self.key("user", chat_id), ["stopped", "alerts"])
         if data[0] != "1":
-            return False
+            return None
         cases = await self.subscriptions(chat_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             for case_id in cases:
@@ -179,7 +180,7 @@ class Store:
                 pipe.sadd(self.key("users"), chat_id)
             pipe.hdel(self.key("user", chat_id), "stopped", "alerts")
             await pipe.execute()
-        return True
+        return cases
 
     async def unsubscribe_all(self, chat_id: int) -> set[str]:
         cases = await self.subscriptions(chat_id)
@@ -302,7 +303,6 @@ class Store:
                 self.key("reminded", who),  # bot.audiences: their last deadline reminder
             )
             pipe.delete(f"fsm:{user_id}:{user_id}:data")
-            pipe.srem(self.key("users"), user_id)
             await pipe.execute()
         # "Already ran" marks of their personal reminders name them by pseudonym (scheduler/jobs.py). Big
         # steps: this walks the whole keyspace, and the user is waiting.

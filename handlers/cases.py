@@ -62,11 +62,10 @@ async def case_screen_handler(
         return
     answer = None
     if cb.verb == "sub":
-        stopped = (await store.user(user_id)).stopped
-        before = await store.subscriptions(user_id)
+        restored = await store.resume(user_id)  # tapping Subscribe after /stop is coming back
         await store.subscribe(user_id, case.id)
-        if stopped:  # tapping Subscribe after /stop is coming back
-            answer = renderer.toast("resumed", lang, count=len(before))
+        if restored is not None:
+            answer = renderer.toast("resumed", lang, count=len(restored))
         else:
             answer = renderer.toast("subscribed", lang)
     elif cb.verb == "unsub":

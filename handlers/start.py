@@ -62,9 +62,9 @@ async def command_start_case_handler(
             await message.answer(renderer.message("closed_case", lang, case=case))
         await _start(message, prefs, lang, library, store, renderer, clock)  # nothing to follow: a plain /start
         return
-    before = await store.subscriptions(user_id)
-    if await store.resume(user_id):
-        await message.answer(renderer.message("resumed", lang, count=len(before)))
+    restored = await store.resume(user_id)
+    if restored is not None:
+        await message.answer(renderer.message("resumed", lang, count=len(restored)))
     await store.subscribe(user_id, case.id)
     if prefs.is_new:
         await send(message, renderer.language_picker(lang, case.id))
@@ -84,12 +84,12 @@ async def _start(
     message: Message, prefs: UserPrefs, lang: str, library: Library, store: Store, renderer: Renderer, clock: Clock
 ) -> None:
     user_id = message.chat.id
-    before = await store.subscriptions(user_id)
-    back = await store.start(user_id)
+    restored = await store.start(user_id)
     if prefs.is_new:
         await send(message, renderer.language_picker(lang))
         return
-    screen = await welcome_screen(user_id, lang, library, store, renderer, clock, back=len(before) if back else None)
+    back = len(restored) if restored is not None else None
+    screen = await welcome_screen(user_id, lang, library, store, renderer, clock, back=back)
     await send(message, screen)
 
 

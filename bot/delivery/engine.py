@@ -135,10 +135,12 @@ class Broadcasts:
             for _, variant in batch:
                 if variant not in variants:
                     variants[variant] = render(variant)
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hset(self.key("bc", bc_id, "variant"), mapping=dict(batch))
-                pipe.expire(self.key("bc", bc_id, "variant"), 7 * 86_400)  # chat ids: never kept for long
-                await pipe.execute()
+            if batch:
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    pipe.hset(self.key("bc", bc_id, "variant"), mapping=dict(batch))
+                    pipe.expire(self.key("bc", bc_id, "variant"), 7 * 86_400)  # chat ids: never kept for long
+                    await pipe.execute()
+            # An empty batch (nobody due in it) still renews the lease: a long scan is not taken for a dead one.
             if not await self._push(keys=[queue, lease], args=[token, PREPARE_LEASE_MS, "", *(c for c, _ in batch)]):
                 return bc_id  # cancelled meanwhile
             total += len(batch)

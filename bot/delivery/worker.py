@@ -10,9 +10,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from bot.delivery.engine import Broadcasts
+from bot.delivery.engine import Broadcasts, UnknownBroadcast
 from bot.delivery.models import Audience, Outcome, OutcomeKind, Payload, Progress, State
 from bot.delivery.scripts import ACK, CLAIM, FINISH, RELEASE, RESERVE
 
@@ -30,6 +30,15 @@ LEASE_SECONDS = 35.0
 STOP_GRACE = 6.0
 ACK_ATTEMPTS = 5
 RATE_LIMITED = "rate:429"  # counter of 429 answers, for /metrics (bot.observability)
+
+
+class Loaded(NamedTuple):
+    """A broadcast as the worker sends it: its message, the case its recipients follow ('' for none), and
+    whether each chat has a text of its own (a deadline reminder) rather than one per language."""
+
+    payload: Payload
+    follow: str
+    personal: bool
 
 
 class Reporter(Protocol):
@@ -83,9 +92,7 @@ class Worker:
         self.in_flight = asyncio.Semaphore(max(3 * self.batch, min(int(rate / 4), MAX_IN_FLIGHT)))
         self.tasks: set[asyncio.Task[None]] = set()
         self._sending: dict[asyncio.Task[None], tuple[str, int]] = {}  # a send in flight -> (broadcast, chat)
-        self._payloads: dict[str, Payload] = {}
-        self._follows: dict[str, str] = {}  # broadcast -> the case its recipients follow ('' for none)
-        self._personal: dict[str, bool] = {}  # broadcast -> variants chosen per chat, not per language
+        self._loaded: dict[str, Loaded] = {}  # what each broadcast under way sends, read once
         self._acks: dict[str, list[object]] = {}
         self._flusher: asyncio.Task[None] | None = None
         self._claim = self.redis.register_script(CLAIM)
@@ -169,9 +176,10 @@ class Worker:
                 await self._give_back(bc_id, claimed)
                 return True
             chats = [int(chat) for chat in claimed]
-            payload = await self._payload(bc_id)
+            loaded = await self._load(bc_id)
+            payload = loaded.payload
             payloads: list[Payload | None]
-            if self._personal.get(bc_id):  # each their own text (bot.audiences decided which)
+            if loaded.personal:  # each their own text (bot.audiences decided which)
                 payloads = [payload.variants.get(v) if v else None for v in await self.bc.variants(bc_id, chats)]
             elif payload.variants:  # each in the language they chose
                 payloads = [payload.for_language(lang) for lang in await self.bc.languages(chats)]
@@ -218,8 +226,7 @@ class Worker:
         self._next_housekeeping = now + self.housekeeping_every
         await self.bc.resume_preparing()
         while (bc_id := await self.bc.next_ended()) is not None:
-            for cache in (self._payloads, self._follows, self._personal):
-                cache.pop(bc_id, None)
+            self._loaded.pop(bc_id, None)
             if self.reporter:
                 await self.reporter.finished(await self.bc.progress(bc_id))
 
@@ -232,13 +239,16 @@ class Worker:
                 return bc_id
         return None
 
-    async def _payload(self, bc_id: str) -> Payload:
-        if bc_id not in self._payloads:
-            self._payloads[bc_id] = await self.bc.payload(bc_id)
-            audience, personal = await self.redis.hmget(self.bc.key("bc", bc_id), ["audience", "personal"])
-            self._follows[bc_id] = (Audience.from_json(audience).follow if audience else None) or ""
-            self._personal[bc_id] = bool(personal)
-        return self._payloads[bc_id]
+    async def _load(self, bc_id: str) -> Loaded:
+        if bc_id not in self._loaded:
+            raw, audience, personal = await self.redis.hmget(
+                self.bc.key("bc", bc_id), ["payload", "audience", "personal"]
+            )
+            if raw is None:
+                raise UnknownBroadcast(bc_id)
+            follow = (Audience.from_json(audience).follow if audience else None) or ""
+            self._loaded[bc_id] = Loaded(Payload.from_json(raw), follow, bool(personal))
+        return self._loaded[bc_id]
 
     async def _deliver(self, bc_id: str, chat: int, payload: Payload) -> None:
         try:
@@ -299,7 +309,8 @@ class Worker:
         # A message that arrived but was not recorded is sent again when its lease runs out: try
         # hard. If Redis stays away, the lease still means no one is lost.
         keys = [self.bc.key("bc", bc_id, "inflight"), self.bc.key("bc", bc_id), self.bc.key("bc", bc_id, "q")]
-        follow = self._follows.get(bc_id, "")
+        loaded = self._loaded.get(bc_id)
+        follow = loaded.follow if loaded else ""
         if follow:
             keys += [self.bc.key("subs", follow), self.bc.key("users")]
             keys += [self.bc.key("user", chat, "subs") for chat in args[::3]]
@@ -332,8 +343,7 @@ class Worker:
             args=[bc_id, time.time()],
         )
         if finished:
-            for cache in (self._payloads, self._follows, self._personal):
-                cache.pop(bc_id, None)
+            self._loaded.pop(bc_id, None)
             await self.redis.delete(self.bc.key("bc", bc_id, "attempts"), self.bc.key("bc", bc_id, "variant"))
             progress = await self.bc.progress(bc_id)
             logger.info("Broadcast %r done: %r", bc_id, progress.as_dict())
