@@ -23,13 +23,14 @@ from bot.delivery import Broadcasts, Worker
 from bot.content_sync import ContentSync
 from bot.importer.drafts import Drafts
 from bot.importer.service import Importer
-from bot.intake import HANDLER_GRACE, PollingIntake, make_intake, register_first
+from bot.intake import HANDLER_GRACE, PauseWhileRedisAway, PollingIntake, WaitForRedis, make_intake, register_first
 from bot.i18n import load_translations
 from bot.lifecycle import CaseStates
 from bot.observability import Metrics
 from bot.pledges import Store
 from bot.privacy import Pseudonymizer, privacy_key
 from bot.render import Renderer
+from bot.redis_gate import RedisGate, RedisState
 from bot.replay import CutUpdates
 from bot.discreet import DiscreetChats
 from bot.settings import Settings
@@ -66,18 +67,22 @@ class App:
     content: ContentSync
     cases: CaseStates
     discreet: DiscreetChats
+    gate: RedisGate
     metrics: Metrics | None = None  # health and /metrics: mount routes(app.metrics), see bot.observability
 
     def background(self, stop: asyncio.Event) -> list[asyncio.Task[None]]:
-        """Delivery, the scheduler (when this process leads), content reloads and discreet deletions, until stop."""
+        """Delivery, the scheduler (when this process leads), content reloads, discreet deletions and the
+        event loop's lag (for /metrics), until stop."""
         return [
             asyncio.create_task(self.worker.run(stop)),
             asyncio.create_task(self.scheduler.run(stop)),
             asyncio.create_task(self.content.run(stop)),
             asyncio.create_task(sweep(self.discreet, self.bot, stop)),
+            *([asyncio.create_task(self.metrics.watch_loop(stop))] if self.metrics else []),
         ]
 
     async def close(self) -> None:
+        await self.gate.close()
         self.scheduler.shutdown()
         await self.bot.session.close()
         await self.sender_bot.session.close()
@@ -135,6 +140,15 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
     library.replace(await cases.apply(library))  # updates recorded since the files were written
     content = ContentSync(library, cases)
     notifier = Coordinators(bot, store, renderer, settings.admin_ids)
+    gate = RedisGate(redis)
+    bot.session.middleware(PauseWhileRedisAway(gate))
+
+    async def tell_coordinators(before: RedisState, now: RedisState, took: float) -> None:
+        # Only writes refused: coordinators can act on it (memory), and reads still find who they are.
+        if RedisState.REFUSING in (before, now):
+            await notifier.send(lambda lang: renderer.message("redis_refusing", lang, refusing=now is RedisState.REFUSING))
+
+    gate.listeners.append(tell_coordinators)
     ctx = JobContext(
         redis=redis, store=store, broadcasts=broadcasts, library=library, cases=cases, renderer=renderer,
         clock=clock, send=sender, notify=notifier.send, default_timezone=settings.default_timezone,
@@ -150,11 +164,11 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
 
     async def replan() -> None:
         if scheduler.leading:
-            scheduler.reconcile(library.all(), clock())
+            await scheduler.reconcile(library.all(), clock())
 
     scheduler.on_lead = replan
     content.listeners.append(replan)
-    metrics = Metrics(redis, store=store, broadcasts=broadcasts, scheduler=scheduler, library=library)
+    metrics = Metrics(redis, store=store, broadcasts=broadcasts, scheduler=scheduler, library=library, gate=gate)
     scheduler.on_missed = metrics.counting_missed(scheduler.on_missed)
     isolation = IdleEvictingIsolation()
     dispatcher = Dispatcher(
@@ -177,8 +191,11 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         ),
         cut_updates=CutUpdates(redis),
         discreet=discreet,
+        redis_gate=gate,
         menu_missing=set(),  # coordinators whose command menu Telegram refused; publish_profile fills it
     )
+    # Outside aiogram's error middleware: a failure on Redis trouble is held and handled again, unseen.
+    register_first(dispatcher, WaitForRedis(gate))
     # Ahead of aiogram's FSM middleware, which takes the per-chat lock: a flood of one person's taps is
     # dropped before it queues there.
     register_first(dispatcher, TapQueueLimit(isolation))
@@ -205,7 +222,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
     gc.set_threshold(50_000, 20, 100)
     return App(
         settings, bot, dispatcher, store, library, renderer, broadcasts, worker, scheduler, content, cases, discreet,
-        metrics,
+        gate, metrics,
     )
 
 

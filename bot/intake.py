@@ -9,12 +9,15 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Protocol
 
-from aiogram import Dispatcher
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.dispatcher.event.bases import UNHANDLED
-from aiogram.methods import GetUpdates
+from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.methods.base import Response, TelegramType
 from aiogram.types import TelegramObject, Update
 from redis.exceptions import RedisError
 
+from bot.redis_gate import RedisGate
 from bot.replay import CutUpdates
 from bot.storage import MAX_CONNECTIONS
 
@@ -32,6 +35,9 @@ UPDATES_IN_FLIGHT = 2 * MAX_CONNECTIONS
 RECENT_UPDATES = 10_000  # update ids remembered to refuse a second delivery (a minute of heavy traffic)
 REPLAY_EVERY = 5.0  # how often a running process looks for updates another one cut short while stopping
 REPLAY_EXIT = 3.0  # a stop waits this long for the replay's Redis call in progress
+# An update that fails on Redis trouble is handled again once Redis is back, this many times at most:
+# an outage shuts the gate, so a retry waits for its end; only trouble the probe cannot see loops.
+RETRIES_ON_REDIS = 20
 
 
 class Intake(Protocol):
@@ -142,6 +148,61 @@ def register_first(dispatcher: Dispatcher, middleware: Any) -> None:
         manager.register(each)
 
 
+class WaitForRedis:
+    """Updates wait while Redis is away or refusing writes, and one that failed on it is handled again after.
+
+    Nothing that needs Redis is lost or answered "try again" during an outage: the pledge counts
+    when Redis is back. In webhook mode (`redeliverable` set by bot.web) a failure goes back to
+    Telegram instead, which delivers it again; bot.web answers 503 while the gate is shut.
+    """
+
+    def __init__(self, gate: RedisGate, retries: int = RETRIES_ON_REDIS) -> None:
+        self.gate = gate
+        self.retries = retries
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if data.get("redeliverable"):
+            try:
+                return await handler(event, data)
+            except Exception as exc:
+                self.gate.report(exc)
+                raise
+        for attempt in range(self.retries + 1):
+            await self.gate.wait_open()
+            # The error handler keeps quiet about a failure that will be handled again (handlers/errors.py).
+            data["redeliverable"] = attempt < self.retries
+            try:
+                return await handler(event, data)
+            except Exception as exc:
+                if self.gate.report(exc) is None or attempt == self.retries:
+                    raise
+                logger.warning("Update %r met Redis trouble (%s): handled again once Redis is back",
+                               getattr(event, "update_id", None), type(exc).__name__)
+                if self.gate.is_open:  # the probe found nothing wrong: do not spin
+                    await asyncio.sleep(min(0.1 * 2**attempt, 5.0))
+        raise AssertionError("unreachable")
+
+
+class PauseWhileRedisAway(BaseRequestMiddleware):
+    """Long polling asks Telegram for no more updates while the gate is shut: Telegram keeps them."""
+
+    def __init__(self, gate: RedisGate) -> None:
+        self.gate = gate
+
+    async def __call__(
+        self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot, method: TelegramMethod[TelegramType]
+    ) -> Response[TelegramType]:
+        # Only the long poll: the confirmation a stop sends (timeout 0) must not wait.
+        if isinstance(method, GetUpdates) and method.timeout:
+            await self.gate.wait_open(update=False)
+        return await make_request(bot, method)
+
+
 class PollingIntake:
     """aiogram's long polling in a task; a stop waits for the handlers aiogram leaves running."""
 
@@ -200,8 +261,8 @@ class PollingIntake:
                 self._replay.cancel()
                 logger.warning("The replay of cut-short updates did not end in %rs: cancelled", REPLAY_EXIT)
             await asyncio.gather(self._replay, return_exceptions=True)
-        await self._keep(cut)
-        await self._confirm()
+        # Kept, or else (Redis away) left for Telegram to deliver again: it still holds those not confirmed.
+        await self._confirm(None if await self._keep(cut) else min(u.update_id for u in cut))
 
     async def _handle_cut_updates(self) -> None:
         """Handle, one by one, the updates a stop cut short: at start, then every few seconds.
@@ -229,26 +290,33 @@ class PollingIntake:
             except Exception:
                 logger.exception("Update %r failed again", update.update_id)
 
-    async def _keep(self, cut: list[Update]) -> None:
+    async def _keep(self, cut: list[Update]) -> bool:
+        """Whether the updates cut short are safe in Redis (or there were none)."""
         if not cut:
-            return
+            return True
         try:
             kept = await self.cut.keep(cut)
         except RedisError as exc:
-            logger.error("%d update(s) cut short could not be kept (%r): they are lost", len(cut), exc)
-            return
+            logger.error(
+                "%d update(s) cut short could not be kept (%s): left unconfirmed, for Telegram to deliver again "
+                "unless an earlier confirmation took them", len(cut), type(exc).__name__,
+            )
+            return False
         if kept:
             logger.warning("%d update(s) cut short, kept for the next start to handle", kept)
+        return True
 
-    async def _confirm(self) -> None:
-        """Tell Telegram which updates are taken, so the next process does not handle them again.
+    async def _confirm(self, before: int | None = None) -> None:
+        """Tell Telegram which updates are taken (all, or those before `before`), so the next process
+        does not handle them again.
 
         aiogram confirms a batch with its next getUpdates, which a stop can cut off.
         """
         if self.in_flight.newest is None:
             return
+        offset = self.in_flight.newest + 1 if before is None else before
         try:
-            await self.app.bot(GetUpdates(offset=self.in_flight.newest + 1, limit=1, timeout=0))
+            await self.app.bot(GetUpdates(offset=offset, limit=1, timeout=0))
         except Exception as exc:
             logger.warning("Could not confirm the updates handled (%r): the next start may see some again", exc)
 

@@ -47,6 +47,7 @@ from bot.delivery import Broadcasts, State
 from bot.delivery.models import COUNTERS
 from bot.delivery.worker import RATE_LIMITED
 from bot.pledges import Store
+from bot.redis_gate import RedisGate
 from scheduler import Planned, Scheduler
 from scheduler.jobs import OUTCOMES
 
@@ -63,6 +64,8 @@ BATCH = 1000  # broadcasts per pipeline when summing delivery outcomes
 FINISHED = (State.done.value, State.cancelled.value)
 SETTLED_AFTER = 300.0  # seconds after its end: late answers to a cancelled broadcast's last sends are in by then
 JOB_KINDS = ("reminder", "later", "broadcast")
+LAG_EVERY = 0.1  # how often the event loop's lag is sampled
+LAG_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 @dataclass(frozen=True)
@@ -142,9 +145,18 @@ class DeliveryTotals:
 
 
 async def health(
-    redis: Redis, broadcasts: Broadcasts, scheduler: Scheduler, *, timeout: float = PING_TIMEOUT
+    redis: Redis, broadcasts: Broadcasts, scheduler: Scheduler, *, timeout: float = PING_TIMEOUT,
+    gate: RedisGate | None = None,
 ) -> tuple[bool, dict[str, Any]]:
     """Whether this process can do its work, and each check's findings (no personal data)."""
+    if gate is not None and not gate.is_open:
+        # Its own probe already says so: the intake takes no updates until Redis is back.
+        away = round(time.monotonic() - gate.since, 1)
+        return False, {
+            "status": "unhealthy",
+            "redis": {"ok": False, "state": str(gate.state), "for_s": away, "updates_waiting": gate.held},
+            "intake": {"ok": False, "paused": True},
+        }
     started = time.perf_counter()
     try:
         async with asyncio.timeout(timeout):
@@ -226,9 +238,10 @@ class Metrics:
     """One App's registry: its own counters, fed by handlers.metrics, plus the shared figures from Redis."""
 
     def __init__(
-        self, redis: Redis, *, store: Store, broadcasts: Broadcasts, scheduler: Scheduler, library: Library
+        self, redis: Redis, *, store: Store, broadcasts: Broadcasts, scheduler: Scheduler, library: Library,
+        gate: RedisGate | None = None,
     ) -> None:
-        self.redis, self.store, self.broadcasts = redis, store, broadcasts
+        self.redis, self.store, self.broadcasts, self.gate = redis, store, broadcasts, gate
         self.scheduler, self.library = scheduler, library
         # Not the global default registry: tests build many apps in one process.
         self.registry = CollectorRegistry()
@@ -245,6 +258,14 @@ class Metrics:
         self.redis_up = Gauge("rrb_redis_up", "1 when Redis answered this scrape", registry=self.registry)
         self.leading = Gauge("rrb_scheduler_leading", "1 while this process runs the scheduler", registry=self.registry)
         self.leading.set_function(lambda: float(self.scheduler.leading))
+        self.loop_lag = Histogram(
+            "rrb_event_loop_lag_seconds", "How late the event loop woke a task that slept: every update waits "
+            "behind such a stall", buckets=LAG_BUCKETS, registry=self.registry,
+        )
+        self.worst_lag = Gauge(
+            "rrb_event_loop_lag_max_seconds", "The longest event-loop stall since this process started",
+            registry=self.registry,
+        )
         self.shared = SharedCollector()
         self.registry.register(self.shared)
         self.deliveries = DeliveryTotals(redis, broadcasts)
@@ -256,6 +277,19 @@ class Metrics:
         self.latency.labels(kind).observe(seconds)
         if failed:
             self.update_errors.labels(kind).inc()
+
+    async def watch_loop(self, stop: asyncio.Event, every: float = LAG_EVERY) -> None:
+        """Sample the event loop's lag until stop: a blocking call anywhere shows here."""
+        loop = asyncio.get_running_loop()
+        worst = 0.0
+        while not stop.is_set():
+            asked = loop.time()
+            await asyncio.sleep(every)
+            lag = max(0.0, loop.time() - asked - every)
+            self.loop_lag.observe(lag)
+            if lag > worst:
+                worst = lag
+                self.worst_lag.set(lag)
 
     async def render(self) -> bytes:
         """The exposition text, with the shared figures read from Redis just now."""
@@ -298,17 +332,13 @@ class Metrics:
         return Shared(backlog, deliveries, int(limited or 0), pledges, job_runs, await self._planned())
 
     async def _planned(self) -> dict[str, int]:
-        """Jobs waiting by kind; APScheduler reads its store with a blocking client, so off the event loop."""
-
-        def count() -> dict[str, int]:
-            found = dict.fromkeys(JOB_KINDS, 0)
-            for job in self.scheduler.planned():
-                found[job.kind] = found.get(job.kind, 0) + 1
-            found["later"] = self.scheduler.count_later()
-            return found
-
+        """Jobs waiting by kind (the scheduler reads its blocking store off the event loop)."""
         try:
-            return await asyncio.to_thread(count)
+            found = dict.fromkeys(JOB_KINDS, 0)
+            for job in await self.scheduler.planned():
+                found[job.kind] = found.get(job.kind, 0) + 1
+            found["later"] = await self.scheduler.count_later()
+            return found
         except Exception as exc:
             logger.warning("Metrics: scheduled jobs unreadable: %r", type(exc).__name__)
             return {}
@@ -337,7 +367,7 @@ def routes(metrics: Metrics) -> list[web.RouteDef]:
     """GET /healthz and GET /metrics, for the aiohttp application serving PORT (see the module docstring)."""
 
     async def healthz(request: web.Request) -> web.Response:
-        ok, report = await health(metrics.redis, metrics.broadcasts, metrics.scheduler)
+        ok, report = await health(metrics.redis, metrics.broadcasts, metrics.scheduler, gate=metrics.gate)
         return web.json_response(report, status=200 if ok else 503, headers={"Cache-Control": "no-store"})
 
     async def exposition(request: web.Request) -> web.Response:

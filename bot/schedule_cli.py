@@ -14,8 +14,8 @@ from bot.storage import open_redis
 async def list_jobs(settings: StoreSettings, case_id: str | None, *, as_json: bool) -> int:
     async with open_redis(redis_url(settings), settings.data_dir) as redis:
         with planner(redis, settings) as scheduler:
-            jobs = scheduler.planned(case_id)
-            personal = scheduler.count_later()
+            jobs = await scheduler.planned(case_id)
+            personal = await scheduler.count_later()
     zone = ZoneInfo(settings.default_timezone)
     if as_json:
         print(json.dumps([
@@ -41,7 +41,7 @@ async def cancel_job(settings: StoreSettings, job_id: str | None) -> int:
         return fail("schedule cancel needs an ID (`rrbot schedule list` shows them)")
     async with open_redis(redis_url(settings), settings.data_dir) as redis:
         with planner(redis, settings) as scheduler:
-            if not scheduler.cancel(job_id):
+            if not await scheduler.cancel(job_id):
                 return fail(f"nothing scheduled as {job_id!r}")
     print(f"cancelled {job_id}")
     return 0

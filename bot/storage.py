@@ -72,8 +72,8 @@ def sync_client(client: Redis) -> "redis.Redis":
         "db": kwargs.get("db", 0),
         "username": kwargs.get("username"),
         "password": kwargs.get("password"),
-        # Its calls block the event loop: a short budget, so a Redis restart stalls the bot for
-        # about a second, not for longer than a broadcast lease.
+        # Its calls block their thread (the scheduler's, off the event loop): a short budget, so a
+        # frozen Redis holds up due jobs and planning for seconds, not for longer than a broadcast lease.
         "socket_connect_timeout": 2,
         "socket_timeout": 2,
         "retry": SyncRetry(SyncBackoff(cap=0.3, base=0.05), retries=3),

@@ -10,6 +10,8 @@ handling, and each update id is claimed in Redis first:
   again (handlers/errors.py lets those failures through in webhook mode; others, such as a Telegram
   error, are answered to the user and logged, and count as handled: they would fail again);
 * claimed by a replica still handling it: 503, try later (the claim lapses if that replica died).
+  A claim of this replica's own that it no longer holds (its release failed, as it does when Redis
+  went away mid-update) is taken over at once, rather than holding Telegram up for CLAIM_TTL.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import secrets
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -25,6 +29,8 @@ from aiohttp import web
 from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from bot.redis_gate import trouble
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -35,6 +41,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DONE_TTL = 24 * 3600  # Telegram gives up redelivering an update long before this
 CLAIM_TTL = 60  # a replica that dies while handling an update lets it go after this (handling takes ~1 s)
 MAX_CONNECTIONS = 40  # Telegram's default: parallel requests per bot across all replicas
+UNMARKED = 10_000  # updates handled whose "done" Redis did not take, remembered to mark on redelivery
 MAX_BODY = 1024 * 1024  # an update is a few KB; Telegram's own limit for a message is far below this
 
 
@@ -44,15 +51,20 @@ class UpdateClaims:
     def __init__(self, redis: Redis, prefix: str = "rrb:") -> None:
         self.redis = redis
         self.prefix = prefix
+        self.busy = f"busy:{secrets.token_hex(6)}"  # this replica's claims
 
     def key(self, update_id: int) -> str:
         return f"{self.prefix}upd:{update_id}"
 
     async def claim(self, update_id: int) -> str | None:
-        """None when this process may handle the update; else "done" or "busy"."""
-        if await self.redis.set(self.key(update_id), "busy", nx=True, ex=CLAIM_TTL):
+        """None when this process may handle the update; else "done", "busy", or "mine" (claimed by this process)."""
+        if await self.redis.set(self.key(update_id), self.busy, nx=True, ex=CLAIM_TTL):
             return None
-        return await self.redis.get(self.key(update_id)) or "busy"
+        held = await self.redis.get(self.key(update_id)) or "busy"
+        return "mine" if held == self.busy else "done" if held == "done" else "busy"
+
+    async def take_over(self, update_id: int) -> None:
+        await self.redis.set(self.key(update_id), self.busy, ex=CLAIM_TTL)
 
     async def done(self, update_id: int) -> None:
         await self.redis.set(self.key(update_id), "done", ex=DONE_TTL)
@@ -95,6 +107,8 @@ class WebhookIntake:
         self.claims = UpdateClaims(app.store.redis)
         self.accepting = False
         self.in_flight = 0
+        self.handling: set[int] = set()
+        self.unmarked: OrderedDict[int, None] = OrderedDict()
         self.idle = asyncio.Event()
         self.idle.set()
         path = settings.webhook_url.path or "/"
@@ -132,8 +146,8 @@ class WebhookIntake:
             return web.Response(status=401)
         from bot.intake import UPDATES_IN_FLIGHT
 
-        if not self.accepting or self.in_flight >= UPDATES_IN_FLIGHT:
-            # Shutting down, or full: Telegram retries, this replica or another takes it then.
+        if not self.accepting or self.in_flight >= UPDATES_IN_FLIGHT or not self.app.gate.is_open:
+            # Shutting down, full, or Redis away: Telegram retries, this replica or another takes it then.
             return web.Response(status=503)
         try:
             raw = await request.json()
@@ -149,34 +163,63 @@ class WebhookIntake:
         return await self._handle(update)
 
     async def _handle(self, update: Update) -> web.Response:
-        try:
-            taken = await self.claims.claim(update.update_id)
-        except RedisError:
-            logger.exception("Webhook: cannot claim update %r; Telegram will retry it", update.update_id)
+        update_id = update.update_id
+        if update_id in self.handling:  # a second delivery to this replica while the first is in hand
             return web.Response(status=503)
-        if taken == "done":
-            logger.info("Webhook: update %r was already handled", update.update_id)
-            return web.Response(status=200)
-        if taken is not None:
-            return web.Response(status=503)
+        if update_id in self.unmarked:  # handled here, but Redis could not be told: tell it now
+            return await self._mark_done(update_id)
+        # In hand from here, before the claim is made: a concurrent delivery must not take it over.
+        self.handling.add(update_id)
         self.in_flight += 1
         self.idle.clear()
         try:
-            # redeliverable: the error handler lets infrastructure failures through to be retried.
-            await self.app.dispatcher.feed_update(self.app.bot, update, redeliverable=True)
-        except Exception:
-            logger.exception("Webhook: update %r failed; released for redelivery", update.update_id)
-            await self._release(update.update_id)
-            return web.Response(status=500)
+            return await self._claim_and_feed(update)
         finally:
             self.in_flight -= 1
+            self.handling.discard(update_id)
             if not self.in_flight:
                 self.idle.set()
+
+    async def _claim_and_feed(self, update: Update) -> web.Response:
+        update_id = update.update_id
         try:
-            await self.claims.done(update.update_id)
+            taken = await self.claims.claim(update_id)
+            if taken == "mine":  # left behind by a release that failed here: not in hand, so free
+                await self.claims.take_over(update_id)
+                taken = None
+        except RedisError as exc:
+            self.app.gate.report(exc)
+            logger.warning("Webhook: cannot claim update %r (%s); Telegram will retry it", update_id, type(exc).__name__)
+            return web.Response(status=503)
+        if taken == "done":
+            logger.info("Webhook: update %r was already handled", update_id)
+            return web.Response(status=200)
+        if taken is not None:
+            return web.Response(status=503)
+        try:
+            # redeliverable: the error handler lets infrastructure failures through to be retried.
+            await self.app.dispatcher.feed_update(self.app.bot, update, redeliverable=True)
+        except Exception as exc:
+            if trouble(exc) is None:
+                logger.exception("Webhook: update %r failed; released for redelivery", update_id)
+            else:
+                logger.warning("Webhook: update %r met Redis trouble (%s); released for redelivery", update_id,
+                               type(exc).__name__)
+            await self._release(update_id)
+            return web.Response(status=500)
+        return await self._mark_done(update_id)
+
+    async def _mark_done(self, update_id: int) -> web.Response:
+        try:
+            await self.claims.done(update_id)
         except RedisError:
-            # Handled, but not marked: a redelivery within CLAIM_TTL is still refused as busy.
-            logger.warning("Webhook: update %r handled but not marked done", update.update_id)
+            # Handled, but not marked: should Telegram deliver it again (it timed out on this answer), this
+            # replica remembers it, rather than take its own claim over and handle it twice.
+            logger.warning("Webhook: update %r handled but not marked done", update_id)
+            self.unmarked[update_id] = None
+            if len(self.unmarked) > UNMARKED:
+                self.unmarked.popitem(last=False)
+        self.unmarked.pop(update_id, None)
         return web.Response(status=200)
 
     async def _release(self, update_id: int) -> None:

@@ -6,7 +6,7 @@ from aiogram import Router
 
 from bot.settings import Settings
 from handlers import account, act, cases, coordinator, fallback, importer, lifecycle, start
-from handlers.filters import PrivateChat
+from handlers.filters import PrivateChat, TapVerbs, tap_verbs
 
 # account first: while it waits for a signature, any other command or tap must cancel that prompt.
 # lifecycle, importer and coordinator next: they exist only for ADMIN_IDS (IsCoordinator), and while
@@ -23,6 +23,9 @@ _ACTIVIST = (
 for _router in (*_ACTIVIST, fallback.router):
     _router.message.filter(PrivateChat())
 for _router in _ACTIVIST:
+    # First, and cheap: a tap skips a router whose handlers take none of its verb, instead of trying each.
+    if (_verbs := tap_verbs(_router)) is not None:
+        _router.callback_query.filter(TapVerbs(_verbs))
     _router.callback_query.filter(PrivateChat())
 
 

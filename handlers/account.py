@@ -139,7 +139,7 @@ async def blocked_handler(
     """The person blocked the bot: nothing more goes to them, and their record goes (docs/PRIVACY.md)."""
     await broadcasts.withdraw(event.chat.id)
     await store.drop_chat(event.chat.id)
-    scheduler.forget(event.chat.id, library.ids())
+    await scheduler.forget(event.chat.id, library.ids())
 
 
 @router.message(Command("forget", ignore_case=True))
@@ -172,7 +172,7 @@ async def forget_confirmed_handler(
     await broadcasts.forget(query.from_user.id)
     cases = await store.forget(query.from_user.id, library.ids())
     # "Remind me later" jobs carry the chat id; cases gone from the files included (one keyspace walk for both).
-    scheduler.forget(query.from_user.id, cases)
+    await scheduler.forget(query.from_user.id, cases)
     await cut_updates.forget(query.from_user.id)
     pending = await discreet.forget(query.from_user.id)
     await show(query, renderer.screen("forgotten", lang))

@@ -134,5 +134,5 @@ async def remind_later_handler(
     if at is None:
         await toast(query, renderer.toast("later_too_late", lang, alert=True))
         return
-    scheduler.remind_later(query.from_user.id, case.id, action, at)
+    await scheduler.remind_later(query.from_user.id, case.id, action, at)
     await toast(query, renderer.later_toast(lang, at - clock()))

@@ -88,5 +88,5 @@ async def command_stop_handler(
     """Nothing more from the bot until /start: out of every audience, every queue, every personal reminder."""
     cases = await store.stop(message.chat.id)
     await broadcasts.withdraw(message.chat.id)
-    scheduler.forget(message.chat.id, library.ids())
+    await scheduler.forget(message.chat.id, library.ids())
     await message.answer(renderer.message("stopped", lang, count=len(cases)))

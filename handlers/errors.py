@@ -9,10 +9,10 @@ from typing import Any
 from aiogram.exceptions import TelegramAPIError
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import ErrorEvent
-from redis.exceptions import RedisError
 from pydantic import ValidationError
 
 from bot.logs import scrubbed_traceback
+from bot.redis_gate import trouble
 from bot.render import Renderer
 
 logger = logging.getLogger(__name__)
@@ -23,10 +23,9 @@ async def error_handler(
 ) -> Any:
     """Registered on the Dispatcher so it sees failures from every router."""
     update = event.update
-    if redeliverable and isinstance(event.exception, RedisError):
-        # Webhook mode: Telegram delivers the update again once Redis is back; telling the user of an
-        # error now would be wrong twice over. UNHANDLED lets the failure reach bot.web.
-        logger.warning("Update %r failed on %s; given back for redelivery", update.update_id, type(event.exception).__name__)
+    if redeliverable and trouble(event.exception) is not None:
+        # The update is handled again once Redis is back (bot.intake.WaitForRedis; in webhook mode,
+        # Telegram delivers it again): telling the user of an error now would be wrong twice over.
         return UNHANDLED
     if isinstance(event.exception, ValidationError):
         # pydantic quotes the offending input, which may be what the user typed: only where and what.

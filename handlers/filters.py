@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aiogram import Router
 from aiogram.filters import Filter
 from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
@@ -24,6 +25,28 @@ class Cb(Filter):
         if self.first and (not parsed.args or parsed.args[0] not in self.first):
             return False
         return {"cb": parsed}
+
+
+class TapVerbs(Filter):
+    """A router's root filter: only taps of the verbs its handlers take reach their filters (handlers/__init__.py)."""
+
+    def __init__(self, verbs: frozenset[str]) -> None:
+        self.verbs = verbs
+
+    async def __call__(self, query: CallbackQuery) -> bool:
+        parsed = decode(query.data)
+        return parsed is not None and parsed.verb in self.verbs
+
+
+def tap_verbs(router: Router) -> frozenset[str] | None:
+    """The verbs of the taps a router's handlers take; None when one of them takes taps of any verb."""
+    verbs: set[str] = set()
+    for handler in router.callback_query.handlers:
+        found = [f.callback for f in handler.filters or () if isinstance(f.callback, Cb)]
+        if not found:
+            return None
+        verbs.update(*(cb.verbs for cb in found))
+    return frozenset(verbs)
 
 
 class PrivateChat(Filter):

@@ -258,7 +258,7 @@ async def command_schedule_handler(
         await message.answer(renderer.message("unknown_case", lang))
         return
     cases = {c.id: c for c in library.all()}
-    jobs = scheduler.planned(case.id if case else None)
+    jobs = await scheduler.planned(case.id if case else None)
     await message.answer(renderer.schedule(lang, jobs, cases, settings.default_timezone, case))
 
 

@@ -5,6 +5,9 @@ process starts its scheduler paused, which lets it add, list and remove jobs in 
 Only the holder of a Redis lock (a TTL, renewed while held) resumes its scheduler and runs jobs;
 when the holder dies, another process takes the lock within LOCK_TTL + RENEW_EVERY seconds.
 The leader looks for jobs that other processes added every POLL seconds.
+
+The job store's Redis client blocks, so nothing here calls it on the event loop: APScheduler
+looks for due jobs in a thread of its own, and planning runs in a small pool of threads.
 """
 
 from __future__ import annotations
@@ -15,14 +18,16 @@ import functools
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.redis import RedisJobStore
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.asyncio import AsyncIOScheduler, run_in_event_loop
+from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from redis.asyncio import Redis
 
 from bot.content import ACTIONS, Case
@@ -32,6 +37,8 @@ from bot.storage import sync_client
 from scheduler.context import JobContext
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 LOCK_TTL = 20.0
 RENEW_EVERY = 5.0  # also how often a follower tries to take over: a new leader within 25 s
@@ -46,6 +53,9 @@ MAX_TIME = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
 # Retention runs daily at this time (UTC), when few people are awake to tap.
 RETENTION_JOB = "retention:daily"
 RETENTION_AT = dt.time(3, 30)
+# Planning calls wait on the job store's Redis here: a frozen Redis holds these few threads, not
+# the event loop's default pool (aiohttp resolves host names there). One pool for the process.
+_PLANNING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="scheduler-plan")
 
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
@@ -79,7 +89,8 @@ class ContextExecutor(AsyncIOExecutor):
     def _do_submit_job(self, job: Any, run_times: list[dt.datetime]) -> None:
         if self.ctx is None:
             raise RuntimeError("this scheduler only plans jobs: it has no context to run them")
-        super()._do_submit_job(_Bound(job, self.ctx), run_times)
+        # Submitted from the scheduler's thread: the task that runs the job is made on the loop.
+        _on_loop(self._eventloop, super()._do_submit_job, _Bound(job, self.ctx), run_times)
 
     async def drain(self, timeout: float) -> int:
         """Wait for the jobs running now; returns how many were still running after `timeout` seconds."""
@@ -103,6 +114,91 @@ class _Bound:
 
     def __str__(self) -> str:
         return str(self._job)
+
+
+class _OffLoopScheduler(AsyncIOScheduler):
+    """An AsyncIOScheduler that looks for due jobs in a thread: a slow job store never stalls the loop.
+
+    One thread, so two runs never overlap: a wakeup during a run brings one more run right after it.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scheduler")
+        self._run: Future[float | None] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._again = False
+        self._closing = False
+        self._stop_wait: bool | None = None  # set when a shutdown waits for the run in progress
+
+    @run_in_event_loop
+    def wakeup(self) -> None:
+        self._stop_timer()
+        if self._run is not None:
+            self._again = True
+        elif not self._closing and self.state != STATE_STOPPED:
+            self._start_run()
+
+    def _start_run(self) -> None:
+        self._again = False
+        self._idle.clear()
+        loop = self._eventloop
+
+        def tell(run: Future[float | None]) -> None:
+            if not loop.is_closed():  # a run that outlived the loop (a hung Redis at exit) has nobody to tell
+                _on_loop(loop, self._ran, run)
+
+        self._run = self._worker.submit(self._process_jobs)
+        self._run.add_done_callback(tell)
+
+    def _ran(self, run: Future[float | None]) -> None:
+        # After the jobs this run submitted: their tasks exist now (the loop runs callbacks in order).
+        self._run = None
+        self._idle.set()
+        if self._stop_wait is not None:
+            self._stop(self._stop_wait)
+            return
+        if self._closing or self.state == STATE_STOPPED or run.cancelled():
+            return
+        try:
+            wait_seconds = run.result()
+        except Exception:
+            # As APScheduler does when a job store fails to list due jobs: look again a little later.
+            logger.exception("Looking for due jobs failed")
+            wait_seconds = self.jobstore_retry_interval
+        if self._again:
+            self._start_run()
+        else:
+            self._start_timer(wait_seconds)
+
+    async def settle(self, timeout: float) -> bool:
+        """Wait for the run in progress (it may still start jobs); False when it outlasts `timeout`."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def shutdown(self, wait: bool = True) -> None:
+        super().shutdown(wait)
+        self._closing = True
+        # A run stuck in a Redis call ends with the call's timeout: nobody waits for it here.
+        self._worker.shutdown(wait=False, cancel_futures=True)
+
+    @run_in_event_loop
+    def _shutdown(self, wait: bool = True) -> None:
+        if self._run is None:
+            self._stop(wait)
+        else:
+            # The run holds the job stores' lock, which stopping takes: the loop would wait out a
+            # hung Redis call. The run stops the scheduler when it ends instead.
+            self._stop_wait = wait
+
+    def _stop(self, wait: bool) -> None:
+        BaseScheduler.shutdown(self, wait)
+        self._stop_timer()
+        self._eventloop = None
 
 
 class Scheduler:
@@ -138,7 +234,7 @@ class Scheduler:
         store.redis = sync_client(redis)  # the same server and database as the bot's own client
         self._store = store
         self._executor = ContextExecutor(ctx)
-        self._aps = AsyncIOScheduler(
+        self._aps = _OffLoopScheduler(
             timezone=dt.timezone.utc,
             # "local": housekeeping every process plans for itself (only the leader runs it), kept out of Redis.
             jobstores={"default": store, "local": MemoryJobStore()},
@@ -150,12 +246,14 @@ class Scheduler:
         self._release = redis.register_script(_RELEASE)
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- running ----------------------------------------------------------------------------------
 
     def start(self) -> None:
         """Start paused: this process can plan jobs now; it runs them only once it leads."""
         if not self._aps.running:
+            self._loop = asyncio.get_running_loop()
             self._aps.start(paused=True)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -199,6 +297,8 @@ class Scheduler:
         if not self.leading:
             return
         self._step_down("shutting down", logging.INFO)
+        if not await self._aps.settle(grace):
+            logger.warning("Still looking for due jobs after %rs (Redis slow?): letting go anyway", grace)
         # APScheduler's shutdown cancels running jobs: a personal reminder would be lost mid-send.
         if cut := await self._executor.drain(grace):
             logger.warning("%d scheduled job(s) still running after %rs: cut short", cut, grace)
@@ -234,13 +334,18 @@ class Scheduler:
 
     # --- planning ---------------------------------------------------------------------------------
 
-    def reconcile(self, cases: Iterable[Case], now: dt.datetime) -> None:
+    async def _off_loop(self, func: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(_PLANNING, functools.partial(func, *args))
+
+    async def reconcile(self, cases: Iterable[Case], now: dt.datetime) -> None:
         """Make the stored reminders match the cases: new ones added, moved or closed ones removed.
 
         A reminder already due stays for the missed-run rules (its job looks at the case again
         before it sends anything), unless its case is closed or gone.
         """
-        cases = list(cases)
+        await self._off_loop(self._reconcile, list(cases), now)
+
+    def _reconcile(self, cases: list[Case], now: dt.datetime) -> None:
         wanted = {
             r.job_id: r
             for case in cases
@@ -257,16 +362,19 @@ class Scheduler:
             logger.info("Reminder %r removed: its case changed", job.id)
         for job_id, reminder in wanted.items():
             if self._aps.get_job(job_id) is None:
-                self.add_reminder(reminder)
+                self._add_reminder(reminder)
 
-    def add_reminder(self, reminder: Reminder) -> None:
+    async def add_reminder(self, reminder: Reminder) -> None:
+        await self._off_loop(self._add_reminder, reminder)
+
+    def _add_reminder(self, reminder: Reminder) -> None:
         r = reminder
         self._add(r.job_id, r.at, "reminder", r.case_id, r.offset, r.at.timestamp())
 
-    def remind_later(self, chat_id: int, case_id: str, action: str, at: dt.datetime) -> str:
+    async def remind_later(self, chat_id: int, case_id: str, action: str, at: dt.datetime) -> str:
         """One reminder per person, case and action: tapping again moves it."""
         job_id = self._later_id(chat_id, case_id, action)
-        self._add(job_id, at, "later", chat_id, case_id, action)
+        await self._off_loop(self._add, job_id, at, "later", chat_id, case_id, action)
         return job_id
 
     def _later_id(self, chat_id: int, case_id: str, action: str) -> str:
@@ -276,7 +384,7 @@ class Scheduler:
 
     async def schedule_broadcast(self, payload: str, audience: str, created_by: int | None, at: dt.datetime) -> str:
         job_id = f"broadcast:{await self.redis.incr(self.seq_key)}"
-        self._add(job_id, at, "broadcast", payload, audience, created_by)
+        await self._off_loop(self._add, job_id, at, "broadcast", payload, audience, created_by)
         return job_id
 
     def _add(self, job_id: str, at: dt.datetime, kind: str, *args: Any) -> None:
@@ -295,8 +403,11 @@ class Scheduler:
             jobstore="local", replace_existing=True,
         )
 
-    def forget(self, chat_id: int, case_ids: Iterable[str]) -> int:
+    async def forget(self, chat_id: int, case_ids: Iterable[str]) -> int:
         """Drop a person's "remind me later" jobs (their arguments hold the chat id): /forget, /stop."""
+        return await self._off_loop(self._forget, chat_id, list(case_ids))
+
+    def _forget(self, chat_id: int, case_ids: list[str]) -> int:
         wanted = {self._later_id(chat_id, case_id, action) for case_id in case_ids for action in ACTIONS}
         # Also those about cases that are in no file any more: found by their id in the job store.
         prefix = self._later_id(chat_id, "", "").rstrip(":") + ":"
@@ -304,21 +415,26 @@ class Scheduler:
             job_id.decode() if isinstance(job_id, bytes) else job_id
             for job_id, _ in self._store.redis.hscan_iter(self._store.jobs_key, match=prefix + "*", count=1000)
         )
-        return sum(self.cancel(job_id) for job_id in wanted)
+        return sum(self._cancel(job_id) for job_id in wanted)
 
-    def cancel(self, job_id: str) -> bool:
+    async def cancel(self, job_id: str) -> bool:
+        return await self._off_loop(self._cancel, job_id)
+
+    def _cancel(self, job_id: str) -> bool:
         if self._aps.get_job(job_id) is None:
             return False
         self._aps.remove_job(job_id)
         return True
 
-    def planned(self, case_id: str | None = None) -> list[Planned]:
+    async def planned(self, case_id: str | None = None) -> list[Planned]:
         """Everything scheduled (for one case, when given), soonest first; personal reminders not listed."""
-        found = [describe(job.id, job.args, job.next_run_time) for job in self._aps.get_jobs(jobstore="default")]
+        jobs = await self._off_loop(self._aps.get_jobs, "default")
+        found = [describe(job.id, job.args, job.next_run_time) for job in jobs]
         return [p for p in found if p.kind != "later" and (case_id is None or p.case_id == case_id)]
 
-    def count_later(self) -> int:
-        return sum(job.id.startswith("later:") for job in self._aps.get_jobs())
+    async def count_later(self) -> int:
+        jobs = await self._off_loop(self._aps.get_jobs)
+        return sum(job.id.startswith("later:") for job in jobs)
 
     # --- missed runs ------------------------------------------------------------------------------
 
@@ -329,8 +445,15 @@ class Scheduler:
             logger.warning("Job %r missed its time %s by more than the grace window", event.job_id, event.scheduled_run_time)
         if self.on_missed is None or event.job_id.startswith("later:"):
             return  # a personal reminder is nobody else's business
+        assert self._loop is not None, "only a started scheduler has events"
+        # APScheduler may tell from its thread: the report is a task on the loop.
+        _on_loop(self._loop, self._report, self.on_missed, event, failed)
+
+    def _report(
+        self, on_missed: Callable[[Planned, dt.datetime, bool], Awaitable[None]], event: JobExecutionEvent, failed: bool
+    ) -> None:
         task = asyncio.get_running_loop().create_task(
-            self.on_missed(describe(event.job_id, (), event.scheduled_run_time), event.scheduled_run_time, failed)
+            on_missed(describe(event.job_id, (), event.scheduled_run_time), event.scheduled_run_time, failed)
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -359,6 +482,18 @@ def describe(job_id: str, args: tuple[Any, ...], run_at: dt.datetime | None) -> 
         audience = Audience.from_json(args[3])
         return Planned(job_id, kind, run_at, audience.case_id, args[3], args[4])
     return Planned(job_id, kind, run_at)
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop, func: Callable[..., Any], *args: Any) -> None:
+    """Call `func` on `loop`: at once from the loop's own thread, else as soon as the loop gets to it."""
+    try:
+        here = asyncio.get_running_loop()
+    except RuntimeError:
+        here = None
+    if here is loop:
+        func(*args)
+    else:
+        loop.call_soon_threadsafe(func, *args)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

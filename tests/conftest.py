@@ -17,6 +17,9 @@ from bot.emulator import BotAPIEmulator
 from bot.settings import Settings
 from bot.storage import EmbeddedRedis, client_from_url
 
+# Redis servers of a test's own (the redis_process fixture), for restarts, freezes and a full memory.
+pytest_plugins = ["tests.servers"]
+
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
 TOKEN = "123456789:TEST-token-for-the-emulator-only"

@@ -21,7 +21,7 @@ from bot.publishing import make_renderer
 from tests.conftest import ADMIN_ID, CONTENT
 from tests.pdfs import flate_stream, build_pdf, text_pdf
 from tests.test_lifecycle import follower, last_text
-from tests.test_scheduler import CASE, write_content
+from tests.test_scheduler import CASE, planned_jobs, write_content
 from tests.ua_texts import new_case, update_of_ua_84_11
 
 UTC = dt.timezone.utc
@@ -142,7 +142,7 @@ async def test_a_pasted_ua_is_previewed_with_every_official_then_published_once(
     assert any("What can I do?" in b["text"] for b in people[0].buttons())
     await emulator.wait_for(lambda: "Alert of UA 201/26" in str(admin.messages), timeout=10)
     # The leader planned the deadline reminders of the new case.
-    await emulator.wait_for(lambda: len(live.scheduler.planned(NEW)) == 3, timeout=10)
+    await emulator.wait_for(planned_jobs(live.scheduler, NEW, 3), timeout=10)
 
     # A second tap on the old report publishes nothing more.
     alerts = len(people[0].messages)
@@ -156,7 +156,7 @@ async def test_an_update_document_is_recognised_as_the_update_of_its_case(
     live: App, emulator: BotAPIEmulator, admin: Activist
 ) -> None:
     person = await follower(live, emulator, 7201)
-    await emulator.wait_for(lambda: len(live.scheduler.planned(CASE)) == 3, timeout=10)
+    await emulator.wait_for(planned_jobs(live.scheduler, CASE, 3), timeout=10)
     later = days_ahead(30)
     report = await upload(admin, "ua-84-11-third.txt", update_of_ua_84_11("third", later).encode())
     assert "Update 3 of UA 84/11, case ua-84-11" in report["text"] and "1 follower" in report["text"]
@@ -176,12 +176,12 @@ async def test_an_update_document_is_recognised_as_the_update_of_its_case(
 
 
 async def test_a_closing_update_closes_the_case(live: App, emulator: BotAPIEmulator, admin: Activist) -> None:
-    await emulator.wait_for(lambda: len(live.scheduler.planned(CASE)) == 3, timeout=10)
+    await emulator.wait_for(planned_jobs(live.scheduler, CASE, 3), timeout=10)
     report = await paste(admin, update_of_ua_84_11("third", days_ahead(30), closing=True))
     assert "closes the case" in report["text"]
     await admin.tap("Publish", report)
     await emulator.wait_for(lambda: live.library.get(CASE).status == "closed", timeout=10)
-    await emulator.wait_for(lambda: live.scheduler.planned(CASE) == [], timeout=10)
+    await emulator.wait_for(planned_jobs(live.scheduler, CASE, 0), timeout=10)
 
 
 async def test_edit_sends_the_draft_and_takes_a_corrected_file_back(

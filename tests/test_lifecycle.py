@@ -19,7 +19,7 @@ from bot.emulator import BotAPIEmulator
 from bot.journey import Activist
 from bot.settings import Settings
 from tests.conftest import ADMIN_ID, ROOT
-from tests.test_scheduler import CASE, write_content
+from tests.test_scheduler import CASE, planned_jobs, write_content
 
 UTC = dt.timezone.utc
 
@@ -63,8 +63,8 @@ async def test_an_extension_reaches_followers_and_moves_the_reminders(live: App,
     admin = Activist(emulator, ADMIN_ID, "Coord")
     await live.store.set_language(ADMIN_ID, "en")
     people = [await follower(live, emulator, 6101), await follower(live, emulator, 6102, "ru")]
-    await emulator.wait_for(lambda: len(live.scheduler.planned(CASE)) == 3, timeout=10)
-    before = {p.run_at for p in live.scheduler.planned(CASE)}
+    await emulator.wait_for(planned_jobs(live.scheduler, CASE, 3), timeout=10)
+    before = {p.run_at for p in await live.scheduler.planned(CASE)}
 
     new_deadline = (dt.datetime.now(UTC) + dt.timedelta(days=20)).date()
     confirm = await write_update(admin, "extended", "The authorities <b>asked for more time</b>.", new_deadline.isoformat())
@@ -79,9 +79,13 @@ async def test_an_extension_reaches_followers_and_moves_the_reminders(live: App,
     assert "продлён" in people[1].last["text"] or "продлен" in people[1].last["text"], people[1].last["text"]
     # The coordinator's progress and report name what went out, not a bare broadcast number.
     await emulator.wait_for(lambda: "🏁 Update 3 of UA 84/11" in str(admin.messages), timeout=10)
+
+    async def moved() -> bool:
+        return {p.run_at for p in await live.scheduler.planned(CASE)} not in (before, set())
+
     # Every process reloads the case; the leader plans the reminders for the new deadline.
-    await emulator.wait_for(lambda: {p.run_at for p in live.scheduler.planned(CASE)} not in (before, set()), timeout=10)
-    assert all(p.run_at.date() > max(before).date() for p in live.scheduler.planned(CASE))
+    await emulator.wait_for(moved, timeout=10)
+    assert all(p.run_at.date() > max(before).date() for p in await live.scheduler.planned(CASE))
     assert live.library.get(CASE).update == 3 and live.library.get(CASE).deadline == new_deadline
 
 
@@ -90,12 +94,12 @@ async def test_closing_a_case_stops_its_reminders_and_its_card_thanks_everyone(l
     await live.store.set_language(ADMIN_ID, "en")
     person = await follower(live, emulator, 6201)
     await live.store.pledge(6202, CASE, "letter")
-    await emulator.wait_for(lambda: len(live.scheduler.planned(CASE)) == 3, timeout=10)
+    await emulator.wait_for(planned_jobs(live.scheduler, CASE, 3), timeout=10)
     await write_update(admin, "closed", "Nizomkhon Juraev is <b>safe</b>.")
     await admin.tap_data("upd:send:")
     await emulator.wait_for(lambda: "safe" in last_text(person), timeout=10)
     assert "No further action is needed" in person.last["text"] and "1 letter was sent" in person.last["text"]
-    await emulator.wait_for(lambda: live.scheduler.planned(CASE) == [], timeout=10)
+    await emulator.wait_for(planned_jobs(live.scheduler, CASE, 0), timeout=10)
     assert live.library.get(CASE).status == Status.closed
 
     await person.send("/cases")
@@ -106,7 +110,7 @@ async def test_closing_a_case_stops_its_reminders_and_its_card_thanks_everyone(l
 async def test_schedule_lists_the_plan_in_the_coordinators_time(live: App, emulator: BotAPIEmulator) -> None:
     admin = Activist(emulator, ADMIN_ID, "Coord")
     await live.store.set_language(ADMIN_ID, "en")
-    await emulator.wait_for(lambda: len(live.scheduler.planned(CASE)) == 3, timeout=10)
+    await emulator.wait_for(planned_jobs(live.scheduler, CASE, 3), timeout=10)
     text = (await admin.send(f"/schedule {CASE}"))["text"]
     assert text.count("deadline reminder") == 3 and "Times in UTC" in text
     assert "1 week before" in text and "2 days before" in text and "on the last day" in text
@@ -141,7 +145,7 @@ async def test_remind_me_later_comes_unless_the_user_did_it_meanwhile(live: App,
 
 async def test_forget_and_stop_drop_personal_reminders(live: App, emulator: BotAPIEmulator) -> None:
     person = await follower(live, emulator, 6451)
-    live.scheduler.remind_later(6451, CASE, "letter", dt.datetime.now(UTC) + dt.timedelta(hours=3))
+    await live.scheduler.remind_later(6451, CASE, "letter", dt.datetime.now(UTC) + dt.timedelta(hours=3))
     async def personal() -> list[str]:
         return [j for j in await live.store.redis.hkeys("rrb:sched:jobs") if j.startswith("later:")]
 
@@ -149,7 +153,7 @@ async def test_forget_and_stop_drop_personal_reminders(live: App, emulator: BotA
     assert "6451" not in job_id, "a job id shows no chat id"
     await person.send("/stop")
     assert await personal() == []
-    live.scheduler.remind_later(6451, CASE, "email", dt.datetime.now(UTC) + dt.timedelta(hours=3))
+    await live.scheduler.remind_later(6451, CASE, "email", dt.datetime.now(UTC) + dt.timedelta(hours=3))
     assert len(await personal()) == 1
     await person.send("/forget")
     await person.tap_data("forget:yes")
@@ -177,7 +181,7 @@ async def test_a_broadcast_can_be_sent_later(live: App, emulator: BotAPIEmulator
     assert "within the coming year" in (await admin.send("yesterday"))["text"]
     at = (dt.datetime.now(UTC) + dt.timedelta(seconds=3)).strftime("%Y-%m-%d %H:%M:%S")
     assert "Scheduled for" in (await admin.send(at))["text"]
-    assert [p.kind for p in live.scheduler.planned()].count("broadcast") == 1
+    assert [p.kind for p in await live.scheduler.planned()].count("broadcast") == 1
     await emulator.wait_for(lambda: "Vigil" in last_text(person), timeout=15)
 
 
@@ -217,7 +221,7 @@ async def test_update_schedule_and_send_later_from_the_command_line(
 ) -> None:
     env = cli_env(redis_url, tmp_path, live.library.content_dir)
     person = await follower(live, emulator, 6701)
-    await emulator.wait_for(lambda: len(live.scheduler.planned(CASE)) == 3, timeout=10)
+    await emulator.wait_for(planned_jobs(live.scheduler, CASE, 3), timeout=10)
 
     code, out, err = await rrbot(env, "schedule", "list", CASE, "--json")
     assert code == 0, err
@@ -229,9 +233,9 @@ async def test_update_schedule_and_send_later_from_the_command_line(
     code, out, err = await rrbot(env, "broadcast", "--text-file", str(note), "--at", at)
     assert code == 0, err
     job_id = out.strip()
-    assert job_id in [p.id for p in live.scheduler.planned()]
+    assert job_id in [p.id for p in await live.scheduler.planned()]
     assert (await rrbot(env, "schedule", "cancel", job_id))[0] == 0
-    assert job_id not in [p.id for p in live.scheduler.planned()]
+    assert job_id not in [p.id for p in await live.scheduler.planned()]
     assert (await rrbot(env, "schedule", "cancel", job_id))[0] == 2
 
     news = tmp_path / "closed.html"
@@ -245,7 +249,7 @@ async def test_update_schedule_and_send_later_from_the_command_line(
     assert code == 0, err
     await emulator.wait_for(lambda: "free" in last_text(person), timeout=10)
     await emulator.wait_for(lambda: live.library.get(CASE).status == Status.closed, timeout=10)
-    await emulator.wait_for(lambda: live.scheduler.planned(CASE) == [], timeout=10)
+    await emulator.wait_for(planned_jobs(live.scheduler, CASE, 0), timeout=10)
     # A closed case takes no news and no extension unless reopened.
     for change in ([], ["--deadline", "2099-01-01"]):
         code, _, err = await rrbot(env, "update", CASE, "--text-file", str(news), *change)

@@ -120,8 +120,8 @@ async def audience(app: App, emulator: BotAPIEmulator) -> None:
 
 
 async def test_an_operator_sees_taps_a_broadcast_and_a_pledge(app: App, emulator: BotAPIEmulator) -> None:
-    await emulator.wait_for(lambda: bool(app.scheduler.planned(CASE)), timeout=10)
-    reminders = len(app.scheduler.planned(CASE))
+    await emulator.wait_for(lambda: app.scheduler.planned(CASE), timeout=10)
+    reminders = len(await app.scheduler.planned(CASE))
     assert app.metrics is not None
     async with served(app.metrics) as client:
         before, _ = await scrape(client)
@@ -190,7 +190,7 @@ async def test_scheduled_jobs_that_ran_failed_or_were_missed_are_counted(app: Ap
     await app.scheduler.schedule_broadcast(Payload("Scheduled").to_json(), everyone, None, soon)
     await app.scheduler.schedule_broadcast("{not json", everyone, None, soon)  # written by a broken tool
     # Planned for nine hours ago, while the bot was down: past the six-hour grace window.
-    app.scheduler.add_reminder(Reminder(CASE, "10h", dt.datetime.now(UTC) - dt.timedelta(hours=9)))
+    await app.scheduler.add_reminder(Reminder(CASE, "10h", dt.datetime.now(UTC) - dt.timedelta(hours=9)))
     assert app.metrics is not None
     async with served(app.metrics) as client:
         expected = {("broadcast", "ran"): 1, ("broadcast", "failed"): 1, ("reminder", "missed"): 1}

@@ -122,7 +122,7 @@ async def test_forget_reaches_cases_gone_from_the_files(app, emulator: BotAPIEmu
     await app.store.set_language(USER, "en")
     await app.store.pledge(USER, "ua-removed", "letter")
     at = dt.datetime.now(UTC) + dt.timedelta(hours=3)
-    app.scheduler.remind_later(USER, "ua-removed", "email", at)
+    await app.scheduler.remind_later(USER, "ua-removed", "email", at)
     await who.send("/forget")
     await who.tap_data("forget:yes")
     assert await traces(redis_url, [str(USER), Pseudonymizer(KEY).user(USER)]) == []
@@ -199,7 +199,7 @@ async def test_a_case_closed_in_its_file_counts_from_the_day_it_was_first_seen_c
 async def test_the_scheduler_runs_retention_daily(app, redis) -> None:
     job = app.scheduler._aps.get_job("retention:daily")
     assert job is not None and "cron" in str(job.trigger) and job.args == (app.settings.retention_days,)
-    assert all(p.id != "retention:daily" for p in app.scheduler.planned()), "housekeeping is not listed"
+    assert all(p.id != "retention:daily" for p in await app.scheduler.planned()), "housekeeping is not listed"
     assert not await redis.hexists("rrb:sched:jobs", "retention:daily"), "each process plans it in memory"
     store, case = app.store, app.library.get(CASE)
     await pledged(store, CASE, range(70_001, 70_004))

