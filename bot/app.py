@@ -30,14 +30,14 @@ from bot.observability import Metrics
 from bot.pledges import Store
 from bot.privacy import Pseudonymizer, privacy_key
 from bot.render import Renderer
-from bot.redis_gate import RedisGate, RedisState
+from bot.redis_gate import RedisGate
 from bot.replay import CutUpdates
 from bot.discreet import DiscreetChats
 from bot.settings import Settings
 from bot.storage import open_redis
 from bot.telegram import BroadcastSession, LenientUpdatesSession, WaitOnFloodLimit
 from bot.telegram_discreet import DiscreetRequests, sweep
-from bot.telegram_reporter import ChatReporter, Coordinators
+from bot.telegram_reporter import ChatReporter, Coordinators, RedisNotices
 from bot.telegram_sender import TelegramSender
 from handlers import detach_routers, get_routers
 from scheduler import JobContext, Scheduler
@@ -142,13 +142,8 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
     notifier = Coordinators(bot, store, renderer, settings.admin_ids)
     gate = RedisGate(redis)
     bot.session.middleware(PauseWhileRedisAway(gate))
-
-    async def tell_coordinators(before: RedisState, now: RedisState, took: float) -> None:
-        # Only writes refused: coordinators can act on it (memory), and reads still find who they are.
-        if RedisState.REFUSING in (before, now):
-            await notifier.send(lambda lang: renderer.message("redis_refusing", lang, refusing=now is RedisState.REFUSING))
-
-    gate.listeners.append(tell_coordinators)
+    # Only a full Redis: coordinators can act on it, and reads still find who they are.
+    gate.listeners.append(RedisNotices(notifier, renderer, gate))
     ctx = JobContext(
         redis=redis, store=store, broadcasts=broadcasts, library=library, cases=cases, renderer=renderer,
         clock=clock, send=sender, notify=notifier.send, default_timezone=settings.default_timezone,

@@ -149,11 +149,13 @@ def register_first(dispatcher: Dispatcher, middleware: Any) -> None:
 
 
 class WaitForRedis:
-    """Updates wait while Redis is away or refusing writes, and one that failed on it is handled again after.
+    """Updates wait while Redis is away, and one that failed on Redis trouble is handled again once Redis
+    answers and takes writes.
 
     Nothing that needs Redis is lost or answered "try again" during an outage: the pledge counts
-    when Redis is back. In webhook mode (`redeliverable` set by bot.web) a failure goes back to
-    Telegram instead, which delivers it again; bot.web answers 503 while the gate is shut.
+    when Redis is back. While Redis is only full, updates that need no write (a letter, /help) go on.
+    In webhook mode (`redeliverable` set by bot.web) a failure goes back to Telegram instead, which
+    delivers it again; bot.web answers 503 while the gate is shut.
     """
 
     def __init__(self, gate: RedisGate, retries: int = RETRIES_ON_REDIS) -> None:
@@ -172,8 +174,10 @@ class WaitForRedis:
             except Exception as exc:
                 self.gate.report(exc)
                 raise
-        for attempt in range(self.retries + 1):
-            await self.gate.wait_open()
+        attempt = 0
+        while True:
+            # First try as soon as Redis answers; a retry, once it takes writes again.
+            await self.gate.wait_open(writes=attempt > 0)
             # The error handler keeps quiet about a failure that will be handled again (handlers/errors.py).
             data["redeliverable"] = attempt < self.retries
             try:
@@ -183,13 +187,17 @@ class WaitForRedis:
                     raise
                 logger.warning("Update %r met Redis trouble (%s): handled again once Redis is back",
                                getattr(event, "update_id", None), type(exc).__name__)
-                if self.gate.is_open:  # the probe found nothing wrong: do not spin
-                    await asyncio.sleep(min(0.1 * 2**attempt, 5.0))
-        raise AssertionError("unreachable")
+            if self.gate.is_open:  # the probe found nothing wrong: do not spin
+                await asyncio.sleep(min(0.1 * 2**attempt, 5.0))
+            attempt += 1
 
 
 class PauseWhileRedisAway(BaseRequestMiddleware):
-    """Long polling asks Telegram for no more updates while the gate is shut: Telegram keeps them."""
+    """Long polling asks Telegram for no more updates while Redis is away: Telegram keeps them.
+
+    While Redis is only full, polling goes on: updates that need no write are answered, and those that
+    wait fill the updates in flight, past which aiogram fetches no more by itself.
+    """
 
     def __init__(self, gate: RedisGate) -> None:
         self.gate = gate
@@ -199,7 +207,7 @@ class PauseWhileRedisAway(BaseRequestMiddleware):
     ) -> Response[TelegramType]:
         # Only the long poll: the confirmation a stop sends (timeout 0) must not wait.
         if isinstance(method, GetUpdates) and method.timeout:
-            await self.gate.wait_open(update=False)
+            await self.gate.wait_open(writes=False, update=False)
         return await make_request(bot, method)
 
 

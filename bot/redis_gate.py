@@ -2,8 +2,10 @@
 
 Telegram keeps what a bot does not take for a day, so the safe answer to a Redis that is away is
 to take nothing: a pledge tapped meanwhile is handled, and counted, once Redis is back, instead of
-failing with "try again" (docs/RELIABILITY.md). The gate learns of trouble from the errors updates
-run into, then probes Redis every PROBE_EVERY seconds until it answers and accepts a write.
+failing with "try again" (docs/RELIABILITY.md). A Redis that only refuses writes (full) still
+answers reads: updates go on, and those that fail on a write wait until it takes writes again.
+The gate learns of trouble from the errors updates run into, then probes Redis every PROBE_EVERY
+seconds until it answers and accepts a write.
 """
 
 from __future__ import annotations
@@ -74,8 +76,10 @@ class RedisGate:
         self.since = time.monotonic()
         self.held = 0  # updates waiting at the gate now
         self.listeners: list[Listener] = []  # told of each change: (before, now, seconds spent before)
-        self._open = asyncio.Event()
+        self._open = asyncio.Event()  # Redis answers and takes writes
         self._open.set()
+        self._answering = asyncio.Event()  # Redis answers, perhaps refusing writes
+        self._answering.set()
         self._probe: asyncio.Task[None] | None = None
         self._told: set[asyncio.Task[None]] = set()
 
@@ -83,16 +87,24 @@ class RedisGate:
     def is_open(self) -> bool:
         return self.state is RedisState.UP
 
-    async def wait_open(self, *, update: bool = True) -> None:
-        """Return once Redis can be used (at once while it can); an update waiting is counted as held."""
-        if self.is_open:
+    @property
+    def answering(self) -> bool:
+        return self.state is not RedisState.AWAY
+
+    async def wait_open(self, *, writes: bool = True, update: bool = True) -> None:
+        """Return once Redis takes writes (or, with writes=False, answers at all): at once while it does.
+
+        An update waiting is counted as held.
+        """
+        event = self._open if writes else self._answering
+        if event.is_set():
             return
         if not update:
-            await self._open.wait()
+            await event.wait()
             return
         self.held += 1
         try:
-            await self._open.wait()
+            await event.wait()
         finally:
             self.held -= 1
 
@@ -138,6 +150,10 @@ class RedisGate:
     def _change(self, state: RedisState, why: str) -> None:
         before, took = self.state, time.monotonic() - self.since
         self.state, self.since = state, time.monotonic()
+        if state is RedisState.AWAY:
+            self._answering.clear()
+        else:
+            self._answering.set()
         if state is RedisState.UP:
             self._open.set()
             logger.warning("Redis %s for %.1f s; %d waiting update(s) go on", "was away" if before is RedisState.AWAY

@@ -1,4 +1,5 @@
-"""Telling coordinators: a broadcast's progress (the delivery engine's Reporter), skipped jobs. Over aiogram.
+"""Telling coordinators: a broadcast's progress (the delivery engine's Reporter), skipped jobs, a full Redis.
+Over aiogram.
 
 The worker calls progress() every few seconds (from one process for all) and finished() once.
 Neither ever raises: a report that cannot be shown must not stop the delivery.
@@ -6,6 +7,7 @@ Neither ever raises: a report that cannot be shown must not stop the delivery.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
@@ -19,6 +21,7 @@ from bot.content import Library
 from bot.delivery import Broadcasts, Progress
 from bot.logs import scrubbed_traceback
 from bot.pledges import Store
+from bot.redis_gate import RedisGate, RedisState
 from bot.render import Renderer, Screen
 from bot.settings import StoreSettings
 from bot.telegram_markup import markup
@@ -90,12 +93,13 @@ class Coordinators:
         self.renderer = renderer
         self.admin_ids = admin_ids
 
-    async def send(self, text_for: Callable[[str], str]) -> None:
+    async def send(self, text_for: Callable[[str], str]) -> bool:
+        """False when it could not find out who to tell (Redis away): nobody was told."""
         try:  # coordinators who sent /stop hear nothing either (bot.audiences)
             wanted = await Audiences(self.store.redis, self.store.pseudonyms, self.store.prefix).coordinators(self.admin_ids)
         except Exception as exc:
             logger.error("Could not tell coordinators: %s", scrubbed_traceback(exc))
-            return
+            return False
         for number, admin in enumerate(sorted(self.admin_ids), 1):
             if admin not in wanted:
                 continue
@@ -105,6 +109,7 @@ class Coordinators:
             except Exception as exc:
                 # Named by their place in ADMIN_IDS; aiogram's error texts may hold the chat id.
                 logger.error("Could not tell coordinator %r (ADMIN_IDS entry): %s", number, scrubbed_traceback(exc))
+        return True
 
     def missed_job(
         self, library: Library, settings: StoreSettings
@@ -120,3 +125,32 @@ class Coordinators:
             )
 
         return report
+
+
+class RedisNotices:
+    """Coordinators hear once that Redis is full, and once that it has room again: after it kept taking
+    writes for SETTLE seconds, so a Redis hovering at its limit makes two messages, not two a minute.
+    A restart of Redis in between (the usual fix) does not lose the second one."""
+
+    SETTLE = 60.0
+
+    def __init__(self, coordinators: Coordinators, renderer: Renderer, gate: RedisGate, settle: float = SETTLE) -> None:
+        self.coordinators, self.renderer, self.gate, self.settle = coordinators, renderer, gate, settle
+        self.told = False  # coordinators know Redis is full, and have not heard since that it has room
+        self._waiting = False
+
+    async def __call__(self, before: RedisState, now: RedisState, took: float) -> None:
+        """A RedisGate listener."""
+        if now is RedisState.REFUSING and not self.told:
+            self.told = await self._send(refusing=True)
+        elif now is RedisState.UP and self.told and not self._waiting:
+            self._waiting = True
+            try:
+                await asyncio.sleep(self.settle)
+            finally:
+                self._waiting = False
+            if self.gate.is_open and self.told:
+                self.told = not await self._send(refusing=False)
+
+    async def _send(self, *, refusing: bool) -> bool:
+        return await self.coordinators.send(lambda lang: self.renderer.message("redis_refusing", lang, refusing=refusing))

