@@ -488,7 +488,8 @@ class environment:
         await self.child.stop()
         errors = [line for line in self.child.log.read_text(errors="replace").splitlines() if " ERROR " in line]
         if errors:
-            print(f"    (the bot logged {len(errors)} ERROR line(s), the first: {errors[0][:300]})", flush=True)
+            print(f"    (the bot logged {len(errors)} ERROR line(s), the first: {errors[0][:300]}; {self.child.log})",
+                  flush=True)
         await self.emu.stop()
         await self.redis.aclose()
         await asyncio.to_thread(self.server.kill)
@@ -515,9 +516,11 @@ async def main(args: argparse.Namespace) -> int:
           f"{args.recipients:,} recipients at {args.broadcast_rate:g}/s; 2 x {args.people:,} people", flush=True)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="rrbot-chaos-") as name:
+        where = Path(args.keep) if args.keep else Path(name)  # --keep: the bots' logs stay there
+        where.mkdir(parents=True, exist_ok=True)
         for scenario in args.only:
             print(f"\n{scenario}:", flush=True)
-            rows += await SCENARIOS[scenario](args, Path(name))
+            rows += await SCENARIOS[scenario](args, where)
     return 0
 
 
@@ -534,6 +537,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--recipients", type=int, default=10_000)
     p.add_argument("--broadcast-rate", type=float, default=500.0)
     p.add_argument("--people", type=int, default=100_000)
+    p.add_argument("--keep", help="a directory for the bots' logs and data, kept after the run")
     p.add_argument("--modes", default="polling,webhook", help="of the Redis trouble scenarios")
     p.add_argument("--troubles", default=",".join(TROUBLES), help="of the Redis trouble scenarios")
     args = p.parse_args(argv)

@@ -143,7 +143,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
     gate = RedisGate(redis)
     bot.session.middleware(PauseWhileRedisAway(gate))
     # Only a full Redis: coordinators can act on it, and reads still find who they are.
-    gate.listeners.append(RedisNotices(notifier, renderer, gate))
+    gate.listeners.append(RedisNotices(notifier, renderer, gate, answers_reads=settings.webhook_url is None))
     ctx = JobContext(
         redis=redis, store=store, broadcasts=broadcasts, library=library, cases=cases, renderer=renderer,
         clock=clock, send=sender, notify=notifier.send, default_timezone=settings.default_timezone,
@@ -184,7 +184,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         importer=Importer(
             Drafts(redis), library, renderer, content, cases, broadcasts, store, clock
         ),
-        cut_updates=CutUpdates(redis),
+        cut_updates=CutUpdates(redis, spool=settings.data_dir / "cut-updates.jsonl"),
         discreet=discreet,
         redis_gate=gate,
         menu_missing=set(),  # coordinators whose command menu Telegram refused; publish_profile fills it

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.content import ContentError, Library
 from bot.lifecycle import CaseStates
+from bot.redis_gate import log_failure
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +35,8 @@ class ContentSync:
                 elif version != self.seen:
                     self.seen = version
                     await self.reload()
-            except Exception:
-                logger.exception("Could not check for content changes; trying again")
+            except Exception as exc:
+                log_failure(logger, exc, "Could not check for content changes; trying again")
             try:
                 await asyncio.wait_for(stop.wait(), timeout=self.every)
             except TimeoutError:

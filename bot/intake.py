@@ -17,7 +17,7 @@ from aiogram.methods.base import Response, TelegramType
 from aiogram.types import TelegramObject, Update
 from redis.exceptions import RedisError
 
-from bot.redis_gate import RedisGate
+from bot.redis_gate import RedisGate, may_retry
 from bot.replay import CutUpdates
 from bot.storage import MAX_CONNECTIONS
 
@@ -183,7 +183,7 @@ class WaitForRedis:
             try:
                 return await handler(event, data)
             except Exception as exc:
-                if self.gate.report(exc) is None or attempt == self.retries:
+                if self.gate.report(exc) is None or attempt == self.retries or not may_retry():
                     raise
                 logger.warning("Update %r met Redis trouble (%s): handled again once Redis is back",
                                getattr(event, "update_id", None), type(exc).__name__)
@@ -285,8 +285,9 @@ class PollingIntake:
                 if update is not None and self._stopping.is_set():
                     await self.cut.give_back(update)
                     return
-            except RedisError as exc:
-                logger.warning("Could not read the updates a stop cut short (%r); trying again later", exc)
+            except (RedisError, OSError, ValueError) as exc:  # Redis away; the spool file unreadable
+                logger.warning("Could not read the updates a stop cut short (%s); trying again later",
+                               type(exc).__name__)
                 update = None
             if update is None:
                 with suppress(TimeoutError):
@@ -304,7 +305,7 @@ class PollingIntake:
             return True
         try:
             kept = await self.cut.keep(cut)
-        except RedisError as exc:
+        except (RedisError, OSError) as exc:
             logger.error(
                 "%d update(s) cut short could not be kept (%s): left unconfirmed, for Telegram to deliver again "
                 "unless an earlier confirmation took them", len(cut), type(exc).__name__,

@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 
 from redis.asyncio import Redis
 from redis.exceptions import (
@@ -41,8 +43,11 @@ class RedisState(enum.StrEnum):
     REFUSING = "refusing writes"  # answers, but refuses writes: out of memory under noeviction, or a failed save
 
 
-# An error's code (the first word of Redis's reply) when it refuses a write it would otherwise take.
-_REFUSING_CODES = ("OOM", "MISCONF")
+# Error codes (the first word of Redis's reply) of a write refused for now: full, or a failed save; and of
+# a replica that cannot take writes until a failover ends. Inside a script, Redis 6 puts the code after its
+# own words ("ERR Error running script ... -MISCONF ..."), Redis 7 first.
+_REFUSING_CODES = re.compile(r"(?:^|-)(?:OOM|MISCONF)\b")
+_AWAY_CODES = re.compile(r"(?:^|-)(?:READONLY|MASTERDOWN|LOADING|TRYAGAIN|CLUSTERDOWN)\b")
 _AWAY_ERRORS = (RedisConnectionError, RedisTimeoutError, ReadOnlyError, MasterDownError, TryAgainError, ClusterDownError)
 
 
@@ -50,14 +55,38 @@ def trouble(exc: BaseException) -> RedisState | None:
     """The state an error shows Redis in; None for errors that waiting would not cure (a bug, a wrong type)."""
     if isinstance(exc, OutOfMemoryError):
         return RedisState.REFUSING
-    if isinstance(exc, ResponseError):
-        # A write inside a script is refused with the same code, after the script's own words.
-        text = str(exc)
-        if text.startswith(_REFUSING_CODES) or "OOM command not allowed" in text:
-            return RedisState.REFUSING
     if isinstance(exc, _AWAY_ERRORS):
         return RedisState.AWAY
+    if isinstance(exc, ResponseError):
+        text = str(exc)
+        if _REFUSING_CODES.search(text):
+            return RedisState.REFUSING
+        if _AWAY_CODES.search(text):
+            return RedisState.AWAY
     return None
+
+
+def log_failure(log: logging.Logger, exc: BaseException, what: str) -> None:
+    """A background step failed: one line when Redis is away (expected now and then, and retried), else the
+    traceback at ERROR."""
+    if trouble(exc) is None:
+        log.error("%s", what, exc_info=exc)
+    else:
+        log.warning("%s (%s)", what, type(exc).__name__)
+
+
+# Set by a handler past a step that must not run twice (a draft taken for sending): a failure after it
+# is told to the person, who can look and try again, rather than handled again unseen (bot.intake).
+_past_no_return: ContextVar[bool] = ContextVar("past_no_return", default=False)
+
+
+def no_retry_from_here() -> None:
+    """This update must not be handled again from the start: what it did so far would happen twice."""
+    _past_no_return.set(True)
+
+
+def may_retry() -> bool:
+    return not _past_no_return.get()
 
 
 Listener = Callable[[RedisState, RedisState, float], Awaitable[None]]

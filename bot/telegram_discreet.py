@@ -20,6 +20,7 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import Message, MessageEntity
 
 from bot.discreet import Discretion, DiscreetChats
+from bot.redis_gate import log_failure
 from bot.render.markup import visible_length
 
 logger = logging.getLogger(__name__)
@@ -108,8 +109,8 @@ async def sweep(chats: DiscreetChats, bot: Bot, stop: asyncio.Event, every: floa
                     await chats.retry(chat_id, message_id, 30.0)
                 except TelegramAPIError as exc:  # deleted by hand, or past Telegram's 48 hours
                     logger.info("A discreet message could not be deleted: %s", type(exc).__name__)
-        except Exception:
-            logger.exception("Discreet sweep failed; retrying")
+        except Exception as exc:
+            log_failure(logger, exc, "Discreet sweep failed; retrying")
         try:
             await asyncio.wait_for(stop.wait(), timeout=every)
         except TimeoutError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -134,23 +135,32 @@ class RedisNotices:
 
     SETTLE = 60.0
 
-    def __init__(self, coordinators: Coordinators, renderer: Renderer, gate: RedisGate, settle: float = SETTLE) -> None:
+    def __init__(
+        self, coordinators: Coordinators, renderer: Renderer, gate: RedisGate, *, answers_reads: bool,
+        settle: float = SETTLE,
+    ) -> None:
         self.coordinators, self.renderer, self.gate, self.settle = coordinators, renderer, gate, settle
+        self.answers_reads = answers_reads  # long polling goes on while Redis is full; a webhook answers 503
         self.told = False  # coordinators know Redis is full, and have not heard since that it has room
         self._waiting = False
 
     async def __call__(self, before: RedisState, now: RedisState, took: float) -> None:
         """A RedisGate listener."""
         if now is RedisState.REFUSING and not self.told:
+            self.told = True  # before the send: a change during it must not send it twice
             self.told = await self._send(refusing=True)
         elif now is RedisState.UP and self.told and not self._waiting:
             self._waiting = True
             try:
-                await asyncio.sleep(self.settle)
+                # Room for SETTLE seconds on end: a short spell between two full ones does not count.
+                while self.gate.is_open and (left := self.settle - (time.monotonic() - self.gate.since)) > 0:
+                    await asyncio.sleep(left)
+                if self.gate.is_open:
+                    self.told = not await self._send(refusing=False)
             finally:
                 self._waiting = False
-            if self.gate.is_open and self.told:
-                self.told = not await self._send(refusing=False)
 
     async def _send(self, *, refusing: bool) -> bool:
-        return await self.coordinators.send(lambda lang: self.renderer.message("redis_refusing", lang, refusing=refusing))
+        return await self.coordinators.send(
+            lambda lang: self.renderer.message("redis_refusing", lang, refusing=refusing, answers_reads=self.answers_reads)
+        )

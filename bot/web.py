@@ -219,7 +219,8 @@ class WebhookIntake:
             self.unmarked[update_id] = None
             if len(self.unmarked) > UNMARKED:
                 self.unmarked.popitem(last=False)
-        self.unmarked.pop(update_id, None)
+        else:
+            self.unmarked.pop(update_id, None)
         return web.Response(status=200)
 
     async def _release(self, update_id: int) -> None:

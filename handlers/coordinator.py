@@ -30,6 +30,7 @@ from bot.delivery import Audience, Broadcasts, OutcomeKind, Payload, Progress
 from bot.delivery import State as BroadcastState
 from bot.delivery import UnknownBroadcast
 from bot.pledges import Store
+from bot.redis_gate import no_retry_from_here
 from bot.render import Renderer, Screen
 from bot.render.markup import MAX_CAPTION, MAX_MESSAGE
 from bot.telegram_sender import TelegramSender
@@ -71,6 +72,7 @@ async def settle_draft(
     if not await claim_draft(redis, store, kind, token):
         await toast(query, renderer.stale_toast(lang))
         return False
+    no_retry_from_here()  # taken: run again, this update would find it taken and send nothing
     await state.clear()
     # Answered first: queueing a large audience or recording an update can take a few seconds.
     await toast(query, renderer.toast("bc_control", lang, op="sent"))

@@ -12,7 +12,7 @@ from aiogram.types import ErrorEvent
 from pydantic import ValidationError
 
 from bot.logs import scrubbed_traceback
-from bot.redis_gate import trouble
+from bot.redis_gate import may_retry, trouble
 from bot.render import Renderer
 
 logger = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ async def error_handler(
 ) -> Any:
     """Registered on the Dispatcher so it sees failures from every router."""
     update = event.update
-    if redeliverable and trouble(event.exception) is not None:
+    if redeliverable and trouble(event.exception) is not None and may_retry():
         # The update is handled again once Redis is back (bot.intake.WaitForRedis; in webhook mode,
         # Telegram delivers it again): telling the user of an error now would be wrong twice over.
         return UNHANDLED
@@ -43,7 +43,13 @@ async def error_handler(
     lang = lang or renderer.default_language
     with suppress(TelegramAPIError):
         if update.callback_query:
-            await update.callback_query.answer(renderer.toast("error", lang).text, show_alert=True)
+            try:
+                await update.callback_query.answer(renderer.toast("error", lang).text, show_alert=True)
+            except TelegramAPIError:
+                # Answered already ("Queued", before the work that failed), or too late: said in the chat.
+                await event.update.callback_query.bot.send_message(  # type: ignore[union-attr]
+                    update.callback_query.from_user.id, renderer.message("error", lang)
+                )
         elif update.message:
             await update.message.answer(renderer.message("error", lang))
     return True

@@ -27,6 +27,7 @@ from bot.audiences import MessageKind, audience
 from bot.delivery import Broadcasts, Payload
 from bot.lifecycle import MAX_UPDATE, CaseStates, ChangeRefused, UpdateKind, check_change, overlay, state_changes
 from bot.pledges import Store
+from bot.redis_gate import no_retry_from_here
 from bot.publishing import publish_update
 from bot.render import Renderer, Screen, Toast
 from bot.render.markup import visible_text
@@ -311,6 +312,7 @@ async def broadcast_when_handler(
     if not await claim_draft(redis, store, "bcdraft", data.get("token")):
         await state.clear()
         return
+    no_retry_from_here()  # taken: run again, this update would find it taken and schedule nothing
     assert message.from_user is not None, "a private chat message always has a sender"
     await scheduler.schedule_broadcast(
         Payload(data["text"], data.get("photo")).to_json(), data["audience"], message.from_user.id, at

@@ -47,9 +47,8 @@ async def send_document(query: CallbackQuery, document: Document) -> None:
     await _send_document(query.from_user.id, query.bot, document)
 
 
-async def toast(query: CallbackQuery, answer: Toast | None = None) -> bool:
-    """Answer the tap; False when it came too late to be answered. Handlers answer after their screen is
-    shown, so the answer marks the end of the work."""
+async def toast(query: CallbackQuery, answer: Toast | None = None) -> None:
+    """Answer the tap. Handlers answer after their screen is shown, so the answer marks the end of the work."""
     try:
         await query.answer(answer.text if answer else None, show_alert=bool(answer and answer.alert))
     except TelegramBadRequest as exc:
@@ -58,8 +57,6 @@ async def toast(query: CallbackQuery, answer: Toast | None = None) -> bool:
         if "query is too old" not in exc.message:
             raise
         logger.info("A tap was handled too late to be answered")
-        return False
-    return True
 
 
 async def delete_quietly(query: CallbackQuery, message_ids: list[int]) -> None:

@@ -32,6 +32,7 @@ from redis.asyncio import Redis
 
 from bot.content import ACTIONS, Case
 from bot.privacy import Pseudonymizer
+from bot.redis_gate import log_failure
 from bot.reminders import REMINDER_PREFIX, Reminder, reminder_plan
 from bot.storage import sync_client
 from scheduler.context import JobContext
@@ -53,9 +54,7 @@ MAX_TIME = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
 # Retention runs daily at this time (UTC), when few people are awake to tap.
 RETENTION_JOB = "retention:daily"
 RETENTION_AT = dt.time(3, 30)
-# Planning calls wait on the job store's Redis here: a frozen Redis holds these few threads, not
-# the event loop's default pool (aiohttp resolves host names there). One pool for the process.
-_PLANNING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="scheduler-plan")
+PLANNING_THREADS = 4
 
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
@@ -247,6 +246,9 @@ class Scheduler:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Planning calls wait on the job store's Redis here: a frozen Redis holds these few threads, not
+        # the event loop's default pool (aiohttp resolves host names there).
+        self._planning = ThreadPoolExecutor(max_workers=PLANNING_THREADS, thread_name_prefix="scheduler-plan")
 
     # --- running ----------------------------------------------------------------------------------
 
@@ -275,10 +277,10 @@ class Scheduler:
                             await self._take_lead()
                     if self.leading:
                         self._aps.wakeup()  # jobs other processes added since
-                except Exception:
+                except Exception as exc:
                     # Redis away (or planning failed): without a renewed lock another process may
                     # lead by now, so stop, and leave the lock to whoever can use it.
-                    logger.exception("Scheduler lock check failed")
+                    log_failure(logger, exc, "Scheduler lock check failed")
                     if self.leading:
                         self._step_down("an error")
                         await self._let_go()
@@ -331,11 +333,12 @@ class Scheduler:
             self._aps.shutdown(wait=False)
         # APScheduler closes its store from the event loop, later; the connections go now.
         self._store.redis.close()
+        self._planning.shutdown(wait=False, cancel_futures=True)
 
     # --- planning ---------------------------------------------------------------------------------
 
     async def _off_loop(self, func: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(_PLANNING, functools.partial(func, *args))
+        return await asyncio.get_running_loop().run_in_executor(self._planning, functools.partial(func, *args))
 
     async def reconcile(self, cases: Iterable[Case], now: dt.datetime) -> None:
         """Make the stored reminders match the cases: new ones added, moved or closed ones removed.

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from pydantic import AnyUrl, SecretStr
+from redis.exceptions import ConnectionError, OutOfMemoryError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.app import App, build_app, running
 from bot.content import Library
@@ -18,6 +20,7 @@ from bot.emulator import BotAPIEmulator
 from bot.intake import make_intake
 from bot.journey import Activist
 from bot.settings import Settings
+from bot.redis_gate import RedisState, trouble
 from bot.storage import client_from_url
 from bot.telegram_reporter import RedisNotices
 from handlers import detach_routers, get_routers
@@ -50,6 +53,27 @@ async def answered(emulator: BotAPIEmulator, taps: list[dict[str, Any]], timeout
 
 def error_toast(app: App) -> str:
     return app.renderer.toast("error", "en").text
+
+
+@pytest.mark.parametrize(
+    ("error", "state"),
+    [
+        (ConnectionError("Error 111 connecting to 127.0.0.1:6379"), RedisState.AWAY),
+        (RedisTimeoutError("Timeout reading from socket"), RedisState.AWAY),
+        (OutOfMemoryError("command not allowed when used memory > 'maxmemory'"), RedisState.REFUSING),
+        # Redis 7 keeps a script's error code first; Redis 6 (the embedded server) puts its own words first.
+        (ResponseError("OOM command not allowed when used memory > 'maxmemory'. script: 1a2b"), RedisState.REFUSING),
+        (ResponseError("ERR Error running script (call to f_1a2b): @user_script:3: -MISCONF Redis is configured to "
+                       "save RDB snapshots, but it's currently unable to persist to disk"), RedisState.REFUSING),
+        (ResponseError("ERR Error running script (call to f_1a2b): @user_script:3: -READONLY You can't write "
+                       "against a read only replica."), RedisState.AWAY),
+        (ResponseError("WRONGTYPE Operation against a key holding the wrong kind of value"), None),
+        (ResponseError("ERR unknown command 'OOMPH'"), None),
+        (ValueError("not Redis at all"), None),
+    ],
+)
+def test_errors_that_waiting_cures_shut_the_gate_and_others_do_not(error: Exception, state: RedisState | None) -> None:
+    assert trouble(error) is state
 
 
 @pytest.fixture
@@ -149,7 +173,7 @@ async def test_a_full_redis_holds_taps_and_tells_coordinators_once(
     assert "room again" in emulator.messages(ADMIN_ID)[-1]["text"]
 
 
-async def test_a_pledge_held_past_telegrams_answer_window_is_confirmed_in_a_message(
+async def test_a_pledge_held_past_telegrams_answer_window_counts_and_says_so_when_tapped_again(
     bot_on_own_redis: App, redis_process: RedisProcess, emulator: BotAPIEmulator
 ) -> None:
     app = bot_on_own_redis
@@ -159,10 +183,34 @@ async def test_a_pledge_held_past_telegrams_answer_window_is_confirmed_in_a_mess
     await emulator.wait_for(lambda: not app.gate.is_open, timeout=15)
     await asyncio.sleep(1.5)
     redis_process.start()
-    message = await emulator.wait_for(lambda: emulator.last_message(645_000), timeout=15)
-    assert "Counted" in message["text"] and "Sorry for the delay" in message["text"]
-    assert tap["callback_query"]["id"] not in emulator.callback_answers
+    await emulator.wait_for(lambda: app.gate.is_open, timeout=15)
+    await emulator.wait_idle(timeout=10)
+    assert tap["callback_query"]["id"] not in emulator.callback_answers, "too late for Telegram to show"
+    assert emulator.messages(645_000) == [], "no message instead (a downtime would make thousands)"
     assert (await app.store.totals(CASE))[ACTION] == 1
+    emulator.callback_timeout = 15.0
+    [again] = tap_pledges(emulator, [645_000])
+    assert "already counted" in (await answered(emulator, [again], timeout=10))[0]
+
+
+async def test_a_stop_while_redis_is_away_keeps_the_held_taps_for_the_next_start(
+    redis_process: RedisProcess, own_redis: Any, emulator: BotAPIEmulator, settings: Settings, library: Library
+) -> None:
+    async with running(settings, own_redis, library, grace=1.0) as app:
+        await answered(emulator, tap_pledges(emulator, range(670_000, 670_003)), timeout=15)
+        redis_process.kill()
+        held = tap_pledges(emulator, range(670_003, 670_008))
+        await emulator.wait_for(lambda: app.gate.held == len(held), timeout=20)
+    spool = settings.data_dir / "cut-updates.jsonl"
+    assert spool.exists() and spool.stat().st_mode & 0o077 == 0, "on disk, readable by the bot's user only"
+
+    redis_process.start()
+    async with running(settings, own_redis, library) as app:
+        async def all_counted() -> bool:
+            return (await app.store.totals(CASE))[ACTION] == 8
+
+        await emulator.wait_for(all_counted, timeout=20)  # the taps held at the stop, after the next start
+        assert not spool.exists()
 
 
 async def test_a_broadcast_through_a_redis_restart_reaches_everyone_once(

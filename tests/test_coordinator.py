@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.aggregates import CaseFigures, Figures, parse_daily
 from bot.app import App, running
@@ -563,3 +564,22 @@ def test_charts_and_aggregates_do_not_import_aiogram() -> None:
     code = "import sys, bot.charts, bot.aggregates; sys.exit(any(m.startswith('aiogram') for m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
 
+
+
+async def test_a_send_cut_off_by_redis_is_said_not_retried_unseen(
+    app: App, emulator: BotAPIEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = await coordinator(app, emulator)
+    picker = await compose(admin)
+    await admin.tap_data("bca:all", picker)
+
+    async def away(*args: Any, **kwargs: Any) -> str:
+        raise RedisConnectionError("Redis went away")
+
+    monkeypatch.setattr(app.broadcasts, "enqueue", away)
+    # The draft is taken before it is queued: handled again, the tap would find it taken and send nothing,
+    # while the coordinator believed it sent. The error is said instead.
+    await admin.tap_data("bcd:send:")
+    said = await emulator.wait_for(lambda: admin.last if admin.last.get("text") != picker.get("text") else None)
+    assert said["text"] == app.renderer.message("error", "en").strip()
+    assert await app.broadcasts.recent() == []

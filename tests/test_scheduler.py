@@ -337,7 +337,7 @@ async def _until(predicate: Callable[[], object]) -> None:
         await asyncio.sleep(0.01)
 
 
-async def test_a_redis_process_does_not_stall_the_event_loop(redis_process: RedisProcess) -> None:
+async def test_a_frozen_redis_does_not_stall_the_event_loop(redis_process: RedisProcess) -> None:
     assert redis_process.proc is not None
     client = client_from_url(redis_process.url)
     ran: set[str] = set()

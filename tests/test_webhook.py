@@ -172,6 +172,27 @@ async def test_a_claim_left_behind_when_redis_went_away_does_not_hold_the_update
     assert len(emulator.messages(8402)) == 1 and (await app.store.user(8402)).reminders is False
 
 
+async def test_an_update_handled_but_not_marked_done_is_not_handled_again(
+    hooked: tuple[App, WebhookIntake], emulator: BotAPIEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, intake = hooked
+    emulator.add_user(8403, first_name="Cy")
+    await app.store.set_language(8403, "en")
+    real = intake.claims.done
+
+    async def away(update_id: int) -> None:
+        raise RedisConnectionError("went away just now")
+
+    monkeypatch.setattr(intake.claims, "done", away)
+    update = start_update(990_203, 8403, "/help")
+    assert await post(intake.url, update) == 200  # handled: Telegram need not send it again
+    monkeypatch.setattr(intake.claims, "done", real)
+    await emulator.wait_for(lambda: app.gate.is_open, timeout=5)
+    assert await post(intake.url, update) == 200  # it did all the same (it timed out on the answer)
+    await emulator.wait_idle()
+    assert len(emulator.messages(8403)) == 1, "answered once"
+
+
 async def test_stopping_finishes_the_update_in_hand_and_refuses_new_ones(
     hooked: tuple[App, WebhookIntake], emulator: BotAPIEmulator
 ) -> None:

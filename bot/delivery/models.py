@@ -100,7 +100,8 @@ class State(StrEnum):
         return self in (State.cancelled, State.done)
 
 
-# uncertain: sends Telegram answered too late, sent again (a duplicate beats a lost alert); not in `handled`.
+# uncertain: sends that may have arrived and go again (a duplicate beats a lost alert): answered too late,
+# cut short by a stop, or leased by a process that died (or whose answer Redis never took); not in `handled`.
 COUNTERS = ("delivered", "blocked", "not_found", "failed", "migrated", "uncertain")
 
 

@@ -1,7 +1,9 @@
 """Lua scripts: each state change of a broadcast is one atomic round trip, shared by every process."""
 
-# KEYS: queue, inflight   ARGV: n, now_ms, lease_ms, cool_prefix, cool_ms
+# KEYS: queue, inflight, broadcast hash   ARGV: n, now_ms, lease_ms, cool_prefix, cool_ms
 # Leases of a dead worker go back to the queue first, so a restart resumes without losing anyone.
+# Each may have been delivered (killed after the send; or its answer never reached Redis): it goes again,
+# counted as a possible duplicate ("uncertain").
 # A chat that got a message less than cool_ms ago waits at the tail: at most one message a second.
 CLAIM = """
 local now = tonumber(ARGV[2])
@@ -10,6 +12,7 @@ for _, chat in ipairs(expired) do
   redis.call('ZREM', KEYS[2], chat)
   redis.call('LPUSH', KEYS[1], chat)
 end
+if #expired > 0 then redis.call('HINCRBY', KEYS[3], 'uncertain', #expired) end
 local items = redis.call('LPOP', KEYS[1], ARGV[1])
 if not items then return {} end
 local claimed = {}
@@ -41,26 +44,31 @@ end
 return released
 """
 
-# KEYS: inflight, broadcast hash, queue[, followers, alert subscribers, then per triple: the user's follows]
-# ARGV: case to follow ('' for none), then triples of chat, counter ('' for none), requeue ('' or chat id)
-# One round trip for a batch of answers. A chat counts only when it was still ours: a lease that
-# expired and went to another worker is not counted twice. Whoever received a new case's alert
-# follows it (bot.audiences), if they still get alerts now: someone who sent /stop, turned alerts
+# KEYS: inflight, broadcast hash, queue, answers applied[, followers, alert subscribers, then per triple:
+# the user's follows]
+# ARGV: this batch's id, case to follow ('' for none), then triples of chat, counter ('' for none),
+# requeue ('' or chat id)
+# One round trip for a batch of answers, applied once: a batch sent again after a timeout (Redis may have
+# run it all the same) changes nothing. A chat counts only when it was still ours: a lease that expired
+# and went to another worker is not counted twice (CLAIM counted it as possibly twice). Whoever received
+# a new case's alert follows it (bot.audiences), if they still get alerts now: someone who sent /stop, turned alerts
 # off, blocked the bot or /forgot meanwhile is no longer in that set and follows nothing.
 # Returns how many counted.
 ACK = """
-local follow = ARGV[1]
+if redis.call('SADD', KEYS[4], ARGV[1]) == 0 then return 0 end
+redis.call('EXPIRE', KEYS[4], 300)
+local follow = ARGV[2]
 local counted = 0
 local j = 0
-for i = 2, #ARGV, 3 do
+for i = 3, #ARGV, 3 do
   j = j + 1
   if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
     counted = counted + 1
     if ARGV[i + 1] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[i + 1], 1) end
     if ARGV[i + 2] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[i + 2]) end
-    if follow ~= '' and ARGV[i + 1] == 'delivered' and redis.call('SISMEMBER', KEYS[5], ARGV[i]) == 1 then
-      redis.call('SADD', KEYS[4], ARGV[i])
-      redis.call('SADD', KEYS[5 + j], follow)
+    if follow ~= '' and ARGV[i + 1] == 'delivered' and redis.call('SISMEMBER', KEYS[6], ARGV[i]) == 1 then
+      redis.call('SADD', KEYS[5], ARGV[i])
+      redis.call('SADD', KEYS[6 + j], follow)
     end
   end
 end

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, NamedTuple, Protocol
@@ -15,7 +16,7 @@ from typing import Any, NamedTuple, Protocol
 from bot.delivery.engine import Broadcasts, UnknownBroadcast
 from bot.delivery.models import Audience, Outcome, OutcomeKind, Payload, Progress, State
 from bot.delivery.scripts import ACK, CLAIM, FINISH, RELEASE, RESERVE
-from bot.redis_gate import trouble
+from bot.redis_gate import log_failure
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,9 @@ LEASE_SECONDS = 35.0
 # On a stop, sends in flight get this long to be answered (within bot.app.BACKGROUND_GRACE); the rest are
 # cut, handed back to the queue at once and counted as possibly received.
 STOP_GRACE = 6.0
-ACK_ATTEMPTS = 5
+# How long answers wait to be recorded while Redis is away: about a lease, so a restart of Redis
+# within it duplicates nothing; past it the chats go again anyway, and are counted as possibly twice.
+ACK_PATIENCE = LEASE_SECONDS
 RATE_LIMITED = "rate:429"  # counter of 429 answers, for /metrics (bot.observability)
 
 
@@ -114,11 +117,8 @@ class Worker:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
-                    # Leases keep everyone safe, so wait and go on. Redis away is expected now and then: one line.
-                    if trouble(exc) is None:
-                        logger.exception("Delivery step failed; retrying")
-                    else:
-                        logger.warning("Delivery waits for Redis (%s)", type(exc).__name__)
+                    # Redis restarting, most likely: leases keep everyone safe, so wait and go on.
+                    log_failure(logger, exc, "Delivery step failed; retrying")
                     worked = False
                 if not worked:
                     await _sleep_or_stop(stop, self.idle_poll)
@@ -170,7 +170,7 @@ class Worker:
                 await self._wait(min(-wait_ms / 1000, 1.0))
                 return True
             claimed = await self._claim(
-                keys=[self.bc.key("bc", bc_id, "q"), self.bc.key("bc", bc_id, "inflight")],
+                keys=[self.bc.key("bc", bc_id, "q"), self.bc.key("bc", bc_id, "inflight"), self.bc.key("bc", bc_id)],
                 args=[self.batch, int(time.time() * 1000), self.lease_ms, self.bc.key("cool", ""), 1000],
             )
             if not claimed:
@@ -304,6 +304,7 @@ class Worker:
             try:
                 await self._record(bc_id, args)
             except Exception:
+                # Their leases run out, so they go again: counted then as possible duplicates (ACK).
                 logger.exception("Could not record %d answers of broadcast %r", len(args) // 3, bc_id)
             finally:
                 for _ in range(len(args) // 3):
@@ -312,20 +313,28 @@ class Worker:
     async def _record(self, bc_id: str, args: list[object]) -> None:
         # A message that arrived but was not recorded is sent again when its lease runs out: try
         # hard. If Redis stays away, the lease still means no one is lost.
-        keys = [self.bc.key("bc", bc_id, "inflight"), self.bc.key("bc", bc_id), self.bc.key("bc", bc_id, "q")]
+        keys = [
+            self.bc.key("bc", bc_id, "inflight"), self.bc.key("bc", bc_id), self.bc.key("bc", bc_id, "q"),
+            self.bc.key("bc", bc_id, "acks"),
+        ]
+        batch = secrets.token_hex(8)  # the same on every try: Redis applies the batch once (scripts.ACK)
         loaded = self._loaded.get(bc_id)
         follow = loaded.follow if loaded else ""
         if follow:
             keys += [self.bc.key("subs", follow), self.bc.key("users")]
             keys += [self.bc.key("user", chat, "subs") for chat in args[::3]]
-        for attempt in range(ACK_ATTEMPTS):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ACK_PATIENCE
+        attempt = 0
+        while True:
             try:
-                await self._ack(keys=keys, args=[follow, *args])
+                await self._ack(keys=keys, args=[batch, follow, *args])
                 return
             except Exception:
-                if attempt == ACK_ATTEMPTS - 1:
+                if loop.time() >= deadline:
                     raise
-                await asyncio.sleep(0.1 * 2**attempt)
+                await asyncio.sleep(min(0.1 * 2**attempt, 1.0))
+                attempt += 1
 
     def _sending_done(self, task: asyncio.Task[None]) -> None:
         self._sending.pop(task, None)
