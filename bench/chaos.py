@@ -251,7 +251,7 @@ async def burst(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
             cpu = cpu_seconds(child.proc.pid)
             taps = Taps()
             taps.make(emu, range(1_000_000, 1_000_000 + people), ACTIONS)
-            await settle(emu, lambda: taps.answered(emu) + emu.failures_total() >= len(taps.queued))
+            await settle(emu, lambda: taps.answered(emu) + sum(emu.failures.values()) >= len(taps.queued))
             rss, peak = child.rss_mb()
             counted_now = await counted(redis) if kind == "rrbot" else None
             rows.append({
@@ -471,7 +471,6 @@ class environment:
         await asyncio.to_thread(self.server.start)
         self.redis = client_from_url(self.server.url)
         self.emu = chaos_emulator(self.slow)
-        self.emu.failures_total = lambda: sum(self.emu.failures.values())
         await self.emu.start()
         self.emu.add_user(COORDINATOR, first_name="Coordinator", language_code="en")
         env = dict(self.env)
@@ -514,13 +513,12 @@ async def main(args: argparse.Namespace) -> int:
     print(f"bench/chaos.py on {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     print(f"  scale: {args.taps:,} taps in a burst; {args.rate:g} taps/s with {args.outage:g} s of Redis trouble; "
           f"{args.recipients:,} recipients at {args.broadcast_rate:g}/s; 2 x {args.people:,} people", flush=True)
-    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="rrbot-chaos-") as name:
         where = Path(args.keep) if args.keep else Path(name)  # --keep: the bots' logs stay there
         where.mkdir(parents=True, exist_ok=True)
         for scenario in args.only:
             print(f"\n{scenario}:", flush=True)
-            rows += await SCENARIOS[scenario](args, where)
+            await SCENARIOS[scenario](args, where)  # each prints its rows as it goes
     return 0
 
 

@@ -116,10 +116,6 @@ class RedisGate:
     def is_open(self) -> bool:
         return self.state is RedisState.UP
 
-    @property
-    def answering(self) -> bool:
-        return self.state is not RedisState.AWAY
-
     async def wait_open(self, *, writes: bool = True, update: bool = True) -> None:
         """Return once Redis takes writes (or, with writes=False, answers at all): at once while it does.
 

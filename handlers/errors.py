@@ -47,9 +47,8 @@ async def error_handler(
                 await update.callback_query.answer(renderer.toast("error", lang).text, show_alert=True)
             except TelegramAPIError:
                 # Answered already ("Queued", before the work that failed), or too late: said in the chat.
-                await event.update.callback_query.bot.send_message(  # type: ignore[union-attr]
-                    update.callback_query.from_user.id, renderer.message("error", lang)
-                )
+                assert update.callback_query.bot is not None, "aiogram binds the bot to every event it delivers"
+                await update.callback_query.bot.send_message(update.callback_query.from_user.id, renderer.message("error", lang))
         elif update.message:
             await update.message.answer(renderer.message("error", lang))
     return True
