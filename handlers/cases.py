@@ -6,12 +6,12 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
-from bot.callbacks import Callback
-from bot.clock import Clock
 from bot.content import Case, Library
 from bot.delivery import Broadcasts
-from bot.pledges import Store
+from bot.ground.clock import Clock
+from bot.pledges.store import Store
 from bot.render import Renderer, Screen
+from bot.render.callbacks import Callback
 from handlers.filters import Cb
 from handlers.ui import send, show, toast
 from scheduler import Scheduler
@@ -31,7 +31,9 @@ async def card_screen(case: Case, user_id: int, lang: str, store: Store, rendere
 
 
 @router.message(Command("cases", ignore_case=True))
-async def command_cases_handler(message: Message, lang: str, library: Library, renderer: Renderer, clock: Clock) -> None:
+async def command_cases_handler(
+    message: Message, lang: str, library: Library, renderer: Renderer, clock: Clock
+) -> None:
     """List every case, open ones first."""
     await send(message, renderer.case_list(library.all(), lang, clock()))
 

@@ -21,19 +21,18 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BotCommand, BotCommandScopeChat, BufferedInputFile, CallbackQuery, Message
 from redis.asyncio import Redis
 
-from bot import aggregates
-from bot.callbacks import Callback
-from bot.clock import Clock
 from bot.content import Case, Library
-from bot.audiences import chosen
-from bot.delivery import Audience, Broadcasts, OutcomeKind, Payload, Progress
+from bot.delivery import Audience, Broadcasts, OutcomeKind, Payload, Progress, UnknownBroadcast
 from bot.delivery import State as BroadcastState
-from bot.delivery import UnknownBroadcast
-from bot.pledges import Store
-from bot.redis_gate import no_retry_from_here
+from bot.delivery.audiences import chosen
+from bot.ground.clock import Clock
+from bot.ground.redis_gate import no_retry_from_here
+from bot.pledges import aggregates
+from bot.pledges.store import Store
 from bot.render import Renderer, Screen
+from bot.render.callbacks import Callback
 from bot.render.markup import MAX_CAPTION, MAX_MESSAGE
-from bot.telegram_sender import TelegramSender
+from bot.telegram.sender import TelegramSender
 from handlers.filters import Cb, IsCoordinator
 from handlers.ui import markup, send, show, toast
 
@@ -50,7 +49,7 @@ MENU_TIMEOUT = 5.0  # seconds a coordinator's /start waits for their command men
 class BroadcastForm(StatesGroup):
     text = State()  # waiting for the message to send
     audience = State()  # choosing who gets it; then the preview, Send or Cancel
-    when = State()  # "Send later": waiting for the time (handlers.lifecycle)
+    when = State()  # "Send later": waiting for the time (handlers.updates)
 
 
 async def claim_draft(redis: Redis, store: Store, kind: str, token: str | None) -> bool:
@@ -59,8 +58,16 @@ async def claim_draft(redis: Redis, store: Store, kind: str, token: str | None) 
 
 
 async def settle_draft(
-    query: CallbackQuery, state: FSMContext, op: str, token: str, kind: str, discarded: str, lang: str,
-    renderer: Renderer, redis: Redis, store: Store,
+    query: CallbackQuery,
+    state: FSMContext,
+    op: str,
+    token: str,
+    kind: str,
+    discarded: str,
+    lang: str,
+    renderer: Renderer,
+    redis: Redis,
+    store: Store,
 ) -> bool:
     """Cancel, or take, a previewed draft (a broadcast, an update): True for the one tap that sends it."""
     if op == "cancel":
@@ -265,7 +272,9 @@ async def draft_handler(
     await show_progress(query, bc_id, lang, renderer, broadcasts)
 
 
-async def show_progress(query: CallbackQuery, bc_id: str, lang: str, renderer: Renderer, broadcasts: Broadcasts) -> None:
+async def show_progress(
+    query: CallbackQuery, bc_id: str, lang: str, renderer: Renderer, broadcasts: Broadcasts
+) -> None:
     """Turn the confirmation into the progress message the reporter keeps up to date."""
     assert query.bot is not None, "aiogram binds the bot to every event it delivers"
     message = query.message
@@ -352,7 +361,7 @@ async def command_stats_handler(
     deadline = at.date() if at else None
     daily = figures.cases[0].daily
     # matplotlib costs ~60 MB of memory: only processes that draw a chart pay for it.
-    from bot.charts import pledges_chart
+    from bot.render.charts import pledges_chart
 
     png = await asyncio.to_thread(
         pledges_chart, daily, deadline, renderer.chart_title(charted, lang), **renderer.chart_labels(lang, deadline)
@@ -396,8 +405,6 @@ async def publish_coordinator_commands(bot: Bot, renderer: Renderer, admin_ids: 
                 await bot.set_my_commands(commands, scope=scope, language_code=code)
         except TelegramAPIError as exc:
             # No user id in the log: aiogram's error texts carry none for this method.
-            logger.warning(
-                "No coordinator menu for a coordinator yet: %r (set when they send /start)", exc.message
-            )
+            logger.warning("No coordinator menu for a coordinator yet: %r (set when they send /start)", exc.message)
             missing.add(admin_id)
     return missing

@@ -6,13 +6,13 @@ import logging
 from contextlib import suppress
 from typing import Any
 
-from aiogram.exceptions import TelegramAPIError
 from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
 from pydantic import ValidationError
 
-from bot.logs import scrubbed_traceback
-from bot.redis_gate import may_retry, trouble
+from bot.ground.logs import scrubbed_traceback
+from bot.ground.redis_gate import may_retry, trouble
 from bot.render import Renderer
 
 logger = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ async def error_handler(
     """Registered on the Dispatcher so it sees failures from every router."""
     update = event.update
     if redeliverable and trouble(event.exception) is not None and may_retry():
-        # The update is handled again once Redis is back (bot.intake.WaitForRedis; in webhook mode,
+        # The update is handled again once Redis is back (bot.app.intake.WaitForRedis; in webhook mode,
         # Telegram delivers it again): telling the user of an error now would be wrong twice over.
         return UNHANDLED
     if isinstance(event.exception, ValidationError):
@@ -48,7 +48,9 @@ async def error_handler(
             except TelegramAPIError:
                 # Answered already ("Queued", before the work that failed), or too late: said in the chat.
                 assert update.callback_query.bot is not None, "aiogram binds the bot to every event it delivers"
-                await update.callback_query.bot.send_message(update.callback_query.from_user.id, renderer.message("error", lang))
+                await update.callback_query.bot.send_message(
+                    update.callback_query.from_user.id, renderer.message("error", lang)
+                )
         elif update.message:
             await update.message.answer(renderer.message("error", lang))
     return True

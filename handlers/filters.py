@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.filters import Filter
 from aiogram.enums import ChatType
+from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
-from bot.callbacks import Callback, decode
-from bot.settings import Settings
+from bot.ground.settings import Settings
+from bot.render.callbacks import Callback, decode
 
 
 class Cb(Filter):

@@ -19,12 +19,11 @@ from aiogram.utils.i18n.middleware import I18nMiddleware
 from babel.support import Translations
 from redis.asyncio import Redis
 
-from bot.i18n import negotiate
-from bot.pledges import Store
-from bot.privacy import Pseudonymizer
+from bot.ground.i18n import negotiate
+from bot.ground.privacy import Pseudonymizer
+from bot.pledges.store import Store
 from bot.render import Renderer
-from handlers.storage import prefetched_record
-
+from handlers.fsm import prefetched_record
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ async def skip_unreadable_updates(
     so is a message with no sender (Telegram sends none such to a bot's private chats; a forged webhook could)."""
     if isinstance(event, Update):
         try:
-            event.event_type
+            _ = event.event_type  # aiogram raises here for an update of no type it knows
         except UpdateTypeLookupError:
             logger.info("Skipped update %r of no known type", event.update_id)
             return UNHANDLED
@@ -80,7 +79,7 @@ class UserLocaleMiddleware(I18nMiddleware):
 # (regexes, the import parser, lru_cache'd callback decoding) would pay for it.
 MAX_TEXT = 4096
 MAX_CAPTION = 4096  # Premium users' captions may be this long
-MAX_CALLBACK_DATA = 64  # bytes, as bot/callbacks.py reads them
+MAX_CALLBACK_DATA = 64  # bytes, as bot/render/callbacks.py reads them
 # Coordinators' messages get the handlers' own "too long" answers (the broadcast composer says by how
 # much); this ceiling only keeps a forged giant out.
 MAX_COORDINATOR_TEXT = 65_536
@@ -138,7 +137,13 @@ class UserRateLimit(BaseMiddleware):
     """
 
     def __init__(
-        self, redis: Redis, pseudonyms: Pseudonymizer, *, burst: int, rate: float, coordinators: frozenset[int],
+        self,
+        redis: Redis,
+        pseudonyms: Pseudonymizer,
+        *,
+        burst: int,
+        rate: float,
+        coordinators: frozenset[int],
         prefix: str = "rrb:",
     ) -> None:
         self.burst = burst
@@ -156,7 +161,9 @@ class UserRateLimit(BaseMiddleware):
         return bucket_key(self.prefix, self.pseudonyms, user_id)
 
     async def __call__(
-        self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]], event: TelegramObject,
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
         user = data.get("event_from_user")

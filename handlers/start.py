@@ -6,14 +6,14 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
 
-from bot.callbacks import Callback
-from bot.clock import Clock
-from bot.audiences import AudienceKind
 from bot.content import Library, Status
 from bot.delivery import Broadcasts
-from bot.pledges import Store, UserPrefs
+from bot.delivery.audiences import AudienceKind
+from bot.ground.clock import Clock
+from bot.ground.settings import Settings
+from bot.pledges.store import Store, UserPrefs
 from bot.render import Renderer, Screen
-from bot.settings import Settings
+from bot.render.callbacks import Callback
 from handlers.cases import card_screen
 from handlers.filters import Cb
 from handlers.ui import send, show, toast
@@ -149,5 +149,3 @@ async def command_help_handler(message: Message, lang: str, renderer: Renderer, 
     coordinator = message.from_user is not None and message.from_user.id in settings.admin_ids
     commands = renderer.coordinator_commands(lang) if coordinator else renderer.commands(lang)
     await message.answer(renderer.message("help", lang, commands=commands))
-
-

@@ -9,7 +9,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
 from bot.render import Document, Screen, Toast
-from bot.telegram_markup import markup
+from bot.telegram.keyboards import markup
 
 logger = logging.getLogger(__name__)
 

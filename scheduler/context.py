@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from bot.clock import Clock
 from bot.content import Library
+from bot.content.states import CaseStates
 from bot.delivery import Broadcasts, Outcome, Payload
-from bot.lifecycle import CaseStates
-from bot.pledges import Store
+from bot.ground.clock import Clock
+from bot.pledges.store import Store
 from bot.render import Renderer
 
 

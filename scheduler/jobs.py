@@ -12,13 +12,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from bot.content import Case, Status
-from bot.audiences import REMINDED_TTL, Audience, MessageKind, Reminder, audience
 from bot.delivery import OutcomeKind, Payload, Purpose
-from bot.publishing import screen_payload
-from bot.retention import Retention
-from bot.reminders import reminder_plan
+from bot.delivery.audiences import REMINDED_TTL, Audience, MessageKind, Reminder, audience
+from bot.pledges.retention import Retention
+from bot.publishing.announce import screen_payload
 from bot.render.formatting import ua_reference
 from scheduler.context import JobContext
+from scheduler.reminders import reminder_plan
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 # second reminder, so that a reminder it holds back was always in the message they got.
 DIGEST_AHEAD = REMINDED_TTL
 FIRED_TTL = 90 * 86_400  # long past any deadline a job could be for
-OUTCOMES = "sched:outcomes"  # hash "kind:outcome" -> count, for /metrics (bot.observability)
+OUTCOMES = "sched:outcomes"  # hash "kind:outcome" -> count, for /metrics (bot.app.observability)
 
 
 async def run(*args: Any) -> None:
@@ -64,8 +64,10 @@ async def deadline_reminder(ctx: JobContext, case_id: str, offset: str, at: floa
         return
     # The case may have changed since this was planned: only a reminder still in its plan goes out.
     planned = reminder_plan(
-        case, reminder_hour=ctx.reminder_hour, default_tz=ctx.default_timezone,
-        now=dt.datetime.fromtimestamp(at - 1, dt.timezone.utc),
+        case,
+        reminder_hour=ctx.reminder_hour,
+        default_tz=ctx.default_timezone,
+        now=dt.datetime.fromtimestamp(at - 1, dt.UTC),
     )
     if not any(r.offset == offset and int(r.at.timestamp()) == int(at) for r in planned):
         logger.info("Reminder %r for case %r dropped: its deadline moved", offset, case_id)
@@ -77,8 +79,7 @@ async def deadline_reminder(ctx: JobContext, case_id: str, offset: str, at: floa
         return
     # Reminders of other cases due within DIGEST_AHEAD come in the same message: one a day at most.
     due = {case.id: case} | {
-        other.id: other for other in ctx.library.open_cases()
-        if other.id != case.id and _due_soon(ctx, other, at)
+        other.id: other for other in ctx.library.open_cases() if other.id != case.id and _due_soon(ctx, other, at)
     }
 
     def render(variant: str) -> Payload:
@@ -93,16 +94,23 @@ async def deadline_reminder(ctx: JobContext, case_id: str, offset: str, at: floa
             yield [(r.chat, r.variant) for r in batch]
 
     bc_id = await ctx.broadcasts.enqueue_personal(
-        audience(MessageKind.reminder, case_id), pairs(), render, purpose=Purpose("reminder", ua_reference(case)),
+        audience(MessageKind.reminder, case_id),
+        pairs(),
+        render,
+        purpose=Purpose("reminder", ua_reference(case)),
     )
     logger.info(
-        "Reminder %r for case %r (with %d case(s) due soon) queued as broadcast %r", offset, case_id, len(due) - 1, bc_id
+        "Reminder %r for case %r (with %d case(s) due soon) queued as broadcast %r",
+        offset,
+        case_id,
+        len(due) - 1,
+        bc_id,
     )
 
 
 def _due_soon(ctx: JobContext, case: Case, at: float) -> bool:
     """Whether a case has a reminder planned from `at` to DIGEST_AHEAD later."""
-    start = dt.datetime.fromtimestamp(at - 1, dt.timezone.utc)
+    start = dt.datetime.fromtimestamp(at - 1, dt.UTC)
     planned = reminder_plan(case, reminder_hour=ctx.reminder_hour, default_tz=ctx.default_timezone, now=start)
     return any(r.at.timestamp() < at + DIGEST_AHEAD for r in planned)
 
@@ -128,7 +136,9 @@ async def remind_later(ctx: JobContext, chat_id: int, case_id: str, action: str)
 
 async def scheduled_broadcast(ctx: JobContext, payload: str, audience: str, created_by: int | None) -> None:
     """A broadcast a coordinator set to go at this time: its audience is taken now, not when it was set."""
-    bc_id = await ctx.broadcasts.enqueue(Payload.from_json(payload), Audience.from_json(audience), created_by=created_by)
+    bc_id = await ctx.broadcasts.enqueue(
+        Payload.from_json(payload), Audience.from_json(audience), created_by=created_by
+    )
     logger.info("Scheduled broadcast queued as %r", bc_id)
 
 

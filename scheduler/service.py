@@ -31,11 +31,11 @@ from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from redis.asyncio import Redis
 
 from bot.content import ACTIONS, Case
-from bot.privacy import Pseudonymizer
-from bot.redis_gate import log_failure
-from bot.reminders import REMINDER_PREFIX, Reminder, reminder_plan
-from bot.storage import sync_client
+from bot.ground.privacy import Pseudonymizer
+from bot.ground.redis_client import sync_client
+from bot.ground.redis_gate import log_failure
 from scheduler.context import JobContext
+from scheduler.reminders import REMINDER_PREFIX, Reminder, reminder_plan
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +49,8 @@ JOB = "scheduler.jobs:run"
 LATER_MARGIN = dt.timedelta(hours=1)  # a personal reminder comes at least this long before the deadline
 LATER_MIN = dt.timedelta(minutes=10)  # ...and not sooner than this after the tap: else, act now
 # What a job may be scheduled for: APScheduler fails deep inside on years like 9999.
-MIN_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
-MAX_TIME = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
+MIN_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+MAX_TIME = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 # Retention runs daily at this time (UTC), when few people are awake to tap.
 RETENTION_JOB = "retention:daily"
 RETENTION_AT = dt.time(3, 30)
@@ -234,7 +234,7 @@ class Scheduler:
         self._store = store
         self._executor = ContextExecutor(ctx)
         self._aps = _OffLoopScheduler(
-            timezone=dt.timezone.utc,
+            timezone=dt.UTC,
             # "local": housekeeping every process plans for itself (only the leader runs it), kept out of Redis.
             jobstores={"default": store, "local": MemoryJobStore()},
             executors={"default": self._executor},
@@ -398,12 +398,18 @@ class Scheduler:
         self._aps.add_job(JOB, "date", run_date=at, id=job_id, args=(kind, run, *args), replace_existing=True)
 
     def plan_retention(self, days: int, at: dt.time = RETENTION_AT) -> None:
-        """The daily deletion of pledge records of cases closed over `days` ago (bot/retention.py)."""
+        """The daily deletion of pledge records of cases closed over `days` ago (bot/pledges/retention.py)."""
         if self.ctx is None:
             return  # a planning-only scheduler (the CLI) runs nothing
         self._aps.add_job(
-            "scheduler.jobs:retention", "cron", hour=at.hour, minute=at.minute, id=RETENTION_JOB, args=(days,),
-            jobstore="local", replace_existing=True,
+            "scheduler.jobs:retention",
+            "cron",
+            hour=at.hour,
+            minute=at.minute,
+            id=RETENTION_JOB,
+            args=(days,),
+            jobstore="local",
+            replace_existing=True,
         )
 
     async def forget(self, chat_id: int, case_ids: Iterable[str]) -> int:
@@ -445,7 +451,9 @@ class Scheduler:
         """A job skipped (past the grace window) or failed: coordinators hear of it."""
         failed = event.code == EVENT_JOB_ERROR
         if not failed:
-            logger.warning("Job %r missed its time %s by more than the grace window", event.job_id, event.scheduled_run_time)
+            logger.warning(
+                "Job %r missed its time %s by more than the grace window", event.job_id, event.scheduled_run_time
+            )
         if self.on_missed is None or event.job_id.startswith("later:"):
             return  # a personal reminder is nobody else's business
         assert self._loop is not None, "only a started scheduler has events"

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
-from urllib.parse import urlsplit, urlunsplit
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis as sync_redis
 
-from bot.app import App, running
+from bot.app.wiring import App, running
 from bot.content import Library
-from bot.emulator import BotAPIEmulator
-from bot.settings import Settings
-from bot.storage import EmbeddedRedis, client_from_url
+from bot.ground.redis_client import EmbeddedRedis, client_from_url
+from bot.ground.settings import Settings
+from emulator import BotAPIEmulator
 
 # Redis servers of a test's own (the redis_process fixture), for restarts, freezes and a full memory.
 pytest_plugins = ["tests.servers"]

@@ -46,7 +46,8 @@ def image_content(width: int = 8, height: int = 8) -> bytes:
     pixels = bytes((x * 32 + y * 16) % 256 for y in range(height) for x in range(width))
     return (
         f"q {PAGE_WIDTH} 0 0 {PAGE_HEIGHT} 0 0 cm\nBI /W {width} /H {height} /CS /G /BPC 8 ID\n".encode()
-        + pixels + b"\nEI\nQ\n"
+        + pixels
+        + b"\nEI\nQ\n"
     )
 
 

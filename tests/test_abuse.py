@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.app import App, running
+from bot.app.wiring import App, running
 from bot.content import Library
-from bot.emulator import BotAPIEmulator, FloodLimits
-from bot.journey import Activist
-from bot.settings import Settings, StoreSettings
+from bot.ground.settings import Settings, StoreSettings
+from emulator import BotAPIEmulator, FloodLimits
+from emulator.journey import Activist
 from tests.conftest import ADMIN_ID
 
 CASE = "ua-84-11"
@@ -62,8 +62,11 @@ async def test_a_flood_neither_slows_others_nor_moves_the_counters(limited: App,
     calm = Activist(emulator, CALM, "Calm", "en")
     lags = []
     for step in (
-        lambda: calm.send(f"/start {CASE}"), lambda: calm.tap_data("lang:en:"), lambda: calm.tap_data("act:"),
-        lambda: calm.tap_data("tgt:"), lambda: calm.tap_data(f"pl:{CASE}:letter"),
+        lambda: calm.send(f"/start {CASE}"),
+        lambda: calm.tap_data("lang:en:"),
+        lambda: calm.tap_data("act:"),
+        lambda: calm.tap_data("tgt:"),
+        lambda: calm.tap_data(f"pl:{CASE}:letter"),
     ):
         began = time.monotonic()
         await step()

@@ -1,6 +1,6 @@
 """Consent as a property: random histories of people and coordinators, every send checked against the table.
 
-The table is docs/AUDIENCES.md; `Model` below is that page in Python, written apart from bot/audiences.py.
+The table is docs/AUDIENCES.md; `Model` below is that page in Python, written apart from bot/delivery/audiences.py.
 Each history runs against a real Redis through the real store, the audience module and the delivery
 engine (its worker with a sender that records who got what, and answers 403 for whoever blocked the bot).
 The clock is ours: "a day passes" moves it. RRBOT_AUDIENCE_EXAMPLES sets how many histories (200 by default).
@@ -19,12 +19,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.audiences import REMINDED_TTL, AudienceKind, Audiences, MessageKind, audience, chosen
 from bot.content import ACTIONS, WRITING_ACTIONS
 from bot.delivery import Broadcasts, Outcome, OutcomeKind, Payload, Worker
-from bot.pledges import Store
-from bot.privacy import Pseudonymizer
-from bot.storage import client_from_url
+from bot.delivery.audiences import REMINDED_TTL, AudienceKind, Audiences, MessageKind, audience, chosen
+from bot.ground.privacy import Pseudonymizer
+from bot.ground.redis_client import client_from_url
+from bot.pledges.store import Store
 
 PEOPLE = [7100 + i for i in range(6)]
 CASES = ["case-a", "case-b"]
@@ -119,9 +119,13 @@ step = st.one_of(
     st.tuples(st.just("reminders"), person, st.booleans()),
     st.tuples(st.just("later"), person, case, st.sampled_from(ACTIONS)),
     st.tuples(st.just("fire_later"), person),
-    st.tuples(st.just("day"),),
+    st.tuples(
+        st.just("day"),
+    ),
     st.tuples(st.just("send"), st.sampled_from(SENDS), case, st.sampled_from(LANGS)),
-    st.tuples(st.just("remind_all"),),
+    st.tuples(
+        st.just("remind_all"),
+    ),
 )
 histories = st.lists(step, min_size=5, max_size=40)
 
@@ -166,6 +170,7 @@ class World:
     async def send(self, kind: str, case: str, lang: str) -> set[int]:
         payload = Payload("news")
         if kind == "reminder":
+
             async def pairs() -> AsyncIterator[list[tuple[int, str]]]:
                 async for batch in self.audiences.reminders([case]):
                     yield [(r.chat, r.variant) for r in batch]
@@ -308,10 +313,9 @@ def test_every_send_reaches_exactly_its_audience(redis_url: str, history: list[t
 
 
 def test_the_table_names_every_kind_of_message() -> None:
-    """docs/AUDIENCES.md has a row for every kind bot.audiences knows, and the other way round."""
-    from pathlib import Path
-
+    """docs/AUDIENCES.md has a row for every kind bot.delivery.audiences knows, and the other way round."""
     import re
+    from pathlib import Path
 
     page = (Path(__file__).resolve().parent.parent / "docs" / "AUDIENCES.md").read_text()
     rows = set(re.findall(r"\| `([\w.-]+)` \|$", page, re.MULTILINE))
@@ -358,7 +362,7 @@ class ChatWorld:
     """The same table, with people acting in the emulator and sends going out through the running bot."""
 
     def __init__(self, app, emulator, people: list[int]) -> None:
-        from bot.journey import Activist
+        from emulator.journey import Activist
 
         self.app, self.emulator = app, emulator
         self.model = Model()
@@ -446,14 +450,12 @@ class ChatWorld:
 
 
 @pytest.mark.timeout(300)
-async def test_histories_through_the_chat_reach_exactly_their_audience(
-    settings, redis, emulator, tmp_path
-) -> None:
-    from bot.app import running
+async def test_histories_through_the_chat_reach_exactly_their_audience(settings, redis, emulator, tmp_path) -> None:
+    from bot.app.wiring import running
     from bot.content import Library
     from tests.test_consent import two_cases
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     content = two_cases(tmp_path, now + dt.timedelta(days=20), now + dt.timedelta(days=21))
     for seed in range(E2E_HISTORIES):
         await redis.flushdb()

@@ -13,16 +13,15 @@ from pydantic import AnyUrl, SecretStr
 from redis.exceptions import ConnectionError, OutOfMemoryError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bot.app import App, build_app, running
+from bot.app.wiring import App, build_app, make_intake, running
 from bot.content import Library
 from bot.delivery import Audience, AudienceKind, Payload
-from bot.emulator import BotAPIEmulator
-from bot.intake import make_intake
-from bot.journey import Activist
-from bot.settings import Settings
-from bot.redis_gate import RedisState, trouble
-from bot.storage import client_from_url
-from bot.telegram_reporter import RedisNotices
+from bot.ground.redis_client import client_from_url
+from bot.ground.redis_gate import RedisState, trouble
+from bot.ground.settings import Settings
+from bot.telegram.reporter import RedisNotices
+from emulator import BotAPIEmulator
+from emulator.journey import Activist
 from handlers import detach_routers, get_routers
 from tests.conftest import ADMIN_ID
 from tests.servers import RedisProcess, free_port
@@ -63,10 +62,20 @@ def error_toast(app: App) -> str:
         (OutOfMemoryError("command not allowed when used memory > 'maxmemory'"), RedisState.REFUSING),
         # Redis 7 keeps a script's error code first; Redis 6 (the embedded server) puts its own words first.
         (ResponseError("OOM command not allowed when used memory > 'maxmemory'. script: 1a2b"), RedisState.REFUSING),
-        (ResponseError("ERR Error running script (call to f_1a2b): @user_script:3: -MISCONF Redis is configured to "
-                       "save RDB snapshots, but it's currently unable to persist to disk"), RedisState.REFUSING),
-        (ResponseError("ERR Error running script (call to f_1a2b): @user_script:3: -READONLY You can't write "
-                       "against a read only replica."), RedisState.AWAY),
+        (
+            ResponseError(
+                "ERR Error running script (call to f_1a2b): @user_script:3: -MISCONF Redis is configured to "
+                "save RDB snapshots, but it's currently unable to persist to disk"
+            ),
+            RedisState.REFUSING,
+        ),
+        (
+            ResponseError(
+                "ERR Error running script (call to f_1a2b): @user_script:3: -READONLY You can't write "
+                "against a read only replica."
+            ),
+            RedisState.AWAY,
+        ),
         (ResponseError("WRONGTYPE Operation against a key holding the wrong kind of value"), None),
         (ResponseError("ERR unknown command 'OOMPH'"), None),
         (ValueError("not Redis at all"), None),
@@ -210,6 +219,7 @@ async def test_a_stop_while_redis_is_away_keeps_the_held_taps_for_the_next_start
 
     redis_process.start()
     async with running(settings, own_redis, library) as app:
+
         async def all_counted() -> bool:
             return (await app.store.totals(CASE))[ACTION] == 8
 
@@ -246,10 +256,13 @@ async def test_webhook_mode_loses_no_tap_while_redis_is_killed(
     own_redis: Any, redis_process: RedisProcess, emulator: BotAPIEmulator, settings: Settings, library: Library
 ) -> None:
     port = free_port()
-    hooked = settings.model_copy(update={
-        "webhook_url": AnyUrl(f"http://127.0.0.1:{port}/telegram"),
-        "webhook_secret": SecretStr("chaos-webhook-secret-0123456789"), "port": port,
-    })
+    hooked = settings.model_copy(
+        update={
+            "webhook_url": AnyUrl(f"http://127.0.0.1:{port}/telegram"),
+            "webhook_secret": SecretStr("chaos-webhook-secret-0123456789"),
+            "port": port,
+        }
+    )
     app = await build_app(hooked, own_redis, library)
     stop = asyncio.Event()
     background = app.background(stop)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator import BotAPIEmulator
-from bot.pledges import Store
-from bot.privacy import Pseudonymizer
+from bot.ground.privacy import Pseudonymizer
+from bot.pledges.store import Store
+from emulator import BotAPIEmulator
 from tests.conftest import CONTENT, ROOT, TOKEN
 
 pytestmark = pytest.mark.timeout(120)
@@ -56,7 +56,7 @@ def test_check_reports_file_and_line_of_a_broken_case(broken_content: Path) -> N
     result = rrbot("check", str(broken_content))
     assert result.returncode != 0
     case = broken_content / "cases" / "ua-84-11.yaml"
-    line = next(i for i, l in enumerate(case.read_text(encoding="utf-8").splitlines(), 1) if "call me" in l)
+    line = next(i for i, text in enumerate(case.read_text(encoding="utf-8").splitlines(), 1) if "call me" in text)
     assert f"ua-84-11.yaml:{line}: targets.1.fax:" in result.stdout + result.stderr
 
 
@@ -91,8 +91,13 @@ def test_bad_settings_stop_start_up_with_one_line(env: dict[str, str], expected:
 
 
 def test_run_says_in_one_line_when_redis_is_away(tmp_path: Path) -> None:
-    env = {"BOT_TOKEN": TOKEN, "REDIS_URL": "redis://user:secret-pw@127.0.0.1:1/0", "PRIVACY_KEY": "k" * 20,
-           "DATA_DIR": str(tmp_path), "LOG_LEVEL": "WARNING"}
+    env = {
+        "BOT_TOKEN": TOKEN,
+        "REDIS_URL": "redis://user:secret-pw@127.0.0.1:1/0",
+        "PRIVACY_KEY": "k" * 20,
+        "DATA_DIR": str(tmp_path),
+        "LOG_LEVEL": "WARNING",
+    }
     result = rrbot("run", env=env, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("rrbot: cannot reach Redis at 127.0.0.1:1 (REDIS_URL)")
@@ -105,14 +110,21 @@ def test_run_gives_up_on_a_redis_that_never_answers(tmp_path: Path) -> None:
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         port = silent.getsockname()[1]
-        env = {"BOT_TOKEN": TOKEN, "REDIS_URL": f"redis://127.0.0.1:{port}/0", "PRIVACY_KEY": "k" * 20,
-               "DATA_DIR": str(tmp_path), "LOG_LEVEL": "WARNING"}
+        env = {
+            "BOT_TOKEN": TOKEN,
+            "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+            "PRIVACY_KEY": "k" * 20,
+            "DATA_DIR": str(tmp_path),
+            "LOG_LEVEL": "WARNING",
+        }
         started = time.monotonic()
         result = rrbot("run", env=env, cwd=tmp_path)
     assert time.monotonic() - started < 20
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1] == f"rrbot: cannot reach Redis at 127.0.0.1:{port} (REDIS_URL): " \
+    assert (
+        result.stderr.strip().splitlines()[-1] == f"rrbot: cannot reach Redis at 127.0.0.1:{port} (REDIS_URL): "
         "no answer within 10 s"
+    )
     assert "Traceback" not in result.stderr
 
 
@@ -128,7 +140,7 @@ async def test_stats_json_counts_subscribers_and_pledges(tmp_path: Path, redis_u
     figures = json.loads(result.stdout)["cases"]["ua-84-11"]
     assert figures["subscribers"] == 3
     assert figures["pledges"] == {"letter": 2, "email": 0, "fax": 0, "tweet": 1, "share": 0}
-    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    today = dt.datetime.now(dt.UTC).date().isoformat()
     assert figures["daily"] == {today: {"letter": 2, "tweet": 1}}
 
 
@@ -136,9 +148,14 @@ async def rrbot_async(*args: str, env: dict[str, str]) -> tuple[int, str]:
     """rrbot in a subprocess while this test's event loop keeps serving the emulator."""
     base = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "REDIS_URL", "PRIVACY_KEY"}}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", *args,
-        env={**base, "PYTHONPATH": str(ROOT), **env}, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot.cli",
+        *args,
+        env={**base, "PYTHONPATH": str(ROOT), **env},
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     return proc.returncode or 0, err.decode()
@@ -152,7 +169,9 @@ async def test_run_says_in_one_line_when_telegram_refuses_or_is_away(
     env = {
         "BOT_TOKEN": f" {other_token}\n" if where == "refused" else TOKEN,  # padding as pasted
         "TELEGRAM_API_URL": emulator.base_url if where == "refused" else "http://127.0.0.1:9",
-        "REDIS_URL": redis_url, "PRIVACY_KEY": "p" * 32, "DATA_DIR": str(tmp_path),
+        "REDIS_URL": redis_url,
+        "PRIVACY_KEY": "p" * 32,
+        "DATA_DIR": str(tmp_path),
     }
     code, err = await rrbot_async("run", env=env)
     lines = [line for line in err.splitlines() if line.startswith("rrbot:")]
@@ -172,9 +191,18 @@ async def test_broadcast_from_the_command_line_reaches_subscribers(
     text.write_text("<b>UA 84/11</b>: letters still needed &amp; welcome.", encoding="utf-8")
     env = {"REDIS_URL": redis_url, "PRIVACY_KEY": "test-privacy-key-0123456789abcdef", "DATA_DIR": str(tmp_path)}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "broadcast", "--text-file", str(text), "--case", "ua-84-11",
-        env={**os.environ, "PYTHONPATH": str(ROOT), **env}, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "broadcast",
+        "--text-file",
+        str(text),
+        "--case",
+        "ua-84-11",
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, err.decode()
@@ -214,9 +242,16 @@ async def test_broadcast_status_and_cancel(redis, redis_url: str, tmp_path: Path
         ("hi", ["--case", "no-such-case"], "no case"),
     ],
 )
-def test_broadcast_refuses_bad_input_clearly(text: str, args: list[str], expected: str, tmp_path: Path, redis_url: str) -> None:
+def test_broadcast_refuses_bad_input_clearly(
+    text: str, args: list[str], expected: str, tmp_path: Path, redis_url: str
+) -> None:
     path = tmp_path / "t.html"
     path.write_text(text, encoding="utf-8")
-    result = rrbot("broadcast", "--text-file", str(path), *args,
-                   env={"REDIS_URL": redis_url, "PRIVACY_KEY": "p" * 32, "DATA_DIR": str(tmp_path)})
+    result = rrbot(
+        "broadcast",
+        "--text-file",
+        str(path),
+        *args,
+        env={"REDIS_URL": redis_url, "PRIVACY_KEY": "p" * 32, "DATA_DIR": str(tmp_path)},
+    )
     assert result.returncode == 2 and expected in result.stderr, result.stderr

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import yaml
 
-from bot.app import App, running
-from bot.audiences import chosen
-from bot.clock import utc_now
-from bot.delivery import Payload
-from bot.emulator import BotAPIEmulator
-from bot.journey import Activist
-from bot.lifecycle import UpdateKind
+from bot.app.wiring import App, running
 from bot.content import Library
-from bot.publishing import announce, publish_update
-from bot.settings import Settings
+from bot.content.states import UpdateKind
+from bot.delivery import Payload
+from bot.delivery.audiences import chosen
+from bot.ground.clock import utc_now
+from bot.ground.settings import Settings
+from bot.publishing.announce import announce, publish_update
+from emulator import BotAPIEmulator
+from emulator.journey import Activist
 from scheduler import jobs
 from tests.conftest import CONTENT
 from tests.test_publishing import finished
@@ -211,7 +211,7 @@ def two_cases(root: Path, first: dt.datetime, second: dt.datetime) -> Path:
 async def test_one_reminder_a_day_lists_every_due_case_and_what_the_person_did(
     settings: Settings, redis, emulator: BotAPIEmulator, tmp_path: Path
 ) -> None:
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     first, second = now + dt.timedelta(days=3), now + dt.timedelta(days=3, hours=5)
     content = two_cases(tmp_path, first, second)
     async with running(settings.model_copy(update={"content_dir": content}), redis, Library.load(content)) as app:
@@ -250,8 +250,8 @@ def test_the_neutral_line_fits_long_texts_entities_and_edits() -> None:
     from aiogram.methods import EditMessageText, SendMessage
     from aiogram.types import MessageEntity
 
-    from bot.discreet import DiscreetChats, Discretion
-    from bot.telegram_discreet import DiscreetRequests
+    from bot.ground.discreet import DiscreetChats, Discretion
+    from bot.telegram.discreet import DiscreetRequests
 
     disguise = DiscreetRequests(DiscreetChats(None), lambda lang: "📩 New message")._disguised  # type: ignore[arg-type]
     found = Discretion("1h", "en")

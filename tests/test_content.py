@@ -113,7 +113,9 @@ def test_seed_targets_match_the_document(seed):
 
     # One form of address for all three (the officials are men): "Уважаемый господин <должность>".
     assert [t.salutation["ru"] for t in seed.targets] == [
-        "Уважаемый господин Генеральный прокурор", "Уважаемый господин директор", "Уважаемый господин Президент"
+        "Уважаемый господин Генеральный прокурор",
+        "Уважаемый господин директор",
+        "Уважаемый господин Президент",
     ]
 
     assert [t.copy_ for t in seed.targets] == [False, False, True]
@@ -360,7 +362,10 @@ def test_problem_paths_are_relative_to_the_working_directory(tmp_path, monkeypat
 
 
 def test_problem_without_a_line_keeps_the_shape():
-    assert str(Problem("content/cases", None, "-", "no cases/ directory here")) == "content/cases:0: -: no cases/ directory here"
+    assert (
+        str(Problem("content/cases", None, "-", "no cases/ directory here"))
+        == "content/cases:0: -: no cases/ directory here"
+    )
 
 
 # --- check ------------------------------------------------------------------------------------
@@ -467,7 +472,7 @@ def test_misspelt_placeholder_in_a_translation_is_reported(tmp_path):
         ('"Уже отправлено %(num)s писем"', '"Уже отправлено %(n)s писем"', 12, ["msgstr[2]", "%(n)s"]),
         ('"Срок: %(date)s — сегодня', '"Срок: сегодня', 8, ["missing", "%(date)s"]),  # the date would be lost
         ('"Назад"', '"Назад %(x)s"', 18, ["unknown", "%(x)s"]),
-        ('— сегодня последний', '— 100 % да, последний', 8, ["lone %"]),  # it would break the formatting
+        ("— сегодня последний", "— 100 % да, последний", 8, ["lone %"]),  # it would break the formatting
         ('"Срок: %(date)s — сегодня', '"Срок: %(date)d — сегодня', 8, ["%(date)d"]),
         ('msgstr[2] "Уже отправлено %(num)s писем"\n', "", 12, ["msgstr[2] is empty"]),
     ],
@@ -511,7 +516,10 @@ def test_real_catalogues_are_checked(tmp_path):
     shutil.copytree(CONTENT, tmp_path / "content")
     po = tmp_path / "content" / "locales" / "ru" / "LC_MESSAGES" / "messages.po"
     text = po.read_text(encoding="utf-8")
-    po.write_text(text.replace('"Срок: %(date)s — сегодня последний день"', '"Срок: %(dat)s — сегодня последний день"'), encoding="utf-8")
+    po.write_text(
+        text.replace('"Срок: %(date)s — сегодня последний день"', '"Срок: %(dat)s — сегодня последний день"'),
+        encoding="utf-8",
+    )
     (problem,) = check_content(tmp_path / "content")
     assert problem.file == str(po) and 'msgid "Deadline: %(date)s — last day today"' in str(problem)
     assert text.splitlines()[problem.line - 1] == 'msgid "Deadline: %(date)s — last day today"'

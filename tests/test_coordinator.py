@@ -20,16 +20,16 @@ from typing import Any
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bot.aggregates import CaseFigures, Figures, parse_daily
-from bot.app import App, running
-from bot.charts import pledges_chart
+from bot.app.wiring import App, running
 from bot.content import Library
 from bot.delivery import Audience, AudienceKind, Payload, State
-from bot.emulator import BotAPIEmulator, FloodLimits
-from bot.journey import Activist
+from bot.ground.settings import Settings
+from bot.pledges.aggregates import CaseFigures, Figures, parse_daily
+from bot.render.charts import pledges_chart
 from bot.render.markup import visible_text
-from bot.settings import Settings
-from bot.telegram_reporter import ChatReporter
+from bot.telegram.reporter import ChatReporter
+from emulator import BotAPIEmulator, FloodLimits
+from emulator.journey import Activist
 from handlers.coordinator import publish_coordinator_commands
 from tests.conftest import ADMIN_ID
 
@@ -132,8 +132,19 @@ async def test_strangers_see_no_coordinator_commands_and_buttons(app: App, emula
     unknown = await unknown_command_reply(emulator, STRANGER)
     await activists(app, emulator)
     stranger = Activist(emulator, U1, "Ann", "en")
-    commands = ("/broadcast", "/stats", "/export", "/cancel", "/stats ua-84-11", "/BROADCAST", "/update",
-                "/schedule", "/schedule ua-84-11", "/reload", "/import")
+    commands = (
+        "/broadcast",
+        "/stats",
+        "/export",
+        "/cancel",
+        "/stats ua-84-11",
+        "/BROADCAST",
+        "/update",
+        "/schedule",
+        "/schedule ua-84-11",
+        "/reload",
+        "/import",
+    )
     for command in commands:
         reply = await stranger.send(command)
         assert reply["text"] == unknown, command
@@ -200,17 +211,20 @@ async def test_coordinator_composes_previews_and_sends(
         {"type": "text_link", "offset": 37, "length": 9, "url": "https://www.amnesty.org/en/"},
     ]
     picker = await send_formatted(emulator, admin, text, entities)
-    assert {b["callback_data"].split(":")[1] for b in admin.buttons(picker) if b["callback_data"].startswith("bca:")} == {
-        "all", "case", "na", "lang"
-    }
+    assert {
+        b["callback_data"].split(":")[1] for b in admin.buttons(picker) if b["callback_data"].startswith("bca:")
+    } == {"all", "case", "na", "lang"}
     for step in path:
         await admin.tap_data(step)
 
     # The preview is the message exactly as activists will get it, formatting and all.
     sent = emulator.outbox(ADMIN_ID)
-    preview = next(e["message"] for e in reversed(sent) if e["method"] == "sendMessage" and e["message"]["text"] == text)
+    preview = next(
+        e["message"] for e in reversed(sent) if e["method"] == "sendMessage" and e["message"]["text"] == text
+    )
     assert {(e["type"], e.get("url")) for e in preview["entities"]} == {
-        ("bold", None), ("text_link", "https://www.amnesty.org/en/")
+        ("bold", None),
+        ("text_link", "https://www.amnesty.org/en/"),
     }
     confirm = admin.last
     size = len(EXPECTED[expected])
@@ -223,12 +237,15 @@ async def test_coordinator_composes_previews_and_sends(
     assert "Queued" in answer["text"]
     [record] = await app.broadcasts.recent()
     assert record.created_by == ADMIN_ID and record.total == size
-    assert record.audience == {
-        "everyone": Audience(AudienceKind.all),
-        "case": Audience(AudienceKind.case, CASE),
-        "not-acted": Audience(AudienceKind.not_acted, CASE),
-        "ru": Audience(AudienceKind.all, language="ru"),
-    }[expected]
+    assert (
+        record.audience
+        == {
+            "everyone": Audience(AudienceKind.all),
+            "case": Audience(AudienceKind.case, CASE),
+            "not-acted": Audience(AudienceKind.not_acted, CASE),
+            "ru": Audience(AudienceKind.all, language="ru"),
+        }[expected]
+    )
     assert await app.broadcasts.payload(record.id) == Payload(
         '<b>Good news:</b> Nizomkhon Juraev is safe. <a href="https://www.amnesty.org/en/">Read more</a>'
     )
@@ -325,7 +342,9 @@ async def test_other_commands_leave_composing_and_still_work(app: App, emulator:
     admin = await coordinator(app, emulator)
     await admin.send("/broadcast")
     help_text = (await admin.send("/help"))["text"]
-    assert help_text == visible_text(app.renderer.message("help", "en", commands=app.renderer.coordinator_commands("en")))
+    assert help_text == visible_text(
+        app.renderer.message("help", "en", commands=app.renderer.coordinator_commands("en"))
+    )
     assert "/import" in help_text and "/broadcast" in help_text  # a coordinator's help names their commands
     assert (await admin.send("Hello"))["text"] == app.renderer.message("free_text", "en")
 
@@ -417,7 +436,7 @@ async def test_chat_reporter_edits_the_progress_message_and_reports_the_end(
     edited = emulator.messages(ADMIN_ID)[-1]
     assert edited["message_id"] == message["message_id"] and f"Broadcast #{bc_id}" in edited["text"]
     assert admin.button("Pause", edited)
-    assert not [r for r in caplog.records if r.name == "bot.telegram_reporter"]
+    assert not [r for r in caplog.records if r.name == "bot.telegram.reporter"]
 
     done = await app.broadcasts.set_state(bc_id, State.cancelled)
     await reporter.finished(done)
@@ -430,13 +449,15 @@ async def test_chat_reporter_edits_the_progress_message_and_reports_the_end(
     await app.broadcasts.set_progress_message(bc_id, ADMIN_ID, 987_654)
     with caplog.at_level(logging.WARNING):
         await reporter.progress(progress)
-    assert [r for r in caplog.records if r.name == "bot.telegram_reporter"]
+    assert [r for r in caplog.records if r.name == "bot.telegram.reporter"]
 
 
 async def test_reporter_speaks_the_coordinators_language(app: App, emulator: BotAPIEmulator) -> None:
     admin = await coordinator(app, emulator)
     await app.store.set_language(ADMIN_ID, "ru")
-    bc_id = await app.broadcasts.enqueue(Payload("x"), Audience(AudienceKind.all), created_by=ADMIN_ID, send_at=time.time() + 3600)
+    bc_id = await app.broadcasts.enqueue(
+        Payload("x"), Audience(AudienceKind.all), created_by=ADMIN_ID, send_at=time.time() + 3600
+    )
     message = await admin.send("/help")
     await app.broadcasts.set_progress_message(bc_id, ADMIN_ID, message["message_id"])
     await ChatReporter(app.bot, app.broadcasts, app.renderer, "en").progress(await app.broadcasts.progress(bc_id))
@@ -512,7 +533,17 @@ async def test_coordinators_get_their_commands_in_the_menu(app: App, emulator: B
     activist_commands = [c for c, _ in app.renderer.commands("en")]
     for language in ("", "en", "ru"):
         menu = [c["command"] for c in emulator.commands(scope_type="chat", chat_id=ADMIN_ID, language_code=language)]
-        assert menu == [*activist_commands, "import", "broadcast", "stats", "export", "update", "schedule", "reload", "cancel"], language
+        assert menu == [
+            *activist_commands,
+            "import",
+            "broadcast",
+            "stats",
+            "export",
+            "update",
+            "schedule",
+            "reload",
+            "cancel",
+        ], language
     ru = {c["command"]: c["description"] for c in emulator.commands("chat", "ru", chat_id=ADMIN_ID)}
     assert ru["broadcast"] == "Отправить сообщение активистам"
     assert "broadcast" not in [c["command"] for c in emulator.commands()], "activists never see them"
@@ -561,9 +592,8 @@ def test_stats_caption_of_many_cases_still_fits(app: App) -> None:
 
 
 def test_charts_and_aggregates_do_not_import_aiogram() -> None:
-    code = "import sys, bot.charts, bot.aggregates; sys.exit(any(m.startswith('aiogram') for m in sys.modules))"
+    code = "import sys, bot.render.charts, bot.pledges.aggregates; sys.exit(any(m.startswith('aiogram') for m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
-
 
 
 async def test_a_send_cut_off_by_redis_is_said_not_retried_unseen(

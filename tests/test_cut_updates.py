@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import running
+from bot.app.wiring import running
 from bot.content import Library
-from bot.emulator import BotAPIEmulator
-from bot.replay import CutUpdates
-from bot.settings import Settings
+from bot.ground.settings import Settings
+from bot.telegram.replay import CutUpdates
+from emulator import BotAPIEmulator
 from tests.conftest import ADMIN_ID
 from tests.test_scheduler import write_content
 from tests.ua_texts import new_case
@@ -24,7 +24,7 @@ GRACE = 0.5
 
 @pytest.fixture
 def content(tmp_path: Path) -> Path:
-    deadline = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=10)).date().isoformat()
+    deadline = (dt.datetime.now(dt.UTC) + dt.timedelta(days=10)).date().isoformat()
     return write_content(tmp_path, deadline=deadline)
 
 

@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.app import App, running
+from bot.app.wiring import App, running
 from bot.content import Library
 from bot.delivery import Audience, AudienceKind, Payload, Progress, State, Worker
-from bot.telegram_sender import TelegramSender
-from bot.emulator import BotAPIEmulator, FloodLimits
-from bot.settings import Settings
+from bot.ground.settings import Settings
+from bot.telegram.sender import TelegramSender
+from emulator import BotAPIEmulator, FloodLimits
 
 CASE = "ua-84-11"
 TEXT = "📢 <b>Update</b>: Nizomkhon Juraev has been found."
@@ -50,7 +50,9 @@ async def finished(app: App, bc_id: str, timeout: float = 30) -> Progress:
 
 def received(emulator: BotAPIEmulator, chats: list[int]) -> Counter[int]:
     return Counter(
-        chat for chat in chats for entry in emulator.outbox(chat)
+        chat
+        for chat in chats
+        for entry in emulator.outbox(chat)
         if entry["method"] == "sendMessage" and "Update" in entry["message"].get("text", "")
     )
 
@@ -99,7 +101,9 @@ async def test_server_errors_and_timeouts_are_retried(fast_app: App, emulator: B
     progress = await finished(fast_app, bc_id, timeout=60)
     assert progress.delivered + progress.failed == 100 and progress.failed <= 3
     counts = received(emulator, chats)
-    assert set(counts) == set(chats) and max(counts.values()) <= 2, "a timed-out send may have arrived: once more at most"
+    assert set(counts) == set(chats) and max(counts.values()) <= 2, (
+        "a timed-out send may have arrived: once more at most"
+    )
 
 
 async def test_audiences(fast_app: App, emulator: BotAPIEmulator) -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from bot.delivery import Audience, AudienceKind, Broadcasts, Payload
-from bot.emulator import BotAPIEmulator, FloodLimits
-from bot.pledges import Store
-from bot.privacy import Pseudonymizer
+from bot.ground.privacy import Pseudonymizer
+from bot.pledges.store import Store
+from emulator import BotAPIEmulator, FloodLimits
 from tests.conftest import ROOT, TOKEN
 
 pytestmark = pytest.mark.timeout(120)
@@ -45,8 +45,14 @@ async def start_bot(
     emulator: BotAPIEmulator, redis_url: str, data_dir: Path, **extra: str
 ) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", env=bot_env(emulator, redis_url, data_dir, **extra), cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        env=bot_env(emulator, redis_url, data_dir, **extra),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
 
 
@@ -62,7 +68,9 @@ async def stop(proc: asyncio.subprocess.Process) -> None:
 
 def deliveries(emulator: BotAPIEmulator, chats: list[int]) -> Counter[int]:
     return Counter(
-        chat for chat in chats for entry in emulator.outbox(chat)
+        chat
+        for chat in chats
+        for entry in emulator.outbox(chat)
         if entry["method"] == "sendMessage" and "Alert" in entry["message"].get("text", "")
     )
 
@@ -103,6 +111,7 @@ async def test_sigkill_mid_broadcast_then_restart_loses_no_one(
         restarted = time.time()
         second = await start_bot(emulator, redis_url, tmp_path)
         try:
+
             async def resumed() -> bool:
                 return (await broadcasts.progress(bc_id)).delivered > at_kill
 
@@ -110,7 +119,8 @@ async def test_sigkill_mid_broadcast_then_restart_loses_no_one(
             # From the moment the new process is up (its first API call) to its first broadcast send.
             up = min(c.at for c in emulator.calls if c.at >= restarted)
             first_send = min(
-                c.at for c in emulator.calls
+                c.at
+                for c in emulator.calls
                 if c.at >= restarted and c.method == "sendMessage" and "Alert" in str(c.params.get("text"))
             )
             resumed_after = first_send - up
@@ -131,7 +141,9 @@ async def test_sigkill_mid_broadcast_then_restart_loses_no_one(
     assert resumed_after < 5, f"resumed {resumed_after:.1f}s after the new process came up"
 
 
-async def test_two_processes_share_one_broadcast(emulator: BotAPIEmulator, redis, redis_url: str, tmp_path: Path) -> None:
+async def test_two_processes_share_one_broadcast(
+    emulator: BotAPIEmulator, redis, redis_url: str, tmp_path: Path
+) -> None:
     broadcasts, chats = await prepare(emulator, redis, 200)
     procs = [await start_bot(emulator, redis_url, tmp_path / str(i)) for i in range(2)]
     try:

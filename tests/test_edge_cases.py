@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.app import App, running
+from bot.app.wiring import App, running
 from bot.content import Library
-from bot.emulator import BotAPIEmulator
-from bot.journey import Activist
-from bot.settings import Settings
+from bot.ground.settings import Settings
+from emulator import BotAPIEmulator
+from emulator.journey import Activist
 from tests.conftest import CONTENT
 
 LONG_ASK = "Release every person detained for peacefully exercising their rights, and guarantee their safety. " * 6
@@ -24,8 +24,13 @@ def content(tmp_path: Path) -> Path:
     root = tmp_path / "content"
     shutil.copytree(CONTENT, root)
     seed = yaml.safe_load((root / "cases" / "ua-84-11.yaml").read_text(encoding="utf-8"))
-    long_case = {**seed, "id": "long-case", "ua": "UA 1/26", "letter_languages": ["en"],
-                 "asks": [{"en": f"{i}. {LONG_ASK}"} for i in range(12)]}
+    long_case = {
+        **seed,
+        "id": "long-case",
+        "ua": "UA 1/26",
+        "letter_languages": ["en"],
+        "asks": [{"en": f"{i}. {LONG_ASK}"} for i in range(12)],
+    }
     closed = {**seed, "id": "closed-case", "ua": "UA 2/26", "status": "closed"}
     for case in (long_case, closed):
         (root / "cases" / f"{case['id']}.yaml").write_text(yaml.safe_dump(case, allow_unicode=True), encoding="utf-8")
@@ -76,8 +81,17 @@ async def test_a_tap_on_the_bots_message_in_a_group_shows_nothing_there(
     before = len(emulator.calls)
     for data in ("act:ua-84-11", "tgt:ua-84-11:0:", "card:ua-84-11", "sub:ua-84-11"):
         message = {"message_id": 9, "date": 1, "chat": group, "from": {"id": 1, "is_bot": True, "first_name": "B"}}
-        emulator.queue_update({"callback_query": {"id": f"g{data}", "from": person, "message": message,
-                                                  "chat_instance": "1", "data": data}})
+        emulator.queue_update(
+            {
+                "callback_query": {
+                    "id": f"g{data}",
+                    "from": person,
+                    "message": message,
+                    "chat_instance": "1",
+                    "data": data,
+                }
+            }
+        )
     await emulator.wait_idle()
     shown = [c.method for c in emulator.calls[before:] if c.method.startswith(("send", "edit"))]
     assert shown == [], "no letter, card or menu in the group"
@@ -86,8 +100,9 @@ async def test_a_tap_on_the_bots_message_in_a_group_shows_nothing_there(
 
 async def test_a_message_without_a_sender_is_handled(edge_app: App, emulator: BotAPIEmulator) -> None:
     emulator.add_user(504, first_name="Ann")
-    emulator.queue_update({"message": {"message_id": 1, "date": 1, "chat": {"id": 504, "type": "private"},
-                                       "text": "/start"}})
+    emulator.queue_update(
+        {"message": {"message_id": 1, "date": 1, "chat": {"id": 504, "type": "private"}, "text": "/start"}}
+    )
     await emulator.wait_idle()
     errors = [c for c in emulator.calls if c.method == "sendMessage" and "went wrong" in str(c.params)]
     assert not errors

@@ -38,10 +38,9 @@ from aiogram.types import (
 )
 from aiohttp import web
 
-from bot.emulator import BotAPIEmulator, FloodLimits
-from bot.emulator.entities import finalize
-from bot.emulator.html import parse_html
-from bot.emulator.errors import ParseError
+from bot.render.telegram_html import ParseError, parse_html
+from emulator import BotAPIEmulator, FloodLimits
+from emulator.entities import finalize
 
 TOKEN = "123456:TEST"
 USER = 42
@@ -62,8 +61,9 @@ def make_bot(emu: BotAPIEmulator, parse_mode: ParseMode | None = ParseMode.HTML)
 
 @pytest.fixture
 async def emu():
-    async with BotAPIEmulator(token=TOKEN, bot_username="rrbot_test_bot",
-                              limits=FloodLimits(enabled=False)) as emulator:
+    async with BotAPIEmulator(
+        token=TOKEN, bot_username="rrbot_test_bot", limits=FloodLimits(enabled=False)
+    ) as emulator:
         emulator.add_user(USER, first_name="Ann")
         yield emulator
 
@@ -176,11 +176,13 @@ async def test_second_get_updates_terminates_the_first(emu, bot):
 
 
 async def test_send_message_html_gives_plain_text_and_entities(emu, bot):
-    html = ('😀 <b>bold <i>both</i></b> <a href="https://Example.com">link</a> &lt;x&gt; &amp; &#33;&#x21;\n'
-            '<pre><code class="language-python">x = 1</code></pre><tg-spoiler>s</tg-spoiler> '
-            '<blockquote expandable>q</blockquote><u>u</u><s>s</s><code>c</code>')
+    html = (
+        '😀 <b>bold <i>both</i></b> <a href="https://Example.com">link</a> &lt;x&gt; &amp; &#33;&#x21;\n'
+        '<pre><code class="language-python">x = 1</code></pre><tg-spoiler>s</tg-spoiler> '
+        "<blockquote expandable>q</blockquote><u>u</u><s>s</s><code>c</code>"
+    )
     sent = await bot.send_message(USER, html)
-    assert sent.text == '😀 bold both link <x> & !!\nx = 1s qusc'
+    assert sent.text == "😀 bold both link <x> & !!\nx = 1s qusc"
     got = [e.model_dump(exclude_none=True) for e in sent.entities]
     assert got == [
         {"type": "bold", "offset": 3, "length": 9},
@@ -205,7 +207,11 @@ async def test_plain_text_gets_automatic_entities_and_is_trimmed(emu):
         await bot.session.close()
     assert sent.text == "see https://example.com/a, @someone #tag /help"
     assert [(e.type, e.offset, e.length) for e in sent.entities] == [
-        ("url", 4, 21), ("mention", 27, 8), ("hashtag", 36, 4), ("bot_command", 41, 5)]
+        ("url", 4, 21),
+        ("mention", 27, 8),
+        ("hashtag", 36, 4),
+        ("bot_command", 41, 5),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -271,31 +277,49 @@ def test_html_parser_offsets_are_utf16():
 
 
 def test_html_parser_tags():
-    text, entities = parse_html('<tg-emoji emoji-id="5368324170671202286">👍</tg-emoji> '
-                                '<tg-time unix="1700000000" format="wDT">soon</tg-time> <code><b>raw</b></code>')
+    text, entities = parse_html(
+        '<tg-emoji emoji-id="5368324170671202286">👍</tg-emoji> '
+        '<tg-time unix="1700000000" format="wDT">soon</tg-time> <code><b>raw</b></code>'
+    )
     assert text == "👍 soon raw"
     assert entities[0] == {"type": "custom_emoji", "offset": 0, "length": 2, "custom_emoji_id": "5368324170671202286"}
-    assert entities[1] == {"type": "date_time", "offset": 3, "length": 4, "unix_time": 1700000000,
-                           "date_time_format": "wDT"}
+    assert entities[1] == {
+        "type": "date_time",
+        "offset": 3,
+        "length": 4,
+        "unix_time": 1700000000,
+        "date_time_format": "wDT",
+    }
     assert [e["type"] for e in entities[2:]] == ["bold", "code"]
     assert [e["type"] for e in finalize(text, entities, allow_empty=False)[1]] == [
-        "custom_emoji", "date_time", "code"]  # formatting inside code is dropped, as Telegram does
+        "custom_emoji",
+        "date_time",
+        "code",
+    ]  # formatting inside code is dropped, as Telegram does
     with pytest.raises(ParseError, match='expected "</b>", found "</B>"'):
         parse_html("<B>x</B>")  # like TDLib: start tags are lowered, end tags are not
 
 
 async def test_explicit_entities_and_replies(emu):
-    status, body = await raw_call(emu, "sendMessage", json={
-        "chat_id": USER, "text": "hello", "entities": [{"type": "bold", "offset": 100, "length": 1}]})
+    status, body = await raw_call(
+        emu,
+        "sendMessage",
+        json={"chat_id": USER, "text": "hello", "entities": [{"type": "bold", "offset": 100, "length": 1}]},
+    )
     assert body["description"] == "Bad Request: entity begins after the end of the text at UTF-16 offset 100"
-    status, body = await raw_call(emu, "sendMessage", json={
-        "chat_id": USER, "text": "hello", "entities": [{"type": "bold", "offset": 1, "length": 3}]})
+    status, body = await raw_call(
+        emu,
+        "sendMessage",
+        json={"chat_id": USER, "text": "hello", "entities": [{"type": "bold", "offset": 1, "length": 3}]},
+    )
     assert body["result"]["entities"] == [{"type": "bold", "offset": 1, "length": 3}]
-    status, body = await raw_call(emu, "sendMessage", json={
-        "chat_id": USER, "text": "re", "reply_parameters": {"message_id": 999}})
+    status, body = await raw_call(
+        emu, "sendMessage", json={"chat_id": USER, "text": "re", "reply_parameters": {"message_id": 999}}
+    )
     assert body["description"] == "Bad Request: message to be replied not found"
-    status, body = await raw_call(emu, "sendMessage", json={
-        "chat_id": USER, "text": "re", "reply_parameters": {"message_id": 1}})
+    status, body = await raw_call(
+        emu, "sendMessage", json={"chat_id": USER, "text": "re", "reply_parameters": {"message_id": 1}}
+    )
     assert body["result"]["reply_to_message"]["text"] == "hello"
 
 
@@ -310,8 +334,12 @@ async def test_callback_data_limit_is_in_bytes(emu, bot):
 
 @pytest.mark.parametrize(
     ("url", "reason"),
-    [("mailto:x@example.com", "Unsupported URL protocol"), ("ftp://example.com", "Unsupported URL protocol"),
-     ("https://", "URL host is empty"), ("not-a-url", "Wrong HTTP URL")],
+    [
+        ("mailto:x@example.com", "Unsupported URL protocol"),
+        ("ftp://example.com", "Unsupported URL protocol"),
+        ("https://", "URL host is empty"),
+        ("not-a-url", "Wrong HTTP URL"),
+    ],
 )
 async def test_bad_button_urls(emu, bot, url, reason):
     with pytest.raises(TelegramBadRequest) as error:
@@ -329,11 +357,21 @@ async def test_other_button_rules(emu, bot):
         await bot.send_message(USER, "x", reply_markup=keyboard())
     with pytest.raises(TelegramBadRequest, match="exactly one of the optional fields"):
         await bot.send_message(USER, "x", reply_markup=keyboard(callback_data="a", url="https://a.io"))
-    status, body = await raw_call(emu, "sendMessage", json={
-        "chat_id": USER, "text": "x", "reply_markup": {"inline_keyboard": [[{"callback_data": "a"}]]}})
-    assert body["description"] == 'Bad Request: can\'t parse inline keyboard button: Can\'t find field "text"'
-    status, body = await raw_call(emu, "sendMessage", json={
-        "chat_id": USER, "text": "x", "reply_markup": {"keyboard": [["A", {"text": "B"}]], "resize_keyboard": True}})
+    status, body = await raw_call(
+        emu,
+        "sendMessage",
+        json={"chat_id": USER, "text": "x", "reply_markup": {"inline_keyboard": [[{"callback_data": "a"}]]}},
+    )
+    assert body["description"] == "Bad Request: can't parse inline keyboard button: Can't find field \"text\""
+    status, body = await raw_call(
+        emu,
+        "sendMessage",
+        json={
+            "chat_id": USER,
+            "text": "x",
+            "reply_markup": {"keyboard": [["A", {"text": "B"}]], "resize_keyboard": True},
+        },
+    )
     assert status == 200 and "reply_markup" not in body["result"]
 
 
@@ -343,10 +381,12 @@ async def test_other_button_rules(emu, bot):
 async def test_edit_message_text(emu, bot):
     sent = await bot.send_message(USER, "<b>v1</b>", reply_markup=keyboard(callback_data="a"))
     with pytest.raises(TelegramBadRequest, match="message is not modified: specified new message content"):
-        await bot.edit_message_text("<b>v1</b>", chat_id=USER, message_id=sent.message_id,
-                                    reply_markup=keyboard(callback_data="a"))
-    edited = await bot.edit_message_text("<i>v2</i>", chat_id=USER, message_id=sent.message_id,
-                                         reply_markup=keyboard(callback_data="a"))
+        await bot.edit_message_text(
+            "<b>v1</b>", chat_id=USER, message_id=sent.message_id, reply_markup=keyboard(callback_data="a")
+        )
+    edited = await bot.edit_message_text(
+        "<i>v2</i>", chat_id=USER, message_id=sent.message_id, reply_markup=keyboard(callback_data="a")
+    )
     assert edited.text == "v2" and edited.entities[0].type == "italic" and edited.edit_date
     # Leaving reply_markup out removes the keyboard, as on Telegram.
     await bot.edit_message_text("v3", chat_id=USER, message_id=sent.message_id)
@@ -359,8 +399,9 @@ async def test_edit_message_text(emu, bot):
     user_message = emu.user_sends(USER, "mine")["message"]
     with pytest.raises(TelegramBadRequest, match="message can't be edited"):
         await bot.edit_message_text("x", chat_id=USER, message_id=user_message["message_id"])
-    await bot.edit_message_reply_markup(chat_id=USER, message_id=sent.message_id,
-                                        reply_markup=keyboard(callback_data="b"))
+    await bot.edit_message_reply_markup(
+        chat_id=USER, message_id=sent.message_id, reply_markup=keyboard(callback_data="b")
+    )
     assert emu.last_message(USER)["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "b"
 
 
@@ -379,7 +420,10 @@ async def test_answer_callback_query(emu, bot):
     assert query["message"]["message_id"] == sent.message_id and query["data"] == "forged:data"
     assert await bot.answer_callback_query(query["id"], text="Done", show_alert=True)
     assert await emu.wait_answered(press, timeout=1) == {
-        "callback_query_id": query["id"], "text": "Done", "show_alert": True}
+        "callback_query_id": query["id"],
+        "text": "Done",
+        "show_alert": True,
+    }
     with pytest.raises(TelegramBadRequest, match="query is too old and response timeout expired"):
         await bot.answer_callback_query(query["id"])
     with pytest.raises(TelegramBadRequest, match="query ID is invalid"):
@@ -414,9 +458,12 @@ async def test_flood_limits(emu, bot):
     with pytest.raises(TelegramRetryAfter) as error:
         await bot.send_message(USER, "3")
     assert error.value.retry_after == 2
-    assert emu.calls[-1].response == {"ok": False, "error_code": 429,
-                                      "description": "Too Many Requests: retry after 2",
-                                      "parameters": {"retry_after": 2}}
+    assert emu.calls[-1].response == {
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 2",
+        "parameters": {"retry_after": 2},
+    }
     # Edits and other chats are not limited by this chat's bucket.
     await bot.edit_message_text("1!", chat_id=USER, message_id=first.message_id)
     emu.add_user(43)
@@ -451,8 +498,12 @@ async def test_delayed_response_times_out_but_takes_effect(emu, bot):
 
 async def test_document_upload_round_trips(emu, bot):
     content = bytes(range(256)) * 10
-    sent = await bot.send_document(USER, BufferedInputFile(content, "report.pdf"), caption="<b>Report</b>",
-                                   reply_markup=keyboard(callback_data="again"))
+    sent = await bot.send_document(
+        USER,
+        BufferedInputFile(content, "report.pdf"),
+        caption="<b>Report</b>",
+        reply_markup=keyboard(callback_data="again"),
+    )
     assert sent.document.file_name == "report.pdf" and sent.document.mime_type == "application/pdf"
     assert sent.document.file_size == len(content)
     assert sent.caption == "Report" and sent.caption_entities[0].type == "bold"
@@ -487,8 +538,9 @@ async def test_photos(emu, bot):
 async def test_commands_descriptions_per_language(emu, bot):
     await bot.set_my_commands([BotCommand(command="start", description="Start")])
     await bot.set_my_commands([BotCommand(command="start", description="Начать")], language_code="ru")
-    await bot.set_my_commands([BotCommand(command="admin", description="Admin")],
-                              scope=BotCommandScopeChat(chat_id=USER))
+    await bot.set_my_commands(
+        [BotCommand(command="admin", description="Admin")], scope=BotCommandScopeChat(chat_id=USER)
+    )
     assert emu.commands() == [{"command": "start", "description": "Start"}]
     assert emu.commands(language_code="ru") == [{"command": "start", "description": "Начать"}]
     assert emu.commands("chat", chat_id=USER)[0]["command"] == "admin"
@@ -540,11 +592,17 @@ async def test_spec_field_names(emu, bot):
     if not SPEC_PATH.exists():
         pytest.skip("Bot API spec not available")
     spec = json.loads(SPEC_PATH.read_text())
-    sent = await bot.send_message(USER, '<b>x</b> <a href="tg://user?id=42">Ann</a> https://a.io',
-                                  reply_markup=keyboard(callback_data="a"), reply_parameters=None)
+    sent = await bot.send_message(
+        USER,
+        '<b>x</b> <a href="tg://user?id=42">Ann</a> https://a.io',
+        reply_markup=keyboard(callback_data="a"),
+        reply_parameters=None,
+    )
     reply = emu.user_sends(USER, "/start")["message"]
     await bot.send_message(USER, "re", reply_to_message_id=reply["message_id"])
-    await bot.edit_message_text("y", chat_id=USER, message_id=sent.message_id, reply_markup=keyboard(url="https://a.io"))
+    await bot.edit_message_text(
+        "y", chat_id=USER, message_id=sent.message_id, reply_markup=keyboard(url="https://a.io")
+    )
     document = await bot.send_document(USER, BufferedInputFile(b"abc", "a.txt"))
     await bot.send_photo(USER, BufferedInputFile(tiny_png(), "p.png"))
     await bot.copy_message(USER, USER, sent.message_id)
@@ -593,7 +651,7 @@ def _check_as(spec: dict, value: Any, kind: str, path: str) -> None:
     if kind.startswith("Array of "):
         assert isinstance(value, list), f"{path}: expected an array"
         for i, item in enumerate(value):
-            _check_value(spec, item, [kind[len("Array of "):]], f"{path}[{i}]")
+            _check_value(spec, item, [kind[len("Array of ") :]], f"{path}[{i}]")
         return
     if kind in scalars:
         assert isinstance(value, scalars[kind]), f"{path}: expected {kind}, got {value!r}"
@@ -659,8 +717,9 @@ async def test_chat_action_and_get_chat(emu, bot):
 
 async def test_control_api(emu):
     async with aiohttp.ClientSession() as session:
-        async with session.post(f"{emu.base_url}/_emu/users",
-                                json={"user_id": 50, "first_name": "Bo", "language_code": "de"}) as response:
+        async with session.post(
+            f"{emu.base_url}/_emu/users", json={"user_id": 50, "first_name": "Bo", "language_code": "de"}
+        ) as response:
             assert (await response.json())["result"]["language_code"] == "de"
         async with session.post(f"{emu.base_url}/_emu/send", json={"user_id": 50, "text": "hi"}) as response:
             assert (await response.json())["result"]["message"]["text"] == "hi"

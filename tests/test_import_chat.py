@@ -9,22 +9,22 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.app import App, running
+from bot.app.wiring import App, running
 from bot.content import Library
-from bot.emulator import BotAPIEmulator
-from bot.journey import Activist
-from bot.settings import Settings, StoreSettings
-from bot.importer.drafts import make_draft
+from bot.content.states import UpdateKind
+from bot.ground.settings import Settings, StoreSettings
 from bot.importer.review import Review, Verdict, review
-from bot.lifecycle import UpdateKind
-from bot.publishing import make_renderer
+from bot.publishing.announce import make_renderer
+from bot.publishing.drafts import make_draft
+from emulator import BotAPIEmulator
+from emulator.journey import Activist
 from tests.conftest import ADMIN_ID, CONTENT
-from tests.pdfs import flate_stream, build_pdf, text_pdf
+from tests.pdfs import build_pdf, flate_stream, text_pdf
 from tests.test_lifecycle import follower, last_text
 from tests.test_scheduler import CASE, planned_jobs, write_content
 from tests.ua_texts import new_case, update_of_ua_84_11
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NEW = "ua-201-26"
 
 
@@ -81,7 +81,9 @@ def since(person: Activist, count: int) -> list[str]:
 def assess(text: str, **kwargs: object) -> Review:
     renderer = make_renderer(StoreSettings(content_dir=CONTENT, _env_file=None))
     draft = make_draft(text, "ua.txt")
-    return review(draft.yaml, Library.load(CONTENT), renderer.letters, dt.date(2026, 11, 28), closes=draft.closes, **kwargs)
+    return review(
+        draft.yaml, Library.load(CONTENT), renderer.letters, dt.date(2026, 11, 28), closes=draft.closes, **kwargs
+    )
 
 
 def test_a_new_appeal_is_new_and_its_missing_translation_is_named() -> None:
@@ -94,7 +96,12 @@ def test_updates_of_a_known_appeal_are_told_apart() -> None:
     later = dt.date(2026, 12, 30)
     assert assess(update_of_ua_84_11("second", later)).verdict == Verdict.known
     third = assess(update_of_ua_84_11("third", later))
-    assert (third.verdict, third.kind, third.deadline, third.existing.id) == (Verdict.update, UpdateKind.extended, later, CASE)
+    assert (third.verdict, third.kind, third.deadline, third.existing.id) == (
+        Verdict.update,
+        UpdateKind.extended,
+        later,
+        CASE,
+    )
     assert "still not been seen" in third.text
     closing = assess(update_of_ua_84_11("fourth", later, closing=True))
     assert (closing.verdict, closing.update, closing.kind) == (Verdict.update, 4, UpdateKind.closed)
@@ -232,7 +239,10 @@ async def test_bad_documents_get_a_clear_answer_and_the_bot_keeps_going(
 ) -> None:
     answers = {
         "empty.txt": (b"", "The file is empty"),
-        "recipe.txt": (b"Mix the flour and the water, then bake for an hour. " * 20, "does not look like an Urgent Action"),
+        "recipe.txt": (
+            b"Mix the flour and the water, then bake for an hour. " * 20,
+            "does not look like an Urgent Action",
+        ),
         "scan.pdf": (build_pdf([b""]), "it is a scan"),
         "bomb.pdf": (build_pdf([flate_stream(b" ", 200 * 1024 * 1024)]), "expands to far more data"),
         "photo.txt": (bytes(range(256)) * 4, "neither a PDF nor text"),
@@ -281,7 +291,7 @@ async def test_a_long_case_file_pasted_in_parts_is_read_whole(
     draft = emulator.files.get(admin.last["document"]["file_id"]).data.decode()
     cut = draft.index("\ntargets:")
     # Telegram's cut: a full first message, the rest in the second.
-    first, rest = draft[:cut] + "\n" + "#" * (3900 - cut), draft[cut + 1:]
+    first, rest = draft[:cut] + "\n" + "#" * (3900 - cut), draft[cut + 1 :]
     assert len(rest) < 3800
     waiting = await paste(admin, first, report=False)
     assert "send the rest" in waiting["text"]

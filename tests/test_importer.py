@@ -26,24 +26,48 @@ pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason=f"no shared UA docum
 # What each sample says, read by hand from the file (None: not in the text, must not be invented).
 SAMPLE_EXPECTED = {
     "ua_60_2017.txt": {
-        "ua": "UA 60/16", "id": "ua-60-16", "update": 3, "deadline": dt.date(2017, 8, 16),
-        "issued": dt.date(2017, 7, 5), "letter_languages": ["es"],
+        "ua": "UA 60/16",
+        "id": "ua-60-16",
+        "update": 3,
+        "deadline": dt.date(2017, 8, 16),
+        "issued": dt.date(2017, 7, 5),
+        "letter_languages": ["es"],
         "title": "Honduras: Armed attack against members of COPINH",
         "salutation": "Dear Minister/Estimado Señor Secretario de Seguridad",
         "email": "comunicacionCNDS@gmail.com",
     },
     "ua_102_2012.txt": {
-        "ua": "UA 102/10", "id": "ua-102-10", "update": None, "deadline": dt.date(2012, 5, 4),
-        "issued": dt.date(2012, 3, 23), "letter_languages": ["fa", "en"], "title": None,
-        "salutation": None, "email": None,
+        "ua": "UA 102/10",
+        "id": "ua-102-10",
+        "update": None,
+        "deadline": dt.date(2012, 5, 4),
+        "issued": dt.date(2012, 3, 23),
+        "letter_languages": ["fa", "en"],
+        "title": None,
+        "salutation": None,
+        "email": None,
     },
     "ua_156_2001.txt": {
-        "ua": "UA 156/01", "id": "ua-156-01", "update": None, "deadline": None, "issued": None,
-        "letter_languages": [], "title": None, "salutation": "dear board member [last name]", "email": None,
+        "ua": "UA 156/01",
+        "id": "ua-156-01",
+        "update": None,
+        "deadline": None,
+        "issued": None,
+        "letter_languages": [],
+        "title": None,
+        "salutation": "dear board member [last name]",
+        "email": None,
     },
     "ua_279_1998.txt": {
-        "ua": "UA 279/98", "id": "ua-279-98", "update": None, "deadline": None, "issued": None,
-        "letter_languages": [], "title": None, "salutation": "monsieur le ministre / dear minister", "email": None,
+        "ua": "UA 279/98",
+        "id": "ua-279-98",
+        "update": None,
+        "deadline": None,
+        "issued": None,
+        "letter_languages": [],
+        "title": None,
+        "salutation": "monsieur le ministre / dear minister",
+        "email": None,
     },
 }
 
@@ -51,8 +75,6 @@ SAMPLE_EXPECTED = {
 def _plain(text: object) -> object:
     """The English text of a {lang: text} map, as the draft holds one language."""
     return text.get("en") if isinstance(text, dict) else text
-
-
 
 
 def _timed_parse(path: Path):
@@ -82,14 +104,18 @@ def test_seed_matches_the_answer_key() -> None:
     assert parsed.targets[2].salutation is None
     assert [t.copy for t in parsed.targets] == [False, False, True]
 
-    checks = {"id": parsed.id == key["id"], "ua": parsed.ua == key["ua"], "update": parsed.update == key["update"],
-              "deadline": parsed.deadline == key["deadline"],
-              "letter_languages": parsed.letter_languages == key["letter_languages"],
-              "subject.name": parsed.subject_name == _plain(key["subject"]["name"]),
-              "subject.gender": parsed.subject_gender == key["subject"]["gender"],
-              "links.url": [link["url"] for link in parsed.links] == [link["url"] for link in key["links"]],
-              "asks.count": len(parsed.asks) == len(key["asks"]),
-              "tweet": parsed.tweet == _plain(key["tweet"])}
+    checks = {
+        "id": parsed.id == key["id"],
+        "ua": parsed.ua == key["ua"],
+        "update": parsed.update == key["update"],
+        "deadline": parsed.deadline == key["deadline"],
+        "letter_languages": parsed.letter_languages == key["letter_languages"],
+        "subject.name": parsed.subject_name == _plain(key["subject"]["name"]),
+        "subject.gender": parsed.subject_gender == key["subject"]["gender"],
+        "links.url": [link["url"] for link in parsed.links] == [link["url"] for link in key["links"]],
+        "asks.count": len(parsed.asks) == len(key["asks"]),
+        "tweet": parsed.tweet == _plain(key["tweet"]),
+    }
     for i, (got, want) in enumerate(zip(parsed.targets, key["targets"])):
         for field in ("name", "title", "organisation", "address", "fax", "email", "twitter", "salutation"):
             checks[f"targets[{i}].{field}"] = getattr(got, field) in (_plain(want.get(field)), want.get(field))
@@ -119,9 +145,17 @@ def test_sample(name: str) -> None:
     want = SAMPLE_EXPECTED[name]
     parsed = _timed_parse(SAMPLES / name)
     first = parsed.targets[0] if parsed.targets else None
-    got = {"ua": parsed.ua, "id": parsed.id, "update": parsed.update, "deadline": parsed.deadline,
-           "issued": parsed.issued, "letter_languages": parsed.letter_languages, "title": parsed.title,
-           "salutation": first and first.salutation, "email": first and first.email}
+    got = {
+        "ua": parsed.ua,
+        "id": parsed.id,
+        "update": parsed.update,
+        "deadline": parsed.deadline,
+        "issued": parsed.issued,
+        "letter_languages": parsed.letter_languages,
+        "title": parsed.title,
+        "salutation": first and first.salutation,
+        "email": first and first.email,
+    }
     accuracy(name, {k: got[k] == v for k, v in want.items()})
     assert got == want
     if parsed.degraded:
@@ -133,7 +167,9 @@ def test_sample(name: str) -> None:
         assert any(note.startswith("update:") for note in parsed.uncertain)
 
 
-def test_degraded_sample_draft_is_written_with_a_todo_header(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_degraded_sample_draft_is_written_with_a_todo_header(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["import", str(SAMPLES / "ua_102_2012.txt"), "-o", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "missing: title (required)" in err and "draft incomplete" in err
@@ -151,8 +187,14 @@ def test_every_sample_becomes_a_valid_case_once_the_listed_fields_are_filled(
     content = tmp_path / "content"
     shutil.copytree(ROOT / "content", content)
     main(["import", str(SAMPLES / name), "-o", str(content / "cases")])
-    todo = next((line.split("fill in ", 1)[1].split(", ") for line in capsys.readouterr().err.splitlines()
-                 if "draft incomplete" in line), [])
+    todo = next(
+        (
+            line.split("fill in ", 1)[1].split(", ")
+            for line in capsys.readouterr().err.splitlines()
+            if "draft incomplete" in line
+        ),
+        [],
+    )
     path = next((content / "cases").glob(f"{SAMPLE_EXPECTED[name]['id']}.yaml"))
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     hand = {"title": "Title by hand", "summary": "Summary by hand", "asks": [{"en": "An ask by hand"}]}

@@ -269,75 +269,153 @@ Sexo h/m: m
 """
 
 # What each document says, read by hand (None: not in the text, must not be invented).
-COMMON_2012 = {"ua": "UA 84/11", "id": "ua-84-11", "update": 2, "deadline": dt.date(2012, 5, 15),
-               "letter_languages": ["ru"], "subject_name": "Nizomkhon Juraev", "subject_gender": "m",
-               "asks": 2, "degraded": False}
+COMMON_2012 = {
+    "ua": "UA 84/11",
+    "id": "ua-84-11",
+    "update": 2,
+    "deadline": dt.date(2012, 5, 15),
+    "letter_languages": ["ru"],
+    "subject_name": "Nizomkhon Juraev",
+    "subject_gender": "m",
+    "asks": 2,
+    "degraded": False,
+}
 EXPECTED = {
     "es-2012": {
-        **COMMON_2012, "language": "es", "issued": dt.date(2012, 4, 3),
+        **COMMON_2012,
+        "language": "es",
+        "issued": dt.date(2012, 4, 3),
         "title": "Solicitante de asilo tayiko rechazado, desaparecido",
         "tweet": "Garanticen que Nizomkhon Juraev, desaparecido tras quedar en libertad, no es devuelto a Tayikistán.",
         "links": [{"title": "Más información", "url": "http://www.amnesty.org/es/library/info/EUR46/020/2011/es"}],
         "targets": [
-            {"name": "Yurii Ya. Chaika", "title": "Fiscal General de la Federación de Rusia", "organisation": None,
-             "address": ["Bolshaia Dmitrovka 15 A", "Moscú", "125993", "Federación de Rusia"],
-             "fax": "+7 495 987 58 41", "email": None, "twitter": None,
-             "salutation": "Señor Fiscal General / Dear Prosecutor General", "copy": False},
-            {"name": "M. A. Peshkov", "title": "Director, Tercer Departamento de Países de la CEI",
-             "organisation": "Ministerio de Asuntos Exteriores de la Federación de Rusia",
-             "address": ["Ul. Smolenskaya-Sennaia pl, 32/34", "119200 Moscú", "Federación de Rusia"],
-             "fax": "+7 499 241 21 75", "email": "3dsng@mid.ru", "twitter": None,
-             "salutation": "Señor Director / Dear Director", "copy": False},
-            {"name": "Dmitry A. Medvedev", "title": "Presidente de la Federación de Rusia", "organisation": None,
-             "address": ["Ul.Ilyinka, 23", "103132 Moscú", "Federación de Rusia"],
-             "fax": "+7 495 9100766 ext 2134", "email": None, "twitter": "@MedvedevRussia",
-             "salutation": None, "copy": True},
+            {
+                "name": "Yurii Ya. Chaika",
+                "title": "Fiscal General de la Federación de Rusia",
+                "organisation": None,
+                "address": ["Bolshaia Dmitrovka 15 A", "Moscú", "125993", "Federación de Rusia"],
+                "fax": "+7 495 987 58 41",
+                "email": None,
+                "twitter": None,
+                "salutation": "Señor Fiscal General / Dear Prosecutor General",
+                "copy": False,
+            },
+            {
+                "name": "M. A. Peshkov",
+                "title": "Director, Tercer Departamento de Países de la CEI",
+                "organisation": "Ministerio de Asuntos Exteriores de la Federación de Rusia",
+                "address": ["Ul. Smolenskaya-Sennaia pl, 32/34", "119200 Moscú", "Federación de Rusia"],
+                "fax": "+7 499 241 21 75",
+                "email": "3dsng@mid.ru",
+                "twitter": None,
+                "salutation": "Señor Director / Dear Director",
+                "copy": False,
+            },
+            {
+                "name": "Dmitry A. Medvedev",
+                "title": "Presidente de la Federación de Rusia",
+                "organisation": None,
+                "address": ["Ul.Ilyinka, 23", "103132 Moscú", "Federación de Rusia"],
+                "fax": "+7 495 9100766 ext 2134",
+                "email": None,
+                "twitter": "@MedvedevRussia",
+                "salutation": None,
+                "copy": True,
+            },
         ],
     },
     "fr-2012": {
-        **COMMON_2012, "language": "fr", "issued": dt.date(2012, 4, 1),
+        **COMMON_2012,
+        "language": "fr",
+        "issued": dt.date(2012, 4, 1),
         "title": "Un demandeur d’asile tadjik débouté a disparu",
         "tweet": "Veillez à ce que Nizomkhon Juraev, disparu après sa libération, ne soit pas renvoyé de force au "
-                 "Tadjikistan.",
+        "Tadjikistan.",
         "links": [{"title": "Pour en savoir plus", "url": "http://www.amnesty.org/fr/library/info/EUR46/020/2011/fr"}],
         "targets": [
-            {"name": "Yurii Ya. Chaika", "title": "Procureur général de la Fédération de Russie", "organisation": None,
-             "address": ["Bolshaia Dmitrovka 15 A", "Moscou", "125993", "Fédération de Russie"],
-             "fax": "+7 495 987 58 41", "email": None, "twitter": None,
-             "salutation": "Monsieur le Procureur général,", "copy": False},
-            {"name": "M. A. Peshkov", "title": "Directeur, Troisième département des pays de la CEI",
-             "organisation": "Ministère des Affaires étrangères de la Fédération de Russie",
-             "address": ["Ul. Smolenskaya-Sennaia pl, 32/34", "119200 Moscou", "Fédération de Russie"],
-             "fax": "+7 499 241 21 75", "email": "3dsng@mid.ru", "twitter": None,
-             "salutation": "Monsieur le Directeur,", "copy": False},
-            {"name": "Dmitri A. Medvedev", "title": "Président de la Fédération de Russie", "organisation": None,
-             "address": ["Ul. Ilyinka, 23", "103132 Moscou", "Fédération de Russie"],
-             "fax": "+7 495 910 07 66 poste 2134", "email": None, "twitter": "@MedvedevRussia",
-             "salutation": None, "copy": True},
+            {
+                "name": "Yurii Ya. Chaika",
+                "title": "Procureur général de la Fédération de Russie",
+                "organisation": None,
+                "address": ["Bolshaia Dmitrovka 15 A", "Moscou", "125993", "Fédération de Russie"],
+                "fax": "+7 495 987 58 41",
+                "email": None,
+                "twitter": None,
+                "salutation": "Monsieur le Procureur général,",
+                "copy": False,
+            },
+            {
+                "name": "M. A. Peshkov",
+                "title": "Directeur, Troisième département des pays de la CEI",
+                "organisation": "Ministère des Affaires étrangères de la Fédération de Russie",
+                "address": ["Ul. Smolenskaya-Sennaia pl, 32/34", "119200 Moscou", "Fédération de Russie"],
+                "fax": "+7 499 241 21 75",
+                "email": "3dsng@mid.ru",
+                "twitter": None,
+                "salutation": "Monsieur le Directeur,",
+                "copy": False,
+            },
+            {
+                "name": "Dmitri A. Medvedev",
+                "title": "Président de la Fédération de Russie",
+                "organisation": None,
+                "address": ["Ul. Ilyinka, 23", "103132 Moscou", "Fédération de Russie"],
+                "fax": "+7 495 910 07 66 poste 2134",
+                "email": None,
+                "twitter": "@MedvedevRussia",
+                "salutation": None,
+                "copy": True,
+            },
         ],
     },
     "es-2017": {
-        "ua": "UA 60/16", "id": "ua-60-16", "update": 3, "deadline": dt.date(2017, 8, 16),
-        "issued": dt.date(2017, 7, 5), "letter_languages": ["es"], "language": "es", "degraded": False,
-        "title": "Honduras: Ataque armado contra miembros del COPINH", "tweet": None, "asks": 2,
-        "subject_name": "Berta Zúniga Cáceres", "subject_gender": "f",
-        "links": [{"title": "ENLACE A LA AU ANTERIOR",
-                   "url": "https://www.amnesty.org/es/documents/amr37/3776/2016/es/"}],
+        "ua": "UA 60/16",
+        "id": "ua-60-16",
+        "update": 3,
+        "deadline": dt.date(2017, 8, 16),
+        "issued": dt.date(2017, 7, 5),
+        "letter_languages": ["es"],
+        "language": "es",
+        "degraded": False,
+        "title": "Honduras: Ataque armado contra miembros del COPINH",
+        "tweet": None,
+        "asks": 2,
+        "subject_name": "Berta Zúniga Cáceres",
+        "subject_gender": "f",
+        "links": [
+            {"title": "ENLACE A LA AU ANTERIOR", "url": "https://www.amnesty.org/es/documents/amr37/3776/2016/es/"}
+        ],
         "targets": [
-            {"name": "General de División Julián Pacheco", "title": "Ministro de Seguridad", "organisation": None,
-             "address": ["Secretaría de Estado en el Despacho de Seguridad, Aldea el Ocotal", "Tegucigalpa, Honduras"],
-             "fax": None, "email": "comunicacionCNDS@gmail.com", "twitter": None,
-             "salutation": "Señor Ministro / Estimado Señor Secretario de Seguridad", "copy": False},
-            {"name": "María Elena Ruiz Paz", "title": "Defensora de los derechos humanos", "organisation": None,
-             "address": ["Tegucigalpa, Honduras"], "fax": "+504 2231 0204", "email": None,
-             "twitter": "@DefensoriaHN", "salutation": None, "copy": True},
+            {
+                "name": "General de División Julián Pacheco",
+                "title": "Ministro de Seguridad",
+                "organisation": None,
+                "address": [
+                    "Secretaría de Estado en el Despacho de Seguridad, Aldea el Ocotal",
+                    "Tegucigalpa, Honduras",
+                ],
+                "fax": None,
+                "email": "comunicacionCNDS@gmail.com",
+                "twitter": None,
+                "salutation": "Señor Ministro / Estimado Señor Secretario de Seguridad",
+                "copy": False,
+            },
+            {
+                "name": "María Elena Ruiz Paz",
+                "title": "Defensora de los derechos humanos",
+                "organisation": None,
+                "address": ["Tegucigalpa, Honduras"],
+                "fax": "+504 2231 0204",
+                "email": None,
+                "twitter": "@DefensoriaHN",
+                "salutation": None,
+                "copy": True,
+            },
         ],
     },
 }
 DOCUMENTS = {"es-2012": ES_2012, "fr-2012": FR_2012, "es-2017": ES_2017}
 TARGET_FIELDS = ("name", "title", "organisation", "address", "fax", "email", "twitter", "salutation", "copy")
-
-
 
 
 def _field_checks(parsed: ParsedUA, want: dict) -> dict[str, bool]:
@@ -415,9 +493,18 @@ def test_background_stops_at_the_subject() -> None:
 
 @pytest.mark.parametrize(
     ("line", "gender"),
-    [("Gender m/f: M", "m"), ("Gender m/f: f", "f"), ("Sexo h/m: h", "m"), ("Sexo h/m: M", "f"),
-     ("Sexo: mujer", "f"), ("Género: m", "f"), ("Genre h/f : F", "f"), ("Sexe : h", "m"), ("Genre (h/f) : H", "m"),
-     ("Sexo h/m: h y m", "m")],
+    [
+        ("Gender m/f: M", "m"),
+        ("Gender m/f: f", "f"),
+        ("Sexo h/m: h", "m"),
+        ("Sexo h/m: M", "f"),
+        ("Sexo: mujer", "f"),
+        ("Género: m", "f"),
+        ("Genre h/f : F", "f"),
+        ("Sexe : h", "m"),
+        ("Genre (h/f) : H", "m"),
+        ("Sexo h/m: h y m", "m"),
+    ],
 )
 def test_subject_gender_follows_the_labels_letters(line: str, gender: str) -> None:
     parsed = parse_ua(f"ACCIÓN URGENTE\nAU 1/12\nNombre: Ana Pérez\n{line}\n")
@@ -493,10 +580,14 @@ def test_degraded_variant_keeps_what_it_can_read() -> None:
     parsed = parse_ua(text)
     first = parsed.targets[0]
     checks = {
-        "degraded": parsed.degraded, "language": parsed.language == "es",
-        "ua": parsed.ua == "UA 84/11", "update": parsed.update == 2,
-        "deadline": parsed.deadline == dt.date(2012, 5, 15), "issued": parsed.issued == dt.date(2012, 4, 3),
-        "letter_languages": parsed.letter_languages == ["ru"], "asks.count": len(parsed.asks) == 2,
+        "degraded": parsed.degraded,
+        "language": parsed.language == "es",
+        "ua": parsed.ua == "UA 84/11",
+        "update": parsed.update == 2,
+        "deadline": parsed.deadline == dt.date(2012, 5, 15),
+        "issued": parsed.issued == dt.date(2012, 4, 3),
+        "letter_languages": parsed.letter_languages == ["ru"],
+        "asks.count": len(parsed.asks) == 2,
         "targets[0].fax": first.fax == "+7 495 987 58 41",
         # The first target has no e-mail: the next one's must not be taken for it.
         "targets[0].email": first.email is None,
@@ -518,8 +609,10 @@ def test_degraded_french_variant() -> None:
 
 
 def test_english_is_still_english() -> None:
-    text = ("URGENT ACTION\nPLEASE WRITE IMMEDIATELY in Russian or your own language:\n"
-            "- Urge the authorities to release him.\nThis is the second update of UA 84/11.\n")
+    text = (
+        "URGENT ACTION\nPLEASE WRITE IMMEDIATELY in Russian or your own language:\n"
+        "- Urge the authorities to release him.\nThis is the second update of UA 84/11.\n"
+    )
     parsed = parse_ua(text)
     assert (parsed.language, parsed.update, parsed.letter_languages) == ("en", 2, ["ru"])
 
@@ -537,8 +630,12 @@ def test_real_english_documents_are_detected_as_english() -> None:
 
 @pytest.mark.parametrize(
     ("text", "language"),
-    [("ACCIÓN URGENTE\nAU 1/12\n", "es"), ("ACTION URGENTE\nAU 1/12\n", "fr"), ("URGENT ACTION\nUA 1/12\n", "en"),
-     ("accin urgente au 1/12 envien llamamientos antes del 1 de mayo de 2012 a:", "es")],
+    [
+        ("ACCIÓN URGENTE\nAU 1/12\n", "es"),
+        ("ACTION URGENTE\nAU 1/12\n", "fr"),
+        ("URGENT ACTION\nUA 1/12\n", "en"),
+        ("accin urgente au 1/12 envien llamamientos antes del 1 de mayo de 2012 a:", "es"),
+    ],
 )
 def test_a_short_text_is_told_by_its_heading(text: str, language: str) -> None:
     assert parse_ua(text).language == language
@@ -559,9 +656,7 @@ def test_a_recipe_is_not_an_urgent_action(text: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["es-2012", "fr-2012"])
-def test_draft_passes_the_content_check(
-    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_draft_passes_the_content_check(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     content = tmp_path / "content"
     shutil.copytree(ROOT / "content", content)
     (content / "cases" / "ua-84-11.yaml").unlink()

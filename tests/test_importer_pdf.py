@@ -138,7 +138,7 @@ def test_a_repairable_pdf_reads_and_pypdf_only_logs(caplog: pytest.LogCaptureFix
     `warnings.warn` would fail the read, so this also shows that none is issued."""
     good = text_pdf(UA_PAGES)
     head, _, tail = good.rpartition(b"startxref\n")
-    damaged = head + b"startxref\n" + b"12" + tail[tail.index(b"\n"):]
+    damaged = head + b"startxref\n" + b"12" + tail[tail.index(b"\n") :]
     with caplog.at_level(logging.WARNING):
         assert document_text(damaged) == document_text(good)
     assert any(record.name.startswith("pypdf") for record in caplog.records)
@@ -200,7 +200,9 @@ def test_too_many_pages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     data = text_pdf([["URGENT ACTION", f"page {n}"] for n in range(MAX_PAGES + 1)])
     stop = refusal(data)
     assert stop.reason == "pdf_too_many_pages" and stop.details == {
-        "size": len(data), "pages": MAX_PAGES + 1, "limit": MAX_PAGES,
+        "size": len(data),
+        "pages": MAX_PAGES + 1,
+        "limit": MAX_PAGES,
     }
     code, err = import_file(tmp_path, capsys, "ua.pdf", data)
     assert_refused(code, err, tmp_path, f"{MAX_PAGES + 1} pages", "send only those pages")
@@ -270,7 +272,9 @@ def test_cli_refuses_a_huge_file_without_reading_it(tmp_path: Path, capsys: pyte
 def test_binary_files(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, data: bytes, kind: str) -> None:
     assert refusal(data, name).reason == "binary"
     code, err = import_file(tmp_path, capsys, name, data)
-    assert_refused(code, err, tmp_path, f"binary file{f' ({kind})' if kind else ''}", "save the Urgent Action as PDF or")
+    assert_refused(
+        code, err, tmp_path, f"binary file{f' ({kind})' if kind else ''}", "save the Urgent Action as PDF or"
+    )
 
 
 def test_legacy_encoding_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,20 +6,32 @@ import logging
 
 import pytest
 
-from bot.app import App
-from bot.emulator import BotAPIEmulator
-from bot.journey import Activist
+from bot.app.wiring import App
+from emulator import BotAPIEmulator
+from emulator.journey import Activist
 
 CASE = "ua-84-11"
 
 # The officials of UA 84/11 exactly as the document gives them.
 SEED_TARGETS = [
-    {"name": "Yurii Ya. Chaika", "fax": "+7 495 987 58 41", "email": None,
-     "salutation": {"en": "Dear Prosecutor General", "ru": "Уважаемый господин Генеральный прокурор"}},
-    {"name": "M. A. Peshkov", "fax": "+7 499 241 21 75", "email": "3dsng@mid.ru",
-     "salutation": {"en": "Dear Director", "ru": "Уважаем"}},
-    {"name": "Dmitry A. Medvedev", "fax": "+7 495 9100766 ext 2134", "email": None,
-     "salutation": {"en": "Dear President", "ru": "Уважаемый господин Президент"}},
+    {
+        "name": "Yurii Ya. Chaika",
+        "fax": "+7 495 987 58 41",
+        "email": None,
+        "salutation": {"en": "Dear Prosecutor General", "ru": "Уважаемый господин Генеральный прокурор"},
+    },
+    {
+        "name": "M. A. Peshkov",
+        "fax": "+7 499 241 21 75",
+        "email": "3dsng@mid.ru",
+        "salutation": {"en": "Dear Director", "ru": "Уважаем"},
+    },
+    {
+        "name": "Dmitry A. Medvedev",
+        "fax": "+7 495 9100766 ext 2134",
+        "email": None,
+        "salutation": {"en": "Dear President", "ru": "Уважаемый господин Президент"},
+    },
 ]
 
 
@@ -39,7 +51,12 @@ async def test_deep_link_subscribes_and_shows_the_card(app: App, emulator: BotAP
     card = who.last
     assert "Nizomkhon Juraev" in card["text"] or "Низомхон" in card["text"]
     assert "2012" in card["text"], "the card shows the deadline"
-    assert {b["callback_data"].split(":")[0] for b in who.buttons() if "callback_data" in b} >= {"act", "bg", "cases", "unsub"}
+    assert {b["callback_data"].split(":")[0] for b in who.buttons() if "callback_data" in b} >= {
+        "act",
+        "bg",
+        "cases",
+        "unsub",
+    }
     assert await app.store.is_subscribed(101, CASE)
     assert (await app.store.user(101)).lang == lang
 
@@ -128,8 +145,20 @@ async def test_redelivered_update_counts_once(app: App, emulator: BotAPIEmulator
 
 @pytest.mark.parametrize(
     "data",
-    ["", "x", "pl:ua-84-11:bribe", "tgt:ua-84-11:99:ru", "tgt:no-such-case:0:en", "pl:no-such-case:letter",
-     "card:UA-84-11", "lang:xx:", "cases:abc", "a" * 64, "tgt:ua-84-11:0:en:extra", "forget:maybe"],
+    [
+        "",
+        "x",
+        "pl:ua-84-11:bribe",
+        "tgt:ua-84-11:99:ru",
+        "tgt:no-such-case:0:en",
+        "pl:no-such-case:letter",
+        "card:UA-84-11",
+        "lang:xx:",
+        "cases:abc",
+        "a" * 64,
+        "tgt:ua-84-11:0:en:extra",
+        "forget:maybe",
+    ],
 )
 async def test_forged_callback_data_gets_a_polite_answer(
     app: App, emulator: BotAPIEmulator, caplog: pytest.LogCaptureFixture, data: str
@@ -253,7 +282,6 @@ async def test_the_case_list_leads_back_home(app: App, emulator: BotAPIEmulator)
     answer = await who.tap_data("home", listing)
     assert "expired" not in (answer.get("text") or "")
     assert who.last["text"] != listing["text"] and who.buttons(), "the welcome screen, with its cases"
-
 
 
 async def test_forget_reaches_pledges_of_a_case_no_longer_served(app: App, emulator: BotAPIEmulator) -> None:

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import App, running
+from bot.app.wiring import App, running
 from bot.content import Library, Status
-from bot.emulator import BotAPIEmulator
-from bot.journey import Activist
-from bot.settings import Settings
+from bot.ground.settings import Settings
+from emulator import BotAPIEmulator
+from emulator.journey import Activist
 from tests.conftest import ADMIN_ID, ROOT
 from tests.test_scheduler import CASE, planned_jobs, write_content
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.fixture
@@ -67,7 +67,9 @@ async def test_an_extension_reaches_followers_and_moves_the_reminders(live: App,
     before = {p.run_at for p in await live.scheduler.planned(CASE)}
 
     new_deadline = (dt.datetime.now(UTC) + dt.timedelta(days=20)).date()
-    confirm = await write_update(admin, "extended", "The authorities <b>asked for more time</b>.", new_deadline.isoformat())
+    confirm = await write_update(
+        admin, "extended", "The authorities <b>asked for more time</b>.", new_deadline.isoformat()
+    )
     assert "2 followers" in confirm["text"]
     preview = admin.messages[-2]
     assert "update 3" in preview["text"] and "asked for more time" in preview["text"]
@@ -89,7 +91,9 @@ async def test_an_extension_reaches_followers_and_moves_the_reminders(live: App,
     assert live.library.get(CASE).update == 3 and live.library.get(CASE).deadline == new_deadline
 
 
-async def test_closing_a_case_stops_its_reminders_and_its_card_thanks_everyone(live: App, emulator: BotAPIEmulator) -> None:
+async def test_closing_a_case_stops_its_reminders_and_its_card_thanks_everyone(
+    live: App, emulator: BotAPIEmulator
+) -> None:
     admin = Activist(emulator, ADMIN_ID, "Coord")
     await live.store.set_language(ADMIN_ID, "en")
     person = await follower(live, emulator, 6201)
@@ -146,6 +150,7 @@ async def test_remind_me_later_comes_unless_the_user_did_it_meanwhile(live: App,
 async def test_forget_and_stop_drop_personal_reminders(live: App, emulator: BotAPIEmulator) -> None:
     person = await follower(live, emulator, 6451)
     await live.scheduler.remind_later(6451, CASE, "letter", dt.datetime.now(UTC) + dt.timedelta(hours=3))
+
     async def personal() -> list[str]:
         return [j for j in await live.store.redis.hkeys("rrb:sched:jobs") if j.startswith("later:")]
 
@@ -202,15 +207,25 @@ async def test_reload_reports_broken_files_and_keeps_serving(live: App, emulator
 def cli_env(redis_url: str, tmp_path: Path, content: Path) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "REDIS_URL", "PRIVACY_KEY"}}
     return {
-        **base, "PYTHONPATH": str(ROOT), "REDIS_URL": redis_url, "DATA_DIR": str(tmp_path / "data"),
-        "CONTENT_DIR": str(content), "PRIVACY_KEY": "test-privacy-key-0123456789abcdef",
+        **base,
+        "PYTHONPATH": str(ROOT),
+        "REDIS_URL": redis_url,
+        "DATA_DIR": str(tmp_path / "data"),
+        "CONTENT_DIR": str(content),
+        "PRIVACY_KEY": "test-privacy-key-0123456789abcdef",
     }
 
 
 async def rrbot(env: dict[str, str], *args: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", *args, env=env, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot.cli",
+        *args,
+        env=env,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     return proc.returncode or 0, out.decode(), err.decode()

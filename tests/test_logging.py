@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 import logging
 
-from bot.app import App
-from bot.emulator import BotAPIEmulator
-from bot.journey import Activist
-from bot.logs import scrub_ids, setup_logging
+from bot.app.wiring import App
+from bot.ground.logs import scrub_ids, setup_logging
+from emulator import BotAPIEmulator
+from emulator.journey import Activist
 from tests.conftest import TOKEN
 
 

@@ -24,25 +24,25 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.app import App, running
+from bot.app.observability import DeliveryTotals, Metrics, routes
+from bot.app.wiring import App, running
 from bot.content import Library
 from bot.delivery import Audience, AudienceKind, Broadcasts, Payload
-from bot.emulator import BotAPIEmulator
-from bot.journey import Activist
-from bot.observability import DeliveryTotals, Metrics, routes
-from bot.privacy import Pseudonymizer
-from bot.reminders import Reminder
-from bot.settings import Settings
-from bot.storage import client_from_url
-from tests.test_publishing import finished
+from bot.ground.privacy import Pseudonymizer
+from bot.ground.redis_client import client_from_url
+from bot.ground.settings import Settings
+from emulator import BotAPIEmulator
+from emulator.journey import Activist
+from scheduler.reminders import Reminder
 from tests.conftest import ADMIN_ID, CONTENT
+from tests.test_publishing import finished
 
 CASE = "ua-84-11"
 ANN = 71_001
 READERS = [71_101, 71_102, 71_103]
 BLOCKED = 71_201
 VANISHED = 71_999  # follows the case, but Telegram never heard of it
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -67,7 +67,7 @@ async def app(settings: Settings, redis, content: Path) -> AsyncIterator[App]:
 
 @asynccontextmanager
 async def served(metrics: Metrics) -> AsyncIterator[TestClient]:
-    """The routes as bot/web.py mounts them, on a real port."""
+    """The routes as bot/app/web.py mounts them, on a real port."""
     web_app = web.Application()
     web_app.add_routes(routes(metrics))
     async with TestClient(TestServer(web_app)) as client:

@@ -7,8 +7,8 @@ import time
 
 from aiogram.fsm.storage.base import StorageKey
 
+from handlers.fsm import IdleEvictingIsolation
 from handlers.middlewares import LocalBuckets
-from handlers.storage import IdleEvictingIsolation
 
 
 def key(chat: int) -> StorageKey:
@@ -59,7 +59,7 @@ async def test_a_flood_of_one_persons_taps_is_dropped_before_it_queues() -> None
     from aiogram.dispatcher.event.bases import UNHANDLED
     from aiogram.types import Update
 
-    from handlers.storage import TapQueueLimit
+    from handlers.fsm import TapQueueLimit
 
     isolation = IdleEvictingIsolation()
     limit = TapQueueLimit(isolation)
@@ -71,11 +71,21 @@ async def test_a_flood_of_one_persons_taps_is_dropped_before_it_queues() -> None
 
     person = {"id": 7, "is_bot": False, "first_name": "A"}
     chat = {"id": 7, "type": "private"}
-    tap = Update.model_validate({"update_id": 1, "callback_query": {
-        "id": "q", "from": person, "chat_instance": "1", "data": "act:x",
-        "message": {"message_id": 1, "date": 1, "chat": chat}}})
-    text = Update.model_validate({"update_id": 2, "message": {"message_id": 2, "date": 1, "chat": chat,
-                                                              "from": person, "text": "part"}})
+    tap = Update.model_validate(
+        {
+            "update_id": 1,
+            "callback_query": {
+                "id": "q",
+                "from": person,
+                "chat_instance": "1",
+                "data": "act:x",
+                "message": {"message_id": 1, "date": 1, "chat": chat},
+            },
+        }
+    )
+    text = Update.model_validate(
+        {"update_id": 2, "message": {"message_id": 2, "date": 1, "chat": chat, "from": person, "text": "part"}}
+    )
     release = asyncio.Event()
 
     async def slow_update() -> None:  # updates of chat 7 held up behind a slow Telegram

@@ -10,22 +10,22 @@ from pathlib import Path
 import redis.asyncio as aioredis
 import time_machine
 
-from bot.app import running
+from bot.app.wiring import running
 from bot.content import Library, Status
+from bot.content.states import CaseStates, UpdateKind
 from bot.delivery import Audience, AudienceKind, Payload
-from bot.emulator import BotAPIEmulator
-from bot.journey import Activist
-from bot.lifecycle import CaseStates, UpdateKind
-from bot.pledges import Store
-from bot.privacy import Pseudonymizer
-from bot.retention import Retention
-from bot.settings import Settings
+from bot.ground.privacy import Pseudonymizer
+from bot.ground.settings import Settings
+from bot.pledges.retention import Retention
+from bot.pledges.store import Store
+from emulator import BotAPIEmulator
+from emulator.journey import Activist
 from scheduler import jobs
 from tests.test_scheduler import write_content
 
 CASE = "ua-84-11"
 OTHER = "ua-other"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 USER = 6_204_118_375
 NEIGHBOUR = 6_204_118_376
 SIGNATURE = "Olga Petrova, Samara"
@@ -63,7 +63,7 @@ async def traces(redis_url: str, needles: list[str]) -> list[str]:
 
 
 def cut_short(user_id: int) -> str:
-    """An entry of the cut-short updates list (bot/replay.py): a tap on the user's own menu."""
+    """An entry of the cut-short updates list (bot/telegram/replay.py): a tap on the user's own menu."""
     person = {"id": user_id, "is_bot": False, "first_name": "X"}
     message = {"message_id": 3, "date": 1, "chat": {"id": user_id, "type": "private"}, "text": "menu"}
     tap = {"id": str(user_id), "from": person, "message": message, "chat_instance": "1", "data": "act:"}

@@ -7,12 +7,12 @@ import os
 import sys
 from pathlib import Path
 
-from bot.app import App
-from bot.clock import utc_now
+from bot.app.wiring import App
 from bot.delivery import Audience, AudienceKind, Payload, Progress, State
-from bot.emulator import BotAPIEmulator
-from bot.journey import Activist
-from bot.publishing import announce
+from bot.ground.clock import utc_now
+from bot.publishing.announce import announce
+from emulator import BotAPIEmulator
+from emulator.journey import Activist
 from tests.conftest import ADMIN_ID
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +40,9 @@ async def users(app: App, emulator: BotAPIEmulator) -> dict[str, Activist]:
     return people
 
 
-async def test_the_alert_of_a_new_case_reaches_everyone_once_in_their_language(app: App, emulator: BotAPIEmulator) -> None:
+async def test_the_alert_of_a_new_case_reaches_everyone_once_in_their_language(
+    app: App, emulator: BotAPIEmulator
+) -> None:
     people = await users(app, emulator)
     case = app.library.get(CASE)
     bc_id = await announce(app.broadcasts, app.renderer, case, utc_now())
@@ -76,14 +78,23 @@ async def test_rrbot_publish_queues_the_alert_and_refuses_a_second_time(
     people = await users(app, emulator)
     env = {
         **{k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "REDIS_URL"}},
-        "PYTHONPATH": str(ROOT), "REDIS_URL": redis_url, "DATA_DIR": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "REDIS_URL": redis_url,
+        "DATA_DIR": str(tmp_path),
         "PRIVACY_KEY": "test-privacy-key-0123456789abcdef",
     }
 
     async def publish(case_id: str) -> tuple[int, str, str]:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "publish", case_id, env=env, cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "publish",
+            case_id,
+            env=env,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         out, err = await asyncio.wait_for(proc.communicate(), 60)
         return proc.returncode or 0, out.decode(), err.decode()
@@ -121,16 +132,21 @@ async def test_a_broadcast_left_half_prepared_is_taken_over(app: App, emulator: 
     # The process that queued it died while copying the audience: a third copied, its lease gone.
     redis, key = app.broadcasts.redis, app.broadcasts.key
     bc_id = str(await redis.incr(key("bc", "seq")))
-    await redis.hset(key("bc", bc_id), mapping={
-        "state": "preparing", "payload": Payload("Half").to_json(),
-        "audience": Audience(AudienceKind.case, CASE).to_json(), "created_at": utc_now().timestamp(), "total": 0,
-    })
+    await redis.hset(
+        key("bc", bc_id),
+        mapping={
+            "state": "preparing",
+            "payload": Payload("Half").to_json(),
+            "audience": Audience(AudienceKind.case, CASE).to_json(),
+            "created_at": utc_now().timestamp(),
+            "total": 0,
+        },
+    )
     await redis.zadd(key("bc", "all"), {bc_id: utc_now().timestamp()})
     await redis.rpush(key("bc", bc_id, "q"), *chats[:10])
     progress = await finished(app, bc_id)
     assert (progress.total, progress.delivered) == (30, 30)
     assert all(sum(m.get("text") == "Half" for m in emulator.messages(chat)) == 1 for chat in chats)
-
 
 
 async def test_a_copy_that_lost_its_lease_stops_instead_of_queueing_twice(app: App, emulator: BotAPIEmulator) -> None:

@@ -15,11 +15,11 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from bot.callbacks import decode
 from bot.content.models import Case
 from bot.delivery import Progress, Purpose, State
-from bot.i18n import LANGUAGE_NAMES, UI_LANGUAGES, load_translations, negotiate
+from bot.ground.i18n import LANGUAGE_NAMES, UI_LANGUAGES, load_translations, negotiate
 from bot.render import Button, Renderer, Screen, fit_tweet, fits, weighted_length
+from bot.render.callbacks import decode
 from bot.render.markup import visible_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +27,7 @@ TEMPLATES = ROOT / "content" / "templates"
 LOCALES = ROOT / "content" / "locales"
 SEED_YAML = ROOT / "content" / "cases" / "ua-84-11.yaml"
 BOT = "rrtestbot"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 # Three days before the seed's deadline (15 May 2012, Moscow).
 NOW = dt.datetime(2012, 5, 12, 10, 0, tzinfo=UTC)
 
@@ -214,10 +214,21 @@ def check_html(text: str) -> None:
 
 
 def test_the_checker_itself_rejects_bad_html():
-    for bad in ("<br>", "a & b", "<b>x", "<b><i>x</b></i>", "1 < 2", "<p>x</p>", "&nbsp;", '<a href="mailto:x@y.z">x</a>'):
+    for bad in (
+        "<br>",
+        "a & b",
+        "<b>x",
+        "<b><i>x</b></i>",
+        "1 < 2",
+        "<p>x</p>",
+        "&nbsp;",
+        '<a href="mailto:x@y.z">x</a>',
+    ):
         with pytest.raises(AssertionError):
             check_html(bad)
-    check_html('<b>x</b> &lt;&amp;&gt; &#39; <blockquote expandable>q</blockquote> <a href="https://x.org/?a=1&amp;b=2">l</a>')
+    check_html(
+        '<b>x</b> &lt;&amp;&gt; &#39; <blockquote expandable>q</blockquote> <a href="https://x.org/?a=1&amp;b=2">l</a>'
+    )
 
 
 def check_screen(screen: Screen) -> None:
@@ -403,7 +414,12 @@ def test_language_picker(renderer):
 
 def test_case_list_pages_open_first_closed_marked(renderer):
     cases = [
-        make_case(id=f"case-{i:02d}", title=f"Case {i:02d}", deadline=f"2012-06-{i + 1:02d}", status="closed" if i < 3 else "open")
+        make_case(
+            id=f"case-{i:02d}",
+            title=f"Case {i:02d}",
+            deadline=f"2012-06-{i + 1:02d}",
+            status="closed" if i < 3 else "open",
+        )
         for i in range(20)
     ]
     first = renderer.case_list(cases, "en", NOW, page=0)
@@ -414,7 +430,12 @@ def test_case_list_pages_open_first_closed_marked(renderer):
     assert "cases:1" in callbacks(first) and not any(c == "cases:0" for c in callbacks(first))
     last = renderer.case_list(cases, "en", NOW, page=2)
     check_screen(last)
-    assert [c for c in callbacks(last) if c.startswith("card:")] == ["card:case-19", "card:case-00", "card:case-01", "card:case-02"]
+    assert [c for c in callbacks(last) if c.startswith("card:")] == [
+        "card:case-19",
+        "card:case-00",
+        "card:case-01",
+        "card:case-02",
+    ]
     last_cards = [b for b in buttons(last) if b.callback and b.callback.startswith("card:")]
     assert len(last_cards) == 4 and all("🔒" in b.text for b in last_cards[1:])
     assert "cases:1" in callbacks(last) and "cases:3" not in callbacks(last)
@@ -448,7 +469,9 @@ def test_act_menu_names_several_appeal_languages_gracefully(renderer):
     assert "Авторы обращения просят писать по-русски или по-английски. Можно написать и на Вашем родном языке." in ru
     three = visible_text(renderer.act_menu(make_case(letter_languages=["ru", "en", "tg"]), "ru", NOW).text)
     assert "по-русски, по-английски или по-таджикски." in three
-    assert "Write in your own language." in visible_text(renderer.act_menu(make_case(letter_languages=[]), "en", NOW).text)
+    assert "Write in your own language." in visible_text(
+        renderer.act_menu(make_case(letter_languages=[]), "en", NOW).text
+    )
 
 
 def test_background_in_expandable_blockquote_with_links(renderer, seed):
@@ -462,7 +485,11 @@ def test_background_in_expandable_blockquote_with_links(renderer, seed):
 
 SALUTATIONS = {
     "en": ["Dear Prosecutor General,", "Dear Director,", "Dear Sir or Madam,"],
-    "ru": ["Уважаемый господин Генеральный прокурор!", "Уважаемый господин директор!", "Уважаемый господин / уважаемая госпожа!"],
+    "ru": [
+        "Уважаемый господин Генеральный прокурор!",
+        "Уважаемый господин директор!",
+        "Уважаемый господин / уважаемая госпожа!",
+    ],
 }
 
 
@@ -490,15 +517,26 @@ def test_letter_screen_header_and_buttons(renderer, seed):
     assert "by post, by fax, or by email" in text
     assert pre_text(screen).rstrip().endswith("Anna Smith, Leeds")
     cbs = callbacks(screen)
-    assert cbs == ["tgt:ua-84-11:1:en", "eml:ua-84-11:1:ru", "fax:ua-84-11:1:ru", "pl:ua-84-11:letter", "later:ua-84-11:letter", "act:ua-84-11"]
+    assert cbs == [
+        "tgt:ua-84-11:1:en",
+        "eml:ua-84-11:1:ru",
+        "fax:ua-84-11:1:ru",
+        "pl:ua-84-11:letter",
+        "later:ua-84-11:letter",
+        "act:ua-84-11",
+    ]
     assert [b.text for b in buttons(screen)][:4] == ["🌐 English", "📧 Email", "📠 Fax", "✅ I sent the letter"]
     ru = renderer.letter(seed, 1, "ru", "ru", variant_seed=b"u", signature=None)
     assert "✅ Письмо отправлено" in [b.text for b in buttons(ru)]
     assert "✅ I posted it" in [b.text for b in buttons(renderer.tweet(seed, "en"))]  # X keeps its own words
     # Chaika has no email: no email button.
-    assert not any(c.startswith("eml:") for c in callbacks(renderer.letter(seed, 0, "en", "ru", variant_seed=b"u", signature=None)))
+    assert not any(
+        c.startswith("eml:") for c in callbacks(renderer.letter(seed, 0, "en", "ru", variant_seed=b"u", signature=None))
+    )
     # A Russian speaker on a Russian appeal has nothing to switch to.
-    assert not any(c.startswith("tgt:") for c in callbacks(renderer.letter(seed, 0, "ru", "ru", variant_seed=b"u", signature=None)))
+    assert not any(
+        c.startswith("tgt:") for c in callbacks(renderer.letter(seed, 0, "ru", "ru", variant_seed=b"u", signature=None))
+    )
 
 
 def test_same_seed_same_letter_different_seeds_vary(renderer, seed):
@@ -674,11 +712,16 @@ def test_pledge_toasts_read_well_and_thank_once(renderer, seed):
     assert toast("letter", "en", True, 1234) == "Counted, thank you! You and 1,233 others have written."
     assert toast("letter", "en", True, 1) == "Counted — you are the first to write!"
     assert toast("fax", "en", True, 1) == "Counted — you are the first to send a fax!"
-    assert toast("letter", "en", False, 1234) == "You were already counted for this case. 1,234 people have written so far."
+    assert (
+        toast("letter", "en", False, 1234)
+        == "You were already counted for this case. 1,234 people have written so far."
+    )
     assert toast("fax", "en", False, 1) == "You were already counted for this case. 1 person has sent a fax so far."
     assert toast("letter", "en", False, None) == "You were already counted for this case."
     assert toast("letter", "ru", True, 1) == "Учтено — это первое письмо по этому делу!"
-    assert re.fullmatch(r"Ваша отметка по этому делу уже учтена\. Уже написали 1\s234 человека\.", toast("letter", "ru", False, 1234))
+    assert re.fullmatch(
+        r"Ваша отметка по этому делу уже учтена\. Уже написали 1\s234 человека\.", toast("letter", "ru", False, 1234)
+    )
     for lang in UI_LANGUAGES:
         for action in ("letter", "email", "fax", "tweet", "share"):
             for counted in (True, False):
@@ -724,7 +767,19 @@ def test_mydata_from_the_store_shape(renderer, seed):
 def test_commands_and_descriptions(renderer):
     for lang in UI_LANGUAGES:
         commands = renderer.commands(lang)
-        assert [c for c, _ in commands] == ["start", "cases", "act", "language", "sign", "reminders", "stop", "discreet", "mydata", "forget", "help"]
+        assert [c for c, _ in commands] == [
+            "start",
+            "cases",
+            "act",
+            "language",
+            "sign",
+            "reminders",
+            "stop",
+            "discreet",
+            "mydata",
+            "forget",
+            "help",
+        ]
         assert all(3 <= len(d) <= 256 for _, d in commands)
         description, short = renderer.descriptions(lang)
         assert 0 < len(description) <= 512 and 0 < len(short) <= 120
@@ -748,7 +803,9 @@ def test_content_is_escaped_everywhere(renderer):
         tweet="Act <now> & share",
     )  # fmt: skip
     for lang in UI_LANGUAGES:
-        screens = all_screens(renderer, case, lang) | {"signed": renderer.letter(case, 0, lang, "en", variant_seed=b"x", signature="<i>Me</i> & you")}
+        screens = all_screens(renderer, case, lang) | {
+            "signed": renderer.letter(case, 0, lang, "en", variant_seed=b"x", signature="<i>Me</i> & you")
+        }
         for name, screen in screens.items():
             try:
                 check_screen(screen)
@@ -825,7 +882,9 @@ def test_letter_document_is_the_whole_letter_as_text(renderer, seed):
     # The same letter the screen shows (same user, same language).
     short = renderer.letter_document(seed, 2, "en", "ru", variant_seed=b"u", signature=None)
     assert short.filename == "letter-ua-84-11-medvedev-ru.txt"
-    assert short.content.decode("utf-8").strip() == pre_text(renderer.letter(seed, 2, "en", "ru", variant_seed=b"u", signature=None))
+    assert short.content.decode("utf-8").strip() == pre_text(
+        renderer.letter(seed, 2, "en", "ru", variant_seed=b"u", signature=None)
+    )
     assert "Full letter to Dmitry A. Medvedev · copy" in visible_text(short.caption)
     cyrillic = make_case(targets=[{"name": "Юрий Чайка", "fax": "+7 495 987 58 41"}])
     name = renderer.letter_document(cyrillic, 0, "en", "ru", variant_seed=b"u", signature=None).filename
@@ -859,17 +918,29 @@ def test_passed_deadlines_are_marked_in_the_lists(renderer, seed):
     assert "— ⌛ срок прошёл (15 мая 2012)" in ru
     listing = renderer.case_list([seed, upcoming], "en", late)
     assert "⌛ Deadline passed: 15 May 2012" in visible_text(listing.text)
-    assert [b.text for b in buttons(listing)][:2] == ["1. Upcoming case", "2. ⌛ Tajik refused asylum-seeker disappeared"]
+    assert [b.text for b in buttons(listing)][:2] == [
+        "1. Upcoming case",
+        "2. ⌛ Tajik refused asylum-seeker disappeared",
+    ]
     assert "⌛ Срок прошёл: 15 мая 2012" in visible_text(renderer.case_list([seed], "ru", late).text)
     # Before the deadline nothing is marked.
-    assert "⌛" not in renderer.welcome("en", [seed], NOW).text and "⌛" not in renderer.case_list([seed], "en", NOW).text
+    assert (
+        "⌛" not in renderer.welcome("en", [seed], NOW).text and "⌛" not in renderer.case_list([seed], "en", NOW).text
+    )
 
 
 def test_long_russian_titles_keep_their_meaning_on_buttons(renderer, seed):
     welcome = renderer.welcome("ru", [seed], NOW)
     assert "📌 Исчез гражданин Таджикистана, которому отказали в убежище" in [b.text for b in buttons(welcome)]
-    assert "1. Исчез гражданин Таджикистана, которому отказали в убежище" in [b.text for b in buttons(renderer.case_list([seed], "ru", NOW))]
-    long = make_case(title={"en": "word " * 30, "ru": "Очень длинный заголовок дела о человеке, которого задержали без всяких оснований"})
+    assert "1. Исчез гражданин Таджикистана, которому отказали в убежище" in [
+        b.text for b in buttons(renderer.case_list([seed], "ru", NOW))
+    ]
+    long = make_case(
+        title={
+            "en": "word " * 30,
+            "ru": "Очень длинный заголовок дела о человеке, которого задержали без всяких оснований",
+        }
+    )
     label = next(b.text for b in buttons(renderer.welcome("ru", [long], NOW)) if b.callback == "card:ua-84-11")
     assert label == "📌 Очень длинный заголовок дела о человеке, которого задержали без…"
     assert len(label) <= 66
@@ -898,10 +969,16 @@ def test_mydata_says_plainly_what_is_stored(renderer, seed):
         text = visible_text(renderer.message("mydata", lang, data=empty, cases={}))
         assert {"en": "The bot stores nothing about you.", "ru": "Бот ничего о Вас не хранит."}[lang] in text
         assert "Telegram ID" not in text and "⏰" not in text
-    full = {"prefs": SimpleNamespace(lang="ru", signature=None, reminders=True), "subscriptions": ["ua-84-11"], "pledges": {}}
+    full = {
+        "prefs": SimpleNamespace(lang="ru", signature=None, reminders=True),
+        "subscriptions": ["ua-84-11"],
+        "pledges": {},
+    }
     ru = visible_text(renderer.message("mydata", "ru", data=full, cases={"ua-84-11": seed}))
     assert "Язык: русский" in ru and "Напомина" not in ru and "⏰" not in ru
-    en = visible_text(renderer.message("mydata", "en", data={**full, "prefs": SimpleNamespace(lang="en", signature="A")}, cases={}))
+    en = visible_text(
+        renderer.message("mydata", "en", data={**full, "prefs": SimpleNamespace(lang="en", signature="A")}, cases={})
+    )
     assert "Language: English" in en and "Reminders" not in en
     # The language is named the same way everywhere.
     assert "Язык: русский" in visible_text(renderer.message("language_set", "ru"))
@@ -933,7 +1010,9 @@ def test_fax_copy_button_gives_a_dialable_number(renderer, seed):
         assert [b.copy_text for b in buttons(screen) if b.copy_text] == ["+7 495 9100766"]
         text = visible_text(screen.text)
         assert {"en": "+7 495 9100766, extension 2134", "ru": "+7 495 9100766, добавочный 2134"}[lang] in text
-    plain = renderer.fax(make_case(targets=[{"name": "X", "fax": "+1 (555) 123-4567"}]), 0, "en", "en", variant_seed=b"u", signature=None)
+    plain = renderer.fax(
+        make_case(targets=[{"name": "X", "fax": "+1 (555) 123-4567"}]), 0, "en", "en", variant_seed=b"u", signature=None
+    )
     assert [b.copy_text for b in buttons(plain) if b.copy_text] == ["+1 555 123 4567"]
     assert "extension" not in plain.text
 
@@ -941,10 +1020,17 @@ def test_fax_copy_button_gives_a_dialable_number(renderer, seed):
 def test_help_names_the_buttons_that_exist(renderer, seed):
     for lang in UI_LANGUAGES:
         help_text = visible_text(renderer.message("help", lang))
-        labels = [b.text.split(" ", 1)[1] for b in buttons(renderer.letter(seed, 0, lang, "ru", variant_seed=b"u", signature=None))]
+        labels = [
+            b.text.split(" ", 1)[1]
+            for b in buttons(renderer.letter(seed, 0, lang, "ru", variant_seed=b"u", signature=None))
+        ]
         sent = next(t for t in labels if t in ("I sent the letter", "Письмо отправлено"))
         assert f"“{sent}”" in help_text or f"«{sent}»" in help_text
-        act = next(b.text.split(" ", 1)[1] for b in buttons(renderer.card(seed, lang, NOW, subscribed=False, letters_sent=0)) if b.callback == "act:ua-84-11")
+        act = next(
+            b.text.split(" ", 1)[1]
+            for b in buttons(renderer.card(seed, lang, NOW, subscribed=False, letters_sent=0))
+            if b.callback == "act:ua-84-11"
+        )
         assert f"“{act}”" in help_text or f"«{act}»" in help_text
         assert "I posted it" not in help_text and "I sent it”" not in help_text
 
@@ -1025,7 +1111,10 @@ def test_russian_catalogue_is_complete(translations):
     errors = [(m.id, [str(e) for e in errs]) for m, errs in ru.check() if errs]
     assert not errors, errors
     assert translations["ru"].gettext("Back") == "Назад"
-    assert translations["ru"].ngettext("%(num)s letter sent so far", "%(num)s letters sent so far", 5) % {"num": 5} == "Уже отправлено 5 писем"
+    assert (
+        translations["ru"].ngettext("%(num)s letter sent so far", "%(num)s letters sent so far", 5) % {"num": 5}
+        == "Уже отправлено 5 писем"
+    )
 
 
 def test_pot_is_up_to_date_with_the_sources():
@@ -1046,13 +1135,15 @@ def test_pot_is_up_to_date_with_the_sources():
 
 
 def test_render_core_does_not_import_aiogram():
-    code = "import sys, bot.render, bot.i18n; sys.exit(any(m.startswith('aiogram') for m in sys.modules))"
+    code = "import sys, bot.render, bot.ground.i18n; sys.exit(any(m.startswith('aiogram') for m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
 
 
 def test_a_broadcasts_progress_names_what_it_carries_in_either_language(renderer: Renderer) -> None:
     def title(purpose: Purpose | None, lang: str, state: State = State.done) -> str:
-        progress = Progress(id="12", state=state, total=3, delivered=3, purpose=purpose, started_at=1.0, finished_at=2.0)
+        progress = Progress(
+            id="12", state=state, total=3, delivered=3, purpose=purpose, started_at=1.0, finished_at=2.0
+        )
         return renderer.broadcast_report(progress, lang).splitlines()[0]
 
     alert, update = Purpose("alert", "UA 201/26"), Purpose("update", "UA 84/11", 3)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 
-
-from bot.app import running
+from bot.app.wiring import running
 from bot.content import Library
-from bot.emulator import BotAPIEmulator
-from bot.journey import Activist
-from bot.settings import Settings
-from bot.storage import client_from_url
+from bot.ground.redis_client import client_from_url
+from bot.ground.settings import Settings
+from emulator import BotAPIEmulator
+from emulator.journey import Activist
 from tests.servers import RedisProcess
 
 CASE = "ua-84-11"

@@ -13,9 +13,9 @@ import pytest
 from aiohttp import web
 
 from bot.delivery import Audience, AudienceKind, Broadcasts, Payload
-from bot.emulator import BotAPIEmulator, FloodLimits
-from bot.journey import Activist
-from bot.privacy import Pseudonymizer
+from bot.ground.privacy import Pseudonymizer
+from emulator import BotAPIEmulator, FloodLimits
+from emulator.journey import Activist
 from tests.test_delivery_processes import KEY, start_bot, stop
 from tests.test_webhook import SECRET, free_port
 
@@ -67,8 +67,13 @@ async def replicas(emulator: BotAPIEmulator, redis_url: str, tmp_path: Path) -> 
     async with RoundRobin([f"http://127.0.0.1:{port}/telegram" for port in ports]) as balancer:
         processes = [
             await start_bot(
-                emulator, redis_url, tmp_path / f"replica{i}", WEBHOOK_URL=balancer.url, WEBHOOK_SECRET=SECRET,
-                PORT=str(port), ADMIN_IDS="",
+                emulator,
+                redis_url,
+                tmp_path / f"replica{i}",
+                WEBHOOK_URL=balancer.url,
+                WEBHOOK_SECRET=SECRET,
+                PORT=str(port),
+                ADMIN_IDS="",
             )
             for i, port in enumerate(ports)
         ]

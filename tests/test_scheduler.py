@@ -15,22 +15,22 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from bot.app import running
+from bot.app.wiring import running
 from bot.content import Case, Library, Status
-from bot.durations import in_days, parse_duration
-from bot.emulator import BotAPIEmulator
-from bot.journey import Activist
-from bot.pledges import Store
-from bot.privacy import Pseudonymizer, privacy_key
-from bot.reminders import Reminder, reminder_plan
-from bot.settings import Settings
-from bot.storage import client_from_url
+from bot.ground.durations import in_days, parse_duration
+from bot.ground.privacy import Pseudonymizer, privacy_key
+from bot.ground.redis_client import client_from_url
+from bot.ground.settings import Settings
+from bot.pledges.store import Store
+from emulator import BotAPIEmulator
+from emulator.journey import Activist
 from scheduler import Scheduler
+from scheduler.reminders import Reminder, reminder_plan
 from tests.conftest import ADMIN_ID, CONTENT
 from tests.servers import RedisProcess
 
 CASE = "ua-84-11"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def write_content(root: Path, **changes: object) -> Path:
@@ -94,9 +94,12 @@ def test_hour_reminders_fire_at_the_exact_instant_and_useless_ones_are_left_out(
     tokyo = ZoneInfo("Asia/Tokyo")
     # 0d would be 10:00 on the deadline day, after the 09:00 deadline: no use, so left out.
     assert [(r.offset, r.at.astimezone(tokyo).strftime("%d %H:%M")) for r in plan] == [
-        ("6h", "20 03:00"), ("30m", "20 08:30"),
+        ("6h", "20 03:00"),
+        ("30m", "20 08:30"),
     ]
-    assert reminder_plan(seed(status="closed", deadline="2026-12-20"), reminder_hour=10, default_tz="UTC", now=now) == []
+    assert (
+        reminder_plan(seed(status="closed", deadline="2026-12-20"), reminder_hour=10, default_tz="UTC", now=now) == []
+    )
 
 
 def test_hour_reminders_count_real_hours_across_a_clock_change() -> None:
@@ -249,8 +252,12 @@ async def test_two_schedulers_one_runs_the_jobs_and_the_other_takes_over(
         await emulator.wait_for(lambda: app.scheduler.leading, timeout=5)
         # A second process's scheduler, with the same context: it plans, and waits for the lock.
         other = Scheduler(
-            redis, grace=dt.timedelta(hours=6), ctx=app.scheduler.ctx,
-            lock_ttl=2.0, renew_every=0.5, poll=0.2,
+            redis,
+            grace=dt.timedelta(hours=6),
+            ctx=app.scheduler.ctx,
+            lock_ttl=2.0,
+            renew_every=0.5,
+            poll=0.2,
         )
         stop = asyncio.Event()
         task = asyncio.create_task(other.run(stop))
@@ -287,7 +294,7 @@ async def test_a_missed_job_runs_within_the_grace_window_and_is_reported_beyond_
     await planner.add_reminder(Reminder(CASE, "10h", deadline - dt.timedelta(hours=10)))
     admin = Activist(emulator, ADMIN_ID, "Coordinator")
     people = await prepare_followers(settings, redis, emulator, followers)
-    async with running(settings.model_copy(update={"content_dir": content}), redis, Library.load(content)) as app:
+    async with running(settings.model_copy(update={"content_dir": content}), redis, Library.load(content)):
         report = await emulator.wait_for(
             lambda: next((m for m in admin.messages if m.get("text", "").startswith("⚠️ Skipped")), None), timeout=15
         )
@@ -303,7 +310,9 @@ async def test_a_job_that_fails_is_reported_to_coordinators(
     admin = Activist(emulator, ADMIN_ID, "Coordinator")
     async with running(settings, redis, Library.load(CONTENT)):
         # A broadcast whose stored message cannot be read (written by a broken tool, say).
-        await planner.schedule_broadcast("{not json", '{"kind": "all"}', None, dt.datetime.now(UTC) + dt.timedelta(seconds=1))
+        await planner.schedule_broadcast(
+            "{not json", '{"kind": "all"}', None, dt.datetime.now(UTC) + dt.timedelta(seconds=1)
+        )
         report = await emulator.wait_for(
             lambda: next((m for m in admin.messages if m.get("text", "").startswith("⚠️ Failed")), None), timeout=15
         )
@@ -343,7 +352,12 @@ async def test_a_frozen_redis_does_not_stall_the_event_loop(redis_process: Redis
     ran: set[str] = set()
     # The lock is renewed long after the freeze: only the job store meets the frozen server.
     scheduler = Scheduler(
-        client, grace=dt.timedelta(hours=1), ctx=ran, lock_ttl=120, renew_every=60, poll=0.1  # type: ignore[arg-type]
+        client,
+        grace=dt.timedelta(hours=1),
+        ctx=ran,
+        lock_ttl=120,
+        renew_every=60,
+        poll=0.1,  # type: ignore[arg-type]
     )
     stop, measured = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(scheduler.run(stop))

@@ -10,9 +10,9 @@ from collections import Counter
 from pathlib import Path
 
 from bot.delivery import Audience, AudienceKind, Payload
-from bot.emulator import BotAPIEmulator
-from bot.pledges import Store
-from bot.privacy import Pseudonymizer
+from bot.ground.privacy import Pseudonymizer
+from bot.pledges.store import Store
+from emulator import BotAPIEmulator
 from tests.conftest import ROOT
 from tests.test_delivery_processes import CASE, KEY, bot_env, deliveries, prepare, stop, wait_until
 
@@ -34,8 +34,14 @@ class BotProcess:
         env = bot_env(emulator, redis_url, data_dir, LOG_LEVEL="INFO")
         with log.open("wb") as out:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.cli", "run", env=env, cwd=ROOT,
-                stdout=asyncio.subprocess.DEVNULL, stderr=out,
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "run",
+                env=env,
+                cwd=ROOT,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=out,
             )
         return cls(proc, log)
 
@@ -151,7 +157,8 @@ async def test_taps_being_handled_at_sigterm_complete_and_are_not_handled_again(
     assert took >= 1, "it waited for the handlers"
     assert "letter" in await store.pledged_actions(pledger, CASE), "the pledge is recorded"
     answered = [
-        c for c in emulator.calls
+        c
+        for c in emulator.calls
         if c.method == "answerCallbackQuery" and c.params.get("callback_query_id") == menu["callback_query"]["id"]
     ]
     assert answered and answered[0].at > terminated, "the menu's handler went on after SIGTERM to answer the tap"

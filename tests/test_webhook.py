@@ -12,13 +12,12 @@ import pytest
 from pydantic import AnyUrl, SecretStr
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bot.app import App, build_app
+from bot.app.web import SECRET_HEADER, WebhookIntake
+from bot.app.wiring import App, build_app, make_intake
 from bot.content import Library
-from bot.emulator import BotAPIEmulator
-from bot.journey import Activist
-from bot.settings import Settings
-from bot.intake import make_intake
-from bot.web import SECRET_HEADER, WebhookIntake
+from bot.ground.settings import Settings
+from emulator import BotAPIEmulator
+from emulator.journey import Activist
 from handlers import detach_routers, get_routers
 
 SECRET = "test-webhook-secret-0123456789"
@@ -34,7 +33,11 @@ def free_port() -> int:
 def hook_settings(settings: Settings) -> Settings:
     port = free_port()
     return settings.model_copy(
-        update={"webhook_url": AnyUrl(f"http://127.0.0.1:{port}/telegram"), "webhook_secret": SecretStr(SECRET), "port": port}
+        update={
+            "webhook_url": AnyUrl(f"http://127.0.0.1:{port}/telegram"),
+            "webhook_secret": SecretStr(SECRET),
+            "port": port,
+        }
     )
 
 
@@ -60,10 +63,16 @@ def start_update(update_id: int, user_id: int, text: str = "/start") -> dict:
     return {
         "update_id": update_id,
         "message": {
-            "message_id": update_id, "date": 1_700_000_000, "text": text,
+            "message_id": update_id,
+            "date": 1_700_000_000,
+            "text": text,
             "chat": {"id": user_id, "type": "private", "first_name": "Ann"},
             "from": {"id": user_id, "is_bot": False, "first_name": "Ann"},
-            **({"entities": [{"type": "bot_command", "offset": 0, "length": len(text)}]} if text.startswith("/") else {}),
+            **(
+                {"entities": [{"type": "bot_command", "offset": 0, "length": len(text)}]}
+                if text.startswith("/")
+                else {}
+            ),
         },
     }
 
@@ -103,7 +112,9 @@ async def test_a_request_without_the_secret_is_refused_and_not_logged(
     assert emulator.messages(8201) == []
 
 
-async def test_a_redelivered_update_is_handled_once(hooked: tuple[App, WebhookIntake], emulator: BotAPIEmulator) -> None:
+async def test_a_redelivered_update_is_handled_once(
+    hooked: tuple[App, WebhookIntake], emulator: BotAPIEmulator
+) -> None:
     app, intake = hooked
     emulator.add_user(8301, first_name="Bo")
     update = start_update(990_101, 8301)

@@ -63,9 +63,13 @@ UA: 201/26 Index: AMR 34/001/2026 Issue Date: 5 March 2026
 
 def update_of_ua_84_11(number: str, deadline: dt.date, *, closing: bool = False) -> str:
     """A later update of UA 84/11, the case the shipped content already has (at update 2)."""
-    ending = "No further action is requested." if closing else (
-        f"PLEASE SEND APPEALS BEFORE {english_date(deadline)} TO:\nProsecutor General\nYurii Ya. Chaika\n"
-        "Bolshaia Dmitrovka 15 A\nMoscow\nFax: +7 495 987 58 41\nSalutation: Dear Prosecutor General\n"
+    ending = (
+        "No further action is requested."
+        if closing
+        else (
+            f"PLEASE SEND APPEALS BEFORE {english_date(deadline)} TO:\nProsecutor General\nYurii Ya. Chaika\n"
+            "Bolshaia Dmitrovka 15 A\nMoscow\nFax: +7 495 987 58 41\nSalutation: Dear Prosecutor General\n"
+        )
     )
     return f"""URGENT ACTION
 TAJIK ASYLUM SEEKER STILL MISSING

@@ -335,9 +335,7 @@ def _validation_problems(exc: ValidationError, root: MappingNode, shown: str) ->
     # (title: {en: 5} fails deeper as a dict than as a string) only that branch is meant.
     fields = {item.field for item in located}
     located = [
-        item
-        for item in located
-        if not (item.through_union and any(f.startswith(item.field + ".") for f in fields))
+        item for item in located if not (item.through_union and any(f.startswith(item.field + ".") for f in fields))
     ]
     grouped: dict[str, list[_Located]] = {}
     for item in located:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
-from typing import Annotated, Union
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -16,7 +16,7 @@ LANG_PATTERN = r"^[a-z]{2,3}$"
 
 LangCode = Annotated[str, Field(pattern=LANG_PATTERN)]
 # Any text field is a plain string (one language, whatever the reader speaks) or a map lang -> string.
-Text = Union[str, dict[LangCode, str]]
+Text = str | dict[LangCode, str]
 
 ACTIONS = ("letter", "email", "fax", "tweet", "share")
 # Writing to an official: what deadline reminders ask for, and what the running totals count.
@@ -131,7 +131,7 @@ class Case(Strict):
     @field_validator("reminders")
     @classmethod
     def _durations(cls, values: list[str]) -> list[str]:
-        from bot.durations import parse_duration
+        from bot.ground.durations import parse_duration
 
         for value in values:
             parse_duration(value)  # raises with the expected form

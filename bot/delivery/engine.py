@@ -24,10 +24,10 @@ from collections.abc import AsyncIterator, Callable
 
 from redis.asyncio import Redis
 
-from bot.audiences import Audience, AudienceKind, Audiences
+from bot.delivery.audiences import Audience, AudienceKind, Audiences
 from bot.delivery.models import COUNTERS, Payload, Progress, Purpose, State
 from bot.delivery.scripts import PREPARE_PUSH, TRANSITION
-from bot.privacy import Pseudonymizer
+from bot.ground.privacy import Pseudonymizer
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +54,7 @@ class Broadcasts:
     def key(self, *parts: object) -> str:
         return self.prefix + ":".join(map(str, parts))
 
-    async def transition(
-        self, bc_id: str, to: State, *sources: State, stamp: str = "", active: str = ""
-    ) -> bool:
+    async def transition(self, bc_id: str, to: State, *sources: State, stamp: str = "", active: str = "") -> bool:
         """Move to `to` only from one of `sources`, atomically; True when it happened."""
         moved = await self._transition(
             keys=[self.key("bc", bc_id), self.key("bc", "active")],
@@ -120,9 +118,16 @@ class Broadcasts:
             pipe.hset(
                 self.key("bc", bc_id),
                 mapping={
-                    "state": State.preparing.value, "payload": "", "audience": audience.to_json(), "personal": 1,
-                    "created_at": now, "created_by": "", "send_at": "", "total": 0,
-                    "purpose": purpose.to_json() if purpose else "", **{name: 0 for name in COUNTERS},
+                    "state": State.preparing.value,
+                    "payload": "",
+                    "audience": audience.to_json(),
+                    "personal": 1,
+                    "created_at": now,
+                    "created_by": "",
+                    "send_at": "",
+                    "total": 0,
+                    "purpose": purpose.to_json() if purpose else "",
+                    **{name: 0 for name in COUNTERS},
                 },
             )
             pipe.zadd(self.key("bc", "all"), {bc_id: now})
@@ -240,7 +245,7 @@ class Broadcasts:
         return resumed
 
     async def count(self, audience: Audience) -> int:
-        """How many the audience is now (bot.audiences decides who)."""
+        """How many the audience is now (bot.delivery.audiences decides who)."""
         return await self.audiences.count(audience)
 
     async def languages(self, chats: list[int]) -> list[str | None]:
@@ -306,7 +311,9 @@ class Broadcasts:
             if await self.transition(bc_id, State.cancelled, *live, stamp="finished_at", active="rem"):
                 async with self.redis.pipeline(transaction=True) as pipe:
                     pipe.delete(
-                        self.key("bc", bc_id, "q"), self.key("bc", bc_id, "inflight"), self.key("bc", bc_id, "attempts"),
+                        self.key("bc", bc_id, "q"),
+                        self.key("bc", bc_id, "inflight"),
+                        self.key("bc", bc_id, "attempts"),
                         self.key("bc", bc_id, "variant"),
                     )
                     pipe.rpush(self.key("bc", "ended"), bc_id)  # a worker sends the final report

@@ -6,8 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
-# Who receives a broadcast is bot.audiences' to say; its records are re-exported with the engine's.
-from bot.audiences import Audience, AudienceKind  # noqa: F401
+# Who receives a broadcast is bot.delivery.audiences' to say; its records are re-exported with the engine's.
+from bot.delivery.audiences import Audience, AudienceKind  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,8 @@ class Outcome:
 
 
 class State(StrEnum):
-    preparing = "preparing"   # the audience is being copied into the queue
-    queued = "queued"         # waiting for its send-at time or a worker
+    preparing = "preparing"  # the audience is being copied into the queue
+    queued = "queued"  # waiting for its send-at time or a worker
     running = "running"
     paused = "paused"
     cancelled = "cancelled"

@@ -51,7 +51,7 @@ return released
 # One round trip for a batch of answers, applied once: a batch sent again after a timeout (Redis may have
 # run it all the same) changes nothing. A chat counts only when it was still ours: a lease that expired
 # and went to another worker is not counted twice (CLAIM counted it as possibly twice). Whoever received
-# a new case's alert follows it (bot.audiences), if they still get alerts now: someone who sent /stop, turned alerts
+# a new case's alert follows it (bot.delivery.audiences), if they still get alerts now: someone who sent /stop, turned alerts
 # off, blocked the bot or /forgot meanwhile is no longer in that set and follows nothing.
 # Returns how many counted.
 ACK = """

@@ -16,24 +16,24 @@ from typing import Any, NamedTuple, Protocol
 from bot.delivery.engine import Broadcasts, UnknownBroadcast
 from bot.delivery.models import Audience, Outcome, OutcomeKind, Payload, Progress, State
 from bot.delivery.scripts import ACK, CLAIM, FINISH, RELEASE, RESERVE
-from bot.redis_gate import log_failure
+from bot.ground.redis_gate import log_failure
 
 logger = logging.getLogger(__name__)
 
 Sender = Callable[[int, Payload], Awaitable[Outcome]]
 
 MAX_IN_FLIGHT = 96
-# A claimed chat's lease: longer than a send may take (bot.telegram_sender.SEND_TIMEOUT) plus its
+# A claimed chat's lease: longer than a send may take (bot.telegram.sender.SEND_TIMEOUT) plus its
 # recording, so a slow send is never handed to another worker while it may still arrive. A process
 # killed mid-send gives its chats back when their leases run out.
 LEASE_SECONDS = 35.0
-# On a stop, sends in flight get this long to be answered (within bot.app.BACKGROUND_GRACE); the rest are
+# On a stop, sends in flight get this long to be answered (within bot.app.wiring.BACKGROUND_GRACE); the rest are
 # cut, handed back to the queue at once and counted as possibly received.
 STOP_GRACE = 6.0
 # How long answers wait to be recorded while Redis is away: about a lease, so a restart of Redis
 # within it duplicates nothing; past it the chats go again anyway, and are counted as possibly twice.
 ACK_PATIENCE = LEASE_SECONDS
-RATE_LIMITED = "rate:429"  # counter of 429 answers, for /metrics (bot.observability)
+RATE_LIMITED = "rate:429"  # counter of 429 answers, for /metrics (bot.app.observability)
 
 
 class Loaded(NamedTuple):
@@ -183,7 +183,7 @@ class Worker:
             loaded = await self._load(bc_id)
             payload = loaded.payload
             payloads: list[Payload | None]
-            if loaded.personal:  # each their own text (bot.audiences decided which)
+            if loaded.personal:  # each their own text (bot.delivery.audiences decided which)
                 payloads = [payload.variants.get(v) if v else None for v in await self.bc.variants(bc_id, chats)]
             elif payload.variants:  # each in the language they chose
                 payloads = [payload.for_language(lang) for lang in await self.bc.languages(chats)]
@@ -314,7 +314,9 @@ class Worker:
         # A message that arrived but was not recorded is sent again when its lease runs out: try
         # hard. If Redis stays away, the lease still means no one is lost.
         keys = [
-            self.bc.key("bc", bc_id, "inflight"), self.bc.key("bc", bc_id), self.bc.key("bc", bc_id, "q"),
+            self.bc.key("bc", bc_id, "inflight"),
+            self.bc.key("bc", bc_id),
+            self.bc.key("bc", bc_id, "q"),
             self.bc.key("bc", bc_id, "acks"),
         ]
         batch = secrets.token_hex(8)  # the same on every try: Redis applies the batch once (scripts.ACK)

@@ -1,1 +1,1 @@
-"""Urgent Action importer: plain text -> case-file draft (see bot.import_cli)."""
+"""Urgent Action importer: plain text -> case-file draft (see bot.cli.imports)."""

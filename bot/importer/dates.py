@@ -8,9 +8,7 @@ import re
 from bot.importer.vocabulary import MONTHS
 
 # Three groups: day, month name, year.
-DATE = (
-    rf"(\d{{1,2}})(?:st|nd|rd|th|er|ᵉʳ|º|°|\.º)?\s+(?:de\s+)?({MONTHS.pattern})\s*,?\s+(?:de\s+|del\s+)?(\d{{4}})"
-)
+DATE = rf"(\d{{1,2}})(?:st|nd|rd|th|er|ᵉʳ|º|°|\.º)?\s+(?:de\s+)?({MONTHS.pattern})\s*,?\s+(?:de\s+|del\s+)?(\d{{4}})"
 
 
 def find_date(patterns: list[re.Pattern[str]], flat: str) -> dt.date | None:

@@ -50,8 +50,9 @@ def from_data(data: Any) -> str:
     if isinstance(data, dict):
         try:
             params = {str(k): str(v) for k, v in dict(data.get("params") or {}).items()}
-            return Note(str(data.get("field", "")), str(data.get("message", "")), required=bool(data.get("required")),
-                        **params)
+            return Note(
+                str(data.get("field", "")), str(data.get("message", "")), required=bool(data.get("required")), **params
+            )
         except (TypeError, ValueError, KeyError):
             return str(data.get("field", ""))
     return str(data)

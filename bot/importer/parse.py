@@ -118,7 +118,9 @@ def parse_ua(text: str) -> ParsedUA:
     result = ParsedUA(degraded=not any(c.isupper() for c in body) or len([x for x in lines if x]) <= 2)
     result.language = v.detect_language(flat)
     if result.degraded:
-        result.uncertain.append(Note("", N_("the text is a degraded export (lowercased, lines joined): check every text field")))
+        result.uncertain.append(
+            Note("", N_("the text is a degraded export (lowercased, lines joined): check every text field"))
+        )
     _reference(flat, result)
     result.deadline = find_date(_DEADLINES, flat)
     result.issued = find_date([_ISSUED], flat)
@@ -151,7 +153,9 @@ def _reference(flat: str, r: ParsedUA) -> None:
         if kind == "update":
             r.update = _ordinal(match.group(1))
         elif kind == "further":
-            r.uncertain.append(Note("update", N_("%(ua)s is a further-information UA but the update number is not stated"), ua=r.ua))
+            r.uncertain.append(
+                Note("update", N_("%(ua)s is a further-information UA but the update number is not stated"), ua=r.ua)
+            )
         else:
             r.uncertain.append(Note("update", N_("no update mentioned (the original UA?): left out")))
         return
@@ -183,7 +187,9 @@ def _asks(flat: str, body: str, r: ParsedUA) -> None:
     start = _ASKS_START.search(flat)
     if not start:
         if _LETTER.search(body):
-            r.uncertain.append(Note("asks", N_("the document has a sample letter, no bullet points: write the asks from it")))
+            r.uncertain.append(
+                Note("asks", N_("the document has a sample letter, no bullet points: write the asks from it"))
+            )
         return
     end = _ASKS_END.search(flat, start.end())
     segment = flat[start.end() : end.start() if end else len(flat)]
@@ -210,7 +216,11 @@ def _title_summary(lines: list[str], r: ParsedUA) -> None:
                 if heading and heading.isupper() and not _PLAIN.search(heading):
                     r.title = heading[0] + heading[1:].lower()
                     r.uncertain.append(
-                        Note("title", N_("sentence-cased from %(heading)s: restore capitals of names"), heading=repr(heading))
+                        Note(
+                            "title",
+                            N_("sentence-cased from %(heading)s: restore capitals of names"),
+                            heading=repr(heading),
+                        )
                     )
                     if r.summary is None:
                         first = lines.index(heading, i + 1)

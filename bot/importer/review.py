@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import yaml
 
 from bot.content import Case, Library, Problem, parse_case
-from bot.lifecycle import MAX_UPDATE, UpdateKind, overlay, state_changes
+from bot.content.states import MAX_UPDATE, UpdateKind, overlay, state_changes
 
 logger = logging.getLogger(__name__)
 
@@ -125,8 +125,15 @@ def review(
     verdict = Verdict.clash if library.get(case.id) is not None else Verdict.new
     deadline = case.deadline.date() if isinstance(case.deadline, dt.datetime) else case.deadline
     return Review(
-        verdict, case, library.get(case.id), case.ua, case.update, gaps=gaps, officials=officials,
-        expired=deadline is not None and deadline < today, plain_asks=any(isinstance(ask, str) for ask in case.asks),
+        verdict,
+        case,
+        library.get(case.id),
+        case.ua,
+        case.update,
+        gaps=gaps,
+        officials=officials,
+        expired=deadline is not None and deadline < today,
+        plain_asks=any(isinstance(ask, str) for ask in case.asks),
     )
 
 
@@ -136,14 +143,24 @@ def _officials(fields: dict[str, Any]) -> list[dict[str, Any]]:
     if not isinstance(targets, list):
         return []
     return [
-        {"name": str(t.get("name") or "?"), "is_copy": bool(t.get("copy")), "fax": t.get("fax"), "email": t.get("email")}
+        {
+            "name": str(t.get("name") or "?"),
+            "is_copy": bool(t.get("copy")),
+            "fax": t.get("fax"),
+            "email": t.get("email"),
+        }
         for t in targets
         if isinstance(t, dict)
     ]
 
 
 def _against(
-    existing: Case, case: Case | None, fields: dict[str, Any], update: int | None, today: dt.date, closes: bool,
+    existing: Case,
+    case: Case | None,
+    fields: dict[str, Any],
+    update: int | None,
+    today: dt.date,
+    closes: bool,
     problems: list[Problem],
 ) -> Review:
     """A draft of an appeal the bot already has: a later update, or nothing new."""
@@ -156,7 +173,9 @@ def _against(
     elif len(text) > MAX_UPDATE:
         reason = f"{len(text)} characters: followers get the summary as the update, at most {MAX_UPDATE}"
     if reason:
-        return Review(Verdict.invalid, case, existing, existing.ua, update, [Problem("draft.yaml", None, "summary", reason)])
+        return Review(
+            Verdict.invalid, case, existing, existing.ua, update, [Problem("draft.yaml", None, "summary", reason)]
+        )
     deadline = fields.get("deadline") if isinstance(fields.get("deadline"), dt.date) else None
     if isinstance(deadline, dt.datetime):
         deadline = deadline.date()
@@ -165,8 +184,14 @@ def _against(
     kind = UpdateKind.closed if closes else UpdateKind.extended if later else UpdateKind.news
     logger.info("Draft is update %r of case %r (%s)", update, existing.id, kind.value)
     return Review(
-        Verdict.update, case, existing, existing.ua, update, kind=kind,
-        deadline=deadline if kind == UpdateKind.extended else None, text=text.strip(),
+        Verdict.update,
+        case,
+        existing,
+        existing.ua,
+        update,
+        kind=kind,
+        deadline=deadline if kind == UpdateKind.extended else None,
+        text=text.strip(),
     )
 
 

@@ -64,8 +64,14 @@ import time
 from typing import Any
 
 __all__ = [
-    "MAX_BYTES", "MAX_PAGES", "MAX_SECONDS", "MAX_STREAM_BYTES", "MAX_TEXT", "REASONS",
-    "UnusableDocument", "document_text",
+    "MAX_BYTES",
+    "MAX_PAGES",
+    "MAX_SECONDS",
+    "MAX_STREAM_BYTES",
+    "MAX_TEXT",
+    "REASONS",
+    "UnusableDocument",
+    "document_text",
 ]
 
 MAX_BYTES = 5 * 1024 * 1024  # upload / file size limit
@@ -76,20 +82,37 @@ MAX_SECONDS = 3.0  # CPU seconds for the text extraction of one PDF (a normal on
 
 PDF_MAGIC = b"%PDF-"
 _BOMS = (  # longest first: the UTF-32-LE BOM starts with the UTF-16-LE one
-    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
     (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _BINARY_MAGIC = (
-    (b"\x89PNG", "image"), (b"\xff\xd8\xff", "image"), (b"GIF8", "image"), (b"II*\x00", "image"),
-    (b"MM\x00*", "image"), (b"RIFF", "image"), (b"\xd0\xcf\x11\xe0", "word"), (b"PK\x03\x04", "zip"),
+    (b"\x89PNG", "image"),
+    (b"\xff\xd8\xff", "image"),
+    (b"GIF8", "image"),
+    (b"II*\x00", "image"),
+    (b"MM\x00*", "image"),
+    (b"RIFF", "image"),
+    (b"\xd0\xcf\x11\xe0", "word"),
+    (b"PK\x03\x04", "zip"),
     (b"{\\rtf", "word"),
 )
 _TEXT_CONTROLS = frozenset("\t\n\r\f\v")
 
 REASONS = (
-    "empty", "too_big", "binary", "encoding", "not_text", "too_long", "pdf_broken", "pdf_encrypted", "pdf_scanned",
-    "pdf_too_many_pages", "pdf_bomb",
+    "empty",
+    "too_big",
+    "binary",
+    "encoding",
+    "not_text",
+    "too_long",
+    "pdf_broken",
+    "pdf_encrypted",
+    "pdf_scanned",
+    "pdf_too_many_pages",
+    "pdf_bomb",
 )
 
 
@@ -100,41 +123,61 @@ def _mb(n: int) -> str:
 def _explain(reason: str, d: dict[str, Any]) -> str:
     """The one-line English explanation of a reason code, with what to do."""
     if reason == "too_long":
-        return (f"{d['chars']:,} characters of text (an Urgent Action has a few thousand, at most {d['limit']:,} "
-                "are read): send only the Urgent Action")
+        return (
+            f"{d['chars']:,} characters of text (an Urgent Action has a few thousand, at most {d['limit']:,} "
+            "are read): send only the Urgent Action"
+        )
     if reason == "empty":
         return "the file is empty: send the Urgent Action as a PDF or as text"
     if reason == "too_big":
-        return (f"the file is too big ({_mb(d['size'])}, the limit is {_mb(d['limit'])}): "
-                "send only the Urgent Action, as text or a smaller PDF")
+        return (
+            f"the file is too big ({_mb(d['size'])}, the limit is {_mb(d['limit'])}): "
+            "send only the Urgent Action, as text or a smaller PDF"
+        )
     if reason == "binary":
         kind = {"image": " (an image)", "word": " (a Word document)", "zip": " (an archive or Office file)"}
-        return (f"a binary file{kind.get(d.get('kind') or '', '')}, not text or PDF: "
-                "save the Urgent Action as PDF or as UTF-8 text")
+        return (
+            f"a binary file{kind.get(d.get('kind') or '', '')}, not text or PDF: "
+            "save the Urgent Action as PDF or as UTF-8 text"
+        )
     if reason == "encoding":
-        return (f"not UTF-8 text (bad byte at offset {d['offset']}): save it as UTF-8 text "
-                "(or as UTF-16 with a byte order mark) or send the PDF")
+        return (
+            f"not UTF-8 text (bad byte at offset {d['offset']}): save it as UTF-8 text "
+            "(or as UTF-16 with a byte order mark) or send the PDF"
+        )
     if reason == "not_text":
-        return (f"not a text document ({d['controls']} control characters): "
-                "save the Urgent Action as UTF-8 text or send the PDF")
+        return (
+            f"not a text document ({d['controls']} control characters): "
+            "save the Urgent Action as UTF-8 text or send the PDF"
+        )
     if reason == "pdf_broken":
         return f"the PDF cannot be read ({d['error']}): send the original PDF again or its text"
     if reason == "pdf_encrypted":
-        what = "is protected by a password" if d.get("password_required") else "uses an encryption that cannot be opened here"
+        what = (
+            "is protected by a password"
+            if d.get("password_required")
+            else "uses an encryption that cannot be opened here"
+        )
         return f"the PDF {what}: save or print it as a PDF without a password, or send its text"
     if reason == "pdf_scanned":
-        return (f"the PDF has no text layer ({d['pages']} page(s) of images, e.g. a scan): "
-                "send the text of the Urgent Action, or run OCR on the PDF first")
+        return (
+            f"the PDF has no text layer ({d['pages']} page(s) of images, e.g. a scan): "
+            "send the text of the Urgent Action, or run OCR on the PDF first"
+        )
     if reason == "pdf_too_many_pages":
-        return (f"the PDF has {d['pages']} pages (the limit is {d['limit']}): "
-                "an Urgent Action is a few pages: send only those pages or the text")
+        return (
+            f"the PDF has {d['pages']} pages (the limit is {d['limit']}): "
+            "an Urgent Action is a few pages: send only those pages or the text"
+        )
     if reason == "pdf_bomb":
         why = {
             "text": f"more than {d.get('limit', MAX_TEXT):,} characters of text",
             "time": f"more than {d.get('limit', MAX_SECONDS):g} s to read",
         }.get(d.get("exceeded", ""), "content that unpacks to far more than a real document")
-        return (f"the PDF is not plausible as an Urgent Action ({why}): reading stopped for safety: "
-                "send the text of the Urgent Action instead")
+        return (
+            f"the PDF is not plausible as an Urgent Action ({why}): reading stopped for safety: "
+            "send the text of the Urgent Action instead"
+        )
     return f"the document cannot be used ({reason})"
 
 
@@ -297,7 +340,7 @@ def _pdf_text(data: bytes) -> str:
         raise UnusableDocument("pdf_encrypted", size=size, password_required=False) from None
     except RecursionError:
         raise UnusableDocument("pdf_broken", size=size, error="nested too deeply") from None
-    except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds (KeyError, ValueError...) on bad input
+    except Exception as exc:
         raise UnusableDocument("pdf_broken", size=size, error=_one_line(exc)) from None
 
 

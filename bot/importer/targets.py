@@ -49,9 +49,7 @@ _CONTACT = re.compile(
     re.I,
 )
 _COPIES = re.compile(rf"^{COPIES}$", re.I)
-_FLAT_START = re.compile(
-    "(?:" + "|".join(flex(p).replace("{date}", DATE) for p in FLAT_START) + r")\s*:", re.I
-)
+_FLAT_START = re.compile("(?:" + "|".join(flex(p).replace("{date}", DATE) for p in FLAT_START) + r")\s*:", re.I)
 _FLAT_SALUTATION = re.compile(rf"\b{FLAT_SALUTATION_LABEL}\s*:", re.I)
 _FLAT_END = re.compile(rf"\b(?:{COPIES}|{SECTION_END})", re.I)
 
@@ -118,10 +116,14 @@ def _split_head(target: TargetDraft) -> list[Note]:
     notes: list[Note] = []
     if target.email and re.search(r"[,;\s]", target.email):
         first = re.split(r"[,;\s]+", target.email)[0]
-        notes.append(Note(
-            "email", N_("several addresses (%(given)s): kept %(first)s, add the rest by hand"),
-            given=repr(target.email), first=repr(first),
-        ))
+        notes.append(
+            Note(
+                "email",
+                N_("several addresses (%(given)s): kept %(first)s, add the rest by hand"),
+                given=repr(target.email),
+                first=repr(first),
+            )
+        )
         target.email = first
     index = next((i for i, line in enumerate(target.head) if _is_name(line.split(" - ")[0].strip())), None)
     if index is None:
@@ -145,8 +147,11 @@ def _split_head(target: TargetDraft) -> list[Note]:
         target.title = before[0]
     elif role:
         target.title = role
-    found = [f"{label} {value!r}" for label, value in
-             (("name", name), ("title", target.title), ("organisation", target.organisation)) if value]
+    found = [
+        f"{label} {value!r}"
+        for label, value in (("name", name), ("title", target.title), ("organisation", target.organisation))
+        if value
+    ]
     notes.append(Note("name/title", N_("picked by a heuristic: %(found)s"), found=", ".join(found)))
     return notes
 
@@ -160,7 +165,12 @@ def _flat_target(flat: str) -> tuple[list[TargetDraft], list[Note]]:
     if end := _FLAT_END.search(raw):
         raw = raw[: end.start()].strip()
     target = TargetDraft(address=[raw])
-    notes = [Note("targets[0]", N_("the export joined its lines: the text after 'to:' is kept as one address line to split by hand"))]
+    notes = [
+        Note(
+            "targets[0]",
+            N_("the export joined its lines: the text after 'to:' is kept as one address line to split by hand"),
+        )
+    ]
     # In the print layout a "Salutation:" line closes a target's block: contacts after it are the next target's.
     label = _FLAT_SALUTATION.search(raw)
     first = raw[: label.start()] if label else raw

@@ -82,51 +82,166 @@ ORDINALS = Words(
     dict(zip("primera segunda tercera cuarta quinta sexta séptima octava novena décima".split(), range(1, 11))),
     dict(zip("primero segundo tercero cuarto quinto sexto séptimo octavo noveno décimo".split(), range(1, 11))),
     {"primer": 1, "tercer": 3},
-    dict(zip("première deuxième troisième quatrième cinquième sixième septième huitième neuvième dixième".split(),
-             range(1, 11))),
+    dict(
+        zip(
+            "première deuxième troisième quatrième cinquième sixième septième huitième neuvième dixième".split(),
+            range(1, 11),
+        )
+    ),
     {"premier": 1, "seconde": 2},
 )
 # "2nd", "2e", "2ème", "2ª", "2.º": the digits are the number.
 NUMERIC_ORDINAL = r"\d{1,2}(?:st|nd|rd|th|er|re|ème|eme|e|ª|º|\.ª|\.º)(?!\w)"
 
 MONTHS = Words(
-    dict(zip("january february march april may june july august september october november december".split(),
-             range(1, 13))),
-    dict(zip("enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre".split(),
-             range(1, 13))),
+    dict(
+        zip(
+            "january february march april may june july august september october november december".split(),
+            range(1, 13),
+        )
+    ),
+    dict(
+        zip(
+            "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre".split(),
+            range(1, 13),
+        )
+    ),
     {"setiembre": 9},
-    dict(zip("janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split(),
-             range(1, 13))),
+    dict(
+        zip(
+            "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split(), range(1, 13)
+        )
+    ),
 )
 
 LANGUAGES = Words(
     {
-        "english": "en", "russian": "ru", "persian": "fa", "farsi": "fa", "arabic": "ar", "french": "fr",
-        "spanish": "es", "portuguese": "pt", "chinese": "zh", "mandarin": "zh", "german": "de", "italian": "it",
-        "turkish": "tr", "ukrainian": "uk", "belarusian": "be", "uzbek": "uz", "kazakh": "kk", "tajik": "tg",
-        "azerbaijani": "az", "armenian": "hy", "georgian": "ka", "hebrew": "he", "indonesian": "id",
-        "japanese": "ja", "korean": "ko", "thai": "th", "vietnamese": "vi", "urdu": "ur", "hindi": "hi",
-        "bengali": "bn", "nepali": "ne", "burmese": "my", "greek": "el", "dutch": "nl", "polish": "pl",
-        "serbian": "sr", "croatian": "hr", "tamil": "ta", "sinhala": "si", "swahili": "sw", "amharic": "am",
+        "english": "en",
+        "russian": "ru",
+        "persian": "fa",
+        "farsi": "fa",
+        "arabic": "ar",
+        "french": "fr",
+        "spanish": "es",
+        "portuguese": "pt",
+        "chinese": "zh",
+        "mandarin": "zh",
+        "german": "de",
+        "italian": "it",
+        "turkish": "tr",
+        "ukrainian": "uk",
+        "belarusian": "be",
+        "uzbek": "uz",
+        "kazakh": "kk",
+        "tajik": "tg",
+        "azerbaijani": "az",
+        "armenian": "hy",
+        "georgian": "ka",
+        "hebrew": "he",
+        "indonesian": "id",
+        "japanese": "ja",
+        "korean": "ko",
+        "thai": "th",
+        "vietnamese": "vi",
+        "urdu": "ur",
+        "hindi": "hi",
+        "bengali": "bn",
+        "nepali": "ne",
+        "burmese": "my",
+        "greek": "el",
+        "dutch": "nl",
+        "polish": "pl",
+        "serbian": "sr",
+        "croatian": "hr",
+        "tamil": "ta",
+        "sinhala": "si",
+        "swahili": "sw",
+        "amharic": "am",
     },
     {
-        "inglés": "en", "ruso": "ru", "persa": "fa", "farsi": "fa", "árabe": "ar", "francés": "fr",
-        "español": "es", "castellano": "es", "portugués": "pt", "chino": "zh", "mandarín": "zh", "alemán": "de",
-        "italiano": "it", "turco": "tr", "ucraniano": "uk", "bielorruso": "be", "uzbeko": "uz", "kazajo": "kk",
-        "tayiko": "tg", "azerí": "az", "azerbaiyano": "az", "armenio": "hy", "georgiano": "ka", "hebreo": "he",
-        "indonesio": "id", "japonés": "ja", "coreano": "ko", "tailandés": "th", "vietnamita": "vi", "urdu": "ur",
-        "hindi": "hi", "bengalí": "bn", "nepalí": "ne", "birmano": "my", "griego": "el", "neerlandés": "nl",
-        "holandés": "nl", "polaco": "pl", "serbio": "sr", "croata": "hr", "tamil": "ta", "cingalés": "si",
-        "suajili": "sw", "amárico": "am",
+        "inglés": "en",
+        "ruso": "ru",
+        "persa": "fa",
+        "farsi": "fa",
+        "árabe": "ar",
+        "francés": "fr",
+        "español": "es",
+        "castellano": "es",
+        "portugués": "pt",
+        "chino": "zh",
+        "mandarín": "zh",
+        "alemán": "de",
+        "italiano": "it",
+        "turco": "tr",
+        "ucraniano": "uk",
+        "bielorruso": "be",
+        "uzbeko": "uz",
+        "kazajo": "kk",
+        "tayiko": "tg",
+        "azerí": "az",
+        "azerbaiyano": "az",
+        "armenio": "hy",
+        "georgiano": "ka",
+        "hebreo": "he",
+        "indonesio": "id",
+        "japonés": "ja",
+        "coreano": "ko",
+        "tailandés": "th",
+        "vietnamita": "vi",
+        "urdu": "ur",
+        "hindi": "hi",
+        "bengalí": "bn",
+        "nepalí": "ne",
+        "birmano": "my",
+        "griego": "el",
+        "neerlandés": "nl",
+        "holandés": "nl",
+        "polaco": "pl",
+        "serbio": "sr",
+        "croata": "hr",
+        "tamil": "ta",
+        "cingalés": "si",
+        "suajili": "sw",
+        "amárico": "am",
     },
     {
-        "anglais": "en", "russe": "ru", "persan": "fa", "arabe": "ar", "français": "fr", "espagnol": "es",
-        "portugais": "pt", "chinois": "zh", "allemand": "de", "italien": "it", "turc": "tr", "ukrainien": "uk",
-        "biélorusse": "be", "ouzbek": "uz", "tadjik": "tg", "azerbaïdjanais": "az", "azéri": "az",
-        "arménien": "hy", "géorgien": "ka", "hébreu": "he", "indonésien": "id", "japonais": "ja",
-        "coréen": "ko", "thaï": "th", "vietnamien": "vi", "ourdou": "ur", "bengali": "bn", "népalais": "ne",
-        "birman": "my", "grec": "el", "néerlandais": "nl", "polonais": "pl", "serbe": "sr", "croate": "hr",
-        "tamoul": "ta", "cingalais": "si", "amharique": "am",
+        "anglais": "en",
+        "russe": "ru",
+        "persan": "fa",
+        "arabe": "ar",
+        "français": "fr",
+        "espagnol": "es",
+        "portugais": "pt",
+        "chinois": "zh",
+        "allemand": "de",
+        "italien": "it",
+        "turc": "tr",
+        "ukrainien": "uk",
+        "biélorusse": "be",
+        "ouzbek": "uz",
+        "tadjik": "tg",
+        "azerbaïdjanais": "az",
+        "azéri": "az",
+        "arménien": "hy",
+        "géorgien": "ka",
+        "hébreu": "he",
+        "indonésien": "id",
+        "japonais": "ja",
+        "coréen": "ko",
+        "thaï": "th",
+        "vietnamien": "vi",
+        "ourdou": "ur",
+        "bengali": "bn",
+        "népalais": "ne",
+        "birman": "my",
+        "grec": "el",
+        "néerlandais": "nl",
+        "polonais": "pl",
+        "serbe": "sr",
+        "croate": "hr",
+        "tamoul": "ta",
+        "cingalais": "si",
+        "amharique": "am",
     },
 )
 # Words that join language names in a list ("in Persian, English or ...", "en ruso y ...").
@@ -154,7 +269,7 @@ _MARKER_WEIGHT = 5
 
 
 def detect_language(text: str) -> str:
-    """"en", "es" or "fr": the language most of the text's common words and headings belong to
+    """ "en", "es" or "fr": the language most of the text's common words and headings belong to
     ("en" on a tie)."""
     counts = {lang: _MARKER_WEIGHT * len(marker.findall(text)) for lang, marker in _MARKERS.items()}
     for word in re.findall(r"[^\W\d_]+", text.lower()):
@@ -173,25 +288,44 @@ UPDATE = phrases("update", "actualización", "mise (?:à )?jour")
 UPDATE_OF = phrases("of", "on", "to", "de la", "del", "de", "sobre la", "sobre", "de l'", "sur l'", "d'")
 FURTHER_ON = phrases(
     "further information on",
-    "información complementaria sobre(?: la)?", "acción complementaria sobre(?: la)?",
-    "action complémentaire sur(?: l')?", "complément d'information sur(?: l')?",
+    "información complementaria sobre(?: la)?",
+    "acción complementaria sobre(?: la)?",
+    "action complémentaire sur(?: l')?",
+    "complément d'information sur(?: l')?",
     "informations? complémentaires? sur(?: l')?",
 )
 APPEAL = phrases(
-    r"please write", "send appeals", r"appeals to\s*:", "recommended action",
-    "escriban inmediatamente", "envíen (?:sus )?llamamientos", r"llamamientos a\s*:", "acción recomendada",
-    "écrivez immédiatement", "envoy(?:ez|er) vos appels", r"appels à\s*:", "action recommandée",
+    r"please write",
+    "send appeals",
+    r"appeals to\s*:",
+    "recommended action",
+    "escriban inmediatamente",
+    "envíen (?:sus )?llamamientos",
+    r"llamamientos a\s*:",
+    "acción recomendada",
+    "écrivez immédiatement",
+    "envoy(?:ez|er) vos appels",
+    r"appels à\s*:",
+    "action recommandée",
 )
 DEADLINE = phrases(
-    "send appeals (?:before|by)", r"appeal deadline(?: notice)?\s*:?",
-    "envíen (?:sus )?llamamientos (?:antes del?|no más tarde del?|hasta el)", r"fecha límite[^:\d]{0,60}:?",
+    "send appeals (?:before|by)",
+    r"appeal deadline(?: notice)?\s*:?",
+    "envíen (?:sus )?llamamientos (?:antes del?|no más tarde del?|hasta el)",
+    r"fecha límite[^:\d]{0,60}:?",
     "(?:merci d'|veuillez )?envoy(?:ez|er) vos appels (?:avant le|d'ici le|au plus tard le)",
     r"date limite[^:\d]{0,60}:?",
 )
 ISSUED = phrases(
-    "issue date", "publication date", "date of issue",
-    "fecha de emisión", "fecha de publicación", "fecha de difusión",
-    "date d'émission", "date de publication", "date de diffusion",
+    "issue date",
+    "publication date",
+    "date of issue",
+    "fecha de emisión",
+    "fecha de publicación",
+    "fecha de difusión",
+    "date d'émission",
+    "date de publication",
+    "date de diffusion",
 )
 # One capturing group each: the language names between "write immediately in" and "or your own".
 WRITE_IN = [
@@ -203,64 +337,127 @@ PREFERRED_LANGUAGE = phrases(
     "preferred language", "idioma preferido", "lengua preferida", "langue préférée", "langue de préférence"
 )
 OWN_WORDS = phrases(
-    "in your own (?:words|language)", "(?:en|con) sus propias palabras", "en su propio idioma",
-    "(?:dans|avec|en) vos propres (?:mots|termes)", "dans votre propre langue",
+    "in your own (?:words|language)",
+    "(?:en|con) sus propias palabras",
+    "en su propio idioma",
+    "(?:dans|avec|en) vos propres (?:mots|termes)",
+    "dans votre propre langue",
 )
 ASKS_START = phrases(
-    "please write immediately", "recommended action",
-    "escriban inmediatamente", "acción recomendada",
-    "écrivez immédiatement", "action recommandée",
+    "please write immediately",
+    "recommended action",
+    "escriban inmediatamente",
+    "acción recomendada",
+    "écrivez immédiatement",
+    "action recommandée",
 )
 ASKS_END = phrases(
-    "please send appeals", r"appeals to\s*:", "target.s contact details",
-    "envíen (?:sus )?llamamientos", r"llamamientos a\s*:", "datos de contacto de",
-    "(?:merci d'|veuillez )?envoy(?:ez|er) vos appels", r"appels à\s*:", "coordonnées d",
+    "please send appeals",
+    r"appeals to\s*:",
+    "target.s contact details",
+    "envíen (?:sus )?llamamientos",
+    r"llamamientos a\s*:",
+    "datos de contacto de",
+    "(?:merci d'|veuillez )?envoy(?:ez|er) vos appels",
+    r"appels à\s*:",
+    "coordonnées d",
 )
 TITLE_LABEL = phrases("urgent action title", "título de la acción urgente", "titre de l'action urgente")
 SUMMARY_LABEL = phrases("urgent action summary", "resumen de la acción urgente", "résumé de l'action urgente")
 LETTER_LABEL = phrases("urgent action letter", "carta de (?:la )?acción urgente", "lettre d(?:e l)?'action urgente")
 TWEET_LABEL = phrases(
     "suggested (?:message|tweet)(?: on twitter)?",
-    "(?:mensaje|tuit) sugerido(?: (?:en|para) twitter)?", "tuit(?:ea|een|ee)",
-    "(?:message|tweet) suggéré(?: (?:sur|pour) twitter)?", "tweetez",
+    "(?:mensaje|tuit) sugerido(?: (?:en|para) twitter)?",
+    "tuit(?:ea|een|ee)",
+    "(?:message|tweet) suggéré(?: (?:sur|pour) twitter)?",
+    "tweetez",
 )
 BACKGROUND = phrases(
     r"(?:additional|background) information\b",
     r"información (?:adicional|complementaria|general)\b(?! sobre)",
-    r"informations? (?:générales?|complémentaires?)\b(?! sur)", r"complément d'information\b(?! sur)",
+    r"informations? (?:générales?|complémentaires?)\b(?! sur)",
+    r"complément d'information\b(?! sur)",
 )
 BACKGROUND_END = phrases(
-    r"name\s*:", r"gender\b", r"ua\s*:", "further information on ua",
-    r"nombre\s*:", r"sexo\b", r"au\s*:", "información complementaria sobre",
-    r"nom\s*:", r"genre\b", r"sexe\b", "action complémentaire sur", "complément d'information sur",
+    r"name\s*:",
+    r"gender\b",
+    r"ua\s*:",
+    "further information on ua",
+    r"nombre\s*:",
+    r"sexo\b",
+    r"au\s*:",
+    "información complementaria sobre",
+    r"nom\s*:",
+    r"genre\b",
+    r"sexe\b",
+    "action complémentaire sur",
+    "complément d'information sur",
 )
 # Where the flat background of a joined export stops: the appeal, or the subject's name.
 BACKGROUND_FLAT_END = phrases(
-    "recommended action", "please write", r"name\s*:",
-    "acción recomendada", "escriban inmediatamente", r"nombre\s*:",
-    "action recommandée", "écrivez immédiatement", r"nom\s*:",
+    "recommended action",
+    "please write",
+    r"name\s*:",
+    "acción recomendada",
+    "escriban inmediatamente",
+    r"nombre\s*:",
+    "action recommandée",
+    "écrivez immédiatement",
+    r"nom\s*:",
 )
 NAME_LABEL = phrases("name", "nombre", "nom")
 GENDER_LABEL = phrases("gender", "sexo", "género", "genre", "sexe")
 # A gender's letter, read with the letters the label offers ("h/m": hombre/mujer, "h/f": homme/femme).
-GENDER_WORDS = {"male": "m", "hombre": "m", "homme": "m", "masculino": "m", "masculin": "m",
-                "female": "f", "mujer": "f", "femme": "f", "femenino": "f", "feminin": "f"}  # keys folded
+GENDER_WORDS = {
+    "male": "m",
+    "hombre": "m",
+    "homme": "m",
+    "masculino": "m",
+    "masculin": "m",
+    "female": "f",
+    "mujer": "f",
+    "femme": "f",
+    "femenino": "f",
+    "feminin": "f",
+}  # keys folded
 GENDER_LETTERS = {"sexo": "hm", "genero": "hm", "genre": "hf", "sexe": "hf"}  # keys folded, see `fold`
 
 # --- the appeal section (targets.py) -----------------------------------------------------------
 
 SECTION_START = phrases(
-    r"send appeals\b.*\bto\s*:?$", "target.s contact details", r"^appeals to\s*:?$",
-    r"envíen (?:sus )?llamamientos\b.*\ba\s*:?$", r"^datos de contacto\b", r"^llamamientos a\s*:?$",
-    r"envoy(?:ez|er) vos appels\b.*\s[àa]?\s*:$", r"^coordonnées d", r"^appels (?:à )?:?$",
+    r"send appeals\b.*\bto\s*:?$",
+    "target.s contact details",
+    r"^appeals to\s*:?$",
+    r"envíen (?:sus )?llamamientos\b.*\ba\s*:?$",
+    r"^datos de contacto\b",
+    r"^llamamientos a\s*:?$",
+    r"envoy(?:ez|er) vos appels\b.*\s[àa]?\s*:$",
+    r"^coordonnées d",
+    r"^appels (?:à )?:?$",
 )
 SECTION_END = phrases(
-    "suggested message", "preferred language", "appeal deadline", "also send copies", "please check with",
-    "additional information", "background information",
-    "mensaje sugerido", "tuit", "idioma preferido", "fecha límite", "envíen también cop",
-    "(?:consulten|comprueben|verifiquen) con", "información (?:adicional|complementaria|general)",
-    "message suggéré", "tweet", "langue préférée", "date limite", "envoyez également", "(?:veuillez )?vérifi",
-    "informations? (?:générales?|complémentaires?)", "complément d'information",
+    "suggested message",
+    "preferred language",
+    "appeal deadline",
+    "also send copies",
+    "please check with",
+    "additional information",
+    "background information",
+    "mensaje sugerido",
+    "tuit",
+    "idioma preferido",
+    "fecha límite",
+    "envíen también cop",
+    "(?:consulten|comprueben|verifiquen) con",
+    "información (?:adicional|complementaria|general)",
+    "message suggéré",
+    "tweet",
+    "langue préférée",
+    "date limite",
+    "envoyez également",
+    "(?:veuillez )?vérifi",
+    "informations? (?:générales?|complémentaires?)",
+    "complément d'information",
 )
 # The labels of a target's contact lines, by the TargetDraft field they fill.
 CONTACT_LABELS = {
@@ -272,9 +469,12 @@ CONTACT_LABELS = {
 COPIES = phrases(r"(?:and |y |e |et )?(?:envíen )?(?:copies|copias?|copie) (?:to|a|à)\s*:?")
 # A degraded export's appeal heading, before its first target.
 FLAT_START = [
-    r"send appeals before {date} to", "appeals to",
-    "envíen (?:sus )?llamamientos antes del? {date} a", "llamamientos a",
-    "envoy(?:ez|er) vos appels avant le {date} à", "appels à",
+    r"send appeals before {date} to",
+    "appeals to",
+    "envíen (?:sus )?llamamientos antes del? {date} a",
+    "llamamientos a",
+    "envoy(?:ez|er) vos appels avant le {date} à",
+    "appels à",
 ]
 FLAT_SALUTATION_LABEL = phrases("salutation", "tratamiento", "formule d'appel")
 # Words that rule a line out as a person's name (titles, institutions, places).
@@ -293,6 +493,24 @@ NOT_NAME = {
         " maire directeur directrice chef juge commandant droits"
     ).split()
 }
-NAME_PARTICLES = {"de", "da", "del", "la", "las", "los", "van", "von", "der", "al", "el", "bin", "ibn", "y",
-                  "du", "des", "le", "e"}
+NAME_PARTICLES = {
+    "de",
+    "da",
+    "del",
+    "la",
+    "las",
+    "los",
+    "van",
+    "von",
+    "der",
+    "al",
+    "el",
+    "bin",
+    "ibn",
+    "y",
+    "du",
+    "des",
+    "le",
+    "e",
+}
 NAME_LINKERS = {"of", "the", "and", "for", "on"}

@@ -6,13 +6,13 @@ import logging
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from bot.callbacks import encode
 from bot.content.models import Case, pick
 from bot.render.base import RendererBase, cached_screen
+from bot.render.callbacks import encode
+from bot.render.cases import label
 from bot.render.formatting import ascii_slug, format_list, language_name, own_language_name, split_phone
 from bot.render.markup import MAX_COPY_TEXT, fits, shorten
 from bot.render.screen import Button, Document, Screen
-from bot.render.screens import label
 from bot.render.tweet import fit_tweet
 
 logger = logging.getLogger(__name__)
@@ -153,9 +153,7 @@ class ActionScreens(RendererBase):
             return self.letter(case, index, lang, letter_lang, variant_seed=variant_seed, signature=signature)
         used = self.letters.resolve(case, letter_lang, lang)
         # An email has no postal address block: it starts at the salutation.
-        body = self.letters.write(
-            case, index, used, variant_seed=variant_seed, signature=signature, with_address=False
-        )
+        body = self.letters.write(case, index, used, variant_seed=variant_seed, signature=signature, with_address=False)
         subject = self.letters.subject(case, index, used, variant_seed=variant_seed)
         text, truncated = self._with_preview(
             "ui/email.html.j2",

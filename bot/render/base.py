@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from babel.support import NullTranslations, Translations
 
 from bot.content.models import Case, Text, pick
-from bot.i18n import UI_LANGUAGES
+from bot.ground.i18n import UI_LANGUAGES
 from bot.render.env import format_translation, gettext_context, make_environment
 from bot.render.formatting import language_name
 from bot.render.letters import LetterWriter
@@ -32,7 +32,7 @@ class Translated(str):
 
     source: str
 
-    def __new__(cls, text: str, source: str) -> "Translated":
+    def __new__(cls, text: str, source: str) -> Translated:
         obj = super().__new__(cls, text)
         obj.source = source
         return obj

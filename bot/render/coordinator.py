@@ -14,13 +14,13 @@ from babel.dates import format_date as babel_format_date
 from babel.dates import format_timedelta
 from babel.numbers import format_decimal
 
-from bot.callbacks import encode
 from bot.content.models import ACTIONS, Case, Status
-from bot.i18n import UI_LANGUAGES
+from bot.ground.i18n import UI_LANGUAGES
+from bot.render.callbacks import encode
+from bot.render.cases import CaseScreens, label
 from bot.render.formatting import _locale, format_date, language_name, own_language_name, ua_reference
 from bot.render.markup import MAX_CAPTION, fits
 from bot.render.screen import Button, Screen
-from bot.render.screens import CaseScreens, label
 from bot.render.texts import TextScreens
 
 # How many cases the case picker of a broadcast offers (open ones first, newest first).
@@ -135,10 +135,12 @@ class CoordinatorScreens(CaseScreens, TextScreens):
         _ = self._gettext(lang)
         rows = []
         if count:
-            rows.append([
-                Button(label("📣", _("Send")), callback=encode("bcd", "send", token)),
-                Button(label("🕒", _("Send later")), callback=encode("bcw", token)),
-            ])
+            rows.append(
+                [
+                    Button(label("📣", _("Send")), callback=encode("bcd", "send", token)),
+                    Button(label("🕒", _("Send later")), callback=encode("bcw", token)),
+                ]
+            )
         rows.append([Button(label("⬅️", _("Change audience")), callback=encode("bca", "menu"))])
         rows.append([Button(label("✖️", _("Cancel")), callback=encode("bcd", "cancel", token))])
         return Screen(self._render("ui/bc_confirm.html.j2", lang, audience=audience, count=count), rows)
@@ -210,9 +212,7 @@ class CoordinatorScreens(CaseScreens, TextScreens):
     def broadcast_report(self, progress: ProgressLike, lang: str, *, took: float | None = None) -> str:
         """The final word once a broadcast is done or cancelled: a message of its own."""
         context = self._progress_context(progress, lang)
-        return self._render(
-            "ui/bc_report.html.j2", lang, took=self._duration(took, lang) if took else None, **context
-        )
+        return self._render("ui/bc_report.html.j2", lang, took=self._duration(took, lang) if took else None, **context)
 
     # --- figures ----------------------------------------------------------------------------------
 
@@ -224,7 +224,7 @@ class CoordinatorScreens(CaseScreens, TextScreens):
     ) -> str:
         """/stats as text: users, then per case subscribers, pledges per action and the last days.
 
-        figures: bot.aggregates.Figures. Cases are dropped from the end (with a note) until the
+        figures: bot.pledges.aggregates.Figures. Cases are dropped from the end (with a note) until the
         text fits `limit` (a photo caption by default); `limit=4096` for a message.
         """
         names = self.action_names(lang)
@@ -242,9 +242,7 @@ class CoordinatorScreens(CaseScreens, TextScreens):
                     "actions": [
                         (ACTION_EMOJI[a], names[a], figure.pledges.get(a, 0)) for a in ACTIONS if figure.pledges.get(a)
                     ],
-                    "days": [
-                        (_short_date(day, lang), sum(figure.daily[day].values())) for day in days
-                    ],
+                    "days": [(_short_date(day, lang), sum(figure.daily[day].values())) for day in days],
                 }
             )
 
@@ -271,7 +269,7 @@ class CoordinatorScreens(CaseScreens, TextScreens):
         return f"{self._title(case, lang, 70)} ({ua_reference(case)})"
 
     def chart_labels(self, lang: str, deadline: dt.date | None) -> dict[str, Any]:
-        """Keyword arguments for bot.charts.pledges_chart in the coordinator's language."""
+        """Keyword arguments for bot.render.charts.pledges_chart in the coordinator's language."""
         _ = self._gettext(lang)
         return {
             "actions": self.action_names(lang),

@@ -7,8 +7,9 @@ environment serves every language and a render never sees another user's languag
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from babel.support import NullTranslations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape

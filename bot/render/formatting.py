@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from functools import lru_cache
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as babel_format_date
@@ -15,7 +15,7 @@ from babel.lists import format_list as babel_format_list
 from babel.numbers import format_decimal
 
 from bot.content.models import Case
-from bot.i18n import LANGUAGE_NAMES
+from bot.ground.i18n import LANGUAGE_NAMES
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def deadline(case: Case, now: dt.datetime, lang: str, default_tz: str = "UTC") -
     if at is None:
         return None
     if now.tzinfo is None:  # a naive clock is taken as UTC rather than the server's zone
-        now = now.replace(tzinfo=dt.timezone.utc)
+        now = now.replace(tzinfo=dt.UTC)
     days_left = (at.date() - now.astimezone(at.tzinfo).date()).days
     return Deadline(
         date=format_date(at.date(), lang),

@@ -9,7 +9,7 @@ MAX_MESSAGE = 4096  # Bot API: message text, after entities parsing
 MAX_CAPTION = 1024
 MAX_TOAST = 200
 MAX_COPY_TEXT = 256
-# Room every screen leaves for discreet mode's neutral first line (bot/telegram_discreet.py), so that it
+# Room every screen leaves for discreet mode's neutral first line (bot/telegram/discreet.py), so that it
 # never has to be left out of a long screen.
 NEUTRAL_ROOM = 40
 

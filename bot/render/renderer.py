@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from bot.render.actions import ActionScreens
+from bot.render.cases import CaseScreens
 from bot.render.coordinator import CoordinatorScreens
-from bot.render.importer import ImportScreens
-from bot.render.lifecycle import LifecycleScreens
-from bot.render.screens import CaseScreens
+from bot.render.imports import ImportScreens
 from bot.render.texts import TextScreens
+from bot.render.updates import LifecycleScreens
 
 
 class Renderer(ImportScreens, LifecycleScreens, CoordinatorScreens, CaseScreens, TextScreens, ActionScreens):

@@ -8,13 +8,13 @@ from typing import Any
 
 from markupsafe import escape
 
-from bot.callbacks import encode
 from bot.content.models import ACTIONS, Case
 from bot.render.base import RendererBase
+from bot.render.callbacks import encode
+from bot.render.cases import label
 from bot.render.formatting import format_number, language_name, ua_reference
 from bot.render.markup import MAX_TOAST, shorten, visible_text
 from bot.render.screen import Button, Screen, Toast
-from bot.render.screens import label
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +92,13 @@ class TextScreens(RendererBase):
                 for case_id, actions in pledges.items()
             ],
             "nothing": not (
-                saved_lang or signature or subscriptions or count or reminders_off or stopped or data.get("alerts")
+                saved_lang
+                or signature
+                or subscriptions
+                or count
+                or reminders_off
+                or stopped
+                or data.get("alerts")
                 or data.get("discreet")
             ),
         }

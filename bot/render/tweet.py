@@ -25,11 +25,11 @@ ELLIPSIS = "…"
 # or a pair of regional indicators (a flag). ZWJ sequences are deliberately NOT joined:
 # counting their parts separately can only overestimate.
 _EMOJI = re.compile(
-    "(?:[\U0001F1E6-\U0001F1FF]{2})"
-    "|(?:[\U0001F000-\U0001FAFF\u2600-\u27BF\u2300-\u23FF\u2B00-\u2BFF\u2190-\u21FF"
-    "\u2934\u2935\u3030\u303D\u3297\u3299\u00A9\u00AE\u203C\u2049\u2122\u2139]"
-    "[\uFE0E\uFE0F\U0001F3FB-\U0001F3FF\u20E3\U000E0020-\U000E007F]*)"
-    "|(?:[0-9#*]\uFE0F?\u20E3)"
+    "(?:[\U0001f1e6-\U0001f1ff]{2})"
+    "|(?:[\U0001f000-\U0001faff\u2600-\u27bf\u2300-\u23ff\u2b00-\u2bff\u2190-\u21ff"
+    "\u2934\u2935\u3030\u303d\u3297\u3299\u00a9\u00ae\u203c\u2049\u2122\u2139]"
+    "[\ufe0e\ufe0f\U0001f3fb-\U0001f3ff\u20e3\U000e0020-\U000e007f]*)"
+    "|(?:[0-9#*]\ufe0f?\u20e3)"
 )
 _URL_WITH_SCHEME = re.compile(r"https?://[^\s/?#]+\.[^\s/?#]+[^\s]*", re.IGNORECASE)
 # Twitter also links bare domains ("t.me/x"); it then counts 23 even for a short one.

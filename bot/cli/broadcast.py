@@ -1,0 +1,156 @@
+"""`rrbot broadcast`: queue a broadcast in Redis for the running bot processes, see it, cancel it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from bot.content import Library
+from bot.delivery import Broadcasts, Payload, Progress, State, UnknownBroadcast
+from bot.delivery.audiences import CHOSEN, chosen
+from bot.ground.clock import parse_local_time, utc_now
+from bot.ground.privacy import Pseudonymizer, privacy_key
+from bot.ground.redis_client import open_redis
+from bot.ground.settings import StoreSettings
+from bot.render.markup import MAX_MESSAGE
+from bot.render.telegram_html import ParseError, parse_html
+from scheduler import Scheduler
+
+
+def fail(message: str) -> int:
+    print(f"rrbot: {message}", file=sys.stderr)
+    return 2
+
+
+def redis_url(settings: StoreSettings) -> str | None:
+    return str(settings.redis_url) if settings.redis_url else None
+
+
+@contextmanager
+def planner(redis: Redis, settings: StoreSettings) -> Iterator[Scheduler]:
+    """A scheduler that only plans (it never runs jobs): started paused, in this event loop."""
+    scheduler = Scheduler(
+        redis,
+        grace=settings.schedule_grace,
+        reminder_hour=settings.reminder_hour,
+        default_timezone=settings.default_timezone,
+    )
+    scheduler.start()
+    try:
+        yield scheduler
+    finally:
+        scheduler.shutdown()
+
+
+def describe(progress: Progress) -> str:
+    eta = f", about {progress.eta_seconds:.0f} s left" if progress.eta_seconds is not None else ""
+    purpose = progress.purpose
+    carries = ""
+    if purpose is not None:
+        what = f"{purpose.kind} {purpose.number}" if purpose.number is not None else purpose.kind
+        carries = f" ({what} of {purpose.ref})"
+    return (
+        f"broadcast {progress.id}{carries}: {progress.state.value}; {progress.delivered} delivered, {progress.blocked} blocked, "
+        f"{progress.not_found} not found, {progress.failed} failed, {progress.left} left of {progress.total}"
+        f"{'; ' + format(progress.rate, '.1f') + ' msg/s' if progress.rate else ''}{eta}"
+    )
+
+
+def read_message(text_file: Path, limit: int = MAX_MESSAGE) -> str | int:
+    """The Telegram HTML in a file, checked as Telegram will check it; an exit status when it is not right."""
+    try:
+        text = text_file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        return fail(f"cannot read {text_file}: {exc}")
+    if not text:
+        return fail(f"{text_file} is empty")
+    try:
+        plain, _ = parse_html(text)  # the same rules as Telegram: refuse here, not 100,000 times later
+    except ParseError as exc:
+        return fail(f"{text_file}: not valid Telegram HTML: {exc}")
+    if len(plain) > limit:
+        return fail(f"{text_file}: {len(plain)} characters; at most {limit} fit")
+    return text
+
+
+async def queue(
+    settings: StoreSettings,
+    text_file: Path,
+    *,
+    audience: str | None,
+    case_id: str | None,
+    language: str | None,
+    at: str | None = None,
+) -> int:
+    text = read_message(text_file)
+    if isinstance(text, int):
+        return text
+    send_at = None
+    if at is not None:
+        send_at = parse_local_time(at, settings.default_timezone)
+        if send_at is None or not utc_now() < send_at < utc_now() + dt.timedelta(days=366):
+            return fail(
+                f"--at {at!r} is not a time within the coming year, like '2026-12-31 18:00' ({settings.default_timezone})"
+            )
+    kind = audience or ("case" if case_id else "all")
+    if kind not in CHOSEN:
+        return fail(f"--audience {kind!r} is not one of {', '.join(CHOSEN)}")
+    if kind != "all":
+        if not case_id:
+            return fail(f"--audience {kind} needs --case ID")
+        if Library.load(settings.content_dir).get(case_id) is None:
+            return fail(f"no case {case_id!r} in {settings.content_dir}")
+    target = chosen(kind, case_id if kind != "all" else None, language)
+    async with open_redis(redis_url(settings), settings.data_dir) as redis:
+        if send_at is not None:
+            with planner(redis, settings) as scheduler:
+                job_id = await scheduler.schedule_broadcast(Payload(text).to_json(), target.to_json(), None, send_at)
+            print(job_id)
+            print(
+                f"scheduled for {send_at.isoformat(' ', 'minutes')}; its audience is counted then. "
+                f"`rrbot schedule list`, `rrbot schedule cancel {job_id}`",
+                file=sys.stderr,
+            )
+            return 0
+        broadcasts = Broadcasts(redis, Pseudonymizer(privacy_key(settings)))
+        bc_id = await broadcasts.enqueue(Payload(text), target)
+        progress = await broadcasts.progress(bc_id)
+    print(bc_id)
+    print(
+        f"queued for {progress.total} recipients; running bots deliver it. `rrbot broadcast status {bc_id}`",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def status(settings: StoreSettings, bc_id: str | None, *, as_json: bool) -> int:
+    async with open_redis(redis_url(settings), settings.data_dir) as redis:
+        broadcasts = Broadcasts(redis, Pseudonymizer(b"status-needs-no-identities"))
+        try:
+            found = [await broadcasts.progress(bc_id)] if bc_id else await broadcasts.recent()
+        except UnknownBroadcast:
+            return fail(f"no broadcast {bc_id!r}")
+    if as_json:
+        print(json.dumps(found[0].as_dict() if bc_id else [p.as_dict() for p in found], indent=2))
+    else:
+        print("\n".join(describe(p) for p in found) or "no broadcasts yet")
+    return 0
+
+
+async def cancel(settings: StoreSettings, bc_id: str | None) -> int:
+    if not bc_id:
+        return fail("broadcast cancel needs an ID")
+    async with open_redis(redis_url(settings), settings.data_dir) as redis:
+        broadcasts = Broadcasts(redis, Pseudonymizer(b"cancel-needs-no-identities"))
+        try:
+            progress = await broadcasts.set_state(bc_id, State.cancelled)
+        except UnknownBroadcast:
+            return fail(f"no broadcast {bc_id!r}")
+    print(describe(progress))
+    return 0

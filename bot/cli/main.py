@@ -1,0 +1,203 @@
+"""The `rrbot` command: run, demo, check, stats, broadcast, publish, update, reload, schedule, import."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from bot.ground.settings import Settings, SettingsError, StoreSettings, load_settings
+
+
+def _run(args: argparse.Namespace) -> int:
+    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from bot.app.wiring import run
+    from bot.content.check import check_content, format_report
+    from bot.ground.logs import setup_logging
+
+    settings = load_settings(Settings)
+    secrets = [settings.bot_token.get_secret_value()]
+    if settings.webhook_secret is not None:
+        secrets.append(settings.webhook_secret.get_secret_value())
+    setup_logging(settings.log_level, secrets)
+    problems = check_content(settings.content_dir)
+    if problems:
+        print(format_report(problems), file=sys.stderr)
+        print(f"rrbot: refusing to start: {len(problems)} problem(s) in {settings.content_dir}", file=sys.stderr)
+        return 1
+    try:
+        asyncio.run(run(settings))
+    except KeyboardInterrupt:
+        pass
+    except TelegramUnauthorizedError:
+        print("rrbot: BOT_TOKEN was refused by Telegram (401 Unauthorized): check it with @BotFather", file=sys.stderr)
+        return 2
+    except TelegramNetworkError as exc:
+        print(f"rrbot: cannot reach the Bot API at {settings.telegram_api_url}: {exc.message}", file=sys.stderr)
+        return 2
+    except RedisConnectionError as exc:
+        # Host and port only: the URL may carry a password.
+        url = settings.redis_url
+        where = f"{url.host}:{url.port or 6379}" if url is not None and url.host else "the embedded Redis"
+        print(f"rrbot: cannot reach Redis at {where} (REDIS_URL): {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bot.cli.demo import main as demo
+
+    return asyncio.run(demo(language=args.language))
+
+
+def _check(args: argparse.Namespace) -> int:
+    from bot.content.check import run_check
+
+    directory = Path(args.dir) if args.dir else load_settings(StoreSettings).content_dir
+    return run_check(directory)
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from bot.cli.stats import collect, format_table
+    from bot.ground.redis_client import EMBEDDED_DB
+
+    settings = load_settings(StoreSettings)
+    if settings.redis_url is None and not (settings.data_dir / EMBEDDED_DB).exists():
+        print(f"rrbot: no bot data in DATA_DIR={settings.data_dir} yet: every figure is zero", file=sys.stderr)
+    data = asyncio.run(collect(settings))
+    print(json.dumps(data, indent=2, ensure_ascii=False) if args.json else format_table(data))
+    return 0
+
+
+def _broadcast(args: argparse.Namespace) -> int:
+    from bot.cli.broadcast import cancel, queue, status
+
+    settings = load_settings(StoreSettings)
+    if args.action == "status":
+        return asyncio.run(status(settings, args.id, as_json=args.json))
+    if args.action == "cancel":
+        return asyncio.run(cancel(settings, args.id))
+    if not args.text_file:
+        print("rrbot: broadcast needs --text-file F (or: broadcast status ID, broadcast cancel ID)", file=sys.stderr)
+        return 2
+    return asyncio.run(
+        queue(
+            settings,
+            Path(args.text_file),
+            audience=args.audience,
+            case_id=args.case,
+            language=args.language,
+            at=args.at,
+        )
+    )
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from bot.cli.cases import publish
+
+    return asyncio.run(publish(load_settings(StoreSettings), args.case))
+
+
+def _update(args: argparse.Namespace) -> int:
+    from bot.cli.cases import update
+
+    return asyncio.run(
+        update(
+            load_settings(StoreSettings),
+            args.case,
+            Path(args.text_file),
+            close=args.close,
+            deadline=args.deadline,
+            reopen=args.reopen,
+        )
+    )
+
+
+def _reload(args: argparse.Namespace) -> int:
+    from bot.cli.cases import reload
+
+    return asyncio.run(reload(load_settings(StoreSettings)))
+
+
+def _schedule(args: argparse.Namespace) -> int:
+    from bot.cli.schedule import cancel_job, list_jobs
+
+    settings = load_settings(StoreSettings)
+    if args.action == "cancel":
+        return asyncio.run(cancel_job(settings, args.arg))
+    return asyncio.run(list_jobs(settings, args.arg, as_json=args.json))
+
+
+def _import(args: argparse.Namespace) -> int:
+    from bot.cli.imports import main_import
+
+    return main_import(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rrbot", description="Rapid-response bot for Urgent Actions.")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the bot (long polling); needs BOT_TOKEN").set_defaults(func=_run)
+    demo = sub.add_parser("demo", help="an offline tour: the bot against a local Telegram emulator")
+    demo.add_argument("--language", default="en", choices=["en", "ru"])
+    demo.set_defaults(func=_demo)
+    check = sub.add_parser("check", help="validate case files and templates")
+    check.add_argument("dir", nargs="?", help="content directory (default: CONTENT_DIR)")
+    check.set_defaults(func=_check)
+    stats = sub.add_parser("stats", help="subscribers and pledges per case")
+    stats.add_argument("--json", action="store_true")
+    stats.set_defaults(func=_stats)
+    bc = sub.add_parser("broadcast", help="queue a broadcast for the running bots, or see/cancel one")
+    bc.add_argument("action", nargs="?", choices=["status", "cancel"], help="without it: queue a new broadcast")
+    bc.add_argument("id", nargs="?", help="broadcast id (status, cancel)")
+    bc.add_argument("--text-file", help="the message, Telegram HTML, UTF-8")
+    bc.add_argument("--case", help="case id (audiences case and not-acted)")
+    bc.add_argument("--audience", choices=["all", "case", "not-acted"], default=None)
+    bc.add_argument("--language", help="only users of this UI language (e.g. ru)")
+    bc.add_argument("--at", help="send later: '2026-12-31 18:00' in DEFAULT_TIMEZONE (or with an offset)")
+    bc.add_argument("--json", action="store_true")
+    bc.set_defaults(func=_broadcast)
+    pub = sub.add_parser("publish", help="send the alert of a case in CONTENT_DIR to everyone, once")
+    pub.add_argument("case", help="case id, as in its file")
+    pub.set_defaults(func=_publish)
+    up = sub.add_parser("update", help="post an update of a case to its followers")
+    up.add_argument("case", help="case id")
+    up.add_argument("--text-file", required=True, help="the update, Telegram HTML, UTF-8")
+    change = up.add_mutually_exclusive_group()
+    change.add_argument("--close", action="store_true", help="the case is closed: reminders stop")
+    change.add_argument("--deadline", help="the deadline is extended to this date (YYYY-MM-DD)")
+    up.add_argument(
+        "--reopen", action="store_true", help="a closed case takes news or a new deadline only when reopened"
+    )
+    up.set_defaults(func=_update)
+    sub.add_parser("reload", help="check the case files, then have the running bots read them again").set_defaults(
+        func=_reload
+    )
+    sch = sub.add_parser("schedule", help="what is scheduled (reminders, broadcasts), or cancel one")
+    sch.add_argument("action", choices=["list", "cancel"])
+    sch.add_argument("arg", nargs="?", help="list: a case id (optional); cancel: the job id")
+    sch.add_argument("--json", action="store_true")
+    sch.set_defaults(func=_schedule)
+    imp = sub.add_parser("import", help="turn an Urgent Action (plain text) into a case-file draft DIR/<id>.yaml")
+    imp.add_argument("file", help="the Urgent Action as UTF-8 text")
+    imp.add_argument("-o", "--output-dir", default=".", help="where to write the draft (default: .)")
+    imp.add_argument("--force", action="store_true", help="overwrite an existing draft")
+    imp.set_defaults(func=_import)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SettingsError as exc:
+        print(f"rrbot: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

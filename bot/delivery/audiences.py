@@ -1,0 +1,334 @@
+"""Who receives each kind of message: the one table of consent, read by every send path. No aiogram here.
+
+docs/AUDIENCES.md is this table in words; `tests/test_audiences.py` checks the two against random
+histories of people and coordinators. Nothing else reads the subscriber sets to decide who gets a
+message: the delivery engine snapshots `Audience` records through `Audiences`, the scheduler asks
+`may_remind_later`, coordinators' notices go through `coordinators`.
+
+Consent lives in two sets that hold exactly the people who may be sent to now:
+  users          set   chats that asked for new-case alerts and everyone-broadcasts (/start); the
+                       name is historical: it once held every chat that used the bot
+  subs:{case}    set   chats following a case: its updates, closure, extension and reminders
+/stop takes a person out of both and remembers what they had (`user:{chat}` fields `stopped`,
+`alerts`; their follows stay in `user:{chat}:subs`), so /start or a Follow tap restores it. A
+block (403) and /forget remove everything. Filters then narrow a set by what a person did or chose.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from redis.asyncio import Redis
+
+from bot.content import ACTIONS, WRITING_ACTIONS
+from bot.ground.privacy import Pseudonymizer
+
+SNAPSHOT_BATCH = 1000
+# A person gets at most one deadline reminder a day, across all cases: none within this long of the last.
+REMINDED_TTL = 20 * 3600
+
+# KEYS: a person's reminded mark   ARGV: now (s), ttl (s). 1 when they may be reminded now, and marks them.
+# The time is in the value, not only the TTL, so that tests can move the clock.
+_CLAIM_REMINDER = """
+local last = tonumber(redis.call('GET', KEYS[1]) or '')
+if last and tonumber(ARGV[1]) - last < tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
+
+
+class AudienceKind(StrEnum):
+    """Where an audience starts: which consent set, and which filter narrows it."""
+
+    all = "all"  # alert subscribers
+    case = "case"  # a case's followers
+    not_acted = "not-acted"  # followers who marked nothing as done for the case
+    not_written = "not-written"  # followers who wrote to no official (letter, email or fax) for the case
+
+
+@dataclass(frozen=True)
+class Audience:
+    """The stored form of a send's recipients (in broadcast records and scheduled jobs)."""
+
+    kind: AudienceKind = AudienceKind.all
+    case_id: str | None = None
+    language: str | None = None  # narrows any kind to users of one UI language
+    reminders: bool = False  # narrows it to users who have not turned reminders off
+    follow: str | None = None  # whoever receives it follows this case (a new case's alert)
+
+    def __post_init__(self) -> None:
+        if self.kind != AudienceKind.all and not self.case_id:
+            raise ValueError(f"audience {self.kind.value!r} needs a case")
+
+    @property
+    def filtered(self) -> bool:
+        """Whether each chat must be looked at, rather than the whole set taken as it is."""
+        return self.kind in (AudienceKind.not_acted, AudienceKind.not_written) or bool(self.language) or self.reminders
+
+    def to_json(self) -> str:
+        data = {
+            "kind": self.kind.value,
+            "case_id": self.case_id,
+            "language": self.language,
+            "reminders": self.reminders,
+        }
+        if self.follow:
+            data["follow"] = self.follow
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, raw: str) -> Audience:
+        data = json.loads(raw)
+        return cls(
+            AudienceKind(data["kind"]),
+            data.get("case_id"),
+            data.get("language"),
+            bool(data.get("reminders")),
+            data.get("follow"),
+        )
+
+
+class MessageKind(StrEnum):
+    """Every kind of message the bot sends on its own initiative (a direct answer is not one)."""
+
+    alert = "alert"
+    everyone = "everyone"
+    language = "language"
+    followers = "followers"
+    not_acted = "not-acted"
+    update = "update"
+    closure = "closure"
+    extension = "extension"
+    reminder = "reminder"
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: AudienceKind
+    needs_case: bool = False
+    needs_language: bool = False
+    reminders: bool = False  # only people who did not turn deadline reminders off
+    follows: bool = False  # recipients become followers of the case
+
+
+# The table (docs/AUDIENCES.md says the same in words). Stopped, blocked and forgotten people are in
+# no consent set, so no row can reach them.
+RULES: dict[MessageKind, Rule] = {
+    MessageKind.alert: Rule(AudienceKind.all, needs_case=True, follows=True),
+    MessageKind.everyone: Rule(AudienceKind.all),
+    MessageKind.language: Rule(AudienceKind.all, needs_language=True),
+    MessageKind.followers: Rule(AudienceKind.case, needs_case=True),
+    MessageKind.not_acted: Rule(AudienceKind.not_acted, needs_case=True),
+    MessageKind.update: Rule(AudienceKind.case, needs_case=True),
+    MessageKind.closure: Rule(AudienceKind.case, needs_case=True),
+    MessageKind.extension: Rule(AudienceKind.case, needs_case=True),
+    MessageKind.reminder: Rule(AudienceKind.not_written, needs_case=True, reminders=True),
+}
+
+
+# A coordinator's broadcast, by the audience they picked (in chat, or `rrbot broadcast --audience`).
+CHOSEN: dict[str, MessageKind] = {
+    "all": MessageKind.everyone,
+    "case": MessageKind.followers,
+    "not-acted": MessageKind.not_acted,
+}
+
+
+def chosen(choice: str, case_id: str | None = None, language: str | None = None) -> Audience:
+    """The audience of a broadcast a coordinator composed: everyone (or one language), a case's followers..."""
+    message = CHOSEN[choice]
+    if message == MessageKind.everyone and language:
+        message = MessageKind.language
+    return audience(message, case_id, language)
+
+
+def audience(message: MessageKind, case_id: str | None = None, language: str | None = None) -> Audience:
+    """The audience of a message of this kind, by the table."""
+    rule = RULES[message]
+    if rule.needs_case and not case_id:
+        raise ValueError(f"a {message.value} message needs a case")
+    if rule.needs_language and not language:
+        raise ValueError(f"a {message.value} message needs a language")
+    return Audience(
+        rule.kind,
+        case_id if rule.kind != AudienceKind.all else None,
+        language=language,
+        reminders=rule.reminders,
+        follow=case_id if rule.follows else None,
+    )
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One person's deadline reminder: every due case they follow and have not written for yet."""
+
+    chat: int
+    lang: str | None
+    cases: tuple[tuple[str, tuple[str, ...]], ...]  # (case id, what they did for it: posts, shares)
+
+    @property
+    def variant(self) -> str:
+        """Who gets the same text: "ru|ua-84-11:tweet;ua-60-16:"."""
+        return (self.lang or "") + "|" + ";".join(f"{case}:{','.join(done)}" for case, done in self.cases)
+
+    @staticmethod
+    def parse(variant: str) -> tuple[str | None, list[tuple[str, tuple[str, ...]]]]:
+        lang, _, items = variant.partition("|")
+        cases = []
+        for item in filter(None, items.split(";")):
+            case, _, done = item.partition(":")
+            cases.append((case, tuple(filter(None, done.split(",")))))
+        return lang or None, cases
+
+
+class Audiences:
+    """The table applied to Redis: who an audience is, streamed in batches; who may get a personal message."""
+
+    def __init__(
+        self, redis: Redis, pseudonyms: Pseudonymizer, prefix: str = "rrb:", *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.redis = redis
+        self.pseudonyms = pseudonyms
+        self.prefix = prefix
+        self.clock = clock
+        self._claim_reminder = redis.register_script(_CLAIM_REMINDER)
+
+    def key(self, *parts: object) -> str:
+        return self.prefix + ":".join(map(str, parts))
+
+    def source(self, audience: Audience) -> str:
+        """The consent set an audience starts from."""
+        return self.key("users") if audience.kind == AudienceKind.all else self.key("subs", audience.case_id)
+
+    async def recipients(self, audience: Audience, source: str | None = None) -> AsyncIterator[list[int]]:
+        """Chat ids of an audience, streamed in batches with SSCAN (from a still copy of the set, if given)."""
+        async for chats in self._scan(source or self.source(audience)):
+            yield await self.narrow(audience, chats)
+
+    async def count(self, audience: Audience) -> int:
+        if not audience.filtered:
+            return int(await self.redis.scard(self.source(audience)))
+        total = 0
+        async for batch in self.recipients(audience):
+            total += len(batch)
+        return total
+
+    async def narrow(self, audience: Audience, chats: list[int]) -> list[int]:
+        """The chats of a batch that the audience's filters keep, in one round trip."""
+        if not audience.filtered:
+            return chats
+        done = self._done_keys(audience)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for chat in chats:
+                pipe.hmget(self.key("user", chat), ["lang", "reminders"])
+                who = self.pseudonyms.user(chat) if done else ""
+                for key in done:
+                    pipe.sismember(key, who)
+            replies = await pipe.execute()
+        step = 1 + len(done)
+        kept = []
+        for i, chat in enumerate(chats):
+            lang, reminders = replies[i * step]
+            if any(replies[i * step + 1 : (i + 1) * step]):
+                continue
+            if audience.language and lang != audience.language:
+                continue
+            if audience.reminders and reminders == "0":
+                continue
+            kept.append(chat)
+        return kept
+
+    def _done_keys(self, audience: Audience) -> list[str]:
+        """The pledge sets whose members an audience leaves out."""
+        if audience.kind == AudienceKind.not_acted:
+            return [self.key("acted", audience.case_id)]
+        if audience.kind == AudienceKind.not_written:
+            return [self.key("pledged", audience.case_id, action) for action in WRITING_ACTIONS]
+        return []
+
+    async def reminders(self, case_ids: list[str]) -> AsyncIterator[list[Reminder]]:
+        """The deadline reminders due for these cases, one per person, streamed in batches (some empty).
+
+        The table's reminder row for each case (followers who have written to no official and did
+        not turn reminders off), gathered per person: several cases due at once make one message.
+        Each person taken is marked for REMINDED_TTL, and a person marked already is left out: at
+        most one reminder a day.
+        """
+        if not case_ids:
+            return
+        still = self.key("remind", "copy", secrets.token_hex(8))
+        await self.redis.sunionstore(still, [self.key("subs", case) for case in case_ids])
+        await self.redis.expire(still, 3600)  # should this process die, its copy goes too
+        try:
+            async for chats in self._scan(still):
+                # Empty batches too: whoever builds the send renews its lease with each one.
+                yield await self._reminders(case_ids, chats)
+        finally:
+            await self.redis.delete(still)
+
+    async def _scan(self, key: str) -> AsyncIterator[list[int]]:
+        cursor = 0
+        while True:
+            cursor, chunk = await self.redis.sscan(key, cursor, count=SNAPSHOT_BATCH)
+            if chunk:
+                yield [int(c) for c in chunk]
+            if cursor == 0:
+                return
+
+    async def _reminders(self, case_ids: list[str], chats: list[int]) -> list[Reminder]:
+        pseudonyms = {chat: self.pseudonyms.user(chat) for chat in chats}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for chat, who in pseudonyms.items():
+                pipe.hmget(self.key("user", chat), ["lang", "reminders"])
+                for case in case_ids:
+                    pipe.sismember(self.key("subs", case), chat)
+                    for action in ACTIONS:
+                        pipe.sismember(self.key("pledged", case, action), who)
+            replies = await pipe.execute()
+        step = 1 + len(case_ids) * (1 + len(ACTIONS))
+        candidates = []
+        for i, chat in enumerate(chats):
+            row = replies[i * step : (i + 1) * step]
+            lang, reminders = row[0]
+            if reminders == "0":
+                continue
+            due = []
+            for j, case in enumerate(case_ids):
+                follows, *flags = row[1 + j * (1 + len(ACTIONS)) : 1 + (j + 1) * (1 + len(ACTIONS))]
+                done = tuple(action for action, flag in zip(ACTIONS, flags) if flag)
+                if follows and not set(done) & set(WRITING_ACTIONS):
+                    due.append((case, done))
+            if due:
+                candidates.append(Reminder(chat, lang, tuple(due)))
+        if not candidates:
+            return []
+        now = int(self.clock())
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for reminder in candidates:
+                mark = self.key("reminded", pseudonyms[reminder.chat])
+                await self._claim_reminder(keys=[mark], args=[now, REMINDED_TTL], client=pipe)
+            claimed = await pipe.execute()
+        return [reminder for reminder, fresh in zip(candidates, claimed) if fresh]
+
+    async def may_remind_later(self, chat_id: int, case_id: str, action: str) -> bool:
+        """ "Remind me later": the person who asked, unless they stopped everything or did it meanwhile."""
+        who = self.pseudonyms.user(chat_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hget(self.key("user", chat_id), "stopped")
+            pipe.sismember(self.key("pledged", case_id, action), who)
+            stopped, done = await pipe.execute()
+        return stopped != "1" and not done
+
+    async def coordinators(self, admin_ids: Iterable[int]) -> list[int]:
+        """Coordinators who get the bot's notices (a skipped or failed job): all but those who sent /stop."""
+        ids = sorted(admin_ids)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for admin in ids:
+                pipe.hget(self.key("user", admin), "stopped")
+            stopped = await pipe.execute()
+        return [admin for admin, flag in zip(ids, stopped) if flag != "1"]

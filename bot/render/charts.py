@@ -1,0 +1,142 @@
+"""Charts for coordinators, drawn with matplotlib's Agg canvas: PNG bytes, no GUI, no aiogram.
+
+The Figure API is used directly (not pyplot), so nothing global is touched and a chart can be
+drawn in a worker thread while the bot goes on answering.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Mapping
+
+from babel.dates import format_date
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import AutoDateLocator, date2num, num2date
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from bot.content import ACTIONS
+
+# A deadline this far outside the days with pledges is named in a note, not drawn:
+# stretching the axis over months of empty days would flatten the bars into nothing.
+DEADLINE_REACH = dt.timedelta(days=31)
+
+COLOURS = {"letter": "#1f5fa8", "email": "#f2a900", "fax": "#6b7b8c", "tweet": "#111111", "share": "#3fa34d"}
+DEADLINE_COLOUR = "#c8102e"
+MIN_DAYS = 7
+
+
+def pledges_chart(
+    daily: Mapping[str, Mapping[str, int]],
+    deadline: dt.date | None,
+    title: str,
+    *,
+    actions: Mapping[str, str] | None = None,
+    per_day: str = "Pledges per day",
+    total_label: str = "All pledges so far",
+    empty: str = "No pledges yet",
+    deadline_label: str = "",
+    lang: str = "en",
+) -> bytes:
+    """Pledges over time as a PNG: stacked bars per action and day, the running total, the deadline.
+
+    daily: {"YYYY-MM-DD": {action: count}} (bot.pledges.aggregates.collect). The other keyword
+    arguments are the words on the chart, in the reader's language (Renderer.chart_labels).
+    """
+    names = dict(actions or {})
+    days = sorted(dt.date.fromisoformat(day) for day in daily)
+    counts = {dt.date.fromisoformat(day): dict(values) for day, values in daily.items()}
+    label = deadline_label or (f"Deadline {deadline.isoformat()}" if deadline else "")
+
+    figure = Figure(figsize=(8, 4.5), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    axes.set_title(title, loc="left", fontsize=12)
+    axes.set_ylabel(per_day)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+
+    if not days:
+        axes.text(0.5, 0.5, empty, transform=axes.transAxes, ha="center", va="center", fontsize=14, color="#666666")
+        axes.set_xticks([])
+        axes.set_yticks([])
+        if label:
+            axes.set_title(label, loc="right", fontsize=10, color=DEADLINE_COLOUR)
+        return _png(figure)
+
+    start, end = days[0], days[-1]
+    draw_deadline = deadline is not None and start - DEADLINE_REACH <= deadline <= end + DEADLINE_REACH
+    if draw_deadline and deadline is not None:
+        start, end = min(start, deadline), max(end, deadline)
+    end = max(end, start + dt.timedelta(days=MIN_DAYS - 1))  # a day or two of pledges still reads as days
+    span = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+    x = date2num(span)
+
+    bottom = [0] * len(span)
+    for action in ACTIONS:
+        heights = [counts.get(day, {}).get(action, 0) for day in span]
+        if any(heights):
+            axes.bar(x, heights, width=0.8, bottom=bottom, color=COLOURS[action], label=names.get(action, action))
+            bottom = [b + h for b, h in zip(bottom, heights)]
+    axes.set_ylim(0, max(max(bottom), 1) * 1.15)
+
+    running, totals = 0, []
+    for per in bottom:
+        running += per
+        totals.append(running)
+    twin = axes.twinx()
+    shown = span.index(days[-1]) + 1  # the running total stops at the last day with pledges
+    twin.plot(x[:shown], totals[:shown], color="#444444", linewidth=1.5, label=total_label)
+    twin.set_ylabel(total_label)
+    twin.set_ylim(0, max(totals[-1], 1) * 1.15)
+    twin.yaxis.set_major_locator(MaxNLocator(integer=True))
+    twin.spines[["top"]].set_visible(False)
+
+    if draw_deadline and deadline is not None:
+        at = date2num(deadline)
+        axes.axvline(at, color=DEADLINE_COLOUR, linestyle="--", linewidth=1.5)
+        axes.text(
+            at,
+            0.5,
+            label,
+            transform=axes.get_xaxis_transform(),
+            rotation=90,
+            ha="right",
+            va="center",
+            color=DEADLINE_COLOUR,
+            backgroundcolor="white",
+        )
+    elif label:
+        # Far from the days with pledges: named beside the title instead of drawn.
+        axes.set_title(label, loc="right", fontsize=10, color=DEADLINE_COLOUR)
+
+    axes.set_xlim(x[0] - 0.6, x[-1] + 0.6)
+    axes.xaxis.set_major_locator(AutoDateLocator(minticks=3, maxticks=8))
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: _day(value, lang)))
+
+    handles, labels = axes.get_legend_handles_labels()
+    more, more_labels = twin.get_legend_handles_labels()
+    figure.legend(
+        handles + more,
+        labels + more_labels,
+        loc="outside lower center",
+        ncol=len(handles) + len(more),
+        fontsize=9,
+        frameon=False,
+    )
+    return _png(figure)
+
+
+def _day(value: float, lang: str) -> str:
+    day = num2date(value).date()
+    try:
+        return format_date(day, "d MMM", locale=lang)
+    except (ValueError, LookupError):
+        return day.isoformat()
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

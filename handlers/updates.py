@@ -1,0 +1,377 @@
+"""Coordinators: updates of a case (/update), the schedule (/schedule), /reload, and "send later".
+
+Guarded like the coordinator router: for anyone else these commands and buttons do not exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from zoneinfo import ZoneInfo
+
+from aiogram import F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from redis.asyncio import Redis
+
+from bot.content import Case, Library
+from bot.content.check import check_content
+from bot.content.states import MAX_UPDATE, CaseStates, ChangeRefused, UpdateKind, check_change, overlay, state_changes
+from bot.content.sync import ContentSync
+from bot.delivery import Broadcasts, Payload
+from bot.delivery.audiences import MessageKind, audience
+from bot.ground.clock import Clock, parse_local_time
+from bot.ground.redis_gate import no_retry_from_here
+from bot.ground.settings import Settings
+from bot.pledges.store import Store
+from bot.publishing.announce import publish_update
+from bot.render import Renderer, Screen, Toast
+from bot.render.callbacks import Callback
+from bot.render.markup import visible_text
+from handlers.coordinator import BroadcastForm, claim_draft, settle_draft, show_progress
+from handlers.filters import Cb, IsCoordinator
+from handlers.ui import send, show, toast
+from scheduler import Scheduler
+
+logger = logging.getLogger(__name__)
+router = Router(name="lifecycle")
+router.message.filter(IsCoordinator())
+router.callback_query.filter(IsCoordinator())
+
+SHOWN_PROBLEMS = 10
+MAX_AHEAD = dt.timedelta(days=366)  # "send later" within a year: anything further is a typo
+
+
+class UpdateForm(StatesGroup):
+    kind = State()  # the case is chosen: what does the update change?
+    deadline = State()  # waiting for the new deadline
+    text = State()  # waiting for the text
+    confirm = State()  # previewed: send or drop
+
+
+def _zone(case: Case, settings: Settings) -> str:
+    return case.timezone or settings.default_timezone
+
+
+async def _draft_case(state: FSMContext, library: Library) -> Case | None:
+    """The case of the update being written; the draft is dropped when the case is gone."""
+    case = library.get((await state.get_data()).get("case"))
+    if case is None:
+        await state.clear()
+    return case
+
+
+def _changed(case: Case, data: dict) -> Case:
+    """The case as the update being written would leave it, for the preview."""
+    deadline = dt.date.fromisoformat(data["deadline"]) if data.get("deadline") else None
+    changes = state_changes(UpdateKind(data["kind"]), deadline, bool(data.get("reopen")))
+    return overlay(case, {"update": str((case.update or 0) + 1), **changes})
+
+
+# --- /update --------------------------------------------------------------------------------------
+
+
+@router.message(StateFilter(UpdateForm), Command("cancel", ignore_case=True))
+async def update_cancel_handler(message: Message, state: FSMContext, lang: str, renderer: Renderer) -> None:
+    """Leave the update being written, at any step."""
+    await state.clear()
+    await message.answer(renderer.message("up_discarded", lang))
+
+
+@router.message(StateFilter(UpdateForm), F.text.startswith("/"))
+async def update_left_by_command_handler(message: Message, state: FSMContext) -> None:
+    """Another command while writing an update: drop it, let the command run."""
+    await state.clear()
+    raise SkipHandler
+
+
+@router.message(Command("update", ignore_case=True))
+async def command_update_handler(
+    message: Message, state: FSMContext, lang: str, library: Library, renderer: Renderer
+) -> None:
+    """Start an update: which case is it about?"""
+    await state.clear()
+    await send(message, renderer.update_case_picker(lang, library.all()))
+
+
+@router.callback_query(Cb("upc"))
+async def update_case_handler(
+    query: CallbackQuery, cb: Callback, state: FSMContext, lang: str, library: Library, renderer: Renderer
+) -> None:
+    """The case is chosen: ask what the update changes."""
+    case = library.get(cb.args[0])
+    if case is None:
+        await toast(query, renderer.stale_toast(lang))
+        return
+    await state.set_state(UpdateForm.kind)
+    await state.set_data({"case": case.id})
+    await show(query, renderer.update_kind_picker(lang, case))
+    await toast(query)
+
+
+@router.callback_query(UpdateForm.kind, Cb("upk"))
+async def update_kind_handler(
+    query: CallbackQuery,
+    cb: Callback,
+    state: FSMContext,
+    lang: str,
+    library: Library,
+    renderer: Renderer,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """News, an extension (then the new date) or closure; then the text."""
+    case = await _draft_case(state, library)
+    if case is None:
+        await toast(query, renderer.stale_toast(lang))
+        return
+    kind, reopen = cb.args[0], cb.args[1] == "r"
+    if kind != UpdateKind.extended.value:  # an extension is checked with its date
+        try:
+            check_change(
+                case,
+                UpdateKind(kind),
+                deadline=None,
+                today=clock().date(),
+                default_tz=_zone(case, settings),
+                reopen=reopen,
+            )
+        except ChangeRefused as refused:
+            await show(query, renderer.update_kind_picker(lang, case))
+            await toast(query, Toast(visible_text(renderer.change_refused(lang, refused)), alert=True))
+            return
+    await state.update_data(kind=kind, reopen=reopen)
+    if kind == UpdateKind.extended.value:
+        await state.set_state(UpdateForm.deadline)
+        await show(query, renderer.screen("up_deadline_prompt", lang, zone=_zone(case, settings)))
+    else:
+        await state.set_state(UpdateForm.text)
+        await show(query, renderer.screen("up_text_prompt", lang, limit=MAX_UPDATE))
+    await toast(query)
+
+
+# Commands are excluded here and below: after the handler above skips, these still see the old state.
+@router.message(UpdateForm.deadline, F.text & ~F.text.startswith("/"))
+async def update_deadline_handler(
+    message: Message,
+    state: FSMContext,
+    lang: str,
+    library: Library,
+    renderer: Renderer,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """The new deadline: a date after today, in the case's timezone."""
+    case = await _draft_case(state, library)
+    if case is None:
+        await message.answer(renderer.message("stale_button", lang))
+        return
+    zone = _zone(case, settings)
+    today = clock().astimezone(ZoneInfo(zone)).date()
+    try:
+        day = dt.date.fromisoformat((message.text or "").strip())
+    except ValueError:
+        current = case.deadline_at(settings.default_timezone)
+        earliest = max(today, current.date() if current else dt.date.min)
+        await message.answer(renderer.message("up_bad_deadline", lang, after=renderer.day(earliest, lang)))
+        return
+    try:
+        check_change(
+            case,
+            UpdateKind.extended,
+            deadline=day,
+            today=today,
+            default_tz=settings.default_timezone,
+            reopen=bool((await state.get_data()).get("reopen")),
+        )
+    except ChangeRefused as refused:
+        await message.answer(renderer.change_refused(lang, refused))
+        return
+    await state.update_data(deadline=day.isoformat())
+    await state.set_state(UpdateForm.text)
+    await message.answer(renderer.message("up_text_prompt", lang, limit=MAX_UPDATE))
+
+
+@router.message(UpdateForm.text, F.text & ~F.text.startswith("/"))
+async def update_text_handler(
+    message: Message,
+    state: FSMContext,
+    lang: str,
+    library: Library,
+    renderer: Renderer,
+    store: Store,
+    broadcasts: Broadcasts,
+    clock: Clock,
+) -> None:
+    """The text: show the update exactly as followers will get it, with how many they are."""
+    case = await _draft_case(state, library)
+    if case is None:
+        await message.answer(renderer.message("stale_button", lang))
+        return
+    data = await state.get_data()
+    if len(message.text or "") > MAX_UPDATE:
+        await message.answer(renderer.message("up_too_long", lang, length=len(message.text or ""), limit=MAX_UPDATE))
+        return
+    text, token = message.html_text, secrets.token_hex(4)
+    preview = renderer.case_update(
+        _changed(case, data),
+        lang,
+        clock(),
+        number=(case.update or 0) + 1,
+        kind=data["kind"],
+        text=text,
+        letters_sent=await store.letters_sent(case.id),
+        reopened=bool(data.get("reopen")),
+    )
+    await send(message, preview)
+    await state.update_data(text=text, token=token)
+    await state.set_state(UpdateForm.confirm)
+    count = await broadcasts.count(audience(MessageKind.update, case.id))
+    await send(message, renderer.update_confirm(lang, count, token))
+
+
+@router.callback_query(UpdateForm.confirm, Cb("upd"))
+async def update_send_handler(
+    query: CallbackQuery,
+    cb: Callback,
+    state: FSMContext,
+    lang: str,
+    library: Library,
+    renderer: Renderer,
+    store: Store,
+    broadcasts: Broadcasts,
+    cases: CaseStates,
+    content: ContentSync,
+    redis: Redis,
+    clock: Clock,
+) -> None:
+    """Record the update, send it to the followers, and let every process reload the case."""
+    op, token = cb.args
+    data = await state.get_data()
+    case = library.get(data.get("case"))
+    if data.get("token") != token or case is None:
+        await toast(query, renderer.stale_toast(lang))
+        return
+    if not await settle_draft(query, state, op, token, "updraft", "up_discarded", lang, renderer, redis, store):
+        return
+    deadline = dt.date.fromisoformat(data["deadline"]) if data.get("deadline") else None
+    try:
+        _, bc_id = await publish_update(
+            broadcasts,
+            renderer,
+            cases,
+            case,
+            UpdateKind(data["kind"]),
+            data["text"],
+            clock(),
+            deadline=deadline,
+            letters_sent=await store.letters_sent(case.id),
+            created_by=query.from_user.id,
+            reopen=bool(data.get("reopen")),
+        )
+    except ChangeRefused as refused:  # the case changed since the preview (another coordinator, a reload)
+        await state.clear()
+        await show(query, Screen(renderer.change_refused(lang, refused)))
+        await toast(query)
+        return
+    content.seen = await cases.version()  # this process reloads now; the others see the version move
+    await content.reload()
+    await show_progress(query, bc_id, lang, renderer, broadcasts)
+
+
+# --- /schedule and /reload ------------------------------------------------------------------------
+
+
+@router.message(Command("schedule", ignore_case=True))
+async def command_schedule_handler(
+    message: Message,
+    command: CommandObject,
+    lang: str,
+    library: Library,
+    renderer: Renderer,
+    scheduler: Scheduler,
+    settings: Settings,
+) -> None:
+    """What will go out and when: every case, or the one named (/schedule ua-84-11)."""
+    wanted = (command.args or "").strip().lower()
+    case = library.get(wanted) if wanted else None
+    if wanted and case is None:
+        await message.answer(renderer.message("unknown_case", lang))
+        return
+    cases = {c.id: c for c in library.all()}
+    jobs = await scheduler.planned(case.id if case else None)
+    await message.answer(renderer.schedule(lang, jobs, cases, settings.default_timezone, case))
+
+
+@router.message(Command("reload", ignore_case=True))
+async def command_reload_handler(
+    message: Message,
+    lang: str,
+    library: Library,
+    renderer: Renderer,
+    cases: CaseStates,
+    content: ContentSync,
+    settings: Settings,
+) -> None:
+    """Read the case files again in every process, after checking them; reminders follow."""
+    problems = check_content(library.content_dir or settings.content_dir)
+    if problems:
+        shown = [str(p) for p in problems[:SHOWN_PROBLEMS]]
+        await message.answer(renderer.message("reload_failed", lang, problems=shown, more=len(problems) - len(shown)))
+        return
+    content.seen = await cases.changed()
+    await content.reload()
+    await message.answer(renderer.message("reload_done", lang, count=len(library)))
+
+
+# --- a broadcast sent later -----------------------------------------------------------------------
+
+
+@router.callback_query(BroadcastForm.audience, Cb("bcw"))
+async def broadcast_later_handler(
+    query: CallbackQuery, cb: Callback, state: FSMContext, lang: str, renderer: Renderer, settings: Settings
+) -> None:
+    """ "Send later": ask when."""
+    data = await state.get_data()
+    if data.get("token") != cb.args[0] or not data.get("audience"):
+        await toast(query, renderer.stale_toast(lang))
+        return
+    await state.set_state(BroadcastForm.when)
+    await show(query, renderer.screen("bc_when_prompt", lang, zone=settings.default_timezone))
+    await toast(query)
+
+
+@router.message(BroadcastForm.when, F.text & ~F.text.startswith("/"))
+async def broadcast_when_handler(
+    message: Message,
+    state: FSMContext,
+    lang: str,
+    renderer: Renderer,
+    scheduler: Scheduler,
+    settings: Settings,
+    clock: Clock,
+    store: Store,
+    redis: Redis,
+) -> None:
+    """The time: schedule the draft; its audience is counted when it goes out."""
+    zone = settings.default_timezone
+    at = parse_local_time(message.text or "", zone)
+    if at is None or not clock() < at < clock() + MAX_AHEAD:
+        await message.answer(renderer.message("bc_bad_when", lang))
+        return
+    data = await state.get_data()
+    # Two quick answers, or Send then a time: the draft goes out once (the mark draft_handler sets).
+    if not await claim_draft(redis, store, "bcdraft", data.get("token")):
+        await state.clear()
+        return
+    no_retry_from_here()  # taken: run again, this update would find it taken and schedule nothing
+    assert message.from_user is not None, "a private chat message always has a sender"
+    await scheduler.schedule_broadcast(
+        Payload(data["text"], data.get("photo")).to_json(), data["audience"], message.from_user.id, at
+    )
+    await state.clear()
+    await message.answer(renderer.message("bc_scheduled", lang, when=renderer.when(at, lang, zone), zone=zone))
