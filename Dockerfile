@@ -5,6 +5,8 @@ COPY pyproject.toml README.md ./
 COPY bot bot
 COPY handlers handlers
 COPY scheduler scheduler
+# The Bot API emulator: only `rrbot demo` uses it, offline.
+COPY emulator emulator
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 # Runtime stage: the wheels installed, the content, a non-root user.

@@ -304,6 +304,10 @@ async def test_a_closed_case_takes_news_only_when_reopened(live: App, emulator: 
     await write_update(admin, "closed", "He is safe.")
     await admin.tap_data("upd:send:")
     await emulator.wait_for(lambda: live.library.get(CASE).status == Status.closed, timeout=10)
+    # The library changes before the worker has delivered the news: wait for the message and for the
+    # coordinator's report, which would otherwise land after the /update below and hide its buttons.
+    await emulator.wait_for(lambda: "No further action is needed" in last_text(person), timeout=10)
+    await emulator.wait_for(lambda: "🏁 Update 3 of UA 84/11" in str(admin.messages), timeout=10)
     assert "No further action is needed" in person.last["text"]
     assert "What can I do?" not in str(person.last.get("reply_markup"))
     # "Remind me later" left on an old screen says why it does nothing now.
