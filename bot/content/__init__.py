@@ -2,10 +2,23 @@
 
 from bot.content.library import Library
 from bot.content.loader import ContentError, Problem, load_case, load_cases, parse_case
-from bot.content.models import ACTIONS, WRITING_ACTIONS, Case, Link, Status, Subject, Target, Text, has_lang, pick
+from bot.content.models import (
+    ACTIONS,
+    TARGET_KEYS,
+    WRITING_ACTIONS,
+    Case,
+    Link,
+    Status,
+    Subject,
+    Target,
+    Text,
+    has_lang,
+    pick,
+)
 
 __all__ = [
     "ACTIONS",
+    "TARGET_KEYS",
     "WRITING_ACTIONS",
     "Case",
     "ContentError",

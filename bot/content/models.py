@@ -92,6 +92,11 @@ class Target(Strict):
         return value if value.startswith("@") else "@" + value
 
 
+# A target's keys as case files write them ("copy", not the attribute copy_), in the order above. The
+# importer's drafts and the YAML it writes are built from Target, so a new field is declared once: here.
+TARGET_KEYS: tuple[str, ...] = tuple(info.alias or name for name, info in Target.model_fields.items())
+
+
 class Link(Strict):
     title: Text
     url: str = Field(pattern=r"^https?://\S+$")

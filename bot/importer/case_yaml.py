@@ -8,12 +8,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from bot.content.models import Case
+from bot.content.models import TARGET_KEYS, Case
 from bot.importer.parse import ParsedUA, TargetDraft
 
 logger = logging.getLogger(__name__)
-
-_TARGET_FIELDS = ("name", "title", "organisation", "address", "fax", "email", "twitter", "salutation")
 
 
 class _Dumper(yaml.SafeDumper):
@@ -56,14 +54,8 @@ def case_data(parsed: ParsedUA) -> dict[str, Any]:
 
 
 def _target(target: TargetDraft) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key in _TARGET_FIELDS:
-        value = getattr(target, key)
-        if value:
-            out[key] = value
-    if target.copy:
-        out["copy"] = True
-    return out
+    """The draft's filled-in fields, in Target's order: an empty one (or copy: false) is left for Case's default."""
+    return {key: value for key in TARGET_KEYS if (value := getattr(target, key))}
 
 
 def validation_problems(data: dict[str, Any]) -> list[str]:

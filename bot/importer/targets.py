@@ -7,8 +7,12 @@ block of lines is a guess, and reported as one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field, make_dataclass
+from typing import Any
 
+from pydantic.fields import FieldInfo
+
+from bot.content.models import TARGET_KEYS, Target
 from bot.importer.dates import DATE
 from bot.importer.notes import N_, Note
 from bot.importer.vocabulary import (
@@ -26,18 +30,33 @@ from bot.importer.vocabulary import (
 )
 
 
-@dataclass
-class TargetDraft:
-    name: str | None = None
-    title: str | None = None
-    organisation: str | None = None
-    address: list[str] = field(default_factory=list)
-    fax: str | None = None
-    email: str | None = None
-    twitter: str | None = None
-    salutation: str | None = None
-    copy: bool = False
-    head: list[str] = field(default_factory=list)
+def _optional(info: FieldInfo) -> tuple[Any, Any]:
+    """The type and default of a Target field in a draft, where a required one may still be empty."""
+    if info.default_factory is not None:
+        return info.annotation, field(default_factory=info.default_factory)
+    if info.is_required():
+        return info.annotation | None, field(default=None)
+    return info.annotation, field(default=info.default)
+
+
+# A Target being read: Target's fields under their case-file keys (TARGET_KEYS: `copy`, not `copy_`), in
+# Target's order, each one optional since a document may lack it; then `head`, the lines of a target's
+# block before they are split into name, title and address, which is never written.
+# Built from Target rather than written out, so that a field added to Target is in every draft and in
+# the YAML written (case_yaml) with no second list to keep in step. A dataclass, not a pydantic model:
+# a draft is filled in a bit at a time and checked only as a whole, by Case on the YAML written from it
+# (and a pydantic field called `copy` would shadow BaseModel.copy). Slots, so that setting a key Target
+# does not have (a contact label in vocabulary.py for a field not yet in Target) fails, rather than
+# being kept where nothing reads it.
+TargetDraft = make_dataclass(
+    "TargetDraft",
+    [
+        *((key, *_optional(info)) for key, info in zip(TARGET_KEYS, Target.model_fields.values(), strict=True)),
+        ("head", list[str], field(default_factory=list)),
+    ],
+    namespace={"__module__": __name__, "__doc__": "A Target read from a document: any field may be empty."},
+    slots=True,
+)
 
 
 _SECTION_START = re.compile(SECTION_START, re.I)

@@ -459,7 +459,7 @@ SECTION_END = phrases(
     "informations? (?:générales?|complémentaires?)",
     "complément d'information",
 )
-# The labels of a target's contact lines, by the TargetDraft field they fill.
+# The labels of a target's contact lines, by the Target key they fill (models.TARGET_KEYS: a draft has each one).
 CONTACT_LABELS = {
     "fax": phrases("fax"),
     "email": phrases("e-?mail", "correo(?:-e| electrónico)?", "courriel", "adresse électronique"),
