@@ -1,35 +1,47 @@
-"""aiogram routers, assembled in the order they are tried."""
+"""aiogram routers, assembled in the order they are tried, each scoped to who may use it."""
 
 from __future__ import annotations
 
 from aiogram import Router
 
 from bot.ground.settings import Settings
-from handlers import account, act, cases, coordinator, fallback, imports, start, updates
-from handlers.filters import PrivateChat, TapVerbs, tap_verbs
+from handlers import account, act, broadcast, cases, fallback, imports, start, stats, updates
+from handlers.filters import IsCoordinator, PrivateChat, TapVerbs, tap_verbs
 
-# account first: while it waits for a signature, any other command or tap must cancel that prompt.
-# updates, imports and coordinator next: they exist only for ADMIN_IDS (IsCoordinator), and while
-# an update, an import or a broadcast is being written they must see the message before the activist
-# routers take it as a command or text. updates before coordinator: the time of a "send later"
-# broadcast is text that the broadcast composer would otherwise take for a new draft. imports
-# before coordinator: /cancel must end an import rather than say no broadcast is being composed.
-_ACTIVIST = (account.router, updates.router, imports.router, coordinator.router, start.router, cases.router, act.router)
+# An update goes to the first router with a handler that takes it; a handler that raises SkipHandler (a
+# command that leaves a form, a coordinator's /start) passes it on. The order, and why:
+# - account first: while it waits for a signature, any other command or tap must cancel that prompt.
+# - the coordinators' routers next: while an update, an import or a broadcast is being written, they must
+#   see the message before the activist routers take it as a command or text.
+# - updates and imports before broadcast: /schedule and /reload leave a broadcast being composed as it is
+#   (broadcast drops its draft on any command it does not answer itself), and /cancel must end an import
+#   rather than say no broadcast is being composed. The time of a "send later" is broadcast's own: its states keep it
+#   apart from a new draft, whatever the order.
+# - stats after broadcast: /stats and /export drop a broadcast being composed, as the commands after it do.
+# - start, cases and act: the activists' (coordinators are activists too).
+_COORDINATORS = (updates.router, imports.router, broadcast.router, stats.router)
+_ACTIVISTS = (start.router, cases.router, act.router)
+_ROUTERS = (account.router, *_COORDINATORS, *_ACTIVISTS)
 
+# Coordinators are the users in ADMIN_IDS: for anyone else their routers do not exist, so a command falls
+# through to the unknown-command reply and a forged tap to the stale-button toast.
+for _router in _COORDINATORS:
+    _router.message.filter(IsCoordinator())
+    _router.callback_query.filter(IsCoordinator())
 # The bot talks to activists one to one; in groups it keeps quiet rather than leak a letter, and a tap
 # on its message there (forwarded, or from an old group) finds no handler but the catch-all's toast.
-for _router in (*_ACTIVIST, fallback.router):
+for _router in (*_ROUTERS, fallback.router):
     _router.message.filter(PrivateChat())
-for _router in _ACTIVIST:
-    # First, and cheap: a tap skips a router whose handlers take none of its verb, instead of trying each.
+for _router in _ROUTERS:
+    # Cheap: a tap skips a router whose handlers take none of its verb, instead of trying each.
     if (_verbs := tap_verbs(_router)) is not None:
         _router.callback_query.filter(TapVerbs(_verbs))
     _router.callback_query.filter(PrivateChat())
 
 
 def get_routers(settings: Settings) -> list[Router]:
-    """Every router of the bot, the catch-all last so it only sees what nothing else took."""
-    return [*_ACTIVIST, fallback.router]
+    """Every router of the bot in the order above; the catch-all last, so it only sees what nothing else took."""
+    return [*_ROUTERS, fallback.router]
 
 
 def detach_routers(routers: list[Router]) -> None:

@@ -64,8 +64,8 @@ class PrivateChat(Filter):
 class IsCoordinator(Filter):
     """A coordinator of the national section: a user listed in ADMIN_IDS.
 
-    Guards the coordinator router as a whole: for anyone else its handlers do not exist, so a
-    command falls through to the unknown-command reply and a forged tap to the stale-button toast.
+    Scopes the coordinators' routers as a whole (handlers/__init__.py): for anyone else their handlers do
+    not exist, so a command falls through to the unknown-command reply and a forged tap to the stale-button toast.
     """
 
     async def __call__(self, event: TelegramObject, settings: Settings, event_from_user: User | None = None) -> bool:

@@ -1,7 +1,7 @@
 """Coordinators: an Urgent Action (PDF, text file or pasted text) -> preview -> Publish / Edit / Discard.
 
-Guarded like the coordinator router. A document sent outside any other flow, or a pasted text that
-reads like a UA, starts an import without /import: getting the alert out fast is the point.
+A document sent outside any other flow, or a pasted text that reads like a UA, starts an import without
+/import: getting the alert out fast is the point. Coordinators only: handlers/__init__.py scopes the router.
 """
 
 from __future__ import annotations
@@ -28,14 +28,12 @@ from bot.publishing.import_flow import Importer, Shown
 from bot.publishing.imports import PublishError
 from bot.render import Document, Renderer
 from bot.render.callbacks import Callback
-from handlers.coordinator import show_progress
-from handlers.filters import Cb, IsCoordinator
+from handlers.broadcast import show_progress
+from handlers.filters import Cb
 from handlers.ui import send, send_document, show, toast
 
 logger = logging.getLogger(__name__)
-router = Router(name="importer")
-router.message.filter(IsCoordinator())
-router.callback_query.filter(IsCoordinator())
+router = Router(name="imports")
 
 # Telegram apps cut a pasted text into messages of 4096 characters: a part this long has more to come.
 SPLIT_AT = 3800

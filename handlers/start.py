@@ -1,10 +1,20 @@
-"""First contact: /start with or without a case, the language picker, /language and /help."""
+"""First contact: /start with or without a case, the language picker, /language and /help.
+
+A coordinator's command menu holds their own commands too (publish_coordinator_commands): set at
+start-up (bot.app.wiring.publish_profile), and on their /start when Telegram refused it then.
+"""
 
 from __future__ import annotations
 
-from aiogram import Router
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from aiogram import Bot, Router
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import BotCommand, BotCommandScopeChat, CallbackQuery, Message
 
 from bot.content import Library, Status
 from bot.delivery import Broadcasts
@@ -15,10 +25,13 @@ from bot.pledges.store import Store, UserPrefs
 from bot.render import Renderer, Screen
 from bot.render.callbacks import Callback
 from handlers.cases import card_screen
-from handlers.filters import Cb
+from handlers.filters import Cb, IsCoordinator
 from handlers.ui import send, show, toast
 
+logger = logging.getLogger(__name__)
 router = Router(name="start")
+
+MENU_TIMEOUT = 5.0  # seconds a coordinator's /start waits for their command menu to be set
 
 
 async def welcome_screen(
@@ -39,6 +52,20 @@ async def _landing(
     if case is None:
         return await welcome_screen(user_id, lang, library, store, renderer, clock)
     return await card_screen(case, user_id, lang, store, renderer, clock)
+
+
+# First of the /start handlers: it skips, so the one below it answers.
+@router.message(CommandStart(ignore_case=True), IsCoordinator())
+async def coordinator_menu_handler(message: Message, bot: Bot, renderer: Renderer, menu_missing: set[int]) -> None:
+    """Set the coordinator's menu if Telegram refused it at start-up (they had not opened the bot); then /start."""
+    if message.chat.id in menu_missing:
+        try:
+            async with asyncio.timeout(MENU_TIMEOUT):  # /start waits for it: a slow Telegram must not hold it up
+                if not await publish_coordinator_commands(bot, renderer, [message.chat.id]):
+                    menu_missing.discard(message.chat.id)
+        except TimeoutError:
+            logger.warning("Coordinator menu not set within %rs; /start goes on", MENU_TIMEOUT)
+    raise SkipHandler
 
 
 @router.message(CommandStart(deep_link=True, ignore_case=True))
@@ -149,3 +176,28 @@ async def command_help_handler(message: Message, lang: str, renderer: Renderer, 
     coordinator = message.from_user is not None and message.from_user.id in settings.admin_ids
     commands = renderer.coordinator_commands(lang) if coordinator else renderer.commands(lang)
     await message.answer(renderer.message("help", lang, commands=commands))
+
+
+# --- the coordinators' command menu -------------------------------------------------------------------
+
+
+async def publish_coordinator_commands(bot: Bot, renderer: Renderer, admin_ids: Iterable[int]) -> set[int]:
+    """Coordinators see their commands in the menu: the activist ones plus broadcast, stats, export, cancel.
+
+    Set per coordinator's chat (BotCommandScopeChat), in every UI language. A coordinator who has
+    never opened the bot has no chat yet ("chat not found"): skipped with a warning, and set when
+    they send /start (coordinator_menu_handler). Returns the coordinators left without a menu.
+    """
+    missing = set()
+    for admin_id in sorted(admin_ids):
+        scope = BotCommandScopeChat(chat_id=admin_id)
+        try:
+            for code in (None, *renderer.languages):
+                ui = code or renderer.default_language
+                commands = [BotCommand(command=c, description=d) for c, d in renderer.coordinator_commands(ui)]
+                await bot.set_my_commands(commands, scope=scope, language_code=code)
+        except TelegramAPIError as exc:
+            # No user id in the log: aiogram's error texts carry none for this method.
+            logger.warning("No coordinator menu for a coordinator yet: %r (set when they send /start)", exc.message)
+            missing.add(admin_id)
+    return missing

@@ -1,12 +1,13 @@
-"""Coordinators: updates of a case (/update), the schedule (/schedule), /reload, and "send later".
+"""Coordinators: updates of a case (/update), what is planned (/schedule) and /reload of the case files.
 
-Guarded like the coordinator router: for anyone else these commands and buttons do not exist.
+An update is news, an extension or closure; it is previewed as followers will get it, then sent to
+them through the delivery engine (its progress is the broadcast's: handlers.broadcast.show_progress).
+Coordinators only: handlers/__init__.py scopes the router.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import secrets
 from zoneinfo import ZoneInfo
 
@@ -22,28 +23,23 @@ from bot.content import Case, Library
 from bot.content.check import check_content
 from bot.content.states import MAX_UPDATE, CaseStates, ChangeRefused, UpdateKind, check_change, overlay, state_changes
 from bot.content.sync import ContentSync
-from bot.delivery import Broadcasts, Payload
+from bot.delivery import Broadcasts
 from bot.delivery.audiences import MessageKind, audience
-from bot.ground.clock import Clock, parse_local_time
-from bot.ground.redis_gate import no_retry_from_here
+from bot.ground.clock import Clock
 from bot.ground.settings import Settings
 from bot.pledges.store import Store
 from bot.publishing.announce import publish_update
 from bot.render import Renderer, Screen, Toast
 from bot.render.callbacks import Callback
 from bot.render.markup import visible_text
-from handlers.coordinator import BroadcastForm, claim_draft, settle_draft, show_progress
-from handlers.filters import Cb, IsCoordinator
+from handlers.broadcast import settle_draft, show_progress
+from handlers.filters import Cb
 from handlers.ui import send, show, toast
 from scheduler import Scheduler
 
-logger = logging.getLogger(__name__)
-router = Router(name="lifecycle")
-router.message.filter(IsCoordinator())
-router.callback_query.filter(IsCoordinator())
+router = Router(name="updates")
 
 SHOWN_PROBLEMS = 10
-MAX_AHEAD = dt.timedelta(days=366)  # "send later" within a year: anything further is a typo
 
 
 class UpdateForm(StatesGroup):
@@ -326,52 +322,3 @@ async def command_reload_handler(
     content.seen = await cases.changed()
     await content.reload()
     await message.answer(renderer.message("reload_done", lang, count=len(library)))
-
-
-# --- a broadcast sent later -----------------------------------------------------------------------
-
-
-@router.callback_query(BroadcastForm.audience, Cb("bcw"))
-async def broadcast_later_handler(
-    query: CallbackQuery, cb: Callback, state: FSMContext, lang: str, renderer: Renderer, settings: Settings
-) -> None:
-    """ "Send later": ask when."""
-    data = await state.get_data()
-    if data.get("token") != cb.args[0] or not data.get("audience"):
-        await toast(query, renderer.stale_toast(lang))
-        return
-    await state.set_state(BroadcastForm.when)
-    await show(query, renderer.screen("bc_when_prompt", lang, zone=settings.default_timezone))
-    await toast(query)
-
-
-@router.message(BroadcastForm.when, F.text & ~F.text.startswith("/"))
-async def broadcast_when_handler(
-    message: Message,
-    state: FSMContext,
-    lang: str,
-    renderer: Renderer,
-    scheduler: Scheduler,
-    settings: Settings,
-    clock: Clock,
-    store: Store,
-    redis: Redis,
-) -> None:
-    """The time: schedule the draft; its audience is counted when it goes out."""
-    zone = settings.default_timezone
-    at = parse_local_time(message.text or "", zone)
-    if at is None or not clock() < at < clock() + MAX_AHEAD:
-        await message.answer(renderer.message("bc_bad_when", lang))
-        return
-    data = await state.get_data()
-    # Two quick answers, or Send then a time: the draft goes out once (the mark draft_handler sets).
-    if not await claim_draft(redis, store, "bcdraft", data.get("token")):
-        await state.clear()
-        return
-    no_retry_from_here()  # taken: run again, this update would find it taken and schedule nothing
-    assert message.from_user is not None, "a private chat message always has a sender"
-    await scheduler.schedule_broadcast(
-        Payload(data["text"], data.get("photo")).to_json(), data["audience"], message.from_user.id, at
-    )
-    await state.clear()
-    await message.answer(renderer.message("bc_scheduled", lang, when=renderer.when(at, lang, zone), zone=zone))

@@ -30,7 +30,7 @@ from bot.render.markup import visible_text
 from bot.telegram.reporter import ChatReporter
 from emulator import BotAPIEmulator, FloodLimits
 from emulator.journey import Activist
-from handlers.coordinator import publish_coordinator_commands
+from handlers.start import publish_coordinator_commands
 from tests.conftest import ADMIN_ID
 
 CASE = "ua-84-11"

@@ -43,10 +43,10 @@ from bot.telegram.reporter import ChatReporter, Coordinators, RedisNotices
 from bot.telegram.sender import TelegramSender
 from bot.telegram.sessions import BroadcastSession, LenientUpdatesSession, WaitOnFloodLimit
 from handlers import detach_routers, get_routers
-from handlers.coordinator import publish_coordinator_commands
 from handlers.errors import error_handler
 from handlers.fsm import IdleEvictingIsolation, TapQueueLimit, UserRecordStorage
 from handlers.middlewares import CatalogueI18n, UserLocaleMiddleware, UserRateLimit, skip_unreadable_updates
+from handlers.start import publish_coordinator_commands
 from scheduler import JobContext, Scheduler
 
 logger = logging.getLogger(__name__)
@@ -254,7 +254,7 @@ async def publish_profile(app: App) -> None:
         await bot.set_my_commands(commands, language_code=lang)  # type: ignore[arg-type]
         await bot.set_my_description(description, language_code=lang)
         await bot.set_my_short_description(short, language_code=lang)
-    # Those Telegram refused get theirs on their /start (handlers.coordinator.coordinator_start_handler).
+    # Those Telegram refused get theirs on their /start (handlers.start.coordinator_menu_handler).
     app.dispatcher["menu_missing"] = await publish_coordinator_commands(bot, renderer, app.settings.admin_ids)
 
 

@@ -1,55 +1,55 @@
-"""Coordinators of the national section: /broadcast, its progress, /stats and /export.
+"""Coordinators: the broadcast conversation, from /broadcast to its progress, "send later" included.
 
-The whole router is guarded by IsCoordinator: for anyone else these commands and buttons do
-not exist, and the fallback router answers them as it answers any unknown command or stale tap.
+/broadcast asks for the message (text or a photo), then its audience; the preview is the message
+itself, as activists will get it; then Send, Send later (a time, scheduled), or Cancel. The progress
+message that follows has Pause, Resume, Refresh and Cancel. Coordinators only: handlers/__init__.py
+scopes the router, and for anyone else these commands and buttons do not exist.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import secrets
-from collections.abc import Iterable
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BotCommand, BotCommandScopeChat, BufferedInputFile, CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message
 from redis.asyncio import Redis
 
 from bot.content import Case, Library
 from bot.delivery import Audience, Broadcasts, OutcomeKind, Payload, Progress, UnknownBroadcast
 from bot.delivery import State as BroadcastState
 from bot.delivery.audiences import chosen
-from bot.ground.clock import Clock
+from bot.ground.clock import Clock, parse_local_time
 from bot.ground.redis_gate import no_retry_from_here
-from bot.pledges import aggregates
+from bot.ground.settings import Settings
 from bot.pledges.store import Store
 from bot.render import Renderer, Screen
 from bot.render.callbacks import Callback
 from bot.render.markup import MAX_CAPTION, MAX_MESSAGE
+from bot.telegram.keyboards import markup
 from bot.telegram.sender import TelegramSender
-from handlers.filters import Cb, IsCoordinator
-from handlers.ui import markup, send, show, toast
+from handlers.filters import Cb
+from handlers.ui import send, show, toast
+from scheduler import Scheduler
 
 logger = logging.getLogger(__name__)
-router = Router(name="coordinator")
-router.message.filter(IsCoordinator())
-router.callback_query.filter(IsCoordinator())
+router = Router(name="broadcast")
 
 # How long a draft's "already sent" mark lives: long enough to outlast any double tap.
 DRAFT_MARK_TTL = 7 * 24 * 3600
-MENU_TIMEOUT = 5.0  # seconds a coordinator's /start waits for their command menu to be set
+MAX_AHEAD = dt.timedelta(days=366)  # "send later" within a year: anything further is a typo
 
 
 class BroadcastForm(StatesGroup):
     text = State()  # waiting for the message to send
-    audience = State()  # choosing who gets it; then the preview, Send or Cancel
-    when = State()  # "Send later": waiting for the time (handlers.updates)
+    audience = State()  # choosing who gets it; then the preview, Send, Send later or Cancel
+    when = State()  # "Send later": waiting for the time
 
 
 async def claim_draft(redis: Redis, store: Store, kind: str, token: str | None) -> bool:
@@ -91,19 +91,6 @@ def _length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-@router.message(CommandStart(ignore_case=True))
-async def coordinator_start_handler(message: Message, bot: Bot, renderer: Renderer, menu_missing: set[int]) -> None:
-    """Set the coordinator's menu if Telegram refused it at start-up (they had not opened the bot); then /start."""
-    if message.chat.id in menu_missing:
-        try:
-            async with asyncio.timeout(MENU_TIMEOUT):  # /start waits for it: a slow Telegram must not hold it up
-                if not await publish_coordinator_commands(bot, renderer, [message.chat.id]):
-                    menu_missing.discard(message.chat.id)
-        except TimeoutError:
-            logger.warning("Coordinator menu not set within %rs; /start goes on", MENU_TIMEOUT)
-    raise SkipHandler
-
-
 # --- composing --------------------------------------------------------------------------------------
 
 
@@ -133,7 +120,10 @@ async def composing_left_by_command_handler(message: Message, state: FSMContext)
 
 
 # Commands are excluded here and below: after the handler above skips, these still see the old state.
-@router.message(StateFilter(BroadcastForm), F.photo | (F.text & ~F.text.startswith("/")))
+# Once "Send later" asks for the time, a text is that time (broadcast_when_handler), not a new draft: the
+# states keep the two apart, so neither handler needs to come first. A photo still replaces the draft.
+@router.message(StateFilter(BroadcastForm.text, BroadcastForm.audience), F.photo | (F.text & ~F.text.startswith("/")))
+@router.message(BroadcastForm.when, F.photo)
 async def broadcast_message_handler(message: Message, state: FSMContext, lang: str, renderer: Renderer) -> None:
     """The message to send (a new one replaces the draft): check its length, then ask for the audience."""
     photo = max(message.photo, key=lambda size: size.width * size.height).file_id if message.photo else None
@@ -272,6 +262,58 @@ async def draft_handler(
     await show_progress(query, bc_id, lang, renderer, broadcasts)
 
 
+# --- a broadcast sent later ------------------------------------------------------------------------
+
+
+@router.callback_query(BroadcastForm.audience, Cb("bcw"))
+async def broadcast_later_handler(
+    query: CallbackQuery, cb: Callback, state: FSMContext, lang: str, renderer: Renderer, settings: Settings
+) -> None:
+    """ "Send later": ask when."""
+    data = await state.get_data()
+    if data.get("token") != cb.args[0] or not data.get("audience"):
+        await toast(query, renderer.stale_toast(lang))
+        return
+    await state.set_state(BroadcastForm.when)
+    await show(query, renderer.screen("bc_when_prompt", lang, zone=settings.default_timezone))
+    await toast(query)
+
+
+@router.message(BroadcastForm.when, F.text & ~F.text.startswith("/"))
+async def broadcast_when_handler(
+    message: Message,
+    state: FSMContext,
+    lang: str,
+    renderer: Renderer,
+    scheduler: Scheduler,
+    settings: Settings,
+    clock: Clock,
+    store: Store,
+    redis: Redis,
+) -> None:
+    """The time: schedule the draft; its audience is counted when it goes out."""
+    zone = settings.default_timezone
+    at = parse_local_time(message.text or "", zone)
+    if at is None or not clock() < at < clock() + MAX_AHEAD:
+        await message.answer(renderer.message("bc_bad_when", lang))
+        return
+    data = await state.get_data()
+    # Two quick answers, or Send then a time: the draft goes out once (the mark draft_handler sets).
+    if not await claim_draft(redis, store, "bcdraft", data.get("token")):
+        await state.clear()
+        return
+    no_retry_from_here()  # taken: run again, this update would find it taken and schedule nothing
+    assert message.from_user is not None, "a private chat message always has a sender"
+    await scheduler.schedule_broadcast(
+        Payload(data["text"], data.get("photo")).to_json(), data["audience"], message.from_user.id, at
+    )
+    await state.clear()
+    await message.answer(renderer.message("bc_scheduled", lang, when=renderer.when(at, lang, zone), zone=zone))
+
+
+# --- a broadcast under way --------------------------------------------------------------------------
+
+
 async def show_progress(
     query: CallbackQuery, bc_id: str, lang: str, renderer: Renderer, broadcasts: Broadcasts
 ) -> None:
@@ -303,9 +345,6 @@ async def _edit(message: Message, screen: Screen) -> None:
             raise
 
 
-# --- a broadcast under way --------------------------------------------------------------------------
-
-
 @router.callback_query(Cb("bcs"))
 async def broadcast_control_handler(
     query: CallbackQuery, cb: Callback, lang: str, renderer: Renderer, broadcasts: Broadcasts
@@ -328,83 +367,3 @@ async def broadcast_control_handler(
         await toast(query, renderer.toast("bc_control", lang, op=op))
     else:
         await toast(query)
-
-
-# --- figures ------------------------------------------------------------------------------------------
-
-
-@router.message(Command("stats", ignore_case=True))
-async def command_stats_handler(
-    message: Message,
-    command: CommandObject,
-    lang: str,
-    library: Library,
-    store: Store,
-    renderer: Renderer,
-    clock: Clock,
-) -> None:
-    """Figures for every case, with a chart of pledges over time for one (/stats <case>, else the newest open)."""
-    wanted = (command.args or "").strip().lower()
-    charted = library.get(wanted) if wanted else next(iter(library.open_cases() or library.all()), None)
-    if wanted and charted is None:
-        await message.answer(renderer.message("unknown_case", lang))
-        return
-    # The charted case first, so the caption never leaves it out.
-    cases = sorted(library.all(), key=lambda c: c is not charted)
-    figures = await aggregates.collect(store, [c.id for c in cases])
-    today = clock().date()
-    by_id = {c.id: c for c in cases}
-    if charted is None:
-        await message.answer(renderer.coordinator_stats(figures, by_id, lang, today, limit=MAX_MESSAGE))
-        return
-    at = charted.deadline_at(renderer.default_timezone)
-    deadline = at.date() if at else None
-    daily = figures.cases[0].daily
-    # matplotlib costs ~60 MB of memory: only processes that draw a chart pay for it.
-    from bot.render.charts import pledges_chart
-
-    png = await asyncio.to_thread(
-        pledges_chart, daily, deadline, renderer.chart_title(charted, lang), **renderer.chart_labels(lang, deadline)
-    )
-    await message.answer_photo(
-        BufferedInputFile(png, filename=f"pledges-{charted.id}-{today.isoformat()}.png"),
-        caption=renderer.coordinator_stats(figures, by_id, lang, today),
-    )
-
-
-@router.message(Command("export", ignore_case=True))
-async def command_export_handler(
-    message: Message, lang: str, library: Library, store: Store, renderer: Renderer, clock: Clock
-) -> None:
-    """The figures as a CSV file: counts only, no chat ids, no pseudonyms."""
-    figures = await aggregates.collect(store, [c.id for c in library.all()])
-    today: dt.date = clock().date()
-    await message.answer_document(
-        BufferedInputFile(aggregates.to_csv(figures), filename=f"figures-{today.isoformat()}.csv"),
-        caption=renderer.export_caption(lang, today),
-    )
-
-
-# --- the command menu ---------------------------------------------------------------------------------
-
-
-async def publish_coordinator_commands(bot: Bot, renderer: Renderer, admin_ids: Iterable[int]) -> set[int]:
-    """Coordinators see their commands in the menu: the activist ones plus broadcast, stats, export, cancel.
-
-    Set per coordinator's chat (BotCommandScopeChat), in every UI language. A coordinator who has
-    never opened the bot has no chat yet ("chat not found"): skipped with a warning, and set when
-    they send /start (coordinator_start_handler). Returns the coordinators left without a menu.
-    """
-    missing = set()
-    for admin_id in sorted(admin_ids):
-        scope = BotCommandScopeChat(chat_id=admin_id)
-        try:
-            for code in (None, *renderer.languages):
-                ui = code or renderer.default_language
-                commands = [BotCommand(command=c, description=d) for c, d in renderer.coordinator_commands(ui)]
-                await bot.set_my_commands(commands, scope=scope, language_code=code)
-        except TelegramAPIError as exc:
-            # No user id in the log: aiogram's error texts carry none for this method.
-            logger.warning("No coordinator menu for a coordinator yet: %r (set when they send /start)", exc.message)
-            missing.add(admin_id)
-    return missing
