@@ -58,10 +58,13 @@ def callbacks(screen: Screen) -> list[str]:
     return [b.callback for b in buttons(screen) if b.callback]
 
 
+# A valid value of each Target field an action may need (Action.needs): a new one gets its sample here.
+SAMPLES = {"email": "office@example.org", "fax": "+7 495 987 58 41", "twitter": "@office"}
+
+
 def full_target() -> dict:
     """An official with every field any action may need."""
-    fields = {"email": "office@example.org", "fax": "+7 495 987 58 41", "twitter": "@office"}
-    return {"name": "Full Official", "address": ["1 Main St"], **fields}
+    return {"name": "Full Official", "address": ["1 Main St"], **SAMPLES}
 
 
 # --- every row is complete -----------------------------------------------------------------------------------
@@ -75,6 +78,7 @@ def test_row_has_its_shape(action: Action) -> None:
     assert action.emoji.strip() and not action.emoji.isascii(), action.emoji
     assert re.fullmatch(r"#[0-9a-f]{6}", action.colour), action.colour
     assert action.needs is None or action.needs in Target.model_fields, f"Target has no field {action.needs!r}"
+    assert action.needs is None or action.needs in SAMPLES, f"add a sample {action.needs} to SAMPLES above"
     # Anything but the letter (opened by each official's name) is opened by a button of its own.
     assert action is LETTER or action.button, f"{action.key}: no button label"
     # Only an action for one official can need something of that official.
