@@ -7,6 +7,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from bot.content import Case, Library, Status
+from bot.content.actions import ACTION_BY_VERB, ACTION_TABLE
 from bot.ground.clock import Clock
 from bot.ground.privacy import Pseudonymizer
 from bot.ground.settings import Settings
@@ -18,6 +19,10 @@ from handlers.ui import send, send_document, show, toast
 from scheduler import Scheduler, later_time
 
 router = Router(name="act")
+
+# The verbs that open an action's screen, from the action table: one screen per case, or per official.
+CASE_ACTION_VERBS = tuple(a.verb for a in ACTION_TABLE if not a.per_target)
+TARGET_ACTION_VERBS = tuple(a.verb for a in ACTION_TABLE if a.per_target)
 
 
 @router.message(Command("act", ignore_case=True))
@@ -36,11 +41,11 @@ async def command_act_handler(
         await message.answer(renderer.message("no_cases", lang))
 
 
-@router.callback_query(Cb("act", "tw", "sh"))
+@router.callback_query(Cb("act", *CASE_ACTION_VERBS))
 async def case_action_handler(
     query: CallbackQuery, cb: Callback, lang: str, library: Library, renderer: Renderer, clock: Clock
 ) -> None:
-    """The action menu, the tweet and the share screen."""
+    """The action menu, and the screens of the case-wide actions (the post on X, the share)."""
     case = library.get(cb.args[0])
     if case is None or case.status == Status.closed:
         await show(query, renderer.case_list(library.all(), lang, clock()))
@@ -48,14 +53,12 @@ async def case_action_handler(
         return
     if cb.verb == "act":
         await show(query, renderer.act_menu(case, lang, clock()))
-    elif cb.verb == "tw":
-        await show(query, renderer.tweet(case, lang))
     else:
-        await show(query, renderer.share(case, lang))
+        await show(query, renderer.case_action(ACTION_BY_VERB[cb.verb], case, lang))
     await toast(query)
 
 
-@router.callback_query(Cb("tgt", "eml", "fax", "doc"))
+@router.callback_query(Cb(*TARGET_ACTION_VERBS, "doc"))
 async def target_handler(
     query: CallbackQuery,
     cb: Callback,
@@ -66,7 +69,7 @@ async def target_handler(
     pseudonyms: Pseudonymizer,
     clock: Clock,
 ) -> None:
-    """A letter, an email or a fax for one official, in the chosen language."""
+    """A per-target action's screen (letter, email, fax) for one official in the chosen language, or the letter file."""
     case_id, index, letter_lang = cb.args[0], int(cb.args[1]), cb.args[2]
     case = library.get(case_id)
     if case is None or case.status == Status.closed or index >= len(case.targets):
@@ -78,8 +81,9 @@ async def target_handler(
         document = renderer.letter_document(case, index, lang, letter_lang, variant_seed=seed, signature=signature)
         await send_document(query, document)
     else:
-        make = {"tgt": renderer.letter, "eml": renderer.email, "fax": renderer.fax}[cb.verb]
-        await show(query, make(case, index, lang, letter_lang, variant_seed=seed, signature=signature))
+        action = ACTION_BY_VERB[cb.verb]
+        screen = renderer.target_action(action, case, index, lang, letter_lang, variant_seed=seed, signature=signature)
+        await show(query, screen)
     await toast(query)
 
 

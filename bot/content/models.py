@@ -18,10 +18,6 @@ LangCode = Annotated[str, Field(pattern=LANG_PATTERN)]
 # Any text field is a plain string (one language, whatever the reader speaks) or a map lang -> string.
 Text = str | dict[LangCode, str]
 
-ACTIONS = ("letter", "email", "fax", "tweet", "share")
-# Writing to an official: what deadline reminders ask for, and what the running totals count.
-WRITING_ACTIONS = ("letter", "email", "fax")
-
 
 def pick(text: Text | None, lang: str, fallbacks: tuple[str, ...] = ("en",)) -> str | None:
     """Return text in lang, else in the first fallback that has it, else in any language."""

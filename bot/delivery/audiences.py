@@ -48,7 +48,7 @@ class AudienceKind(StrEnum):
     all = "all"  # alert subscribers
     case = "case"  # a case's followers
     not_acted = "not-acted"  # followers who marked nothing as done for the case
-    not_written = "not-written"  # followers who wrote to no official (letter, email or fax) for the case
+    not_written = "not-written"  # followers who did no writing action (bot/content/actions.py) for the case
 
 
 @dataclass(frozen=True)

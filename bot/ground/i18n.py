@@ -10,6 +10,7 @@ import logging
 import re
 from io import BytesIO
 from pathlib import Path
+from typing import NamedTuple
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -46,6 +47,44 @@ LANGUAGE_NAMES: dict[str, str] = {
 }
 
 DOMAIN = "messages"
+
+
+# Wordings kept in tables (bot/content/actions.py) are marked, not translated: the table is built once, the
+# reader's language is known only when a screen is drawn. content/locales/babel.cfg registers the markers as
+# keywords, so pybabel extracts the msgids from the table itself.
+
+
+class Plural(NamedTuple):
+    """A msgid with its plural form, for ngettext."""
+
+    singular: str
+    plural: str
+
+
+class InContext(NamedTuple):
+    """A msgid with its msgctxt, for pgettext."""
+
+    context: str
+    message: str
+
+
+# A wording that gettext (a plain msgid) or pgettext (one in context) translates.
+Wording = str | InContext
+
+
+def N_(message: str) -> str:
+    """Mark a msgid for extraction; it is translated where it is shown."""
+    return message
+
+
+def N_plural(singular: str, plural: str) -> Plural:
+    """Mark a msgid and its plural for extraction; ngettext picks the form where it is shown."""
+    return Plural(singular, plural)
+
+
+def N_context(context: str, message: str) -> InContext:
+    """Mark a msgid in its context for extraction; pgettext translates it where it is shown."""
+    return InContext(context, message)
 
 
 def load_translations(locales_dir: Path) -> dict[str, Translations]:

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from bot.content.actions import ACTION_BY_KEY, ACTION_TABLE, LETTER, Action
 from bot.content.models import Case, pick
 from bot.render.base import RendererBase, cached_screen
 from bot.render.callbacks import encode
@@ -19,8 +20,31 @@ logger = logging.getLogger(__name__)
 
 PREVIEW = 2500  # characters of a long letter shown in the message; the "doc" button sends it all
 
+EMAIL, FAX, TWEET, SHARE = (ACTION_BY_KEY[key] for key in ("email", "fax", "tweet", "share"))
+
 
 class ActionScreens(RendererBase):
+    # The screen of an action is the renderer's method named after its key (tests/test_actions.py checks).
+
+    def target_action(
+        self,
+        action: Action,
+        case: Case,
+        index: int,
+        lang: str,
+        letter_lang: str,
+        *,
+        variant_seed: bytes,
+        signature: str | None,
+    ) -> Screen:
+        """The screen of a per-target action for case.targets[index] (IndexError for one the case lacks)."""
+        draw = getattr(self, action.key)
+        return draw(case, index, lang, letter_lang, variant_seed=variant_seed, signature=signature)
+
+    def case_action(self, action: Action, case: Case, lang: str) -> Screen:
+        """The screen of a case-wide action (a post, a share)."""
+        return getattr(self, action.key)(case, lang)
+
     def _letter_header(self, case: Case, index: int, lang: str, requested: str, used: str) -> dict[str, Any]:
         """What every letter-bearing screen says about the addressee and the language."""
         _ = self._gettext(lang)
@@ -41,12 +65,12 @@ class ActionScreens(RendererBase):
             "letter_language": language_name(used, lang),
         }
 
-    def _done_row(self, case: Case, action: str, done: str, lang: str) -> list[Button]:
+    def _done_row(self, case: Case, action: Action, lang: str) -> list[Button]:
         """ "I did it", and beside it a reminder for those who cannot do it right now."""
         _ = self._gettext(lang)
         return [
-            Button(label("✅", done), callback=encode("pl", case.id, action)),
-            Button(label("⏰", _("Remind me later")), callback=encode("later", case.id, action)),
+            Button(label("✅", self._say(action.done, lang)), callback=encode("pl", case.id, action.key)),
+            Button(label("⏰", _("Remind me later")), callback=encode("later", case.id, action.key)),
         ]
 
     def _file_button_label(self, lang: str) -> str:
@@ -114,7 +138,7 @@ class ActionScreens(RendererBase):
             if present
         ]
         text, truncated = self._with_preview(
-            "ui/letter.html.j2",
+            LETTER.template,
             lang,
             body,
             methods=format_list(methods, lang, "or"),
@@ -124,21 +148,22 @@ class ActionScreens(RendererBase):
         )
         rows: list[list[Button]] = []
         switch = [
-            Button(label("🌐", own_language_name(code)), callback=encode("tgt", case.id, index, code))
+            Button(label("🌐", own_language_name(code)), callback=encode(LETTER.verb, case.id, index, code))
             for code in self.letters.switch_languages(case, used, lang)
         ]
         if switch:
             rows.append(switch)
         if truncated:
             rows.append(self._file_button(case, index, lang, used))
-        send = []
-        if target.email:
-            send.append(Button(label("📧", _("Email")), callback=encode("eml", case.id, index, used)))
-        if target.fax:
-            send.append(Button(label("📠", _("Fax")), callback=encode("fax", case.id, index, used)))
+        # The official's other per-target actions (email, fax), each where the official has what it needs.
+        send = [
+            Button(label(a.emoji, self._say(a.button, lang)), callback=encode(a.verb, case.id, index, used))
+            for a in ACTION_TABLE
+            if a.per_target and a is not LETTER and a.offered_to(target)
+        ]
         if send:
             rows.append(send)
-        rows.append(self._done_row(case, "letter", _("I sent the letter"), lang))
+        rows.append(self._done_row(case, LETTER, lang))
         rows.append([Button(label("⬅️", _("Back")), callback=encode("act", case.id))])
         return Screen(text, rows)
 
@@ -156,7 +181,7 @@ class ActionScreens(RendererBase):
         body = self.letters.write(case, index, used, variant_seed=variant_seed, signature=signature, with_address=False)
         subject = self.letters.subject(case, index, used, variant_seed=variant_seed)
         text, truncated = self._with_preview(
-            "ui/email.html.j2",
+            EMAIL.template,
             lang,
             body,
             address=target.email,
@@ -167,8 +192,8 @@ class ActionScreens(RendererBase):
             [Button(label("📋", _("Copy address")), copy_text=target.email[:MAX_COPY_TEXT])],
             [Button(label("📋", _("Copy subject")), copy_text=shorten(subject, MAX_COPY_TEXT))],
             *([self._file_button(case, index, lang, used)] if truncated else []),
-            self._done_row(case, "email", _("I sent the email"), lang),
-            [Button(label("⬅️", _("Back to the letter")), callback=encode("tgt", case.id, index, used))],
+            self._done_row(case, EMAIL, lang),
+            [Button(label("⬅️", _("Back to the letter")), callback=encode(LETTER.verb, case.id, index, used))],
         ]
         return Screen(text, rows)
 
@@ -186,7 +211,7 @@ class ActionScreens(RendererBase):
         # The copy button gives what a phone or a fax service can dial; the extension is in the text.
         number, extension = split_phone(target.fax)
         text, truncated = self._with_preview(
-            "ui/fax.html.j2",
+            FAX.template,
             lang,
             body,
             number=number or target.fax,
@@ -196,8 +221,8 @@ class ActionScreens(RendererBase):
         rows = [
             [Button(label("📋", _("Copy fax number")), copy_text=(number or target.fax)[:MAX_COPY_TEXT])],
             *([self._file_button(case, index, lang, used)] if truncated else []),
-            self._done_row(case, "fax", _("I sent the fax"), lang),
-            [Button(label("⬅️", _("Back to the letter")), callback=encode("tgt", case.id, index, used))],
+            self._done_row(case, FAX, lang),
+            [Button(label("⬅️", _("Back to the letter")), callback=encode(LETTER.verb, case.id, index, used))],
         ]
         return Screen(text, rows)
 
@@ -210,14 +235,13 @@ class ActionScreens(RendererBase):
     @cached_screen
     def tweet(self, case: Case, lang: str) -> Screen:
         _ = self._gettext(lang)
-        pgettext = self._pgettext(lang)
         post = self.tweet_text(case, lang)
         intent = "https://twitter.com/intent/tweet?" + urlencode({"text": post}, quote_via=quote)
-        text = self._render("ui/tweet.html.j2", lang, tweet=post, copyable=len(post) <= MAX_COPY_TEXT)
-        rows = [[Button(label("🐦", _("Post on X")), url=intent)]]
+        text = self._render(TWEET.template, lang, tweet=post, copyable=len(post) <= MAX_COPY_TEXT)
+        rows = [[Button(label(TWEET.emoji, self._say(TWEET.button, lang)), url=intent)]]
         if len(post) <= MAX_COPY_TEXT:
             rows.append([Button(label("📋", _("Copy text")), copy_text=post)])
-        rows.append(self._done_row(case, "tweet", pgettext("tweet", "I posted it"), lang))
+        rows.append(self._done_row(case, TWEET, lang))
         rows.append([Button(label("⬅️", _("Back")), callback=encode("act", case.id))])
         return Screen(text, rows)
 
@@ -227,11 +251,11 @@ class ActionScreens(RendererBase):
         link = self.deep_link(case)
         invitation = _("Please act for this Urgent Action: %(title)s") % {"title": self._title(case, lang, 150)}
         share_url = "https://t.me/share/url?" + urlencode({"url": link, "text": invitation}, quote_via=quote)
-        text = self._render("ui/share.html.j2", lang, link=link, title=self._title(case, lang))
+        text = self._render(SHARE.template, lang, link=link, title=self._title(case, lang))
         rows = [
-            [Button(label("🔗", _("Share in Telegram")), url=share_url)],
+            [Button(label(SHARE.emoji, _("Share in Telegram")), url=share_url)],
             [Button(label("📋", _("Copy link")), copy_text=link)],
-            self._done_row(case, "share", _("I shared it"), lang),
+            self._done_row(case, SHARE, lang),
             [Button(label("⬅️", _("Back")), callback=encode("act", case.id))],
         ]
         return Screen(text, rows)

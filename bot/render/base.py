@@ -12,7 +12,7 @@ from typing import Any
 from babel.support import NullTranslations, Translations
 
 from bot.content.models import Case, Text, pick
-from bot.ground.i18n import UI_LANGUAGES
+from bot.ground.i18n import UI_LANGUAGES, InContext, Plural, Wording
 from bot.render.env import format_translation, gettext_context, make_environment
 from bot.render.formatting import language_name
 from bot.render.letters import LetterWriter
@@ -117,6 +117,16 @@ class RendererBase:
             return Translated(translations.pgettext(context, message), message)
 
         return pgettext
+
+    def _say(self, wording: Wording, lang: str) -> str:
+        """A wording marked in a table (bot/content/actions.py) in the reader's language."""
+        if isinstance(wording, InContext):
+            return self._pgettext(lang)(wording.context, wording.message)
+        return self._gettext(lang)(wording)
+
+    def _say_n(self, wording: Plural, n: int, lang: str) -> str:
+        """A plural wording marked in a table, in the form for n (still to be %-formatted)."""
+        return self._ngettext(lang)(wording.singular, wording.plural, n)
 
     def _pick(self, text: Text | None, lang: str) -> str:
         """Case text in the reader's language, else the bot's default, else English, else any."""

@@ -10,24 +10,21 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from bot.content.actions import ACTION_TABLE, ACTIONS
+
 MAX_BYTES = 64
 
 _CASE = r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?"
 _LANG = r"[a-z]{2,3}"
 _INDEX = r"\d{1,2}"
-_ACTION = r"letter|email|fax|tweet|share"
+_ACTION = "|".join(map(re.escape, ACTIONS))
 
-# verb -> the regex of its arguments, in order
-_VERBS: dict[str, tuple[str, ...]] = {
+# verb -> the regex of its arguments, in order; the verbs that open an action's screen come from the action table
+_OTHER_VERBS: dict[str, tuple[str, ...]] = {
     "card": (_CASE,),  # alert card
     "act": (_CASE,),  # "What can I do?"
     "bg": (_CASE,),  # background
-    "tgt": (_CASE, _INDEX, _LANG),  # letter to target i, in a language
-    "eml": (_CASE, _INDEX, _LANG),  # email to target i
-    "fax": (_CASE, _INDEX, _LANG),  # fax to target i
     "doc": (_CASE, _INDEX, _LANG),  # the whole letter to target i as a .txt file
-    "tw": (_CASE,),  # tweet
-    "sh": (_CASE,),  # share
     "pl": (_CASE, _ACTION),  # pledge: "I sent it"
     "later": (_CASE, _ACTION),  # "Remind me later" about one action
     "sub": (_CASE,),
@@ -54,6 +51,12 @@ _VERBS: dict[str, tuple[str, ...]] = {
     # the draft: publish, edit, drop; read the pasted UA text (preview) or case file (yaml) now
     "imp": (r"publish|edit|discard|preview|yaml", r"[0-9a-f]{8}"),
 }
+# An action for one official names it and the letter's language (`tgt:<case>:<i>:<lang>`); one for the case,
+# only the case (`tw:<case>`).
+_ACTION_VERBS: dict[str, tuple[str, ...]] = {
+    a.verb: (_CASE, _INDEX, _LANG) if a.per_target else (_CASE,) for a in ACTION_TABLE
+}
+_VERBS: dict[str, tuple[str, ...]] = {**_OTHER_VERBS, **_ACTION_VERBS}
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from bot.content.actions import ACTION_TABLE, LETTER, Action
 from bot.content.models import Case, Status
 from bot.ground.i18n import UI_LANGUAGES
 from bot.render.base import RendererBase, cached_screen
@@ -46,6 +47,12 @@ class CaseScreens(RendererBase):
 
     def _button_title(self, case: Case, lang: str) -> str:
         return cut_at_word(self._title(case, lang), BUTTON_TITLE)
+
+    def _case_action_button(self, case: Case, action: Action, lang: str) -> Button:
+        """The button that opens a case-wide action's screen (a post, a share)."""
+        return Button(
+            label(action.emoji, self._say(action.button or action.name, lang)), callback=encode(action.verb, case.id)
+        )
 
     def language_picker(self, lang: str, case_id: str | None = None) -> Screen:
         # The user may not read the current language yet, so the prompt is given in every one.
@@ -238,19 +245,15 @@ class CaseScreens(RendererBase):
         letter_lang = self.letters.default_language(case, lang)
         targets = [
             Button(
-                label("✉️", shorten(t.name, 40)) + (" " + _("(copy)") if t.copy_ else ""),
-                callback=encode("tgt", case.id, i, letter_lang),
+                label(LETTER.emoji, shorten(t.name, 40)) + (" " + _("(copy)") if t.copy_ else ""),
+                callback=encode(LETTER.verb, case.id, i, letter_lang),
             )
             for i, t in enumerate(case.targets)
         ]
         # Two per row once there are many officials, so the keyboard stays scannable.
         per_row = 1 if len(targets) <= 6 else 2
         rows = [targets[i : i + per_row] for i in range(0, len(targets), per_row)]
-        rows.append(
-            [
-                Button(label("🐦", _("Post on X")), callback=encode("tw", case.id)),
-                Button(label("🔗", _("Share")), callback=encode("sh", case.id)),
-            ]
-        )
+        # Per-target actions are reached through each official's letter; the case-wide ones from here.
+        rows.append([self._case_action_button(case, a, lang) for a in ACTION_TABLE if not a.per_target])
         rows.append(back)
         return Screen(text, rows)

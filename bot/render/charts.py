@@ -16,13 +16,12 @@ from matplotlib.dates import AutoDateLocator, date2num, num2date
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from bot.content import ACTIONS
+from bot.content import ACTION_TABLE
 
 # A deadline this far outside the days with pledges is named in a note, not drawn:
 # stretching the axis over months of empty days would flatten the bars into nothing.
 DEADLINE_REACH = dt.timedelta(days=31)
 
-COLOURS = {"letter": "#1f5fa8", "email": "#f2a900", "fax": "#6b7b8c", "tweet": "#111111", "share": "#3fa34d"}
 DEADLINE_COLOUR = "#c8102e"
 MIN_DAYS = 7
 
@@ -74,10 +73,10 @@ def pledges_chart(
     x = date2num(span)
 
     bottom = [0] * len(span)
-    for action in ACTIONS:
-        heights = [counts.get(day, {}).get(action, 0) for day in span]
+    for action in ACTION_TABLE:  # each action its colour from the table, stacked in the table's order
+        heights = [counts.get(day, {}).get(action.key, 0) for day in span]
         if any(heights):
-            axes.bar(x, heights, width=0.8, bottom=bottom, color=COLOURS[action], label=names.get(action, action))
+            axes.bar(x, heights, width=0.8, bottom=bottom, color=action.colour, label=names.get(action.key, action.key))
             bottom = [b + h for b, h in zip(bottom, heights)]
     axes.set_ylim(0, max(max(bottom), 1) * 1.15)
 

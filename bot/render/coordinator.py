@@ -14,7 +14,8 @@ from babel.dates import format_date as babel_format_date
 from babel.dates import format_timedelta
 from babel.numbers import format_decimal
 
-from bot.content.models import ACTIONS, Case, Status
+from bot.content.actions import ACTION_TABLE
+from bot.content.models import Case, Status
 from bot.ground.i18n import UI_LANGUAGES
 from bot.render.callbacks import encode
 from bot.render.cases import CaseScreens, label
@@ -27,8 +28,6 @@ from bot.render.texts import TextScreens
 PICKER_CASES = 20
 # Days of pledges shown per case in the /stats text; the chart and the CSV have them all.
 STATS_DAYS = 7
-
-ACTION_EMOJI = {"letter": "✉️", "email": "📧", "fax": "📠", "tweet": "🐦", "share": "🔗"}
 
 
 def _short_date(day: str, lang: str) -> str:
@@ -240,7 +239,9 @@ class CoordinatorScreens(CaseScreens, TextScreens):
                     "subscribers": figure.subscribers,
                     "total": sum(figure.pledges.values()),
                     "actions": [
-                        (ACTION_EMOJI[a], names[a], figure.pledges.get(a, 0)) for a in ACTIONS if figure.pledges.get(a)
+                        (a.emoji, names[a.key], figure.pledges[a.key])
+                        for a in ACTION_TABLE
+                        if figure.pledges.get(a.key)
                     ],
                     "days": [(_short_date(day, lang), sum(figure.daily[day].values())) for day in days],
                 }

@@ -8,7 +8,8 @@ from typing import Any
 
 from markupsafe import escape
 
-from bot.content.models import ACTIONS, Case
+from bot.content.actions import ACTION_BY_KEY, ACTION_TABLE, LETTER, Action
+from bot.content.models import Case
 from bot.render.base import RendererBase
 from bot.render.callbacks import encode
 from bot.render.cases import label
@@ -33,7 +34,7 @@ class TextScreens(RendererBase):
             ctx.setdefault("commands", self.commands(lang))
             # The help names the buttons exactly as they are labelled.
             ctx.setdefault("act_button", _("What can I do?"))
-            ctx.setdefault("sent_button", _("I sent the letter"))
+            ctx.setdefault("sent_button", self._say(LETTER.done, lang))
         if name == "mydata":
             if "data" in ctx:
                 ctx = {**ctx, **self._mydata(lang, ctx["data"], ctx.get("cases") or {})}
@@ -53,14 +54,16 @@ class TextScreens(RendererBase):
         return self.toast("stale_button", lang)
 
     def _action_names(self, lang: str) -> dict[str, str]:
-        _ = self._gettext(lang)
-        return {
-            "letter": _("letter"),
-            "email": _("email"),
-            "fax": _("fax"),
-            "tweet": _("post on X"),
-            "share": _("share"),
-        }
+        """Each action's noun in lang, by key, in the table's order."""
+        return {a.key: self._say(a.name, lang) for a in ACTION_TABLE}
+
+    def _pledge_row(self, action: str, caller: str) -> Action:
+        """The row whose words answer a pledge: an unknown action (logged) gets the letter's."""
+        row = ACTION_BY_KEY.get(action)
+        if row is None:
+            logger.warning("%s: unknown action %r", caller, action)
+            return LETTER
+        return row
 
     def _mydata(self, lang: str, data: dict[str, Any], cases: dict[str, Case]) -> dict[str, Any]:
         """The store's /mydata record in words: titles instead of ids, action names translated."""
@@ -157,18 +160,10 @@ class TextScreens(RendererBase):
         have written so far." Without total= only the first sentence.
         """
         _ = self._gettext(lang)
-        if action not in ACTIONS:
-            logger.warning("pledge_toast: unknown action %r", action)
+        row = self._pledge_row(action, "pledge_toast")
         if counted:
             if total == 1:
-                first = {
-                    "letter": _("Counted — you are the first to write!"),
-                    "email": _("Counted — you are the first to send an email!"),
-                    "fax": _("Counted — you are the first to send a fax!"),
-                    "tweet": _("Counted — you are the first to post on X!"),
-                    "share": _("Counted — you are the first to share this case!"),
-                }
-                text = first.get(action, first["letter"])
+                text = self._say(row.first_counted, lang)
             else:
                 text = _("Counted, thank you!")
                 if total:
@@ -176,65 +171,21 @@ class TextScreens(RendererBase):
         else:
             text = _("You were already counted for this case.")
             if total:
-                text += " " + self._so_far(action, lang, total)
+                text += " " + self._so_far(row, lang, total)
         return Toast(shorten(text, MAX_TOAST))
 
-    def _so_far(self, action: str, lang: str, total: int) -> str:
+    def _so_far(self, row: Action, lang: str, total: int) -> str:
         """ "1,234 people have written so far." (plain text): the total, without a "you"."""
-        ngettext = self._ngettext(lang)
-        phrases = {
-            "letter": ngettext("%(num)s person has written so far.", "%(num)s people have written so far.", total),
-            "email": ngettext(
-                "%(num)s person has sent an email so far.", "%(num)s people have sent an email so far.", total
-            ),
-            "fax": ngettext("%(num)s person has sent a fax so far.", "%(num)s people have sent a fax so far.", total),
-            "tweet": ngettext(
-                "%(num)s person has posted on X so far.", "%(num)s people have posted on X so far.", total
-            ),
-            "share": ngettext(
-                "%(num)s person has shared this case so far.", "%(num)s people have shared this case so far.", total
-            ),
-        }
-        return phrases.get(action, phrases["letter"]) % {"num": format_number(total, lang)}
+        return self._say_n(row.so_far, total, lang) % {"num": format_number(total, lang)}
 
     def pledge_total(self, case: Case | None, action: str, lang: str, total: int) -> str:
         """One sentence (HTML-safe) for after a counted pledge: "You and 1,234 others have written."."""
-        if action not in ACTIONS:
-            logger.warning("pledge_total: unknown action %r", action)
-        _ = self._gettext(lang)
-        ngettext = self._ngettext(lang)
+        row = self._pledge_row(action, "pledge_total")
         others = total - 1
         if others <= 0:
-            first = {
-                "letter": _("You are the first to write!"),
-                "email": _("You are the first to send an email!"),
-                "fax": _("You are the first to send a fax!"),
-                "tweet": _("You are the first to post on X!"),
-                "share": _("You are the first to share this case!"),
-            }
-            return str(escape(first.get(action, first["letter"])))
-        many = {
-            "letter": ngettext(
-                "You and %(num)s other person have written.", "You and %(num)s others have written.", others
-            ),
-            "email": ngettext(
-                "You and %(num)s other person have sent an email.",
-                "You and %(num)s others have sent an email.",
-                others,
-            ),
-            "fax": ngettext(
-                "You and %(num)s other person have sent a fax.", "You and %(num)s others have sent a fax.", others
-            ),
-            "tweet": ngettext(
-                "You and %(num)s other person have posted on X.", "You and %(num)s others have posted on X.", others
-            ),
-            "share": ngettext(
-                "You and %(num)s other person have shared this case.",
-                "You and %(num)s others have shared this case.",
-                others,
-            ),
-        }
-        return str(escape(many.get(action, many["letter"]) % {"num": format_number(others, lang)}))
+            return str(escape(self._say(row.first, lang)))
+        together = self._say_n(row.together, others, lang) % {"num": format_number(others, lang)}
+        return str(escape(together))
 
     def commands(self, lang: str) -> list[tuple[str, str]]:
         """Command menu for setMyCommands (descriptions 3..256 characters)."""

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime, format_timedelta
 from markupsafe import Markup
 
+from bot.content.actions import ACTION_BY_KEY
 from bot.content.models import Case, Status
 from bot.ground.durations import parse_duration
 from bot.render.callbacks import encode
@@ -61,7 +62,6 @@ class LifecycleScreens(CaseScreens, TextScreens):
 
     def later_reminder(self, case: Case, lang: str, action: str, now: dt.datetime) -> Screen:
         """The reminder someone asked for, with a button straight back to that action."""
-        _ = self._gettext(lang)
         text = self._render(
             "ui/later_reminder.html.j2",
             lang,
@@ -69,11 +69,11 @@ class LifecycleScreens(CaseScreens, TextScreens):
             action=self._action_names(lang)[action],
             deadline=deadline(case, now, lang, self.default_timezone),
         )
-        direct = {
-            "tweet": Button(label("🐦", _("Post on X")), callback=encode("tw", case.id)),
-            "share": Button(label("🔗", _("Share")), callback=encode("sh", case.id)),
-        }
-        return Screen(text, [[direct[action]] if action in direct else self._act_button(case, lang)])
+        # A case-wide action is one tap away; one for an official starts from the list of officials.
+        row = ACTION_BY_KEY[action]
+        if not row.per_target:
+            return Screen(text, [[self._case_action_button(case, row, lang)]])
+        return Screen(text, [self._act_button(case, lang)])
 
     def case_update(
         self,
