@@ -137,7 +137,11 @@ async def remind_later_handler(
     if action in await store.pledged_actions(query.from_user.id, case.id):
         await toast(query, renderer.toast("later_done", lang))
         return
-    at = later_time(clock(), settings.remind_later, case.deadline_at(settings.default_timezone))
+    now, deadline = clock(), case.deadline_at(settings.default_timezone)
+    if deadline is not None and deadline <= now:
+        await toast(query, renderer.toast("later_passed", lang, alert=True))
+        return
+    at = later_time(now, settings.remind_later, deadline)
     if at is None:
         await toast(query, renderer.toast("later_too_late", lang, alert=True))
         return

@@ -132,6 +132,20 @@ async def test_pledge_counts_once_and_shows_the_total(app: App, emulator: BotAPI
     assert (await app.store.totals(CASE))["letter"] == 2
 
 
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_remind_me_later_after_the_deadline_says_it_has_passed(
+    app: App, emulator: BotAPIEmulator, lang: str
+) -> None:
+    """The seed's deadline (15 May 2012) is long gone: "Remind me later" says so and plans nothing."""
+    ann = await arrive(emulator, 107, lang)
+    await ann.tap_data("act:")
+    await ann.tap_data("tgt:")
+    answer = await ann.tap_data(f"later:{CASE}:letter")
+    assert {"en": "The deadline has passed", "ru": "Срок уже прошёл"}[lang] in answer["text"]
+    assert answer.get("show_alert"), "a word that needs reading stays until dismissed"
+    assert not [j for j in await app.store.redis.hkeys("rrb:sched:jobs") if j.startswith("later:")]
+
+
 async def test_redelivered_update_counts_once(app: App, emulator: BotAPIEmulator) -> None:
     ann = await arrive(emulator, 107, "en")
     await ann.tap_data("act:")

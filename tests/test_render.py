@@ -1010,11 +1010,15 @@ def test_fax_copy_button_gives_a_dialable_number(renderer, seed):
         assert [b.copy_text for b in buttons(screen) if b.copy_text] == ["+7 495 9100766"]
         text = visible_text(screen.text)
         assert {"en": "+7 495 9100766, extension 2134", "ru": "+7 495 9100766, добавочный 2134"}[lang] in text
+        # An online fax service cannot dial the extension: the screen says so instead of suggesting one.
+        assert {"en": "cannot dial an extension", "ru": "не наберёт добавочный"}[lang] in text
+        assert {"en": "No fax machine?", "ru": "Нет факса?"}[lang] not in text
     plain = renderer.fax(
         make_case(targets=[{"name": "X", "fax": "+1 (555) 123-4567"}]), 0, "en", "en", variant_seed=b"u", signature=None
     )
     assert [b.copy_text for b in buttons(plain) if b.copy_text] == ["+1 555 123 4567"]
     assert "extension" not in plain.text
+    assert "An online fax service can send this letter" in visible_text(plain.text)
 
 
 def test_help_names_the_buttons_that_exist(renderer, seed):
