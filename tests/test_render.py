@@ -527,7 +527,7 @@ def test_letter_screen_header_and_buttons(renderer, seed):
     ]
     assert [b.text for b in buttons(screen)][:4] == ["🌐 English", "📧 Email", "📠 Fax", "✅ I sent the letter"]
     ru = renderer.letter(seed, 1, "ru", "ru", variant_seed=b"u", signature=None)
-    assert "✅ Письмо отправлено" in [b.text for b in buttons(ru)]
+    assert "✅ Я отправил(а) письмо" in [b.text for b in buttons(ru)]
     assert "✅ I posted it" in [b.text for b in buttons(renderer.tweet(seed, "en"))]  # X keeps its own words
     # Chaika has no email: no email button.
     assert not any(
@@ -618,7 +618,7 @@ def test_fax_screen(renderer, seed):
     assert [b.copy_text for b in buttons(screen) if b.copy_text] == ["+7 495 987 58 41"]
     assert "+7 495 987 58 41" in screen.text and "Уважаемый господин Генеральный прокурор!" in pre_text(screen)
     assert callbacks(screen) == ["pl:ua-84-11:fax", "later:ua-84-11:fax", "tgt:ua-84-11:0:ru"]
-    assert "Факс отправлен" in [b.text for b in buttons(screen)][1]
+    assert "Я отправил(а) факс" in [b.text for b in buttons(screen)][1]
 
 
 # --- tweets and sharing ------------------------------------------------------------------------
@@ -1024,7 +1024,7 @@ def test_help_names_the_buttons_that_exist(renderer, seed):
             b.text.split(" ", 1)[1]
             for b in buttons(renderer.letter(seed, 0, lang, "ru", variant_seed=b"u", signature=None))
         ]
-        sent = next(t for t in labels if t in ("I sent the letter", "Письмо отправлено"))
+        sent = next(t for t in labels if t in ("I sent the letter", "Я отправил(а) письмо"))
         assert f"“{sent}”" in help_text or f"«{sent}»" in help_text
         act = next(
             b.text.split(" ", 1)[1]
