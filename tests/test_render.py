@@ -699,10 +699,12 @@ def test_pledge_toasts_and_totals(renderer, seed):
     assert "posted on X" in renderer.pledge_total(seed, "tweet", "en", 5)
     assert "shared" in renderer.pledge_total(seed, "share", "en", 5)
     assert "fax" in renderer.pledge_total(seed, "fax", "en", 1)
-    assert renderer.pledge_total(seed, "letter", "ru", 2) == "Вы и ещё 1 человек написали."
-    assert renderer.pledge_total(seed, "letter", "ru", 4) == "Вы и ещё 3 человека написали."
-    assert renderer.pledge_total(seed, "letter", "ru", 6) == "Вы и ещё 5 человек написали."
-    assert re.fullmatch(r"Вы и ещё 1\s234 человека написали\.", renderer.pledge_total(seed, "letter", "ru", 1235))
+    assert renderer.pledge_total(seed, "letter", "ru", 2) == "Вместе с Вами уже написал 1 человек."
+    assert renderer.pledge_total(seed, "letter", "ru", 4) == "Вместе с Вами уже написали 3 человека."
+    assert renderer.pledge_total(seed, "letter", "ru", 6) == "Вместе с Вами уже написали 5 человек."
+    assert re.fullmatch(
+        r"Вместе с Вами уже написали 1\s234 человека\.", renderer.pledge_total(seed, "letter", "ru", 1235)
+    )
 
 
 def test_pledge_toasts_read_well_and_thank_once(renderer, seed):
