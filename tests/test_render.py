@@ -527,7 +527,7 @@ def test_letter_screen_header_and_buttons(renderer, seed):
     ]
     assert [b.text for b in buttons(screen)][:4] == ["🌐 English", "📧 Email", "📠 Fax", "✅ I sent the letter"]
     ru = renderer.letter(seed, 1, "ru", "ru", variant_seed=b"u", signature=None)
-    assert "✅ Письмо отправлено" in [b.text for b in buttons(ru)]
+    assert "✅ Я отправил(а) письмо" in [b.text for b in buttons(ru)]
     assert "✅ I posted it" in [b.text for b in buttons(renderer.tweet(seed, "en"))]  # X keeps its own words
     # Chaika has no email: no email button.
     assert not any(
@@ -618,7 +618,7 @@ def test_fax_screen(renderer, seed):
     assert [b.copy_text for b in buttons(screen) if b.copy_text] == ["+7 495 987 58 41"]
     assert "+7 495 987 58 41" in screen.text and "Уважаемый господин Генеральный прокурор!" in pre_text(screen)
     assert callbacks(screen) == ["pl:ua-84-11:fax", "later:ua-84-11:fax", "tgt:ua-84-11:0:ru"]
-    assert "Факс отправлен" in [b.text for b in buttons(screen)][1]
+    assert "Я отправил(а) факс" in [b.text for b in buttons(screen)][1]
 
 
 # --- tweets and sharing ------------------------------------------------------------------------
@@ -699,10 +699,12 @@ def test_pledge_toasts_and_totals(renderer, seed):
     assert "posted on X" in renderer.pledge_total(seed, "tweet", "en", 5)
     assert "shared" in renderer.pledge_total(seed, "share", "en", 5)
     assert "fax" in renderer.pledge_total(seed, "fax", "en", 1)
-    assert renderer.pledge_total(seed, "letter", "ru", 2) == "Вы и ещё 1 человек написали."
-    assert renderer.pledge_total(seed, "letter", "ru", 4) == "Вы и ещё 3 человека написали."
-    assert renderer.pledge_total(seed, "letter", "ru", 6) == "Вы и ещё 5 человек написали."
-    assert re.fullmatch(r"Вы и ещё 1\s234 человека написали\.", renderer.pledge_total(seed, "letter", "ru", 1235))
+    assert renderer.pledge_total(seed, "letter", "ru", 2) == "Вместе с Вами уже написал 1 человек."
+    assert renderer.pledge_total(seed, "letter", "ru", 4) == "Вместе с Вами уже написали 3 человека."
+    assert renderer.pledge_total(seed, "letter", "ru", 6) == "Вместе с Вами уже написали 5 человек."
+    assert re.fullmatch(
+        r"Вместе с Вами уже написали 1\s234 человека\.", renderer.pledge_total(seed, "letter", "ru", 1235)
+    )
 
 
 def test_pledge_toasts_read_well_and_thank_once(renderer, seed):
@@ -1028,7 +1030,7 @@ def test_help_names_the_buttons_that_exist(renderer, seed):
             b.text.split(" ", 1)[1]
             for b in buttons(renderer.letter(seed, 0, lang, "ru", variant_seed=b"u", signature=None))
         ]
-        sent = next(t for t in labels if t in ("I sent the letter", "Письмо отправлено"))
+        sent = next(t for t in labels if t in ("I sent the letter", "Я отправил(а) письмо"))
         assert f"“{sent}”" in help_text or f"«{sent}»" in help_text
         act = next(
             b.text.split(" ", 1)[1]
