@@ -146,4 +146,4 @@ async def remind_later_handler(
         await toast(query, renderer.toast("later_too_late", lang, alert=True))
         return
     await scheduler.remind_later(query.from_user.id, case.id, action, at)
-    await toast(query, renderer.later_toast(lang, at - clock()))
+    await toast(query, renderer.later_toast(lang, at - now))
