@@ -54,7 +54,7 @@ async def case_action_handler(
     if cb.verb == "act":
         await show(query, renderer.act_menu(case, lang, clock()))
     else:
-        await show(query, renderer.case_action(ACTION_BY_VERB[cb.verb], case, lang))
+        await show(query, renderer.case_action(ACTION_BY_VERB[cb.verb], case, lang, clock()))
     await toast(query)
 
 
@@ -70,19 +70,24 @@ async def target_handler(
     clock: Clock,
 ) -> None:
     """A per-target action's screen (letter, email, fax) for one official in the chosen language, or the letter file."""
-    case_id, index, letter_lang = cb.args[0], int(cb.args[1]), cb.args[2]
+    case_id, target_id, letter_lang = cb.args
     case = library.get(case_id)
-    if case is None or case.status == Status.closed or index >= len(case.targets):
+    index = case.target_index(target_id) if case is not None else None
+    if case is None or case.status == Status.closed or index is None:
         await show(query, renderer.case_list(library.all(), lang, clock()))
         await toast(query, renderer.toast("stale_button", lang))
         return
-    seed, signature = pseudonyms.seed(query.from_user.id, case.id), prefs.signature
+    seed, signature, now = pseudonyms.seed(query.from_user.id, case.id), prefs.signature, clock()
     if cb.verb == "doc":
-        document = renderer.letter_document(case, index, lang, letter_lang, variant_seed=seed, signature=signature)
+        document = renderer.letter_document(
+            case, index, lang, letter_lang, variant_seed=seed, signature=signature, now=now
+        )
         await send_document(query, document)
     else:
         action = ACTION_BY_VERB[cb.verb]
-        screen = renderer.target_action(action, case, index, lang, letter_lang, variant_seed=seed, signature=signature)
+        screen = renderer.target_action(
+            action, case, index, lang, letter_lang, variant_seed=seed, signature=signature, now=now
+        )
         await show(query, screen)
     await toast(query)
 

@@ -199,10 +199,10 @@ def test_the_letter_offers_each_action_the_official_can_receive(renderer: Render
     for index, target in enumerate(case.targets):
         screen = renderer.letter(case, index, "en", "en", variant_seed=b"s", signature=None)
         shown = [c for c in callbacks(screen) if c.split(":")[0] in verbs]
-        assert shown == [f"{a.verb}:{case.id}:{index}:en" for a in per_target if a.offered_to(target)], shown
+        assert shown == [f"{a.verb}:{case.id}:{target.id}:en" for a in per_target if a.offered_to(target)], shown
         offered[target.name] = shown
     assert len(offered["Full Official"]) == len(per_target)  # every one, for an official with every field
-    assert offered["Bare Official"] == [f"{a.verb}:{case.id}:1:en" for a in per_target if a.needs is None]
+    assert offered["Bare Official"] == [f"{a.verb}:{case.id}:official-2:en" for a in per_target if a.needs is None]
 
 
 def test_case_wide_actions_are_one_tap_from_the_act_menu_and_their_reminder(renderer: Renderer) -> None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import shutil
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.content import ContentError, Problem, load_case, load_cases
-from bot.content.check import check_content, format_report, run_check
+from bot.content.check import check_content, content_warnings, format_report, run_check
+from bot.content.models import form_of, pick
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
@@ -86,42 +88,49 @@ def test_seed_identity_and_deadline(seed):
     assert seed.issued is None  # the document gives no issue date
     assert seed.deadline_at() == dt.datetime(2012, 5, 15, 23, 59, 59, tzinfo=ZoneInfo("Europe/Moscow"))
     assert seed.letter_languages == ["ru"]
-    assert seed.subject is not None and seed.subject.name == {"en": "Nizomkhon Juraev", "ru": "Низомхон Джураев"}
+    assert seed.subject is not None
+    assert (pick(seed.subject.name, "en"), pick(seed.subject.name, "ru")) == ("Nizomkhon Juraev", "Низомхон Джураев")
+    assert form_of(seed.subject.name, "ru", "gen") == ("Низомхона Джураева", True)
     assert seed.subject.gender == "m"
 
 
 def test_seed_targets_match_the_document(seed):
     chaika, peshkov, medvedev = seed.targets
-    assert chaika.name == "Yurii Ya. Chaika"
+    # Ids given in the file: pledges and buttons name the officials by them.
+    assert [(t.id, t.id_derived) for t in seed.targets] == [("chaika", False), ("peshkov", False), ("medvedev", False)]
+    assert chaika.name_in("en") == "Yurii Ya. Chaika" and chaika.name_in("ru") == "Ю. Я. Чайка"
     assert chaika.address == ["Bolshaia Dmitrovka 15 A", "Moscow", "125993", "Russian Federation"]
     assert chaika.fax == "+7 495 987 58 41"
     assert chaika.email is None
     assert chaika.salutation == {"en": "Dear Prosecutor General", "ru": "Уважаемый господин Генеральный прокурор"}
 
-    assert peshkov.name == "M. A. Peshkov"
+    assert peshkov.name_in("en") == "M. A. Peshkov"
     assert peshkov.address == ["Ul. Smolenskaya-Sennaia pl, 32/34", "119200 Moscow", "Russian Federation"]
     assert peshkov.fax == "+7 499 241 21 75"
     assert peshkov.email == "3dsng@mid.ru"
     assert peshkov.salutation["en"] == "Dear Director"
     assert peshkov.salutation["ru"]
 
-    assert medvedev.name == "Dmitry A. Medvedev"
+    assert medvedev.name_in("en") == "Dmitry A. Medvedev"
     assert medvedev.address == ["Ul.Ilyinka, 23", "103132 Moscow", "Russian Federation"]
     assert medvedev.fax == "+7 495 9100766 ext 2134"
     assert medvedev.twitter == "@MedvedevRussia"
-    assert medvedev.salutation == {"en": "Dear President", "ru": "Уважаемый господин Президент"}
+    # "And copies to:" the document gives him no salutation, and the case file invents none.
+    assert medvedev.salutation is None
 
-    # One form of address for all three (the officials are men): "Уважаемый господин <должность>".
-    assert [t.salutation["ru"] for t in seed.targets] == [
+    # One form of address for both addressees (the officials are men): "Уважаемый господин <должность>".
+    assert [t.salutation["ru"] for t in seed.primary_targets] == [
         "Уважаемый господин Генеральный прокурор",
         "Уважаемый господин директор",
-        "Уважаемый господин Президент",
     ]
 
     assert [t.copy_ for t in seed.targets] == [False, False, True]
     assert seed.primary_targets == [chaika, peshkov]
     for target in seed.targets:
-        assert target.title["en"] and target.title["ru"]
+        assert pick(target.title, "en") and pick(target.title, "ru")
+        # A Russian letter is headed in the dative and in Cyrillic.
+        assert form_of(target.title, "ru", "dat")[1] and form_of(target.name, "ru", "dat")[1]
+        assert target.letter_address["ru"][-1].startswith("Москва, ")
 
 
 def test_seed_is_complete_in_english_and_russian(seed):
@@ -132,7 +141,11 @@ def test_seed_is_complete_in_english_and_russian(seed):
         assert set(text) == {"en", "ru"}
     cyrillic = re.compile("[а-яё]", re.IGNORECASE)
     for ask in seed.asks:
-        assert cyrillic.search(ask["ru"]) and not cyrillic.search(ask["en"])
+        assert cyrillic.search(ask.text["ru"]) and not cyrillic.search(ask.text["en"])
+    # The reminder of the absolute obligation is the writer's own sentence, not a request.
+    assert [ask.statement for ask in seed.asks] == [False, True]
+    assert seed.asks[1].text["ru"].startswith("Напоминаю, что по международному праву Российская Федерация")
+    assert set(seed.facts) == set(seed.copies) == {"en", "ru"}
     assert "Джураев" in seed.summary["ru"]
 
 
@@ -157,6 +170,59 @@ def test_real_content_dir_has_no_problems():
     # Templates are written by others; whatever exists there must parse too.
     assert format_report(check_content(CONTENT)) == ""
     assert "ua-84-11" in load_cases(CONTENT)
+
+
+def test_the_real_content_has_no_warnings_either():
+    """The seed gives facts, ids, Russian forms and asks addressed to the official: nothing to warn about."""
+    assert format_report(content_warnings(CONTENT)) == ""
+
+
+WEAK = """\
+id: ua-2-12
+ua: UA 2/12
+title: {en: A title, ru: Заголовок}
+summary: A short summary.
+letter_languages: [ru]
+asks:
+  - en: Urge the authorities to release him.
+    ru: Освободить его.
+  - en: Release his lawyer.
+    es: Instando a las autoridades a liberar a su abogado.
+    fr: Exhortez les autorités à libérer son avocat.
+targets:
+  - name: {en: First Official, ru: Первый Чиновник}
+    title: {en: Minister, ru: Министр}
+    salutation: Dear Minister/Estimado Señor Ministro
+  - id: second
+    name: Second Official
+    email: second@example.org
+    copy: true
+"""
+
+
+def test_check_warns_about_weak_letters_and_still_says_ok(tmp_path):
+    """A case that loads but makes weak letters: each weakness named at its line; the check still passes."""
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT / "templates", content / "templates")
+    write_case(content, WEAK, "ua-2-12.yaml")
+    out = io.StringIO()
+    assert run_check(content, out) == 0
+    report = out.getvalue()
+    warnings = {line.split(": ")[2]: line for line in report.splitlines() if line.startswith("warning: ")}
+    assert "no facts" in warnings["facts"]
+    assert ":7: asks[0].en: reads as an instruction to activists ('Urge the authorities to' …)" in report
+    assert "asks[0].ru" not in warnings  # «Освободить его.» is what the letter asks
+    assert "asks[1].es" in warnings and "asks[1].fr" in warnings and "asks[1].en" not in warnings
+    assert "two salutations in one" in warnings["targets[0].salutation"]
+    assert "write `id: official`" in warnings["targets[0].id"] and "targets[1].id" not in warnings
+    # The Russian frame heads the letter in the dative: the case gives only the plain forms.
+    assert "ru letters use its 'dat' form: write `ru: {nom: Первый Чиновник, dat: …}`" in warnings["targets[0].name"]
+    assert "'dat'" in warnings["targets[0].title"]
+    # The copy official's name has no Russian at all: a Russian letter would show it in Latin letters.
+    assert "no ru text" in warnings["targets[1].name"]
+    assert report.rstrip().endswith(
+        f"OK: 1 cases, {len(list((content / 'templates').glob('**/*.j2')))} templates (9 warnings)"
+    )
 
 
 # --- broken case files ------------------------------------------------------------------------
@@ -404,7 +470,9 @@ def test_run_check_ok(tmp_path):
     write_template(tmp_path, "a.j2", "{{ x }}\n")
     out = io.StringIO()
     assert run_check(tmp_path, out=out) == 0
-    assert out.getvalue() == "OK: 1 cases, 1 templates\n"
+    *warnings, last = out.getvalue().splitlines()
+    # VALID has no facts and no target ids: warnings, each on its own line, and still OK.
+    assert last == "OK: 1 cases, 1 templates (3 warnings)" and all(w.startswith("warning: ") for w in warnings)
 
 
 def test_run_check_fails_with_a_report(tmp_path):
@@ -454,7 +522,7 @@ def test_a_valid_catalogue_passes(tmp_path):
     write_po(tmp_path, PO)
     out = io.StringIO()
     assert run_check(tmp_path, out=out) == 0
-    assert out.getvalue() == "OK: 1 cases, 0 templates, 1 catalogues\n"
+    assert out.getvalue().splitlines()[-1] == "OK: 1 cases, 0 templates, 1 catalogues (3 warnings)"
 
 
 def test_misspelt_placeholder_in_a_translation_is_reported(tmp_path):

@@ -26,7 +26,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Values that Target's validators accept, for the fields that have one; any other field gets a value
 # made from its type (sample below). A new field with a validator needs its value here.
-VALID = {"fax": "+502 2411 9124", "email": "fiscal.general@example.org", "twitter": "@FiscaliaGT"}
+VALID = {
+    "id": "fiscal",
+    "fax": "+502 2411 9124",
+    "email": "fiscal.general@example.org",
+    "twitter": "@FiscaliaGT",
+    "letter_address": {"es": ["Avenida Central 100", "Ciudad Capital 01001"]},
+}
 
 
 def sample(key: str, info: FieldInfo) -> Any:

@@ -12,25 +12,34 @@ from emulator.journey import Activist
 
 CASE = "ua-84-11"
 
-# The officials of UA 84/11 exactly as the document gives them.
+# The officials of UA 84/11 as the document gives them (names as a Russian reader sees them, too). The
+# President is a "copies to" official: the document gives him no salutation, so he gets the letter to
+# the Prosecutor General with a line saying it is a copy for him.
 SEED_TARGETS = [
     {
-        "name": "Yurii Ya. Chaika",
+        "id": "chaika",
+        "name": {"en": "Yurii Ya. Chaika", "ru": "Ю. Я. Чайка"},
         "fax": "+7 495 987 58 41",
         "email": None,
         "salutation": {"en": "Dear Prosecutor General", "ru": "Уважаемый господин Генеральный прокурор"},
     },
     {
-        "name": "M. A. Peshkov",
+        "id": "peshkov",
+        "name": {"en": "M. A. Peshkov", "ru": "М. А. Пешков"},
         "fax": "+7 499 241 21 75",
         "email": "3dsng@mid.ru",
-        "salutation": {"en": "Dear Director", "ru": "Уважаем"},
+        "salutation": {"en": "Dear Director", "ru": "Уважаемый господин директор"},
     },
     {
-        "name": "Dmitry A. Medvedev",
+        "id": "medvedev",
+        "name": {"en": "Dmitry A. Medvedev", "ru": "Д. А. Медведев"},
         "fax": "+7 495 9100766 ext 2134",
         "email": None,
-        "salutation": {"en": "Dear President", "ru": "Уважаемый господин Президент"},
+        "salutation": {"en": "Dear Prosecutor General", "ru": "Уважаемый господин Генеральный прокурор"},
+        "copy": {
+            "en": "Copy to: Dmitry A. Medvedev, President",
+            "ru": "Копия: Президенту Российской Федерации Д. А. Медведеву",
+        },
     },
 ]
 
@@ -64,31 +73,39 @@ async def test_deep_link_subscribes_and_shows_the_card(app: App, emulator: BotAP
 @pytest.mark.parametrize("lang", ["en", "ru"])
 async def test_letter_for_every_target_in_both_languages(app: App, emulator: BotAPIEmulator, lang: str) -> None:
     who = await arrive(emulator, 102, lang)
-    for index, target in enumerate(SEED_TARGETS):
+    for target in SEED_TARGETS:
+        key = target["id"]
         await who.tap_data(f"act:{CASE}")
-        await who.tap_data(f"tgt:{CASE}:{index}:")
+        await who.tap_data(f"tgt:{CASE}:{key}:")
         letter = who.last["text"]
-        assert target["name"] in letter
-        # The appeal asks for letters in Russian: that is the letter offered first.
-        assert target["salutation"]["ru"] in letter
+        assert target["name"][lang] in letter, "the screen names the official in the reader's script"
+        # The appeal asks for letters in Russian: that is the letter offered first, headed in the dative.
+        assert target["salutation"]["ru"] in letter and "Российской Федерации" in letter
+        if "copy" in target:
+            assert target["copy"]["ru"] in letter and "Dear President" not in letter
         assert any(e["type"] == "pre" for e in who.last.get("entities", [])), "the letter is one tap to copy"
         if lang == "en":
-            # The activist can switch the letter to their own language.
-            await who.tap_data(f"tgt:{CASE}:{index}:en")
+            # An English reader gets what the Russian letter says, folded under it, from the case's own text ...
+            assert any(e["type"] == "expandable_blockquote" for e in who.last.get("entities", []))
+            assert "Take immediate steps to clarify the whereabouts" in letter
+            # ... and can switch the letter to their own language.
+            await who.tap_data(f"tgt:{CASE}:{key}:en")
             assert target["salutation"]["en"] in who.last["text"]
+            if "copy" in target:
+                assert target["copy"]["en"] in who.last["text"]
         if target["fax"]:
-            await who.tap_data(f"fax:{CASE}:{index}:")
+            await who.tap_data(f"fax:{CASE}:{key}:")
             number, _, extension = target["fax"].partition(" ext ")
             assert number in who.last["text"] and extension in who.last["text"]
             copies = [b["copy_text"]["text"] for b in who.buttons() if "copy_text" in b]
             assert number in copies, "the dialable number is one tap to copy"
-            await who.tap_data(f"tgt:{CASE}:{index}:")
+            await who.tap_data(f"tgt:{CASE}:{key}:")
         if target["email"]:
-            await who.tap_data(f"eml:{CASE}:{index}:")
+            await who.tap_data(f"eml:{CASE}:{key}:")
             assert target["email"] in who.last["text"]
             copies = [b["copy_text"]["text"] for b in who.buttons() if "copy_text" in b]
             assert target["email"] in copies, "the address is a copy button, not a mailto: link"
-            await who.tap_data(f"tgt:{CASE}:{index}:")
+            await who.tap_data(f"tgt:{CASE}:{key}:")
 
 
 async def test_three_taps_from_the_link_to_a_letter(app: App, emulator: BotAPIEmulator) -> None:
@@ -136,11 +153,13 @@ async def test_pledge_counts_once_and_shows_the_total(app: App, emulator: BotAPI
 async def test_remind_me_later_after_the_deadline_says_it_has_passed(
     app: App, emulator: BotAPIEmulator, lang: str
 ) -> None:
-    """The seed's deadline (15 May 2012) is long gone: "Remind me later" says so and plans nothing."""
+    """The seed's deadline (15 May 2012) is long gone: no "Remind me later" is offered, and one on an older
+    screen says so and plans nothing."""
     ann = await arrive(emulator, 107, lang)
     await ann.tap_data("act:")
     await ann.tap_data("tgt:")
-    answer = await ann.tap_data(f"later:{CASE}:letter")
+    assert not [b for b in ann.buttons() if b.get("callback_data", "").startswith("later:")]
+    answer = await ann.press(ann.last["message_id"], f"later:{CASE}:letter")
     assert {"en": "The deadline has passed", "ru": "Срок уже прошёл"}[lang] in answer["text"]
     assert answer.get("show_alert"), "a word that needs reading stays until dismissed"
     assert not [j for j in await app.store.redis.hkeys("rrb:sched:jobs") if j.startswith("later:")]

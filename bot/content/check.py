@@ -17,7 +17,9 @@ from babel.messages.catalog import PYTHON_FORMAT, Catalog, Message, TranslationE
 from babel.messages.checkers import num_plurals
 from babel.messages.pofile import PoFileError, read_po
 
-from bot.content.loader import ContentError, Problem, load_cases, shown_path
+from bot.content.advice import case_advice, frame_forms
+from bot.content.loader import ContentError, Problem, case_files, field_line, load_cases, shown_path
+from bot.content.models import Case
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +30,7 @@ TEMPLATE_EXTENSIONS = ["jinja2.ext.i18n"]
 @dataclass
 class _Result:
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
     cases: int = 0
     templates: int = 0
     catalogues: int = 0
@@ -38,6 +41,11 @@ def check_content(content_dir: Path) -> list[Problem]:
     return _check(content_dir).problems
 
 
+def content_warnings(content_dir: Path) -> list[Problem]:
+    """What would make the letters of valid cases weaker (bot.content.advice): never a reason to refuse them."""
+    return _check(content_dir).warnings
+
+
 def format_report(problems: list[Problem]) -> str:
     return "\n".join(str(problem) for problem in problems)
 
@@ -45,13 +53,16 @@ def format_report(problems: list[Problem]) -> str:
 def run_check(content_dir: Path, out: TextIO = sys.stdout) -> int:
     """Print the report (or an OK line) and return the process exit code."""
     result = _check(content_dir)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=out)
     if result.problems:
         print(format_report(result.problems), file=out)
         count = len(result.problems)
         print(f"{count} problem{'s' if count != 1 else ''} found", file=out)
         return 1
     catalogues = f", {result.catalogues} catalogues" if result.catalogues else ""
-    print(f"OK: {result.cases} cases, {result.templates} templates{catalogues}", file=out)
+    warned = f" ({len(result.warnings)} warning{'s' if len(result.warnings) != 1 else ''})" if result.warnings else ""
+    print(f"OK: {result.cases} cases, {result.templates} templates{catalogues}{warned}", file=out)
     return 0
 
 
@@ -61,9 +72,12 @@ def _check(content_dir: Path) -> _Result:
         result.problems.append(Problem(shown_path(content_dir), None, "-", "no such content directory"))
         return result
     try:
-        result.cases = len(load_cases(content_dir))
+        cases = load_cases(content_dir)
     except ContentError as exc:
         result.problems.extend(exc.problems)
+    else:
+        result.cases = len(cases)
+        result.warnings.extend(_advice(content_dir, cases))
     templates = sorted((content_dir / "templates").glob("**/*.j2"))
     result.templates = len(templates)
     env = jinja2.Environment(extensions=TEMPLATE_EXTENSIONS)
@@ -75,6 +89,20 @@ def _check(content_dir: Path) -> _Result:
         result.problems.extend(catalogue_problems(path))
     logger.debug("checked %s: %d problems", content_dir, len(result.problems))
     return result
+
+
+def _advice(content_dir: Path, cases: dict[str, Case]) -> list[Problem]:
+    frames = frame_forms(content_dir / "templates")
+    warnings = []
+    for path in case_files(content_dir):
+        case = cases.get(path.stem)
+        if case is None:
+            continue
+        text = path.read_text(encoding="utf-8")
+        shown = shown_path(path)
+        for advice in case_advice(case, frames):
+            warnings.append(Problem(shown, field_line(text, advice.field), advice.field, advice.message))
+    return warnings
 
 
 def _template_problems(env: jinja2.Environment, path: Path) -> list[Problem]:

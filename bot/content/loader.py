@@ -258,6 +258,20 @@ def _unclosed_quote(text: str, before: int) -> int | None:
     return None
 
 
+def field_line(text: str, field: str) -> int | None:
+    """The line of a field ("targets[0].title", "asks[1].en") in a case file's text, or of its nearest parent."""
+    root, _, _ = _read_yaml(text, "-")
+    if root is None:
+        return None
+    lines = {path: _line(key) for path, key, _ in _walk(root)}
+    parts = re.sub(r"\[(\d+)\]", r".\1", field).split(".")
+    for end in range(len(parts), 0, -1):
+        line = lines.get(".".join(parts[:end]))
+        if line is not None:
+            return line
+    return None
+
+
 def _line(node: Node) -> int:
     return node.start_mark.line + 1
 

@@ -5,30 +5,77 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from bot.ground.text import ascii_slug
 
 # A case id ends up in deep links and in callback data (64 bytes in all), so it stays short.
 CASE_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$"
 LANG_PATTERN = r"^[a-z]{2,3}$"
 
+TARGET_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,14}[a-z0-9])?$"
+
 LangCode = Annotated[str, Field(pattern=LANG_PATTERN)]
 # Any text field is a plain string (one language, whatever the reader speaks) or a map lang -> string.
 Text = str | dict[LangCode, str]
 
+# Grammatical cases a letter frame may ask for. A Russian heading is in the dative («Генеральному
+# прокурору … Ю. Я. Чайке»), the organisation after a title in the genitive, the person a letter is about
+# in the genitive («в связи с делом Низомхона Джураева»). Names cannot be declined by rule, so the case
+# author writes each form; `nom` is the plain form every screen uses.
+GrammarCase = Literal["nom", "gen", "dat", "acc", "ins", "pre"]
 
-def pick(text: Text | None, lang: str, fallbacks: tuple[str, ...] = ("en",)) -> str | None:
-    """Return text in lang, else in the first fallback that has it, else in any language."""
+
+class Forms(BaseModel):
+    """One language's text in several grammatical cases; `nom` is required."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    nom: str = Field(min_length=1)
+    gen: str | None = None
+    dat: str | None = None
+    acc: str | None = None
+    ins: str | None = None
+    pre: str | None = None
+
+
+# A name or title: like Text, but a language may give its grammatical forms ({ru: {nom: …, dat: …}}).
+Inflected = str | dict[LangCode, str | Forms]
+
+
+def pick(text: Text | Inflected | None, lang: str, fallbacks: tuple[str, ...] = ("en",)) -> str | None:
+    """Return text in lang, else in the first fallback that has it, else in any language (plain form)."""
     if text is None:
         return None
     if isinstance(text, str):
         return text
     for code in (lang, *fallbacks):
         if text.get(code):
-            return text[code]
-    return next(iter(text.values()), None)
+            return _plain(text[code])
+    return next((_plain(value) for value in text.values()), None)
+
+
+def _plain(value: str | Forms) -> str:
+    return value.nom if isinstance(value, Forms) else value
+
+
+def form_of(text: Inflected | None, lang: str, case: GrammarCase) -> tuple[str | None, bool]:
+    """(text in lang in that grammatical case, whether the case file gives that form).
+
+    Without the form, the plain text in lang (a letter still gets written; `rrbot check` warns).
+    Only text in lang itself counts: a form borrowed from another language would be in the wrong script.
+    """
+    if text is None:
+        return None, True
+    if case == "nom":
+        return pick(text, lang), True
+    value = text.get(lang) if isinstance(text, dict) else None
+    if isinstance(value, Forms) and getattr(value, case):
+        return getattr(value, case), True
+    return pick(text, lang), False
 
 
 def has_lang(text: Text | None, lang: str) -> bool:
@@ -52,10 +99,16 @@ class Strict(BaseModel):
 
 
 class Target(Strict):
-    name: str = Field(min_length=1)
-    title: Text | None = None
-    organisation: Text | None = None
+    # Pledges and buttons name an official by this id, so it must not change when the list is reordered
+    # or a name respelled. A case file should give it; without one it is derived from the name.
+    id: str | None = Field(default=None, pattern=TARGET_ID_PATTERN)
+    name: Inflected
+    title: Inflected | None = None
+    organisation: Inflected | None = None
+    # The postal address as the document gives it: what goes on the envelope (international post).
     address: list[str] = Field(default_factory=list)
+    # The address as a letter in that language writes it in its heading («ул. Большая Дмитровка, д. 15а …»).
+    letter_address: dict[LangCode, list[str]] = Field(default_factory=dict)
     fax: str | None = None
     email: str | None = None
     twitter: str | None = None
@@ -63,6 +116,27 @@ class Target(Strict):
     copy_: bool = Field(default=False, alias="copy")
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+    _id_derived: bool = PrivateAttr(default=False)  # `rrbot check` asks the case author to write one
+
+    @property
+    def id_derived(self) -> bool:
+        return self._id_derived
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, value: Inflected) -> Inflected:
+        if not pick(value, "en"):
+            raise ValueError("a target needs a name")
+        return value
+
+    def name_in(self, lang: str) -> str:
+        """The official's name as a reader of lang sees it (Cyrillic on Russian screens when the file has it)."""
+        return pick(self.name, lang) or ""
+
+    def derived_id(self) -> str:
+        """An id from the name's last word ("chaika"), for a case file that gives none."""
+        words = (pick(self.name, "en") or "").replace(".", " ").split()
+        return ascii_slug(words[-1] if words else "", 16) or "official"
 
     @field_validator("fax")
     @classmethod
@@ -99,14 +173,53 @@ class Link(Strict):
 
 
 class Subject(Strict):
-    # A map lets a Russian letter spell the name in Cyrillic: officials read their own script.
-    name: Text
+    # A map lets a Russian letter spell the name in Cyrillic: officials read their own script; forms let
+    # it decline the name («в связи с делом Низомхона Джураева»).
+    name: Inflected
     gender: Gender | None = None
 
     @field_validator("gender", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+
+def target_ids(targets: list[Target]) -> list[str]:
+    """Each target's id: its own, else one derived from its name that no other target has (chaika, chaika-2)."""
+    taken = {t.id for t in targets if t.id}
+    ids = []
+    for target in targets:
+        if target.id:
+            ids.append(target.id)
+            continue
+        base = candidate = target.derived_id()
+        n = 2
+        while candidate in taken:
+            candidate = f"{base[:13]}-{n}"
+            n += 1
+        taken.add(candidate)
+        ids.append(candidate)
+    return ids
+
+
+class Ask(Strict):
+    """What the writer asks of the official: a request the letter frames ("I urge you to: …", «Прошу Вас: …»),
+    or a statement the letter uses as it is («Напоминаю, что …»)."""
+
+    text: Text
+    statement: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: object) -> object:
+        # In a case file a request is just its text; a statement is `{statement: <text>}`.
+        if isinstance(value, str):
+            return {"text": value}
+        if isinstance(value, dict) and set(value) == {"statement"}:
+            return {"text": value["statement"], "statement": True}
+        if isinstance(value, dict) and "text" not in value:
+            return {"text": value}
+        return value
 
 
 class Case(Strict):
@@ -119,7 +232,11 @@ class Case(Strict):
     summary: Text
     background: Text | None = None
     tweet: Text | None = None
-    asks: list[Text] = Field(min_length=1)
+    # Who, what happened, when and where, and the legal point, in two to four sentences: every letter states them.
+    facts: Text | None = None
+    asks: list[Ask] = Field(min_length=1)
+    # The document's request to send copies to diplomatic representatives, as the letter screen says it.
+    copies: Text | None = None
     letter_languages: list[LangCode] = Field(default_factory=list)
     deadline: dt.date | dt.datetime | None = None
     timezone: str | None = None
@@ -157,6 +274,21 @@ class Case(Strict):
             raise ValueError("at least one target must not be a 'copies to' target")
         return targets
 
+    @model_validator(mode="after")
+    def _target_ids(self) -> Case:
+        given = [t.id for t in self.targets]
+        if len({i for i in given if i}) < sum(1 for i in given if i):
+            raise ValueError("two targets have the same id")
+        for target, target_id in zip(self.targets, target_ids(self.targets), strict=True):
+            if not target.id:
+                target.id = target_id
+                target._id_derived = True
+        return self
+
+    def target_index(self, target_id: str) -> int | None:
+        """The position of the official with this id, None for an id the case does not have (an old button)."""
+        return next((i for i, t in enumerate(self.targets) if t.id == target_id), None)
+
     @property
     def primary_targets(self) -> list[Target]:
         return [t for t in self.targets if not t.copy_]
@@ -173,13 +305,13 @@ class Case(Strict):
 
     def asks_in(self, lang: str) -> bool:
         """True when every ask is written in lang."""
-        return all(has_lang(ask, lang) for ask in self.asks)
+        return all(has_lang(ask.text, lang) for ask in self.asks)
 
     def languages(self) -> set[str]:
         """Languages in which the asks are complete (a plain-string ask counts for all)."""
         found: set[str] | None = None
         for ask in self.asks:
-            if isinstance(ask, dict):
-                langs = {k for k, v in ask.items() if v}
+            if isinstance(ask.text, dict):
+                langs = {k for k, v in ask.text.items() if v}
                 found = langs if found is None else found & langs
         return found or set()

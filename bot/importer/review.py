@@ -133,7 +133,7 @@ def review(
         gaps=gaps,
         officials=officials,
         expired=deadline is not None and deadline < today,
-        plain_asks=any(isinstance(ask, str) for ask in case.asks),
+        plain_asks=any(isinstance(ask.text, str) for ask in case.asks),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -11,7 +12,7 @@ from bot.content.models import Case, pick
 from bot.render.base import RendererBase, cached_screen
 from bot.render.callbacks import encode
 from bot.render.cases import label
-from bot.render.formatting import ascii_slug, format_list, language_name, own_language_name, split_phone
+from bot.render.formatting import format_list, language_name, own_language_name, split_phone
 from bot.render.markup import MAX_COPY_TEXT, fits, shorten
 from bot.render.screen import Button, Document, Screen
 from bot.render.tweet import fit_tweet
@@ -36,14 +37,18 @@ class ActionScreens(RendererBase):
         *,
         variant_seed: bytes,
         signature: str | None,
+        now: dt.datetime | None = None,
     ) -> Screen:
-        """The screen of a per-target action for case.targets[index] (IndexError for one the case lacks)."""
-        draw = getattr(self, action.key)
-        return draw(case, index, lang, letter_lang, variant_seed=variant_seed, signature=signature)
+        """The screen of a per-target action for case.targets[index] (IndexError for one the case lacks).
 
-    def case_action(self, action: Action, case: Case, lang: str) -> Screen:
+        `now` dates the letter and, past the deadline, drops "Remind me later"; None: undated, as a preview.
+        """
+        draw = getattr(self, action.key)
+        return draw(case, index, lang, letter_lang, variant_seed=variant_seed, signature=signature, now=now)
+
+    def case_action(self, action: Action, case: Case, lang: str, now: dt.datetime | None = None) -> Screen:
         """The screen of a case-wide action (a post, a share)."""
-        return getattr(self, action.key)(case, lang)
+        return getattr(self, action.key)(case, lang, now=now)
 
     def _letter_header(self, case: Case, index: int, lang: str, requested: str, used: str) -> dict[str, Any]:
         """What every letter-bearing screen says about the addressee and the language."""
@@ -56,22 +61,34 @@ class ActionScreens(RendererBase):
                 "shown": language_name(used, lang),
             }
         position = ", ".join(p for p in (pick(target.title, lang), pick(target.organisation, lang)) if p)
+        addressee, copy_for = self.letters.addressee(case, index)
         return {
             # Capped so the header never crowds out the letter (the letter itself has them in full).
-            "name": shorten(target.name, 200),
+            "name": shorten(target.name_in(lang), 200),
             "position": shorten(position, 300),
             "copy": target.copy_,
+            "copy_of": shorten(addressee.name_in(lang), 200) if copy_for else None,
             "note": note,
             "letter_language": language_name(used, lang),
         }
 
-    def _done_row(self, case: Case, action: Action, lang: str) -> list[Button]:
-        """ "I did it", and beside it a reminder for those who cannot do it right now."""
+    def _done_row(self, case: Case, action: Action, lang: str, now: dt.datetime | None) -> list[Button]:
+        """ "I did it", and beside it a reminder for those who cannot do it right now (none after the deadline)."""
         _ = self._gettext(lang)
-        return [
-            Button(label("✅", self._say(action.done, lang)), callback=encode("pl", case.id, action.key)),
-            Button(label("⏰", _("Remind me later")), callback=encode("later", case.id, action.key)),
-        ]
+        row = [Button(label("✅", self._say(action.done, lang)), callback=encode("pl", case.id, action.key))]
+        deadline = case.deadline_at(self.default_timezone)
+        if now is None or deadline is None or now < deadline:
+            row.append(Button(label("⏰", _("Remind me later")), callback=encode("later", case.id, action.key)))
+        return row
+
+    def _reading_copy(
+        self, case: Case, index: int, lang: str, used: str, variant_seed: bytes, signature: str | None
+    ) -> str | None:
+        """The same letter in the reader's own language, to understand what they send: only from the case's own
+        text in that language (never a machine translation), None when there is none or it is the same language."""
+        if used == lang or lang not in self.letters.available(case):
+            return None
+        return self.letters.write(case, index, lang, variant_seed=variant_seed, signature=signature, with_address=False)
 
     def _file_button_label(self, lang: str) -> str:
         _ = self._gettext(lang)
@@ -94,10 +111,23 @@ class ActionScreens(RendererBase):
         return text, True
 
     def _file_button(self, case: Case, index: int, lang: str, used: str) -> list[Button]:
-        return [Button(label("📄", self._file_button_label(lang)), callback=encode("doc", case.id, index, used))]
+        return [
+            Button(
+                label("📄", self._file_button_label(lang)),
+                callback=encode("doc", case.id, case.targets[index].id, used),
+            )
+        ]
 
     def letter_document(
-        self, case: Case, index: int, lang: str, letter_lang: str, *, variant_seed: bytes, signature: str | None
+        self,
+        case: Case,
+        index: int,
+        lang: str,
+        letter_lang: str,
+        *,
+        variant_seed: bytes,
+        signature: str | None,
+        now: dt.datetime | None = None,
     ) -> Document:
         """The whole letter to case.targets[index] as a UTF-8 .txt file (the `doc` button's answer).
 
@@ -106,13 +136,14 @@ class ActionScreens(RendererBase):
         """
         target = case.targets[index]
         used = self.letters.resolve(case, letter_lang, lang)
-        body = self.letters.write(case, index, used, variant_seed=variant_seed, signature=signature)
-        who = ascii_slug(target.name.split()[-1] if target.name.split() else "") or f"official-{index + 1}"
+        today = now.date() if now else None
+        body = self.letters.write(case, index, used, variant_seed=variant_seed, signature=signature, today=today)
+        who = target.id or f"official-{index + 1}"
         filename = f"letter-{case.id}-{who}-{used}.txt"
         caption = self._render(
             "ui/letter_caption.html.j2",
             lang,
-            name=shorten(target.name, 200),
+            name=shorten(target.name_in(lang), 200),
             copy=target.copy_,
             letter_language=language_name(used, lang),
         )
@@ -121,13 +152,22 @@ class ActionScreens(RendererBase):
 
     @cached_screen
     def letter(
-        self, case: Case, index: int, lang: str, letter_lang: str, *, variant_seed: bytes, signature: str | None
+        self,
+        case: Case,
+        index: int,
+        lang: str,
+        letter_lang: str,
+        *,
+        variant_seed: bytes,
+        signature: str | None,
+        now: dt.datetime | None = None,
     ) -> Screen:
         """Letter to case.targets[index] (IndexError for an index the case does not have)."""
         _ = self._gettext(lang)
         target = case.targets[index]
         used = self.letters.resolve(case, letter_lang, lang)
-        body = self.letters.write(case, index, used, variant_seed=variant_seed, signature=signature)
+        today = now.date() if now else None
+        body = self.letters.write(case, index, used, variant_seed=variant_seed, signature=signature, today=today)
         methods = [
             method
             for method, present in (
@@ -137,18 +177,23 @@ class ActionScreens(RendererBase):
             )
             if present
         ]
-        text, truncated = self._with_preview(
-            LETTER.template,
-            lang,
-            body,
-            methods=format_list(methods, lang, "or"),
-            by_post=bool(target.address),
-            signed=bool(signature and signature.strip()),
+        reading = self._reading_copy(case, index, lang, used, variant_seed, signature)
+        ctx = {
+            "methods": format_list(methods, lang, "or"),
+            "envelope": target.address,
+            "copies": self._pick(case.copies, lang),
+            "signed": bool(signature and signature.strip()),
             **self._letter_header(case, index, lang, letter_lang, used),
+        }
+        # The reader's copy only when the whole letter and it fit in one message; else the language button shows it.
+        text, truncated = (
+            self._with_preview(LETTER.template, lang, body, reading=reading, **ctx) if reading else ("", True)
         )
+        if truncated:
+            text, truncated = self._with_preview(LETTER.template, lang, body, reading=None, **ctx)
         rows: list[list[Button]] = []
         switch = [
-            Button(label("🌐", own_language_name(code)), callback=encode(LETTER.verb, case.id, index, code))
+            Button(label("🌐", own_language_name(code)), callback=encode(LETTER.verb, case.id, target.id, code))
             for code in self.letters.switch_languages(case, used, lang)
         ]
         if switch:
@@ -157,25 +202,33 @@ class ActionScreens(RendererBase):
             rows.append(self._file_button(case, index, lang, used))
         # The official's other per-target actions (email, fax), each where the official has what it needs.
         send = [
-            Button(label(a.emoji, self._say(a.button, lang)), callback=encode(a.verb, case.id, index, used))
+            Button(label(a.emoji, self._say(a.button, lang)), callback=encode(a.verb, case.id, target.id, used))
             for a in ACTION_TABLE
             if a.per_target and a is not LETTER and a.offered_to(target)
         ]
         if send:
             rows.append(send)
-        rows.append(self._done_row(case, LETTER, lang))
+        rows.append(self._done_row(case, LETTER, lang, now))
         rows.append([Button(label("⬅️", _("Back")), callback=encode("act", case.id))])
         return Screen(text, rows)
 
     @cached_screen
     def email(
-        self, case: Case, index: int, lang: str, letter_lang: str, *, variant_seed: bytes, signature: str | None
+        self,
+        case: Case,
+        index: int,
+        lang: str,
+        letter_lang: str,
+        *,
+        variant_seed: bytes,
+        signature: str | None,
+        now: dt.datetime | None = None,
     ) -> Screen:
         """Email to a target; a target without an address gets its letter screen instead."""
         _ = self._gettext(lang)
         target = case.targets[index]
         if not target.email:
-            return self.letter(case, index, lang, letter_lang, variant_seed=variant_seed, signature=signature)
+            return self.letter(case, index, lang, letter_lang, variant_seed=variant_seed, signature=signature, now=now)
         used = self.letters.resolve(case, letter_lang, lang)
         # An email has no postal address block: it starts at the salutation.
         body = self.letters.write(case, index, used, variant_seed=variant_seed, signature=signature, with_address=False)
@@ -192,22 +245,32 @@ class ActionScreens(RendererBase):
             [Button(label("📋", _("Copy address")), copy_text=target.email[:MAX_COPY_TEXT])],
             [Button(label("📋", _("Copy subject")), copy_text=shorten(subject, MAX_COPY_TEXT))],
             *([self._file_button(case, index, lang, used)] if truncated else []),
-            self._done_row(case, EMAIL, lang),
-            [Button(label("⬅️", _("Back to the letter")), callback=encode(LETTER.verb, case.id, index, used))],
+            self._done_row(case, EMAIL, lang, now),
+            [Button(label("⬅️", _("Back to the letter")), callback=encode(LETTER.verb, case.id, target.id, used))],
         ]
         return Screen(text, rows)
 
     @cached_screen
     def fax(
-        self, case: Case, index: int, lang: str, letter_lang: str, *, variant_seed: bytes, signature: str | None
+        self,
+        case: Case,
+        index: int,
+        lang: str,
+        letter_lang: str,
+        *,
+        variant_seed: bytes,
+        signature: str | None,
+        now: dt.datetime | None = None,
     ) -> Screen:
         """Fax to a target; a target without a fax number gets its letter screen instead."""
         _ = self._gettext(lang)
         target = case.targets[index]
         if not target.fax:
-            return self.letter(case, index, lang, letter_lang, variant_seed=variant_seed, signature=signature)
+            return self.letter(case, index, lang, letter_lang, variant_seed=variant_seed, signature=signature, now=now)
         used = self.letters.resolve(case, letter_lang, lang)
-        body = self.letters.write(case, index, used, variant_seed=variant_seed, signature=signature)
+        body = self.letters.write(
+            case, index, used, variant_seed=variant_seed, signature=signature, today=now.date() if now else None
+        )
         # The copy button gives what a phone or a fax service can dial; the extension is in the text.
         number, extension = split_phone(target.fax)
         text, truncated = self._with_preview(
@@ -221,8 +284,8 @@ class ActionScreens(RendererBase):
         rows = [
             [Button(label("📋", _("Copy fax number")), copy_text=(number or target.fax)[:MAX_COPY_TEXT])],
             *([self._file_button(case, index, lang, used)] if truncated else []),
-            self._done_row(case, FAX, lang),
-            [Button(label("⬅️", _("Back to the letter")), callback=encode(LETTER.verb, case.id, index, used))],
+            self._done_row(case, FAX, lang, now),
+            [Button(label("⬅️", _("Back to the letter")), callback=encode(LETTER.verb, case.id, target.id, used))],
         ]
         return Screen(text, rows)
 
@@ -233,7 +296,7 @@ class ActionScreens(RendererBase):
         return fit_tweet(text, handles, self.deep_link(case))
 
     @cached_screen
-    def tweet(self, case: Case, lang: str) -> Screen:
+    def tweet(self, case: Case, lang: str, now: dt.datetime | None = None) -> Screen:
         _ = self._gettext(lang)
         post = self.tweet_text(case, lang)
         intent = "https://twitter.com/intent/tweet?" + urlencode({"text": post}, quote_via=quote)
@@ -241,12 +304,12 @@ class ActionScreens(RendererBase):
         rows = [[Button(label(TWEET.emoji, self._say(TWEET.button, lang)), url=intent)]]
         if len(post) <= MAX_COPY_TEXT:
             rows.append([Button(label("📋", _("Copy text")), copy_text=post)])
-        rows.append(self._done_row(case, TWEET, lang))
+        rows.append(self._done_row(case, TWEET, lang, now))
         rows.append([Button(label("⬅️", _("Back")), callback=encode("act", case.id))])
         return Screen(text, rows)
 
     @cached_screen
-    def share(self, case: Case, lang: str) -> Screen:
+    def share(self, case: Case, lang: str, now: dt.datetime | None = None) -> Screen:
         _ = self._gettext(lang)
         link = self.deep_link(case)
         invitation = _("Please act for this Urgent Action: %(title)s") % {"title": self._title(case, lang, 150)}
@@ -255,7 +318,7 @@ class ActionScreens(RendererBase):
         rows = [
             [Button(label(SHARE.emoji, _("Share in Telegram")), url=share_url)],
             [Button(label("📋", _("Copy link")), copy_text=link)],
-            self._done_row(case, SHARE, lang),
+            self._done_row(case, SHARE, lang, now),
             [Button(label("⬅️", _("Back")), callback=encode("act", case.id))],
         ]
         return Screen(text, rows)

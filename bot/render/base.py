@@ -44,6 +44,10 @@ class Translated(str):
 SCREEN_CACHE_SIZE = 512
 
 
+def _to_minute(value: Any) -> Any:
+    return value.replace(second=0, microsecond=0) if isinstance(value, dt.datetime) else value
+
+
 def cached_screen(method: Callable[..., Screen]) -> Callable[..., Screen]:
     """Cache a screen by everything it is drawn from: the case, the language, the minute, the rest.
 
@@ -55,8 +59,15 @@ def cached_screen(method: Callable[..., Screen]) -> Callable[..., Screen]:
 
     @functools.wraps(method)
     def cached(self: RendererBase, case: Case, lang: str, *args: Any, **kwargs: Any) -> Screen:
-        minute = tuple(a.replace(second=0, microsecond=0) if isinstance(a, dt.datetime) else a for a in args)
-        key = (method.__name__, case.id, id(case), lang, *minute, *sorted(kwargs.items()))
+        minute = tuple(_to_minute(a) for a in args)
+        key = (
+            method.__name__,
+            case.id,
+            id(case),
+            lang,
+            *minute,
+            *sorted((k, _to_minute(v)) for k, v in kwargs.items()),
+        )
         hit = self._screens.get(key)
         if hit is not None and hit[0] is case:
             return hit[1]

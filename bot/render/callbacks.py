@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.content.actions import ACTION_TABLE, ACTIONS
+from bot.content.models import TARGET_ID_PATTERN
 
 MAX_BYTES = 64
 
 _CASE = r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?"
 _LANG = r"[a-z]{2,3}"
-_INDEX = r"\d{1,2}"
+# An official, by the stable id the case file gives (models.TARGET_ID_PATTERN), never by list position.
+_TARGET = TARGET_ID_PATTERN.strip("^$")
 _ACTION = "|".join(map(re.escape, ACTIONS))
 
 # verb -> the regex of its arguments, in order; the verbs that open an action's screen come from the action table
@@ -24,7 +26,7 @@ _OTHER_VERBS: dict[str, tuple[str, ...]] = {
     "card": (_CASE,),  # alert card
     "act": (_CASE,),  # "What can I do?"
     "bg": (_CASE,),  # background
-    "doc": (_CASE, _INDEX, _LANG),  # the whole letter to target i as a .txt file
+    "doc": (_CASE, _TARGET, _LANG),  # the whole letter to one official as a .txt file
     "pl": (_CASE, _ACTION),  # pledge: "I sent it"
     "later": (_CASE, _ACTION),  # "Remind me later" about one action
     "sub": (_CASE,),
@@ -51,10 +53,10 @@ _OTHER_VERBS: dict[str, tuple[str, ...]] = {
     # the draft: publish, edit, drop; read the pasted UA text (preview) or case file (yaml) now
     "imp": (r"publish|edit|discard|preview|yaml", r"[0-9a-f]{8}"),
 }
-# An action for one official names it and the letter's language (`tgt:<case>:<i>:<lang>`); one for the case,
+# An action for one official names it and the letter's language (`tgt:<case>:<official>:<lang>`); one for the case,
 # only the case (`tw:<case>`).
 _ACTION_VERBS: dict[str, tuple[str, ...]] = {
-    a.verb: (_CASE, _INDEX, _LANG) if a.per_target else (_CASE,) for a in ACTION_TABLE
+    a.verb: (_CASE, _TARGET, _LANG) if a.per_target else (_CASE,) for a in ACTION_TABLE
 }
 _VERBS: dict[str, tuple[str, ...]] = {**_OTHER_VERBS, **_ACTION_VERBS}
 

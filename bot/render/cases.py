@@ -227,7 +227,7 @@ class CaseScreens(RendererBase):
         back = [Button(label("⬅️", _("Back")), callback=encode("card", case.id))]
         if case.status == Status.closed:
             return Screen(self.message("closed_case", lang), [back])
-        asks = [self._pick(ask, lang) for ask in case.asks]
+        asks = [self._pick(ask.text, lang) for ask in case.asks]
         languages = languages_phrase(case.letter_languages, lang)
         text = self._fit(
             lambda n: self._render(
@@ -245,10 +245,10 @@ class CaseScreens(RendererBase):
         letter_lang = self.letters.default_language(case, lang)
         targets = [
             Button(
-                label(LETTER.emoji, shorten(t.name, 40)) + (" " + _("(copy)") if t.copy_ else ""),
-                callback=encode(LETTER.verb, case.id, i, letter_lang),
+                label(LETTER.emoji, shorten(t.name_in(lang), 40)) + (" " + _("(copy)") if t.copy_ else ""),
+                callback=encode(LETTER.verb, case.id, t.id, letter_lang),
             )
-            for i, t in enumerate(case.targets)
+            for t in case.targets
         ]
         # Two per row once there are many officials, so the keyboard stays scannable.
         per_row = 1 if len(targets) <= 6 else 2

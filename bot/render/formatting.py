@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -26,6 +25,13 @@ DATE_PATTERNS = {"en": "d MMMM y", "ru": "d MMMM y"}
 
 def format_date(value: dt.date, lang: str) -> str:
     return babel_format_date(value, DATE_PATTERNS.get(lang, "long"), locale=_locale(lang))
+
+
+def format_letter_date(value: dt.date, lang: str) -> str:
+    """The date line of a letter: "4 December 2026", «4 декабря 2026 г.» (Babel's long form, British order)."""
+    locale = "en_GB" if lang == "en" else _locale(lang)
+    # Babel puts a narrow no-break space before «г.»; fax and mail software often lacks that character.
+    return babel_format_date(value, "long", locale=locale).replace("\u202f", "\u00a0")
 
 
 def format_number(value: int, lang: str) -> str:
@@ -128,22 +134,6 @@ def split_phone(number: str) -> tuple[str, str | None]:
     dial = re.sub(r"[^\d+]+", " ", number).strip()
     dial = ("+" if dial.startswith("+") else "") + " ".join(dial.replace("+", " ").split())
     return dial, extension
-
-
-_CYRILLIC = dict(
-    zip(
-        "абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґўқғҳҷӣӯ",
-        "a b v g d e e zh z i y k l m n o p r s t u f kh ts ch sh shch - y - e yu ya i yi ye g u q gh h j i u".split(),
-    )
-)
-
-
-def ascii_slug(text: str, limit: int = 32) -> str:
-    """Lower-case ASCII letters, digits and dashes (Cyrillic transliterated), for file names."""
-    text = "".join(_CYRILLIC.get(ch, ch) for ch in text.lower()).replace("-", " ")
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    slug = "-".join(re.findall(r"[a-z0-9]+", text))
-    return slug[:limit].strip("-")
 
 
 def ua_reference(case: Case) -> str:

@@ -6,6 +6,7 @@ A letter can be written in a language when a frame exists and every ask has text
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import re
@@ -15,7 +16,8 @@ from typing import Any
 
 from jinja2 import Environment
 
-from bot.content.models import Case, Target, Text, pick
+from bot.content.models import Ask, Case, GrammarCase, Inflected, Target, Text, form_of, pick
+from bot.render.formatting import format_letter_date
 
 logger = logging.getLogger(__name__)
 
@@ -36,15 +38,54 @@ def variant_chooser(seed: bytes) -> Callable[[str, int], int]:
     return variant
 
 
-def ask_has_lang(ask: Text, lang: str) -> bool:
+def ask_has_lang(ask: Ask, lang: str) -> bool:
     # A plain string "counts for no language in particular": it is usable in every letter.
-    return isinstance(ask, str) or bool(ask.get(lang))
+    return isinstance(ask.text, str) or bool(ask.text.get(lang))
 
 
 def as_sentence(text: str) -> str:
     """One ask as a sentence: whitespace collapsed, list punctuation (";") replaced by a full stop."""
     text = " ".join(text.split()).rstrip(" ;,")
     return text if not text or text[-1] in ".!?…" else text + "."
+
+
+def in_lang(text: Text | None, lang: str) -> str | None:
+    """Text only when it exists in lang (or is a plain string): a letter never mixes languages."""
+    if text is None or isinstance(text, str):
+        return text
+    return text.get(lang) or None
+
+
+class Person:
+    """An official or the person a letter is about, as a frame sees them in one language.
+
+    `form(field, case)` gives a grammatical form ("dat", "gen") and notes the ones the case file lacks,
+    so `rrbot check` can tell the case author which forms a frame used and did not find.
+    """
+
+    def __init__(self, fields: dict[str, Inflected | None], lang: str, missing: set[str], who: str) -> None:
+        self._fields = fields
+        self._lang = lang
+        self._missing = missing
+        self._who = who
+
+    def form(self, field: str, case: GrammarCase = "nom") -> str | None:
+        value, given = form_of(self._fields.get(field), self._lang, case)
+        if not given and value:
+            self._missing.add(f"{self._who}.{field}:{case}")
+        return value
+
+    def has(self, field: str, case: GrammarCase) -> bool:
+        """Whether the case file gives that form (a frame may word a sentence differently without it)."""
+        value, given = form_of(self._fields.get(field), self._lang, case)
+        if not given and value:
+            self._missing.add(f"{self._who}.{field}:{case}")
+        return given and value is not None
+
+    def __getattr__(self, field: str) -> str | None:
+        if field.startswith("_"):
+            raise AttributeError(field)
+        return self.form(field)
 
 
 class LetterWriter:
@@ -87,29 +128,69 @@ class LetterWriter:
         wanted = dict.fromkeys([*case.letter_languages, ui_lang])
         return [lang for lang in wanted if lang != current and lang in available]
 
-    def _context(self, case: Case, target: Target, lang: str, seed: bytes, signature: str | None) -> dict[str, Any]:
-        salutation = target.salutation
-        if isinstance(salutation, dict):
+    @staticmethod
+    def _official(target: Target, lang: str, missing: set[str], who: str) -> dict[str, Any]:
+        person = Person(
+            {"name": target.name, "title": target.title, "organisation": target.organisation}, lang, missing, who
+        )
+        lines = target.letter_address.get(lang) or target.address
+        return {
+            "person": person,
+            "name": person.name,
+            "title": person.title,
+            "organisation": person.organisation,
+            # The heading's address in the letter's language where the file has it, else as the document gives it.
+            "address": [line for line in lines if line.strip()],
             # A salutation in another language would be wrong here; the frame has a neutral one.
-            salutation = salutation.get(lang) or None
+            "salutation": in_lang(target.salutation, lang),
+        }
+
+    def addressee(self, case: Case, index: int) -> tuple[Target, Target | None]:
+        """(whom the letter is addressed to, the official it is a copy for).
+
+        A "copies to" official gets the letter to the first addressee with a "Copy to" line: the document
+        gives no salutation for them, and inventing one would put words in its mouth.
+        """
+        target = case.targets[index]
+        if target.copy_:
+            return case.primary_targets[0], target
+        return target, None
+
+    def _context(
+        self,
+        case: Case,
+        index: int,
+        lang: str,
+        seed: bytes,
+        signature: str | None,
+        today: dt.date | None,
+        missing: set[str] | None = None,
+    ) -> dict[str, Any]:
+        missing = set() if missing is None else missing
+        target, copy_for = self.addressee(case, index)
         subject = case.subject
+        asks = [(as_sentence(pick(ask.text, lang, ("en",)) or ""), ask.statement) for ask in case.asks]
+        facts = in_lang(case.facts, lang)
         return {
             "lang": lang,
             "variant": variant_chooser(seed),
-            "target": {
-                "name": target.name,
-                "title": pick(target.title, lang),
-                "organisation": pick(target.organisation, lang),
-                "address": [line for line in target.address if line.strip()],
-                "salutation": salutation,
-                "copy": target.copy_,
-            },
-            "subject": {"name": pick(subject.name, lang), "gender": subject.gender.value if subject.gender else None}
+            "target": self._official(target, lang, missing, "target"),
+            "copy_to": self._official(copy_for, lang, missing, "copy") if copy_for else None,
+            "subject": {
+                "person": Person({"name": subject.name}, lang, missing, "subject"),
+                "name": pick(subject.name, lang),
+                "gender": subject.gender.value if subject.gender else None,
+            }
             if subject
             else None,
             "title": " ".join((pick(case.title, lang) or "").split()),
-            "asks": [as_sentence(pick(ask, lang, ("en",)) or "") for ask in case.asks],
-            "signature": signature.strip() if signature and signature.strip() else None,
+            "facts": " ".join(facts.split()) if facts else None,
+            "requests": [text for text, statement in asks if not statement],
+            "statements": [text for text, statement in asks if statement],
+            "date": format_letter_date(today, lang) if today else None,
+            "signature": [line.strip() for line in signature.strip().splitlines()]
+            if signature and signature.strip()
+            else None,
         }
 
     def write(
@@ -120,17 +201,28 @@ class LetterWriter:
         *,
         variant_seed: bytes,
         signature: str | None,
+        today: dt.date | None = None,
         with_address: bool = True,
     ) -> str:
-        """The letter as plain text. with_address=False leaves out the postal block (emails)."""
-        target = case.targets[index]
-        ctx = self._context(case, target, lang, variant_seed, signature)
+        """The letter as plain text, dated `today` when given. with_address=False: an email (no heading, no date)."""
+        ctx = self._context(case, index, lang, variant_seed, signature, today if with_address else None)
         text = self.env.get_template(f"letters/letter.{lang}.txt.j2").render(with_address=with_address, **ctx)
         return re.sub(r"\n{3,}", "\n\n", text).strip()
 
     def subject(self, case: Case, index: int, lang: str, *, variant_seed: bytes) -> str:
         """Email subject line, one line."""
-        target = case.targets[index]
-        ctx = self._context(case, target, lang, variant_seed, None)
+        ctx = self._context(case, index, lang, variant_seed, None, None)
         text = self.env.get_template(f"letters/subject.{lang}.txt.j2").render(**ctx)
         return " ".join(text.split())
+
+    def missing_forms(self, case: Case, lang: str) -> set[str]:
+        """The grammatical forms ("target.title:dat") the letters in lang use and the case file does not give."""
+        missing: set[str] = set()
+        template = self.env.get_template(f"letters/letter.{lang}.txt.j2")
+        for index in range(len(case.targets)):
+            # Every phrasing of every paragraph: the k-th of each (frames keep to a handful per paragraph).
+            for k in range(6):
+                ctx = self._context(case, index, lang, b"", None, dt.date(2000, 1, 1), missing)
+                ctx["variant"] = lambda _name, count, k=k: k % max(count, 1)
+                template.render(with_address=True, **ctx)
+        return missing

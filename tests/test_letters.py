@@ -1,0 +1,141 @@
+"""The letters of the seed case as officials read them: the facts, the form of address, asks addressed to them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.content import load_case
+from bot.content.advice import _INSTRUCTION
+from bot.render.env import make_environment
+from bot.render.letters import LetterWriter
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "content" / "cases" / "ua-84-11.yaml"
+TEMPLATES = ROOT / "content" / "templates"
+USERS = [f"user-{i}".encode() for i in range(60)]  # enough users to meet every phrasing of every paragraph
+TODAY = dt.date(2026, 12, 4)
+
+# What a clerk needs to tell which case it is and why it is urgent, as the seed's facts say it.
+FACTS = {
+    "en": ["IZ/50-12", "29 March 2012", "24 November 2011", "Rule 39", "European Court of Human Rights"],
+    "ru": ["ИЗ-50/12", "29 марта 2012 г.", "24 ноября 2011 г.", "правилу 39", "Европейский суд по правам человека"],
+}
+
+
+@pytest.fixture(scope="module")
+def seed():
+    return load_case(SEED)
+
+
+@pytest.fixture(scope="module")
+def writer() -> LetterWriter:
+    return LetterWriter(make_environment(TEMPLATES), TEMPLATES)
+
+
+def letters(writer: LetterWriter, case, lang: str, **kw) -> dict[tuple[int, bytes], str]:
+    return {
+        (index, user): writer.write(case, index, lang, variant_seed=user, signature=None, **kw)
+        for index in range(len(case.targets))
+        for user in USERS
+    }
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+@pytest.mark.parametrize("with_address", [True, False], ids=["post", "email"])
+def test_every_letter_states_the_facts(writer, seed, lang, with_address):
+    texts = letters(writer, seed, lang, today=TODAY, with_address=with_address)
+    for key, text in texts.items():
+        stated = [fact for fact in FACTS[lang] if fact in text]
+        assert len(stated) >= 2, (key, text)
+    # Many different letters, all with the facts: the variation is in the wording around them.
+    assert len(set(texts.values())) >= 20
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_no_letter_tells_the_official_to_lobby(writer, seed, lang):
+    for text in letters(writer, seed, lang, today=TODAY).values():
+        for line in text.splitlines():
+            assert not _INSTRUCTION.match(line.strip()), line
+        assert "и/или" not in text and "and/or" not in text
+        assert "о человеке по имени" not in text
+
+
+def test_the_russian_letter_is_headed_in_the_dative_and_in_cyrillic(writer, seed):
+    text = writer.write(seed, 0, "ru", variant_seed=b"u", signature=None, today=TODAY)
+    heading = text.split("\n\n")[0].splitlines()
+    assert heading == [
+        "Генеральному прокурору Российской Федерации",
+        "Ю. Я. Чайке",
+        "ул. Большая Дмитровка, д. 15а",
+        "Москва, 125993",
+    ]
+    assert text.split("\n\n")[1] == "4 декабря 2026\u00a0г."  # no break between the year and «г.»
+    assert text.split("\n\n")[2] == "Уважаемый господин Генеральный прокурор!"
+    peshkov = writer.write(seed, 1, "ru", variant_seed=b"u", signature=None, today=TODAY).split("\n\n")[0]
+    assert peshkov.splitlines()[:3] == [
+        "Директору Третьего департамента стран СНГ",
+        "Министерства иностранных дел Российской Федерации",
+        "М. А. Пешкову",
+    ]
+    assert not re.search("[A-Za-z]", peshkov)
+
+
+def test_the_subject_is_named_in_the_genitive(writer, seed):
+    texts = letters(writer, seed, "ru").values()
+    assert all("Низомхона Джураева" in text for text in texts)
+    assert any("в связи с делом Низомхона Джураева" in text for text in texts)
+    subjects = {writer.subject(seed, 1, "ru", variant_seed=user) for user in USERS}
+    assert subjects == {
+        "Срочное обращение по делу Низомхона Джураева",
+        "О деле Низомхона Джураева: прошу срочно принять меры",
+    }
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_asks_are_requests_and_the_reminder_is_a_sentence(writer, seed, lang):
+    text = writer.write(seed, 0, lang, variant_seed=b"u", signature=None, today=TODAY)
+    request, reminder = (" ".join(ask.text[lang].split()) for ask in seed.asks)
+    lead = {"en": r"(?:I respectfully urge you to act on the following|I therefore call on you|My request is as follows):",
+            "ru": r"(?:Настоятельно прошу Вас|Прошу Вас|Убедительно прошу Вас):"}[lang]  # fmt: skip
+    assert re.search(lead + "\n" + re.escape(request), text), text
+    assert f"\n\n{reminder}\n\n" in text  # its own paragraph, not an item of the request list
+    assert {"en": "I would remind you that", "ru": "Напоминаю, что по международному праву"}[lang] in reminder
+
+
+@pytest.mark.parametrize(
+    ("lang", "date", "placeholders", "copy_line"),
+    [
+        ("en", "4 December 2026", "[Your name]\n[Your postal address]",
+         "Copy to: Dmitry A. Medvedev, President of the Russian Federation"),
+        ("ru", "4 декабря 2026\u00a0г.", "[Ваше имя]\n[Ваш почтовый адрес]",
+         "Копия: Президенту Российской Федерации Д. А. Медведеву"),
+    ],
+)  # fmt: skip
+def test_date_signature_and_the_copy_for_the_president(writer, seed, lang, date, placeholders, copy_line):
+    copy = writer.write(seed, 2, lang, variant_seed=b"u", signature=None, today=TODAY)
+    main = writer.write(seed, 0, lang, variant_seed=b"u", signature=None, today=TODAY)
+    # The President is a "copies to" official: the letter to the Prosecutor General, with a line for him.
+    assert copy == main + "\n\n" + copy_line
+    assert "Dear President" not in copy and "господин Президент" not in copy
+    assert f"\n\n{date}\n\n" in main and main.endswith(placeholders)
+    signed = writer.write(seed, 0, lang, variant_seed=b"u", signature="Anna Smith\n1 High St, Leeds", today=TODAY)
+    assert signed.endswith("Anna Smith\n1 High St, Leeds") and "[" not in signed
+    email = writer.write(seed, 1, lang, variant_seed=b"u", signature=None, with_address=False, today=TODAY)
+    assert date not in email and email.splitlines()[0].startswith(("Dear", "Уважаемый"))  # an email has its own date
+
+
+def test_missing_forms_fall_back_to_the_plain_ones(writer, seed):
+    plain = seed.model_copy(deep=True)
+    plain.targets[0].name = {"en": "Yurii Ya. Chaika", "ru": "Ю. Я. Чайка"}
+    plain.subject.name = {"en": "Nizomkhon Juraev", "ru": "Низомхон Джураев"}
+    assert writer.missing_forms(plain, "ru") == {"target.name:dat", "subject.name:gen"}
+    assert writer.missing_forms(seed, "ru") == set() and writer.missing_forms(seed, "en") == set()
+    texts = letters(writer, plain, "ru")
+    # The plain name stands in the heading; no sentence needs a genitive the file does not give.
+    assert texts[0, USERS[0]].startswith("Генеральному прокурору Российской Федерации\nЮ. Я. Чайка\n")
+    assert not any("делом Низомхон" in text for text in texts.values())
+    assert all("Низомхон Джураев — человек" in text for text in texts.values())
