@@ -456,7 +456,7 @@ def test_act_menu_lists_officials_and_the_appeal_language(renderer, seed):
     assert {"tw:ua-84-11", "sh:ua-84-11", "card:ua-84-11"} <= set(callbacks(screen))
     assert "🐦 Post on X" in labels and "🔗 Share" in labels
     ru = visible_text(renderer.act_menu(seed, "ru", NOW).text)
-    assert "Авторы обращения просят писать по-русски или на Вашем родном языке." in ru
+    assert "Авторы обращения просят писать по-русски или на своём языке." in ru
     assert "Незамедлительно принять меры" in ru
 
 
@@ -466,7 +466,7 @@ def test_act_menu_names_several_appeal_languages_gracefully(renderer):
     assert "The appeal asks for letters in Russian or English. You may also write in your own language." in en
     assert " or English or " not in en
     ru = visible_text(renderer.act_menu(case, "ru", NOW).text)
-    assert "Авторы обращения просят писать по-русски или по-английски. Можно написать и на Вашем родном языке." in ru
+    assert "Авторы обращения просят писать по-русски или по-английски. Можно писать и на своём языке." in ru
     three = visible_text(renderer.act_menu(make_case(letter_languages=["ru", "en", "tg"]), "ru", NOW).text)
     assert "по-русски, по-английски или по-таджикски." in three
     assert "Write in your own language." in visible_text(
