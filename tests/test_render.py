@@ -880,7 +880,7 @@ def test_letter_document_is_the_whole_letter_as_text(renderer, seed):
     assert body.count("Release every person") == 12 * 6 and body.rstrip().endswith("Ann")
     assert body.startswith("Yurii Ya. Chaika\n")  # the postal block, as on the letter screen
     check_html(doc.caption)
-    assert fits(doc.caption, 1024) and "Полный текст письма для Yurii Ya. Chaika" in doc.caption
+    assert fits(doc.caption, 1024) and "Полный текст письма адресату: Yurii Ya. Chaika" in doc.caption
     # The same letter the screen shows (same user, same language).
     short = renderer.letter_document(seed, 2, "en", "ru", variant_seed=b"u", signature=None)
     assert short.filename == "letter-ua-84-11-medvedev-ru.txt"
@@ -989,10 +989,10 @@ def test_mydata_says_plainly_what_is_stored(renderer, seed):
 
 def test_russian_headings_read_naturally(renderer, seed):
     kw = {"variant_seed": b"u", "signature": None}
-    assert "Письмо для Yurii Ya. Chaika" in visible_text(renderer.letter(seed, 0, "ru", "ru", **kw).text)
-    assert "Факс для Yurii Ya. Chaika" in visible_text(renderer.fax(seed, 0, "ru", "ru", **kw).text)
+    assert "Письмо адресату: Yurii Ya. Chaika" in visible_text(renderer.letter(seed, 0, "ru", "ru", **kw).text)
+    assert "Факс адресату: Yurii Ya. Chaika" in visible_text(renderer.fax(seed, 0, "ru", "ru", **kw).text)
     email = visible_text(renderer.email(seed, 1, "ru", "ru", **kw).text)
-    assert "Электронное письмо для M. A. Peshkov" in email
+    assert "Электронное письмо адресату: M. A. Peshkov" in email
     fax = visible_text(renderer.fax(seed, 0, "ru", "ru", **kw).text)
     assert "Онлайн-сервис отправки факсов отправит" not in fax and "онлайн-сервис" in fax
     screens = all_screens(renderer, seed, "ru")
