@@ -456,7 +456,7 @@ def test_act_menu_lists_officials_and_the_appeal_language(renderer, seed):
     assert {"tw:ua-84-11", "sh:ua-84-11", "card:ua-84-11"} <= set(callbacks(screen))
     assert "🐦 Post on X" in labels and "🔗 Share" in labels
     ru = visible_text(renderer.act_menu(seed, "ru", NOW).text)
-    assert "Авторы обращения просят писать по-русски или на своём языке." in ru
+    assert "Авторы обращения просят писать по-русски или на Вашем языке." in ru
     assert "Незамедлительно принять меры" in ru
 
 
