@@ -456,7 +456,7 @@ def test_act_menu_lists_officials_and_the_appeal_language(renderer, seed):
     assert {"tw:ua-84-11", "sh:ua-84-11", "card:ua-84-11"} <= set(callbacks(screen))
     assert "🐦 Post on X" in labels and "🔗 Share" in labels
     ru = visible_text(renderer.act_menu(seed, "ru", NOW).text)
-    assert "Авторы обращения просят писать по-русски или на Вашем родном языке." in ru
+    assert "Авторы обращения просят писать по-русски или на Вашем языке." in ru
     assert "Незамедлительно принять меры" in ru
 
 
@@ -466,7 +466,7 @@ def test_act_menu_names_several_appeal_languages_gracefully(renderer):
     assert "The appeal asks for letters in Russian or English. You may also write in your own language." in en
     assert " or English or " not in en
     ru = visible_text(renderer.act_menu(case, "ru", NOW).text)
-    assert "Авторы обращения просят писать по-русски или по-английски. Можно написать и на Вашем родном языке." in ru
+    assert "Авторы обращения просят писать по-русски или по-английски. Можно писать и на своём языке." in ru
     three = visible_text(renderer.act_menu(make_case(letter_languages=["ru", "en", "tg"]), "ru", NOW).text)
     assert "по-русски, по-английски или по-таджикски." in three
     assert "Write in your own language." in visible_text(
@@ -894,7 +894,7 @@ def test_letter_document_is_the_whole_letter_as_text(renderer, seed):
     assert body.count("Release every person") == 12 * 6 and body.rstrip().endswith("Ann")
     assert body.startswith("Yurii Ya. Chaika\n")  # the postal block, as on the letter screen
     check_html(doc.caption)
-    assert fits(doc.caption, 1024) and "Полный текст письма для Yurii Ya. Chaika" in doc.caption
+    assert fits(doc.caption, 1024) and "Полный текст письма адресату: Yurii Ya. Chaika" in doc.caption
     # The same letter the screen shows (same user, same language).
     short = renderer.letter_document(seed, 2, "en", "ru", variant_seed=b"u", signature=None)
     assert short.filename == "letter-ua-84-11-medvedev-ru.txt"
@@ -1003,10 +1003,10 @@ def test_mydata_says_plainly_what_is_stored(renderer, seed):
 
 def test_russian_headings_read_naturally(renderer, seed):
     kw = {"variant_seed": b"u", "signature": None}
-    assert "Письмо для Yurii Ya. Chaika" in visible_text(renderer.letter(seed, 0, "ru", "ru", **kw).text)
-    assert "Факс для Yurii Ya. Chaika" in visible_text(renderer.fax(seed, 0, "ru", "ru", **kw).text)
+    assert "Письмо адресату: Yurii Ya. Chaika" in visible_text(renderer.letter(seed, 0, "ru", "ru", **kw).text)
+    assert "Факс адресату: Yurii Ya. Chaika" in visible_text(renderer.fax(seed, 0, "ru", "ru", **kw).text)
     email = visible_text(renderer.email(seed, 1, "ru", "ru", **kw).text)
-    assert "Электронное письмо для M. A. Peshkov" in email
+    assert "Электронное письмо адресату: M. A. Peshkov" in email
     fax = visible_text(renderer.fax(seed, 0, "ru", "ru", **kw).text)
     assert "Онлайн-сервис отправки факсов отправит" not in fax and "онлайн-сервис" in fax
     screens = all_screens(renderer, seed, "ru")
