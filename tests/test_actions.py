@@ -184,7 +184,7 @@ def test_handlers_take_the_taps_of_every_action() -> None:
     from handlers.act import router
     from handlers.filters import tap_verbs
 
-    assert tap_verbs(router) == {"act", "doc", "pl", "later", *(a.verb for a in ACTION_TABLE)}
+    assert tap_verbs(router) == {"act", "doc", "prt", "pl", "later", *(a.verb for a in ACTION_TABLE)}
     # The routers before the catch-all, each filtered by the verbs it takes (handlers/__init__.py).
     others = [tap_verbs(r) or frozenset() for r in handlers._ROUTERS if r is not router]
     assert not any(verbs & {a.verb for a in ACTION_TABLE} for verbs in others)

@@ -49,12 +49,12 @@ async def test_a_long_letter_also_comes_as_a_text_file(edge_app: App, emulator: 
     await edge_app.store.set_language(501, "en")
     await who.send("/start long-case")
     await who.tap_data("act:")
-    await who.tap_data("tgt:long-case:0:")
+    await who.tap_data("tgt:long-case:chaika:")
     letter = who.last
-    await who.tap_data("doc:long-case:0:en", letter)
+    await who.tap_data("doc:long-case:chaika:en", letter)
     await who.tap_data("act:", letter)
     menu = next(m for m in who.messages if m["message_id"] == letter["message_id"])
-    await who.tap_data("tgt:long-case:0:", menu)  # coming back to the letter sends no second file
+    await who.tap_data("tgt:long-case:chaika:", menu)  # coming back to the letter sends no second file
     documents = [e for e in emulator.outbox(501) if e["message"].get("document")]
     assert len(documents) == 1, "the full letter is sent as a document, once, when asked"
     body = documents[-1]["file_bytes"].decode("utf-8")
@@ -79,7 +79,7 @@ async def test_a_tap_on_the_bots_message_in_a_group_shows_nothing_there(
     group = emulator.add_group(-100_777)
     person = {"id": 503, "is_bot": False, "first_name": "Ann"}
     before = len(emulator.calls)
-    for data in ("act:ua-84-11", "tgt:ua-84-11:0:", "card:ua-84-11", "sub:ua-84-11"):
+    for data in ("act:ua-84-11", "tgt:ua-84-11:chaika:ru", "card:ua-84-11", "sub:ua-84-11"):
         message = {"message_id": 9, "date": 1, "chat": group, "from": {"id": 1, "is_bot": True, "first_name": "B"}}
         emulator.queue_update(
             {

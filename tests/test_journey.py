@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import logging
 
 import pytest
+from pypdf import PdfReader
 
 from bot.app.wiring import App
 from emulator import BotAPIEmulator
@@ -106,6 +108,23 @@ async def test_letter_for_every_target_in_both_languages(app: App, emulator: Bot
             copies = [b["copy_text"]["text"] for b in who.buttons() if "copy_text" in b]
             assert target["email"] in copies, "the address is a copy button, not a mailto: link"
             await who.tap_data(f"tgt:{CASE}:{key}:")
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_print_sends_the_letter_as_an_a4_pdf(app: App, emulator: BotAPIEmulator, lang: str) -> None:
+    who = await arrive(emulator, 108, lang)
+    await who.tap_data("act:")
+    await who.tap_data(f"tgt:{CASE}:peshkov:")
+    letter = who.last
+    await who.tap_data(f"prt:{CASE}:peshkov:ru", letter)
+    documents = [e for e in emulator.outbox(108) if e["message"].get("document")]
+    assert len(documents) == 1 and documents[0]["message"]["document"]["file_name"] == "letter-ua-84-11-peshkov-ru.pdf"
+    pages = PdfReader(io.BytesIO(documents[0]["file_bytes"])).pages
+    text = " ".join(" ".join(page.extract_text() for page in pages).split())
+    assert "Директору Третьего департамента стран СНГ" in text and "М. А. Пешкову" in text
+    assert "Ul. Smolenskaya-Sennaia pl, 32/34" in text  # the envelope, as the document gives it
+    caption = documents[0]["message"]["caption"]
+    assert {"en": "ready to print", "ru": "Письмо для печати"}[lang] in caption
 
 
 async def test_three_taps_from_the_link_to_a_letter(app: App, emulator: BotAPIEmulator) -> None:

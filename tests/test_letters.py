@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from bot.content import load_case
 from bot.content.advice import _INSTRUCTION
+from bot.ground.i18n import load_translations
 from bot.render.env import make_environment
 from bot.render.letters import LetterWriter
+from bot.render.renderer import Renderer
+from tests.test_render import check_html
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "content" / "cases" / "ua-84-11.yaml"
@@ -139,3 +144,53 @@ def test_missing_forms_fall_back_to_the_plain_ones(writer, seed):
     assert texts[0, USERS[0]].startswith("Генеральному прокурору Российской Федерации\nЮ. Я. Чайка\n")
     assert not any("делом Низомхон" in text for text in texts.values())
     assert all("Низомхон Джураев — человек" in text for text in texts.values())
+
+
+# --- the printed letter ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return Renderer(
+        TEMPLATES, load_translations(ROOT / "content" / "locales"), bot_username="rrbot", default_timezone="UTC"
+    )
+
+
+def pdf_text(content: bytes) -> str:
+    reader = PdfReader(io.BytesIO(content))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+NOW = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("ru", ["Генеральному прокурору Российской Федерации", "Ю. Я. Чайке", "ИЗ-50/12", "правилу 39",
+                "Незамедлительно принять меры", "Напоминаю, что по международному праву", "4 декабря 2026",
+                "[Ваше имя]", "Адрес для конверта", "Bolshaia Dmitrovka 15 A"]),
+        ("en", ["Yurii Ya. Chaika", "Prosecutor General of the Russian Federation", "IZ/50-12", "Rule 39",
+                "Take immediate steps to clarify", "I would remind you that", "4 December 2026",
+                "[Your name]", "Envelope address, as the appeal gives it:", "Bolshaia Dmitrovka 15 A"]),
+    ],
+)  # fmt: skip
+def test_the_printed_letter_has_the_addressee_the_facts_and_the_asks(renderer, seed, lang, expected):
+    document = renderer.letter_pdf(seed, 0, lang, lang, variant_seed=b"u", signature=None, now=NOW)
+    assert document.filename == f"letter-ua-84-11-chaika-{lang}.pdf"
+    assert document.content.startswith(b"%PDF-")
+    text = " ".join(pdf_text(document.content).split())
+    for words in expected:
+        assert " ".join(words.split()) in text, words
+    assert PdfReader(io.BytesIO(document.content)).pages[0].mediabox.height == pytest.approx(842, abs=1)  # A4
+
+
+def test_the_printed_copy_for_the_president_says_whose_letter_it_is(renderer, seed):
+    document = renderer.letter_pdf(seed, 2, "en", "ru", variant_seed=b"u", signature="Anna Petrova", now=NOW)
+    text = " ".join(pdf_text(document.content).split())
+    assert "Генеральному прокурору Российской Федерации" in text  # the appeal's language, as on screen
+    assert "Копия: Президенту Российской Федерации Д. А. Медведеву" in text
+    assert "Ul.Ilyinka, 23" in text and "Bolshaia Dmitrovka" not in text  # his envelope, not the addressee's
+    assert "Anna Petrova" in text and "[Ваше имя]" not in text
+    check_html(document.caption)
+    assert "Letter to Dmitry A. Medvedev, ready to print · copy" in document.caption

@@ -527,13 +527,20 @@ def test_letter_screen_header_and_buttons(renderer, seed):
     cbs = callbacks(screen)
     assert cbs == [
         "tgt:ua-84-11:peshkov:en",
+        "prt:ua-84-11:peshkov:ru",
         "eml:ua-84-11:peshkov:ru",
         "fax:ua-84-11:peshkov:ru",
         "pl:ua-84-11:letter",
         "later:ua-84-11:letter",
         "act:ua-84-11",
     ]
-    assert [b.text for b in buttons(screen)][:4] == ["🌐 English", "📧 Email", "📠 Fax", "✅ I sent the letter"]
+    assert [b.text for b in buttons(screen)][:5] == [
+        "🌐 English",
+        "🖨 Print (PDF)",
+        "📧 Email",
+        "📠 Fax",
+        "✅ I sent the letter",
+    ]
     ru = renderer.letter(seed, 1, "ru", "ru", variant_seed=b"u", signature=None)
     assert "✅ Я отправил(а) письмо" in [b.text for b in buttons(ru)]
     assert "✅ I posted it" in [b.text for b in buttons(renderer.tweet(seed, "en"))]  # X keeps its own words

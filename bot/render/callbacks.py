@@ -27,6 +27,7 @@ _OTHER_VERBS: dict[str, tuple[str, ...]] = {
     "act": (_CASE,),  # "What can I do?"
     "bg": (_CASE,),  # background
     "doc": (_CASE, _TARGET, _LANG),  # the whole letter to one official as a .txt file
+    "prt": (_CASE, _TARGET, _LANG),  # the letter to one official as an A4 PDF, to print
     "pl": (_CASE, _ACTION),  # pledge: "I sent it"
     "later": (_CASE, _ACTION),  # "Remind me later" about one action
     "sub": (_CASE,),

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,15 @@ class Person:
         if field.startswith("_"):
             raise AttributeError(field)
         return self.form(field)
+
+
+@dataclass(frozen=True)
+class LetterParts:
+    heading: list[str]  # the addressee block in the letter's language
+    date: str
+    body: str  # from the salutation to the closing formula
+    signature: list[str]  # the saved signature's lines, or the name and address placeholders
+    copy_line: str | None  # "Copy to: …" in a "copies to" official's letter
 
 
 class LetterWriter:
@@ -188,7 +198,8 @@ class LetterWriter:
             "requests": [text for text, statement in asks if not statement],
             "statements": [text for text, statement in asks if statement],
             "date": format_letter_date(today, lang) if today else None,
-            "signature": [line.strip() for line in signature.strip().splitlines()]
+            # Blank lines dropped: the signature is one paragraph, which the printed letter relies on.
+            "signature": [line.strip() for line in signature.splitlines() if line.strip()]
             if signature and signature.strip()
             else None,
         }
@@ -214,6 +225,28 @@ class LetterWriter:
         ctx = self._context(case, index, lang, variant_seed, None, None)
         text = self.env.get_template(f"letters/subject.{lang}.txt.j2").render(**ctx)
         return " ".join(text.split())
+
+    def parts(
+        self, case: Case, index: int, lang: str, *, variant_seed: bytes, signature: str | None, today: dt.date
+    ) -> LetterParts:
+        """The letter cut where a printed page lays it out differently from a message.
+
+        Relies on the frames' shape (their header comments say so): the heading is the first paragraph,
+        the date the second, the closing formula opens the signature's paragraph, and a copy line comes last.
+        """
+        ctx = self._context(case, index, lang, variant_seed, signature, today)
+        text = self.env.get_template(f"letters/letter.{lang}.txt.j2").render(with_address=True, **ctx)
+        paragraphs = [p.strip("\n") for p in re.split(r"\n{2,}", text.strip())]
+        heading, date, *rest = paragraphs
+        copy_line = rest.pop() if ctx["copy_to"] else None
+        closing, *signature_lines = rest.pop().splitlines()
+        return LetterParts(
+            heading=heading.splitlines(),
+            date=date,
+            body="\n\n".join([*rest, closing]),
+            signature=signature_lines,
+            copy_line=copy_line,
+        )
 
     def missing_forms(self, case: Case, lang: str) -> set[str]:
         """The grammatical forms ("target.title:dat") the letters in lang use and the case file does not give."""

@@ -16,7 +16,7 @@ class Button:
 @dataclass(frozen=True)
 class Document:
     filename: str
-    content: bytes  # UTF-8 plain text
+    content: bytes  # the file's bytes (Telegram tells the type by the file name: .txt, .pdf)
     caption: str = ""  # Telegram HTML
 
 
