@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from bot.content import TARGET_KEYS, Case, Target
+from bot.content.advice import case_advice
 from bot.importer.case_yaml import case_data, render
 from bot.importer.parse import ParsedUA, parse_ua
 from bot.importer.targets import TargetDraft
@@ -94,7 +95,13 @@ def test_a_draft_with_every_field_round_trips_into_a_valid_target() -> None:
 
 def test_empty_fields_are_left_out() -> None:
     data = written(TargetDraft(name="Marta Elena Ruiz", title="", fax=None, address=[], copy=False))
-    assert data["targets"] == [{"name": "Marta Elena Ruiz"}]
+    assert data["targets"] == [{"id": "ruiz", "name": "Marta Elena Ruiz"}]  # an id always: pledges name her by it
+
+
+def test_every_written_official_has_a_unique_id() -> None:
+    data = written(TargetDraft(name="Marta Elena Ruiz"), TargetDraft(name="Ana Ruiz"), TargetDraft(name="Fiscalía"))
+    assert [t["id"] for t in data["targets"]] == ["ruiz", "ruiz-2", "fiscalia"]
+    assert not [w for w in case_advice(Case.model_validate(data), {}) if w.field.endswith(".id")]
 
 
 def test_parsed_targets_are_written_in_targets_order_and_are_valid() -> None:
@@ -163,6 +170,6 @@ def test_a_field_added_to_target_is_drafted_and_written_in_its_place() -> None:
     found = json.loads(result.stdout)
     after_fax = TARGET_KEYS.index("fax") + 1
     assert found["draft"] == [*TARGET_KEYS[:after_fax], "telex", *TARGET_KEYS[after_fax:], "head"]
-    assert found["written"] == [key for key in found["draft"] if key in {"name", "fax", "telex", "email"}]
+    assert found["written"] == [key for key in found["draft"] if key in {"id", "name", "fax", "telex", "email"}]
     assert found["written"].index("telex") == found["written"].index("fax") + 1
     assert found["read"] == "412345 FISCAL GT"

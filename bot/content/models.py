@@ -133,11 +133,6 @@ class Target(Strict):
         """The official's name as a reader of lang sees it (Cyrillic on Russian screens when the file has it)."""
         return pick(self.name, lang) or ""
 
-    def derived_id(self) -> str:
-        """An id from the name's last word ("chaika"), for a case file that gives none."""
-        words = (pick(self.name, "en") or "").replace(".", " ").split()
-        return ascii_slug(words[-1] if words else "", 16) or "official"
-
     @field_validator("fax")
     @classmethod
     def _fax_digits(cls, value: str | None) -> str | None:
@@ -186,13 +181,19 @@ class Subject(Strict):
 
 def target_ids(targets: list[Target]) -> list[str]:
     """Each target's id: its own, else one derived from its name that no other target has (chaika, chaika-2)."""
-    taken = {t.id for t in targets if t.id}
+    return unique_ids([(t.id, t.name) for t in targets])
+
+
+def unique_ids(targets: list[tuple[str | None, Inflected | None]]) -> list[str]:
+    """(id or None, name) -> ids: the given ones kept, the others derived from the name's last word, unique."""
+    taken = {given for given, _ in targets if given}
     ids = []
-    for target in targets:
-        if target.id:
-            ids.append(target.id)
+    for given, name in targets:
+        if given:
+            ids.append(given)
             continue
-        base = candidate = target.derived_id()
+        words = (pick(name, "en") or "").replace(".", " ").split()
+        base = candidate = ascii_slug(words[-1] if words else "", 16) or "official"
         n = 2
         while candidate in taken:
             candidate = f"{base[:13]}-{n}"

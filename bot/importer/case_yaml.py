@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from bot.content.models import TARGET_KEYS, Case
+from bot.content.models import TARGET_KEYS, Case, unique_ids
 from bot.importer.parse import ParsedUA, TargetDraft
 
 logger = logging.getLogger(__name__)
@@ -47,15 +47,17 @@ def case_data(parsed: ParsedUA) -> dict[str, Any]:
         language = getattr(parsed, "language", "en")
         data["asks"] = [{language: ask} for ask in parsed.asks]
     if parsed.targets:
-        data["targets"] = [_target(t) for t in parsed.targets]
+        # Every official gets an id in the file, so that pledges and buttons survive a respelt name or a new order.
+        ids = unique_ids([(t.id, t.name) for t in parsed.targets])
+        data["targets"] = [_target(t, target_id) for t, target_id in zip(parsed.targets, ids, strict=True)]
     if parsed.links:
         data["links"] = [dict(link) for link in parsed.links]
     return data
 
 
-def _target(target: TargetDraft) -> dict[str, Any]:
+def _target(target: TargetDraft, target_id: str) -> dict[str, Any]:
     """The draft's filled-in fields, in Target's order: an empty one (or copy: false) is left for Case's default."""
-    return {key: value for key in TARGET_KEYS if (value := getattr(target, key))}
+    return {key: value for key in TARGET_KEYS if (value := target_id if key == "id" else getattr(target, key))}
 
 
 def validation_problems(data: dict[str, Any]) -> list[str]:
