@@ -43,8 +43,9 @@ async def _step_send(who: Activist, text: str) -> None:
         _show_message(entry["message"])
 
 
-async def _step_tap(who: Activist, prefix: str) -> None:
-    message = who.last
+async def _step_tap(who: Activist, prefix: str, on: int | None = None) -> None:
+    """Tap the first button whose data starts with prefix, on message `on` as it is now (default: the latest)."""
+    message = next(m for m in reversed(who.messages) if m["message_id"] == on) if on else who.last
     label = next(b["text"] for b in who.buttons(message) if b.get("callback_data", "").startswith(prefix))
     _user(who.first_name, f"taps [ {label} ]")
     before = len(who.emu.outbox(who.user_id))
@@ -75,10 +76,12 @@ async def main(language: str = "en") -> int:
                 await _step_tap(ann, "card:")
                 await _step_tap(ann, "act:")
                 await _step_tap(ann, "tgt:")
-                await _step_tap(ann, "pl:")
-                await _step_tap(ann, "act:")
-                await _step_tap(ann, "tw:")
-                await _step_tap(ann, "pl:")
+                screen = ann.last["message_id"]  # the PDF comes as a file below it: taps go on up here
+                await _step_tap(ann, "prt:", screen)
+                await _step_tap(ann, "pl:", screen)
+                await _step_tap(ann, "act:", screen)
+                await _step_tap(ann, "tw:", screen)
+                await _step_tap(ann, "pl:", screen)
                 other = "ru" if language == "en" else "en"
                 boris = Activist(emu, 1002, "Boris", other)
                 case = library.open_cases()[0] if library.open_cases() else library.all()[0]
