@@ -89,7 +89,7 @@ async def test_letter_for_every_target_in_both_languages(app: App, emulator: Bot
         if lang == "en":
             # An English reader gets what the Russian letter says, folded under it, from the case's own text ...
             assert any(e["type"] == "expandable_blockquote" for e in who.last.get("entities", []))
-            assert "Take immediate steps to clarify the whereabouts" in letter
+            assert "take immediate steps to clarify the whereabouts" in letter
             # ... and can switch the letter to their own language.
             await who.tap_data(f"tgt:{CASE}:{key}:en")
             assert target["salutation"]["en"] in who.last["text"]

@@ -569,7 +569,8 @@ def test_same_seed_same_letter_different_seeds_vary(renderer, seed):
             parts = text.split("\n\n")
             for i, part in enumerate(parts[1:7]):
                 paragraphs[i].add(part)
-        assert all(len(p) >= 2 for p in paragraphs[1:6]), [len(p) for p in paragraphs]
+        # (The closing formula itself may be fixed: British usage allows only "Yours sincerely" after "Dear …".)
+        assert all(len(p) >= 2 for p in paragraphs[1:5]), [len(p) for p in paragraphs]
 
 
 def test_russian_letter_agrees_with_the_subjects_gender(renderer):
@@ -582,14 +583,14 @@ def test_russian_letter_agrees_with_the_subjects_gender(renderer):
         )
 
     female, male, unknown = letters("f"), letters("m"), letters(None)
-    assert "за судьбой которой" in female and "Она нуждается" in female and "её безопасность" in female
-    assert "которого" not in female and "Он нуждается" not in female and "его безопасность" not in female
-    assert "за судьбой которого" in male and "Он нуждается" in male and "его безопасность" in male
-    assert "которой" not in male and "Она " not in male
-    assert "Этот человек нуждается" in unknown and "безопасность этого человека" in unknown
+    assert "за её судьбой" in female and "Она в опасности" in female and "её безопасность" in female
+    assert "за его судьбой" not in female and "Он в опасности" not in female and "его безопасность" not in female
+    assert "за его судьбой" in male and "Он в опасности" in male and "его безопасность" in male
+    assert "её " not in male and "Она " not in male
+    assert "Этот человек в опасности" in unknown and "безопасность этого человека" in unknown
     assert "Он " not in unknown and "Она " not in unknown
     # Without the genitive the name stays in the nominative, in a sentence built for it; with it, «в связи с делом».
-    assert "в связи с делом" not in female and "Мария Иванова — человек" in female
+    assert "в связи с делом" not in female and "Мария Иванова нуждается в" in female
     declined = letters("f", {"ru": {"nom": "Мария Иванова", "gen": "Марии Ивановой"}})
     assert "в связи с делом Марии Ивановой" in declined and "делом Мария" not in declined
     assert "о человеке по имени" not in female + male + unknown + declined
@@ -838,7 +839,7 @@ def test_content_is_escaped_everywhere(renderer):
     assert nasty in card and "1 < 2 && 3 > 2 &amp; <i>" in card
     letter = pre_text(renderer.letter(case, 0, "en", "en", variant_seed=b"x", signature="<i>Me</i> & you"))
     assert "Mr <Official> & Sons" in letter and "1 < Street > & Co" in letter and "Dear <Sir>," in letter
-    assert "Stop <torture> & free them." in letter and letter.endswith("<i>Me</i> & you")
+    assert "to stop <torture> & free them." in letter and letter.endswith("<i>Me</i> & you")
 
 
 def test_a_huge_case_still_fits(renderer):
