@@ -144,7 +144,8 @@ def test_seed_is_complete_in_english_and_russian(seed):
         assert cyrillic.search(ask.text["ru"]) and not cyrillic.search(ask.text["en"])
     # The reminder of the absolute obligation is the writer's own sentence, not a request.
     assert [ask.statement for ask in seed.asks] == [False, True]
-    assert seed.asks[1].text["ru"].startswith("Позвольте напомнить, что международное право в области прав человека")
+    reminder = seed.asks[1].text["ru"]
+    assert reminder.startswith("Напоминаю, что по международному праву Российская Федерация безусловно обязана")
     assert set(seed.facts) == set(seed.copies) == {"en", "ru"}
     assert "Джураев" in seed.summary["ru"]
 

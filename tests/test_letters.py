@@ -109,7 +109,7 @@ def test_asks_are_requests_and_the_reminder_is_a_sentence(writer, seed, lang):
     # One request runs on from the lead as one sentence ("Прошу Вас незамедлительно принять меры …").
     assert re.search(lead + " " + re.escape(request[0].lower() + request[1:]), text), text
     assert f"\n\n{reminder}\n\n" in text  # its own paragraph, not an item of the request list
-    assert {"en": "I would remind you that", "ru": "Позвольте напомнить, что международное право"}[lang] in reminder
+    assert {"en": "I would remind you that", "ru": "Напоминаю, что по международному праву"}[lang] in reminder
 
 
 @pytest.mark.parametrize(
@@ -169,7 +169,7 @@ NOW = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC)
     ("lang", "expected"),
     [
         ("ru", ["Генеральному прокурору Российской Федерации", "Ю. Я. Чайке", "ИЗ-50/12", "правилу 39",
-                "незамедлительно принять меры", "Позвольте напомнить, что международное право", "4 декабря 2026",
+                "незамедлительно принять меры", "Напоминаю, что по международному праву", "4 декабря 2026",
                 "[Ваше имя]", "Адрес для конверта", "Bolshaia Dmitrovka 15 A"]),
         ("en", ["Yurii Ya. Chaika", "Prosecutor General of the Russian Federation", "IZ/50-12", "Rule 39",
                 "take immediate steps to clarify", "I would remind you that", "4 December 2026",
