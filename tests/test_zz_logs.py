@@ -32,7 +32,8 @@ async def test_a_journey_that_logs_a_lot(app: App, emulator: BotAPIEmulator) -> 
     await who.send(f"/start {CASE}")
     await who.tap_data("act:")
     await who.tap_data("tgt:")
-    await who.tap_data(f"later:{CASE}:letter")  # a personal job: APScheduler logs its id
+    # The seed's deadline has passed, so the screen offers no "Remind me later": one on an older screen is answered.
+    await who.press(who.last["message_id"], f"later:{CASE}:letter")
     await who.tap_data(f"pl:{CASE}:letter")
     emulator.inject("sendMessage", 400, "Bad Request: something odd", times=1)
     emulator.user_sends(USER, "/help")  # fails: logged with the update and a traceback
