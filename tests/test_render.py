@@ -1182,3 +1182,25 @@ def test_a_broadcasts_progress_names_what_it_carries_in_either_language(renderer
     # Russian: the state word ("завершена") agrees with "рассылка" in every title.
     assert title(alert, "ru") == "🏁 <b>Рассылка призыва по UA 201/26</b> · завершена"
     assert title(update, "ru", State.cancelled) == "🏁 <b>Рассылка обновления 3 к UA 84/11</b> · остановлена"
+
+
+def test_remind_me_later_is_offered_only_before_the_deadline(renderer, seed):
+    """Past the deadline there is nothing to be reminded of in time: the button goes, "I sent it" stays."""
+    kw = {"variant_seed": b"u", "signature": None}
+    before = dt.datetime(2012, 5, 10, 12, tzinfo=dt.UTC)
+    after = dt.datetime(2012, 5, 16, 12, tzinfo=dt.UTC)
+    for screen in (
+        renderer.letter(seed, 0, "en", "ru", now=before, **kw),
+        renderer.fax(seed, 0, "en", "ru", now=before, **kw),
+        renderer.tweet(seed, "en", now=before),
+    ):
+        assert any(c.startswith("later:") for c in callbacks(screen))
+    for screen in (
+        renderer.letter(seed, 0, "en", "ru", now=after, **kw),
+        renderer.email(seed, 1, "ru", "ru", now=after, **kw),
+        renderer.share(seed, "ru", now=after),
+    ):
+        assert not any(c.startswith("later:") for c in callbacks(screen))
+        assert any(c.startswith("pl:") for c in callbacks(screen))
+    # The letter is dated the day it is shown.
+    assert "10 May 2012" in pre_text(renderer.letter(seed, 0, "en", "en", now=before, **kw))
