@@ -22,8 +22,9 @@ from scheduler import Scheduler
 
 router = Router(name="account")
 
-# Long enough for a name, a town and a country; anything longer is not a signature.
+# Long enough for a name and a postal address; anything longer is not a signature.
 MAX_SIGNATURE = 200
+MAX_SIGNATURE_LINES = 6
 
 
 class SignForm(StatesGroup):
@@ -31,8 +32,10 @@ class SignForm(StatesGroup):
 
 
 async def _save_signature(message: Message, text: str, lang: str, store: Store, renderer: Renderer) -> None:
-    signature = " ".join(text.split())
-    if len(signature) > MAX_SIGNATURE:
+    # Lines are kept: a name, then a postal address for replies, as they go under a letter.
+    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    signature = "\n".join(lines)
+    if len(signature) > MAX_SIGNATURE or len(lines) > MAX_SIGNATURE_LINES:
         await message.answer(renderer.message("sign_too_long", lang, limit=MAX_SIGNATURE))
         return
     await store.set_signature(message.chat.id, signature)

@@ -215,6 +215,7 @@ def test_check_warns_about_weak_letters_and_still_says_ok(tmp_path):
     assert "asks[0].ru" not in warnings  # «Освободить его.» is what the letter asks
     assert "asks[1].es" in warnings and "asks[1].fr" in warnings and "asks[1].en" not in warnings
     assert "two salutations in one" in warnings["targets[0].salutation"]
+    assert "asks for letters in 'ru': give every ask a ru text" in warnings["asks"]
     assert "write `id: official`" in warnings["targets[0].id"] and "targets[1].id" not in warnings
     # The Russian frame heads the letter in the dative: the case gives only the plain forms.
     assert "ru letters use its 'dat' form: write `ru: {nom: Первый Чиновник, dat: …}`" in warnings["targets[0].name"]
@@ -222,7 +223,7 @@ def test_check_warns_about_weak_letters_and_still_says_ok(tmp_path):
     # The copy official's name has no Russian at all: a Russian letter would show it in Latin letters.
     assert "no ru text" in warnings["targets[1].name"]
     assert report.rstrip().endswith(
-        f"OK: 1 cases, {len(list((content / 'templates').glob('**/*.j2')))} templates (9 warnings)"
+        f"OK: 1 cases, {len(list((content / 'templates').glob('**/*.j2')))} templates (10 warnings)"
     )
 
 

@@ -302,6 +302,24 @@ async def test_sign_prompt_takes_the_next_text(app: App, emulator: BotAPIEmulato
     assert (await app.store.user(114)).signature == "Ann K., Tromsø"
 
 
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_a_signature_with_a_postal_address_signs_the_letter(
+    app: App, emulator: BotAPIEmulator, lang: str
+) -> None:
+    """A name and, on the next lines, an address for replies: kept as lines, and they replace the placeholders."""
+    who = await arrive(emulator, 118, lang)
+    prompt = await who.send("/sign")
+    assert {"en": "12 High Street", "ru": "ул. Баумана"}[lang] in prompt["text"], "the prompt shows an address"
+    await who.send("Anna Smith\n  12   High Street\n\nLeeds LS1 1AA")
+    assert (await app.store.user(118)).signature == "Anna Smith\n12 High Street\nLeeds LS1 1AA"
+    await who.send(f"/start {CASE}")
+    await who.tap_data("act:")
+    await who.tap_data(f"tgt:{CASE}:chaika:")
+    letter = who.last["text"]
+    assert "Anna Smith\n12 High Street\nLeeds LS1 1AA" in letter
+    assert "[Ваш почтовый адрес]" not in letter and "[Ваше имя]" not in letter
+
+
 async def test_another_command_cancels_the_sign_prompt(app: App, emulator: BotAPIEmulator) -> None:
     who = await arrive(emulator, 115, "en")
     await who.send("/sign")

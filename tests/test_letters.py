@@ -195,3 +195,23 @@ def test_the_printed_copy_for_the_president_says_whose_letter_it_is(renderer, se
     assert "Anna Petrova" in text and "[Ваше имя]" not in text
     check_html(document.caption)
     assert "Letter to Dmitry A. Medvedev, ready to print · copy" in document.caption
+
+
+def test_the_readers_copy_says_what_the_letter_says(writer, seed):
+    """The English copy under a Russian letter uses the same phrasing of every paragraph (the frames keep the k-th
+    phrasing of a paragraph the same in every language)."""
+    pairs = [
+        ("grave concern", "глубокую тревогу"),
+        ("one of many people", "многие люди"),
+        ("about the case", "Обращаюсь"),
+    ]
+    pairs += [
+        ("hear soon", "вскоре узнать"),
+        ("I trust you", "Рассчитываю"),
+        ("look forward to your reply", "надеюсь на Ваш ответ"),
+    ]
+    for user in USERS:
+        en = writer.write(seed, 0, "en", variant_seed=user, signature=None)
+        ru = writer.write(seed, 0, "ru", variant_seed=user, signature=None)
+        for english, russian in pairs:
+            assert (english in en) == (russian in ru), (user, english, en, ru)

@@ -523,7 +523,8 @@ def test_letter_screen_header_and_buttons(renderer, seed):
     text = visible_text(screen.text)
     assert "Letter to M. A. Peshkov" in text
     assert "by post, by fax, or by email" in text
-    assert pre_text(screen).rstrip().endswith("Anna Smith, Leeds")
+    # A one-line signature is a name and town: a posted letter still asks for the address, for a reply.
+    assert pre_text(screen).rstrip().endswith("Anna Smith, Leeds\n[Ваш почтовый адрес]")
     cbs = callbacks(screen)
     assert cbs == [
         "tgt:ua-84-11:peshkov:en",
@@ -839,7 +840,7 @@ def test_content_is_escaped_everywhere(renderer):
     assert nasty in card and "1 < 2 && 3 > 2 &amp; <i>" in card
     letter = pre_text(renderer.letter(case, 0, "en", "en", variant_seed=b"x", signature="<i>Me</i> & you"))
     assert "Mr <Official> & Sons" in letter and "1 < Street > & Co" in letter and "Dear <Sir>," in letter
-    assert "to stop <torture> & free them." in letter and letter.endswith("<i>Me</i> & you")
+    assert "to stop <torture> & free them." in letter and letter.endswith("<i>Me</i> & you\n[Your postal address]")
 
 
 def test_a_huge_case_still_fits(renderer):
@@ -899,7 +900,7 @@ def test_letter_document_is_the_whole_letter_as_text(renderer, seed):
     doc = renderer.letter_document(case, 0, "ru", "en", variant_seed=b"seed", signature="Ann")
     assert doc.filename == "letter-long-case-chaika-en.txt"
     body = doc.content.decode("utf-8")
-    assert body.count("Release every person") == 12 * 6 and body.rstrip().endswith("Ann")
+    assert body.count("Release every person") == 12 * 6 and body.rstrip().endswith("Ann\n[Your postal address]")
     assert body.startswith("Yurii Ya. Chaika\n")  # the postal block, as on the letter screen
     check_html(doc.caption)
     assert fits(doc.caption, 1024) and "Полный текст письма адресату: Yurii Ya. Chaika" in doc.caption

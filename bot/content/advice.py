@@ -61,6 +61,7 @@ def case_advice(case: Case, frames: dict[str, set[tuple[str, str, str]]]) -> lis
     advice: list[Advice] = []
     letter_langs = [lang for lang in frames if case.asks_in(lang) or lang in case.letter_languages]
     advice.extend(_facts(case, letter_langs))
+    advice.extend(_asked_languages(case, frames))
     advice.extend(_asks(case))
     for i, target in enumerate(case.targets):
         where = f"targets[{i}]"
@@ -89,8 +90,8 @@ def _facts(case: Case, letter_langs: list[str]) -> list[Advice]:
         return [
             Advice(
                 "facts",
-                "no facts: letters say nothing of what happened; write two to four sentences "
-                "(who, what, when and where, the legal point) in each letter language",
+                "no facts: letters say nothing of what happened; add `facts:` (above `asks:`), two to four "
+                "sentences (who, what, when and where, the legal point) in each letter language",
             )
         ]
     if isinstance(case.facts, str):
@@ -100,6 +101,23 @@ def _facts(case: Case, letter_langs: list[str]) -> list[Advice]:
         for lang in letter_langs
         if not case.facts.get(lang)
     ]
+
+
+def _asked_languages(case: Case, frames: dict[str, set[tuple[str, str, str]]]) -> list[Advice]:
+    """Languages the appeal asks letters in that the bot cannot write: readers get another one."""
+    advice = []
+    for lang in case.letter_languages:
+        if lang not in frames:
+            advice.append(
+                Advice(
+                    "letter_languages",
+                    f"the appeal asks for letters in {lang!r}, and there is no letter frame for it "
+                    f"(templates/letters/letter.{lang}.txt.j2): readers get a letter in another language",
+                )
+            )
+        elif not case.asks_in(lang) and not all(isinstance(ask.text, str) for ask in case.asks):
+            advice.append(Advice("asks", f"the appeal asks for letters in {lang!r}: give every ask a {lang} text"))
+    return advice
 
 
 def _asks(case: Case) -> list[Advice]:

@@ -101,7 +101,9 @@ def _advice(content_dir: Path, cases: dict[str, Case]) -> list[Problem]:
         text = path.read_text(encoding="utf-8")
         shown = shown_path(path)
         for advice in case_advice(case, frames):
-            warnings.append(Problem(shown, field_line(text, advice.field), advice.field, advice.message))
+            # A field the file lacks (facts) is pointed at where it goes: by the asks.
+            line = field_line(text, advice.field) or field_line(text, "asks")
+            warnings.append(Problem(shown, line, advice.field, advice.message))
     return warnings
 
 

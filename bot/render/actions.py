@@ -55,10 +55,14 @@ class ActionScreens(RendererBase):
         """What every letter-bearing screen says about the addressee and the language."""
         _ = self._gettext(lang)
         target = case.targets[index]
+        # A letter in neither the language asked for (by the reader, or by the appeal) nor the reader's own says why.
+        wanted = requested
+        if requested == used and case.letter_languages and used not in case.letter_languages and used != lang:
+            wanted = case.letter_languages[0]
         note = None
-        if requested != used:
+        if wanted != used:
             note = _("No %(wanted)s text for this appeal yet: letter shown in %(shown)s.") % {
-                "wanted": language_name(requested, lang),
+                "wanted": language_name(wanted, lang),
                 "shown": language_name(used, lang),
             }
         position = ", ".join(p for p in (pick(target.title, lang), pick(target.organisation, lang)) if p)
@@ -89,7 +93,9 @@ class ActionScreens(RendererBase):
         text in that language (never a machine translation), None when there is none or it is the same language."""
         if used == lang or lang not in self.letters.available(case):
             return None
-        return self.letters.write(case, index, lang, variant_seed=variant_seed, signature=signature, with_address=False)
+        # The letter as posted (same phrasings, same signature lines), without the heading the reader has above.
+        letter = self.letters.write(case, index, lang, variant_seed=variant_seed, signature=signature)
+        return letter.split("\n\n", 1)[-1]
 
     def _file_button_label(self, lang: str) -> str:
         _ = self._gettext(lang)
@@ -187,6 +193,7 @@ class ActionScreens(RendererBase):
             name=shorten(target.name_in(lang), 200),
             copy=target.copy_,
             letter_language=language_name(used, lang),
+            signed=bool(signature and signature.strip()),
         )
         filename = f"letter-{case.id}-{target.id}-{used}.pdf"
         return Document(filename, letter_pdf(printed), caption)

@@ -227,7 +227,10 @@ class CaseScreens(RendererBase):
         back = [Button(label("⬅️", _("Back")), callback=encode("card", case.id))]
         if case.status == Status.closed:
             return Screen(self.message("closed_case", lang), [back])
-        asks = [self._pick(ask.text, lang) for ask in case.asks]
+        # What the appeal asks of the officials: its requests (a reminder is the letter speaking, in the first person).
+        asks = [self._pick(ask.text, lang) for ask in case.asks if not ask.statement] or [
+            self._pick(ask.text, lang) for ask in case.asks
+        ]
         languages = languages_phrase(case.letter_languages, lang)
         text = self._fit(
             lambda n: self._render(
