@@ -9,7 +9,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from bot.content import Case, Library, Status
-from bot.content.actions import ACTION_BY_VERB, ACTION_TABLE
+from bot.content.actions import ACTION_BY_KEY, ACTION_BY_VERB, ACTION_TABLE
 from bot.ground.clock import Clock
 from bot.ground.privacy import Pseudonymizer
 from bot.ground.settings import Settings
@@ -36,16 +36,22 @@ async def command_act_handler(
     followed = [c for c in library.open_cases() if c.id in subscribed]
     candidates = followed or library.open_cases()
     if len(candidates) == 1:
-        await send(message, renderer.act_menu(candidates[0], lang, clock()))
+        written = await _written(store, message.chat.id, candidates[0])
+        await send(message, renderer.act_menu(candidates[0], lang, clock(), written))
     elif candidates:
         await send(message, renderer.case_list(candidates, lang, clock()))
     else:
         await message.answer(renderer.message("no_cases", lang))
 
 
+async def _written(store: Store, user_id: int, case: Case) -> frozenset[str]:
+    """The officials (ids) this person said they wrote to, by letter, email or fax."""
+    return frozenset(official for _, official in await store.written(user_id, case.id))
+
+
 @router.callback_query(Cb("act", *CASE_ACTION_VERBS))
 async def case_action_handler(
-    query: CallbackQuery, cb: Callback, lang: str, library: Library, renderer: Renderer, clock: Clock
+    query: CallbackQuery, cb: Callback, lang: str, library: Library, store: Store, renderer: Renderer, clock: Clock
 ) -> None:
     """The action menu, and the screens of the case-wide actions (the post on X, the share)."""
     case = library.get(cb.args[0])
@@ -54,7 +60,7 @@ async def case_action_handler(
         await toast(query, renderer.toast("stale_button", lang))
         return
     if cb.verb == "act":
-        await show(query, renderer.act_menu(case, lang, clock()))
+        await show(query, renderer.act_menu(case, lang, clock(), await _written(store, query.from_user.id, case)))
     else:
         await show(query, renderer.case_action(ACTION_BY_VERB[cb.verb], case, lang, clock()))
     await toast(query)
@@ -118,16 +124,25 @@ async def _actionable(
 async def pledge_handler(
     query: CallbackQuery, cb: Callback, lang: str, library: Library, store: Store, renderer: Renderer
 ) -> None:
-    """ "I sent it": count once per user, case and action, and show the running total."""
-    case_id, action = cb.args
+    """ "I sent it": count once per user, case and action (and official), and show the running total."""
+    case_id, action, official = cb.args
     case = await _actionable(query, case_id, lang, library, renderer)
     if case is None:
         return
-    result = await store.pledge(query.from_user.id, case.id, action)
+    # An official the case no longer has (or one named for a case-wide action) counts for the case only.
+    index = case.target_index(official) if official and ACTION_BY_KEY[action].per_target else None
+    named = case.targets[index].id if index is not None else None
+    result = await store.pledge(query.from_user.id, case.id, action, official=named)
     # Held up past Telegram's answer window (a downtime, Redis away), the toast is lost: the pledge still
     # counts, and tapping again says so. No message instead: after a downtime that would be thousands of
     # them against Telegram's 30 a second, ahead of every other reply.
-    await toast(query, renderer.pledge_toast(action, lang, counted=result.counted, total=result.total, case=case))
+    if index is not None and not result.counted:
+        answer = renderer.official_pledge_toast(
+            case, index, lang, counted=bool(result.official_counted), total=result.official_total
+        )
+    else:
+        answer = renderer.pledge_toast(action, lang, counted=result.counted, total=result.total, case=case)
+    await toast(query, answer)
 
 
 @router.callback_query(Cb("later"))

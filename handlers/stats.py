@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
@@ -48,12 +49,15 @@ async def command_stats_handler(
         return
     at = charted.deadline_at(renderer.default_timezone)
     deadline = at.date() if at else None
-    daily = figures.cases[0].daily
+    daily, officials = figures.cases[0].daily, renderer.officials_by_name(charted, figures.cases[0].officials, lang)
     # matplotlib costs ~60 MB of memory: only processes that draw a chart pay for it.
     from bot.render.charts import pledges_chart
 
     png = await asyncio.to_thread(
-        pledges_chart, daily, deadline, renderer.chart_title(charted, lang), **renderer.chart_labels(lang, deadline)
+        functools.partial(pledges_chart, officials=officials, **renderer.chart_labels(lang, deadline)),
+        daily,
+        deadline,
+        renderer.chart_title(charted, lang),
     )
     await message.answer_photo(
         BufferedInputFile(png, filename=f"pledges-{charted.id}-{today.isoformat()}.png"),
@@ -67,8 +71,9 @@ async def command_export_handler(
 ) -> None:
     """The figures as a CSV file: counts only, no chat ids, no pseudonyms."""
     figures = await aggregates.collect(store, [c.id for c in library.all()])
+    names = {c.id: {t.id: t.name_in(lang) for t in c.targets} for c in library.all()}
     today: dt.date = clock().date()
     await message.answer_document(
-        BufferedInputFile(aggregates.to_csv(figures), filename=f"figures-{today.isoformat()}.csv"),
+        BufferedInputFile(aggregates.to_csv(figures, names), filename=f"figures-{today.isoformat()}.csv"),
         caption=renderer.export_caption(lang, today),
     )

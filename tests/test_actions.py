@@ -127,7 +127,9 @@ def test_row_has_a_screen_that_offers_its_pledge(renderer: Renderer, action: Act
         else:
             screen = renderer.case_action(action, case, lang)
         assert screen.text
-        assert f"pl:{case.id}:{action.key}" in callbacks(screen), f"{action.key} ({lang}): {callbacks(screen)}"
+        # Per official, "I did it" names the official; case-wide, only the case.
+        done_data = f"pl:{case.id}:{action.key}" + (f":{case.targets[0].id}" if action.per_target else "")
+        assert done_data in callbacks(screen), f"{action.key} ({lang}): {callbacks(screen)}"
         assert f"later:{case.id}:{action.key}" in callbacks(screen)
         done = renderer._say(action.done, lang)
         assert any(b.text.endswith(done) for b in buttons(screen)), f"{action.key} ({lang}): no {done!r}"
@@ -168,7 +170,11 @@ def test_callback_codec_takes_each_verb_in_its_shape(action: Action) -> None:
     # "I did it" and "Remind me later" name the action; they fit Telegram's 64 bytes with the longest case id.
     for verb in ("pl", "later"):
         data = encode(verb, LONGEST_CASE, action.key)
-        assert len(data.encode()) <= MAX_BYTES and decode(data).args == (LONGEST_CASE, action.key)
+        assert len(data.encode()) <= MAX_BYTES and decode(data).args[:2] == (LONGEST_CASE, action.key)
+    # "I did it" for one official names it too (the longest id a case file may give), still within 64 bytes.
+    data = encode("pl", LONGEST_CASE, action.key, "o" * 16)
+    assert len(data.encode()) <= MAX_BYTES and decode(data).args == (LONGEST_CASE, action.key, "o" * 16)
+    assert decode(f"pl:{CASE}:{action.key}").args == (CASE, action.key, ""), "an older button names no official"
 
 
 def test_pledge_callbacks_accept_exactly_the_table_actions() -> None:

@@ -470,8 +470,8 @@ async def test_reporter_speaks_the_coordinators_language(app: App, emulator: Bot
 async def pledges_over_days(app: App) -> None:
     days = [dt.date(2012, 5, 10), dt.date(2012, 5, 10), dt.date(2012, 5, 12)]
     for user_id, day in zip((U1, U2, U3), days):
-        await app.store.pledge(user_id, CASE, "letter", today=day)
-    await app.store.pledge(U1, CASE, "email", today=dt.date(2012, 5, 12))
+        await app.store.pledge(user_id, CASE, "letter", today=day, official="chaika")
+    await app.store.pledge(U1, CASE, "email", today=dt.date(2012, 5, 12), official="peshkov")
 
 
 async def test_stats_sends_a_chart_with_the_figures(app: App, emulator: BotAPIEmulator) -> None:
@@ -488,6 +488,9 @@ async def test_stats_sends_a_chart_with_the_figures(app: App, emulator: BotAPIEm
     assert "Subscribers: 3" in caption and "Pledges: 4" in caption
     assert "letter 3" in caption and "email 1" in caption and "fax" not in caption
     assert "10 May: 2" in caption and "12 May: 2" in caption
+    assert (
+        "Officials written to:" in caption and "Yurii Ya. Chaika: ✉️ 3" in caption and "M. A. Peshkov: 📧 1" in caption
+    )
     assert len(caption) <= 1024
 
 
@@ -510,7 +513,7 @@ async def test_export_is_a_csv_of_aggregates_without_personal_data(app: App, emu
     assert entry["method"] == "sendDocument"
     assert entry["message"]["document"]["file_name"].endswith(".csv")
     content = entry["file_bytes"].decode("utf-8-sig")
-    pledges, subscribers = content.split("\r\n\r\n")
+    pledges, subscribers, officials = content.split("\r\n\r\n")
     assert list(csv.reader(io.StringIO(pledges))) == [
         ["case", "date", "action", "count"],
         [CASE, "2012-05-10", "letter", "2"],
@@ -518,6 +521,11 @@ async def test_export_is_a_csv_of_aggregates_without_personal_data(app: App, emu
         [CASE, "2012-05-12", "email", "1"],
     ]
     assert list(csv.reader(io.StringIO(subscribers))) == [["case", "subscribers"], [CASE, "3"]]
+    assert list(csv.reader(io.StringIO(officials))) == [
+        ["case", "official", "name", "action", "count"],
+        [CASE, "chaika", "Yurii Ya. Chaika", "letter", "3"],
+        [CASE, "peshkov", "M. A. Peshkov", "email", "1"],
+    ]
     for user_id in (ADMIN_ID, U1, U2, U3):
         assert str(user_id) not in content
         assert app.store.pseudonyms.user(user_id) not in content

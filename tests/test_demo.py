@@ -14,9 +14,11 @@ pytestmark = pytest.mark.timeout(180)
     ("lang", "expected"),
     [
         ("en", ["taps [ ✉️ Yurii Ya. Chaika ]", "[document: letter-ua-84-11-chaika-ru.pdf]", "Ю. Я. Чайке",
-                "Counted — you are the first to write!", "taps [ ✉️ Ю. Я. Чайка ]"]),
+                "Counted — you are the first to write!", "[ ✅ Yurii Ya. Chaika ]",
+                "Counted, thank you for writing to M. A. Peshkov too!", "taps [ ✉️ Ю. Я. Чайка ]"]),
         ("ru", ["taps [ ✉️ Ю. Я. Чайка ]", "Генеральному прокурору Российской Федерации",
-                "[document: letter-ua-84-11-chaika-ru.pdf]", "taps [ ✉️ Yurii Ya. Chaika ]"]),
+                "[document: letter-ua-84-11-chaika-ru.pdf]", "Вы написали 1 адресату из 3. Спасибо!",
+                "Учтено! Спасибо, что написали и этому адресату (М. А. Пешков).", "taps [ ✉️ Yurii Ya. Chaika ]"]),
     ],
 )  # fmt: skip
 def test_the_demo_walks_the_whole_journey(lang: str, expected: list[str]) -> None:

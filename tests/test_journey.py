@@ -164,7 +164,7 @@ async def test_pledge_counts_once_and_shows_the_total(app: App, emulator: BotAPI
     await bob.tap_data("act:")
     await bob.tap_data("tgt:")
     answer = await bob.tap_data(f"pl:{CASE}:letter")
-    assert "1" in answer["text"], "the second writer hears they are not alone"
+    assert "2" in answer["text"], "the second writer hears they are not alone"
     assert (await app.store.totals(CASE))["letter"] == 2
 
 

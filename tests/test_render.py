@@ -531,7 +531,7 @@ def test_letter_screen_header_and_buttons(renderer, seed):
         "prt:ua-84-11:peshkov:ru",
         "eml:ua-84-11:peshkov:ru",
         "fax:ua-84-11:peshkov:ru",
-        "pl:ua-84-11:letter",
+        "pl:ua-84-11:letter:peshkov",
         "later:ua-84-11:letter",
         "act:ua-84-11",
     ]
@@ -631,7 +631,7 @@ def test_email_screen(renderer, seed):
     copies = [b.copy_text for b in buttons(screen) if b.copy_text]
     assert copies[0] == "3dsng@mid.ru"
     assert copies[1] in text and "Nizomkhon Juraev" in copies[1]
-    assert callbacks(screen) == ["pl:ua-84-11:email", "later:ua-84-11:email", "tgt:ua-84-11:peshkov:ru"]
+    assert callbacks(screen) == ["pl:ua-84-11:email:peshkov", "later:ua-84-11:email", "tgt:ua-84-11:peshkov:ru"]
     # No email address: the letter screen instead of a broken email screen.
     assert "eml:" not in " ".join(callbacks(renderer.email(seed, 0, "en", "ru", variant_seed=b"x", signature=None)))
 
@@ -640,7 +640,7 @@ def test_fax_screen(renderer, seed):
     screen = renderer.fax(seed, 0, "ru", "ru", variant_seed=b"x", signature=None)
     assert [b.copy_text for b in buttons(screen) if b.copy_text] == ["+7 495 987 58 41"]
     assert "+7 495 987 58 41" in screen.text and "Уважаемый господин Генеральный прокурор!" in pre_text(screen)
-    assert callbacks(screen) == ["pl:ua-84-11:fax", "later:ua-84-11:fax", "tgt:ua-84-11:chaika:ru"]
+    assert callbacks(screen) == ["pl:ua-84-11:fax:chaika", "later:ua-84-11:fax", "tgt:ua-84-11:chaika:ru"]
     assert "Я отправил(а) факс" in [b.text for b in buttons(screen)][1]
 
 
@@ -715,18 +715,18 @@ def test_share_screen(renderer, seed):
 def test_pledge_toasts_and_totals(renderer, seed):
     assert renderer.pledge_toast("letter", "en", counted=True).text == "Counted, thank you!"
     assert renderer.pledge_toast("fax", "ru", counted=True).text == "Учтено, спасибо!"
-    assert renderer.pledge_total(seed, "letter", "en", 1235) == "You and 1,234 others have written."
-    assert renderer.pledge_total(seed, "letter", "en", 2) == "You and 1 other person have written."
+    assert renderer.pledge_total(seed, "letter", "en", 1235) == "Together with you, 1,235 people have written."
+    assert renderer.pledge_total(seed, "letter", "en", 2) == "Together with you, 2 people have written."
     assert renderer.pledge_total(seed, "letter", "en", 1) == "You are the first to write!"
-    assert renderer.pledge_total(seed, "email", "en", 3) == "You and 2 others have sent an email."
+    assert renderer.pledge_total(seed, "email", "en", 3) == "Together with you, 3 people have sent an email."
     assert "posted on X" in renderer.pledge_total(seed, "tweet", "en", 5)
     assert "shared" in renderer.pledge_total(seed, "share", "en", 5)
     assert "fax" in renderer.pledge_total(seed, "fax", "en", 1)
-    assert renderer.pledge_total(seed, "letter", "ru", 2) == "Вместе с Вами уже написал 1 человек."
-    assert renderer.pledge_total(seed, "letter", "ru", 4) == "Вместе с Вами уже написали 3 человека."
-    assert renderer.pledge_total(seed, "letter", "ru", 6) == "Вместе с Вами уже написали 5 человек."
+    assert renderer.pledge_total(seed, "letter", "ru", 2) == "Вместе с Вами уже написали 2 человека."
+    assert renderer.pledge_total(seed, "letter", "ru", 5) == "Вместе с Вами уже написали 5 человек."
+    assert renderer.pledge_total(seed, "letter", "ru", 21) == "Вместе с Вами уже написал 21 человек."
     assert re.fullmatch(
-        r"Вместе с Вами уже написали 1\s234 человека\.", renderer.pledge_total(seed, "letter", "ru", 1235)
+        r"Вместе с Вами уже написали 1\s234 человека\.", renderer.pledge_total(seed, "letter", "ru", 1234)
     )
 
 
@@ -734,7 +734,7 @@ def test_pledge_toasts_read_well_and_thank_once(renderer, seed):
     def toast(action: str, lang: str, counted: bool, total: int | None) -> str:
         return renderer.pledge_toast(action, lang, counted=counted, total=total, case=seed).text
 
-    assert toast("letter", "en", True, 1234) == "Counted, thank you! You and 1,233 others have written."
+    assert toast("letter", "en", True, 1234) == "Counted, thank you! Together with you, 1,234 people have written."
     assert toast("letter", "en", True, 1) == "Counted — you are the first to write!"
     assert toast("fax", "en", True, 1) == "Counted — you are the first to send a fax!"
     assert (

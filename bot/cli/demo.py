@@ -66,10 +66,12 @@ async def main(language: str = "en") -> int:
                 redis_url=None,
                 data_dir=Path(tmp),
                 privacy_key="demo-privacy-key-0123456789",
+                user_burst=50,  # a script taps faster than a person would: no "slow down" in the transcript
             )
             library = Library.load(settings.content_dir)
             async with open_redis(None, settings.data_dir) as redis, running(settings, redis, library):
                 print(f"rapid-response-bot demo: a local Telegram emulator at {emu.base_url}, embedded Redis.\n")
+                case = library.open_cases()[0] if library.open_cases() else library.all()[0]
                 ann = Activist(emu, 1001, "Ann", language)
                 await _step_send(ann, "/start")
                 await _step_tap(ann, f"lang:{language}")
@@ -80,17 +82,20 @@ async def main(language: str = "en") -> int:
                 await _step_tap(ann, "prt:", screen)
                 await _step_tap(ann, "pl:", screen)
                 await _step_tap(ann, "act:", screen)
+                if len(case.targets) > 1:  # a second official: the menu marks the first, the toast thanks again
+                    await _step_tap(ann, f"tgt:{case.id}:{case.targets[1].id}:", screen)
+                    await _step_tap(ann, "pl:", screen)
+                    await _step_tap(ann, "act:", screen)
                 await _step_tap(ann, "tw:", screen)
                 await _step_tap(ann, "pl:", screen)
                 other = "ru" if language == "en" else "en"
                 boris = Activist(emu, 1002, "Boris", other)
-                case = library.open_cases()[0] if library.open_cases() else library.all()[0]
                 await _step_send(boris, f"/start {case.id}")
                 await _step_tap(boris, f"lang:{other}")
                 await _step_tap(boris, "act:")
                 await _step_tap(boris, "tgt:")
                 await _step_tap(boris, "pl:")
                 print(
-                    "That was the journey: alert, letter, tweet, pledge. Run the real bot with BOT_TOKEN=... rrbot run"
+                    "That was the journey: alert, letters to two officials, a post on X, pledges. Run the real bot with BOT_TOKEN=... rrbot run"
                 )
     return 0

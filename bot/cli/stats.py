@@ -24,7 +24,13 @@ async def collect(settings: StoreSettings) -> dict:
         return {
             "users": figures.users,
             "cases": {
-                f.case_id: {"subscribers": f.subscribers, "pledges": f.pledges, "daily": f.daily} for f in figures.cases
+                f.case_id: {
+                    "subscribers": f.subscribers,
+                    "pledges": f.pledges,
+                    "daily": f.daily,
+                    "officials": f.officials,
+                }
+                for f in figures.cases
             },
             "broadcast_backlog": await Broadcasts(redis, store.pseudonyms).backlog(),
         }
@@ -40,4 +46,10 @@ def format_table(data: dict) -> str:
         "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
         for row in rows
     ]
-    return "\n".join([f"users: {data['users']}", *lines])
+    # Per official, under the table: who wrote to whom, by action (letter, email, fax).
+    officials = [
+        f"{case_id} / {official}: " + ", ".join(f"{a} {counts[a]}" for a in ACTIONS if counts.get(a))
+        for case_id, figures in data["cases"].items()
+        for official, counts in sorted(figures.get("officials", {}).items())
+    ]
+    return "\n".join([f"users: {data['users']}", *lines, *(["", "per official:", *officials] if officials else [])])

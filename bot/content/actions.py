@@ -64,7 +64,9 @@ ACTION_TABLE: tuple[Action, ...] = (
         first_counted=N_("Counted — you are the first to write!"),
         first=N_("You are the first to write!"),
         so_far=N_plural("%(num)s person has written so far.", "%(num)s people have written so far."),
-        together=N_plural("You and %(num)s other person have written.", "You and %(num)s others have written."),
+        together=N_plural(
+            "Together with you, %(num)s person has written.", "Together with you, %(num)s people have written."
+        ),
     ),
     Action(
         key="email",
@@ -82,7 +84,8 @@ ACTION_TABLE: tuple[Action, ...] = (
         first=N_("You are the first to send an email!"),
         so_far=N_plural("%(num)s person has sent an email so far.", "%(num)s people have sent an email so far."),
         together=N_plural(
-            "You and %(num)s other person have sent an email.", "You and %(num)s others have sent an email."
+            "Together with you, %(num)s person has sent an email.",
+            "Together with you, %(num)s people have sent an email.",
         ),
     ),
     Action(
@@ -100,7 +103,9 @@ ACTION_TABLE: tuple[Action, ...] = (
         first_counted=N_("Counted — you are the first to send a fax!"),
         first=N_("You are the first to send a fax!"),
         so_far=N_plural("%(num)s person has sent a fax so far.", "%(num)s people have sent a fax so far."),
-        together=N_plural("You and %(num)s other person have sent a fax.", "You and %(num)s others have sent a fax."),
+        together=N_plural(
+            "Together with you, %(num)s person has sent a fax.", "Together with you, %(num)s people have sent a fax."
+        ),
     ),
     Action(
         key="tweet",
@@ -117,7 +122,9 @@ ACTION_TABLE: tuple[Action, ...] = (
         first_counted=N_("Counted — you are the first to post on X!"),
         first=N_("You are the first to post on X!"),
         so_far=N_plural("%(num)s person has posted on X so far.", "%(num)s people have posted on X so far."),
-        together=N_plural("You and %(num)s other person have posted on X.", "You and %(num)s others have posted on X."),
+        together=N_plural(
+            "Together with you, %(num)s person has posted on X.", "Together with you, %(num)s people have posted on X."
+        ),
     ),
     Action(
         key="share",
@@ -135,7 +142,8 @@ ACTION_TABLE: tuple[Action, ...] = (
         first=N_("You are the first to share this case!"),
         so_far=N_plural("%(num)s person has shared this case so far.", "%(num)s people have shared this case so far."),
         together=N_plural(
-            "You and %(num)s other person have shared this case.", "You and %(num)s others have shared this case."
+            "Together with you, %(num)s person has shared this case.",
+            "Together with you, %(num)s people have shared this case.",
         ),
     ),
 )

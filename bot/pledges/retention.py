@@ -1,8 +1,9 @@
 """Retention: who pledged for a case is forgotten RETENTION_DAYS after the case closed. No aiogram here.
 
-Deleted then: ``pledged:{case}:{action}`` and ``acted:{case}`` (pseudonyms) and the marks of the
-case's "remind me later" jobs (``sched:fired:later:{pseudonym}:{case}:...``). Kept: ``count:{case}``
-and ``daily:{case}``, totals that name no one. Subscriptions are not pledge records: a closed case
+Deleted then: ``pledged:{case}:{action}``, ``acted:{case}`` and the per-official
+``{case:<id>}:pledged:<action>:<official>`` (pseudonyms) and the marks of the case's "remind me later"
+jobs (``sched:fired:later:{pseudonym}:{case}:...``). Kept: ``count:{case}``, ``daily:{case}`` and
+``{case:<id>}:officials``, totals that name no one. Subscriptions are not pledge records: a closed case
 may still get news ("released!"), and people leave it with Unsubscribe, /stop or /forget.
 
 When a case closed: the time of its latest "closed" update recorded in Redis (``/update``, an
@@ -24,6 +25,7 @@ from redis.asyncio import Redis
 
 from bot.content import ACTIONS, Library, Status
 from bot.content.states import CaseStates, UpdateKind
+from bot.pledges.store import case_key, official_set_keys
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ class Retention:
         if not due:
             return Purged()
         keys = [self.key("acted", c) for c in due] + [self.key("pledged", c, a) for c in due for a in ACTIONS]
+        keys += await self._official_sets(due)
         keys += [k async for k in self._reminder_marks(due)]
         purged = await self._unlink(keys)
         logger.info(
@@ -65,6 +68,14 @@ class Retention:
             days,
         )
         return Purged(cases=len(due), keys=purged.keys, records=purged.records)
+
+    async def _official_sets(self, case_ids: set[str]) -> list[str]:
+        """The per-official pledge sets of the cases, named by their officials hashes (kept: totals)."""
+        keys = []
+        for case_id in sorted(case_ids):
+            fields = await self.redis.hkeys(case_key(self.prefix, case_id, "officials"))
+            keys += official_set_keys(self.prefix, case_id, fields)
+        return keys
 
     async def due_cases(self, library: Library, *, days: int, now: dt.datetime) -> set[str]:
         """Cases closed, or gone from the files, for longer than `days`; the clock restarts if one reopens."""

@@ -9,6 +9,13 @@ Keys (prefix ``rrb:``):
   acted:{case}              set   pseudonyms that pledged anything for the case
   count:{case}              hash  action -> total, never decremented (anonymous aggregates)
   daily:{case}              hash  "YYYY-MM-DD:action" -> total
+
+Per official (letter, email, fax), cluster-ready: the keys of one case share the hash tag {case:<id>}:
+  {case:<id>}:pledged:<action>:<official>   set   pseudonyms that pledged this action to this official
+  {case:<id>}:officials                     hash  "<action>:<official>" -> total, never decremented; its
+                                                  fields also name every per-official set that exists
+The per-case keys above go on counting "people who did this for the case" (for writing: wrote to at least
+one official), and pledges made before officials were counted stay there.
 """
 
 from __future__ import annotations
@@ -36,6 +43,24 @@ end
 return {0, tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')}
 """
 
+# The same for one official: KEYS[1] its pledge set, KEYS[2] the case's officials hash; ARGV[2] the field.
+_PLEDGE_OFFICIAL = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
+  return {1, redis.call('HINCRBY', KEYS[2], ARGV[2], 1)}
+end
+return {0, tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')}
+"""
+
+
+def case_key(prefix: str, case_id: str, *parts: object) -> str:
+    """A key in the case's hash slot: `rrb:{case:ua-84-11}:officials`."""
+    return prefix + ":".join(map(str, (f"{{case:{case_id}}}", *parts)))
+
+
+def official_set_keys(prefix: str, case_id: str, fields: Iterable[str]) -> list[str]:
+    """The per-official pledge sets named by the fields ("<action>:<official>") of a case's officials hash."""
+    return [case_key(prefix, case_id, "pledged", *field.split(":", 1)) for field in fields if ":" in field]
+
 
 @dataclass(frozen=True)
 class UserPrefs:
@@ -51,8 +76,11 @@ class UserPrefs:
 
 @dataclass(frozen=True)
 class PledgeResult:
-    counted: bool
-    total: int
+    counted: bool  # the person's first pledge of this action for the case
+    total: int  # people who did it for the case (writing: to at least one official)
+    # For a pledge that names an official: whether it is the first to this one, and this official's total.
+    official_counted: bool | None = None
+    official_total: int = 0
 
 
 class Store:
@@ -61,9 +89,13 @@ class Store:
         self.pseudonyms = pseudonyms
         self.prefix = prefix
         self._pledge = redis.register_script(_PLEDGE)
+        self._pledge_official = redis.register_script(_PLEDGE_OFFICIAL)
 
     def key(self, *parts: object) -> str:
         return self.prefix + ":".join(map(str, parts))
+
+    def case_key(self, case_id: str, *parts: object) -> str:
+        return case_key(self.prefix, case_id, *parts)
 
     # users
     async def user(self, chat_id: int, record: dict[str, str] | None = None) -> UserPrefs:
@@ -218,9 +250,26 @@ class Store:
             await pipe.execute()
 
     # pledges
-    async def pledge(self, user_id: int, case_id: str, action: str, today: dt.date | None = None) -> PledgeResult:
+    async def pledge(
+        self,
+        user_id: int,
+        case_id: str,
+        action: str,
+        today: dt.date | None = None,
+        *,
+        official: str | None = None,
+    ) -> PledgeResult:
+        """Count "I did it" once per person, case and action, and once per official when one is named."""
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}")
+        who = self.pseudonyms.user(user_id)
+        official_counted, official_total = None, 0
+        if official:
+            # The official first: a failure between the two leaves the per-case count for the next tap,
+            # which finds this official already counted and still runs the per-case script below.
+            keys = [self.case_key(case_id, "pledged", action, official), self.case_key(case_id, "officials")]
+            counted, total = await self._pledge_official(keys=keys, args=[who, f"{action}:{official}"])
+            official_counted, official_total = bool(counted), int(total)
         day = (today or dt.datetime.now(dt.UTC).date()).isoformat()
         keys = [
             self.key("pledged", case_id, action),
@@ -228,8 +277,44 @@ class Store:
             self.key("daily", case_id),
             self.key("acted", case_id),
         ]
-        counted, total = await self._pledge(keys=keys, args=[self.pseudonyms.user(user_id), action, day])
-        return PledgeResult(counted=bool(counted), total=int(total))
+        counted, total = await self._pledge(keys=keys, args=[who, action, day])
+        return PledgeResult(bool(counted), int(total), official_counted, official_total)
+
+    async def official_totals(self, case_id: str) -> dict[str, dict[str, int]]:
+        """Pledges per official: official id -> action -> total (only those with any)."""
+        totals: dict[str, dict[str, int]] = {}
+        for field, count in (await self.redis.hgetall(self.case_key(case_id, "officials"))).items():
+            action, _, official = field.partition(":")
+            if action in ACTIONS and official:
+                totals.setdefault(official, {})[action] = int(count)
+        return totals
+
+    async def _official_sets(self, case_ids: Iterable[str]) -> list[tuple[str, str, str, str]]:
+        """(case, action, official, set key) of every per-official pledge set the cases have."""
+        case_ids = list(case_ids)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for case_id in case_ids:
+                pipe.hkeys(self.case_key(case_id, "officials"))
+            replies = await pipe.execute()
+        found = []
+        for case_id, fields in zip(case_ids, replies):
+            fields = [field for field in fields if ":" in field]
+            for field, key in zip(fields, official_set_keys(self.prefix, case_id, fields)):
+                action, _, official = field.partition(":")
+                found.append((case_id, action, official, key))
+        return found
+
+    async def written(self, user_id: int, case_id: str) -> frozenset[tuple[str, str]]:
+        """(action, official id) for each official this person said they wrote to, by letter, email or fax."""
+        who = self.pseudonyms.user(user_id)
+        sets = await self._official_sets([case_id])
+        if not sets:
+            return frozenset()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for *_, key in sets:
+                pipe.sismember(key, who)
+            flags = await pipe.execute()
+        return frozenset((action, official) for (_, action, official, _), flag in zip(sets, flags) if flag)
 
     async def totals(self, case_id: str) -> dict[str, int]:
         raw = await self.redis.hgetall(self.key("count", case_id))
@@ -261,6 +346,7 @@ class Store:
             cases[case_id] = {
                 "subscribers": int(subscribers),
                 "pledges": {action: int(counts.get(action, 0)) for action in ACTIONS},
+                "officials": await self.official_totals(case_id),
             }
         users = await self.redis.scard(self.key("users"))
         return {"users": int(users), "cases": cases}
@@ -270,13 +356,22 @@ class Store:
         """Everything stored about one user, for /mydata."""
         prefs = await self.user(user_id)
         subs = await self.subscriptions(user_id)
-        pledges = {}
+        pledges, officials = {}, {}
         for case_id in sorted(await self.known_cases(case_ids)):
             actions = await self.pledged_actions(user_id, case_id)
             if actions:
                 pledges[case_id] = sorted(actions, key=ACTIONS.index)
+            written = await self.written(user_id, case_id)
+            if written:
+                officials[case_id] = sorted(written, key=lambda pair: (ACTIONS.index(pair[0]), pair[1]))
         alerts = await self.gets_alerts(user_id)
-        return {"prefs": prefs, "subscriptions": sorted(subs), "pledges": pledges, "alerts": alerts}
+        return {
+            "prefs": prefs,
+            "subscriptions": sorted(subs),
+            "pledges": pledges,
+            "officials": officials,  # case -> [(action, official id)]
+            "alerts": alerts,
+        }
 
     async def known_cases(self, case_ids: Iterable[str]) -> set[str]:
         """The given cases plus every case with pledge records in Redis, removed cases included."""
@@ -291,6 +386,12 @@ class Store:
         await self.redis.srem(self.key("users"), user_id)  # first: no alert in flight makes them follow again
         subs = await self.subscriptions(user_id)
         case_ids = await self.known_cases(case_ids)
+        official_sets = await self._official_sets(set(case_ids) | subs)
+        # Not one transaction: the per-official sets live in each case's own hash slot (cluster-ready).
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for *_, key in official_sets:
+                pipe.srem(key, who)
+            await pipe.execute()
         async with self.redis.pipeline(transaction=True) as pipe:
             for case_id in set(case_ids) | subs:
                 pipe.srem(self.key("subs", case_id), user_id)

@@ -77,10 +77,14 @@ class ActionScreens(RendererBase):
             "letter_language": language_name(used, lang),
         }
 
-    def _done_row(self, case: Case, action: Action, lang: str, now: dt.datetime | None) -> list[Button]:
-        """ "I did it", and beside it a reminder for those who cannot do it right now (none after the deadline)."""
+    def _done_row(
+        self, case: Case, action: Action, lang: str, now: dt.datetime | None, official: str | None = None
+    ) -> list[Button]:
+        """ "I did it" (for one official, by id, when the action is per official), and beside it a reminder for
+        those who cannot do it right now (none after the deadline)."""
         _ = self._gettext(lang)
-        row = [Button(label("✅", self._say(action.done, lang)), callback=encode("pl", case.id, action.key))]
+        done = encode("pl", case.id, action.key, official) if official else encode("pl", case.id, action.key)
+        row = [Button(label("✅", self._say(action.done, lang)), callback=done)]
         deadline = case.deadline_at(self.default_timezone)
         if now is None or deadline is None or now < deadline:
             row.append(Button(label("⏰", _("Remind me later")), callback=encode("later", case.id, action.key)))
@@ -256,7 +260,7 @@ class ActionScreens(RendererBase):
         ]
         if send:
             rows.append(send)
-        rows.append(self._done_row(case, LETTER, lang, now))
+        rows.append(self._done_row(case, LETTER, lang, now, target.id))
         rows.append([Button(label("⬅️", _("Back")), callback=encode("act", case.id))])
         return Screen(text, rows)
 
@@ -293,7 +297,7 @@ class ActionScreens(RendererBase):
             [Button(label("📋", _("Copy address")), copy_text=target.email[:MAX_COPY_TEXT])],
             [Button(label("📋", _("Copy subject")), copy_text=shorten(subject, MAX_COPY_TEXT))],
             *([self._file_button(case, index, lang, used)] if truncated else []),
-            self._done_row(case, EMAIL, lang, now),
+            self._done_row(case, EMAIL, lang, now, target.id),
             [Button(label("⬅️", _("Back to the letter")), callback=encode(LETTER.verb, case.id, target.id, used))],
         ]
         return Screen(text, rows)
@@ -332,7 +336,7 @@ class ActionScreens(RendererBase):
         rows = [
             [Button(label("📋", _("Copy fax number")), copy_text=(number or target.fax)[:MAX_COPY_TEXT])],
             *([self._file_button(case, index, lang, used)] if truncated else []),
-            self._done_row(case, FAX, lang, now),
+            self._done_row(case, FAX, lang, now, target.id),
             [Button(label("⬅️", _("Back to the letter")), callback=encode(LETTER.verb, case.id, target.id, used))],
         ]
         return Screen(text, rows)

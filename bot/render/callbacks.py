@@ -28,7 +28,8 @@ _OTHER_VERBS: dict[str, tuple[str, ...]] = {
     "bg": (_CASE,),  # background
     "doc": (_CASE, _TARGET, _LANG),  # the whole letter to one official as a .txt file
     "prt": (_CASE, _TARGET, _LANG),  # the letter to one official as an A4 PDF, to print
-    "pl": (_CASE, _ACTION),  # pledge: "I sent it"
+    # pledge: "I sent it"; for a letter, email or fax, to which official (older buttons name none: per case only)
+    "pl": (_CASE, _ACTION, f"(?:{_TARGET})?"),
     "later": (_CASE, _ACTION),  # "Remind me later" about one action
     "sub": (_CASE,),
     "unsub": (_CASE,),
@@ -60,6 +61,8 @@ _ACTION_VERBS: dict[str, tuple[str, ...]] = {
     a.verb: (_CASE, _TARGET, _LANG) if a.per_target else (_CASE,) for a in ACTION_TABLE
 }
 _VERBS: dict[str, tuple[str, ...]] = {**_OTHER_VERBS, **_ACTION_VERBS}
+# Verbs whose last argument may be left out; it then decodes as "".
+_OPTIONAL_LAST = frozenset({"pl"})
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,8 @@ def decode(data: str | None) -> Callback | None:
     if patterns is None:
         return None
     args = tuple(rest.split(":")) if rest else ()
+    if verb in _OPTIONAL_LAST and len(args) == len(patterns) - 1:
+        args += ("",)
     if len(args) != len(patterns):
         return None
     for arg, pattern in zip(args, patterns):

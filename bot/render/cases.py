@@ -222,7 +222,8 @@ class CaseScreens(RendererBase):
         return Screen(text, rows)
 
     @cached_screen
-    def act_menu(self, case: Case, lang: str, now: dt.datetime) -> Screen:
+    def act_menu(self, case: Case, lang: str, now: dt.datetime, written: frozenset[str] = frozenset()) -> Screen:
+        """ "What can I do?": the asks, then a button per official, ✅ on those the reader has written to (ids)."""
         _ = self._gettext(lang)
         back = [Button(label("⬅️", _("Back")), callback=encode("card", case.id))]
         if case.status == Status.closed:
@@ -242,13 +243,16 @@ class CaseScreens(RendererBase):
                 several_languages=len(case.letter_languages) > 1,
                 deadline=deadline(case, now, lang, self.default_timezone),
                 has_copies=any(t.copy_ for t in case.targets),
+                written=sum(t.id in written for t in case.targets),
+                officials=len(case.targets),
             ),
             start=400,
         )
         letter_lang = self.letters.default_language(case, lang)
         targets = [
             Button(
-                label(LETTER.emoji, shorten(t.name_in(lang), 40)) + (" " + _("(copy)") if t.copy_ else ""),
+                label("✅" if t.id in written else LETTER.emoji, shorten(t.name_in(lang), 40))
+                + (" " + _("(copy)") if t.copy_ else ""),
                 callback=encode(LETTER.verb, case.id, t.id, letter_lang),
             )
             for t in case.targets

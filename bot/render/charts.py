@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from babel.dates import format_date
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, date2num, num2date
 from matplotlib.figure import Figure
@@ -37,8 +38,11 @@ def pledges_chart(
     empty: str = "No pledges yet",
     deadline_label: str = "",
     lang: str = "en",
+    officials: Sequence[tuple[str, Mapping[str, int]]] = (),
+    officials_title: str = "Per official",
 ) -> bytes:
-    """Pledges over time as a PNG: stacked bars per action and day, the running total, the deadline.
+    """Pledges over time as a PNG: stacked bars per action and day, the running total, the deadline;
+    under them, when `officials` is given ([(name, {action: count})]), a bar per official.
 
     daily: {"YYYY-MM-DD": {action: count}} (bot.pledges.aggregates.collect). The other keyword
     arguments are the words on the chart, in the reader's language (Renderer.chart_labels).
@@ -48,9 +52,14 @@ def pledges_chart(
     counts = {dt.date.fromisoformat(day): dict(values) for day, values in daily.items()}
     label = deadline_label or (f"Deadline {deadline.isoformat()}" if deadline else "")
 
-    figure = Figure(figsize=(8, 4.5), dpi=100, layout="constrained")
+    rows = len(officials)
+    figure = Figure(figsize=(8, 4.5 + (0.6 + 0.3 * rows if rows else 0)), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
+    if rows:
+        axes, below = figure.subplots(2, 1, height_ratios=[4.5, 0.6 + 0.3 * rows])
+        _officials_panel(below, officials, names, officials_title)
+    else:
+        axes = figure.add_subplot()
     axes.set_title(title, loc="left", fontsize=12)
     axes.set_ylabel(per_day)
     axes.spines[["top", "right"]].set_visible(False)
@@ -125,6 +134,26 @@ def pledges_chart(
         frameon=False,
     )
     return _png(figure)
+
+
+def _officials_panel(
+    axes: Axes, officials: Sequence[tuple[str, Mapping[str, int]]], names: Mapping[str, str], title: str
+) -> None:
+    """One horizontal bar per official, stacked by action in the table's colours, the total at its end."""
+    y = list(range(len(officials)))[::-1]  # the first official on top
+    left = [0] * len(officials)
+    for action in ACTION_TABLE:
+        widths = [counts.get(action.key, 0) for _, counts in officials]
+        if any(widths):
+            axes.barh(y, widths, left=left, color=action.colour, height=0.6, label=names.get(action.key, action.key))
+            left = [a + b for a, b in zip(left, widths)]
+    for row, total in zip(y, left):
+        axes.text(total, row, f" {total:,}", va="center", fontsize=9)
+    axes.set_yticks(y, [name for name, _ in officials], fontsize=9)
+    axes.set_xlim(0, max(max(left), 1) * 1.15)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_title(title, loc="left", fontsize=10)
+    axes.spines[["top", "right"]].set_visible(False)
 
 
 def _day(value: float, lang: str) -> str:

@@ -20,14 +20,15 @@ from bot.ground.i18n import UI_LANGUAGES
 from bot.render.callbacks import encode
 from bot.render.cases import CaseScreens, label
 from bot.render.formatting import _locale, format_date, language_name, own_language_name, ua_reference
-from bot.render.markup import MAX_CAPTION, fits
+from bot.render.markup import MAX_CAPTION, fits, shorten
 from bot.render.screen import Button, Screen
 from bot.render.texts import TextScreens
 
 # How many cases the case picker of a broadcast offers (open ones first, newest first).
 PICKER_CASES = 20
-# Days of pledges shown per case in the /stats text; the chart and the CSV have them all.
+# Days of pledges, and officials written to, shown per case in the /stats text; the chart and the CSV have them all.
 STATS_DAYS = 7
+STATS_OFFICIALS = 5
 
 
 def _short_date(day: str, lang: str) -> str:
@@ -244,6 +245,7 @@ class CoordinatorScreens(CaseScreens, TextScreens):
                         if figure.pledges.get(a.key)
                     ],
                     "days": [(_short_date(day, lang), sum(figure.daily[day].values())) for day in days],
+                    "officials": self._official_lines(case, figure.officials, lang),
                 }
             )
 
@@ -263,6 +265,28 @@ class CoordinatorScreens(CaseScreens, TextScreens):
                 return text
         return build(0)
 
+    def officials_by_name(
+        self, case: Case | None, officials: dict[str, dict[str, int]], lang: str, limit: int | None = None
+    ) -> list[tuple[str, dict[str, int]]]:
+        """(name, {action: count}) of the officials most written to, in the case file's order among equals;
+        an official the case file no longer has goes by its id."""
+        order = {t.id: i for i, t in enumerate(case.targets)} if case else {}
+        ranked = sorted(officials.items(), key=lambda kv: (-sum(kv[1].values()), order.get(kv[0], len(order)), kv[0]))
+        named = []
+        for official, counts in ranked[:limit]:
+            index = case.target_index(official) if case else None
+            name = shorten(case.targets[index].name_in(lang), 40) if case and index is not None else official
+            named.append((name, counts))
+        return named
+
+    def _official_lines(
+        self, case: Case | None, officials: dict[str, dict[str, int]], lang: str
+    ) -> list[tuple[str, list[tuple[str, int]]]]:
+        return [
+            (name, [(a.emoji, counts[a.key]) for a in ACTION_TABLE if counts.get(a.key)])
+            for name, counts in self.officials_by_name(case, officials, lang, STATS_OFFICIALS)
+        ]
+
     def export_caption(self, lang: str, today: dt.date) -> str:
         return self._render("ui/coord_export.html.j2", lang, date=format_date(today, lang))
 
@@ -278,5 +302,6 @@ class CoordinatorScreens(CaseScreens, TextScreens):
             "total_label": _("All pledges so far"),
             "empty": _("No pledges yet"),
             "deadline_label": (_("Deadline: %(date)s") % {"date": format_date(deadline, lang)}) if deadline else "",
+            "officials_title": _("Officials written to"),
             "lang": lang,
         }

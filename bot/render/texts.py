@@ -25,7 +25,7 @@ class TextScreens(RendererBase):
         """A generic UI text from templates/ui/<name>.html.j2 (Telegram HTML).
 
         Extra context is optional everywhere; `case=` (a Case) adds its `title`, and
-        mydata accepts the store's shape: data={"prefs", "subscriptions", "pledges"}, cases={id: Case}.
+        mydata accepts the store's shape: data={"prefs", "subscriptions", "pledges", "officials"}, cases={id: Case}.
         """
         if isinstance(ctx.get("case"), Case):
             ctx.setdefault("title", self._title(ctx["case"], lang))
@@ -74,6 +74,16 @@ class TextScreens(RendererBase):
             case = cases.get(case_id)
             return f"{self._title(case, lang, 80)} ({ua_reference(case)})" if case else case_id
 
+        def official_names(case_id: str) -> list[str]:
+            """The officials written to, by name (by id once the case file no longer has them), each once."""
+            case, seen = cases.get(case_id), []
+            for _action, official in (data.get("officials") or {}).get(case_id, []):
+                index = case.target_index(official) if case else None
+                name = case.targets[index].name_in(lang) if case and index is not None else official
+                if name not in seen:
+                    seen.append(name)
+            return seen
+
         pledges = data.get("pledges") or {}
         saved_lang = getattr(prefs, "lang", None)
         signature = getattr(prefs, "signature", None)
@@ -91,7 +101,11 @@ class TextScreens(RendererBase):
             "subscriptions": subscriptions,
             "pledges": count,
             "acted": [
-                {"title": title(case_id), "actions": ", ".join(names.get(a, a) for a in actions)}
+                {
+                    "title": title(case_id),
+                    "actions": ", ".join(names.get(a, a) for a in actions),
+                    "officials": ", ".join(official_names(case_id)),
+                }
                 for case_id, actions in pledges.items()
             ],
             "nothing": not (
@@ -155,7 +169,7 @@ class TextScreens(RendererBase):
     ) -> Toast:
         """The answer to "I sent it": thanks once, then the running total (a toast is all some taps get).
 
-        counted: "Counted, thank you! You and 1,233 others have written." / "Counted — you are the
+        counted: "Counted, thank you! Together with you, 1,234 people have written." / "Counted — you are the
         first to write!"; already counted: "You were already counted for this case. 1,234 people
         have written so far." Without total= only the first sentence.
         """
@@ -174,17 +188,51 @@ class TextScreens(RendererBase):
                 text += " " + self._so_far(row, lang, total)
         return Toast(shorten(text, MAX_TOAST))
 
+    def official_pledge_toast(self, case: Case, index: int, lang: str, *, counted: bool, total: int) -> Toast:
+        """The answer to "I sent it" for an official the person had not written to before, though they had
+        written to another (counted), or for one they had (not counted); total: people who wrote to this one."""
+        _, ngettext = self._gettext(lang), self._ngettext(lang)
+        name = shorten(case.targets[index].name_in(lang), 60)
+        num = {"num": format_number(total, lang)}
+        if counted:
+            text = _("Counted, thank you for writing to %(name)s too!") % {"name": name}
+            if total == 1:
+                text += " " + _("No one had written to this official before you.")
+            elif total:
+                text += (
+                    " "
+                    + ngettext(
+                        "Together with you, %(num)s person has written to this official.",
+                        "Together with you, %(num)s people have written to this official.",
+                        total,
+                    )
+                    % num
+                )
+        else:
+            text = _("You were already counted for %(name)s.") % {"name": name}
+            if total:
+                text += (
+                    " "
+                    + ngettext(
+                        "%(num)s person has written to this official.",
+                        "%(num)s people have written to this official.",
+                        total,
+                    )
+                    % num
+                )
+        return Toast(shorten(text, MAX_TOAST))
+
     def _so_far(self, row: Action, lang: str, total: int) -> str:
         """ "1,234 people have written so far." (plain text): the total, without a "you"."""
         return self._say_n(row.so_far, total, lang) % {"num": format_number(total, lang)}
 
     def pledge_total(self, case: Case | None, action: str, lang: str, total: int) -> str:
-        """One sentence (HTML-safe) for after a counted pledge: "You and 1,234 others have written."."""
+        """One sentence (HTML-safe) for after a counted pledge: "Together with you, 1,235 people have written."."""
         row = self._pledge_row(action, "pledge_total")
-        others = total - 1
-        if others <= 0:
+        if total <= 1:
             return str(escape(self._say(row.first, lang)))
-        together = self._say_n(row.together, others, lang) % {"num": format_number(others, lang)}
+        # Counted with the reader in it: a language agrees its verb and noun with the whole number.
+        together = self._say_n(row.together, total, lang) % {"num": format_number(total, lang)}
         return str(escape(together))
 
     def commands(self, lang: str) -> list[tuple[str, str]]:
