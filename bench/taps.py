@@ -61,15 +61,15 @@ RAMP = 0.5  # seconds of load before each measured slice, not counted
 # One round of an activist's journey, starting on the alert card. ("tap", prefix) or ("send", text).
 ROUND: list[tuple[str, str]] = [
     ("tap", "act:"),  # What can I do?
-    ("tap", f"tgt:{CASE}:0:"),  # letter to the first official
+    ("tap", f"tgt:{CASE}:chaika:"),  # letter to the first official
     ("tap", f"pl:{CASE}:letter"),  # I posted it
-    ("tap", f"fax:{CASE}:0:"),  # fax screen
-    ("tap", f"tgt:{CASE}:0:"),  # back to the letter
+    ("tap", f"fax:{CASE}:chaika:"),  # fax screen
+    ("tap", f"tgt:{CASE}:chaika:"),  # back to the letter
     ("tap", "act:"),  # back
-    ("tap", f"tgt:{CASE}:1:"),  # letter to the second official
-    ("tap", f"eml:{CASE}:1:"),  # email screen
+    ("tap", f"tgt:{CASE}:peshkov:"),  # letter to the second official
+    ("tap", f"eml:{CASE}:peshkov:"),  # email screen
     ("tap", f"pl:{CASE}:email"),  # I sent the email
-    ("tap", f"tgt:{CASE}:1:"),  # back to the letter
+    ("tap", f"tgt:{CASE}:peshkov:"),  # back to the letter
     ("tap", "act:"),  # back
     ("tap", "tw:"),  # Post on X
     ("tap", f"pl:{CASE}:tweet"),  # I posted it
@@ -89,23 +89,30 @@ ECHO_SCREENS: dict[str, list[str]] = {
     "": _CARD,  # a message: the card
     f"card:{CASE}": _CARD,
     f"act:{CASE}": [
-        f"tgt:{CASE}:0:ru",
-        f"tgt:{CASE}:1:ru",
-        f"tgt:{CASE}:2:ru",
+        f"tgt:{CASE}:chaika:ru",
+        f"tgt:{CASE}:peshkov:ru",
+        f"tgt:{CASE}:medvedev:ru",
         f"tw:{CASE}",
         f"sh:{CASE}",
         f"card:{CASE}",
     ],
-    f"tgt:{CASE}:0:ru": [f"tgt:{CASE}:0:en", f"fax:{CASE}:0:ru", f"pl:{CASE}:letter", f"act:{CASE}"],
-    f"tgt:{CASE}:1:ru": [
-        f"tgt:{CASE}:1:en",
-        f"eml:{CASE}:1:ru",
-        f"fax:{CASE}:1:ru",
-        f"pl:{CASE}:letter",
+    f"tgt:{CASE}:chaika:ru": [
+        f"tgt:{CASE}:chaika:en",
+        f"prt:{CASE}:chaika:ru",
+        f"fax:{CASE}:chaika:ru",
+        f"pl:{CASE}:letter:chaika",
         f"act:{CASE}",
     ],
-    f"fax:{CASE}:0:ru": [f"pl:{CASE}:fax", f"tgt:{CASE}:0:ru"],
-    f"eml:{CASE}:1:ru": [f"pl:{CASE}:email", f"tgt:{CASE}:1:ru"],
+    f"tgt:{CASE}:peshkov:ru": [
+        f"tgt:{CASE}:peshkov:en",
+        f"prt:{CASE}:peshkov:ru",
+        f"eml:{CASE}:peshkov:ru",
+        f"fax:{CASE}:peshkov:ru",
+        f"pl:{CASE}:letter:peshkov",
+        f"act:{CASE}",
+    ],
+    f"fax:{CASE}:chaika:ru": [f"pl:{CASE}:fax:chaika", f"tgt:{CASE}:chaika:ru"],
+    f"eml:{CASE}:peshkov:ru": [f"pl:{CASE}:email:peshkov", f"tgt:{CASE}:peshkov:ru"],
     f"tw:{CASE}": [f"pl:{CASE}:tweet", f"act:{CASE}"],
     f"sh:{CASE}": [f"pl:{CASE}:share", f"act:{CASE}"],
     f"bg:{CASE}": [f"card:{CASE}"],
