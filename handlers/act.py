@@ -138,7 +138,7 @@ async def pledge_handler(
     # them against Telegram's 30 a second, ahead of every other reply.
     if index is not None and not result.counted:
         answer = renderer.official_pledge_toast(
-            case, index, lang, counted=bool(result.official_counted), total=result.official_total
+            case, index, lang, counted=bool(result.official_counted), total=result.official_people
         )
     else:
         answer = renderer.pledge_toast(action, lang, counted=result.counted, total=result.total, case=case)

@@ -489,7 +489,9 @@ async def test_stats_sends_a_chart_with_the_figures(app: App, emulator: BotAPIEm
     assert "letter 3" in caption and "email 1" in caption and "fax" not in caption
     assert "10 May: 2" in caption and "12 May: 2" in caption
     assert (
-        "Officials written to:" in caption and "Yurii Ya. Chaika: ✉️ 3" in caption and "M. A. Peshkov: 📧 1" in caption
+        "People who wrote to each official:" in caption
+        and "Yurii Ya. Chaika: ✉️ 3" in caption
+        and "M. A. Peshkov: 📧 1" in caption
     )
     assert len(caption) <= 1024
 

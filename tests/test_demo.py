@@ -18,7 +18,7 @@ pytestmark = pytest.mark.timeout(180)
                 "Counted, thank you for writing to M. A. Peshkov too!", "taps [ ✉️ Ю. Я. Чайка ]"]),
         ("ru", ["taps [ ✉️ Ю. Я. Чайка ]", "Генеральному прокурору Российской Федерации",
                 "[document: letter-ua-84-11-chaika-ru.pdf]", "Вы написали 1 адресату из 3. Спасибо!",
-                "Учтено! Спасибо, что написали и этому адресату (М. А. Пешков).", "taps [ ✉️ Yurii Ya. Chaika ]"]),
+                "Учтено, спасибо! Ещё один адресат: М. А. Пешков.", "taps [ ✉️ Yurii Ya. Chaika ]"]),
     ],
 )  # fmt: skip
 def test_the_demo_walks_the_whole_journey(lang: str, expected: list[str]) -> None:

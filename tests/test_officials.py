@@ -22,19 +22,21 @@ SAYS = {
     "en": {
         "first": "Counted — you are the first to write!",
         "second": "Counted, thank you for writing to M. A. Peshkov too!",
-        "again": "You were already counted for M. A. Peshkov.",
+        "again": "You were already counted as writing to M. A. Peshkov.",
         "nobody_before": "No one had written to this official before you.",
         "together": "Together with you, 2 people have written to this official.",
         "menu": "You have written to 2 of 3 officials.",
+        "all": "You have written to all the officials. Thank you!",
         "mydata": "Officials you wrote to: Yurii Ya. Chaika, M. A. Peshkov",
     },
     "ru": {
         "first": "Учтено — это первое письмо по этому делу!",
-        "second": "Учтено! Спасибо, что написали и этому адресату (М. А. Пешков).",
-        "again": "Ваше обращение к этому адресату (М. А. Пешков) уже учтено.",
+        "second": "Учтено, спасибо! Ещё один адресат: М. А. Пешков.",
+        "again": "Ваша отметка уже учтена (адресат: М. А. Пешков).",
         "menu": "Вы написали 2 адресатам из 3.",
+        "all": "Вы написали всем адресатам. Спасибо!",
         "nobody_before": "До Вас этому адресату ещё никто не писал.",
-        "together": "Вместе с Вами этому адресату написали уже 2 человека.",
+        "together": "Вместе с Вами этому адресату уже написали 2 человека.",
         "mydata": "Адресаты, которым Вы написали: Ю. Я. Чайка, М. А. Пешков",
     },
 }
@@ -82,6 +84,9 @@ async def test_two_officials_two_pledges_both_counted_a_double_tap_once(
 
     await ann.send("/mydata")
     assert says["mydata"] in ann.last["text"]
+    await write_to(ann, "medvedev")
+    await ann.send("/act")
+    assert says["all"] in ann.last["text"] and set(menu_marks(ann).values()) == {"✅"}
 
     # Someone else who wrote to the Prosecutor General first hears how many wrote to M. A. Peshkov.
     bob = await arrive(emulator, 311, lang)
@@ -101,6 +106,11 @@ async def test_each_writing_action_counts_per_official_and_others_still_count_pe
     assert await app.store.official_totals(CASE) == {"peshkov": {"email": 1, "fax": 2}, "chaika": {"fax": 1}}
     totals = await app.store.totals(CASE)
     assert (totals["email"], totals["fax"]) == (1, 2), "per case: people, not letters"
+    # Whoever wrote to an official, by any means, counts among those who wrote to them.
+    dan = await arrive(emulator, 309, "en")
+    await write_to(dan, "chaika")
+    answer = await write_to(dan, "peshkov")
+    assert answer["text"].endswith("Together with you, 3 people have written to this official."), answer["text"]
     # A post on X stays one per case.
     await ann.send("/act")
     await ann.tap_data(f"tw:{CASE}")
@@ -136,7 +146,11 @@ async def test_stats_chart_csv_and_cli_name_the_officials(app: App, emulator: Bo
     assert figures.cases[0].officials == {"chaika": {"letter": 2}, "peshkov": {"email": 1}}
     case = app.library.get(CASE)
     text = app.renderer.coordinator_stats(figures, {CASE: case}, "ru", dt.date(2012, 5, 1))
-    assert "Обращения к адресатам:" in text and "Ю. Я. Чайка: ✉️ 2" in text and "М. А. Пешков: 📧 1" in text
+    assert (
+        "Сколько человек написали каждому адресату:" in text
+        and "Ю. Я. Чайка: ✉️ 2" in text
+        and "М. А. Пешков: 📧 1" in text
+    )
 
     names = {CASE: {t.id: t.name_in("en") for t in case.targets}}
     blocks = aggregates.to_csv(figures, names).decode("utf-8-sig").split("\r\n\r\n")

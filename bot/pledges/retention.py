@@ -1,7 +1,7 @@
 """Retention: who pledged for a case is forgotten RETENTION_DAYS after the case closed. No aiogram here.
 
 Deleted then: ``pledged:{case}:{action}``, ``acted:{case}`` and the per-official
-``{case:<id>}:pledged:<action>:<official>`` (pseudonyms) and the marks of the case's "remind me later"
+``{case:<id>}:pledged:<action>:<official>`` and ``{case:<id>}:wrote:<official>`` (pseudonyms) and the marks of the case's "remind me later"
 jobs (``sched:fired:later:{pseudonym}:{case}:...``). Kept: ``count:{case}``, ``daily:{case}`` and
 ``{case:<id>}:officials``, totals that name no one. Subscriptions are not pledge records: a closed case
 may still get news ("released!"), and people leave it with Unsubscribe, /stop or /forget.

@@ -12,6 +12,7 @@ Keys (prefix ``rrb:``):
 
 Per official (letter, email, fax), cluster-ready: the keys of one case share the hash tag {case:<id>}:
   {case:<id>}:pledged:<action>:<official>   set   pseudonyms that pledged this action to this official
+  {case:<id>}:wrote:<official>              set   pseudonyms that wrote to this official by any means
   {case:<id>}:officials                     hash  "<action>:<official>" -> total, never decremented; its
                                                   fields also name every per-official set that exists
 The per-case keys above go on counting "people who did this for the case" (for writing: wrote to at least
@@ -43,12 +44,15 @@ end
 return {0, tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')}
 """
 
-# The same for one official: KEYS[1] its pledge set, KEYS[2] the case's officials hash; ARGV[2] the field.
+# The same for one official: KEYS[1] its pledge set for the action, KEYS[2] the case's officials hash, KEYS[3]
+# everyone who wrote to the official by any means; ARGV[2] the hash field. Returns {counted, total, people}.
 _PLEDGE_OFFICIAL = """
+redis.call('SADD', KEYS[3], ARGV[1])
+local people = redis.call('SCARD', KEYS[3])
 if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
-  return {1, redis.call('HINCRBY', KEYS[2], ARGV[2], 1)}
+  return {1, redis.call('HINCRBY', KEYS[2], ARGV[2], 1), people}
 end
-return {0, tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')}
+return {0, tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0'), people}
 """
 
 
@@ -57,9 +61,17 @@ def case_key(prefix: str, case_id: str, *parts: object) -> str:
     return prefix + ":".join(map(str, (f"{{case:{case_id}}}", *parts)))
 
 
+def official_pairs(fields: Iterable[str]) -> list[tuple[str, str]]:
+    """(action, official) of each field ("<action>:<official>") of a case's officials hash."""
+    return [(action, official) for action, _, official in (f.partition(":") for f in fields) if official]
+
+
 def official_set_keys(prefix: str, case_id: str, fields: Iterable[str]) -> list[str]:
-    """The per-official pledge sets named by the fields ("<action>:<official>") of a case's officials hash."""
-    return [case_key(prefix, case_id, "pledged", *field.split(":", 1)) for field in fields if ":" in field]
+    """Every per-person key of a case's officials, named by its officials hash: the pledge set of each
+    (action, official) and the set of everyone who wrote to each official."""
+    pairs = official_pairs(fields)
+    keys = [case_key(prefix, case_id, "pledged", action, official) for action, official in pairs]
+    return keys + [case_key(prefix, case_id, "wrote", official) for official in sorted({o for _, o in pairs})]
 
 
 @dataclass(frozen=True)
@@ -78,9 +90,11 @@ class UserPrefs:
 class PledgeResult:
     counted: bool  # the person's first pledge of this action for the case
     total: int  # people who did it for the case (writing: to at least one official)
-    # For a pledge that names an official: whether it is the first to this one, and this official's total.
+    # For a pledge that names an official: whether it is the first of this action to this one, the action's
+    # total for the official, and the people who wrote to the official by any means.
     official_counted: bool | None = None
     official_total: int = 0
+    official_people: int = 0
 
 
 class Store:
@@ -263,12 +277,16 @@ class Store:
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}")
         who = self.pseudonyms.user(user_id)
-        official_counted, official_total = None, 0
+        official_counted, official_total, people = None, 0, 0
         if official:
             # The official first: a failure between the two leaves the per-case count for the next tap,
             # which finds this official already counted and still runs the per-case script below.
-            keys = [self.case_key(case_id, "pledged", action, official), self.case_key(case_id, "officials")]
-            counted, total = await self._pledge_official(keys=keys, args=[who, f"{action}:{official}"])
+            keys = [
+                self.case_key(case_id, "pledged", action, official),
+                self.case_key(case_id, "officials"),
+                self.case_key(case_id, "wrote", official),
+            ]
+            counted, total, people = await self._pledge_official(keys=keys, args=[who, f"{action}:{official}"])
             official_counted, official_total = bool(counted), int(total)
         day = (today or dt.datetime.now(dt.UTC).date()).isoformat()
         keys = [
@@ -278,7 +296,7 @@ class Store:
             self.key("acted", case_id),
         ]
         counted, total = await self._pledge(keys=keys, args=[who, action, day])
-        return PledgeResult(bool(counted), int(total), official_counted, official_total)
+        return PledgeResult(bool(counted), int(total), official_counted, official_total, int(people))
 
     async def official_totals(self, case_id: str) -> dict[str, dict[str, int]]:
         """Pledges per official: official id -> action -> total (only those with any)."""
@@ -289,32 +307,27 @@ class Store:
                 totals.setdefault(official, {})[action] = int(count)
         return totals
 
-    async def _official_sets(self, case_ids: Iterable[str]) -> list[tuple[str, str, str, str]]:
-        """(case, action, official, set key) of every per-official pledge set the cases have."""
+    async def _officials_fields(self, case_ids: Iterable[str]) -> list[tuple[str, list[str]]]:
+        """(case, fields of its officials hash) for each case."""
         case_ids = list(case_ids)
         async with self.redis.pipeline(transaction=False) as pipe:
             for case_id in case_ids:
                 pipe.hkeys(self.case_key(case_id, "officials"))
             replies = await pipe.execute()
-        found = []
-        for case_id, fields in zip(case_ids, replies):
-            fields = [field for field in fields if ":" in field]
-            for field, key in zip(fields, official_set_keys(self.prefix, case_id, fields)):
-                action, _, official = field.partition(":")
-                found.append((case_id, action, official, key))
-        return found
+        return list(zip(case_ids, replies))
 
     async def written(self, user_id: int, case_id: str) -> frozenset[tuple[str, str]]:
         """(action, official id) for each official this person said they wrote to, by letter, email or fax."""
         who = self.pseudonyms.user(user_id)
-        sets = await self._official_sets([case_id])
-        if not sets:
+        [(_, fields)] = await self._officials_fields([case_id])
+        pairs = official_pairs(fields)
+        if not pairs:
             return frozenset()
         async with self.redis.pipeline(transaction=False) as pipe:
-            for *_, key in sets:
-                pipe.sismember(key, who)
+            for action, official in pairs:
+                pipe.sismember(self.case_key(case_id, "pledged", action, official), who)
             flags = await pipe.execute()
-        return frozenset((action, official) for (_, action, official, _), flag in zip(sets, flags) if flag)
+        return frozenset(pair for pair, flag in zip(pairs, flags) if flag)
 
     async def totals(self, case_id: str) -> dict[str, int]:
         raw = await self.redis.hgetall(self.key("count", case_id))
@@ -386,11 +399,11 @@ class Store:
         await self.redis.srem(self.key("users"), user_id)  # first: no alert in flight makes them follow again
         subs = await self.subscriptions(user_id)
         case_ids = await self.known_cases(case_ids)
-        official_sets = await self._official_sets(set(case_ids) | subs)
         # Not one transaction: the per-official sets live in each case's own hash slot (cluster-ready).
         async with self.redis.pipeline(transaction=False) as pipe:
-            for *_, key in official_sets:
-                pipe.srem(key, who)
+            for case_id, fields in await self._officials_fields(set(case_ids) | subs):
+                for key in official_set_keys(self.prefix, case_id, fields):
+                    pipe.srem(key, who)
             await pipe.execute()
         async with self.redis.pipeline(transaction=True) as pipe:
             for case_id in set(case_ids) | subs:

@@ -302,6 +302,6 @@ class CoordinatorScreens(CaseScreens, TextScreens):
             "total_label": _("All pledges so far"),
             "empty": _("No pledges yet"),
             "deadline_label": (_("Deadline: %(date)s") % {"date": format_date(deadline, lang)}) if deadline else "",
-            "officials_title": _("Officials written to"),
+            "officials_title": _("People who wrote to each official"),
             "lang": lang,
         }

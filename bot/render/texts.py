@@ -77,7 +77,10 @@ class TextScreens(RendererBase):
         def official_names(case_id: str) -> list[str]:
             """The officials written to, by name (by id once the case file no longer has them), each once."""
             case, seen = cases.get(case_id), []
-            for _action, official in (data.get("officials") or {}).get(case_id, []):
+            written = (data.get("officials") or {}).get(case_id, [])
+            order = {t.id: i for i, t in enumerate(case.targets)} if case else {}
+            # In the case file's order, as the menu lists them.
+            for _action, official in sorted(written, key=lambda pair: order.get(pair[1], len(order))):
                 index = case.target_index(official) if case else None
                 name = case.targets[index].name_in(lang) if case and index is not None else official
                 if name not in seen:
@@ -190,7 +193,8 @@ class TextScreens(RendererBase):
 
     def official_pledge_toast(self, case: Case, index: int, lang: str, *, counted: bool, total: int) -> Toast:
         """The answer to "I sent it" for an official the person had not written to before, though they had
-        written to another (counted), or for one they had (not counted); total: people who wrote to this one."""
+        written to another (counted), or for one they had (not counted); total: people who wrote to this one by
+        any means (letter, email, fax)."""
         _, ngettext = self._gettext(lang), self._ngettext(lang)
         name = shorten(case.targets[index].name_in(lang), 60)
         num = {"num": format_number(total, lang)}
@@ -209,7 +213,7 @@ class TextScreens(RendererBase):
                     % num
                 )
         else:
-            text = _("You were already counted for %(name)s.") % {"name": name}
+            text = _("You were already counted as writing to %(name)s.") % {"name": name}
             if total:
                 text += (
                     " "
