@@ -70,7 +70,7 @@ def pledges_chart(
         axes.set_xticks([])
         axes.set_yticks([])
         if label:
-            axes.set_title(label, loc="right", fontsize=10, color=DEADLINE_COLOUR)
+            _beside_title(axes, title, label)
         return _png(figure)
 
     start, end = days[0], days[-1]
@@ -117,7 +117,7 @@ def pledges_chart(
         )
     elif label:
         # Far from the days with pledges: named beside the title instead of drawn.
-        axes.set_title(label, loc="right", fontsize=10, color=DEADLINE_COLOUR)
+        _beside_title(axes, title, label)
 
     axes.set_xlim(x[0] - 0.6, x[-1] + 0.6)
     axes.xaxis.set_major_locator(AutoDateLocator(minticks=3, maxticks=8))
@@ -134,6 +134,12 @@ def pledges_chart(
         frameon=False,
     )
     return _png(figure)
+
+
+def _beside_title(axes: Axes, title: str, label: str) -> None:
+    """The deadline named at the right, a line below the title: a long title (a Russian one) would run into it."""
+    axes.set_title(title, loc="left", fontsize=12, pad=20)
+    axes.text(1.0, 1.01, label, transform=axes.transAxes, ha="right", va="bottom", fontsize=10, color=DEADLINE_COLOUR)
 
 
 def _officials_panel(
