@@ -46,7 +46,7 @@ async def command_act_handler(
 
 async def _written(store: Store, user_id: int, case: Case) -> frozenset[str]:
     """The officials (ids) this person said they wrote to, by letter, email or fax."""
-    return frozenset(official for _, official in await store.written(user_id, case.id))
+    return frozenset(official for _, official in await store.written(user_id, case.id, [t.id for t in case.targets]))
 
 
 @router.callback_query(Cb("act", *CASE_ACTION_VERBS))

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from bot.content import ACTIONS, WRITING_ACTIONS
+from bot.content import ACTION_TABLE, ACTIONS, WRITING_ACTIONS
 from bot.ground.privacy import Pseudonymizer
 
 logger = logging.getLogger(__name__)
@@ -316,11 +316,20 @@ class Store:
             replies = await pipe.execute()
         return list(zip(case_ids, replies))
 
-    async def written(self, user_id: int, case_id: str) -> frozenset[tuple[str, str]]:
-        """(action, official id) for each official this person said they wrote to, by letter, email or fax."""
+    async def written(
+        self, user_id: int, case_id: str, officials: Iterable[str] | None = None
+    ) -> frozenset[tuple[str, str]]:
+        """(action, official id) for each official this person said they wrote to, by letter, email or fax.
+
+        officials: the case file's ids, when the caller has them: one round trip instead of two (the menu);
+        without them, every official with pledge records (removed ones too), as /mydata needs.
+        """
         who = self.pseudonyms.user(user_id)
-        [(_, fields)] = await self._officials_fields([case_id])
-        pairs = official_pairs(fields)
+        if officials is not None:
+            pairs = [(a.key, official) for official in officials for a in ACTION_TABLE if a.per_target]
+        else:
+            [(_, fields)] = await self._officials_fields([case_id])
+            pairs = official_pairs(fields)
         if not pairs:
             return frozenset()
         async with self.redis.pipeline(transaction=False) as pipe:
