@@ -173,3 +173,26 @@ def test_a_field_added_to_target_is_drafted_and_written_in_its_place() -> None:
     assert found["written"] == [key for key in found["draft"] if key in {"id", "name", "fax", "telex", "email"}]
     assert found["written"].index("telex") == found["written"].index("fax") + 1
     assert found["read"] == "412345 FISCAL GT"
+
+
+@pytest.mark.parametrize(
+    ("written", "dialled"),
+    [
+        ("011-52-722-276-0046", "+52-722-276-0046"),  # from North America (UA 60/17's Mexican fax)
+        ("00 44 20 7413 5500", "+44 20 7413 5500"),
+        ("+7 495 987 58 41", "+7 495 987 58 41"),
+        ("0495 987 58 41", "0495 987 58 41"),  # a national number keeps its trunk zero
+    ],
+)
+def test_a_fax_written_with_an_exit_code_gets_a_plus(written: str, dialled: str) -> None:
+    from bot.importer.targets import parse_targets
+
+    lines = [
+        "Send appeals to:",
+        "Attorney General",
+        "Juan Pérez",
+        f"Fax: {written}",
+        "Salutation: Dear Attorney General",
+    ]
+    targets, _ = parse_targets(lines, " ".join(lines), degraded=False)
+    assert [t.fax for t in targets] == [dialled]

@@ -73,6 +73,16 @@ _FLAT_SALUTATION = re.compile(rf"\b{FLAT_SALUTATION_LABEL}\s*:", re.I)
 _FLAT_END = re.compile(rf"\b(?:{COPIES}|{SECTION_END})", re.I)
 
 
+# A number dialled from North America ("011-52-722-…") or most of the world ("00 44 …"): its exit code is the
+# caller's, not the number's. A reader elsewhere, and every fax service, needs "+".
+_EXIT_CODE = re.compile(r"^(?:011|00)[\s.-]*(?=[1-9])")
+
+
+def international(number: str) -> str:
+    """The number with "+" for an exit code it was written with: "011-52-722-276-0046" -> "+52-722-276-0046"."""
+    return _EXIT_CODE.sub("+", number, count=1)
+
+
 def parse_targets(lines: list[str], flat: str, degraded: bool) -> tuple[list[TargetDraft], list[Note]]:
     """The targets and the notes on what was guessed about them."""
     if degraded:
@@ -98,7 +108,8 @@ def parse_targets(lines: list[str], flat: str, degraded: bool) -> tuple[list[Tar
         if contact:
             seen_contact = True
             name = next(key for key in CONTACT_LABELS if contact.group(key))
-            setattr(current, name, contact.group(contact.lastindex).strip() or None)
+            value = contact.group(contact.lastindex).strip() or None
+            setattr(current, name, international(value) if name == "fax" and value else value)
         else:
             current.head.append(line)
     notes: list[Note] = []
@@ -200,7 +211,7 @@ def _flat_target(flat: str) -> tuple[list[TargetDraft], list[Note]]:
     elif label:
         notes.append(Note("targets[0].salutation", N_("the joined text does not show where it ends: copy it by hand")))
     if match := re.search(r"\bfax\s*:?\s*([+\d(][\d\s()+-]{5,}\d)", first, re.I):
-        target.fax = match.group(1).strip()
+        target.fax = international(match.group(1).strip())
     if match := re.search(r"[\w.+-]+@[\w-]+\.[\w.-]*\w", first):
         target.email = match.group(0)
     notes.append(Note("targets", N_("only the first target can be read from a joined export: add any others by hand")))
