@@ -131,8 +131,7 @@ async def pledge_handler(
         return
     # An official the case no longer has (or one named for a case-wide action) counts for the case only.
     index = case.target_index(official) if official and ACTION_BY_KEY[action].per_target else None
-    named = case.targets[index].id if index is not None else None
-    result = await store.pledge(query.from_user.id, case.id, action, official=named)
+    result = await store.pledge(query.from_user.id, case.id, action, official=official if index is not None else None)
     # Held up past Telegram's answer window (a downtime, Redis away), the toast is lost: the pledge still
     # counts, and tapping again says so. No message instead: after a downtime that would be thousands of
     # them against Telegram's 30 a second, ahead of every other reply.

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
@@ -54,10 +53,12 @@ async def command_stats_handler(
     from bot.render.charts import pledges_chart
 
     png = await asyncio.to_thread(
-        functools.partial(pledges_chart, officials=officials, **renderer.chart_labels(lang, deadline)),
+        pledges_chart,
         daily,
         deadline,
         renderer.chart_title(charted, lang),
+        officials=officials,
+        **renderer.chart_labels(lang, deadline),
     )
     await message.answer_photo(
         BufferedInputFile(png, filename=f"pledges-{charted.id}-{today.isoformat()}.png"),

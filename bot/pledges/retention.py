@@ -1,8 +1,8 @@
 """Retention: who pledged for a case is forgotten RETENTION_DAYS after the case closed. No aiogram here.
 
-Deleted then: ``pledged:{case}:{action}``, ``acted:{case}`` and the per-official
-``{case:<id>}:pledged:<action>:<official>`` and ``{case:<id>}:wrote:<official>`` (pseudonyms) and the marks of the case's "remind me later"
-jobs (``sched:fired:later:{pseudonym}:{case}:...``). Kept: ``count:{case}``, ``daily:{case}`` and
+Deleted then: ``pledged:{case}:{action}``, ``acted:{case}``, the per-official
+``{case:<id>}:pledged:<action>:<official>`` and ``{case:<id>}:wrote:<official>`` (pseudonyms), and the marks
+of the case's "remind me later" jobs (``sched:fired:later:{pseudonym}:{case}:...``). Kept: ``count:{case}``, ``daily:{case}`` and
 ``{case:<id>}:officials``, totals that name no one. Subscriptions are not pledge records: a closed case
 may still get news ("released!"), and people leave it with Unsubscribe, /stop or /forget.
 
@@ -71,11 +71,14 @@ class Retention:
 
     async def _official_sets(self, case_ids: set[str]) -> list[str]:
         """The per-official pledge sets of the cases, named by their officials hashes (kept: totals)."""
-        keys = []
-        for case_id in sorted(case_ids):
-            fields = await self.redis.hkeys(case_key(self.prefix, case_id, "officials"))
-            keys += official_set_keys(self.prefix, case_id, fields)
-        return keys
+        ordered = sorted(case_ids)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for case_id in ordered:
+                pipe.hkeys(case_key(self.prefix, case_id, "officials"))
+            replies = await pipe.execute()
+        return [
+            key for case_id, fields in zip(ordered, replies) for key in official_set_keys(self.prefix, case_id, fields)
+        ]
 
     async def due_cases(self, library: Library, *, days: int, now: dt.datetime) -> set[str]:
         """Cases closed, or gone from the files, for longer than `days`; the clock restarts if one reopens."""

@@ -66,6 +66,16 @@ def official_pairs(fields: Iterable[str]) -> list[tuple[str, str]]:
     return [(action, official) for action, _, official in (f.partition(":") for f in fields) if official]
 
 
+def _officials_by_id(raw: dict[str, str]) -> dict[str, dict[str, int]]:
+    """A case's officials hash as official id -> action -> total."""
+    totals: dict[str, dict[str, int]] = {}
+    for field, count in raw.items():
+        action, _, official = field.partition(":")
+        if action in ACTIONS and official:
+            totals.setdefault(official, {})[action] = int(count)
+    return totals
+
+
 def official_set_keys(prefix: str, case_id: str, fields: Iterable[str]) -> list[str]:
     """Every per-person key of a case's officials, named by its officials hash: the pledge set of each
     (action, official) and the set of everyone who wrote to each official."""
@@ -300,12 +310,7 @@ class Store:
 
     async def official_totals(self, case_id: str) -> dict[str, dict[str, int]]:
         """Pledges per official: official id -> action -> total (only those with any)."""
-        totals: dict[str, dict[str, int]] = {}
-        for field, count in (await self.redis.hgetall(self.case_key(case_id, "officials"))).items():
-            action, _, official = field.partition(":")
-            if action in ACTIONS and official:
-                totals.setdefault(official, {})[action] = int(count)
-        return totals
+        return _officials_by_id(await self.redis.hgetall(self.case_key(case_id, "officials")))
 
     async def _officials_fields(self, case_ids: Iterable[str]) -> list[tuple[str, list[str]]]:
         """(case, fields of its officials hash) for each case."""
@@ -361,14 +366,15 @@ class Store:
             for case_id in case_ids:
                 pipe.scard(self.key("subs", case_id))
                 pipe.hgetall(self.key("count", case_id))
+                pipe.hgetall(self.case_key(case_id, "officials"))
             replies = await pipe.execute()
         cases = {}
         for i, case_id in enumerate(case_ids):
-            subscribers, counts = replies[2 * i], replies[2 * i + 1]
+            subscribers, counts, officials = replies[3 * i : 3 * i + 3]
             cases[case_id] = {
                 "subscribers": int(subscribers),
                 "pledges": {action: int(counts.get(action, 0)) for action in ACTIONS},
-                "officials": await self.official_totals(case_id),
+                "officials": _officials_by_id(officials),
             }
         users = await self.redis.scard(self.key("users"))
         return {"users": int(users), "cases": cases}

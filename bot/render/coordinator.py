@@ -20,7 +20,7 @@ from bot.ground.i18n import UI_LANGUAGES
 from bot.render.callbacks import encode
 from bot.render.cases import CaseScreens, label
 from bot.render.formatting import _locale, format_date, language_name, own_language_name, ua_reference
-from bot.render.markup import MAX_CAPTION, fits, shorten
+from bot.render.markup import MAX_CAPTION, fits
 from bot.render.screen import Button, Screen
 from bot.render.texts import TextScreens
 
@@ -272,12 +272,7 @@ class CoordinatorScreens(CaseScreens, TextScreens):
         an official the case file no longer has goes by its id."""
         order = {t.id: i for i, t in enumerate(case.targets)} if case else {}
         ranked = sorted(officials.items(), key=lambda kv: (-sum(kv[1].values()), order.get(kv[0], len(order)), kv[0]))
-        named = []
-        for official, counts in ranked[:limit]:
-            index = case.target_index(official) if case else None
-            name = shorten(case.targets[index].name_in(lang), 40) if case and index is not None else official
-            named.append((name, counts))
-        return named
+        return [(self._official_name(case, official, lang, 40), counts) for official, counts in ranked[:limit]]
 
     def _official_lines(
         self, case: Case | None, officials: dict[str, dict[str, int]], lang: str

@@ -81,8 +81,7 @@ class TextScreens(RendererBase):
             order = {t.id: i for i, t in enumerate(case.targets)} if case else {}
             # In the case file's order, as the menu lists them.
             for _action, official in sorted(written, key=lambda pair: order.get(pair[1], len(order))):
-                index = case.target_index(official) if case else None
-                name = case.targets[index].name_in(lang) if case and index is not None else official
+                name = self._official_name(case, official, lang)
                 if name not in seen:
                     seen.append(name)
             return seen
@@ -122,6 +121,11 @@ class TextScreens(RendererBase):
                 or data.get("discreet")
             ),
         }
+
+    def _official_name(self, case: Case | None, official: str, lang: str, width: int = 200) -> str:
+        """An official's name in lang, by id; the id itself once the case file no longer has them."""
+        index = case.target_index(official) if case else None
+        return shorten(case.targets[index].name_in(lang), width) if case and index is not None else official
 
     def neutral_line(self, lang: str) -> str:
         """The first line of every message to someone in discreet mode: what a lock screen shows."""
