@@ -29,7 +29,7 @@ _Dumper.add_representer(str, _str)
 def case_data(parsed: ParsedUA) -> dict[str, Any]:
     """The fields that were found, in the order of the hand-written case files; nothing else."""
     data: dict[str, Any] = {}
-    for key in ("id", "ua", "update", "deadline", "letter_languages", "issued"):
+    for key in ("id", "ua", "update", "deadline", "timezone", "letter_languages", "issued"):
         value = getattr(parsed, key)
         if value not in (None, []):
             data[key] = value

@@ -19,6 +19,7 @@ from bot.importer import vocabulary as v
 from bot.importer.dates import DATE, find_date
 from bot.importer.notes import N_, Note
 from bot.importer.targets import TargetDraft, parse_targets
+from bot.importer.zones import country_name, country_of, zone_in, zones_of
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ class ParsedUA:
     links: list[dict[str, str]] = field(default_factory=list)
     subject_name: str | None = None
     subject_gender: str | None = None
+    country: str | None = None  # ISO code of the officials' country, when the document names it
+    timezone: str | None = None  # the country's zone, when it has only one
     language: str = "en"  # the document's own: "en", "es" or "fr"
     degraded: bool = False
     missing: list[Note] = field(default_factory=list)
@@ -137,6 +140,7 @@ def parse_ua(text: str) -> ParsedUA:
         match = _BACKGROUND_FLAT.search(flat)
         result.background = match.group(1) if match else None
     _links(lines, result)
+    _zone(result)
     _report_missing(result)
     logger.debug("parsed %r: missing=%r", result.id, result.missing)
     return result
@@ -341,7 +345,33 @@ def _report_missing(r: ParsedUA) -> None:
     r.missing.extend(Note(name) for name, value in optional.items() if not value)
     if r.subject_name and not r.subject_gender:
         r.missing.append(Note("subject.gender"))
-    r.missing.append(Note("timezone", N_("never in the document: set the target country's zone")))
+    if r.timezone is None:
+        r.missing.append(_zone_note(r.country))
+
+
+def _zone(r: ParsedUA) -> None:
+    """The deadline's zone: the officials' country's, when it has one zone (the chat asks for the rest)."""
+    addresses = [t.address for t in r.targets if not t.copy]
+    r.country = country_of(addresses, r.title)
+    zones = zones_of(r.country)
+    if len(zones) == 1:
+        r.timezone = zones[0]
+        r.uncertain.append(
+            Note("timezone", N_("%(zone)s, the time zone of %(country)s"), zone=zones[0], country=_country(r.country))
+        )
+    elif zone := zone_in(zones, addresses):
+        r.timezone = zone
+        r.uncertain.append(Note("timezone", N_("%(zone)s, from the officials' address"), zone=zone))
+
+
+def _zone_note(country: str | None) -> Note:
+    if country is None:
+        return Note("timezone", N_("the document does not name the officials' country: choose the deadline's zone"))
+    return Note("timezone", N_("%(country)s has several time zones: choose the deadline's"), country=_country(country))
+
+
+def _country(code: str | None) -> str:
+    return country_name(code, "en") if code else ""
 
 
 # --- text helpers ------------------------------------------------------------------------------
