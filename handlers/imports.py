@@ -26,6 +26,7 @@ from bot.importer.source import MAX_BYTES, UnusableDocument, document_text
 from bot.publishing.drafts import Draft, Drafts
 from bot.publishing.import_flow import Importer, Shown
 from bot.publishing.imports import PublishError
+from bot.publishing.questions import Outcome
 from bot.render import Document, Renderer
 from bot.render.callbacks import Callback
 from handlers.broadcast import show_progress
@@ -45,6 +46,7 @@ YAML_SUFFIXES = (".yaml", ".yml")
 class ImportForm(StatesGroup):
     source = State()  # waiting for the UA: a document, or pasted text in one or more parts
     review = State()  # previewed: Publish / Edit / Discard under the report
+    answer = State()  # a question about what the draft lacks: its answer typed, or a button
     edit = State()  # waiting for the corrected case file
 
 
@@ -63,13 +65,41 @@ async def _token(state: FSMContext) -> str:
     return (await state.get_data()).get("token") or Drafts.new_token()
 
 
-async def _present(message: Message, state: FSMContext, shown: Shown) -> None:
-    """The preview, message by message, then the report with its buttons; the chat now reviews it."""
-    for text in shown.preview:
-        await message.answer(text)
-    await send(message, shown.report)
-    await state.set_state(ImportForm.review)
-    await state.set_data({"token": shown.token})
+async def _present(
+    message: Message,
+    state: FSMContext,
+    shown: Shown,
+    lang: str,
+    renderer: Renderer,
+    answered: tuple[str, str] | None = None,
+) -> None:
+    """The preview, message by message, then the report with its buttons, then the first question if any.
+
+    After an answer (`answered`) with more to ask, only the next question, under a tick for the answer.
+    """
+    if answered is None or shown.question is None:
+        for text in shown.preview:
+            await message.answer(text)
+        await send(message, shown.report)
+    await _ask(message, state, shown, lang, renderer, answered)
+
+
+async def _ask(
+    message: Message,
+    state: FSMContext,
+    shown: Shown,
+    lang: str,
+    renderer: Renderer,
+    answered: tuple[str, str] | None = None,
+) -> None:
+    """The draft's next question (the chat waits for its answer), or the chat reviews the draft."""
+    if shown.question is None:
+        await state.set_state(ImportForm.review)
+        await state.set_data({"token": shown.token})
+        return
+    await send(message, renderer.import_question(shown.question, lang, shown.token, answered=answered))
+    await state.set_state(ImportForm.answer)
+    await state.set_data({"token": shown.token, "question": shown.question.key})
 
 
 async def _import(
@@ -88,7 +118,7 @@ async def _import(
         await state.clear()
         await message.answer(renderer.message("imp_problem", lang, reason="empty" if not text.strip() else "not_ua"))
         return
-    await _present(message, state, shown)
+    await _present(message, state, shown, lang, renderer)
 
 
 async def _take_yaml(
@@ -105,7 +135,7 @@ async def _take_yaml(
         )
         await state.set_state(ImportForm.edit)
         return
-    await _present(message, state, shown)
+    await _present(message, state, shown, lang, renderer)
 
 
 @router.message(StateFilter(ImportForm), Command("cancel", ignore_case=True))
@@ -186,6 +216,75 @@ async def import_text_handler(
     await _import(message, state, token, await importer.drafts.take_parts(token), "", lang, renderer, importer)
 
 
+@router.message(ImportForm.answer, F.text & ~F.text.startswith("/"))
+async def import_answer_handler(
+    message: Message, state: FSMContext, lang: str, renderer: Renderer, importer: Importer
+) -> None:
+    """The typed answer to the draft's question: checked, written into the draft, then the next question."""
+    data = await state.get_data()
+    await _answered(
+        message, state, data.get("token", ""), data.get("question", ""), message.text or "", lang, renderer, importer
+    )
+
+
+@router.callback_query(Cb("impz"))
+async def import_zone_handler(
+    query: CallbackQuery, cb: Callback, state: FSMContext, lang: str, renderer: Renderer, importer: Importer
+) -> None:
+    """A time zone tapped under the question."""
+    token, key, index = cb.args
+    waiting = await importer.question(token)
+    choices = waiting[1].choices if waiting and waiting[1].key == key else ()
+    await toast(query)
+    if isinstance(query.message, Message):
+        zone = choices[int(index)] if int(index) < len(choices) else ""
+        await _answered(query.message, state, token, key, zone, lang, renderer, importer)
+
+
+@router.callback_query(Cb("imps"))
+async def import_skip_handler(
+    query: CallbackQuery, cb: Callback, state: FSMContext, lang: str, renderer: Renderer, importer: Importer
+) -> None:
+    """Skip an optional question."""
+    token, key = cb.args
+    result = await importer.skip(token, key, lang)
+    if isinstance(result, Outcome):
+        await toast(query, renderer.toast("imp_done", lang, alert=True, outcome="answered"))
+        return
+    await toast(query)
+    if isinstance(query.message, Message):
+        with suppress(TelegramBadRequest):  # the buttons of an answered question go
+            await query.message.edit_reply_markup(reply_markup=None)
+        await _present(query.message, state, result, lang, renderer, result.answered)
+
+
+async def _answered(
+    message: Message,
+    state: FSMContext,
+    token: str,
+    key: str,
+    typed: str,
+    lang: str,
+    renderer: Renderer,
+    importer: Importer,
+) -> None:
+    result = await importer.answer(token, key, typed, lang)
+    if isinstance(result, Shown):
+        await _present(message, state, result, lang, renderer, result.answered)
+        return
+    if result.error == "stale":
+        await state.clear()
+        await message.answer(renderer.message("imp_done", lang, outcome="answered"))
+        return
+    waiting = await importer.question(token)
+    if waiting is None:
+        await state.clear()
+        return
+    await send(message, renderer.import_question(waiting[1], lang, token, error=result.error))
+    await state.set_state(ImportForm.answer)
+    await state.set_data({"token": token, "question": waiting[1].key})
+
+
 @router.message(ImportForm.edit, F.text & ~F.text.startswith("/"))
 async def import_yaml_text_handler(
     message: Message, state: FSMContext, lang: str, renderer: Renderer, importer: Importer
@@ -248,6 +347,20 @@ async def import_edit_handler(
     await state.set_state(ImportForm.edit)
     await state.set_data({"token": token})
     await toast(query)
+
+
+@router.callback_query(Cb("imp", first=("ask",)))
+async def import_ask_handler(
+    query: CallbackQuery, cb: Callback, state: FSMContext, lang: str, renderer: Renderer, importer: Importer
+) -> None:
+    """Ask about what a publishable draft still lacks (a salutation, the deadline's time zone)."""
+    shown = await importer.start_asking(cb.args[1], lang)
+    if shown is None:
+        await toast(query, renderer.toast("imp_done", lang, alert=True, outcome="answered"))
+        return
+    await toast(query)
+    if isinstance(query.message, Message):
+        await _ask(query.message, state, shown, lang, renderer)
 
 
 @router.callback_query(Cb("imp", first=("discard",)))

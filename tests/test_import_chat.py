@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from bot.content.states import UpdateKind
 from bot.ground.settings import Settings, StoreSettings
 from bot.importer.review import Review, Verdict, review
 from bot.publishing.announce import make_renderer
-from bot.publishing.drafts import make_draft
+from bot.publishing.drafts import Drafts, make_draft
 from emulator import BotAPIEmulator
 from emulator.journey import Activist
 from tests.conftest import ADMIN_ID, CONTENT
@@ -126,8 +127,10 @@ async def test_a_pasted_ua_is_previewed_with_every_official_then_published_once(
     start = len(admin.messages)
     report = await paste(admin, new_case(days_ahead(20)))
     shown = since(admin, start)
-    # The card, a letter to each of the three officials, then the report under it all.
-    assert "Journalist held without charge" in shown[0], shown
+    # The card in each language its readers use, most read first, then a letter to each of the three officials,
+    # then the report under it all.
+    assert shown[0].startswith("👥 In English: 2 readers") and "Journalist held without charge" in shown[0], shown
+    assert shown[1].startswith("👥 In Russian: 1 reader\n") and "Срок" in shown[1], shown[1]
     for name in ("Marta Elena Ruiz", "Jorge Alberto Pineda", "Lucía Beatriz Gómez"):
         assert any(f"Letter to {name}" in text for text in shown), name
     assert any("Avenida Central 100" in text and "Dear Attorney General" in text for text in shown)
@@ -380,7 +383,7 @@ async def test_preview_reads_a_long_pasted_text_at_once_and_then_the_parts_are_g
     await emulator.wait_for(lambda: "no longer here" in admin.last["text"], timeout=5)
 
 
-async def test_the_report_speaks_the_coordinators_language_and_keeps_field_names(
+async def test_the_report_speaks_the_coordinators_language_and_names_fields_as_the_chat_does(
     live: App, emulator: BotAPIEmulator, admin: Activist
 ) -> None:
     await live.store.set_language(ADMIN_ID, "ru")
@@ -389,10 +392,108 @@ async def test_the_report_speaks_the_coordinators_language_and_keeps_field_names
     report = admin.last
     text = report["text"]
     assert "Не найдено в документе:" in text, text
-    assert "timezone: в документе его не бывает: укажите часовой пояс страны адресатов" in text
-    assert "targets[0].name/title: определено эвристически: name 'Marta Elena Ruiz'" in text
+    # Fields by their names in the chat, in the coordinator's language: no YAML keys, no line numbers.
+    assert "Часовой пояс срока: в документе не названа страна адресатов: выберите часовой пояс срока" in text
+    assert "Имя и должность (Marta Elena Ruiz): определено эвристически" in text
     assert "never in the document" not in text and "picked by a heuristic" not in text
-    code = [e for e in report.get("entities", []) if e["type"] == "code"]
-    units = text.encode("utf-16-le")  # entity offsets count UTF-16 units
-    coded = [units[e["offset"] * 2 : (e["offset"] + e["length"]) * 2].decode("utf-16-le") for e in code]
-    assert "timezone" in coded and "targets[0].name/title" in coded, "field names stay as code"
+    assert "targets[0]" not in text and "timezone" not in text and "line " not in text
+    assert not [e for e in report.get("entities", []) if e["type"] == "code"]
+
+
+# --- completing a draft in chat ----------------------------------------------------------------------
+
+
+def incomplete_case() -> str:
+    """UA 201/26 as a document that gives no bullet-point asks, no deadline, a country with several time zones
+    and no salutation for its second official: what the chat must ask for."""
+    text = new_case(days_ahead(20))
+    appeal = text[text.index("PLEASE WRITE") : text.index("PLEASE SEND")]
+    text = text.replace(appeal, "Write to the officials below about Ana Lucía Torres.\n\n")
+    text = re.sub(r"PLEASE SEND APPEALS BEFORE .* TO:", "PLEASE SEND APPEALS TO:", text)
+    text = text.replace("Ciudad Capital 01001", "Oaxaca, MÉXICO").replace("Ciudad Capital 01002", "Oaxaca, MÉXICO")
+    return text.replace("Salutation: Dear Minister\n", "")
+
+
+async def test_a_coordinator_completes_a_draft_by_answering_questions_in_chat(
+    live: App, emulator: BotAPIEmulator, admin: Activist
+) -> None:
+    steps = 1
+    start = len(admin.messages)
+    await paste(admin, incomplete_case(), report=False)
+    await emulator.wait_for(lambda: "What should the letters ask" in last_text(admin), timeout=15)
+    question = admin.last
+    # A blocked draft still shows what it has: the card and the letters, marked as a draft, "…" for the asks.
+    shown = since(admin, start)
+    assert shown[0].startswith("📝 Draft, not published") and "Journalist held without charge" in shown[0]
+    assert any("Letter to Jorge Alberto Pineda" in text and "…" in text for text in shown)
+    assert "cannot be published yet: answer the questions below" in admin.messages[-2]["text"]
+    assert "What should the letters ask the officials to do?" in question["text"]
+    assert not admin.buttons(question)  # required: no Skip
+
+    question = await admin.send("1. Release Ana Lucía Torres immediately\n- Ensure she is not ill-treated")
+    steps += 1
+    assert (
+        "✅ What the letters ask for:\n• Release Ana Lucía Torres immediately\n• Ensure she is not ill-treated"
+        in (question["text"])
+    )
+    assert "Type the date appeals must arrive by" in question["text"]
+    assert (await admin.send("soon"))["text"].startswith("⚠️ I could not read that date")
+    assert "That date has passed" in (await admin.send("1.1.2020"))["text"]
+    deadline = days_ahead(20)
+    question = await admin.send(deadline.strftime("%d.%m.%Y"))
+    steps += 1
+    assert f"✅ Deadline: {deadline.day} {deadline.strftime('%B %Y')}" in question["text"]
+    assert "In which time zone of Mexico is the deadline?" in question["text"]
+    assert "Mexico City" in [b["text"] for b in admin.buttons(question)]
+
+    question = await tapped(admin, "Mexico City", question, "How should the letter")
+    steps += 1
+    assert "✅ Time zone of the deadline: America/Mexico_City" in question["text"]
+    assert "How should the letter to Jorge Alberto Pineda begin?" in question["text"]
+    skipping = question
+    report = await tapped(admin, "Skip", question, "Imported draft")
+    steps += 1
+    assert "Jorge Alberto Pineda" in report["text"] and "Salutation" in report["text"]  # still listed as missing
+    assert "Imported draft" in report["text"] and "New case ua-201-26" in report["text"], report["text"]
+    assert any("Release Ana Lucía Torres immediately" in m.get("text", "") for m in admin.messages[-6:])
+    answer = await admin.tap("Skip", skipping)  # the old question's button, tapped again
+    assert "already answered" in answer["text"]
+
+    await admin.tap("Publish", report)
+    steps += 1
+    saved = yaml.safe_load((live.settings.content_dir / "cases" / f"{NEW}.yaml").read_text(encoding="utf-8"))
+    assert saved["asks"] == [{"en": "Release Ana Lucía Torres immediately"}, {"en": "Ensure she is not ill-treated"}]
+    assert (saved["deadline"], saved["timezone"]) == (deadline, "America/Mexico_City")
+    assert "salutation" not in saved["targets"][1] and saved["targets"][0]["salutation"] == "Dear Attorney General"
+    assert steps == 6
+
+
+async def test_a_complete_draft_is_asked_only_when_the_coordinator_taps_for_it(
+    live: App, emulator: BotAPIEmulator, admin: Activist
+) -> None:
+    report = await paste(admin, new_case(days_ahead(20)))
+    assert "Publish" in str(report["reply_markup"])
+    question = await tapped(admin, "Complete it in chat", report, "Which country are the officials in?")
+    assert "Which country are the officials in?" in question["text"]
+    assert "I do not know that place" in (await admin.send("Atlantis"))["text"]
+    await admin.send("Guatemala")  # one zone: answered, nothing left to ask
+    await emulator.wait_for(lambda: "Imported draft" in last_text(admin), timeout=15)
+    draft = await Drafts(live.store.redis).get(report_token(report))
+    assert "timezone: America/Guatemala" in draft.yaml and "choose the deadline's zone" not in draft.yaml
+
+
+async def tapped(person: Activist, label: str, message: dict, expected: str) -> dict:
+    """Tap, then wait for the bot's next message to say `expected` (it may wait out a flood limit first)."""
+    await person.tap(label, message)
+    await person.emu.wait_for(lambda: expected in last_text(person), timeout=15)
+    return person.last
+
+
+def report_token(report: dict) -> str:
+    return next(b["callback_data"] for b in admin_buttons(report) if b["callback_data"].startswith("imp:")).split(":")[
+        2
+    ]
+
+
+def admin_buttons(message: dict) -> list[dict]:
+    return [b for row in message["reply_markup"]["inline_keyboard"] for b in row]

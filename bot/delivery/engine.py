@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 
 from redis.asyncio import Redis
@@ -247,6 +248,13 @@ class Broadcasts:
     async def count(self, audience: Audience) -> int:
         """How many the audience is now (bot.delivery.audiences decides who)."""
         return await self.audiences.count(audience)
+
+    async def readers(self, audience: Audience) -> Counter[str | None]:
+        """How many of the audience chose each UI language (None: chose none), for a coordinator's preview."""
+        counts: Counter[str | None] = Counter()
+        async for chats in self.audiences.recipients(audience):
+            counts.update(await self.languages(chats))
+        return counts
 
     async def languages(self, chats: list[int]) -> list[str | None]:
         """The UI language each chat chose (None where it chose none), in one round trip."""

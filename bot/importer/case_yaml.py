@@ -79,15 +79,19 @@ def required_missing(parsed: ParsedUA) -> list[str]:
 
 def render(parsed: ParsedUA, source: str, invalid: list[str] | None = None) -> str:
     """The draft's YAML text, with a header saying where it came from and what is left to do."""
+    return written(case_data(parsed), source, parsed.missing, [*parsed.uncertain, *(invalid or [])])
+
+
+def written(data: dict[str, Any], source: str, missing: list[str], uncertain: list[str]) -> str:
+    """Case fields as a draft's YAML text under its header: also a draft completed in chat."""
     header = [
         f"# Draft imported from {source}.",
         "# Every value was copied from the document; check them against it before publishing.",
     ]
-    todo = required_missing(parsed)
+    todo = [item.removesuffix(" (required)") for item in missing if item.endswith("(required)")]
     if todo:
         header.append("# TO FILL IN (required, not found in the document): " + ", ".join(todo))
-    header.extend(f"# missing: {item}" for item in parsed.missing if not item.endswith("(required)"))
-    header.extend(f"# uncertain: {item}" for item in parsed.uncertain)
-    header.extend(f"# invalid: {item}" for item in invalid or [])
-    body = yaml.dump(case_data(parsed), Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
+    header.extend(f"# missing: {item}" for item in missing if not item.endswith("(required)"))
+    header.extend(f"# uncertain: {item}" for item in uncertain)
+    body = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
     return "\n".join(line.rstrip() for line in header) + "\n\n" + body

@@ -72,6 +72,7 @@ class Review:
     officials: list[dict[str, Any]] = field(default_factory=list)  # as the draft names them, valid or not
     expired: bool = False  # a new case whose deadline has passed
     plain_asks: bool = False  # asks without a language: every letter, whatever its language, uses them as written
+    sketch: Case | None = None  # an incomplete draft as a case, what it lacks shown as GAP: for its preview only
 
     @property
     def publishable(self) -> bool:
@@ -112,7 +113,7 @@ def review(
         too_big = Problem("draft.yaml", None, "-", f"more than {MAX_YAML // 1024} KB: a case file is a few KB")
         return Review(Verdict.invalid, problems=[too_big])
     case, problems = parse_case(text, "draft.yaml")
-    fields = _fields(text)
+    fields = fields_of(text)
     number = ua_number(fields.get("ua"))
     existing = next((c for c in library.all() if ua_number(c.ua) == number), None) if number else None
     update = fields.get("update") if isinstance(fields.get("update"), int) else None
@@ -120,7 +121,14 @@ def review(
         return _against(existing, case, fields, update, today, closes, problems)
     officials = _officials(fields)
     if case is None:
-        return Review(Verdict.invalid, ua=fields.get("ua"), update=update, problems=problems, officials=officials)
+        return Review(
+            Verdict.invalid,
+            ua=fields.get("ua"),
+            update=update,
+            problems=problems,
+            officials=officials,
+            sketch=sketch(fields),
+        )
     gaps = gaps_of(case, letters, ui_lang)
     verdict = Verdict.clash if library.get(case.id) is not None else Verdict.new
     deadline = case.deadline.date() if isinstance(case.deadline, dt.datetime) else case.deadline
@@ -135,6 +143,29 @@ def review(
         expired=deadline is not None and deadline < today,
         plain_asks=any(isinstance(ask.text, str) for ask in case.asks),
     )
+
+
+# What a preview shows where a draft still lacks a required text: the same in every language.
+GAP = "…"
+
+
+def sketch(fields: dict[str, Any]) -> Case | None:
+    """The draft as a case with GAP for each required text it lacks, so that a blocked draft still shows its
+    card and letters (marked as a draft); None when even that does not make a valid case (no officials)."""
+    data = {key: value for key, value in fields.items() if key not in ("id", "ua")}
+    data["id"] = "draft"
+    data["ua"] = fields.get("ua") if isinstance(fields.get("ua"), str) else GAP
+    for key in ("title", "summary"):
+        data.setdefault(key, GAP)
+        data[key] = data[key] or GAP
+    data["asks"] = data.get("asks") or [GAP]
+    targets = data.get("targets")
+    if isinstance(targets, list):
+        data["targets"] = [{**t, "name": t.get("name") or GAP} if isinstance(t, dict) else t for t in targets]
+    try:
+        return Case.model_validate(data)
+    except (ValueError, TypeError):
+        return None
 
 
 def _officials(fields: dict[str, Any]) -> list[dict[str, Any]]:
@@ -205,7 +236,7 @@ def gaps_of(case: Case, letters: Letters, ui_lang: str) -> list[Gap]:
     ]
 
 
-def _fields(text: str) -> dict[str, Any]:
+def fields_of(text: str) -> dict[str, Any]:
     """The draft's top-level fields, even when the case as a whole is not valid yet."""
     try:
         data = yaml.safe_load(text)

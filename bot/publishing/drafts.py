@@ -31,6 +31,9 @@ class Draft:
     closes: bool = False  # the document says no further action is needed
     missing: list[str] = field(default_factory=list)  # Notes (bot/importer/notes.py), or plain text
     uncertain: list[str] = field(default_factory=list)
+    country: str | None = None  # the officials' country (ISO code): its time zones are the choices
+    skipped: list[str] = field(default_factory=list)  # questions the coordinator chose not to answer
+    asking: bool = False  # the chat is going through the questions (a complete draft is asked only on request)
 
 
 class Drafts:
@@ -110,4 +113,5 @@ def make_draft(text: str, source: str) -> Draft:
         closes=closing(text),
         missing=list(parsed.missing),
         uncertain=[*parsed.uncertain, *invalid],
+        country=parsed.country,
     )

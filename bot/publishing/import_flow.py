@@ -16,11 +16,13 @@ from bot.content.states import CaseStates
 from bot.content.sync import ContentSync
 from bot.delivery import Broadcasts
 from bot.delivery.audiences import Audience, MessageKind, audience
+from bot.importer.case_yaml import written
 from bot.importer.parse import ua_references
-from bot.importer.review import MAX_YAML, Review, Verdict, describe, review
+from bot.importer.review import MAX_YAML, Review, Verdict, describe, fields_of, review
 from bot.pledges.store import Store
 from bot.publishing.drafts import Draft, Drafts, make_draft
 from bot.publishing.imports import PublishError, publish
+from bot.publishing.questions import Outcome, Question, answer, next_question
 from bot.render import Renderer, Screen
 
 logger = logging.getLogger(__name__)
@@ -34,6 +36,8 @@ class Shown:
     review: Review
     preview: list[str]
     report: Screen
+    question: Question | None = None  # the next thing to ask the coordinator, when the draft lacks it
+    answered: tuple[str, str] | None = None  # the field just answered in chat, and the value written ("": skipped)
 
 
 class Importer:
@@ -88,7 +92,69 @@ class Importer:
         old = await self.drafts.get(token)
         if await self.drafts.claimed(token):
             token = Drafts.new_token()  # that draft was published or dropped: the corrected one is new
-        draft = Draft(yaml=text, source=old.source if old else "", closes=old.closes if old else False)
+        draft = Draft(
+            yaml=text,
+            source=old.source if old else "",
+            closes=old.closes if old else False,
+            country=old.country if old else None,
+        )
+        await self.drafts.save(token, draft)
+        return await self.show(token, draft, lang)
+
+    async def question(self, token: str) -> tuple[Draft, Question] | None:
+        """The draft and the question it is waiting on (None when it is gone, done or complete)."""
+        draft = await self.drafts.get(token)
+        if draft is None or await self.drafts.claimed(token):
+            return None
+        found = self.ask(draft)
+        return (draft, found) if found else None
+
+    @staticmethod
+    def ask(draft: Draft) -> Question | None:
+        if draft.closes:
+            return None  # a closing update: only its text is used
+        return next_question(fields_of(draft.yaml), set(draft.skipped), draft.country)
+
+    async def answer(self, token: str, key: str, typed: str, lang: str) -> Shown | Outcome:
+        """The coordinator's answer to the question `key`: the draft shown again, or why the answer is refused."""
+        waiting = await self.question(token)
+        if waiting is None or waiting[1].key != key:
+            return Outcome(error="stale")
+        draft, question = waiting
+        data = fields_of(draft.yaml)
+        outcome = answer(data, question, typed, self.clock().date())
+        if outcome.country is not None:
+            draft.country = outcome.country
+            await self.drafts.save(token, draft)
+        if outcome.value is None:
+            return outcome
+        draft.asking = True
+        logger.info("Import %r: %s answered in chat", token, question.field)
+        shown = await self._rewrite(token, draft, data, question, lang)
+        shown.answered = (question.field, outcome.value)
+        return shown
+
+    async def skip(self, token: str, key: str, lang: str) -> Shown | Outcome:
+        """Leave an optional question unanswered: the draft goes on without it."""
+        waiting = await self.question(token)
+        if waiting is None or waiting[1].key != key or waiting[1].topic.required:
+            return Outcome(error="stale")
+        draft, question = waiting
+        draft.skipped.append(key)
+        draft.asking = True
+        await self.drafts.save(token, draft)
+        shown = await self.show(token, draft, lang)
+        shown.answered = (question.field, "")  # shown as skipped
+        return shown
+
+    async def _rewrite(self, token: str, draft: Draft, data: dict, question: Question, lang: str) -> Shown:
+        # The notes on the field answered are settled: the report and the file's header stop listing them.
+        def settled(note: str) -> bool:
+            return getattr(note, "field", str(note).split(":", 1)[0]) == question.field
+
+        draft.missing = [n for n in draft.missing if not settled(n)]
+        draft.uncertain = [n for n in draft.uncertain if not settled(n)]
+        draft.yaml = written(data, draft.source or "pasted text", draft.missing, draft.uncertain)
         await self.drafts.save(token, draft)
         return await self.show(token, draft, lang)
 
@@ -102,6 +168,10 @@ class Importer:
         now = self.clock()
         letters_sent = await self.store.letters_sent(found.existing.id) if found.existing else 0
         audience = await self.broadcasts.count(self._audience(found)) if found.publishable else 0
+        # An incomplete new case is asked what it lacks; a complete one only when the coordinator taps for it
+        # (its report offers that), and an update never: only its text and deadline are used.
+        question = self.ask(draft) if found.verdict in (Verdict.new, Verdict.invalid) else None
+        asking = question is not None and (found.verdict == Verdict.invalid or draft.asking)
         report = self.renderer.import_report(
             found,
             lang,
@@ -110,8 +180,22 @@ class Importer:
             missing=draft.missing,
             uncertain=draft.uncertain,
             audience=audience,
+            asking=asking,
+            can_ask=question is not None and not asking,
         )
-        return Shown(token, found, self.renderer.import_preview(found, lang, now, letters_sent), report)
+        readers = await self._readers(found) if found.publishable else None
+        preview = self.renderer.import_preview(found, lang, now, letters_sent, readers)
+        return Shown(token, found, preview, report, question if asking else None)
+
+    async def start_asking(self, token: str, lang: str) -> Shown | None:
+        """A complete draft's coordinator taps to be asked what it still lacks (a salutation, the time zone)."""
+        waiting = await self.question(token)
+        if waiting is None:
+            return None
+        draft = waiting[0]
+        draft.asking = True
+        await self.drafts.save(token, draft)
+        return await self.show(token, draft, lang)
 
     async def publish(self, draft: Draft, lang: str, user_id: int) -> str:
         """Publish the draft as reviewed now (the library may have changed since the preview)."""
@@ -130,6 +214,14 @@ class Importer:
             created_by=user_id,
             letters_sent=letters_sent,
         )
+
+    async def _readers(self, found: Review) -> dict[str, int]:
+        """How many of those the draft goes to read the bot in each language (a chat that chose none: the default)."""
+        readers: dict[str, int] = {}
+        for code, count in (await self.broadcasts.readers(self._audience(found))).items():
+            shown = code if code in self.renderer.languages else self.renderer.default_language
+            readers[shown] = readers.get(shown, 0) + count
+        return readers
 
     @staticmethod
     def _audience(found: Review) -> Audience:

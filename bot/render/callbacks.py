@@ -20,6 +20,7 @@ _LANG = r"[a-z]{2,3}"
 # An official, by the stable id the case file gives (models.TARGET_ID_PATTERN), never by list position.
 _TARGET = TARGET_ID_PATTERN.strip("^$")
 _ACTION = "|".join(map(re.escape, ACTIONS))
+_QUESTION = r"title|summary|asks|deadline|timezone|(?:name|salutation)\.\d{1,2}"
 
 # verb -> the regex of its arguments, in order; the verbs that open an action's screen come from the action table
 _OTHER_VERBS: dict[str, tuple[str, ...]] = {
@@ -53,7 +54,10 @@ _OTHER_VERBS: dict[str, tuple[str, ...]] = {
     "upd": (r"send|cancel", r"[0-9a-f]{8}"),  # the previewed update: send it or drop it
     # coordinators: an imported Urgent Action
     # the draft: publish, edit, drop; read the pasted UA text (preview) or case file (yaml) now
-    "imp": (r"publish|edit|discard|preview|yaml", r"[0-9a-f]{8}"),
+    "imp": (r"publish|edit|discard|preview|yaml|ask", r"[0-9a-f]{8}"),
+    # a question about the draft (bot.publishing.questions): a time zone tapped (its place in the list), or Skip
+    "impz": (r"[0-9a-f]{8}", _QUESTION, r"\d{1,2}"),
+    "imps": (r"[0-9a-f]{8}", _QUESTION),
 }
 # An action for one official names it and the letter's language (`tgt:<case>:<official>:<lang>`); one for the case,
 # only the case (`tw:<case>`).

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from html import escape
 from typing import Any
 
 from bot.importer.notes import shown
-from bot.importer.review import Review, Verdict, describe
+from bot.importer.review import Review, Verdict
+from bot.importer.zones import country_name, zone_label
 from bot.render.actions import ActionScreens
 from bot.render.callbacks import encode
 from bot.render.cases import label
@@ -20,6 +22,20 @@ from bot.render.updates import LifecycleScreens
 # Notes listed under a draft, each cut short: the report must fit one message beneath the preview.
 SHOWN_PROBLEMS = 8
 SHOWN_LENGTH = 160
+# "targets[1].salutation" (a note) or "targets.1.salutation" (a validation problem)
+_OFFICIAL_FIELD = re.compile(r"^targets(?:\[(\d+)\]|\.(\d+))\.?(.*)$")
+
+
+def field_item(field: str, officials: list[dict[str, Any]]) -> dict[str, Any]:
+    """A case file's field as the chat names it: its topic, and which official (by name) it is about."""
+    match = _OFFICIAL_FIELD.match(field)
+    if not match:
+        topic = field.rsplit(".", 1)[-1] if field.startswith("subject.") else field
+        return {"topic": topic, "official": None, "number": None, "raw": field}
+    index = int(match[1] or match[2])
+    rest = match[3].split(".", 1)[0] or "targets"
+    name = officials[index].get("name") if index < len(officials) else None
+    return {"topic": rest, "official": name if name and name != "?" else None, "number": index + 1, "raw": field}
 
 
 class ImportScreens(LifecycleScreens, ActionScreens):
@@ -29,26 +45,45 @@ class ImportScreens(LifecycleScreens, ActionScreens):
         button = Button(label("👀", _("Preview")), callback=encode("imp", "yaml" if case_file else "preview", token))
         return Screen(self._render("ui/imp_parts.html.j2", lang, length=length), [[button]])
 
-    def import_preview(self, review: Review, lang: str, now: dt.datetime, letters_sent: int = 0) -> list[str]:
+    def import_preview(
+        self,
+        review: Review,
+        lang: str,
+        now: dt.datetime,
+        letters_sent: int = 0,
+        readers: dict[str, int] | None = None,
+    ) -> list[str]:
         """What subscribers will get, message by message: the alert card and each official's letter
         and the tweet for a new case; the update message for an update. Texts only: the buttons
-        would point at a case that does not exist yet."""
-        case = review.case
+        would point at a case that does not exist yet.
+
+        `readers`: how many of the audience read the bot in each UI language; the card (or the update) is
+        shown in each of those languages, most read first, under a line saying how many read it. A draft
+        that cannot be published yet is shown too, with what it lacks as "…" and a draft mark on each message.
+        """
+        languages = sorted(readers or {lang: 0}, key=lambda code: (-(readers or {}).get(code, 0), code != lang))
         changed = review.updated
         if review.verdict == Verdict.update and changed is not None and review.kind is not None:
-            screen = self.case_update(
-                changed,
-                lang,
-                now,
-                number=review.update or 0,
-                kind=review.kind.value,
-                text=escape(review.text or "", quote=False),
-                letters_sent=letters_sent,
-            )
-            return [screen.text]
-        if case is None or review.verdict != Verdict.new:
+            return [
+                self._readers(code, lang, readers)
+                + self.case_update(
+                    changed,
+                    code,
+                    now,
+                    number=review.update or 0,
+                    kind=review.kind.value,
+                    text=escape(review.text or "", quote=False),
+                    letters_sent=letters_sent,
+                ).text
+                for code in languages
+            ]
+        case = review.case if review.verdict == Verdict.new else review.sketch
+        if case is None or review.verdict not in (Verdict.new, Verdict.invalid):
             return []
-        texts = [self.card(case, lang, now, subscribed=False, letters_sent=0).text]
+        texts = [
+            self._readers(code, lang, readers) + self.card(case, code, now, subscribed=False, letters_sent=0).text
+            for code in languages
+        ]
         wanted = case.letter_languages[0] if case.letter_languages else lang
         texts.extend(
             self.letter(case, index, lang, wanted, variant_seed=b"preview", signature=None).text
@@ -56,14 +91,70 @@ class ImportScreens(LifecycleScreens, ActionScreens):
         )
         if case.tweet:
             texts.append(self.tweet(case, lang).text)
+        if review.verdict == Verdict.invalid:
+            mark = self._render("ui/imp_draft_mark.html.j2", lang)
+            texts = [f"{mark}\n\n{text}" for text in texts]
         return texts
 
+    def _readers(self, code: str, lang: str, readers: dict[str, int] | None) -> str:
+        if not readers:
+            return ""
+        count = readers.get(code, 0)
+        return self._render("ui/imp_readers.html.j2", lang, count=count, language=language_name(code, lang)) + "\n\n"
+
     @staticmethod
-    def _note(note: str, gettext: Callable[[str], str]) -> dict[str, Any]:
+    def _note(note: str, gettext: Callable[[str], str], officials: list[dict[str, Any]]) -> dict[str, Any]:
         parts = shown(note, gettext)
-        parts["field"] = shorten(parts["field"], SHOWN_LENGTH)
+        parts["field"] = field_item(parts["field"], officials) if parts["field"] else None
         parts["message"] = shorten(parts["message"], SHOWN_LENGTH)
         return parts
+
+    @staticmethod
+    def _answer_shown(field: str, value: str, lang: str) -> str:
+        """An answer as written into the draft: a date in words, asks one a line."""
+        if field == "deadline":
+            return format_date(dt.date.fromisoformat(value), lang)
+        if field == "asks":
+            return "".join(f"\n• {escape(line, quote=False)}" for line in value.splitlines())
+        return escape(value, quote=False)
+
+    def import_question(
+        self,
+        question: Any,
+        lang: str,
+        token: str,
+        *,
+        answered: tuple[str, str] | None = None,
+        error: str | None = None,
+    ) -> Screen:
+        """One question about a draft (bot.publishing.questions.Question): typed, or a zone or Skip tapped.
+
+        `answered` is the previous answer (its field and the value written), shown as a tick above the question.
+        """
+        _ = self._gettext(lang)
+        officials = [{"name": question.official_name}] * ((question.official or 0) + 1)
+        text = self._render(
+            "ui/imp_question.html.j2",
+            lang,
+            topic=question.topic.name,
+            official=question.official_name,
+            number=None if question.official is None else question.official + 1,
+            country=country_name(question.country, lang) if question.country else None,
+            choices=len(question.choices),
+            required=question.topic.required,
+            limit=question.topic.limit,
+            answered={"item": field_item(answered[0], officials), "value": self._answer_shown(*answered, lang)}
+            if answered
+            else None,
+            error=error,
+        )
+        rows = [
+            [Button(zone_label(zone, lang), callback=encode("impz", token, question.key, str(i)))]
+            for i, zone in enumerate(question.choices)
+        ]
+        if not question.topic.required:
+            rows.append([Button(label("⏭", _("Skip")), callback=encode("imps", token, question.key))])
+        return Screen(text, rows)
 
     def import_report(
         self,
@@ -75,10 +166,23 @@ class ImportScreens(LifecycleScreens, ActionScreens):
         missing: list[str],
         uncertain: list[str],
         audience: int,
+        asking: bool = False,
+        can_ask: bool = False,
     ) -> Screen:
-        """Under the preview: what the draft is, what it lacks, and Publish / Edit / Discard."""
+        """Under the preview: what the draft is, what it lacks, and Publish / Edit / Discard.
+
+        `asking`: a question follows the report (the chat completes the draft); `can_ask`: the draft can be
+        published, and a button offers questions about what it still lacks.
+        """
         _ = self._gettext(lang)
-        problems = [describe(p) for p in review.problems]
+        officials = review.officials
+        problems = [
+            {
+                "field": field_item(p.field, officials) if p.field != "-" else None,
+                "message": shorten(p.reason, SHOWN_LENGTH),
+            }
+            for p in review.problems
+        ]
         drafted = review.verdict not in (Verdict.update, Verdict.known)
         text = self._render(
             "ui/imp_report.html.j2",
@@ -95,8 +199,8 @@ class ImportScreens(LifecycleScreens, ActionScreens):
             expired=review.expired,
             plain_asks=review.plain_asks,
             # For an update only its text and deadline are used: what the rest of the document lacks is moot.
-            missing=[self._note(m, _) for m in missing[:SHOWN_PROBLEMS]] if drafted else [],
-            uncertain=[self._note(u, _) for u in uncertain[:SHOWN_PROBLEMS]] if drafted else [],
+            missing=[self._note(m, _, officials) for m in missing[:SHOWN_PROBLEMS]] if drafted else [],
+            uncertain=[self._note(u, _, officials) for u in uncertain[:SHOWN_PROBLEMS]] if drafted else [],
             gaps=[
                 {
                     "language": language_name(g.language, lang),
@@ -106,13 +210,16 @@ class ImportScreens(LifecycleScreens, ActionScreens):
                 }
                 for g in review.gaps
             ],
-            problems=[shorten(p, SHOWN_LENGTH) for p in problems[:SHOWN_PROBLEMS]],
+            problems=problems[:SHOWN_PROBLEMS],
+            asking=asking,
             more=max(0, len(problems) - SHOWN_PROBLEMS),
             audience=audience,
         )
         rows = []
         if review.publishable:
             rows.append([Button(label("🚀", _("Publish")), callback=encode("imp", "publish", token))])
+        if can_ask:
+            rows.append([Button(label("❔", _("Complete it in chat")), callback=encode("imp", "ask", token))])
         rows.append(
             [
                 Button(label("✏️", _("Edit")), callback=encode("imp", "edit", token)),
