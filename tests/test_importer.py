@@ -34,7 +34,7 @@ SAMPLE_EXPECTED = {
         "letter_languages": ["es"],
         "title": "Honduras: Armed attack against members of COPINH",
         "salutation": "Dear Minister/Estimado Señor Secretario de Seguridad",
-        "email": "comunicacionCNDS@gmail.com",
+        "email": ["comunicacionCNDS@gmail.com", "sprudott@yahoo.com"],  # both, as the document gives them
     },
     "ua_102_2012.txt": {
         "ua": "UA 102/10",

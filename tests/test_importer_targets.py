@@ -138,7 +138,7 @@ import dataclasses, importlib.util, json, sys
 from pathlib import Path
 
 source = Path("bot/content/models.py").read_text()
-fax = "    fax: str | None = None\\n"
+fax = "    fax: Contacts = None\\n"
 assert source.count(fax) == 1, "the fax field moved: update the anchor in tests/test_importer_targets.py"
 spec = importlib.util.spec_from_loader("bot.content.models", loader=None, origin="bot/content/models.py")
 models = importlib.util.module_from_spec(spec)

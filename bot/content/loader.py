@@ -330,6 +330,8 @@ _PATTERN_REASONS = {
     LANG_PATTERN: "should be a language code of 2-3 lowercase letters (like en or ru)",
 }
 _TEXT_REASON = "should be text, or one text per language (en: ..., ru: ...)"
+_QUOTE_REASON = "should be text; put the value in quotes"
+_TEXTS_REASON = "should be text, or a list of texts (one '- ' line each)"
 _DATE_REASON = "should be a date like 2012-05-15"
 _DATETIME_REASON = "should be a date like 2012-05-15, or a date and time like 2012-05-15 18:00:00+03:00"
 
@@ -391,6 +393,9 @@ def _reason(items: list[_Located]) -> str:
     if len(items) > 1:
         if {"string_type", "dict_type"} <= types:
             return _TEXT_REASON
+        if types == {"string_type", "list_type"}:  # a fax or email: one, or a list (Contacts)
+            scalar = isinstance(items[0].node, ScalarNode)
+            return _QUOTE_REASON if scalar else _TEXTS_REASON
         if all(t.startswith(("date", "datetime")) for t in types):
             reason = _DATETIME_REASON if any(t.startswith("datetime") for t in types) else _DATE_REASON
             detail = (items[0].error.get("ctx") or {}).get("error")
@@ -411,7 +416,7 @@ def _one_reason(item: _Located) -> str:
         return str(ctx["error"])
     if kind == "string_type":
         if isinstance(item.node, ScalarNode):
-            return "should be text; put the value in quotes"
+            return _QUOTE_REASON
         return "should be text, not a list or mapping"
     if kind == "string_pattern_mismatch":
         pattern = str(ctx.get("pattern", ""))

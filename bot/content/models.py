@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -78,6 +79,55 @@ def form_of(text: Inflected | None, lang: str, case: GrammarCase) -> tuple[str |
     return pick(text, lang), False
 
 
+# A fax or email field as a case file writes it: one string, or a list when the official has several
+# (an office with two addresses). The model keeps that form, one left after repeats are dropped being a
+# string again, so a file with one keeps reading and writing as it always did; read them as lists.
+Contacts = str | list[str] | None
+MAX_CONTACTS = 10  # per official and kind: each is a line on the email or fax screen and may be a button
+MIN_FAX_DIGITS = 6
+
+
+def contacts(value: object) -> list[str]:
+    """A contact field's values as a list ([] for none): a Target's, or a draft's as its YAML has it."""
+    items = value if isinstance(value, list) else [value]
+    return [str(item) for item in items if item is not None and str(item).strip()]
+
+
+def as_written(values: list[str]) -> Contacts:
+    """Contacts in a case file's form: None for none, the string for one, the list for several."""
+    return None if not values else values[0] if len(values) == 1 else list(values)
+
+
+def _checked(
+    value: Contacts, valid: Callable[[str], bool], reason: str, same: Callable[[str], str], kind: str
+) -> Contacts:
+    """Every contact checked, the bad one in a list named; repeats (by `same`) dropped, the first spelling kept."""
+    if isinstance(value, str):
+        if not valid(value):
+            raise ValueError(reason)
+        return value
+    kept: dict[str, str] = {}
+    for item in value or []:
+        if not valid(item):
+            raise ValueError(f"{reason}: {item!r}")
+        kept.setdefault(same(item), item)
+    if len(kept) > MAX_CONTACTS:
+        raise ValueError(f"at most {MAX_CONTACTS} {kind} for one official")
+    return as_written(list(kept.values()))
+
+
+def _digits(number: str) -> str:
+    return re.sub(r"\D", "", number)
+
+
+def _is_fax(number: str) -> bool:
+    return len(_digits(number)) >= MIN_FAX_DIGITS
+
+
+def _is_email(address: str) -> bool:
+    return re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address) is not None
+
+
 def has_lang(text: Text | None, lang: str) -> bool:
     """True when the text exists in lang (a plain string counts for no language in particular)."""
     return isinstance(text, dict) and bool(text.get(lang))
@@ -109,8 +159,9 @@ class Target(Strict):
     address: list[str] = Field(default_factory=list)
     # The address as a letter in that language writes it in its heading («ул. Большая Дмитровка, д. 15а …»).
     letter_address: dict[LangCode, list[str]] = Field(default_factory=dict)
-    fax: str | None = None
-    email: str | None = None
+    # One number or address, or a list of them (Contacts, above): read them through `faxes` and `emails`.
+    fax: Contacts = None
+    email: Contacts = None
     twitter: str | None = None
     salutation: Text | None = None
     copy_: bool = Field(default=False, alias="copy")
@@ -133,19 +184,24 @@ class Target(Strict):
         """The official's name as a reader of lang sees it (Cyrillic on Russian screens when the file has it)."""
         return pick(self.name, lang) or ""
 
+    @property
+    def faxes(self) -> list[str]:
+        return contacts(self.fax)
+
+    @property
+    def emails(self) -> list[str]:
+        return contacts(self.email)
+
+    # The same number however it is spaced or dashed, the same address in any case, is written once.
     @field_validator("fax")
     @classmethod
-    def _fax_digits(cls, value: str | None) -> str | None:
-        if value is not None and len(re.sub(r"\D", "", value)) < 6:
-            raise ValueError("a fax number needs at least 6 digits")
-        return value
+    def _fax_digits(cls, value: Contacts) -> Contacts:
+        return _checked(value, _is_fax, f"a fax number needs at least {MIN_FAX_DIGITS} digits", _digits, "fax numbers")
 
     @field_validator("email")
     @classmethod
-    def _email_shape(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
-            raise ValueError("not an email address")
-        return value
+    def _email_shape(cls, value: Contacts) -> Contacts:
+        return _checked(value, _is_email, "not an email address", str.casefold, "email addresses")
 
     @field_validator("twitter")
     @classmethod

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import yaml
 
 from bot.content import Case, Library, Problem, parse_case
+from bot.content.models import contacts
 from bot.content.states import MAX_UPDATE, UpdateKind, overlay, state_changes
 
 logger = logging.getLogger(__name__)
@@ -177,8 +178,9 @@ def _officials(fields: dict[str, Any]) -> list[dict[str, Any]]:
         {
             "name": str(t.get("name") or "?"),
             "is_copy": bool(t.get("copy")),
-            "fax": t.get("fax"),
-            "email": t.get("email"),
+            # Every number and address, as one line: a draft writes one as a string, several as a list.
+            "fax": ", ".join(contacts(t.get("fax"))) or None,
+            "email": ", ".join(contacts(t.get("email"))) or None,
         }
         for t in targets
         if isinstance(t, dict)

@@ -1,18 +1,20 @@
 """The officials to write to, read from an Urgent Action's appeal section. Pure: no I/O.
 
-Fax, email, Twitter and salutation lines are copied as written; a person's name picked out of a
-block of lines is a guess, and reported as one.
+Fax, email, Twitter and salutation lines are copied as written (every fax number and address an
+official has, however many lines or separators); a person's name picked out of a block of lines is a
+guess, and reported as one.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import field, make_dataclass
 from typing import Any
 
 from pydantic.fields import FieldInfo
 
-from bot.content.models import TARGET_KEYS, Target
+from bot.content.models import MIN_FAX_DIGITS, TARGET_KEYS, Contacts, Target, as_written, contacts
 from bot.importer.dates import DATE
 from bot.importer.notes import N_, Note
 from bot.importer.vocabulary import (
@@ -83,6 +85,65 @@ def international(number: str) -> str:
     return _EXIT_CODE.sub("+", number, count=1)
 
 
+# Between two numbers on one fax line ("+7 495 … / +7 495 …"): a slash, semicolon or comma, or a word. Each side
+# of it must have a number's digits, or it is part of one number ("030/1234567", "…, ext. 2134").
+_FAX_SEPARATOR = re.compile(r"(\s?[/;,]\s?|\s(?:or|and|o|y|ou|et|или|и)\s)", re.I)
+# An address is a word with an "@": it starts only where a word does, so a long line is read in one pass.
+_ADDRESS_STOP = "\\s,;<>()\\[\\]\"'"
+_ADDRESS = re.compile(rf"(?<![^{_ADDRESS_STOP}])[^{_ADDRESS_STOP}@]+@[^{_ADDRESS_STOP}@]+")
+# Contact lines that may come more than once, or name several numbers or addresses: every one is kept.
+_SEVERAL = ("fax", "email")
+
+
+def _fax_numbers(value: str) -> list[str]:
+    """The numbers of a fax line, each with "+" for an exit code: "011-52-722-276-0046 / 011-52-722-276-0047"."""
+    parts = _FAX_SEPARATOR.split(value)
+    numbers, digits = [[parts[0]]], [_digit_count(parts[0])]
+    for separator, part in zip(parts[1::2], parts[2::2], strict=True):
+        if _digit_count(part) >= MIN_FAX_DIGITS and digits[-1] >= MIN_FAX_DIGITS:
+            numbers.append([part])
+            digits.append(_digit_count(part))
+        else:  # counted as it grows: a long line of separators is still read in one pass
+            numbers[-1] += [separator, part]
+            digits[-1] += _digit_count(part)
+    return [international(number) for number in ("".join(pieces).strip() for pieces in numbers) if number]
+
+
+def _digit_count(text: str) -> int:
+    return sum(char.isdecimal() for char in text)
+
+
+def _email_addresses(value: str) -> tuple[list[str], str]:
+    """The addresses of an email line, and any text beside them that is not a word between two of them ("or").
+
+    A line without an "@" is kept whole, as written: Case then says what is wrong with it.
+    """
+    found = [match.group(0).rstrip(".") for match in _ADDRESS.finditer(value)]
+    if not found:
+        return [value], ""
+    gaps = _ADDRESS.split(value)
+    left = [gaps[0], *(gap for gap in gaps[1:-1] if len(re.findall(r"\w+", gap)) > 1), gaps[-1]]
+    return found, " ".join(" ".join(gap.split()) for gap in left if re.search(r"\w", gap))
+
+
+def _add_contacts(target: TargetDraft, name: str, value: str) -> list[Note]:
+    """A fax or email line's numbers or addresses added to the draft's (a second "Fax:" line adds to the first)."""
+    notes = []
+    if name == "fax":
+        found = _fax_numbers(value)
+    else:
+        found, other = _email_addresses(value)
+        if other:
+            notes.append(Note("email", N_("only the addresses were copied; left out: %(text)s"), text=repr(other)))
+    setattr(target, name, _once([*contacts(getattr(target, name)), *found]))
+    return notes
+
+
+def _once(values: Iterable[str]) -> Contacts:
+    """Each value once (a number the document writes twice), in a case file's form: one as a string, several a list."""
+    return as_written(list(dict.fromkeys(values)))
+
+
 def parse_targets(lines: list[str], flat: str, degraded: bool) -> tuple[list[TargetDraft], list[Note]]:
     """The targets and the notes on what was guessed about them."""
     if degraded:
@@ -91,6 +152,7 @@ def parse_targets(lines: list[str], flat: str, degraded: bool) -> tuple[list[Tar
     if start is None:
         return [], []
     targets: list[TargetDraft] = []
+    notes: list[Note] = []
     current: TargetDraft | None = None
     seen_contact, copy = False, False
     for line in lines[start + 1 :]:
@@ -109,10 +171,12 @@ def parse_targets(lines: list[str], flat: str, degraded: bool) -> tuple[list[Tar
             seen_contact = True
             name = next(key for key in CONTACT_LABELS if contact.group(key))
             value = contact.group(contact.lastindex).strip() or None
-            setattr(current, name, international(value) if name == "fax" and value else value)
+            if name not in _SEVERAL:
+                setattr(current, name, value)
+            elif value:
+                notes.extend(note.under(f"targets[{len(targets) - 1}]") for note in _add_contacts(current, name, value))
         else:
             current.head.append(line)
-    notes: list[Note] = []
     for i, target in enumerate(targets):
         notes.extend(note.under(f"targets[{i}]") for note in _split_head(target))
     return targets, notes
@@ -144,17 +208,6 @@ def _is_name(line: str) -> bool:
 def _split_head(target: TargetDraft) -> list[Note]:
     """Name, title, organisation and address from a target's lines: a heuristic, reported as such."""
     notes: list[Note] = []
-    if target.email and re.search(r"[,;\s]", target.email):
-        first = re.split(r"[,;\s]+", target.email)[0]
-        notes.append(
-            Note(
-                "email",
-                N_("several addresses (%(given)s): kept %(first)s, add the rest by hand"),
-                given=repr(target.email),
-                first=repr(first),
-            )
-        )
-        target.email = first
     index = next((i for i, line in enumerate(target.head) if _is_name(line.split(" - ")[0].strip())), None)
     if index is None:
         target.address = list(target.head)
@@ -210,9 +263,8 @@ def _flat_target(flat: str) -> tuple[list[TargetDraft], list[Note]]:
         target.salutation = match.group(1).strip()
     elif label:
         notes.append(Note("targets[0].salutation", N_("the joined text does not show where it ends: copy it by hand")))
-    if match := re.search(r"\bfax\s*:?\s*([+\d(][\d\s()+-]{5,}\d)", first, re.I):
-        target.fax = international(match.group(1).strip())
-    if match := re.search(r"[\w.+-]+@[\w-]+\.[\w.-]*\w", first):
-        target.email = match.group(0)
+    faxes = re.finditer(r"\bfax\s*:?\s*([+\d(][\d\s()+-]{5,}\d)", first, re.I)
+    target.fax = _once(international(match.group(1).strip()) for match in faxes)
+    target.email = _once(re.findall(r"[\w.+-]+@[\w-]+\.[\w.-]*\w", first))
     notes.append(Note("targets", N_("only the first target can be read from a joined export: add any others by hand")))
     return [target], notes

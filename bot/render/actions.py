@@ -25,6 +25,15 @@ PREVIEW = 2500  # characters of a long letter shown in the message; the "doc" bu
 EMAIL, FAX, TWEET, SHARE = (ACTION_BY_KEY[key] for key in ("email", "fax", "tweet", "share"))
 
 
+def _copy_rows(values: list[str], separator: str | None, name: str) -> list[list[Button]]:
+    """A button named `name` copying the one value, or all of them joined by `separator` when they fit in one;
+    else a button for each value, labelled with it."""
+    together = values[0] if len(values) == 1 else separator.join(values) if separator is not None else None
+    if together is not None and (len(values) == 1 or len(together) <= MAX_COPY_TEXT):
+        return [[Button(label("📋", name), copy_text=together[:MAX_COPY_TEXT])]]
+    return [[Button(label("📋", shorten(value, 64)), copy_text=value[:MAX_COPY_TEXT])] for value in values]
+
+
 class ActionScreens(RendererBase):
     # The screen of an action is the renderer's method named after its key (tests/test_actions.py checks).
 
@@ -224,8 +233,8 @@ class ActionScreens(RendererBase):
             method
             for method, present in (
                 (_("by post"), bool(target.address)),
-                (_("by fax"), bool(target.fax)),
-                (_("by email"), bool(target.email)),
+                (_("by fax"), bool(target.faxes)),
+                (_("by email"), bool(target.emails)),
             )
             if present
         ]
@@ -279,7 +288,8 @@ class ActionScreens(RendererBase):
         """Email to a target; a target without an address gets its letter screen instead."""
         _ = self._gettext(lang)
         target = case.targets[index]
-        if not target.email:
+        addresses = target.emails
+        if not addresses:
             return self.letter(case, index, lang, letter_lang, variant_seed=variant_seed, signature=signature, now=now)
         used = self.letters.resolve(case, letter_lang, lang)
         # An email has no postal address block: it starts at the salutation.
@@ -289,12 +299,14 @@ class ActionScreens(RendererBase):
             EMAIL.template,
             lang,
             body,
-            address=target.email,
+            addresses=addresses,
             subject=subject,
             **self._letter_header(case, index, lang, letter_lang, used),
         )
+        # All the addresses in one "To:" (comma-separated, as mail apps and RFC 6068's mailto take them): one
+        # email reaches them all. Telegram refuses mailto: links, so the reader copies them.
         rows = [
-            [Button(label("📋", _("Copy address")), copy_text=target.email[:MAX_COPY_TEXT])],
+            *_copy_rows(addresses, ", ", _("Copy address") if len(addresses) == 1 else _("Copy addresses")),
             [Button(label("📋", _("Copy subject")), copy_text=shorten(subject, MAX_COPY_TEXT))],
             *([self._file_button(case, index, lang, used)] if truncated else []),
             self._done_row(case, EMAIL, lang, now, target.id),
@@ -317,24 +329,23 @@ class ActionScreens(RendererBase):
         """Fax to a target; a target without a fax number gets its letter screen instead."""
         _ = self._gettext(lang)
         target = case.targets[index]
-        if not target.fax:
+        if not target.faxes:
             return self.letter(case, index, lang, letter_lang, variant_seed=variant_seed, signature=signature, now=now)
         used = self.letters.resolve(case, letter_lang, lang)
         body = self.letters.write(
             case, index, used, variant_seed=variant_seed, signature=signature, today=now.date() if now else None
         )
-        # The copy button gives what a phone or a fax service can dial; the extension is in the text.
-        number, extension = split_phone(target.fax)
+        # The copy buttons give what a phone or a fax service can dial; an extension is in the text.
+        numbers = []
+        for fax in target.faxes:
+            dial, extension = split_phone(fax)
+            numbers.append({"number": dial or fax, "extension": extension})
         text, truncated = self._with_preview(
-            FAX.template,
-            lang,
-            body,
-            number=number or target.fax,
-            extension=extension,
-            **self._letter_header(case, index, lang, letter_lang, used),
+            FAX.template, lang, body, numbers=numbers, **self._letter_header(case, index, lang, letter_lang, used)
         )
+        # A fax goes to one number (the others are for when it does not answer): no button copies them all.
         rows = [
-            [Button(label("📋", _("Copy fax number")), copy_text=(number or target.fax)[:MAX_COPY_TEXT])],
+            *_copy_rows([fax["number"] for fax in numbers], None, _("Copy fax number")),
             *([self._file_button(case, index, lang, used)] if truncated else []),
             self._done_row(case, FAX, lang, now, target.id),
             [Button(label("⬅️", _("Back to the letter")), callback=encode(LETTER.verb, case.id, target.id, used))],
