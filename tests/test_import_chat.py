@@ -206,12 +206,13 @@ async def test_edit_sends_the_draft_and_takes_a_corrected_file_back(
     broken = draft.replace("deadline:", "deadline: [", 1)
     problems = await paste(admin, broken, report=False)
     assert "draft is unchanged" in problems["text"] and "YAML syntax error" in problems["text"]
-    assert "line 15" in problems["text"]
+    deadline = next(n for n, line in enumerate(draft.splitlines(), 1) if line.startswith("deadline:"))
+    assert f"line {deadline + 1}" in problems["text"]  # where YAML finds the unclosed "["
     fixed = draft.replace("ua-201-26", "ua-201-26-es").replace("- es\n", "- en\n")
     again = await upload(admin, "draft.yaml", fixed.encode())
     assert "New case ua-201-26-es" in again["text"] and "letters in Spanish" not in again["text"]
     assert "no language code" not in again["text"]
-    plain = fixed.replace("- en: Calling", "- Calling")
+    plain = fixed.replace("- statement:\n    en: I call on you", "- statement: I call on you")
     warned = await upload(admin, "draft.yaml", plain.encode())
     assert "Some asks have no language code" in warned["text"]
 
@@ -464,7 +465,7 @@ async def test_a_coordinator_completes_a_draft_by_answering_questions_in_chat(
     saved = yaml.safe_load((live.settings.content_dir / "cases" / f"{NEW}.yaml").read_text(encoding="utf-8"))
     assert saved["asks"] == [{"en": "Release Ana Lucía Torres immediately"}, {"en": "Ensure she is not ill-treated"}]
     assert (saved["deadline"], saved["timezone"]) == (deadline, "America/Mexico_City")
-    assert "salutation" not in saved["targets"][1] and saved["targets"][0]["salutation"] == "Dear Attorney General"
+    assert "salutation" not in saved["targets"][1] and saved["targets"][0]["salutation"] == {"en": "Dear Attorney General"}
     assert steps == 6
 
 

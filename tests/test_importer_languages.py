@@ -478,10 +478,11 @@ def test_targets_survive_copy_variations(name: str, old: str, new: str) -> None:
 
 
 def test_asks_are_the_bullet_points() -> None:
+    # Each bullet, addressed to the official ("Insten a las autoridades rusas a que …" is written to activists).
     asks = parse_ua(ES_2012).asks
-    assert asks[0].startswith("Insten a las autoridades rusas") and asks[0].endswith("sacado ilegalmente del país")
-    assert asks[1].startswith("Recuerden") and asks[1].endswith("u otros malos tratos.")
-    assert parse_ua(FR_2012).asks[1].startswith("rappelez aux autorités russes")
+    assert asks[0].startswith("Le insto a que tomen medidas") and asks[0].endswith("sacado ilegalmente del país")
+    assert asks[1].startswith("Le recuerdo su obligación") and asks[1].endswith("u otros malos tratos.")
+    assert parse_ua(FR_2012).asks[1].startswith("Je vous rappelle que vous avez l’obligation absolue")
 
 
 def test_background_stops_at_the_subject() -> None:

@@ -85,7 +85,7 @@ def assert_is_the_ua(draft: Path) -> None:
     assert data["deadline"] == dt.date(2031, 6, 20)
     assert data["targets"][0]["fax"] == "+99 21 555 0147"
     assert data["targets"][0]["email"] == "minister@justice.example.org"
-    assert data["targets"][0]["salutation"] == "Dear Minister"
+    assert data["targets"][0]["salutation"] == {"en": "Dear Minister"}  # an English salutation: English letters
 
 
 # --- documents that work ------------------------------------------------------------------------------

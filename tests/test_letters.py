@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfReader
 
 from bot.content import load_case
-from bot.content.advice import _INSTRUCTION
+from bot.content.advice import INSTRUCTION
 from bot.ground.i18n import load_translations
 from bot.render.env import make_environment
 from bot.render.letters import LetterWriter
@@ -64,7 +64,7 @@ def test_every_letter_states_the_facts(writer, seed, lang, with_address):
 def test_no_letter_tells_the_official_to_lobby(writer, seed, lang):
     for text in letters(writer, seed, lang, today=TODAY).values():
         for line in text.splitlines():
-            assert not _INSTRUCTION.match(line.strip()), line
+            assert not INSTRUCTION.match(line.strip()), line
         assert "и/или" not in text and "and/or" not in text
         assert "о человеке по имени" not in text
 

@@ -15,25 +15,28 @@ from bot.content.models import Case, Inflected, Target, Text, form_of
 
 # Asks are what the writer asks of the official. Appeals write them for activists ("Urge the authorities to
 # …"); pasted into a letter, they tell the official to lobby himself. The imperative or gerund that opens such
-# an instruction, in the languages appeals come in.
-_INSTRUCTION = re.compile(
+# an instruction, in the languages appeals come in. The importer (bot.importer.asks) reads this table too, so what
+# it turns into requests to the official and what this check warns about are one list.
+INSTRUCTION = re.compile(
     r"^(?:\d+[.)]\s*)?(?:"
     # English
-    r"urge|urging|call(?:ing)? (?:on|upon)|remind(?:ing)?|ask(?:ing)? (?:the|them|him|her)|demand(?:ing)?|"
-    r"express(?:ing)? (?:your |our )?(?:concern|support)|write to|appeal(?:ing)? to|encourage|insist|tell (?:the|them)|"
+    r"urge|urging|call(?:ing)? (?:on|upon|for)|remind(?:ing)?|ask(?:ing)? (?:the|them|him|her)|demand(?:ing)?|"
+    r"express(?:ing)? (?:your |our )?(?:concern|support)|write to|appeal(?:ing)? to|encourag(?:e|ing)|insist|"
+    r"tell (?:the|them)|noting|note that|welcom(?:e|ing)|"
     # Spanish
     r"inst(?:e|en|ando)|pid(?:a|an|iendo)|recuerd(?:e|en)|recordando|exij(?:a|an)|exigiendo|solicit(?:e|en|ando)|"
     r"exhort(?:e|en|ando)|expres(?:e|en|ando)|manifiest(?:e|en)|"
+    r"p[íi]d(?:a|an)les?|[íi]nst(?:e|en)les?|recu[ée]rd(?:e|en)les?|exh[óo]rt(?:e|en)les?|solic[íi]t(?:e|en)les?|"
     # French
-    r"pri(?:ez|er)|exhort(?:ez|er)|appel(?:ez|er)|demand(?:ez|er)|rappel(?:ez|er)|engag(?:ez|er)|exig(?:ez|er)|"
-    r"exprim(?:ez|er)|invit(?:ez|er)|"
+    r"pri(?:ez|er|ant)|exhort(?:ez|er|ant)|appel(?:ez|er|ant)|demand(?:ez|er|ant)|rappel(?:ez|er|ant)|"
+    r"engag(?:ez|er|eant)|exig(?:ez|er|eant)|exprim(?:ez|er|ant)|invit(?:ez|er|ant)|"
     # Russian
     r"призовите|призывая|напомните|потребуйте|попросите|выразите"
     r")\b",
     re.IGNORECASE,
 )
 # "Dear Minister/Estimado Señor Secretario": two salutations, in two languages, pasted as one.
-_TWO_SALUTATIONS = re.compile(r"\S\s*/\s*(?:Dear|Estimad[oa]|Señor|Señora|Monsieur|Madame|Уважаем)", re.IGNORECASE)
+TWO_SALUTATIONS = re.compile(r"\S\s*/\s*(?:Dear|Estimad[oa]|Señor|Señora|Monsieur|Madame|Уважаем)", re.IGNORECASE)
 
 # The grammatical forms a letter frame uses: `target.person.form("title", "dat")` and the like.
 _FORM_USE = re.compile(r"""\b(target|copy_to|subject)\.person\.(?:form|has)\(\s*["'](\w+)["']\s*,\s*["'](\w+)["']""")
@@ -73,7 +76,7 @@ def case_advice(case: Case, frames: dict[str, set[tuple[str, str, str]]]) -> lis
                     f"write `id: {target.id}` so a respelt name or a reordered list keeps them",
                 )
             )
-        if isinstance(target.salutation, str) and _TWO_SALUTATIONS.search(target.salutation):
+        if isinstance(target.salutation, str) and TWO_SALUTATIONS.search(target.salutation):
             advice.append(Advice(f"{where}.salutation", "looks like two salutations in one: give one per language"))
         for lang in letter_langs:
             advice.extend(_forms(target, where, lang, frames[lang]))
@@ -124,7 +127,7 @@ def _asks(case: Case) -> list[Advice]:
     advice = []
     for i, ask in enumerate(case.asks):
         for lang, text in _texts(ask.text):
-            if _INSTRUCTION.match(text.strip()):
+            if INSTRUCTION.match(text.strip()):
                 words = " ".join(text.split()[:4])
                 advice.append(
                     Advice(

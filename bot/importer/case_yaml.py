@@ -9,7 +9,9 @@ import yaml
 from pydantic import ValidationError
 
 from bot.content.models import TARGET_KEYS, Case, unique_ids
+from bot.importer.asks import ask_entry
 from bot.importer.parse import ParsedUA, TargetDraft
+from bot.importer.salutations import by_language
 
 logger = logging.getLogger(__name__)
 
@@ -41,15 +43,21 @@ def case_data(parsed: ParsedUA) -> dict[str, Any]:
         value = getattr(parsed, key)
         if value:
             data[key] = value
+    # Keyed by the document's language: a letter in another language must not be written with
+    # these words, and the preview says which translations the appeal still needs.
+    language = getattr(parsed, "language", "en")
+    if parsed.facts:
+        data["facts"] = {language: parsed.facts}
     if parsed.asks:
-        # Keyed by the document's language: a letter in another language must not be written with
-        # these words, and the preview says which translations the appeal still needs.
-        language = getattr(parsed, "language", "en")
-        data["asks"] = [{language: ask} for ask in parsed.asks]
+        data["asks"] = [ask_entry(ask, language) for ask in parsed.asks]
     if parsed.targets:
         # Every official gets an id in the file, so that pledges and buttons survive a respelt name or a new order.
         ids = unique_ids([(t.id, t.name) for t in parsed.targets])
         data["targets"] = [_target(t, target_id) for t, target_id in zip(parsed.targets, ids, strict=True)]
+        for target in data["targets"]:
+            # "Dear Minister/Estimado Señor Secretario" is two salutations: each letter takes its language's.
+            if "salutation" in target:
+                target["salutation"] = by_language(target["salutation"])
     if parsed.links:
         data["links"] = [dict(link) for link in parsed.links]
     return data

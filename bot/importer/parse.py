@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from bot.importer import vocabulary as v
+from bot.importer.asks import SampleLetter, address_the_official, from_letter, read_letter
 from bot.importer.dates import DATE, find_date
 from bot.importer.notes import N_, Note
 from bot.importer.targets import TargetDraft, parse_targets
@@ -40,6 +41,7 @@ class ParsedUA:
     summary: str | None = None
     background: str | None = None
     tweet: str | None = None
+    facts: str | None = None  # what every letter states: the sample letter's own, else the summary
     asks: list[str] = field(default_factory=list)
     letter_languages: list[str] = field(default_factory=list)
     deadline: dt.date | None = None
@@ -128,7 +130,8 @@ def parse_ua(text: str) -> ParsedUA:
     result.deadline = find_date(_DEADLINES, flat)
     result.issued = find_date([_ISSUED], flat)
     _languages(flat, body, result)
-    _asks(flat, body, result)
+    letter = read_letter(lines)
+    _asks(flat, body, result, letter)
     result.targets, notes = parse_targets(lines, flat, result.degraded)
     result.uncertain.extend(notes)
     if not result.degraded:
@@ -140,6 +143,7 @@ def parse_ua(text: str) -> ParsedUA:
         match = _BACKGROUND_FLAT.search(flat)
         result.background = match.group(1) if match else None
     _links(lines, result)
+    address_the_official(result, letter)
     _zone(result)
     _report_missing(result)
     logger.debug("parsed %r: missing=%r", result.id, result.missing)
@@ -187,19 +191,20 @@ def _languages(flat: str, body: str, r: ParsedUA) -> None:
             r.uncertain.append(Note("letter_languages", N_("unknown language name %(name)s"), name=repr(name)))
 
 
-def _asks(flat: str, body: str, r: ParsedUA) -> None:
+def _asks(flat: str, body: str, r: ParsedUA, letter: SampleLetter | None) -> None:
     start = _ASKS_START.search(flat)
     if not start:
-        if _LETTER.search(body):
+        if _LETTER.search(body) and not from_letter(letter, r):
             r.uncertain.append(
-                Note("asks", N_("the document has a sample letter, no bullet points: write the asks from it"))
+                Note("asks", N_("found no request to the official in the sample letter: copy them from it by hand"))
             )
         return
     end = _ASKS_END.search(flat, start.end())
     segment = flat[start.end() : end.start() if end else len(flat)]
     first = _BULLET.search(segment)
     if not first:
-        r.uncertain.append(Note("asks", N_("an appeal section without bullet points: write the asks by hand")))
+        if not from_letter(letter, r):
+            r.uncertain.append(Note("asks", N_("an appeal section without bullet points: write the asks by hand")))
         return
     for part in _BULLET.split(segment[first.start() :]):
         ask = part.strip().rstrip(";").strip()
@@ -328,6 +333,7 @@ def _report_missing(r: ParsedUA) -> None:
         "issued": r.issued,
         "letter_languages": r.letter_languages,
         "background": r.background,
+        "facts": r.facts,
         "tweet": r.tweet,
         "subject": r.subject_name,
         "links": r.links,

@@ -514,3 +514,51 @@ NAME_PARTICLES = {
     "e",
 }
 NAME_LINKERS = {"of", "the", "and", "for", "on"}
+
+# --- the sample letter and its salutation (asks.py, salutations.py) ----------------------------
+
+# The word a salutation opens with, by language: it tells the halves of "Dear Minister/Estimado Señor
+# Secretario" apart. Compared folded (see `fold`).
+SALUTATION_WORDS = {
+    "en": set("dear your to honourable honorable hon".split()),
+    "es": set(
+        "estimado estimada estimados estimadas señor señora señores sr sra srta excelentísimo excelentísima"
+        " distinguido distinguida apreciado apreciada querido".split()
+    ),
+    "fr": set("monsieur madame mesdames messieurs cher chère mme excellence".split()),
+    "ru": set("уважаемый уважаемая уважаемые".split()),
+}
+# The closing formula that ends a sample letter.
+SIGN_OFF = phrases(
+    "yours sincerely",
+    "yours faithfully",
+    "yours truly",
+    "sincerely",
+    "kind regards",
+    "respectfully",
+    "atentamente",
+    "cordialmente",
+    "un saludo",
+    "reciba un cordial saludo",
+    "veuillez agréer",
+    "je vous prie d'agréer",
+    "cordialement",
+    "respectueusement",
+)
+# How a sample letter's request opens: a sentence the writer addresses to the official ("I urge you to …",
+# "Le insto a …", "Je vous demande de …"). The letter's other sentences say what happened.
+_REQUEST_OPENINGS = [
+    r"(?:I|we)\s+(?:would\s+)?(?:(?:also|further|therefore|respectfully|strongly|now|again|urgently)\s+)?"
+    r"(?:urge|call\s+(?:on|upon)|ask|request|appeal\s+to|implore|encourage)\s+you\b",
+    r"I\s+(?:would\s+)?(?:(?:also|respectfully)\s+)?request\s+that\b",
+    r"please\b(?!\s+accept)",
+    flex(r"(?:(?:asimismo|además|también|por (?:ello|tanto|eso)),? )?(?:le|les) (?:(?:también|asimismo) )?")
+    + flex("(?:insto|instamos|pido|pedimos|solicito|solicitamos|exhorto|exhortamos|ruego|rogamos|urjo)")
+    + r"\b",
+    flex(r"por favor") + r"\b",
+    flex(r"(?:(?:aussi|également|en outre|par conséquent),? )?(?:je|nous) vous (?:(?:également|aussi|donc) )?")
+    + flex("(?:demande|demandons|prie|prions|exhorte|exhortons|engage|invite|appelle)")
+    + r"\b(?!\s+d['’]?agr)",
+    r"veuillez\b(?!\s+agr)",
+]
+REQUEST_SENTENCE = "(?:" + "|".join(_REQUEST_OPENINGS) + ")"

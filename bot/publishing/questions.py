@@ -131,6 +131,9 @@ def answer(data: dict[str, Any], question: Question, typed: str, today: dt.date)
     text = re.sub(r"\s+", " ", typed) if topic.name != "summary" else typed
     if question.official is None:
         data[topic.name] = text
+    elif topic.name == "salutation":
+        # By its language, as the importer keeps one: a letter in another language must not open with it.
+        data["targets"][question.official][topic.name] = {language_of(text): text}
     else:
         data["targets"][question.official][topic.name] = text
     return Outcome(text)
@@ -217,9 +220,11 @@ def read_date(typed: str, today: dt.date) -> dt.date | None:
     months = [_months()[w] for w in words if w in _months()]
     if len(months) != 1 or not 1 <= len(numbers) <= 2 or len(words) != len(numbers) + 1:
         return None
-    day = next((int(n) for n in numbers if len(n) <= 2), None)
-    year = next((n for n in numbers if len(n) == 4), None)
-    return _dated(day, months[0], year, today) if day else None
+    days = [int(n) for n in numbers if len(n) <= 2]
+    years = [n for n in numbers if len(n) == 4]
+    if len(days) != 1 or len(days) + len(years) != len(numbers):
+        return None
+    return _dated(days[0], months[0], years[0] if years else None, today)
 
 
 def _dated(day: int, month: int, year: str | None, today: dt.date) -> dt.date | None:
