@@ -23,8 +23,10 @@ from bot.importer.vocabulary import (
     NAME_LINKERS,
     NAME_PARTICLES,
     NOT_NAME,
+    RANK,
     SECTION_END,
     SECTION_START,
+    TITLE_LINE,
     flex,
     fold,
 )
@@ -76,11 +78,22 @@ _FLAT_END = re.compile(rf"\b(?:{COPIES}|{SECTION_END})", re.I)
 # A number dialled from North America ("011-52-722-…") or most of the world ("00 44 …"): its exit code is the
 # caller's, not the number's. A reader elsewhere, and every fax service, needs "+".
 _EXIT_CODE = re.compile(r"^(?:011|00)[\s.-]*(?=[1-9])")
+# The dialled part of an international number ("+52-722-276-0046", "+44 (0)20 7413 5500"); what follows
+# (" ext 2134", " poste 12", " / 2345": an extension or a second number) is kept as written.
+_DIALLED = re.compile(r"\+\d[\d\s().-]*\d")
 
 
 def international(number: str) -> str:
-    """The number with "+" for an exit code it was written with: "011-52-722-276-0046" -> "+52-722-276-0046"."""
-    return _EXIT_CODE.sub("+", number, count=1)
+    """The number in international form: "+" for the exit code it was written with, digits grouped by
+    spaces, "+52 722 276 0046" for "011-52-722-276-0046". A number without a country code is kept as
+    written: which country it is in is not the importer's guess."""
+    number = _EXIT_CODE.sub("+", number.strip(), count=1)
+    if not (match := _DIALLED.match(number)):
+        return number
+    # "(0)" is the trunk prefix dialled at home only; brackets round an area code are only grouping.
+    dialled = re.sub(r"\(0\)", " ", match.group(0)).replace("(", " ").replace(")", " ")
+    dialled = re.sub(r"(?<=\d)[.-](?=\d)", " ", dialled)
+    return re.sub(r"\s+", " ", dialled).strip() + number[match.end() :]
 
 
 def parse_targets(lines: list[str], flat: str, degraded: bool) -> tuple[list[TargetDraft], list[Note]]:
@@ -93,6 +106,7 @@ def parse_targets(lines: list[str], flat: str, degraded: bool) -> tuple[list[Tar
     targets: list[TargetDraft] = []
     current: TargetDraft | None = None
     seen_contact, copy = False, False
+    faxes: list[tuple[int, str, str]] = []  # (target, as written, as drafted)
     for line in lines[start + 1 :]:
         if _SECTION_END.match(line):
             break
@@ -109,13 +123,24 @@ def parse_targets(lines: list[str], flat: str, degraded: bool) -> tuple[list[Tar
             seen_contact = True
             name = next(key for key in CONTACT_LABELS if contact.group(key))
             value = contact.group(contact.lastindex).strip() or None
-            setattr(current, name, international(value) if name == "fax" and value else value)
+            if name == "fax" and value:
+                faxes.append((len(targets) - 1, value, international(value)))
+                value = faxes[-1][2]
+            setattr(current, name, value)
         else:
             current.head.append(line)
     notes: list[Note] = []
     for i, target in enumerate(targets):
         notes.extend(note.under(f"targets[{i}]") for note in _split_head(target))
+    notes.extend(note for i, written, fax in faxes if (note := _rewritten(f"targets[{i}].fax", written, fax)))
     return targets, notes
+
+
+def _rewritten(where: str, written: str, fax: str) -> Note | None:
+    """The number as the document wrote it, when the draft gives it in another form."""
+    if re.sub(r"\s+", " ", written.strip()) == fax:
+        return None
+    return Note(where, N_("written as %(written)s in the document"), written=repr(written.strip()))
 
 
 def _section_start(lines: list[str]) -> int | None:
@@ -157,7 +182,10 @@ def _split_head(target: TargetDraft) -> list[Note]:
         target.email = first
     index = next((i for i, line in enumerate(target.head) if _is_name(line.split(" - ")[0].strip())), None)
     if index is None:
-        target.address = list(target.head)
+        # The office they hold is a title, not the first line of an address ("Fiscal General de la República").
+        titled = bool(target.head) and _is_title(target.head[0])
+        target.title = target.head[0] if titled else None
+        target.address = target.head[titled:]
         notes.append(Note("name", N_("no line looks like a person's name: the lines are kept as the address")))
         return notes
     name, _, role = (part.strip() for part in target.head[index].partition(" - "))
@@ -170,13 +198,8 @@ def _split_head(target: TargetDraft) -> list[Note]:
             before[-1] += " " + line
         else:
             before.append(line)
-    if len(before) >= 2 or (before and role):
-        target.organisation = before[0]
-        target.title = ", ".join([role] * bool(role) + before[1:]) or None
-    elif before:
-        target.title = before[0]
-    elif role:
-        target.title = role
+    _place_title(target, before, role)
+    notes.extend(_rank(name))
     found = [
         f"{label} {value!r}"
         for label, value in (("name", name), ("title", target.title), ("organisation", target.organisation))
@@ -184,6 +207,47 @@ def _split_head(target: TargetDraft) -> list[Note]:
     ]
     notes.append(Note("name/title", N_("picked by a heuristic: %(found)s"), found=", ".join(found)))
     return notes
+
+
+_TITLE_LINE = re.compile(rf"^{TITLE_LINE}", re.I)
+_RANK = re.compile(rf"^{RANK}\s+(?=\S+\s+\S)", re.I)
+
+
+def _is_title(line: str) -> bool:
+    """An office held ("Minister of Security", "Ministre de l'Intérieur"): no number, no comma, as an
+    address line has."""
+    return bool(_TITLE_LINE.match(line)) and not re.search(r"[\d,;]", line)
+
+
+def _place_title(target: TargetDraft, before: list[str], role: str) -> None:
+    """The lines above the name: an office held is the title, an institution the organisation. The line
+    under the name is the title when it is an office and nothing above gave one ("M. Mustafa Benmansour" /
+    "Ministre de l'Intérieur" / "18 rue ...")."""
+    offices = [line for line in before if _is_title(line)]
+    if len(before) >= 2 and offices:
+        target.title = ", ".join([role] * bool(role) + offices)
+        target.organisation = ", ".join(line for line in before if line not in offices) or None
+    elif len(before) >= 2 or (before and role):
+        target.organisation = before[0]
+        target.title = ", ".join([role] * bool(role) + before[1:]) or None
+    elif before:
+        target.title = before[0]
+    elif role:
+        target.title = role
+    if target.title is None and target.address and _is_title(target.address[0]):
+        target.title = target.address.pop(0)
+
+
+def _rank(name: str) -> list[Note]:
+    """A rank written in front of the name ("General de División Julián Pacheco") is kept in it: a letter
+    addresses the person with it. Where the name ends and the rank begins is for a person to check."""
+    if match := _RANK.match(name):
+        return [
+            Note(
+                "name", N_("%(rank)s may be a rank, not part of the name: check it"), rank=repr(match.group(0).strip())
+            )
+        ]
+    return []
 
 
 def _flat_target(flat: str) -> tuple[list[TargetDraft], list[Note]]:
@@ -211,7 +275,9 @@ def _flat_target(flat: str) -> tuple[list[TargetDraft], list[Note]]:
     elif label:
         notes.append(Note("targets[0].salutation", N_("the joined text does not show where it ends: copy it by hand")))
     if match := re.search(r"\bfax\s*:?\s*([+\d(][\d\s()+-]{5,}\d)", first, re.I):
-        target.fax = international(match.group(1).strip())
+        target.fax = international(match.group(1))
+        if note := _rewritten("targets[0].fax", match.group(1), target.fax):
+            notes.append(note)
     if match := re.search(r"[\w.+-]+@[\w-]+\.[\w.-]*\w", first):
         target.email = match.group(0)
     notes.append(Note("targets", N_("only the first target can be read from a joined export: add any others by hand")))
