@@ -83,6 +83,8 @@ def render(parsed: ParsedUA, source: str, invalid: list[str] | None = None) -> s
         f"# Draft imported from {source}.",
         "# Every value was copied from the document; check them against it before publishing.",
     ]
+    if parsed.closes:
+        header.append(f"# A closing update of {parsed.ua or 'the appeal'}: it closes the case and asks nothing more.")
     todo = required_missing(parsed)
     if todo:
         header.append("# TO FILL IN (required, not found in the document): " + ", ".join(todo))
