@@ -465,7 +465,9 @@ async def test_a_coordinator_completes_a_draft_by_answering_questions_in_chat(
     saved = yaml.safe_load((live.settings.content_dir / "cases" / f"{NEW}.yaml").read_text(encoding="utf-8"))
     assert saved["asks"] == [{"en": "Release Ana Lucía Torres immediately"}, {"en": "Ensure she is not ill-treated"}]
     assert (saved["deadline"], saved["timezone"]) == (deadline, "America/Mexico_City")
-    assert "salutation" not in saved["targets"][1] and saved["targets"][0]["salutation"] == {"en": "Dear Attorney General"}
+    assert "salutation" not in saved["targets"][1] and saved["targets"][0]["salutation"] == {
+        "en": "Dear Attorney General"
+    }
     assert steps == 6
 
 

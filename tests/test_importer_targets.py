@@ -178,13 +178,17 @@ def test_a_field_added_to_target_is_drafted_and_written_in_its_place() -> None:
 @pytest.mark.parametrize(
     ("written", "dialled"),
     [
-        ("011-52-722-276-0046", "+52-722-276-0046"),  # from North America (UA 60/17's Mexican fax)
+        ("011-52-722-276-0046", "+52 722 276 0046"),  # from North America (UA 60/17's Mexican fax)
         ("00 44 20 7413 5500", "+44 20 7413 5500"),
+        ("+44 (0)20 7413 5500", "+44 20 7413 5500"),  # the trunk zero is dialled at home only
+        ("+52 (722) 276.0046", "+52 722 276 0046"),
         ("+7 495 987 58 41", "+7 495 987 58 41"),
-        ("0495 987 58 41", "0495 987 58 41"),  # a national number keeps its trunk zero
+        ("+7 495 9100766 ext 2134", "+7 495 9100766 ext 2134"),  # the extension as written
+        ("0495 987 58 41", "0495 987 58 41"),  # a national number: no country code is guessed
+        ("722-276-0046", "722-276-0046"),
     ],
 )
-def test_a_fax_written_with_an_exit_code_gets_a_plus(written: str, dialled: str) -> None:
+def test_a_fax_is_written_in_international_form(written: str, dialled: str) -> None:
     from bot.importer.targets import parse_targets
 
     lines = [
@@ -194,5 +198,7 @@ def test_a_fax_written_with_an_exit_code_gets_a_plus(written: str, dialled: str)
         f"Fax: {written}",
         "Salutation: Dear Attorney General",
     ]
-    targets, _ = parse_targets(lines, " ".join(lines), degraded=False)
+    targets, notes = parse_targets(lines, " ".join(lines), degraded=False)
     assert [t.fax for t in targets] == [dialled]
+    # The document's own form stays in the report, for a person to compare.
+    assert (f"targets[0].fax: written as {written!r} in the document" in notes) == (written != dialled)

@@ -2,6 +2,8 @@
 
 Exit codes: 0 the draft is complete, 1 a required field is missing or invalid (the draft is still
 written, with a header listing what to fill in), 2 the input cannot be used (nothing is written).
+A closing update (no further action requested) is complete with its reference and its text: it closes
+the case, it asks nothing of anyone.
 """
 
 from __future__ import annotations
@@ -79,6 +81,13 @@ def main_import(args: argparse.Namespace) -> int:
                 f"add `{lang}:` under each ask",
                 file=sys.stderr,
             )
+    if parsed.closes:
+        case = parsed.id or "<case>"
+        print(
+            f"rrbot import: this is a closing update of {parsed.ua or 'an Urgent Action'}: "
+            f"propose to close the case (`rrbot update {case} --close --text-file <its summary>`)",
+            file=sys.stderr,
+        )
     todo = required_missing(parsed)
     if todo or invalid:
         print(f"rrbot import: draft incomplete: fill in {', '.join(todo + invalid)}", file=sys.stderr)

@@ -82,21 +82,33 @@ def validation_problems(data: dict[str, Any]) -> list[str]:
 
 
 def required_missing(parsed: ParsedUA) -> list[str]:
-    return [item.removesuffix(" (required)") for item in parsed.missing if item.endswith("(required)")]
+    return _required(parsed.missing)
+
+
+def _required(missing: list[str]) -> list[str]:
+    return [item.removesuffix(" (required)") for item in missing if item.endswith("(required)")]
 
 
 def render(parsed: ParsedUA, source: str, invalid: list[str] | None = None) -> str:
     """The draft's YAML text, with a header saying where it came from and what is left to do."""
-    return written(case_data(parsed), source, parsed.missing, [*parsed.uncertain, *(invalid or [])])
+    closes = (parsed.ua or "the appeal") if parsed.closes else None
+    return written(case_data(parsed), source, parsed.missing, [*parsed.uncertain, *(invalid or [])], closes)
 
 
-def written(data: dict[str, Any], source: str, missing: list[str], uncertain: list[str]) -> str:
-    """Case fields as a draft's YAML text under its header: also a draft completed in chat."""
+def written(
+    data: dict[str, Any], source: str, missing: list[str], uncertain: list[str], closes: str | None = None
+) -> str:
+    """Case fields as a draft's YAML text under its header: also a draft completed in chat.
+
+    `closes`: the UA that this closing update closes.
+    """
     header = [
         f"# Draft imported from {source}.",
         "# Every value was copied from the document; check them against it before publishing.",
     ]
-    todo = [item.removesuffix(" (required)") for item in missing if item.endswith("(required)")]
+    if closes:
+        header.append(f"# A closing update of {closes}: it closes the case and asks nothing more.")
+    todo = _required(missing)
     if todo:
         header.append("# TO FILL IN (required, not found in the document): " + ", ".join(todo))
     header.extend(f"# missing: {item}" for item in missing if not item.endswith("(required)"))

@@ -19,18 +19,14 @@ import yaml
 from bot.content import Case, Library, Problem, parse_case
 from bot.content.models import contacts
 from bot.content.states import MAX_UPDATE, UpdateKind, overlay, state_changes
+from bot.importer.vocabulary import CLOSING
 
 logger = logging.getLogger(__name__)
 
 MAX_YAML = 64 * 1024  # a case file is a few KB; more is a mistake, or an attempt to make us work
-_REF = re.compile(r"(\d{1,4})\s*/\s*(\d{2,4})")
-# Closing words of a final update, in the languages the importer reads.
-_CLOSING = re.compile(
-    r"no\s+further\s+(?:action|appeals)\s+(?:is|are)\s+(?:requested|needed|required)"
-    r"|no\s+se\s+requiere[n]?\s+más\s+(?:acciones|llamamientos)"
-    r"|aucune\s+(?:autre\s+)?action\s+(?:complémentaire\s+)?n.est\s+(?:requise|nécessaire)",
-    re.I,
-)
+_REF = re.compile(r"(extra\s*)?(\d{1,4})\s*/\s*(\d{2,4})", re.I)
+# Closing words of a final update, in the languages the importer reads: the parser's own (ParsedUA.closes).
+_CLOSING = re.compile(CLOSING, re.I)
 
 
 class Verdict(StrEnum):
@@ -101,9 +97,10 @@ def closing(text: str) -> bool:
 
 
 def ua_number(ua: object) -> str | None:
-    """ "UA 84/11", "ua: 84 / 11", "AU 84/11" -> "84/11": one key for the same appeal however written."""
+    """ "UA 84/11", "ua: 84 / 11", "AU 84/11" -> "84/11": one key for the same appeal however written.
+    "EXTRA 78/92" -> "EXTRA 78/92": the other series is numbered on its own."""
     match = _REF.search(str(ua)) if ua else None
-    return f"{int(match[1])}/{match[2]}" if match else None
+    return f"{'EXTRA ' if match[1] else ''}{int(match[2])}/{match[3]}" if match else None
 
 
 def review(

@@ -25,8 +25,10 @@ from bot.importer.vocabulary import (
     NAME_LINKERS,
     NAME_PARTICLES,
     NOT_NAME,
+    RANK,
     SECTION_END,
     SECTION_START,
+    TITLE_LINE,
     flex,
     fold,
 )
@@ -78,11 +80,22 @@ _FLAT_END = re.compile(rf"\b(?:{COPIES}|{SECTION_END})", re.I)
 # A number dialled from North America ("011-52-722-…") or most of the world ("00 44 …"): its exit code is the
 # caller's, not the number's. A reader elsewhere, and every fax service, needs "+".
 _EXIT_CODE = re.compile(r"^(?:011|00)[\s.-]*(?=[1-9])")
+# The dialled part of an international number ("+52-722-276-0046", "+44 (0)20 7413 5500"); what follows
+# (" ext 2134", " poste 12", " / 2345": an extension or a second number) is kept as written.
+_DIALLED = re.compile(r"\+\d[\d\s().-]*\d")
 
 
 def international(number: str) -> str:
-    """The number with "+" for an exit code it was written with: "011-52-722-276-0046" -> "+52-722-276-0046"."""
-    return _EXIT_CODE.sub("+", number, count=1)
+    """The number in international form: "+" for the exit code it was written with, digits grouped by
+    spaces, "+52 722 276 0046" for "011-52-722-276-0046". A number without a country code is kept as
+    written: which country it is in is not the importer's guess."""
+    number = _EXIT_CODE.sub("+", number.strip(), count=1)
+    if not (match := _DIALLED.match(number)):
+        return number
+    # "(0)" is the trunk prefix dialled at home only; brackets round an area code are only grouping.
+    dialled = re.sub(r"\(0\)", " ", match.group(0)).replace("(", " ").replace(")", " ")
+    dialled = re.sub(r"(?<=\d)[.-](?=\d)", " ", dialled)
+    return re.sub(r"\s+", " ", dialled).strip() + number[match.end() :]
 
 
 # Between two numbers on one fax line ("+7 495 … / +7 495 …"): a slash, semicolon or comma, or a word. Each side
@@ -96,7 +109,7 @@ _SEVERAL = ("fax", "email")
 
 
 def _fax_numbers(value: str) -> list[str]:
-    """The numbers of a fax line, each with "+" for an exit code: "011-52-722-276-0046 / 011-52-722-276-0047"."""
+    """The numbers of a fax line as written: "011-52-722-276-0046 / 011-52-722-276-0047" gives two."""
     parts = _FAX_SEPARATOR.split(value)
     numbers, digits = [[parts[0]]], [_digit_count(parts[0])]
     for separator, part in zip(parts[1::2], parts[2::2], strict=True):
@@ -106,7 +119,7 @@ def _fax_numbers(value: str) -> list[str]:
         else:  # counted as it grows: a long line of separators is still read in one pass
             numbers[-1] += [separator, part]
             digits[-1] += _digit_count(part)
-    return [international(number) for number in ("".join(pieces).strip() for pieces in numbers) if number]
+    return [number for number in ("".join(pieces).strip() for pieces in numbers) if number]
 
 
 def _digit_count(text: str) -> int:
@@ -130,7 +143,10 @@ def _add_contacts(target: TargetDraft, name: str, value: str) -> list[Note]:
     """A fax or email line's numbers or addresses added to the draft's (a second "Fax:" line adds to the first)."""
     notes = []
     if name == "fax":
-        found = _fax_numbers(value)
+        written = _fax_numbers(value)
+        found = [international(number) for number in written]
+        # The original of a number written in another form, for the coordinator to check against.
+        notes.extend(note for raw, fax in zip(written, found, strict=True) if (note := _rewritten("fax", raw, fax)))
     else:
         found, other = _email_addresses(value)
         if other:
@@ -182,6 +198,13 @@ def parse_targets(lines: list[str], flat: str, degraded: bool) -> tuple[list[Tar
     return targets, notes
 
 
+def _rewritten(where: str, written: str, fax: str) -> Note | None:
+    """The number as the document wrote it, when the draft gives it in another form."""
+    if re.sub(r"\s+", " ", written.strip()) == fax:
+        return None
+    return Note(where, N_("written as %(written)s in the document"), written=repr(written.strip()))
+
+
 def _section_start(lines: list[str]) -> int | None:
     """The index of the appeal heading's last line: a PDF copy may break it ("... DE MAYO DE" / "2012 A:")."""
     for i, line in enumerate(lines):
@@ -210,7 +233,10 @@ def _split_head(target: TargetDraft) -> list[Note]:
     notes: list[Note] = []
     index = next((i for i, line in enumerate(target.head) if _is_name(line.split(" - ")[0].strip())), None)
     if index is None:
-        target.address = list(target.head)
+        # The office they hold is a title, not the first line of an address ("Fiscal General de la República").
+        titled = bool(target.head) and _is_title(target.head[0])
+        target.title = target.head[0] if titled else None
+        target.address = target.head[titled:]
         notes.append(Note("name", N_("no line looks like a person's name: the lines are kept as the address")))
         return notes
     name, _, role = (part.strip() for part in target.head[index].partition(" - "))
@@ -223,13 +249,8 @@ def _split_head(target: TargetDraft) -> list[Note]:
             before[-1] += " " + line
         else:
             before.append(line)
-    if len(before) >= 2 or (before and role):
-        target.organisation = before[0]
-        target.title = ", ".join([role] * bool(role) + before[1:]) or None
-    elif before:
-        target.title = before[0]
-    elif role:
-        target.title = role
+    _place_title(target, before, role)
+    notes.extend(_rank(name))
     found = [
         f"{label} {value!r}"
         for label, value in (("name", name), ("title", target.title), ("organisation", target.organisation))
@@ -237,6 +258,47 @@ def _split_head(target: TargetDraft) -> list[Note]:
     ]
     notes.append(Note("name/title", N_("picked by a heuristic: %(found)s"), found=", ".join(found)))
     return notes
+
+
+_TITLE_LINE = re.compile(rf"^{TITLE_LINE}", re.I)
+_RANK = re.compile(rf"^{RANK}\s+(?=\S+\s+\S)", re.I)
+
+
+def _is_title(line: str) -> bool:
+    """An office held ("Minister of Security", "Ministre de l'Intérieur"): no number, no comma, as an
+    address line has."""
+    return bool(_TITLE_LINE.match(line)) and not re.search(r"[\d,;]", line)
+
+
+def _place_title(target: TargetDraft, before: list[str], role: str) -> None:
+    """The lines above the name: an office held is the title, an institution the organisation. The line
+    under the name is the title when it is an office and nothing above gave one ("M. Mustafa Benmansour" /
+    "Ministre de l'Intérieur" / "18 rue ...")."""
+    offices = [line for line in before if _is_title(line)]
+    if len(before) >= 2 and offices:
+        target.title = ", ".join([role] * bool(role) + offices)
+        target.organisation = ", ".join(line for line in before if line not in offices) or None
+    elif len(before) >= 2 or (before and role):
+        target.organisation = before[0]
+        target.title = ", ".join([role] * bool(role) + before[1:]) or None
+    elif before:
+        target.title = before[0]
+    elif role:
+        target.title = role
+    if target.title is None and target.address and _is_title(target.address[0]):
+        target.title = target.address.pop(0)
+
+
+def _rank(name: str) -> list[Note]:
+    """A rank written in front of the name ("General de División Julián Pacheco") is kept in it: a letter
+    addresses the person with it. Where the name ends and the rank begins is for a person to check."""
+    if match := _RANK.match(name):
+        return [
+            Note(
+                "name", N_("%(rank)s may be a rank, not part of the name: check it"), rank=repr(match.group(0).strip())
+            )
+        ]
+    return []
 
 
 def _flat_target(flat: str) -> tuple[list[TargetDraft], list[Note]]:
@@ -263,8 +325,9 @@ def _flat_target(flat: str) -> tuple[list[TargetDraft], list[Note]]:
         target.salutation = match.group(1).strip()
     elif label:
         notes.append(Note("targets[0].salutation", N_("the joined text does not show where it ends: copy it by hand")))
-    faxes = re.finditer(r"\bfax\s*:?\s*([+\d(][\d\s()+-]{5,}\d)", first, re.I)
-    target.fax = _once(international(match.group(1).strip()) for match in faxes)
+    written = [match.group(1).strip() for match in re.finditer(r"\bfax\s*:?\s*([+\d(][\d\s()+-]{5,}\d)", first, re.I)]
+    target.fax = _once(international(number) for number in written)
+    notes.extend(n for raw in written if (n := _rewritten("targets[0].fax", raw, international(raw))))
     target.email = _once(re.findall(r"[\w.+-]+@[\w-]+\.[\w.-]*\w", first))
     notes.append(Note("targets", N_("only the first target can be read from a joined export: add any others by hand")))
     return [target], notes

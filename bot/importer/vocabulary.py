@@ -286,13 +286,32 @@ SPACED_HEADING = r"u\s+r\s+g\s+e\s+n\s+t\s+a\s+c\s+t\s+i\s+o\s+n"  # the fax-era
 UPDATE = phrases("update", "actualización", "mise (?:à )?jour")
 # "update of UA", "actualización de la AU", "mise à jour de l'AU"
 UPDATE_OF = phrases("of", "on", "to", "de la", "del", "de", "sobre la", "sobre", "de l'", "sur l'", "d'")
+# An update whose number is not given: "Further information on UA 81/07", "Follow-up on UA 52/10",
+# "FI on UA 12/13", "Update: UA 12/13", "Actualización de la AU 7/13", "Mise à jour de l'AU 7/13".
 FURTHER_ON = phrases(
-    "further information on",
+    r"further info(?:rmation)?(?: on| to|\s*:)",
+    "fi on",
+    r"follow-?\s*up (?:on|to|of)",
+    r"update(?: on| of| to)?\s*:?",
+    # Spanish and French also head the background "Información complementaria", "Complément
+    # d'information": only "sobre"/"sur" makes them the reference of an update.
     "información complementaria sobre(?: la)?",
     "acción complementaria sobre(?: la)?",
+    r"actualización(?: de(?: la)?| sobre(?: la)?)?\s*:?",
     "action complémentaire sur(?: l')?",
     "complément d'information sur(?: l')?",
     "informations? complémentaires? sur(?: l')?",
+    r"mise à jour(?: de(?: l')?| sur(?: l')?)?\s*:?",
+)
+# The last update of an appeal: nothing more is asked of the network. A release alone is not one: a
+# person freed on bail, or still charged, is often the subject of further appeals.
+CLOSING = phrases(
+    "no further (?:action|appeals?) (?:is|are) (?:requested|needed|required|necessary)",
+    "no (?:further|more) appeals are (?:requested|needed|required|necessary)",
+    "no se (?:requiere|requieren|necesita|necesitan|solicita|solicitan) más (?:acciones|acción|llamamientos)",
+    "no (?:es|son) necesari[oa]s? (?:realizar |emprender |enviar |tomar )?más (?:acciones|llamamientos)",
+    "aucune (?:autre )?action (?:complémentaire |supplémentaire )?n'est (?:requise|nécessaire|demandée)",
+    "il n'est plus nécessaire d'(?:agir|intervenir|envoyer des appels)",
 )
 APPEAL = phrases(
     r"please write",
@@ -319,7 +338,9 @@ DEADLINE = phrases(
 ISSUED = phrases(
     "issue date",
     "publication date",
+    "date published",
     "date of issue",
+    "date of publication",
     "fecha de emisión",
     "fecha de publicación",
     "fecha de difusión",
@@ -327,6 +348,8 @@ ISSUED = phrases(
     "date de publication",
     "date de diffusion",
 )
+# The bare "Date:" label, an issue date only where the document's own header puts it (parse.py).
+DATE_LABEL = phrases("date", "fecha")
 # One capturing group each: the language names between "write immediately in" and "or your own".
 WRITE_IN = [
     flex(r"write immediately,? in (.+?),? or (?:in )?your own language"),
@@ -487,7 +510,7 @@ NOT_NAME = {
         " federación república ministerio ministro ministra presidente presidenta oficina departamento tribunal"
         " embajada calle consejo estado nacional fiscal secretaría secretario despacho seguridad procurador"
         " procuradora defensor defensora gobernador gobernadora alcalde alcaldesa director directora jefe jefa"
-        " juez jueza policía comandante derechos"
+        " juez jueza policía comandante derechos procuraduría fiscalía comisión dirección defensoría gobierno"
         " fédération république ministère ministre président présidente bureau département cour ambassade rue"
         " conseil état procureur secrétariat sécurité défenseur défenseure médiateur médiatrice gouverneur"
         " maire directeur directrice chef juge commandant droits"
@@ -562,3 +585,63 @@ _REQUEST_OPENINGS = [
     r"veuillez\b(?!\s+agr)",
 ]
 REQUEST_SENTENCE = "(?:" + "|".join(_REQUEST_OPENINGS) + ")"
+
+# --- copies that lost their accented letters ---------------------------------------------------
+
+# Frequent Spanish and French words with the accented letter dropped, as some hosts and exports give
+# them ("ACCIN URGENTE", "ndice", "Mxico"): none is a word of its own in any of the three languages.
+ACCENTS_LOST = (
+    r"\b(?:accin|informacin|ndice|pgina|mxico|amnista|tambin|despus|segn|nmero|direccin|proteccin"
+    r"|situacin|detencin|peticin|comisin|regin|prisin|poltica|pblico|pblica|ms all|adems|rpublique"
+    r"|scurit|dtention|libert|prsident|tlphone|socit|gnral|intrieur|algrie|algria|pnal|trs|aot)\b"
+)
+
+# --- the appeal's subject (parse.py) -----------------------------------------------------------
+
+# The words that follow a person's name at the start of an Urgent Action's opening sentence
+# ("Alan Johnston was released ...", "Nizomkhon Juraev a été libéré ..."): the name is its subject.
+SUBJECT_VERBS = set(
+    (
+        "was is has had remains remained faces faced risks could may will were"
+        " fue es está estaba ha había sigue permanece corre podría"
+        " a est était reste risque pourrait"
+    ).split()
+)
+# Capitalised words that open a sentence without being a name.
+NOT_NAME_START = {
+    fold(word)
+    for word in (
+        "the a an on in at this there these those his her their he she they it we amnesty international"
+        " human rights un one two three four five several more most many after before since following"
+        " according el la los las un una unos unas en el este esta estos estas su sus según tras"
+        " le les une des ce cette ces son sa ses selon après depuis"
+    ).split()
+}
+# Lines that name an official's office rather than a person: in a target block, its title.
+TITLE_LINE = phrases(
+    "(?:prime |deputy |vice[- ]?)?minist(?:er|ro|ra|re)\\b",
+    "attorney general",
+    "(?:procurador|fiscal|procureur) general",
+    "fiscal general",
+    "procureur",
+    "(?:vice[- ]?)?president[ea]?\\b",
+    "président[e]?\\b",
+    "governor|gobernador[a]?|gouverneur",
+    "prosecutor general|prosecutor",
+    "ambassador|embajador[a]?|ambassadeur",
+    "(?:human rights )?ombuds(?:man|person)",
+    "defensor[a]? del pueblo|defensor[a]? de los derechos",
+    "(?:national |federal )?(?:police )?commissioner|comisionad[oa]|commissaire",
+    "head of|jefe de|jefa de|chef de",
+    "secretary(?: general| of)|secretari[oa] general|secrétaire (?:général|d'état)",
+    "(?:chief |supreme )?(?:king|queen|emir|sultan)\\b",
+    "mayor\\b|alcalde|alcaldesa|maire\\b",
+    "director(?:a)? general|directeur général|directrice générale",
+)
+# Military and police ranks written in front of a name ("General de División Julián Pacheco").
+RANK = phrases(
+    "general(?: de (?:división|brigada|ejército|corps d'armée))?",
+    "major general|brigadier general|lieutenant general|lieutenant colonel",
+    "colonel|coronel|teniente coronel|teniente|capitán|captain|capitaine|commandant|comandante",
+    "admiral|almirante|amiral|brigadier|commodore|comisario|commissaire divisionnaire",
+)

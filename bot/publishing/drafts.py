@@ -16,7 +16,6 @@ from redis.asyncio import Redis
 from bot.importer.case_yaml import case_data, render, validation_problems
 from bot.importer.notes import from_data, to_data
 from bot.importer.parse import parse_ua
-from bot.importer.review import closing
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +109,7 @@ def make_draft(text: str, source: str) -> Draft:
     return Draft(
         yaml=render(parsed, source or "pasted text", invalid),
         source=source,
-        closes=closing(text),
+        closes=parsed.closes,
         missing=list(parsed.missing),
         uncertain=[*parsed.uncertain, *invalid],
         country=parsed.country,
