@@ -21,7 +21,7 @@ from aiogram.types import CallbackQuery, Message
 from redis.exceptions import RedisError
 
 from bot.delivery import Broadcasts
-from bot.importer.parse import NotAnUrgentAction, looks_like_ua, names_an_update
+from bot.importer.parse import NotAnUrgentAction, SeveralUrgentActions, looks_like_ua, names_an_update
 from bot.importer.source import MAX_BYTES, UnusableDocument, document_text
 from bot.publishing.drafts import Draft, Drafts
 from bot.publishing.import_flow import Importer, Shown
@@ -114,6 +114,10 @@ async def _import(
 ) -> None:
     try:
         shown = await importer.import_text(token, text, source, lang)
+    except SeveralUrgentActions as exc:
+        await state.clear()
+        await message.answer(renderer.message("imp_problem", lang, reason="several", references=exc.references))
+        return
     except NotAnUrgentAction:
         await state.clear()
         await message.answer(renderer.message("imp_problem", lang, reason="empty" if not text.strip() else "not_ua"))
@@ -196,7 +200,8 @@ async def import_document_handler(
 
 # Commands are excluded here and below: after the handler above skips, these still see the old state.
 @router.message(ImportForm.source, F.text & ~F.text.startswith("/"))
-@router.message(StateFilter(None, ImportForm.review), PastedUA())
+# A UA pasted while a question waits is a new import, not the answer (a summary typed is shorter than a UA).
+@router.message(StateFilter(None, ImportForm.review, ImportForm.answer), PastedUA())
 async def import_text_handler(
     message: Message, state: FSMContext, lang: str, renderer: Renderer, importer: Importer
 ) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import main as cli_main
 from bot.ground.privacy import Pseudonymizer
 from bot.pledges.store import Store
 from emulator import BotAPIEmulator
@@ -255,3 +256,21 @@ def test_broadcast_refuses_bad_input_clearly(
         env={"REDIS_URL": redis_url, "PRIVACY_KEY": "p" * 32, "DATA_DIR": str(tmp_path)},
     )
     assert result.returncode == 2 and expected in result.stderr, result.stderr
+
+
+def test_import_help_lists_every_input_it_takes_and_refuses(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli_main(["import", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    for words in (
+        "a PDF with a text layer",
+        "UTF-16/UTF-32",
+        "EXTRA UAs",
+        "final notices",
+        "a scanned PDF",
+        "password-protected",
+        "not an Urgent Action",
+        "several UAs",
+        "exit 1",
+    ):
+        assert words in shown, words

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.ground.settings import Settings, SettingsError, StoreSettings, load_settings
+from bot.importer.source import MAX_BYTES, MAX_PAGES
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -182,12 +183,32 @@ def parser() -> argparse.ArgumentParser:
     sch.add_argument("arg", nargs="?", help="list: a case id (optional); cancel: the job id")
     sch.add_argument("--json", action="store_true")
     sch.set_defaults(func=_schedule)
-    imp = sub.add_parser("import", help="turn an Urgent Action (plain text) into a case-file draft DIR/<id>.yaml")
-    imp.add_argument("file", help="the Urgent Action as UTF-8 text")
+    imp = sub.add_parser(
+        "import",
+        help="turn an Urgent Action (PDF or text) into a case-file draft DIR/<id>.yaml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=IMPORT_INPUTS,
+    )
+    imp.add_argument("file", help="the Urgent Action: a PDF with text in it, or a text file")
     imp.add_argument("-o", "--output-dir", default=".", help="where to write the draft (default: .)")
     imp.add_argument("--force", action="store_true", help="overwrite an existing draft")
     imp.set_defaults(func=_import)
     return p
+
+
+IMPORT_INPUTS = f"""accepted:
+  a PDF with a text layer (at most {MAX_PAGES} pages), as Amnesty sections publish UAs
+  a text file: UTF-8 (with or without a byte order mark), or UTF-16/UTF-32 with one
+  at most {MAX_BYTES // 2**20} MB; English, Spanish and French UAs; updates, further information, EXTRA UAs
+  and final notices ("no further action is requested": exit 0, it proposes `rrbot update <id> --close`)
+
+refused, with the reason (exit 2): an empty file, a binary file that is not a PDF (image, Word, archive),
+  text in another encoding, a scanned PDF (no text: run text recognition first), a password-protected or
+  damaged PDF, a file too big or with too many pages, a text that is not an Urgent Action, a page holding
+  several UAs (import them one at a time)
+
+exit 1: the draft was written but lacks required fields (listed); in chat the bot asks for them instead
+"""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,7 @@ class Verdict(StrEnum):
     update = "update"  # a later update of a case the bot has: Publish sends it to the case's followers
     known = "known"  # this UA, at this update, is already in the bot: nothing to publish
     clash = "clash"  # valid, but another case already has its id
+    orphan = "orphan"  # a closing update of an appeal the bot does not have: nothing to close
     invalid = "invalid"  # required fields missing or wrong: Edit
 
 
@@ -116,7 +117,12 @@ def review(
     existing = next((c for c in library.all() if ua_number(c.ua) == number), None) if number else None
     update = fields.get("update") if isinstance(fields.get("update"), int) else None
     if existing is not None:
+        if closes and update is None:
+            # A final notice often states no update number; it still comes after every update the bot has.
+            update = (existing.update or 0) + 1
         return _against(existing, case, fields, update, today, closes, problems)
+    if closes:
+        return Review(Verdict.orphan, ua=fields.get("ua"), update=update)
     officials = _officials(fields)
     if case is None:
         return Review(

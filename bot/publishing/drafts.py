@@ -33,6 +33,7 @@ class Draft:
     country: str | None = None  # the officials' country (ISO code): its time zones are the choices
     skipped: list[str] = field(default_factory=list)  # questions the coordinator chose not to answer
     asking: bool = False  # the chat is going through the questions (a complete draft is asked only on request)
+    answered: list[str] = field(default_factory=list)  # topics answered since the preview was last shown whole
 
 
 class Drafts:

@@ -22,7 +22,7 @@ from bot.importer.review import MAX_YAML, Review, Verdict, describe, fields_of, 
 from bot.pledges.store import Store
 from bot.publishing.drafts import Draft, Drafts, make_draft
 from bot.publishing.imports import PublishError, publish
-from bot.publishing.questions import Outcome, Question, answer, next_question
+from bot.publishing.questions import IN_LETTERS, Outcome, Question, answer, next_question
 from bot.render import Renderer, Screen
 
 logger = logging.getLogger(__name__)
@@ -152,6 +152,7 @@ class Importer:
         def settled(note: str) -> bool:
             return getattr(note, "field", str(note).split(":", 1)[0]) == question.field
 
+        draft.answered.append(question.topic.name)
         draft.missing = [n for n in draft.missing if not settled(n)]
         draft.uncertain = [n for n in draft.uncertain if not settled(n)]
         draft.yaml = written(data, draft.source or "pasted text", draft.missing, draft.uncertain)
@@ -168,10 +169,10 @@ class Importer:
         now = self.clock()
         letters_sent = await self.store.letters_sent(found.existing.id) if found.existing else 0
         audience = await self.broadcasts.count(self._audience(found)) if found.publishable else 0
-        # An incomplete new case is asked what it lacks; a complete one only when the coordinator taps for it
-        # (its report offers that), and an update never: only its text and deadline are used.
+        # A new case is asked what it lacks (a complete one its salutations only when the coordinator taps for
+        # them: its report offers that); an update never: only its text and deadline are used.
         question = self.ask(draft) if found.verdict in (Verdict.new, Verdict.invalid) else None
-        asking = question is not None and (found.verdict == Verdict.invalid or draft.asking)
+        asking = question is not None and (found.verdict == Verdict.invalid or draft.asking or question.topic.prompted)
         report = self.renderer.import_report(
             found,
             lang,
@@ -184,7 +185,13 @@ class Importer:
             can_ask=question is not None and not asking,
         )
         readers = await self._readers(found) if found.publishable else None
-        preview = self.renderer.import_preview(found, lang, now, letters_sent, readers)
+        # Shown whole again once the questions are done: the letters only when an answer changed them (each
+        # message of the preview is paced by Telegram's per-chat limit).
+        letters = not draft.answered or not IN_LETTERS.isdisjoint(draft.answered)
+        if not asking and draft.answered:
+            draft.answered = []
+            await self.drafts.save(token, draft)
+        preview = self.renderer.import_preview(found, lang, now, letters_sent, readers, letters=letters)
         return Shown(token, found, preview, report, question if asking else None)
 
     async def start_asking(self, token: str, lang: str) -> Shown | None:

@@ -38,6 +38,9 @@ class Topic:
     required: bool  # without it the draft cannot be published; the others can be skipped
     per_official: bool = False
     limit: int = 0  # characters, for a typed text
+    # Asked of a draft that could be published without it: a case without a deadline gets no reminders, and one
+    # in the wrong zone gets them hours off. A salutation is asked only when the coordinator taps for questions.
+    prompted: bool = True
 
 
 TOPICS = (
@@ -47,9 +50,11 @@ TOPICS = (
     Topic("name", Answer.text, True, per_official=True, limit=120),
     Topic("deadline", Answer.date, False),
     Topic("timezone", Answer.zone, False),
-    Topic("salutation", Answer.text, False, per_official=True, limit=120),
+    Topic("salutation", Answer.text, False, per_official=True, limit=120, prompted=False),
 )
 TOPIC = {topic.name: topic for topic in TOPICS}
+# What changes the letters: after answers about anything else, the preview shows the cards again, not the letters.
+IN_LETTERS = frozenset({"asks", "name", "salutation"})
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,8 @@ class ImportScreens(LifecycleScreens, ActionScreens):
         now: dt.datetime,
         letters_sent: int = 0,
         readers: dict[str, int] | None = None,
+        *,
+        letters: bool = True,
     ) -> list[str]:
         """What subscribers will get, message by message: the alert card and each official's letter
         and the tweet for a new case; the update message for an update. Texts only: the buttons
@@ -60,6 +62,7 @@ class ImportScreens(LifecycleScreens, ActionScreens):
         `readers`: how many of the audience read the bot in each UI language; the card (or the update) is
         shown in each of those languages, most read first, under a line saying how many read it. A draft
         that cannot be published yet is shown too, with what it lacks as "…" and a draft mark on each message.
+        Without `letters`, the cards only (the letters were shown and did not change).
         """
         languages = sorted(readers or {lang: 0}, key=lambda code: (-(readers or {}).get(code, 0), code != lang))
         changed = review.updated
@@ -87,9 +90,9 @@ class ImportScreens(LifecycleScreens, ActionScreens):
         wanted = case.letter_languages[0] if case.letter_languages else lang
         texts.extend(
             self.letter(case, index, lang, wanted, variant_seed=b"preview", signature=None).text
-            for index in range(len(case.targets))
+            for index in range(len(case.targets) if letters else 0)
         )
-        if case.tweet:
+        if case.tweet and letters:
             texts.append(self.tweet(case, lang).text)
         if review.verdict == Verdict.invalid:
             mark = self._render("ui/imp_draft_mark.html.j2", lang)
@@ -183,7 +186,7 @@ class ImportScreens(LifecycleScreens, ActionScreens):
             }
             for p in review.problems
         ]
-        drafted = review.verdict not in (Verdict.update, Verdict.known)
+        drafted = review.verdict not in (Verdict.update, Verdict.known, Verdict.orphan)
         text = self._render(
             "ui/imp_report.html.j2",
             lang,
@@ -195,7 +198,7 @@ class ImportScreens(LifecycleScreens, ActionScreens):
             existing=review.existing.id if review.existing else None,
             kind=review.kind.value if review.kind else None,
             deadline=format_date(review.deadline, lang) if review.deadline else None,
-            targets=review.officials if review.verdict not in (Verdict.update, Verdict.known) else [],
+            targets=review.officials if drafted else [],
             expired=review.expired,
             plain_asks=review.plain_asks,
             # For an update only its text and deadline are used: what the rest of the document lacks is moot.
