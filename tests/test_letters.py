@@ -101,6 +101,15 @@ def test_the_subject_is_named_in_the_genitive(writer, seed):
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
+def test_an_email_subject_after_a_title_with_a_colon_has_no_second_colon(writer, seed, lang):
+    """An imported case without a subject person is named by its title, "Honduras: Armed attack…"."""
+    titled = seed.model_copy(update={"subject": None, "title": "Honduras: Armed attack against members of COPINH"})
+    subjects = {writer.subject(titled, 0, lang, variant_seed=user) for user in USERS}
+    assert len(subjects) == 2
+    assert all(s.count(":") == 1 and s.endswith("Honduras: Armed attack against members of COPINH") for s in subjects)
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
 def test_asks_are_requests_and_the_reminder_is_a_sentence(writer, seed, lang):
     text = writer.write(seed, 0, lang, variant_seed=b"u", signature=None, today=TODAY)
     request, reminder = (" ".join(ask.text[lang].split()) for ask in seed.asks)
