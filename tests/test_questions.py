@@ -90,6 +90,7 @@ def test_a_zone_is_tapped_or_typed_or_found_from_a_country() -> None:
     mexico = Question(TOPIC["timezone"], choices=("America/Cancun", "America/Mexico_City"), country="MX")
     data = draft()
     assert answer(data, mexico, "America/Cancun", TODAY).value == "America/Cancun"
+    assert answer(data, mexico, "Мехико", TODAY).value == "America/Mexico_City"  # a city typed, not tapped
     assert answer(data, Question(TOPIC["timezone"]), "europe/moscow", TODAY).value == "Europe/Moscow"
     assert answer(data, Question(TOPIC["timezone"]), "Гватемала", TODAY).value == "America/Guatemala"
     several = answer(data, Question(TOPIC["timezone"]), "Russia", TODAY)

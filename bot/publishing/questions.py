@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from babel.dates import get_month_names
 
 from bot.importer.vocabulary import detect_language, fold
-from bot.importer.zones import country_named, zones_of
+from bot.importer.zones import CITY_LANGUAGES, country_named, zone_label, zones_of
 
 
 class Answer(StrEnum):
@@ -146,7 +146,9 @@ def answer(data: dict[str, Any], question: Question, typed: str, today: dt.date)
 
 def _zone(data: dict[str, Any], question: Question, typed: str) -> Outcome:
     """A zone tapped or typed ("America/Mexico_City"), or a country whose zones are then offered."""
-    zone = next((z for z in question.choices if z == typed), None) or _known_zone(typed)
+    zone = (
+        next((z for z in question.choices if z == typed), None) or _city(question.choices, typed) or _known_zone(typed)
+    )
     if zone is not None:
         data["timezone"] = zone
         return Outcome(zone)
@@ -158,6 +160,12 @@ def _zone(data: dict[str, Any], question: Question, typed: str) -> Outcome:
     if zones:
         return Outcome(country=country)
     return Outcome(error="bad_zone")
+
+
+def _city(zones: tuple[str, ...], typed: str) -> str | None:
+    """The zone of a city typed instead of tapped ("Мехико", "Mexico City", "Cancún")."""
+    wanted = fold(typed)
+    return next((z for z in zones for lang in CITY_LANGUAGES if fold(zone_label(z, lang)) == wanted), None)
 
 
 def _known_zone(typed: str) -> str | None:

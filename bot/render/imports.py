@@ -30,7 +30,8 @@ def field_item(field: str, officials: list[dict[str, Any]]) -> dict[str, Any]:
     """A case file's field as the chat names it: its topic, and which official (by name) it is about."""
     match = _OFFICIAL_FIELD.match(field)
     if not match:
-        topic = field.rsplit(".", 1)[-1] if field.startswith("subject.") else field
+        # "asks[1]" (a note on one ask) is about the asks; "subject.gender" about the gender
+        topic = field.rsplit(".", 1)[-1] if field.startswith("subject.") else re.sub(r"\[\d+\]$", "", field)
         return {"topic": topic, "official": None, "number": None, "raw": field}
     index = int(match[1] or match[2])
     rest = match[3].split(".", 1)[0] or "targets"
