@@ -97,7 +97,12 @@ async def _ask(
         await state.set_state(ImportForm.review)
         await state.set_data({"token": shown.token})
         return
-    await send(message, renderer.import_question(shown.question, lang, shown.token, answered=answered))
+    await send(
+        message,
+        renderer.import_question(
+            shown.question, lang, shown.token, answered=answered, officials=shown.review.officials
+        ),
+    )
     await state.set_state(ImportForm.answer)
     await state.set_data({"token": shown.token, "question": shown.question.key})
 
@@ -227,23 +232,30 @@ async def import_answer_handler(
 ) -> None:
     """The typed answer to the draft's question: checked, written into the draft, then the next question."""
     data = await state.get_data()
-    await _answered(
-        message, state, data.get("token", ""), data.get("question", ""), message.text or "", lang, renderer, importer
-    )
+    token = data.get("token", "")
+    result = await importer.answer(token, data.get("question", ""), message.text or "", lang)
+    if isinstance(result, Outcome) and result.error == "stale":
+        await state.clear()
+        await message.answer(renderer.message("imp_done", lang, outcome="answered"))
+        return
+    await _answered(message, state, token, result, lang, renderer, importer)
 
 
 @router.callback_query(Cb("impz"))
 async def import_zone_handler(
     query: CallbackQuery, cb: Callback, state: FSMContext, lang: str, renderer: Renderer, importer: Importer
 ) -> None:
-    """A time zone tapped under the question."""
-    token, key, index = cb.args
-    waiting = await importer.question(token)
-    choices = waiting[1].choices if waiting and waiting[1].key == key else ()
+    """A time zone tapped under the question: its button names it, so an older question's button writes the zone
+    it shows, not the one now in its place."""
+    token, key, zone = cb.args
+    result = await importer.answer(token, key, zone, lang)
+    if isinstance(result, Outcome) and result.error == "stale":
+        # The chat may be answering another question by now: it goes on.
+        await toast(query, renderer.toast("imp_done", lang, alert=True, outcome="answered"))
+        return
     await toast(query)
     if isinstance(query.message, Message):
-        zone = choices[int(index)] if int(index) < len(choices) else ""
-        await _answered(query.message, state, token, key, zone, lang, renderer, importer)
+        await _answered(query.message, state, token, result, lang, renderer, importer)
 
 
 @router.callback_query(Cb("imps"))
@@ -267,19 +279,14 @@ async def _answered(
     message: Message,
     state: FSMContext,
     token: str,
-    key: str,
-    typed: str,
+    result: Shown | Outcome,
     lang: str,
     renderer: Renderer,
     importer: Importer,
 ) -> None:
-    result = await importer.answer(token, key, typed, lang)
+    """After an answer: the next question (or the draft again), or the same question saying what was wrong."""
     if isinstance(result, Shown):
         await _present(message, state, result, lang, renderer, result.answered)
-        return
-    if result.error == "stale":
-        await state.clear()
-        await message.answer(renderer.message("imp_done", lang, outcome="answered"))
         return
     waiting = await importer.question(token)
     if waiting is None:

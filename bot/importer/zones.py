@@ -18,7 +18,7 @@ from babel.dates import get_timezone_location
 from bot.importer.vocabulary import fold
 
 # The languages the importer reads, and Russian for a coordinator who types a country or city in it.
-_NAME_LANGUAGES = CITY_LANGUAGES = ("en", "es", "fr", "ru")
+_NAME_LANGUAGES = ("en", "es", "fr", "ru")
 # Names documents use that CLDR spells otherwise.
 _ALIASES = {
     "russian federation": "RU",

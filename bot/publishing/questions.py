@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from babel.dates import get_month_names
 
 from bot.importer.vocabulary import detect_language, fold
-from bot.importer.zones import CITY_LANGUAGES, country_named, zone_label, zones_of
+from bot.importer.zones import country_named, zone_label, zones_of
 
 
 class Answer(StrEnum):
@@ -55,6 +55,8 @@ TOPICS = (
 TOPIC = {topic.name: topic for topic in TOPICS}
 # What changes the letters: after answers about anything else, the preview shows the cards again, not the letters.
 IN_LETTERS = frozenset({"asks", "name", "salutation"})
+# The languages a coordinator may type a month or a city in.
+_TYPED_LANGUAGES = ("en", "es", "fr", "ru")
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,8 @@ def answer(data: dict[str, Any], question: Question, typed: str, today: dt.date)
         return _zone(data, question, typed)
     if topic.answer == Answer.lines:
         asks = [line for line in (_unbullet(raw) for raw in typed.splitlines()) if line]
+        if not asks:  # bullets alone: taken, they would write no asks and the same question would come again
+            return Outcome(error="empty")
         if any(len(ask) > topic.limit for ask in asks):
             return Outcome(error="too_long")
         data["asks"] = [{language_of(ask): ask} for ask in asks]
@@ -146,9 +150,10 @@ def answer(data: dict[str, Any], question: Question, typed: str, today: dt.date)
 
 def _zone(data: dict[str, Any], question: Question, typed: str) -> Outcome:
     """A zone tapped or typed ("America/Mexico_City"), or a country whose zones are then offered."""
-    zone = (
-        next((z for z in question.choices if z == typed), None) or _city(question.choices, typed) or _known_zone(typed)
-    )
+    # By its button's label too: the question says to tap the officials' city, so some type it instead; "Mexico
+    # City" would otherwise read as the country Mexico and bring the same question back.
+    wanted = fold(typed)
+    zone = next((z for z in question.choices if z == typed or wanted in _cities(z)), None) or _known_zone(typed)
     if zone is not None:
         data["timezone"] = zone
         return Outcome(zone)
@@ -162,10 +167,10 @@ def _zone(data: dict[str, Any], question: Question, typed: str) -> Outcome:
     return Outcome(error="bad_zone")
 
 
-def _city(zones: tuple[str, ...], typed: str) -> str | None:
-    """The zone of a city typed instead of tapped ("Мехико", "Mexico City", "Cancún")."""
-    wanted = fold(typed)
-    return next((z for z in zones for lang in CITY_LANGUAGES if fold(zone_label(z, lang)) == wanted), None)
+@cache
+def _cities(zone: str) -> frozenset[str]:
+    """A zone's city as each language the bot speaks names it (its buttons' labels), folded."""
+    return frozenset(fold(zone_label(zone, lang)) for lang in _TYPED_LANGUAGES)
 
 
 def _known_zone(typed: str) -> str | None:
@@ -200,14 +205,12 @@ def language_of(text: str) -> str:
 
 # --- typed dates ----------------------------------------------------------------------------------
 
-_DATE_LANGUAGES = ("en", "es", "fr", "ru")
-
 
 @cache
 def _months() -> dict[str, int]:
     """Month names and abbreviations a coordinator may type, folded: "august", "aug", "agosto", "августа"."""
     names: dict[str, int] = {}
-    for lang in _DATE_LANGUAGES:
+    for lang in _TYPED_LANGUAGES:
         for width in ("wide", "abbreviated"):
             for context in ("format", "stand-alone"):
                 for number, name in get_month_names(width, context, lang).items():

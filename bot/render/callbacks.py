@@ -55,8 +55,9 @@ _OTHER_VERBS: dict[str, tuple[str, ...]] = {
     # coordinators: an imported Urgent Action
     # the draft: publish, edit, drop; read the pasted UA text (preview) or case file (yaml) now
     "imp": (r"publish|edit|discard|preview|yaml|ask", r"[0-9a-f]{8}"),
-    # a question about the draft (bot.publishing.questions): a time zone tapped (its place in the list), or Skip
-    "impz": (r"[0-9a-f]{8}", _QUESTION, r"\d{1,2}"),
+    # a question about the draft (bot.publishing.questions): a time zone tapped (by its IANA name, at most 32
+    # characters: an older question's button still writes the zone it shows), or Skip
+    "impz": (r"[0-9a-f]{8}", r"timezone", r"[A-Za-z][A-Za-z0-9_+/-]{0,39}"),
     "imps": (r"[0-9a-f]{8}", _QUESTION),
 }
 # An action for one official names it and the letter's language (`tgt:<case>:<official>:<lang>`); one for the case,

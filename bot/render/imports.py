@@ -129,14 +129,15 @@ class ImportScreens(LifecycleScreens, ActionScreens):
         token: str,
         *,
         answered: tuple[str, str] | None = None,
+        officials: list[dict[str, Any]] | None = None,
         error: str | None = None,
     ) -> Screen:
         """One question about a draft (bot.publishing.questions.Question): typed, or a zone or Skip tapped.
 
-        `answered` is the previous answer (its field and the value written), shown as a tick above the question.
+        `answered` is the previous answer (its field and the value written), shown as a tick above the question;
+        `officials` (Review.officials) name whom it was about: the previous answer may be about another official.
         """
         _ = self._gettext(lang)
-        officials = [{"name": question.official_name}] * ((question.official or 0) + 1)
         text = self._render(
             "ui/imp_question.html.j2",
             lang,
@@ -147,14 +148,14 @@ class ImportScreens(LifecycleScreens, ActionScreens):
             choices=len(question.choices),
             required=question.topic.required,
             limit=question.topic.limit,
-            answered={"item": field_item(answered[0], officials), "value": self._answer_shown(*answered, lang)}
+            answered={"item": field_item(answered[0], officials or []), "value": self._answer_shown(*answered, lang)}
             if answered
             else None,
             error=error,
         )
         rows = [
-            [Button(zone_label(zone, lang), callback=encode("impz", token, question.key, str(i)))]
-            for i, zone in enumerate(question.choices)
+            [Button(zone_label(zone, lang), callback=encode("impz", token, question.key, zone))]
+            for zone in question.choices
         ]
         if not question.topic.required:
             rows.append([Button(label("⏭", _("Skip")), callback=encode("imps", token, question.key))])
