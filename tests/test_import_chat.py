@@ -547,6 +547,8 @@ async def test_a_final_notice_without_a_number_closes_the_case(
     assert "Update 3 of UA 84/11, case ua-84-11" in report["text"] and "closes the case" in report["text"]
     await admin.tap("Publish", report)
     await emulator.wait_for(lambda: live.library.get(CASE).status == "closed", timeout=10)
+    again = await paste(admin, FINAL.format(ua="UA 84/11", name="Nizomkhon Juraev"))  # the same notice again
+    assert "already in the bot as case ua-84-11" in again["text"] and "Publish" not in str(again["reply_markup"])
 
 
 async def test_a_final_notice_of_an_appeal_the_bot_does_not_have_closes_nothing(
@@ -557,3 +559,16 @@ async def test_a_final_notice_of_an_appeal_the_bot_does_not_have_closes_nothing(
     assert "Publish" not in str(report["reply_markup"]) and "cannot be published" not in report["text"]
     await emulator.wait_idle(timeout=5)
     assert "❔" not in last_text(admin)  # no questions about a case to make
+
+
+async def test_a_report_of_many_officials_with_many_contacts_still_fits_one_message(
+    live: App, emulator: BotAPIEmulator, admin: Activist
+) -> None:
+    text = new_case(days_ahead(20))
+    block = text[text.index("Attorney General\n") : text.index("Minister of the Interior\n")]
+    faxes = "\n".join(f"Fax: +502 2411 {9100 + i}" for i in range(10))
+    many = "".join(
+        block.replace("Marta Elena Ruiz", f"Marta Elena Ruiz {chr(65 + i)}") + faxes + "\n\n" for i in range(12)
+    )
+    report = await upload(admin, "many.txt", text.replace(block, many).encode())
+    assert len(report["text"]) <= 4096 and "…and 6 more." in report["text"], report["text"]

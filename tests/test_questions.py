@@ -96,3 +96,16 @@ def test_a_zone_is_tapped_or_typed_or_found_from_a_country() -> None:
     several = answer(data, Question(TOPIC["timezone"]), "Russia", TODAY)
     assert (several.value, several.country) == (None, "RU")  # its zones are the next choice
     assert answer(data, Question(TOPIC["timezone"]), "Atlantis", TODAY).error == "bad_zone"
+
+
+def test_a_short_ask_without_a_sign_of_its_language_takes_the_documents() -> None:
+    data = draft(asks=None, facts={"es": "Ana Torres fue detenida el 2 de marzo."})
+    answer(data, Question(TOPIC["asks"]), "Liberen a Ana", TODAY)
+    assert data["asks"] == [{"es": "Liberen a Ana"}]
+
+
+def test_only_the_first_99_officials_are_asked_about() -> None:
+    data = draft(deadline=dt.date(2027, 1, 1), timezone="UTC", targets=[{"name": f"N{i}"} for i in range(120)])
+    skipped = {f"salutation.{i}" for i in range(99)}
+    assert next_question(data, skipped - {"salutation.98"}, None).key == "salutation.98"
+    assert next_question(data, skipped, None) is None

@@ -117,8 +117,9 @@ def review(
     existing = next((c for c in library.all() if ua_number(c.ua) == number), None) if number else None
     update = fields.get("update") if isinstance(fields.get("update"), int) else None
     if existing is not None:
-        if closes and update is None:
+        if closes and update is None and existing.status != "closed":
             # A final notice often states no update number; it still comes after every update the bot has.
+            # (Once the case is closed, the same notice again is nothing new.)
             update = (existing.update or 0) + 1
         return _against(existing, case, fields, update, today, closes, problems)
     if closes:

@@ -268,13 +268,15 @@ _MARKERS = {
 _MARKER_WEIGHT = 5
 
 
-def detect_language(text: str) -> str:
+def detect_language(text: str, default: str = "en") -> str:
     """ "en", "es" or "fr": the language most of the text's common words and headings belong to
-    ("en" on a tie)."""
+    ("en" on a tie); `default` when none of them is in it (a short phrase)."""
     counts = {lang: _MARKER_WEIGHT * len(marker.findall(text)) for lang, marker in _MARKERS.items()}
     for word in re.findall(r"[^\W\d_]+", text.lower()):
         for lang, words in _STOPWORDS.items():
             counts[lang] += word in words
+    if not any(counts.values()):
+        return default
     return max(counts, key=lambda lang: (counts[lang], lang == "en"))
 
 

@@ -143,7 +143,7 @@ class Importer:
         draft.skipped.append(key)
         draft.asking = True
         await self.drafts.save(token, draft)
-        shown = await self.show(token, draft, lang)
+        shown = await self.show(token, draft, lang, whole=False)
         shown.answered = (question.field, "")  # shown as skipped
         return shown
 
@@ -157,14 +157,17 @@ class Importer:
         draft.uncertain = [n for n in draft.uncertain if not settled(n)]
         draft.yaml = written(data, draft.source or "pasted text", draft.missing, draft.uncertain)
         await self.drafts.save(token, draft)
-        return await self.show(token, draft, lang)
+        return await self.show(token, draft, lang, whole=False)
 
     async def assess(self, draft: Draft, lang: str) -> Review:
         return review(
             draft.yaml, self.library, self.renderer.letters, self.clock().date(), closes=draft.closes, ui_lang=lang
         )
 
-    async def show(self, token: str, draft: Draft, lang: str) -> Shown:
+    async def show(self, token: str, draft: Draft, lang: str, *, whole: bool = True) -> Shown:
+        """The draft's preview, report and next question; without `whole` (between two questions), the preview
+        only when no question is left: the chat shows just the next question, and counting readers scans the
+        whole audience."""
         found = await self.assess(draft, lang)
         now = self.clock()
         letters_sent = await self.store.letters_sent(found.existing.id) if found.existing else 0
@@ -184,6 +187,8 @@ class Importer:
             asking=asking,
             can_ask=question is not None and not asking,
         )
+        if asking and not whole:
+            return Shown(token, found, [], report, question)
         readers = await self._readers(found) if found.publishable else None
         # Shown whole again once the questions are done: the letters only when an answer changed them (each
         # message of the preview is paced by Telegram's per-chat limit).
@@ -202,7 +207,7 @@ class Importer:
         draft = waiting[0]
         draft.asking = True
         await self.drafts.save(token, draft)
-        return await self.show(token, draft, lang)
+        return await self.show(token, draft, lang, whole=False)
 
     async def publish(self, draft: Draft, lang: str, user_id: int) -> str:
         """Publish the draft as reviewed now (the library may have changed since the preview)."""

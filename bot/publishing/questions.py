@@ -53,6 +53,7 @@ TOPICS = (
     Topic("salutation", Answer.text, False, per_official=True, limit=120, prompted=False),
 )
 TOPIC = {topic.name: topic for topic in TOPICS}
+MAX_OFFICIALS = 99  # a question names its official by a two-digit place (callback data); more is a hostile file
 # What changes the letters: after answers about anything else, the preview shows the cards again, not the letters.
 IN_LETTERS = frozenset({"asks", "name", "salutation"})
 # The languages a coordinator may type a month or a city in.
@@ -89,10 +90,13 @@ class Outcome:
 
 def next_question(data: dict[str, Any], skipped: set[str], country: str | None) -> Question | None:
     """The first thing the draft still lacks that a coordinator can answer in chat."""
-    targets = [t for t in data.get("targets") or [] if isinstance(t, dict)]
+    # Places in the file's own list: the answer is written at the same place (a malformed entry is skipped, not counted out).
+    targets = data.get("targets") if isinstance(data.get("targets"), list) else []
     for topic in TOPICS:
         if topic.per_official:
-            for i, target in enumerate(targets):
+            for i, target in enumerate(targets[:MAX_OFFICIALS]):
+                if not isinstance(target, dict):
+                    continue
                 question = Question(topic, i, str(target.get("name") or "") or None)
                 if _lacks(target, topic.name) and not target.get("copy") and question.key not in skipped:
                     return question
@@ -133,7 +137,7 @@ def answer(data: dict[str, Any], question: Question, typed: str, today: dt.date)
             return Outcome(error="empty")
         if any(len(ask) > topic.limit for ask in asks):
             return Outcome(error="too_long")
-        data["asks"] = [{language_of(ask): ask} for ask in asks]
+        data["asks"] = [{language_of(ask, _document_language(data)): ask} for ask in asks]
         return Outcome("\n".join(asks))
     if len(typed) > topic.limit:
         return Outcome(error="too_long")
@@ -142,7 +146,7 @@ def answer(data: dict[str, Any], question: Question, typed: str, today: dt.date)
         data[topic.name] = text
     elif topic.name == "salutation":
         # By its language, as the importer keeps one: a letter in another language must not open with it.
-        data["targets"][question.official][topic.name] = {language_of(text): text}
+        data["targets"][question.official][topic.name] = {language_of(text, _document_language(data)): text}
     else:
         data["targets"][question.official][topic.name] = text
     return Outcome(text)
@@ -195,12 +199,19 @@ def _unbullet(line: str) -> str:
     return re.sub(r"^\s*(?:[-*•·–]|\d{1,2}[.)])\s*", "", line).strip()
 
 
-def language_of(text: str) -> str:
-    """The language of a typed ask: Russian when it is written in Cyrillic, else English, Spanish or French."""
+def language_of(text: str, default: str = "en") -> str:
+    """The language of a typed ask: Russian when it is written in Cyrillic, else English, Spanish or French;
+    `default` when a short phrase gives no sign of any ("Liberen a Ana")."""
     letters = re.findall(r"[^\W\d_]", text)
     if letters and sum("\u0400" <= c <= "\u04ff" for c in letters) > len(letters) / 2:
         return "ru"
-    return detect_language(text)
+    return detect_language(text, default)
+
+
+def _document_language(data: dict[str, Any]) -> str:
+    """The draft's own language: the importer keys the facts by it."""
+    facts = data.get("facts")
+    return next(iter(facts), "en") if isinstance(facts, dict) and facts else "en"
 
 
 # --- typed dates ----------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from bot.render.updates import LifecycleScreens
 # Notes listed under a draft, each cut short: the report must fit one message beneath the preview.
 SHOWN_PROBLEMS = 8
 SHOWN_LENGTH = 160
+SHOWN_OFFICIALS = 8  # each with its contacts cut short: a page of officials must not push the report past 4096
 # "targets[1].salutation" (a note) or "targets.1.salutation" (a validation problem)
 _OFFICIAL_FIELD = re.compile(r"^targets(?:\[(\d+)\]|\.(\d+))\.?(.*)$")
 
@@ -200,7 +201,13 @@ class ImportScreens(LifecycleScreens, ActionScreens):
             existing=review.existing.id if review.existing else None,
             kind=review.kind.value if review.kind else None,
             deadline=format_date(review.deadline, lang) if review.deadline else None,
-            targets=review.officials if drafted else [],
+            targets=[
+                {**o, **{key: shorten(o[key], SHOWN_LENGTH // 2) for key in ("fax", "email") if o.get(key)}}
+                for o in officials[:SHOWN_OFFICIALS]
+            ]
+            if drafted
+            else [],
+            more_targets=max(0, len(officials) - SHOWN_OFFICIALS) if drafted else 0,
             expired=review.expired,
             plain_asks=review.plain_asks,
             # For an update only its text and deadline are used: what the rest of the document lacks is moot.
