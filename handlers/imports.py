@@ -75,12 +75,18 @@ async def _present(
 ) -> None:
     """The preview, message by message, then the report with its buttons, then the first question if any.
 
-    After an answer (`answered`) with more to ask, only the next question, under a tick for the answer.
+    After an answer (`answered`) with more to ask, only the next question, under a tick for the answer; after the
+    last one, the tick is on the report.
     """
     if answered is None or shown.question is None:
         for text in shown.preview:
             await message.answer(text)
-        await send(message, shown.report)
+        report = (
+            shown.report
+            if answered is None
+            else renderer.with_tick(shown.report, answered, lang, shown.review.officials)
+        )
+        await send(message, report)
     await _ask(message, state, shown, lang, renderer, answered)
 
 

@@ -457,11 +457,12 @@ async def test_a_coordinator_completes_a_draft_by_answering_questions_in_chat(
     steps += 1
     assert f"✅ Deadline: {deadline.day} {deadline.strftime('%B %Y')}" in question["text"]
     assert "In which time zone of Mexico is the deadline?" in question["text"]
-    assert "Mexico City" in [b["text"] for b in admin.buttons(question)]
+    # One button for each time the country keeps (Mexico's 12 zones are 6), the capital's first, with its offset.
+    assert [b["text"] for b in admin.buttons(question)][:2] == ["Mexico City (UTC−6)", "Cancún (UTC−5)"]
 
     question = await tapped(admin, "Mexico City", question, "How should the letter")
     steps += 1
-    assert "✅ Time zone of the deadline: America/Mexico_City" in question["text"]
+    assert "✅ Time zone of the deadline: Mexico City (America/Mexico_City)" in question["text"]
     assert "How should the letter to Jorge Alberto Pineda begin?" in question["text"]
     skipping = question
     report = await tapped(admin, "Skip", question, "Imported draft")
@@ -572,3 +573,47 @@ async def test_a_report_of_many_officials_with_many_contacts_still_fits_one_mess
     )
     report = await upload(admin, "many.txt", text.replace(block, many).encode())
     assert len(report["text"]) <= 4096 and "…and 6 more." in report["text"], report["text"]
+
+
+async def test_a_skipped_deadline_a_command_between_and_the_last_tick(
+    live: App, emulator: BotAPIEmulator, admin: Activist
+) -> None:
+    question = await paste(admin, incomplete_case(), report=False)
+    await emulator.wait_for(lambda: "What should the letters ask" in last_text(admin), timeout=15)
+    await admin.send("Release Ana Lucía Torres")
+    question = admin.last
+    assert "Type the date appeals must arrive by" in question["text"]
+    question = await tapped(admin, "Skip", question, "How should the letter to Jorge Alberto Pineda")
+    assert question["text"].startswith("⏭ Deadline: skipped")  # no time zone to ask without a deadline
+    # A command in between leaves the questions; the report's button brings them back.
+    await admin.send("/help")
+    report = next(m for m in reversed(admin.messages) if "Imported draft" in (m.get("text") or ""))
+    question = await tapped(admin, "Complete it in chat", report, "How should the letter to Jorge Alberto Pineda")
+    await admin.send("Estimado Señor Ministro")
+    await emulator.wait_for(lambda: "Imported draft" in last_text(admin), timeout=15)
+    assert admin.last["text"].startswith("✅ Salutation (Jorge Alberto Pineda): Estimado Señor Ministro")
+
+
+async def test_a_page_without_officials_shows_its_card_and_asks_nothing(
+    live: App, emulator: BotAPIEmulator, admin: Activist
+) -> None:
+    text = incomplete_case()
+    start = len(admin.messages)
+    report = await paste(admin, text[: text.index("PLEASE SEND APPEALS")])
+    shown = since(admin, start)
+    assert shown[0].startswith("📝 Draft, not published") and "Journalist held without charge" in shown[0]
+    assert not any("Letter to" in text for text in shown)
+    assert "Add what is missing with Edit" in report["text"] and "Officials: not given yet" in report["text"]
+    await emulator.wait_idle(timeout=5)
+    assert "❔" not in last_text(admin)
+
+
+async def test_a_deadline_that_has_passed_is_asked_again(live: App, emulator: BotAPIEmulator, admin: Activist) -> None:
+    old = days_ahead(-3)
+    await paste(admin, new_case(old))
+    await emulator.wait_for(lambda: "has passed" in last_text(admin), timeout=15)
+    assert f"The deadline in the document, {old.day} {old.strftime('%B %Y')}, has passed" in last_text(admin)
+    later = days_ahead(14)
+    await admin.send(later.strftime("%d.%m.%Y"))
+    await emulator.wait_for(lambda: "Which country" in last_text(admin), timeout=15)
+    assert f"✅ Deadline: {later.day} {later.strftime('%B %Y')}" in last_text(admin)

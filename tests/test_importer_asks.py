@@ -382,3 +382,9 @@ def test_the_letters_of_the_2017_sample_say_what_its_sample_letter_says(
     assert "\n\nI urge you to ensure that COPINH members have all the protection they ask for" in body
     assert "On 30 June, COPINH coordinators Berta Zuniga Cáceres" in body
     assert "I respectfully urge you to i urge" not in body.lower() and "you to i " not in body
+
+
+def test_a_day_a_pdf_wrapped_onto_a_line_of_its_own_stays_in_the_facts() -> None:
+    """A number alone on a line is a page number, unless the sentence goes on around it ("On" / "21" / "June")."""
+    lines = clean_lines("threatened him. On\n21\nJune, an unknown man came.\n2\n[Sections to add]\n- 3 -\nNext")
+    assert lines == ["threatened him. On", "21", "June, an unknown man came.", "[Sections to add]", "Next"]

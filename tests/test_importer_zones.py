@@ -53,4 +53,4 @@ def test_several_zones_and_no_city_leave_the_question_to_the_chat() -> None:
         "Arely Gómez González\nMéxico D.F., MÉXICO\nEmail: a@example.org\nSalutation: Dear Attorney General\n"
     )
     assert (parsed.country, parsed.timezone) == ("MX", None)
-    assert "timezone: Mexico has several time zones: choose the deadline's" in parsed.missing
+    assert "timezone: Mexico has several time zones: choose the deadline's zone" in parsed.missing

@@ -661,7 +661,9 @@ def _zone(r: ParsedUA) -> None:
 def _zone_note(country: str | None) -> Note:
     if country is None:
         return Note("timezone", N_("the document does not name the officials' country: choose the deadline's zone"))
-    return Note("timezone", N_("%(country)s has several time zones: choose the deadline's"), country=_country(country))
+    return Note(
+        "timezone", N_("%(country)s has several time zones: choose the deadline's zone"), country=_country(country)
+    )
 
 
 def _country(code: str | None) -> str:
@@ -694,7 +696,18 @@ def clean_lines(text: str) -> list[str]:
         end = next((i for i, line in enumerate(lines) if not line.strip()), len(lines))
         lines = lines[end + 1 :]
     lines = [re.sub(r" {2,}", " ", line.strip()) for line in lines]
-    return [line for line in lines if not _PAGE_NUMBER.match(line)]
+    return [line for i, line in enumerate(lines) if not (_PAGE_NUMBER.match(line) and not _mid_sentence(lines, i))]
+
+
+def _mid_sentence(lines: list[str], i: int) -> bool:
+    """A number alone on a line inside a sentence ("On" / "21" / "June, an unknown man…"), not a page number:
+    the line before does not end a sentence and the line after goes on with a month or a small letter."""
+    before = next((line for line in reversed(lines[:i]) if line), "")
+    after = next((line for line in lines[i + 1 :] if line), "")
+    if not before or not after or re.search(r"[.!?:;)\]]$", before):
+        return False
+    word = re.match(r"[^\W\d_]+", after)
+    return bool(word and (word.group(0)[0].islower() or v.MONTHS.get(word.group(0)) is not None))
 
 
 def join_paragraphs(lines: list[str]) -> str | None:

@@ -165,8 +165,10 @@ def sketch(fields: dict[str, Any]) -> Case | None:
         data[key] = data[key] or GAP
     data["asks"] = data.get("asks") or [GAP]
     targets = data.get("targets")
-    if isinstance(targets, list):
+    if isinstance(targets, list) and targets:
         data["targets"] = [{**t, "name": t.get("name") or GAP} if isinstance(t, dict) else t for t in targets]
+    else:
+        data["targets"] = [{"name": GAP}]  # a page that stops before the officials: the card still shows
     try:
         return Case.model_validate(data)
     except (ValueError, TypeError):

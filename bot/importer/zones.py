@@ -8,8 +8,11 @@ zones come from Babel's CLDR data (English, Spanish, French and Russian names), 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from functools import cache
+from importlib import resources
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from babel.core import get_global
@@ -25,6 +28,8 @@ _ALIASES = {
     "federacion de rusia": "RU",
     "federation de russie": "RU",
     "usa": "US",
+    "сша": "US",
+    "штаты": "US",
     "u.s.a.": "US",
     "united states of america": "US",
     "eeuu": "US",
@@ -89,8 +94,50 @@ def country_of(addresses: list[list[str]], title: str | None) -> str | None:
 
 
 def zones_of(country: str | None) -> list[str]:
-    """The country's IANA zones, as CLDR lists them (empty for an unknown code)."""
-    return list(get_global("territory_zones").get(country or "", []))
+    """The country's IANA zones, the principal one of each region first (tzdata's zone.tab order: New York before
+    Detroit, Mexico City before Cancún), then any CLDR adds; empty for an unknown code."""
+    cldr = get_global("territory_zones").get(country or "", [])
+    listed = [zone for zone in _zone_tab().get(country or "", []) if zone in cldr]
+    return listed + [zone for zone in cldr if zone not in listed]
+
+
+@cache
+def _zone_tab() -> dict[str, list[str]]:
+    """Country code -> zones, in the order tzdata's zone.tab lists them ({} when tzdata has no zone.tab)."""
+    try:
+        text = resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        return {}
+    table: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and not line.startswith("#"):
+            table.setdefault(parts[0], []).append(parts[2])
+    return table
+
+
+def distinct_zones(country: str | None, year: int) -> list[str]:
+    """One zone for each set of the country's zones that keep the same time all through `year` (Russia's 26 are
+    11, the United States' 29 are 8): the principal one of each, in zones_of's order. What a coordinator
+    chooses from; any of the set would give a deadline the same instant."""
+    instants = [dt.datetime(year, month, day, 12, tzinfo=dt.UTC) for month in range(1, 13) for day in (1, 15)]
+    seen: dict[tuple[dt.timedelta | None, ...], str] = {}
+    for zone in zones_of(country):
+        try:
+            info = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+        seen.setdefault(tuple(instant.astimezone(info).utcoffset() for instant in instants), zone)
+    return list(seen.values())
+
+
+def utc_offset(zone: str, when: dt.datetime) -> str:
+    """ "UTC+3", "UTC−5:30": the zone's offset at that instant."""
+    offset = when.astimezone(ZoneInfo(zone)).utcoffset() or dt.timedelta()
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "−"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
 
 
 def zone_in(zones: list[str], addresses: list[list[str]]) -> str | None:

@@ -109,11 +109,10 @@ class Importer:
         found = self.ask(draft)
         return (draft, found) if found else None
 
-    @staticmethod
-    def ask(draft: Draft) -> Question | None:
+    def ask(self, draft: Draft) -> Question | None:
         if draft.closes:
             return None  # a closing update: only its text is used
-        return next_question(fields_of(draft.yaml), set(draft.skipped), draft.country)
+        return next_question(fields_of(draft.yaml), set(draft.skipped), draft.country, self.clock().date())
 
     async def answer(self, token: str, key: str, typed: str, lang: str) -> Shown | Outcome:
         """The coordinator's answer to the question `key`: the draft shown again, or why the answer is refused."""
@@ -185,7 +184,8 @@ class Importer:
             uncertain=draft.uncertain,
             audience=audience,
             asking=asking,
-            can_ask=question is not None and not asking,
+            # Also while asking: a command in between leaves the questions, and this button goes back to them.
+            can_ask=question is not None,
         )
         if asking and not whole:
             return Shown(token, found, [], report, question)

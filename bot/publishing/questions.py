@@ -18,10 +18,10 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from babel.dates import get_month_names
+from babel.dates import get_day_names, get_month_names
 
 from bot.importer.vocabulary import detect_language, fold
-from bot.importer.zones import country_named, zone_label, zones_of
+from bot.importer.zones import country_named, distinct_zones, utc_offset, zone_label, zones_of
 
 
 class Answer(StrEnum):
@@ -65,8 +65,10 @@ class Question:
     topic: Topic
     official: int | None = None  # the official's place in the draft, for a per-official topic
     official_name: str | None = None
-    choices: tuple[str, ...] = ()  # time zones to tap
+    choices: tuple[str, ...] = ()  # time zones to tap: one for each different time the country keeps
+    offsets: tuple[str, ...] = ()  # each choice's "UTC+3" today, for its button
     country: str | None = None
+    passed: str | None = None  # the document's deadline, when it has passed (ISO date)
 
     @property
     def key(self) -> str:
@@ -88,10 +90,16 @@ class Outcome:
     country: str | None = None  # a typed country: its zones are the next choice
 
 
-def next_question(data: dict[str, Any], skipped: set[str], country: str | None) -> Question | None:
-    """The first thing the draft still lacks that a coordinator can answer in chat."""
-    # Places in the file's own list: the answer is written at the same place (a malformed entry is skipped, not counted out).
+def next_question(
+    data: dict[str, Any], skipped: set[str], country: str | None, today: dt.date | None = None
+) -> Question | None:
+    """The first thing the draft still lacks that a coordinator can answer in chat (None as well when the
+    document names no official: that is beyond a question, the case file must say who gets the letters)."""
+    # Places in the file's own list: the answer is written at the same place (a malformed entry is skipped).
     targets = data.get("targets") if isinstance(data.get("targets"), list) else []
+    if not any(isinstance(target, dict) for target in targets):
+        return None
+    today = today or dt.datetime.now(dt.UTC).date()
     for topic in TOPICS:
         if topic.per_official:
             for i, target in enumerate(targets[:MAX_OFFICIALS]):
@@ -101,13 +109,26 @@ def next_question(data: dict[str, Any], skipped: set[str], country: str | None) 
                 if _lacks(target, topic.name) and not target.get("copy") and question.key not in skipped:
                     return question
             continue
-        if topic.name not in skipped and _lacks(data, topic.name):
+        if topic.name in skipped:
+            continue
+        deadline = data.get("deadline")
+        if topic.name == "deadline" and isinstance(deadline, dt.date) and _day(deadline) < today:
+            return Question(topic, passed=_day(deadline).isoformat())  # an old document: a new date, or skip
+        if _lacks(data, topic.name):
             if topic.name == "timezone":
-                if not data.get("deadline"):
+                if not deadline:
                     continue  # no deadline, nothing to be on time for
-                return Question(topic, choices=tuple(zones_of(country)), country=country)
+                zones = tuple(distinct_zones(country, today.year))
+                noon = dt.datetime.combine(today, dt.time(12), dt.UTC)
+                return Question(
+                    topic, choices=zones, offsets=tuple(utc_offset(z, noon) for z in zones), country=country
+                )
             return Question(topic)
     return None
+
+
+def _day(value: dt.date) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def _lacks(data: dict[str, Any], name: str) -> bool:
@@ -157,7 +178,8 @@ def _zone(data: dict[str, Any], question: Question, typed: str) -> Outcome:
     # By its button's label too: the question says to tap the officials' city, so some type it instead; "Mexico
     # City" would otherwise read as the country Mexico and bring the same question back.
     wanted = fold(typed)
-    zone = next((z for z in question.choices if z == typed or wanted in _cities(z)), None) or _known_zone(typed)
+    zones = (*question.choices, *zones_of(question.country))
+    zone = next((z for z in zones if z == typed or wanted in _cities(z)), None) or _known_zone(typed)
     if zone is not None:
         data["timezone"] = zone
         return Outcome(zone)
@@ -229,18 +251,31 @@ def _months() -> dict[str, int]:
     return names
 
 
+@cache
+def _weekdays() -> frozenset[str]:
+    """Day names a coordinator may type before a date ("Friday 16 August"), folded."""
+    return frozenset(
+        fold(name).strip(".")
+        for lang in _TYPED_LANGUAGES
+        for width in ("wide", "abbreviated")
+        for name in get_day_names(width, "format", lang).values()
+    )
+
+
 def read_date(typed: str, today: dt.date) -> dt.date | None:
     """A date as a coordinator types it: "2017-08-16", "16.08.2017", "16/8", "16 August 2017", "16 августа".
 
     Numbers are read day first (as in every language the bot speaks but American English); a date without
     a year is the next one to come.
     """
-    text = fold(typed).replace(",", " ")
+    text = re.sub(r"\b\d{1,2}:\d{2}\b", " ", fold(typed).replace(",", " "))  # a time of day: the date is what counts
+    text = re.sub(r"\b(\d{1,2})(?:st|nd|rd|th|er|e|º|°)(?!\w)", r"\1", text)  # "16th", "1er"
     if match := re.fullmatch(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*", text):
         return _date(int(match[1]), int(match[2]), int(match[3]))
-    if match := re.fullmatch(r"\s*(\d{1,2})[./](\d{1,2})(?:[./](\d{2}|\d{4}))?\s*", text):
+    if match := re.fullmatch(r"\s*(\d{1,2})[./-](\d{1,2})(?:[./-](\d{2}|\d{4}))?\s*", text):
         return _dated(int(match[1]), int(match[2]), match[3], today)
-    words = [w.strip(".") for w in text.split() if w.strip(".") not in ("de", "del", "g", "goda", "г", "года")]
+    skip = {"de", "del", "g", "goda", "г", "года", "the", "of", "le", *_weekdays()}
+    words = [w.strip(".") for w in text.split() if w.strip(".") not in skip]
     if not words:
         return None
     numbers = [w for w in words if w.isdigit()]

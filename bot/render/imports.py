@@ -9,7 +9,7 @@ from html import escape
 from typing import Any
 
 from bot.importer.notes import shown
-from bot.importer.review import Review, Verdict
+from bot.importer.review import GAP, Review, Verdict
 from bot.importer.zones import country_name, zone_label
 from bot.render.actions import ActionScreens
 from bot.render.callbacks import encode
@@ -93,6 +93,7 @@ class ImportScreens(LifecycleScreens, ActionScreens):
         texts.extend(
             self.letter(case, index, lang, wanted, variant_seed=b"preview", signature=None).text
             for index in range(len(case.targets) if letters else 0)
+            if review.case is not None or case.targets[index].name != GAP  # no letter to nobody
         )
         if case.tweet and letters:
             texts.append(self.tweet(case, lang).text)
@@ -116,12 +117,30 @@ class ImportScreens(LifecycleScreens, ActionScreens):
 
     @staticmethod
     def _answer_shown(field: str, value: str, lang: str) -> str:
-        """An answer as written into the draft: a date in words, asks one a line."""
+        """An answer as written into the draft: a date in words, a zone by its city, asks one a line ("": skipped).
+        Plain text: the template escapes it."""
+        if not value:
+            return ""
         if field == "deadline":
             return format_date(dt.date.fromisoformat(value), lang)
+        if field == "timezone":
+            return f"{zone_label(value, lang)} ({value})"
         if field == "asks":
-            return "".join(f"\n• {escape(line, quote=False)}" for line in value.splitlines())
-        return escape(value, quote=False)
+            return "".join(f"\n• {line}" for line in value.splitlines())
+        return value
+
+    def answered_tick(
+        self, answered: tuple[str, str], lang: str, officials: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        """The previous answer for a tick above what follows it: the field named as the chat names it, the value."""
+        return {"item": field_item(answered[0], officials or []), "value": self._answer_shown(*answered, lang)}
+
+    def with_tick(
+        self, screen: Screen, answered: tuple[str, str], lang: str, officials: list[dict[str, Any]] | None = None
+    ) -> Screen:
+        """The report after the last answer, under the tick for that answer (no question follows to carry it)."""
+        tick = self._render("ui/imp_tick.html.j2", lang, answered=self.answered_tick(answered, lang, officials))
+        return Screen(f"{tick}\n\n{screen.text}", screen.buttons, screen.document)
 
     def import_question(
         self,
@@ -149,14 +168,13 @@ class ImportScreens(LifecycleScreens, ActionScreens):
             choices=len(question.choices),
             required=question.topic.required,
             limit=question.topic.limit,
-            answered={"item": field_item(answered[0], officials or []), "value": self._answer_shown(*answered, lang)}
-            if answered
-            else None,
+            answered=self.answered_tick(answered, lang, officials) if answered else None,
             error=error,
+            passed=format_date(dt.date.fromisoformat(question.passed), lang) if question.passed else None,
         )
         rows = [
-            [Button(zone_label(zone, lang), callback=encode("impz", token, question.key, zone))]
-            for zone in question.choices
+            [Button(f"{zone_label(zone, lang)} ({offset})", callback=encode("impz", token, question.key, zone))]
+            for zone, offset in zip(question.choices, question.offsets, strict=False)
         ]
         if not question.topic.required:
             rows.append([Button(label("⏭", _("Skip")), callback=encode("imps", token, question.key))])

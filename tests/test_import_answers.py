@@ -1,4 +1,4 @@
-"""Review of issue 15's chat questions: each test shows a bug found in review (and now fixed)."""
+"""Answers to the import questions in chat: old buttons, ticks, typed cities, bullets, final notices."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ async def test_an_older_questions_zone_button_writes_the_zone_it_shows(
     russia = await admin.send("Russia")
     assert "In which time zone of Russia" in russia["text"]
     answer = await tapped(admin, "Tijuana", mexico, "✅")
-    assert "✅ Time zone of the deadline: America/Tijuana" in answer["text"]
+    assert "✅ Time zone of the deadline: Tijuana (America/Tijuana)" in answer["text"]
 
 
 async def test_an_old_zone_button_leaves_the_question_the_chat_is_answering(
