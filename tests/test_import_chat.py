@@ -441,6 +441,7 @@ async def test_a_coordinator_completes_a_draft_by_answering_questions_in_chat(
     assert any("Letter to Jorge Alberto Pineda" in text and "…" in text for text in shown)
     assert "cannot be published yet: answer the questions below" in admin.messages[-2]["text"]
     assert "What should the letters ask the officials to do?" in question["text"]
+    assert "Type them in English, the language of the document" in question["text"]
     assert not admin.buttons(question)  # required: no Skip
 
     question = await admin.send("1. Release Ana Lucía Torres immediately\n- Ensure she is not ill-treated")

@@ -69,6 +69,7 @@ class Question:
     offsets: tuple[str, ...] = ()  # each choice's "UTC+3" today, for its button
     country: str | None = None
     passed: str | None = None  # the document's deadline, when it has passed (ISO date)
+    language: str | None = None  # for the asks: the document's language, the one to type them in
 
     @property
     def key(self) -> str:
@@ -123,6 +124,8 @@ def next_question(
                 return Question(
                     topic, choices=zones, offsets=tuple(utc_offset(z, noon) for z in zones), country=country
                 )
+            if topic.name == "asks":
+                return Question(topic, language=_document_language(data))
             return Question(topic)
     return None
 

@@ -171,6 +171,7 @@ class ImportScreens(LifecycleScreens, ActionScreens):
             answered=self.answered_tick(answered, lang, officials) if answered else None,
             error=error,
             passed=format_date(dt.date.fromisoformat(question.passed), lang) if question.passed else None,
+            language=language_name(question.language, lang) if question.language else None,
         )
         rows = [
             [Button(f"{zone_label(zone, lang)} ({offset})", callback=encode("impz", token, question.key, zone))]
