@@ -411,6 +411,9 @@ async def test_the_report_speaks_the_coordinators_language_and_names_fields_as_t
     assert "never in the document" not in text and "picked by a heuristic" not in text
     assert "targets[0]" not in text and "timezone" not in text and "line " not in text
     assert not [e for e in report.get("entities", []) if e["type"] == "code"]
+    # A country the document names is named in Russian too.
+    emulator.user_sends(ADMIN_ID, new_case(days_ahead(20)).replace("Ciudad Capital 01001", "Oaxaca, MÉXICO"))
+    await emulator.wait_for(lambda: "«Мексика» несколько часовых поясов" in str(admin.messages[-3:]), timeout=15)
 
 
 # --- completing a draft in chat ----------------------------------------------------------------------

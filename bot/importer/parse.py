@@ -651,7 +651,13 @@ def _zone(r: ParsedUA) -> None:
     if len(zones) == 1:
         r.timezone = zones[0]
         r.uncertain.append(
-            Note("timezone", N_("%(zone)s, the time zone of %(country)s"), zone=zones[0], country=_country(r.country))
+            Note(
+                "timezone",
+                N_("%(zone)s, the time zone of %(country)s"),
+                zone=zones[0],
+                country=_country(r.country),
+                country_code=r.country or "",
+            )
         )
     elif zone := zone_in(zones, addresses):
         r.timezone = zone
@@ -662,7 +668,10 @@ def _zone_note(country: str | None) -> Note:
     if country is None:
         return Note("timezone", N_("the document does not name the officials' country: choose the deadline's zone"))
     return Note(
-        "timezone", N_("%(country)s has several time zones: choose the deadline's zone"), country=_country(country)
+        "timezone",
+        N_("%(country)s has several time zones: choose the deadline's zone"),
+        country=_country(country),
+        country_code=country,
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from html import escape
 from typing import Any
 
-from bot.importer.notes import shown
+from bot.importer.notes import Note, shown
 from bot.importer.review import GAP, Review, Verdict
 from bot.importer.zones import country_name, zone_label
 from bot.render.actions import ActionScreens
@@ -109,7 +109,12 @@ class ImportScreens(LifecycleScreens, ActionScreens):
         return self._render("ui/imp_readers.html.j2", lang, count=count, language=language_name(code, lang)) + "\n\n"
 
     @staticmethod
-    def _note(note: str, gettext: Callable[[str], str], officials: list[dict[str, Any]]) -> dict[str, Any]:
+    def _note(note: str, gettext: Callable[[str], str], officials: list[dict[str, Any]], lang: str) -> dict[str, Any]:
+        params = getattr(note, "params", {})
+        if params.get("country_code") and isinstance(note, Note):
+            # A country is named in the reader's language («Мексика»), not the English the note was written in.
+            local = country_name(params["country_code"], lang)
+            note = Note(note.field, note.message, required=note.required, **{**params, "country": local})
         parts = shown(note, gettext)
         parts["field"] = field_item(parts["field"], officials) if parts["field"] else None
         parts["message"] = shorten(parts["message"], SHOWN_LENGTH)
@@ -230,8 +235,8 @@ class ImportScreens(LifecycleScreens, ActionScreens):
             expired=review.expired,
             plain_asks=review.plain_asks,
             # For an update only its text and deadline are used: what the rest of the document lacks is moot.
-            missing=[self._note(m, _, officials) for m in missing[:SHOWN_PROBLEMS]] if drafted else [],
-            uncertain=[self._note(u, _, officials) for u in uncertain[:SHOWN_PROBLEMS]] if drafted else [],
+            missing=[self._note(m, _, officials, lang) for m in missing[:SHOWN_PROBLEMS]] if drafted else [],
+            uncertain=[self._note(u, _, officials, lang) for u in uncertain[:SHOWN_PROBLEMS]] if drafted else [],
             gaps=[
                 {
                     "language": language_name(g.language, lang),
