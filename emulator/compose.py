@@ -41,6 +41,26 @@ def spend_flood(world: World, state: ChatState) -> None:
         raise ApiError(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
 
 
+def admit_send(world: World, state: ChatState) -> None:
+    """The last checks of a new message: the recipient can be written to, and the flood limit.
+
+    A send to a user who blocked the bot reached Telegram all the same, so the flood
+    statistics count it. In the strict (window) mode it also spends from the limit and is
+    checked against it first; the bucket mode answers 403 for free, as it always did.
+    """
+    flood = world.flood
+    if flood.counts_forbidden_sends:
+        spend_flood(world, state)
+        ensure_can_write(state)
+        return
+    try:
+        ensure_can_write(state)
+    except ApiError:
+        flood.note_forbidden_send()
+        raise
+    spend_flood(world, state)
+
+
 def reply_markup(world: World, p: Params) -> dict[str, Any] | None:
     return validate_reply_markup(p.json_value("reply_markup", "reply keyboard markup"), strict=world.strict)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .compose import (
+    admit_send,
     check_send_options,
     ensure_can_write,
     formatted_text,
@@ -14,7 +15,6 @@ from .compose import (
     replied_message,
     reply_markup,
     resolve_chat,
-    spend_flood,
     text_content,
 )
 from .errors import bad_request
@@ -47,8 +47,7 @@ def send_message(world: World, p: Params) -> dict[str, Any]:
     preview = link_preview(p)
     if preview:
         content["link_preview_options"] = preview
-    ensure_can_write(state)
-    spend_flood(world, state)
+    admit_send(world, state)
     message = new_bot_message(world, state, p, content, markup, reply)
     record(state, "sendMessage", message)
     return clone(message)
@@ -69,8 +68,7 @@ def _send_file(world: World, p: Params, method: str, kind: str) -> dict[str, Any
     content.update(text_content(caption, entities, key="caption"))
     if p.boolean("has_spoiler") and kind == "photo":
         content["has_media_spoiler"] = True
-    ensure_can_write(state)
-    spend_flood(world, state)
+    admit_send(world, state)
     message = new_bot_message(world, state, p, content, markup, reply)
     record(state, method, message, stored.data)
     return clone(message)
@@ -124,8 +122,7 @@ def copy_message(world: World, p: Params) -> dict[str, Any]:
         content.pop("caption_entities", None)
         content.update(text_content(caption, entities, key="caption"))
     reply = replied_message(state, p)
-    ensure_can_write(state)
-    spend_flood(world, state)
+    admit_send(world, state)
     message = new_bot_message(world, state, p, content, markup, reply)
     record(state, "copyMessage", message)
     return {"message_id": message["message_id"]}
@@ -145,8 +142,7 @@ def forward_message(world: World, p: Params) -> dict[str, Any]:
         rows = [[b for b in row if "url" in b] for row in source["reply_markup"]["inline_keyboard"]]
         if any(rows):
             markup = {"inline_keyboard": [row for row in rows if row]}
-    ensure_can_write(state)
-    spend_flood(world, state)
+    admit_send(world, state)
     message = new_bot_message(world, state, p, content, markup, None)
     record(state, "forwardMessage", message)
     return clone(message)

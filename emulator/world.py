@@ -122,6 +122,20 @@ class World:
         self.flood.limits = value
         self.flood.reset()
 
+    def flood_stats(self) -> dict[str, Any]:
+        """What the flood limiter saw of the message sends (see limits.FloodStats).
+
+        {accepted, refused_429, spurious_429, penalty_429, max_in_any_window, first_send,
+        last_send, per_second, refused_per_second}; times are on the limiter's monotonic
+        clock. Accepted counts every send Telegram would count, those answered 403
+        included. Injected faults (inject()) are not the limiter's and are not counted.
+        Replacing the limits keeps the statistics; reset_flood_stats() clears them.
+        """
+        return self.flood.stats.as_dict()
+
+    def reset_flood_stats(self) -> None:
+        self.flood.reset_stats()
+
     def _queue(self, update: dict[str, Any]) -> dict[str, Any]:
         queued = self.updates.put(update)
         if queued is None:
