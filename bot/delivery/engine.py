@@ -10,7 +10,7 @@ Keys (prefix ``rrb:``):
   bc:{id}:variant        hash chat id -> the payload variant it gets, for a personal broadcast (reminders)
   bc:{id}:preparer       lease of the process copying the audience; gone = take it over
   bc:ended               list of cancelled ids whose final report is still to be sent
-  rate:tat, rate:pause   the shared rate limit and the pause after a 429
+  rate:tat, rate:pause, rate:slow   the shared rate limit, the pause after a 429, and the cut rate after one
   rate:429               how many 429s broadcast sends got, ever (for /metrics)
   cool:{chat}            a chat's one-second gap
 """

@@ -85,18 +85,34 @@ redis.call('ZREM', KEYS[4], ARGV[1])
 return 1
 """
 
-# KEYS: tat, pause   ARGV: now_ms, interval_ms, n
+# KEYS: tat, pause, slow   ARGV: now_ms, interval_ms, n, recover_ms
 # Reserve n sends on the shared clock (GCRA): returns how long to wait before sending them.
-# A pause set after a 429 holds every process.
+# A pause set after a 429 holds every process. After a 429 the rate is cut (slow: the cut's depth, 0.2 for a
+# fifth) and climbs back as the cut's time to live runs out: full rate again after recover_ms without a 429.
 RESERVE = """
 local paused = redis.call('PTTL', KEYS[2])
 if paused > 0 then return -paused end
 local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local depth = tonumber(redis.call('GET', KEYS[3]) or '0')
+local left = redis.call('PTTL', KEYS[3])
+if depth > 0 and left > 0 then interval = interval / (1 - depth * left / tonumber(ARGV[4])) end
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
-local after = tat + tonumber(ARGV[2]) * tonumber(ARGV[3])
+local after = tat + interval * tonumber(ARGV[3])
 redis.call('SET', KEYS[1], after, 'PX', math.ceil(after - now) + 60000)
 return tat - now
+"""
+
+# KEYS: slow   ARGV: recover_ms, keep (0.8: a 429 cuts the rate now in force by a fifth)
+# What is left of an earlier cut counts: two 429s close together cut deeper than one.
+SLOW_DOWN = """
+local depth = tonumber(redis.call('GET', KEYS[1]) or '0')
+local left = redis.call('PTTL', KEYS[1])
+if left > 0 then depth = depth * left / tonumber(ARGV[1]) else depth = 0 end
+depth = 1 - (1 - depth) * tonumber(ARGV[2])
+redis.call('SET', KEYS[1], depth, 'PX', ARGV[1])
+return tostring(depth)
 """
 
 # KEYS: broadcast hash, active zset   ARGV: to, stamp field ('' none), now, active ('' | 'rem' | score), id, from...

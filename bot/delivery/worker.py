@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, Protocol
 
 from bot.delivery.engine import Broadcasts, UnknownBroadcast
 from bot.delivery.models import Audience, Outcome, OutcomeKind, Payload, Progress, State
-from bot.delivery.scripts import ACK, CLAIM, FINISH, RELEASE, RESERVE
+from bot.delivery.scripts import ACK, CLAIM, FINISH, RELEASE, RESERVE, SLOW_DOWN
 from bot.ground.redis_gate import log_failure
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,13 @@ STOP_GRACE = 6.0
 # within it duplicates nothing; past it the chats go again anyway, and are counted as possibly twice.
 ACK_PATIENCE = LEASE_SECONDS
 RATE_LIMITED = "rate:429"  # counter of 429 answers, for /metrics (bot.app.observability)
+# Telegram's limiter is not documented; it may count any one-second window, not a bucket with a burst. Sends are
+# spaced evenly on the shared clock a little under the cap, so that the jitter of the network between two sends
+# cannot put one more than the cap into a window.
+SAFETY_MARGIN = 0.02
+# After a 429 all processes send a fifth slower, then climb back to the full rate over this long without another.
+SLOW_KEEP = 0.8
+RECOVER_MS = 30_000
 
 
 class Loaded(NamedTuple):
@@ -81,6 +88,7 @@ class Worker:
         self.sender = sender
         self.chats = chats
         self.rate = rate
+        self.interval_ms = 1000.0 / (rate * (1 - SAFETY_MARGIN))  # between two sends, all processes together
         self.reporter = reporter
         self.tick = tick
         self.lease_ms = int(lease_seconds * 1000)
@@ -103,6 +111,7 @@ class Worker:
         self._ack = self.redis.register_script(ACK)
         self._finish = self.redis.register_script(FINISH)
         self._reserve = self.redis.register_script(RESERVE)
+        self._slow_down = self.redis.register_script(SLOW_DOWN)
         self._release = self.redis.register_script(RELEASE)
         self._stop: asyncio.Event | None = None  # set by run(): a wait before sending ends on it
 
@@ -163,8 +172,8 @@ class Worker:
         started = 0
         try:
             wait_ms = await self._reserve(
-                keys=[self.bc.key("rate", "tat"), self.bc.key("rate", "pause")],
-                args=[int(time.time() * 1000), 1000.0 / self.rate, self.batch],
+                keys=[self.bc.key("rate", "tat"), self.bc.key("rate", "pause"), self.bc.key("rate", "slow")],
+                args=[int(time.time() * 1000), self.interval_ms, self.batch, RECOVER_MS],
             )
             if wait_ms < 0:  # a 429 paused every sender: claim nothing until it is over
                 await self._wait(min(-wait_ms / 1000, 1.0))
@@ -189,14 +198,15 @@ class Worker:
                 payloads = [payload.for_language(lang) for lang in await self.bc.languages(chats)]
             else:
                 payloads = [payload] * len(chats)
-            for chat, chosen in zip(chats, payloads):
+            # Each send of the batch at its own place on the clock, not all at the batch's instant.
+            for place, (chat, chosen) in enumerate(zip(chats, payloads)):
                 if chosen is None:
                     # A personal text written for nobody else: better none than someone else's (a
                     # chat withdrawn between the claim and this read, a migrated group).
                     logger.warning("Broadcast %r: a recipient without a text of their own was skipped", bc_id)
                     self._answered(bc_id, chat, "failed", "")
                 else:
-                    sending = self._spawn(self._deliver(bc_id, chat, chosen))
+                    sending = self._spawn(self._deliver(bc_id, chat, chosen, place * self.interval_ms / 1000))
                     self._sending[sending] = (bc_id, chat)
                     sending.add_done_callback(self._sending_done)
                 started += 1
@@ -254,8 +264,10 @@ class Worker:
             self._loaded[bc_id] = Loaded(Payload.from_json(raw), follow, bool(personal))
         return self._loaded[bc_id]
 
-    async def _deliver(self, bc_id: str, chat: int, payload: Payload) -> None:
+    async def _deliver(self, bc_id: str, chat: int, payload: Payload, delay: float = 0.0) -> None:
         try:
+            if delay:
+                await asyncio.sleep(delay)
             outcome = await self.sender(chat, payload)
             counter, requeue = await self._settle(bc_id, chat, outcome)
         except Exception:
@@ -279,7 +291,12 @@ class Worker:
         if outcome.kind == OutcomeKind.retry_after:
             await self.redis.set(self.bc.key("rate", "pause"), 1, px=max(int(outcome.retry_after * 1000), 100))
             await self.redis.incr(self.bc.key(RATE_LIMITED))  # in Redis: every replica reports the same total
-            logger.warning("Telegram asked every sender to wait %rs", outcome.retry_after)
+            depth = await self._slow_down(keys=[self.bc.key("rate", "slow")], args=[RECOVER_MS, SLOW_KEEP])
+            logger.warning(
+                "Telegram asked every sender to wait %rs; sending at %.0f%% of the rate until it recovers",
+                outcome.retry_after,
+                100 * (1 - float(depth)),
+            )
             return "", str(chat)
         if outcome.kind in (OutcomeKind.blocked, OutcomeKind.not_found):
             await self.chats.drop_chat(chat)

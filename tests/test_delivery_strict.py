@@ -1,0 +1,59 @@
+"""The delivery engine against the strictest limiter Telegram may apply: a sliding one-second window, no burst."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.app.wiring import App, running
+from bot.content import Library
+from bot.delivery import Audience, AudienceKind, Payload, State
+from bot.ground.settings import Settings
+from emulator import BotAPIEmulator, FloodLimits
+from tests.test_delivery import CASE, TEXT, finished, received, subscribers
+
+CAP = 20  # low, so that a loaded machine's jitter cannot decide it
+
+
+@pytest.fixture
+async def strict_app(settings: Settings, redis, library: Library, emulator: BotAPIEmulator) -> AsyncIterator[App]:
+    """The bot configured at the cap itself: only its pacing keeps it under a window that counts every second."""
+    emulator.limits = FloodLimits(mode="window", global_per_second=CAP, retry_after=3)
+    settings = settings.model_copy(update={"broadcast_rate": float(CAP)})
+    async with running(settings, redis, library) as app:
+        yield app
+
+
+async def test_a_broadcast_at_the_cap_never_crosses_a_sliding_window(strict_app: App, emulator: BotAPIEmulator) -> None:
+    chats = await subscribers(strict_app, emulator, 150)
+    emulator.reset_flood_stats()
+    bc_id = await strict_app.broadcasts.enqueue(Payload(TEXT), Audience(AudienceKind.case, CASE))
+    progress = await finished(strict_app, bc_id, timeout=60)
+    stats = emulator.flood_stats()
+    assert progress.state == State.done and progress.delivered == 150
+    assert received(emulator, chats) == Counter({chat: 1 for chat in chats})
+    assert stats["refused_429"] == 0, stats
+    assert stats["max_in_any_window"] <= CAP
+    # Evenly spaced a little under the cap, not far under it.
+    rate = (stats["accepted"] - 1) / (stats["last_send"] - stats["first_send"])
+    assert rate >= 0.9 * CAP, rate
+
+
+async def test_a_429_slows_every_sender_then_the_rate_climbs_back(strict_app: App, emulator: BotAPIEmulator) -> None:
+    chats = await subscribers(strict_app, emulator, 60)
+    emulator.inject("sendMessage", 429, "Too Many Requests: retry after 1", times=1, retry_after=1)
+    bc_id = await strict_app.broadcasts.enqueue(Payload(TEXT), Audience(AudienceKind.case, CASE))
+    redis = strict_app.store.redis
+    slow = strict_app.broadcasts.key("rate", "slow")
+
+    async def cut() -> float:
+        return float(await redis.get(slow) or 0)
+
+    progress = await finished(strict_app, bc_id, timeout=60)
+    assert progress.delivered == 60 and received(emulator, chats) == Counter({chat: 1 for chat in chats})
+    # A fifth slower after the 429, for a while that runs out: then the full rate again.
+    assert await cut() == pytest.approx(0.2)
+    assert 0 < await redis.pttl(slow) <= 30_000
+    assert emulator.flood_stats()["refused_429"] == 0  # the injected one is not the limiter's
