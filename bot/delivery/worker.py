@@ -37,7 +37,7 @@ RATE_LIMITED = "rate:429"  # counter of 429 answers, for /metrics (bot.app.obser
 # Telegram's limiter is not documented; it may count any one-second window, not a bucket with a burst. Sends are
 # spaced evenly on the shared clock a little under the cap, so that the jitter of the network between two sends
 # cannot put one more than the cap into a window.
-SAFETY_MARGIN = 0.02
+SAFETY_MARGIN = 0.015
 # After a 429 all processes send a fifth slower, then climb back to the full rate over this long without another.
 SLOW_KEEP = 0.8
 RECOVER_MS = 30_000
