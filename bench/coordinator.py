@@ -114,26 +114,28 @@ async def answered(person: Activist, before: int) -> float:
     return at
 
 
-async def scenario(settings: Settings, name: str, file_name: str, data: bytes, subscribers: int) -> Run:
+async def scenario(
+    settings: Settings, emulator: BotAPIEmulator, name: str, file_name: str, data: bytes, subscribers: int
+) -> Run:
     run = Run(name)
     redis = client_from_url(f"redis://127.0.0.1:6379/{BENCH_DB}")
     await redis.flushdb()
     try:
         async with running(settings, redis, Library.load(settings.content_dir)) as app:
             await subscribe(app, subscribers)
-            coordinator = Activist(EMULATOR, COORDINATOR, "Coordinator")
+            coordinator = Activist(emulator, COORDINATOR, "Coordinator")
             await app.store.set_language(COORDINATOR, "en")
             await app.store.start(COORDINATOR)
             seen = len(coordinator.messages)
 
-            start, before = time.time(), len(EMULATOR.outbox(COORDINATOR))
-            EMULATOR.user_sends_document(COORDINATOR, file_name, data)
+            start, before = time.time(), len(emulator.outbox(COORDINATOR))
+            emulator.user_sends_document(COORDINATOR, file_name, data)
             run.steps.append((f"send {file_name}", await answered(coordinator, before) - start))
             for _ in range(MAX_STEPS * 2):
                 last = coordinator.last
                 text = last.get("text") or ""
                 buttons = coordinator.buttons(last)
-                start, before = time.time(), len(EMULATOR.outbox(COORDINATOR))
+                start, before = time.time(), len(emulator.outbox(COORDINATOR))
                 if any("Publish" in b["text"] for b in buttons):
                     await coordinator.tap("Publish", last)
                     created = await queued(redis, start)
@@ -144,7 +146,7 @@ async def scenario(settings: Settings, name: str, file_name: str, data: bytes, s
                     break  # neither a question nor a report with Publish: the script cannot go on
                 if "Type the date" in text:
                     deadline = dt.date.today() + dt.timedelta(days=14)
-                    EMULATOR.user_sends(COORDINATOR, deadline.strftime("%d.%m.%Y"))
+                    emulator.user_sends(COORDINATOR, deadline.strftime("%d.%m.%Y"))
                     what = f"type {deadline:%d.%m.%Y}"
                 elif "time zone" in text and buttons:
                     choice = next(b for b in buttons if "Skip" not in b["text"])
@@ -181,9 +183,6 @@ async def queued(redis, since: float, timeout: float = 30.0) -> float:
                 return float(found[0][1])
         await asyncio.sleep(0.01)
     raise TimeoutError("no broadcast was queued")
-
-
-EMULATOR: BotAPIEmulator
 
 
 async def main() -> int:
@@ -229,11 +228,9 @@ async def one_run(
     tmp: Path, content: Path, name: str, file_name: str, data: bytes, subscribers: int, limits: FloodLimits
 ) -> Run:
     """One scenario on a fresh emulator (Telegram's flood limits as given) and a bot without cases."""
-    global EMULATOR
     for case in (content / "cases").glob("*.yaml"):
         case.unlink()
     async with BotAPIEmulator(token=TOKEN, bot_username="rrbot_bench_bot", limits=limits) as emulator:
-        EMULATOR = emulator
         settings = Settings(
             bot_token=TOKEN,
             telegram_api_url=emulator.base_url,
@@ -244,7 +241,7 @@ async def one_run(
             admin_ids=str(COORDINATOR),
             _env_file=None,
         )
-        return await scenario(settings, name, file_name, data, subscribers)
+        return await scenario(settings, emulator, name, file_name, data, subscribers)
 
 
 if __name__ == "__main__":

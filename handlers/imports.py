@@ -27,7 +27,7 @@ from bot.publishing.drafts import Draft, Drafts
 from bot.publishing.import_flow import Importer, Shown
 from bot.publishing.imports import PublishError
 from bot.publishing.questions import Outcome
-from bot.render import Document, Renderer
+from bot.render import Document, Renderer, Screen
 from bot.render.callbacks import Callback
 from handlers.broadcast import show_progress
 from handlers.filters import Cb
@@ -103,14 +103,17 @@ async def _ask(
         await state.set_state(ImportForm.review)
         await state.set_data({"token": shown.token})
         return
-    await send(
-        message,
-        renderer.import_question(
-            shown.question, lang, shown.token, answered=answered, officials=shown.review.officials
-        ),
+    screen = renderer.import_question(
+        shown.question, lang, shown.token, answered=answered, officials=shown.review.officials
     )
+    await _wait_for_answer(message, state, shown.token, shown.question.key, screen)
+
+
+async def _wait_for_answer(message: Message, state: FSMContext, token: str, key: str, question: Screen) -> None:
+    """Send the question; the chat's next text is its answer."""
+    await send(message, question)
     await state.set_state(ImportForm.answer)
-    await state.set_data({"token": shown.token, "question": shown.question.key})
+    await state.set_data({"token": token, "question": key})
 
 
 async def _import(
@@ -261,6 +264,9 @@ async def import_zone_handler(
         return
     await toast(query)
     if isinstance(query.message, Message):
+        if isinstance(result, Shown):  # answered: its buttons go, as Skip's do
+            with suppress(TelegramBadRequest):
+                await query.message.edit_reply_markup(reply_markup=None)
         await _answered(query.message, state, token, result, lang, renderer, importer)
 
 
@@ -298,9 +304,8 @@ async def _answered(
     if waiting is None:
         await state.clear()
         return
-    await send(message, renderer.import_question(waiting[1], lang, token, error=result.error))
-    await state.set_state(ImportForm.answer)
-    await state.set_data({"token": token, "question": waiting[1].key})
+    screen = renderer.import_question(waiting[1], lang, token, error=result.error)
+    await _wait_for_answer(message, state, token, waiting[1].key, screen)
 
 
 @router.message(ImportForm.edit, F.text & ~F.text.startswith("/"))

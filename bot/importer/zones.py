@@ -20,8 +20,8 @@ from babel.dates import get_timezone_location
 
 from bot.importer.vocabulary import fold
 
-# The languages the importer reads, and Russian for a coordinator who types a country or city in it.
-_NAME_LANGUAGES = ("en", "es", "fr", "ru")
+# The languages the importer reads, and Russian for a coordinator who types a country, a city or a date in it.
+NAME_LANGUAGES = ("en", "es", "fr", "ru")
 # Names documents use that CLDR spells otherwise.
 _ALIASES = {
     "russian federation": "RU",
@@ -58,7 +58,7 @@ def _names() -> dict[str, str]:
     """Folded country name -> ISO code, for every country with a time zone."""
     zones = get_global("territory_zones")
     names: dict[str, str] = {}
-    for lang in _NAME_LANGUAGES:
+    for lang in NAME_LANGUAGES:
         for code, name in Locale(lang).territories.items():
             if code in zones and len(code) == 2:
                 names.setdefault(fold(name), code)
@@ -144,11 +144,19 @@ def zone_in(zones: list[str], addresses: list[list[str]]) -> str | None:
     """The one zone whose city an address names ("Moscow, 125993" -> Europe/Moscow), if just one is named."""
     text = fold(" ".join(line for lines in addresses for line in lines))
     # French calls Mexico City "Mexico": a city named like a country would match every address there.
-    cities = {(zone, city) for zone in zones for lang in _NAME_LANGUAGES if (city := fold(zone_label(zone, lang)))}
     found = {
-        zone for zone, city in cities if city not in _names() and re.search(rf"(?<!\w){re.escape(city)}(?!\w)", text)
+        zone
+        for zone in zones
+        for city in city_names(zone)
+        if city and city not in _names() and re.search(rf"(?<!\w){re.escape(city)}(?!\w)", text)
     }
     return found.pop() if len(found) == 1 else None
+
+
+@cache
+def city_names(zone: str) -> frozenset[str]:
+    """The zone's city as each of NAME_LANGUAGES names it, folded: what an address or a coordinator writes."""
+    return frozenset(fold(zone_label(zone, lang)) for lang in NAME_LANGUAGES)
 
 
 def country_name(country: str, lang: str) -> str:

@@ -16,12 +16,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import available_timezones
 
 from babel.dates import get_day_names, get_month_names
 
 from bot.importer.vocabulary import detect_language, fold
-from bot.importer.zones import country_named, distinct_zones, utc_offset, zone_label, zones_of
+from bot.importer.zones import (
+    NAME_LANGUAGES,
+    city_names,
+    country_named,
+    distinct_zones,
+    utc_offset,
+    zones_of,
+)
 
 
 class Answer(StrEnum):
@@ -57,7 +64,6 @@ MAX_OFFICIALS = 99  # a question names its official by a two-digit place (callba
 # What changes the letters: after answers about anything else, the preview shows the cards again, not the letters.
 IN_LETTERS = frozenset({"asks", "name", "salutation"})
 # The languages a coordinator may type a month or a city in.
-_TYPED_LANGUAGES = ("en", "es", "fr", "ru")
 
 
 @dataclass(frozen=True)
@@ -182,7 +188,7 @@ def _zone(data: dict[str, Any], question: Question, typed: str) -> Outcome:
     # City" would otherwise read as the country Mexico and bring the same question back.
     wanted = fold(typed)
     zones = (*question.choices, *zones_of(question.country))
-    zone = next((z for z in zones if z == typed or wanted in _cities(z)), None) or _known_zone(typed)
+    zone = next((z for z in zones if z == typed or wanted in city_names(z)), None) or _known_zone(typed)
     if zone is not None:
         data["timezone"] = zone
         return Outcome(zone)
@@ -196,22 +202,10 @@ def _zone(data: dict[str, Any], question: Question, typed: str) -> Outcome:
     return Outcome(error="bad_zone")
 
 
-@cache
-def _cities(zone: str) -> frozenset[str]:
-    """A zone's city as each language the bot speaks names it (its buttons' labels), folded."""
-    return frozenset(fold(zone_label(zone, lang)) for lang in _TYPED_LANGUAGES)
-
-
 def _known_zone(typed: str) -> str | None:
+    """An IANA name typed as is, in any case ("europe/moscow")."""
     wanted = typed.replace(" ", "_").casefold()
-    zone = next((z for z in _zones() if z.casefold() == wanted), None)
-    if zone is None:
-        return None
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return zone
+    return next((z for z in _zones() if z.casefold() == wanted), None)
 
 
 @cache
@@ -246,7 +240,7 @@ def _document_language(data: dict[str, Any]) -> str:
 def _months() -> dict[str, int]:
     """Month names and abbreviations a coordinator may type, folded: "august", "aug", "agosto", "августа"."""
     names: dict[str, int] = {}
-    for lang in _TYPED_LANGUAGES:
+    for lang in NAME_LANGUAGES:
         for width in ("wide", "abbreviated"):
             for context in ("format", "stand-alone"):
                 for number, name in get_month_names(width, context, lang).items():
@@ -259,7 +253,7 @@ def _weekdays() -> frozenset[str]:
     """Day names a coordinator may type before a date ("Friday 16 August"), folded."""
     return frozenset(
         fold(name).strip(".")
-        for lang in _TYPED_LANGUAGES
+        for lang in NAME_LANGUAGES
         for width in ("wide", "abbreviated")
         for name in get_day_names(width, "format", lang).values()
     )
