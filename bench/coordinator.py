@@ -104,7 +104,8 @@ async def answered(person: Activist, before: int) -> float:
     """When the bot finished answering: its last message is a question, the report, or a refusal."""
 
     def done() -> bool:
-        new = person.emu.outbox(person.user_id)[before:]
+        # New messages only: an edit (a tapped question's buttons going) is not the bot's answer.
+        new = [e for e in person.emu.outbox(person.user_id)[before:] if e["method"].startswith("send")]
         text = (new[-1].get("message", {}).get("text") or "") if new else ""
         return bool(new) and (text.startswith(("❔", "✅", "⏭", "⚠️")) or "Imported draft" in text)
 
