@@ -197,7 +197,7 @@ async def test_a_stop_hands_back_sends_telegram_has_not_answered(fast_app: App, 
     stop = asyncio.Event()
     running_worker = asyncio.create_task(worker.run(stop))
     bc_id = await broadcasts.enqueue(Payload(TEXT), Audience(AudienceKind.all))
-    await emulator.wait_for(lambda: len(worker._sending) == 3, timeout=10)
+    await emulator.wait_for(lambda: worker.pacing.fired_total == 3, timeout=10)  # all three on their way
     stopped = time.monotonic()
     stop.set()
     await running_worker

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 
@@ -57,3 +59,17 @@ async def test_a_429_slows_every_sender_then_the_rate_climbs_back(strict_app: Ap
     assert await cut() == pytest.approx(0.2)
     assert 0 < await redis.pttl(slow) <= 30_000
     assert emulator.flood_stats()["refused_429"] == 0  # the injected one is not the limiter's
+    # The coordinator sees the 429 and the speed allowed now; /metrics too.
+    assert progress.limited == 1 and 0.8 <= progress.pace < 1
+    running_now = replace(progress, state=State.running, finished_at=None)
+    text = strict_app.renderer.broadcast_progress(running_now, "en").text
+    assert "Telegram asked the bot to wait: 1 time · now at 8" in text and "% of full speed" in text, text
+    assert (
+        "Telegram попросил бота подождать: 1 раз · сейчас"
+        in strict_app.renderer.broadcast_progress(running_now, "ru").text
+    )
+    assert "Telegram asked the bot to wait: 1 time" in strict_app.renderer.broadcast_report(progress, "en")
+    exposed = (await strict_app.metrics.render()).decode()
+    assert "rrb_delivery_rate_limited_total 1.0" in exposed
+    assert re.search(r"^rrb_delivery_pace 0\.[89]", exposed, re.M), exposed
+    assert re.search(r"^rrb_delivery_sends_total [1-9]", exposed, re.M)

@@ -44,8 +44,8 @@ from redis.asyncio import Redis
 
 from bot.content import ACTIONS, Library
 from bot.delivery import Broadcasts, State
-from bot.delivery.models import COUNTERS
-from bot.delivery.worker import RATE_LIMITED
+from bot.delivery.models import COUNTERS, pace
+from bot.delivery.worker import RATE_LIMITED, Pacing
 from bot.ground.redis_gate import RedisGate
 from bot.pledges.store import Store
 from scheduler import Planned, Scheduler
@@ -82,6 +82,7 @@ class Shared:
     backlog: Backlog
     deliveries: dict[str, int]
     rate_limited: int
+    pace: float  # the share of BROADCAST_RATE every process may send at now (below 1 for a while after a 429)
     pledges: dict[tuple[str, str], int]  # (case, action) -> total
     job_runs: dict[tuple[str, str], int]  # (kind, outcome) -> count
     planned: dict[str, int] = field(default_factory=dict)  # kind -> jobs waiting; empty when unreadable
@@ -217,6 +218,9 @@ class SharedCollector(Collector):
             "rrb_deliveries", "Broadcast messages by outcome, all broadcasts, all processes", labels=["outcome"]
         )
         limited = CounterMetricFamily("rrb_delivery_rate_limited", "429 answers to broadcast sends, all processes")
+        pace = GaugeMetricFamily(
+            "rrb_delivery_pace", "Share of BROADCAST_RATE allowed now, all processes (below 1 for a while after a 429)"
+        )
         depth = GaugeMetricFamily("rrb_delivery_queue_depth", "Recipients waiting in the queues of live broadcasts")
         in_flight = GaugeMetricFamily("rrb_delivery_in_flight", "Broadcast sends claimed whose answer is not recorded")
         live = GaugeMetricFamily("rrb_broadcasts_live", "Broadcasts preparing, queued, running or paused")
@@ -231,6 +235,7 @@ class SharedCollector(Collector):
             for outcome, count in shared.deliveries.items():
                 deliveries.add_metric([outcome], count)
             limited.add_metric([], shared.rate_limited)
+            pace.add_metric([], shared.pace)
             depth.add_metric([], shared.backlog.queued)
             in_flight.add_metric([], shared.backlog.in_flight)
             live.add_metric([], shared.backlog.broadcasts)
@@ -240,7 +245,38 @@ class SharedCollector(Collector):
                 planned.add_metric([kind], count)
             for (kind, outcome), count in sorted(shared.job_runs.items()):
                 runs.add_metric([kind, outcome], count)
-        yield from (deliveries, limited, depth, in_flight, live, pledges, planned, runs)
+        yield from (deliveries, limited, pace, depth, in_flight, live, pledges, planned, runs)
+
+
+class PacingCollector(Collector):
+    """This process's broadcast sends against their slots on the shared clock (bot.delivery.worker.Pacing)."""
+
+    def __init__(self, pacing: Pacing) -> None:
+        self.pacing = pacing
+
+    def describe(self) -> list[Metric]:
+        return list(self.collect())
+
+    def collect(self) -> Iterator[Metric]:
+        pacing = self.pacing
+        sent = CounterMetricFamily("rrb_delivery_sends", "Broadcast sends this process made, each at its slot")
+        sent.add_metric([], pacing.fired_total)
+        given_up = CounterMetricFamily(
+            "rrb_delivery_slots_given_up",
+            "Slots this process did not send in (the message went back to the queue), by reason",
+            labels=["reason"],
+        )
+        for reason, count in pacing.given_up.items():
+            given_up.add_metric([reason], count)
+        late = GaugeMetricFamily(
+            "rrb_delivery_send_lateness_max_seconds", "Longest a send of this process went after its slot"
+        )
+        late.add_metric([], pacing.max_lateness)
+        fullest = GaugeMetricFamily(
+            "rrb_delivery_fullest_second", "Most broadcast sends this process made within any one second"
+        )
+        fullest.add_metric([], pacing.fullest_second)
+        yield from (sent, given_up, late, fullest)
 
 
 class Metrics:
@@ -255,6 +291,7 @@ class Metrics:
         scheduler: Scheduler,
         library: Library,
         gate: RedisGate | None = None,
+        pacing: Pacing | None = None,
     ) -> None:
         self.redis, self.store, self.broadcasts, self.gate = redis, store, broadcasts, gate
         self.scheduler, self.library = scheduler, library
@@ -289,6 +326,8 @@ class Metrics:
         )
         self.shared = SharedCollector()
         self.registry.register(self.shared)
+        if pacing is not None:
+            self.registry.register(PacingCollector(pacing))
         self.deliveries = DeliveryTotals(redis, broadcasts)
         self._scrape = asyncio.Lock()
 
@@ -339,10 +378,12 @@ class Metrics:
         case_ids = self.library.ids()
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.get(self.broadcasts.key(RATE_LIMITED))
+            pipe.get(self.broadcasts.key("rate", "slow"))
+            pipe.pttl(self.broadcasts.key("rate", "slow"))
             pipe.hgetall(self.store.key(OUTCOMES))
             for case_id in case_ids:
                 pipe.hgetall(self.store.key("count", case_id))
-            limited, runs, *counts = await pipe.execute()
+            limited, depth, left, runs, *counts = await pipe.execute()
         pledges = {
             (case_id, action): int(raw.get(action, 0)) for case_id, raw in zip(case_ids, counts) for action in ACTIONS
         }
@@ -350,7 +391,8 @@ class Metrics:
         for name, value in runs.items():
             kind, _, outcome = name.partition(":")
             job_runs[(kind, outcome)] = int(value)
-        return Shared(backlog, deliveries, int(limited or 0), pledges, job_runs, await self._planned())
+        pace_now = pace(float(depth or 0), left)
+        return Shared(backlog, deliveries, int(limited or 0), pace_now, pledges, job_runs, await self._planned())
 
     async def _planned(self) -> dict[str, int]:
         """Jobs waiting by kind (the scheduler reads its blocking store off the event loop)."""

@@ -176,7 +176,15 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
 
     scheduler.on_lead = replan
     content.listeners.append(replan)
-    metrics = Metrics(redis, store=store, broadcasts=broadcasts, scheduler=scheduler, library=library, gate=gate)
+    metrics = Metrics(
+        redis,
+        store=store,
+        broadcasts=broadcasts,
+        scheduler=scheduler,
+        library=library,
+        gate=gate,
+        pacing=worker.pacing,
+    )
     scheduler.on_missed = metrics.counting_missed(scheduler.on_missed)
     isolation = IdleEvictingIsolation()
     dispatcher = Dispatcher(

@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Callable
 from redis.asyncio import Redis
 
 from bot.delivery.audiences import Audience, AudienceKind, Audiences
-from bot.delivery.models import COUNTERS, Payload, Progress, Purpose, State
+from bot.delivery.models import COUNTERS, Payload, Progress, Purpose, State, pace
 from bot.delivery.scripts import PREPARE_PUSH, TRANSITION
 from bot.ground.privacy import Pseudonymizer
 
@@ -265,7 +265,11 @@ class Broadcasts:
 
     # reading
     async def progress(self, bc_id: str) -> Progress:
-        data = await self.redis.hgetall(self.key("bc", bc_id))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.key("bc", bc_id))
+            pipe.get(self.key("rate", "slow"))
+            pipe.pttl(self.key("rate", "slow"))
+            data, depth, left = await pipe.execute()
         if not data:
             raise UnknownBroadcast(bc_id)
 
@@ -277,6 +281,8 @@ class Broadcasts:
             state=State(data["state"]),
             total=int(data.get("total", 0)),
             **{name: int(data.get(name, 0)) for name in COUNTERS},
+            limited=int(data.get("limited", 0)),
+            pace=pace(float(depth or 0), left),
             created_at=number("created_at") or 0.0,
             started_at=number("started_at"),
             finished_at=number("finished_at"),

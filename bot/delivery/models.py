@@ -104,6 +104,18 @@ class State(StrEnum):
 # cut short by a stop, or leased by a process that died (or whose answer Redis never took); not in `handled`.
 COUNTERS = ("delivered", "blocked", "not_found", "failed", "migrated", "uncertain")
 
+# After a 429 every process sends a fifth slower (SLOW_KEEP), then climbs back to the full rate over RECOVER_MS
+# without another (bot.delivery.scripts: SLOW_DOWN cuts, RESERVE applies the cut as it wears off).
+SLOW_KEEP = 0.8
+RECOVER_MS = 30_000
+
+
+def pace(depth: float, left_ms: int) -> float:
+    """The share of the configured rate in force, from the last cut's depth and what is left of its recovery."""
+    if depth <= 0 or left_ms <= 0:
+        return 1.0
+    return 1 - depth * min(left_ms, RECOVER_MS) / RECOVER_MS
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -116,6 +128,8 @@ class Progress:
     failed: int = 0
     migrated: int = 0
     uncertain: int = 0
+    limited: int = 0  # 429 answers to its sends: each made every sender wait, then go slower for a while
+    pace: float = 1.0  # the share of the configured rate all senders are allowed now (below 1 after a 429)
     created_at: float = 0.0
     started_at: float | None = None
     finished_at: float | None = None
@@ -154,6 +168,8 @@ class Progress:
             **{name: getattr(self, name) for name in COUNTERS},
             "left": self.left,
             "rate": round(self.rate, 2),
+            "limited": self.limited,
+            "pace": round(self.pace, 3),
             "eta_seconds": None if self.eta_seconds is None else round(self.eta_seconds, 1),
             "created_at": self.created_at,
             "started_at": self.started_at,

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import secrets
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, NamedTuple, Protocol
 
 from bot.delivery.engine import Broadcasts, UnknownBroadcast
-from bot.delivery.models import Audience, Outcome, OutcomeKind, Payload, Progress, State
+from bot.delivery.models import RECOVER_MS, SLOW_KEEP, Audience, Outcome, OutcomeKind, Payload, Progress, State
 from bot.delivery.scripts import ACK, CLAIM, FINISH, RELEASE, RESERVE, SLOW_DOWN
 from bot.ground.redis_gate import log_failure
 
@@ -35,12 +37,15 @@ STOP_GRACE = 6.0
 ACK_PATIENCE = LEASE_SECONDS
 RATE_LIMITED = "rate:429"  # counter of 429 answers, for /metrics (bot.app.observability)
 # Telegram's limiter is not documented; it may count any one-second window, not a bucket with a burst. Sends are
-# spaced evenly on the shared clock a little under the cap, so that the jitter of the network between two sends
-# cannot put one more than the cap into a window.
+# spaced evenly on the shared clock a little under the cap: a window of one second then holds the slots of 1 + m
+# seconds at most when every send reaches Telegram within m seconds of its slot (m = SAFETY_MARGIN, as a share
+# of a second, at any rate). Of those m seconds the bot's own lateness may take LATE_LIMIT (a send that wakes
+# later gives its slot up and goes back to the queue); the rest is for the network and Telegram's side.
 SAFETY_MARGIN = 0.015
-# After a 429 all processes send a fifth slower, then climb back to the full rate over this long without another.
-SLOW_KEEP = 0.8
-RECOVER_MS = 30_000
+LATE_LIMIT = 0.005
+# Why a send does not go at its slot (it goes back to the queue): this process stops; a 429 holds every send;
+# the process woke too late for it; the cap over this process's answers (Pacing) is reached.
+GIVE_UP = ("stopping", "held", "late", "crowded")
 
 
 class Loaded(NamedTuple):
@@ -50,6 +55,53 @@ class Loaded(NamedTuple):
     payload: Payload
     follow: str
     personal: bool
+
+
+class Pacing:
+    """This process's sends against the cap and their slots: what /metrics and the bench report.
+
+    Besides the slots, each process keeps the cap over its own sends as Telegram can see them. Telegram
+    counts a send when it arrives, somewhere between the moment it left and the moment its answer came
+    back. A send may go only while fewer than the cap were answered within the last second or are still
+    unanswered: then whatever the network or Telegram delays, no one-second window on Telegram's clock
+    holds more than the cap of this process's sends (the send that went last in such a window found every
+    other one in it unanswered or answered within the second before). At the rate of the slots it does not
+    bind; after a stall on the way, when answers come late and sends arriving together would crowd one
+    second, it holds the next sends back.
+    """
+
+    def __init__(self, cap: float) -> None:
+        self.cap = max(1, math.floor(cap))
+        self.unanswered = 0
+        self._answered: deque[float] = deque()  # when answers came back, over the last second
+        self._fired: deque[float] = deque()  # when sends went, over the last second
+        self.fired_total = 0
+        self.given_up: dict[str, int] = dict.fromkeys(GIVE_UP, 0)  # slots not used, by reason
+        self.max_lateness = 0.0  # seconds after its slot that a send went, at most
+        self.fullest_second = 0  # most sends this process made within any one second
+
+    def crowded(self, now: float) -> bool:
+        answered = self._answered
+        while answered and now - answered[0] >= 1.0:
+            answered.popleft()
+        return self.unanswered + len(answered) >= self.cap
+
+    def fired(self, now: float, lateness: float) -> None:
+        self.unanswered += 1
+        self.fired_total += 1
+        self.max_lateness = max(self.max_lateness, lateness)
+        fired = self._fired
+        fired.append(now)
+        while now - fired[0] >= 1.0:
+            fired.popleft()
+        self.fullest_second = max(self.fullest_second, len(fired))
+
+    def answered(self, now: float) -> None:
+        self.unanswered -= 1
+        self._answered.append(now)
+
+    def gave_up(self, reason: str) -> None:
+        self.given_up[reason] += 1
 
 
 class Reporter(Protocol):
@@ -114,6 +166,10 @@ class Worker:
         self._slow_down = self.redis.register_script(SLOW_DOWN)
         self._release = self.redis.register_script(RELEASE)
         self._stop: asyncio.Event | None = None  # set by run(): a wait before sending ends on it
+        self._held_until = 0.0  # epoch seconds: no send of this process before it (a 429 was answered)
+        self._deferred: dict[str, list[int]] = {}  # sends given up, to be queued again
+        self._deferrer: asyncio.Task[None] | None = None
+        self.pacing = Pacing(rate)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until stop is set, then finish the sends already on their way and record their answers."""
@@ -159,10 +215,10 @@ class Worker:
     async def step(self) -> bool:
         """Start one batch of the oldest due broadcast; False when there was nothing to do.
 
-        Order matters for duplicates: permits first, then a place on the shared clock (which also
-        tells of a 429 pause), then the claim. A chat's lease thus starts only when nothing but its
-        reserved slot stands between it and its send, so no wait can outlast the lease and let
-        another process send it too.
+        Order matters for duplicates: permits first, then slots on the shared clock (which also tell of a
+        429 pause), then the claim. The permits bound how far ahead slots are taken (a few batches, well
+        under a second), so a chat's lease starts only shortly before its slot, and no wait can outlast the
+        lease and let another process send it too.
         """
         bc_id = await self._next_due()
         if bc_id is None:
@@ -171,13 +227,16 @@ class Worker:
             await self.in_flight.acquire()
         started = 0
         try:
+            reserved_at = int(time.time() * 1000) / 1000
             wait_ms = await self._reserve(
                 keys=[self.bc.key("rate", "tat"), self.bc.key("rate", "pause"), self.bc.key("rate", "slow")],
-                args=[int(time.time() * 1000), self.interval_ms, self.batch, RECOVER_MS],
+                args=[int(reserved_at * 1000), self.interval_ms, self.batch, RECOVER_MS],
             )
             if wait_ms < 0:  # a 429 paused every sender: claim nothing until it is over
+                self._hold(-wait_ms / 1000)
                 await self._wait(min(-wait_ms / 1000, 1.0))
                 return True
+            first = reserved_at + wait_ms / 1000  # the batch's first slot on the shared clock
             claimed = await self._claim(
                 keys=[self.bc.key("bc", bc_id, "q"), self.bc.key("bc", bc_id, "inflight"), self.bc.key("bc", bc_id)],
                 args=[self.batch, int(time.time() * 1000), self.lease_ms, self.bc.key("cool", ""), 1000],
@@ -185,9 +244,6 @@ class Worker:
             if not claimed:
                 await self._maybe_finish(bc_id)
                 return False
-            if wait_ms > 0 and await self._wait(wait_ms / 1000):
-                await self._give_back(bc_id, claimed)
-                return True
             chats = [int(chat) for chat in claimed]
             loaded = await self._load(bc_id)
             payload = loaded.payload
@@ -198,7 +254,7 @@ class Worker:
                 payloads = [payload.for_language(lang) for lang in await self.bc.languages(chats)]
             else:
                 payloads = [payload] * len(chats)
-            # Each send of the batch at its own place on the clock, not all at the batch's instant.
+            # Each send of the batch at its own slot on the clock, not all at the batch's instant.
             for place, (chat, chosen) in enumerate(zip(chats, payloads)):
                 if chosen is None:
                     # A personal text written for nobody else: better none than someone else's (a
@@ -206,7 +262,8 @@ class Worker:
                     logger.warning("Broadcast %r: a recipient without a text of their own was skipped", bc_id)
                     self._answered(bc_id, chat, "failed", "")
                 else:
-                    sending = self._spawn(self._deliver(bc_id, chat, chosen, place * self.interval_ms / 1000))
+                    slot = first + place * self.interval_ms / 1000
+                    sending = self._spawn(self._deliver(bc_id, chat, chosen, slot))
                     self._sending[sending] = (bc_id, chat)
                     sending.add_done_callback(self._sending_done)
                 started += 1
@@ -224,13 +281,12 @@ class Worker:
         await _sleep_or_stop(self._stop, seconds)
         return self._stop.is_set()
 
-    async def _give_back(self, bc_id: str, claimed: list[object]) -> None:
-        """Claims not sent because this process stops: queued again now, not when their lease runs out."""
-        released = await self._release(
+    async def _give_back(self, bc_id: str, claimed: list[object]) -> int:
+        """Claims not sent (held, late, or this process stops): queued again now, not when their lease runs out."""
+        return await self._release(
             keys=[self.bc.key("bc", bc_id, "q"), self.bc.key("bc", bc_id, "inflight")],
             args=[self.bc.key("cool", ""), *claimed],
         )
-        logger.info("Stopping: %d unsent message(s) of broadcast %r queued again", released, bc_id)
 
     async def _housekeeping(self) -> None:
         """Every few seconds: take over audience copies whose process died; report cancelled broadcasts."""
@@ -264,11 +320,22 @@ class Worker:
             self._loaded[bc_id] = Loaded(Payload.from_json(raw), follow, bool(personal))
         return self._loaded[bc_id]
 
-    async def _deliver(self, bc_id: str, chat: int, payload: Payload, delay: float = 0.0) -> None:
+    async def _deliver(self, bc_id: str, chat: int, payload: Payload, slot: float) -> None:
         try:
-            if delay:
-                await asyncio.sleep(delay)
-            outcome = await self.sender(chat, payload)
+            if (wait := slot - time.time()) > 0:
+                await asyncio.sleep(wait)
+            now = time.time()
+            if reason := self._not_now(now, slot):
+                # Sent now, a late one would crowd the sends of the slots after it into one second; back to the
+                # queue for a slot of its own (or another process's).
+                self.pacing.gave_up(reason)
+                self._defer(bc_id, chat)
+                return
+            self.pacing.fired(now, now - slot)
+            try:
+                outcome = await self.sender(chat, payload)
+            finally:
+                self.pacing.answered(time.time())
             counter, requeue = await self._settle(bc_id, chat, outcome)
         except Exception:
             # Its lease runs out and it is sent again: late rather than lost.
@@ -276,6 +343,42 @@ class Worker:
             self.in_flight.release()
             return
         self._answered(bc_id, chat, counter, requeue)
+
+    def _not_now(self, now: float, slot: float) -> str:
+        """Why a send must not go now at its slot (one of GIVE_UP), or '' when it may."""
+        if self._stop is not None and self._stop.is_set():
+            return "stopping"
+        if now < self._held_until:
+            return "held"
+        if now - slot > LATE_LIMIT:
+            return "late"
+        if self.pacing.crowded(now):
+            return "crowded"
+        return ""
+
+    def _hold(self, seconds: float) -> None:
+        """Sends waiting for their slot in this process do not go before seconds from now (a 429's retry_after)."""
+        self._held_until = max(self._held_until, time.time() + seconds)
+
+    def _defer(self, bc_id: str, chat: int) -> None:
+        self._deferred.setdefault(bc_id, []).append(chat)
+        if self._deferrer is None:
+            self._deferrer = self._spawn(self._flush_deferred())
+
+    async def _flush_deferred(self) -> None:
+        """Hand the sends given up over a short while back to the queue in one round trip per broadcast."""
+        await asyncio.sleep(self.ack_delay)
+        pending, self._deferred, self._deferrer = self._deferred, {}, None
+        for bc_id, chats in pending.items():
+            try:
+                released = await self._give_back(bc_id, list(chats))
+                logger.debug("%d send(s) of broadcast %r queued again (late, held or stopping)", released, bc_id)
+            except Exception:
+                # Their leases run out and they go then: late, not lost.
+                logger.exception("Could not queue again %d delayed send(s) of broadcast %r", len(chats), bc_id)
+            finally:
+                for _ in chats:
+                    self.in_flight.release()
 
     def _answered(self, bc_id: str, chat: int, counter: str, requeue: str) -> None:
         # The permit stays taken until the answer is recorded, so sends that were made but not yet
@@ -289,8 +392,12 @@ class Worker:
         if outcome.kind == OutcomeKind.ok:
             return "delivered", ""
         if outcome.kind == OutcomeKind.retry_after:
+            self._hold(outcome.retry_after)
             await self.redis.set(self.bc.key("rate", "pause"), 1, px=max(int(outcome.retry_after * 1000), 100))
-            await self.redis.incr(self.bc.key(RATE_LIMITED))  # in Redis: every replica reports the same total
+            async with self.redis.pipeline(transaction=False) as pipe:  # in Redis: every replica reports the same
+                pipe.incr(self.bc.key(RATE_LIMITED))
+                pipe.hincrby(self.bc.key("bc", bc_id), "limited", 1)
+                await pipe.execute()
             depth = await self._slow_down(keys=[self.bc.key("rate", "slow")], args=[RECOVER_MS, SLOW_KEEP])
             logger.warning(
                 "Telegram asked every sender to wait %rs; sending at %.0f%% of the rate until it recovers",

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_timedelta
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 
 from bot.content.actions import ACTION_TABLE
 from bot.content.models import Case, Status
@@ -175,6 +175,10 @@ class CoordinatorScreens(CaseScreens, TextScreens):
             "left": progress.left,
             "rate": format_decimal(round(progress.rate, 1), format="#,##0.0", locale=_locale(lang)),
             "eta": self._duration(eta, lang) if eta is not None and state == "running" else None,
+            "limited": getattr(progress, "limited", 0),
+            "pace": format_percent(pace, locale=_locale(lang))
+            if (pace := getattr(progress, "pace", 1.0)) < 1
+            else None,
         }
 
     def _duration(self, seconds: float, lang: str) -> str:
