@@ -14,6 +14,7 @@ import signal
 
 from .limits import FloodLimits
 from .server import BotAPIEmulator
+from .stars import DEFAULT_STAR_BALANCE
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,15 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="token buckets (lenient) or strict sliding windows with a penalty after a 429",
     )
     parser.add_argument(
+        "--paid-per-second",
+        type=float,
+        default=None,
+        help="the cap of sends made with allow_paid_broadcast (default: they share the free cap)",
+    )
+    parser.add_argument(
+        "--star-balance", type=float, default=DEFAULT_STAR_BALANCE, help="the bot's Stars (0.1 per paid send)"
+    )
+    parser.add_argument(
         "--lenient", action="store_true", help="accept what Telegram accepts (bare & in HTML, several button actions)"
     )
     parser.add_argument("--log-level", default="INFO")
@@ -49,8 +59,11 @@ async def _serve(args: argparse.Namespace) -> None:
     emulator = BotAPIEmulator(
         token=args.token,
         bot_username=args.username,
-        limits=FloodLimits(enabled=not args.no_flood_limits, mode=args.flood_mode),
+        limits=FloodLimits(
+            enabled=not args.no_flood_limits, mode=args.flood_mode, paid_per_second=args.paid_per_second
+        ),
         strict=not args.lenient,
+        star_balance=args.star_balance,
     )
     for spec in args.user:
         user_id, name, language = (spec.split(":") + ["", ""])[:3]

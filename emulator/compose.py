@@ -10,6 +10,7 @@ from .entities import finalize, validate_entities
 from .errors import ApiError, bad_request, forbidden
 from .markup import validate_reply_markup
 from .params import Params
+from .stars import PAID_SEND_PRICE, balance_too_low
 from .state import ChatState, clone, now
 
 if TYPE_CHECKING:
@@ -35,30 +36,42 @@ def ensure_can_write(state: ChatState) -> None:
         raise forbidden("bot was blocked by the user")
 
 
-def spend_flood(world: World, state: ChatState) -> None:
-    retry_after = world.flood.acquire(state.chat["id"])
+def spend_flood(world: World, state: ChatState, *, paid: bool = False) -> None:
+    retry_after = world.flood.acquire(state.chat["id"], paid=paid)
     if retry_after is not None:
         raise ApiError(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
 
 
-def admit_send(world: World, state: ChatState) -> None:
-    """The last checks of a new message: the recipient can be written to, and the flood limit.
+def paid_broadcast(p: Params) -> bool:
+    """Whether the send asks to go past the free broadcast limit, for 0.1 Star."""
+    return p.boolean("allow_paid_broadcast")
+
+
+def admit_send(world: World, state: ChatState, *, paid: bool = False) -> None:
+    """The last checks of a new message: the Stars of a paid send, the recipient can be written to, and the
+    flood limit; then a paid send is charged.
 
     A send to a user who blocked the bot reached Telegram all the same, so the flood
     statistics count it. In the strict (window) mode it also spends from the limit and is
     checked against it first; the bucket mode answers 403 for free, as it always did.
+    A paid send the balance cannot pay for is refused before anything else and spends nothing;
+    only a message that is delivered is charged.
     """
+    if paid and world.nanostars < PAID_SEND_PRICE:
+        raise balance_too_low()
     flood = world.flood
     if flood.counts_forbidden_sends:
-        spend_flood(world, state)
+        spend_flood(world, state, paid=paid)
         ensure_can_write(state)
-        return
-    try:
-        ensure_can_write(state)
-    except ApiError:
-        flood.note_forbidden_send()
-        raise
-    spend_flood(world, state)
+    else:
+        try:
+            ensure_can_write(state)
+        except ApiError:
+            flood.note_forbidden_send()
+            raise
+        spend_flood(world, state, paid=paid)
+    if paid:
+        world.nanostars -= PAID_SEND_PRICE
 
 
 def reply_markup(world: World, p: Params) -> dict[str, Any] | None:

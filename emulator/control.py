@@ -84,6 +84,12 @@ def control_routes(emu: BotAPIEmulator) -> list[web.RouteDef]:
         method = request.query.get("method")
         return [dataclasses.asdict(call) for call in emu.calls[since:] if method in (None, call.method)]
 
+    async def stars(request: web.Request) -> Any:
+        body = await _body(request)
+        if "balance" in body:
+            emu.star_balance = float(body["balance"])
+        return emu.star_balance
+
     async def idle(request: web.Request) -> Any:
         await emu.wait_idle(timeout=float((await _body(request)).get("timeout", 5.0)))
         return True
@@ -96,6 +102,7 @@ def control_routes(emu: BotAPIEmulator) -> list[web.RouteDef]:
         web.post("/_emu/unblock", _guarded(user_action("unblock"))),
         web.post("/_emu/deactivate", _guarded(user_action("deactivate"))),
         web.post("/_emu/idle", _guarded(idle)),
+        web.post("/_emu/stars", _guarded(stars)),
         web.get("/_emu/messages", _guarded(messages)),
         web.get("/_emu/outbox", _guarded(outbox)),
         web.get("/_emu/calls", _guarded(calls)),

@@ -20,6 +20,12 @@ are two models:
 
 Both modes can draw retry_after between two bounds and answer spurious 429s (Telegram
 does both), from a seeded random generator so that a run can be reproduced.
+
+Paid broadcasts: a send with `allow_paid_broadcast` is Telegram's way past the free cap (up to
+1,000 messages a second, for Stars). With `paid_per_second` set, such sends pass a global limiter
+of their own at that rate (same mode) instead of `global_per_second`; the per-chat and per-group
+limits still apply, and the statistics count every send alike. Left at None, the flag changes
+nothing here, as before it was modelled.
 """
 
 from __future__ import annotations
@@ -56,6 +62,8 @@ class FloodLimits:
     penalty: bool = True
     # Seed of the generator behind retry_after_range and spurious_429 (None: unseeded).
     seed: int | None = None
+    # The global cap of sends made with allow_paid_broadcast (None: they count against global_per_second).
+    paid_per_second: float | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in ("bucket", "window"):
@@ -66,6 +74,8 @@ class FloodLimits:
                 raise ValueError(f"retry_after_range needs 1 <= low <= high, got {self.retry_after_range!r}")
         if not 0.0 <= self.spurious_429 <= 1.0:
             raise ValueError(f"spurious_429 is a probability, got {self.spurious_429!r}")
+        if self.paid_per_second is not None and not self.paid_per_second > 0:
+            raise ValueError(f"paid_per_second must be above 0, got {self.paid_per_second!r}")
 
 
 def _whole_seconds(wait: float) -> int:
@@ -239,10 +249,13 @@ class FloodControl:
         self._penalty_until: float | None = None
         # Bucket mode.
         self._global: TokenBucket | None = None
+        self._paid: TokenBucket | None = None
         self._chats: dict[int | str, TokenBucket] = {}
         self._groups: dict[int | str, TokenBucket] = {}
         # Window mode.
         self._global_window = SlidingWindow(max(1, math.floor(limits.global_per_second + EPS)), 1.0)
+        paid = limits.paid_per_second
+        self._paid_window = SlidingWindow(max(1, math.floor(paid + EPS)), 1.0) if paid is not None else None
         chat_span = 1.0 / limits.chat_per_second if limits.chat_per_second > 0 else math.inf
         self._chat_windows = _WindowTable(1, chat_span)
         self._group_windows = _WindowTable(limits.group_per_minute, 60.0)
@@ -270,9 +283,10 @@ class FloodControl:
         """A send answered 403 without passing the limiter: it still counts in the statistics."""
         self.stats.accept(self.clock())
 
-    def acquire(self, chat_id: int | str) -> int | None:
+    def acquire(self, chat_id: int | str, *, paid: bool = False) -> int | None:
         """Admit a message to chat_id, or return the retry_after (seconds) of a 429.
 
+        `paid`: sent with allow_paid_broadcast, so the paid cap applies when there is one.
         A refused request spends nothing, as on Telegram.
         """
         now = self.clock()
@@ -287,9 +301,10 @@ class FloodControl:
             self._penalty_until = None
         if limits.spurious_429 > 0 and self._random.random() < limits.spurious_429:
             return self._refuse(now, 0.0, spurious=True)
+        paid = paid and limits.paid_per_second is not None
         if limits.mode == "window":
-            return self._acquire_window(chat_id, now)
-        return self._acquire_bucket(chat_id, now)
+            return self._acquire_window(chat_id, now, paid)
+        return self._acquire_bucket(chat_id, now, paid)
 
     def _refuse(self, now: float, wait: float, *, spurious: bool = False) -> int:
         """Answer 429: at least the configured retry_after, and at least until the limit admits."""
@@ -302,11 +317,20 @@ class FloodControl:
             self._penalty_until = now + retry_after
         return retry_after
 
-    def _acquire_bucket(self, chat_id: int | str, now: float) -> int | None:
+    def _global_bucket(self, now: float, paid: bool) -> TokenBucket:
         limits = self.limits
+        if paid:
+            if self._paid is None:
+                rate = limits.paid_per_second or limits.global_per_second
+                self._paid = TokenBucket(rate, max(1.0, rate), now)  # a second's burst, as global_burst's default
+            return self._paid
         if self._global is None:
             self._global = TokenBucket(limits.global_per_second, limits.global_burst, now)
-        buckets = [self._global]
+        return self._global
+
+    def _acquire_bucket(self, chat_id: int | str, now: float, paid: bool = False) -> int | None:
+        limits = self.limits
+        buckets = [self._global_bucket(now, paid)]
         if chat_id not in self._chats:
             self._chats[chat_id] = TokenBucket(limits.chat_per_second, limits.chat_burst, now)
         buckets.append(self._chats[chat_id])
@@ -322,14 +346,15 @@ class FloodControl:
         self.stats.accept(now)
         return None
 
-    def _acquire_window(self, chat_id: int | str, now: float) -> int | None:
+    def _acquire_window(self, chat_id: int | str, now: float, paid: bool = False) -> int | None:
         chat = self._chat_windows.get(chat_id)
         group = self._group_windows.get(chat_id) if isinstance(chat_id, int) and chat_id < 0 else None
-        windows = [self._global_window, chat] + ([group] if group is not None else [])
+        shared = self._paid_window if paid and self._paid_window is not None else self._global_window
+        windows = [shared, chat] + ([group] if group is not None else [])
         wait = max(window.wait_time(now) for window in windows)
         if wait > 0:
             return self._refuse(now, wait)
-        self._global_window.take(now)
+        shared.take(now)
         self._chat_windows.take(chat_id, chat, now)
         if group is not None:
             self._group_windows.take(chat_id, group, now)

@@ -11,6 +11,7 @@ from .errors import ApiError, bad_request
 from .media import file_object
 from .params import Params
 from .registry import Described, api_method
+from .stars import star_amount
 
 if TYPE_CHECKING:
     from .world import World
@@ -56,6 +57,11 @@ def get_me(world: World, p: Params) -> dict[str, Any]:
         "can_connect_to_business": False,
         "has_main_web_app": False,
     }
+
+
+@api_method("getMyStarBalance")
+def get_my_star_balance(world: World, p: Params) -> dict[str, int]:
+    return star_amount(world.nanostars)
 
 
 @api_method("logOut")

@@ -11,6 +11,7 @@ from .compose import (
     formatted_text,
     link_preview,
     new_bot_message,
+    paid_broadcast,
     record,
     replied_message,
     reply_markup,
@@ -47,7 +48,7 @@ def send_message(world: World, p: Params) -> dict[str, Any]:
     preview = link_preview(p)
     if preview:
         content["link_preview_options"] = preview
-    admit_send(world, state)
+    admit_send(world, state, paid=paid_broadcast(p))
     message = new_bot_message(world, state, p, content, markup, reply)
     record(state, "sendMessage", message)
     return clone(message)
@@ -68,7 +69,7 @@ def _send_file(world: World, p: Params, method: str, kind: str) -> dict[str, Any
     content.update(text_content(caption, entities, key="caption"))
     if p.boolean("has_spoiler") and kind == "photo":
         content["has_media_spoiler"] = True
-    admit_send(world, state)
+    admit_send(world, state, paid=paid_broadcast(p))
     message = new_bot_message(world, state, p, content, markup, reply)
     record(state, method, message, stored.data)
     return clone(message)
@@ -122,7 +123,7 @@ def copy_message(world: World, p: Params) -> dict[str, Any]:
         content.pop("caption_entities", None)
         content.update(text_content(caption, entities, key="caption"))
     reply = replied_message(state, p)
-    admit_send(world, state)
+    admit_send(world, state, paid=paid_broadcast(p))
     message = new_bot_message(world, state, p, content, markup, reply)
     record(state, "copyMessage", message)
     return {"message_id": message["message_id"]}

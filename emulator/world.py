@@ -19,6 +19,7 @@ from .entities import find_entities
 from .errors import ApiError
 from .limits import FloodControl, FloodLimits
 from .media import document_object, photo_object, sample_png, sticker_object, store_photo
+from .stars import DEFAULT_STAR_BALANCE, NANOSTARS, to_nanostars
 from .state import ChatState, FileStore, UpdateQueue, clone, now
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ class World:
         bot_name: str = "Test Bot",
         strict: bool = True,
         callback_timeout: float = 15.0,
+        star_balance: float = DEFAULT_STAR_BALANCE,
     ):
         self.token = token
         self.bot_id = _bot_id_from_token(token)
@@ -98,6 +100,8 @@ class World:
         self.strict = strict
         self.callback_timeout = callback_timeout
         self.flood = FloodControl(limits or FloodLimits())
+        # The bot's Telegram Stars, in nanostars: each send with allow_paid_broadcast takes 0.1 Star (stars.py).
+        self.nanostars = to_nanostars(star_balance)
         self.chats: dict[int | str, ChatState] = {}
         self.files = FileStore()
         self.updates = UpdateQueue()
@@ -121,6 +125,15 @@ class World:
         """Replacing the limits also refills every bucket."""
         self.flood.limits = value
         self.flood.reset()
+
+    @property
+    def star_balance(self) -> float:
+        """The bot's Star balance in Stars (getMyStarBalance); set it to top up or drain it."""
+        return self.nanostars / NANOSTARS
+
+    @star_balance.setter
+    def star_balance(self, stars: float) -> None:
+        self.nanostars = to_nanostars(stars)
 
     def flood_stats(self) -> dict[str, Any]:
         """What the flood limiter saw of the message sends (see limits.FloodStats).

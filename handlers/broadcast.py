@@ -34,6 +34,7 @@ from bot.render.callbacks import Callback
 from bot.render.markup import MAX_CAPTION, MAX_MESSAGE
 from bot.telegram.keyboards import markup
 from bot.telegram.sender import TelegramSender
+from bot.telegram.stars import broadcast_cost
 from handlers.filters import Cb
 from handlers.ui import send, show, toast
 from scheduler import Scheduler
@@ -154,13 +155,14 @@ async def audience_kind_handler(
     library: Library,
     renderer: Renderer,
     broadcasts: Broadcasts,
+    settings: Settings,
 ) -> None:
     """Everyone (straight to the preview), or the case / language picker, or back to the choice."""
     kind = cb.args[0]
     if kind == "menu":
         await show(query, renderer.broadcast_audience_picker(lang, (await state.get_data())["token"]))
     elif kind == "all":
-        await _preview(query, state, chosen("all"), None, lang, renderer, broadcasts)
+        await _preview(query, state, chosen("all"), None, lang, renderer, broadcasts, settings)
         return
     elif kind == "lang":
         await show(query, renderer.broadcast_language_picker(lang))
@@ -178,6 +180,7 @@ async def audience_case_handler(
     library: Library,
     renderer: Renderer,
     broadcasts: Broadcasts,
+    settings: Settings,
 ) -> None:
     """A case's subscribers, all of them or only those who have not acted yet."""
     kind, case_id = cb.args
@@ -187,19 +190,25 @@ async def audience_case_handler(
         await toast(query, renderer.stale_toast(lang))
         return
     audience = chosen("case" if kind == "case" else "not-acted", case.id)
-    await _preview(query, state, audience, case, lang, renderer, broadcasts)
+    await _preview(query, state, audience, case, lang, renderer, broadcasts, settings)
 
 
 @router.callback_query(BroadcastForm.audience, Cb("bcl"))
 async def audience_language_handler(
-    query: CallbackQuery, cb: Callback, state: FSMContext, lang: str, renderer: Renderer, broadcasts: Broadcasts
+    query: CallbackQuery,
+    cb: Callback,
+    state: FSMContext,
+    settings: Settings,
+    lang: str,
+    renderer: Renderer,
+    broadcasts: Broadcasts,
 ) -> None:
     """Everyone who uses the bot in one language."""
     language = cb.args[0]
     if language not in renderer.languages:
         await toast(query, renderer.stale_toast(lang))
         return
-    await _preview(query, state, chosen("all", language=language), None, lang, renderer, broadcasts)
+    await _preview(query, state, chosen("all", language=language), None, lang, renderer, broadcasts, settings)
 
 
 async def _preview(
@@ -210,18 +219,24 @@ async def _preview(
     lang: str,
     renderer: Renderer,
     broadcasts: Broadcasts,
+    settings: Settings,
 ) -> None:
-    """The message exactly as recipients will get it (once per draft), then its audience, size and Send."""
+    """The message exactly as recipients will get it (once per draft), then its audience, size and Send.
+
+    Above Telegram's free rate it also says what the broadcast costs in Stars and the bot's balance, read
+    afresh each time (choosing the audience again checks again); a short balance leaves no Send.
+    """
     data = await state.get_data()
     name = renderer.audience_name(lang, audience.kind.value, case, audience.language)
     count = await broadcasts.count(audience)
-    confirm = renderer.broadcast_confirm(lang, audience=name, count=count, token=data["token"])
+    assert query.bot is not None, "aiogram binds the bot to every event it delivers"
+    cost = await broadcast_cost(query.bot, settings.broadcast_rate, count)
+    confirm = renderer.broadcast_confirm(lang, audience=name, count=count, token=data["token"], cost=cost)
     await state.update_data(audience=audience.to_json())
     if data.get("previewed"):
         await show(query, confirm)  # the preview is already just above
         await toast(query)
         return
-    assert query.bot is not None, "aiogram binds the bot to every event it delivers"
     # The same code that will deliver it: what the coordinator sees is what activists get.
     outcome = await TelegramSender(query.bot)(query.from_user.id, Payload(data["text"], data.get("photo")))
     if outcome.kind != OutcomeKind.ok:

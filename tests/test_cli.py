@@ -146,7 +146,13 @@ async def test_stats_json_counts_subscribers_and_pledges(tmp_path: Path, redis_u
 
 
 async def rrbot_async(*args: str, env: dict[str, str]) -> tuple[int, str]:
-    """rrbot in a subprocess while this test's event loop keeps serving the emulator."""
+    """rrbot in a subprocess while this test's event loop keeps serving the emulator: its status and stderr."""
+    code, _, err = await rrbot_output(*args, env=env)
+    return code, err
+
+
+async def rrbot_output(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
+    """rrbot in a subprocess while this test's event loop keeps serving the emulator: status, stdout, stderr."""
     base = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "REDIS_URL", "PRIVACY_KEY"}}
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -158,8 +164,8 @@ async def rrbot_async(*args: str, env: dict[str, str]) -> tuple[int, str]:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-    return proc.returncode or 0, err.decode()
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    return proc.returncode or 0, out.decode(), err.decode()
 
 
 @pytest.mark.parametrize("where", ["refused", "unreachable"])

@@ -26,6 +26,7 @@ from bot.content import Library
 from bot.content.states import CaseStates
 from bot.content.sync import ContentSync
 from bot.delivery import Broadcasts, Worker
+from bot.delivery.paid import is_paid
 from bot.ground.clock import Clock, utc_now
 from bot.ground.discreet import DiscreetChats
 from bot.ground.i18n import load_translations
@@ -129,18 +130,19 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
     pseudonyms = Pseudonymizer(privacy_key(settings))
     store = Store(redis, pseudonyms)
     broadcasts = Broadcasts(redis, pseudonyms)
-    sender = TelegramSender(create_bot(settings, broadcast=True))
+    # Above Telegram's free rate every broadcast message must say it is a paid one (0.1 Star each).
+    sender = TelegramSender(create_bot(settings, broadcast=True), paid=is_paid(settings.broadcast_rate))
     # Every message to a discreet chat, from any send path, is disguised on the wire (both bots).
     discreet = DiscreetChats(redis)
     await discreet.refresh(force=True)
     for each in (bot, sender.bot):
         each.session.middleware(DiscreetRequests(discreet, renderer.neutral_line))
-    reporter = ChatReporter(bot, broadcasts, renderer, settings.default_language)
+    notifier = Coordinators(bot, store, renderer, settings.admin_ids)
+    reporter = ChatReporter(bot, broadcasts, renderer, settings.default_language, notifier)
     worker = Worker(broadcasts, sender, store, rate=settings.broadcast_rate, reporter=reporter)
     cases = CaseStates(redis)
     library.replace(await cases.apply(library))  # updates recorded since the files were written
     content = ContentSync(library, cases)
-    notifier = Coordinators(bot, store, renderer, settings.admin_ids)
     gate = RedisGate(redis)
     bot.session.middleware(PauseWhileRedisAway(gate))
     # Only a full Redis: coordinators can act on it, and reads still find who they are.
@@ -153,7 +155,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         cases=cases,
         renderer=renderer,
         clock=clock,
-        send=sender,
+        send=TelegramSender(sender.bot),  # one person's reminder: no broadcast, so never a paid send
         notify=notifier.send,
         default_timezone=settings.default_timezone,
         reminder_hour=settings.reminder_hour,

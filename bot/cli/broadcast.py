@@ -11,15 +11,18 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
+from bot.app.wiring import create_bot
 from bot.content import Library
-from bot.delivery import Broadcasts, Payload, Progress, State, UnknownBroadcast
+from bot.delivery import Audience, Broadcasts, Payload, Progress, State, UnknownBroadcast
 from bot.delivery.audiences import CHOSEN, chosen
+from bot.delivery.paid import FREE_RATE, NO_STARS, PRICE, Cost, is_paid, stars
 from bot.ground.clock import parse_local_time, utc_now
 from bot.ground.privacy import Pseudonymizer, privacy_key
 from bot.ground.redis_client import open_redis
-from bot.ground.settings import StoreSettings
+from bot.ground.settings import Settings, SettingsError, StoreSettings, load_settings
 from bot.render.markup import MAX_MESSAGE
 from bot.render.telegram_html import ParseError, parse_html
+from bot.telegram.stars import broadcast_cost
 from scheduler import Scheduler
 
 
@@ -55,11 +58,60 @@ def describe(progress: Progress) -> str:
     if purpose is not None:
         what = f"{purpose.kind} {purpose.number}" if purpose.number is not None else purpose.kind
         carries = f" ({what} of {purpose.ref})"
+    why = (
+        " (the bot's Star balance ran out: add Stars, then Resume it in chat)"
+        if progress.paused_for == NO_STARS
+        else ""
+    )
     return (
-        f"broadcast {progress.id}{carries}: {progress.state.value}; {progress.delivered} delivered, {progress.blocked} blocked, "
-        f"{progress.not_found} not found, {progress.failed} failed, {progress.left} left of {progress.total}"
+        f"broadcast {progress.id}{carries}: {progress.state.value}{why}; {progress.delivered} delivered, "
+        f"{progress.blocked} blocked, {progress.not_found} not found, {progress.failed} failed, "
+        f"{progress.left} left of {progress.total}"
         f"{'; ' + format(progress.rate, '.1f') + ' msg/s' if progress.rate else ''}{eta}"
     )
+
+
+def _stars(nanostars: int) -> str:
+    return f"{stars(nanostars):,.1f}".removesuffix(".0")
+
+
+async def paid_cost(settings: StoreSettings, redis: Redis, target: Audience) -> Cost | None:
+    """Above the free rate, what the broadcast costs and the bot's balance (read with BOT_TOKEN, as
+    `rrbot run` reads it); None at the free rate, when Telegram is not asked."""
+    if not is_paid(settings.broadcast_rate):
+        return None
+    count = await Broadcasts(redis, Pseudonymizer(privacy_key(settings))).count(target)
+    try:
+        full = load_settings(Settings)
+    except SettingsError:
+        return Cost(count, None)  # no token here: the balance cannot be read
+    bot = create_bot(full)
+    try:
+        return await broadcast_cost(bot, settings.broadcast_rate, count)
+    finally:
+        await bot.session.close()
+
+
+def cost_refusal(settings: StoreSettings, cost: Cost | None) -> int | None:
+    """Print what a paid broadcast costs; an exit status when the balance is short (nothing queued)."""
+    if cost is None or not cost.messages:
+        return None
+    costs = f"{_stars(cost.price)} Stars ({cost.messages:,} messages x {_stars(PRICE)})"
+    paid = f"BROADCAST_RATE {settings.broadcast_rate:g}/s is above Telegram's free {FREE_RATE:g}/s: paid messages"
+    if cost.balance is None:
+        print(
+            f"rrbot: warning: cost {costs}; the bot's Star balance could not be read. Queued all the same: "
+            f"if the Stars run out, sending pauses until more are added, and nobody is skipped ({paid})",
+            file=sys.stderr,
+        )
+        return None
+    if cost.short:
+        return fail(
+            f"not queued: it costs {costs} and the bot's balance is {_stars(cost.balance)} Stars; "
+            f"add Stars, or set BROADCAST_RATE to {FREE_RATE:g} or less"
+        )
+    print(f"cost: {costs}; balance {_stars(cost.balance)} Stars ({paid})", file=sys.stderr)
+    return None
 
 
 def read_message(text_file: Path, limit: int = MAX_MESSAGE) -> str | int:
@@ -108,6 +160,10 @@ async def queue(
             return fail(f"no case {case_id!r} in {settings.content_dir}")
     target = chosen(kind, case_id if kind != "all" else None, language)
     async with open_redis(redis_url(settings), settings.data_dir) as redis:
+        # A scheduled one too: its audience is counted again when it goes, but a short balance now is refused now.
+        refused = cost_refusal(settings, await paid_cost(settings, redis, target))
+        if refused is not None:
+            return refused
         if send_at is not None:
             with planner(redis, settings) as scheduler:
                 job_id = await scheduler.schedule_broadcast(Payload(text).to_json(), target.to_json(), None, send_at)

@@ -291,6 +291,7 @@ class Broadcasts:
             created_by=int(data["created_by"]) if data.get("created_by") else None,
             now=self.clock(),
             purpose=Purpose.from_json(data.get("purpose")),
+            paused_for=(data.get("paused_for") or None) if data["state"] == State.paused.value else None,
         )
 
     async def payload(self, bc_id: str) -> Payload:
@@ -316,10 +317,12 @@ class Broadcasts:
         """Pause, resume or cancel; a finished broadcast stays as it is."""
         await self.progress(bc_id)  # raises UnknownBroadcast
         if state == State.paused:
-            await self.transition(bc_id, State.paused, State.queued, State.running)
+            if await self.transition(bc_id, State.paused, State.queued, State.running):
+                await self.redis.hdel(self.key("bc", bc_id), "paused_for")  # a coordinator's: no other reason
         elif state in (State.running, State.queued):
             # Back to queued: the next worker marks it running again (started_at is kept).
-            await self.transition(bc_id, State.queued, State.paused)
+            if await self.transition(bc_id, State.queued, State.paused):
+                await self.redis.hdel(self.key("bc", bc_id), "paused_for")
         elif state == State.cancelled:
             live = (State.preparing, State.queued, State.running, State.paused)
             if await self.transition(bc_id, State.cancelled, *live, stamp="finished_at", active="rem"):
@@ -333,6 +336,14 @@ class Broadcasts:
                     pipe.rpush(self.key("bc", "ended"), bc_id)  # a worker sends the final report
                     await pipe.execute()
         return await self.progress(bc_id)
+
+    async def pause_for(self, bc_id: str, reason: str) -> bool:
+        """Pause a broadcast that cannot go on by itself (its Stars ran out); True for the one caller that
+        paused it. Its queue stays as it is: Resume goes on where it stopped."""
+        if not await self.transition(bc_id, State.paused, State.queued, State.running):
+            return False
+        await self.redis.hset(self.key("bc", bc_id), "paused_for", reason)
+        return True
 
     async def forget(self, chat_id: int, recent: int = 50) -> None:
         """/forget: take a chat out of every broadcast still under way, and off the ones it started.

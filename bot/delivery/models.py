@@ -73,6 +73,7 @@ class OutcomeKind(StrEnum):
     migrated = "migrated"
     transient = "transient"  # worth another try: 5xx, timeouts
     rejected = "rejected"  # Telegram refused this message for this chat: trying again changes nothing
+    no_stars = "no_stars"  # a paid send the bot's Star balance cannot pay for: the broadcast waits for Stars
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,7 @@ class Progress:
     created_by: int | None = None
     now: float = 0.0
     purpose: Purpose | None = None
+    paused_for: str | None = None  # why it paused on its own (bot.delivery.paid.NO_STARS); None: by a coordinator
 
     @property
     def handled(self) -> int:
@@ -177,4 +179,5 @@ class Progress:
             "send_at": self.send_at,
             "audience": json.loads(self.audience.to_json()) if self.audience else None,
             "purpose": asdict(self.purpose) if self.purpose else None,
+            "paused_for": self.paused_for,
         }

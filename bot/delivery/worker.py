@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, Protocol
 
 from bot.delivery.engine import Broadcasts, UnknownBroadcast
 from bot.delivery.models import RECOVER_MS, SLOW_KEEP, Audience, Outcome, OutcomeKind, Payload, Progress, State
+from bot.delivery.paid import NO_STARS
 from bot.delivery.scripts import ACK, CLAIM, FINISH, RELEASE, RESERVE, SLOW_DOWN
 from bot.ground.redis_gate import log_failure
 
@@ -46,6 +47,8 @@ LATE_LIMIT = 0.005
 # Why a send does not go at its slot (it goes back to the queue): this process stops; a 429 holds every send;
 # the process woke too late for it; the cap over this process's answers (Pacing) is reached.
 GIVE_UP = ("stopping", "held", "late", "crowded")
+# A broadcast that paused by itself is reported once the sends still in flight are recorded, or after this long.
+PAUSE_REPORT_WAIT = 5.0
 
 
 class Loaded(NamedTuple):
@@ -108,6 +111,10 @@ class Reporter(Protocol):
     async def progress(self, progress: Progress) -> None: ...
 
     async def finished(self, progress: Progress) -> None: ...
+
+    async def paused(self, progress: Progress) -> None:
+        """It paused by itself (progress.paused_for says why): whoever can act on it must hear of it."""
+        ...
 
 
 class ChatRegistry(Protocol):
@@ -410,6 +417,9 @@ class Worker:
             return outcome.kind.value, ""
         if outcome.kind == OutcomeKind.rejected:
             return "failed", ""
+        if outcome.kind == OutcomeKind.no_stars:
+            await self._pause_for_stars(bc_id)
+            return "", str(chat)  # queued again, not failed: it goes once the broadcast is resumed
         if outcome.kind == OutcomeKind.migrated and outcome.new_chat_id:
             await self.chats.migrate_chat(chat, outcome.new_chat_id)
             return "migrated", str(outcome.new_chat_id)
@@ -419,6 +429,32 @@ class Worker:
             # arrived: sent again all the same (a duplicate beats a lost alert), and counted as such.
             return ("uncertain" if outcome.maybe_sent else ""), str(chat)
         return "failed", ""
+
+    async def _pause_for_stars(self, bc_id: str) -> None:
+        """A paid send the bot's Stars could not pay for: retrying cannot help until someone adds Stars, so
+        the broadcast pauses (nobody is dropped) and its coordinator is told why, once."""
+        if not await self.bc.pause_for(bc_id, NO_STARS):
+            return  # paused already: by this, by a send in flight beside it, or by a coordinator
+        logger.warning(
+            "Broadcast %r paused: the bot's Telegram Star balance cannot pay for paid broadcast messages; "
+            "add Stars, then resume it",
+            bc_id,
+        )
+        if self.reporter:
+            self._spawn(self._report_pause(bc_id))
+
+    async def _report_pause(self, bc_id: str) -> None:
+        """Tell of the pause once this process's sends in flight are answered and recorded, so the figures
+        say who is still waiting (within PAUSE_REPORT_WAIT; a send of another process may still land)."""
+        assert self.reporter is not None
+        me = asyncio.current_task()
+        deadline = time.monotonic() + PAUSE_REPORT_WAIT
+        while time.monotonic() < deadline and any(task is not me for task in self.tasks):
+            await asyncio.sleep(self.ack_delay)
+        try:
+            await self.reporter.paused(await self.bc.progress(bc_id))
+        except Exception:
+            logger.exception("Could not report that broadcast %r paused", bc_id)
 
     async def _flush_acks(self) -> None:
         """Record the answers gathered over a short while in one round trip per broadcast."""

@@ -16,6 +16,7 @@ from babel.numbers import format_decimal, format_percent
 
 from bot.content.actions import ACTION_TABLE
 from bot.content.models import Case, Status
+from bot.delivery.paid import NO_STARS, PRICE, Cost, stars
 from bot.ground.i18n import UI_LANGUAGES
 from bot.render.callbacks import encode
 from bot.render.cases import CaseScreens, label
@@ -130,11 +131,28 @@ class CoordinatorScreens(CaseScreens, TextScreens):
         """The audience picker once an audience is chosen: what was chosen, no buttons left to tap."""
         return Screen(self._render("ui/bc_audience_set.html.j2", lang, audience=audience))
 
-    def broadcast_confirm(self, lang: str, *, audience: str, count: int, token: str) -> Screen:
-        """Under the preview: the audience and its size, Send / Change audience / Cancel."""
+    def stars(self, nanostars: int, lang: str) -> str:
+        """An amount of Telegram Stars as a number: "120", "0.3", "1 234,5"."""
+        return format_decimal(stars(nanostars), format="#,##0.#", locale=_locale(lang))
+
+    def _cost_context(self, cost: Cost | None, lang: str) -> dict[str, Any]:
+        if cost is None:
+            return {"cost": None}
+        return {
+            "cost": self.stars(cost.price, lang),
+            "price": self.stars(PRICE, lang),
+            "balance": None if cost.balance is None else self.stars(cost.balance, lang),
+            "missing": self.stars(cost.missing, lang) if cost.short else None,
+        }
+
+    def broadcast_confirm(
+        self, lang: str, *, audience: str, count: int, token: str, cost: Cost | None = None
+    ) -> Screen:
+        """Under the preview: the audience and its size, what it costs in Stars when the rate is a paid one,
+        Send / Change audience / Cancel; no Send while the bot's balance is short."""
         _ = self._gettext(lang)
         rows = []
-        if count:
+        if count and not (cost and cost.short):
             rows.append(
                 [
                     Button(label("📣", _("Send")), callback=encode("bcd", "send", token)),
@@ -143,7 +161,10 @@ class CoordinatorScreens(CaseScreens, TextScreens):
             )
         rows.append([Button(label("⬅️", _("Change audience")), callback=encode("bca", "menu"))])
         rows.append([Button(label("✖️", _("Cancel")), callback=encode("bcd", "cancel", token))])
-        return Screen(self._render("ui/bc_confirm.html.j2", lang, audience=audience, count=count), rows)
+        text = self._render(
+            "ui/bc_confirm.html.j2", lang, audience=audience, count=count, **self._cost_context(cost, lang)
+        )
+        return Screen(text, rows)
 
     # --- a broadcast under way ------------------------------------------------------------------
 
@@ -179,6 +200,7 @@ class CoordinatorScreens(CaseScreens, TextScreens):
             "pace": format_percent(pace, locale=_locale(lang))
             if (pace := getattr(progress, "pace", 1.0)) < 1
             else None,
+            "no_stars": getattr(progress, "paused_for", None) == NO_STARS,
         }
 
     def _duration(self, seconds: float, lang: str) -> str:
@@ -212,6 +234,12 @@ class CoordinatorScreens(CaseScreens, TextScreens):
             first.append(Button(label("⏸", _("Pause")), callback=encode("bcs", bc, "pause")))
         first.append(Button(label("🔄", _("Refresh")), callback=encode("bcs", bc, "refresh")))
         return Screen(text, [first, [Button(label("✖️", _("Cancel")), callback=encode("bcs", bc, "cancel"))]])
+
+    def broadcast_paused(self, progress: ProgressLike, lang: str) -> Screen:
+        """A broadcast paused by itself, as a message of its own: why, who is still waiting, what to do; Resume."""
+        context = self._progress_context(progress, lang)
+        text = self._render("ui/bc_paused.html.j2", lang, price=self.stars(PRICE, lang), **context)
+        return Screen(text, self.broadcast_progress(progress, lang).buttons)
 
     def broadcast_report(self, progress: ProgressLike, lang: str, *, took: float | None = None) -> str:
         """The final word once a broadcast is done or cancelled: a message of its own."""

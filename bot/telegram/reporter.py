@@ -34,11 +34,19 @@ logger = logging.getLogger(__name__)
 
 
 class ChatReporter:
-    def __init__(self, bot: Bot, broadcasts: Broadcasts, renderer: Renderer, default_language: str) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        broadcasts: Broadcasts,
+        renderer: Renderer,
+        default_language: str,
+        coordinators: Coordinators | None = None,
+    ) -> None:
         self.bot = bot
         self.broadcasts = broadcasts
         self.renderer = renderer
         self.default_language = default_language
+        self.coordinators = coordinators  # told of a broadcast that paused by itself and has nobody else
 
     async def progress(self, progress: Progress) -> None:
         """Edit the progress message in place."""
@@ -66,6 +74,24 @@ class ChatReporter:
             await self.bot.send_message(chat, self.renderer.broadcast_report(progress, lang, took=took))
         except Exception as exc:
             logger.error("Could not report the end of broadcast %r: %s", progress.id, scrubbed_traceback(exc))
+
+    async def paused(self, progress: Progress) -> None:
+        """It paused by itself (its Stars ran out): the progress message shows why, and a message of its own
+        (an edit does not notify) tells its coordinator, with Resume; a broadcast nobody in chat started (the
+        command line, a case's alert) tells every coordinator."""
+        try:
+            where = await self.broadcasts.progress_message(progress.id)
+            chat = where[0] if where else progress.created_by
+            if where is not None:
+                await self._edit(where, self.renderer.broadcast_progress(progress, await self._language(where[0])))
+            if chat is None:
+                if self.coordinators is not None:
+                    await self.coordinators.send_screen(lambda lang: self.renderer.broadcast_paused(progress, lang))
+                return
+            screen = self.renderer.broadcast_paused(progress, await self._language(chat))
+            await self.bot.send_message(chat, screen.text, reply_markup=markup(screen))
+        except Exception as exc:
+            logger.error("Could not report the pause of broadcast %r: %s", progress.id, scrubbed_traceback(exc))
 
     async def _language(self, chat_id: int) -> str:
         # The coordinator's saved UI language: the store's user:{chat} hash, as the engine's
@@ -96,6 +122,10 @@ class Coordinators:
 
     async def send(self, text_for: Callable[[str], str]) -> bool:
         """False when it could not find out who to tell (Redis away): nobody was told."""
+        return await self.send_screen(lambda lang: Screen(text_for(lang)))
+
+    async def send_screen(self, screen_for: Callable[[str], Screen]) -> bool:
+        """As send(), with the screen's buttons."""
         try:  # coordinators who sent /stop hear nothing either (bot.delivery.audiences)
             wanted = await Audiences(self.store.redis, self.store.pseudonyms, self.store.prefix).coordinators(
                 self.admin_ids
@@ -108,7 +138,8 @@ class Coordinators:
                 continue
             try:
                 lang = (await self.store.user(admin)).lang or self.renderer.default_language
-                await self.bot.send_message(admin, text_for(lang))
+                screen = screen_for(lang)
+                await self.bot.send_message(admin, screen.text, reply_markup=markup(screen))
             except Exception as exc:
                 # Named by their place in ADMIN_IDS; aiogram's error texts may hold the chat id.
                 logger.error("Could not tell coordinator %r (ADMIN_IDS entry): %s", number, scrubbed_traceback(exc))

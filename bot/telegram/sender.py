@@ -42,15 +42,27 @@ def _maybe_sent(exc: BaseException) -> bool:
     return isinstance(cause, (asyncio.TimeoutError, aiohttp.ServerDisconnectedError))
 
 
+def _stars_short(message: str) -> bool:
+    """Whether Telegram refused a paid send because the bot's Stars cannot pay for it. The Bot API does not
+    document this answer: Telegram's own API calls it BALANCE_TOO_LOW, and any wording about Stars that
+    are short is taken for it too."""
+    text = message.lower()
+    return "balance_too_low" in text or ("star" in text and ("balance" in text or "not enough" in text))
+
+
 class TelegramSender:
     """Sends one broadcast message; never raises. Give it a Bot without retrying middleware:
     the engine must see every 429 to pause all processes. The timeout fits a slow Telegram (tens of
     seconds) and stays below the worker's lease, so a slow send is never handed to a second worker
-    while it may still arrive; one that timed out is sent again and counted as possibly duplicated."""
+    while it may still arrive; one that timed out is sent again and counted as possibly duplicated.
 
-    def __init__(self, bot: Bot, timeout: float = SEND_TIMEOUT) -> None:
+    `paid`: every send carries allow_paid_broadcast (0.1 Star each), which the configured rate needs
+    above Telegram's free one (bot.delivery.paid); a send the balance cannot pay for is `no_stars`."""
+
+    def __init__(self, bot: Bot, timeout: float = SEND_TIMEOUT, *, paid: bool = False) -> None:
         self.bot = bot
         self.timeout = timeout
+        self.paid = paid
         self._markups: dict[int, tuple[Payload, InlineKeyboardMarkup | None]] = {}
 
     def _markup(self, payload: Payload) -> InlineKeyboardMarkup | None:
@@ -71,11 +83,16 @@ class TelegramSender:
                     payload.photo,
                     caption=payload.text,
                     reply_markup=self._markup(payload),
+                    allow_paid_broadcast=self.paid or None,
                     request_timeout=int(self.timeout),
                 )
             else:
                 await self.bot.send_message(
-                    chat_id, payload.text, reply_markup=self._markup(payload), request_timeout=int(self.timeout)
+                    chat_id,
+                    payload.text,
+                    reply_markup=self._markup(payload),
+                    allow_paid_broadcast=self.paid or None,
+                    request_timeout=int(self.timeout),
                 )
             return Outcome.ok()
         except TelegramRetryAfter as exc:
@@ -87,6 +104,8 @@ class TelegramSender:
         except TelegramBadRequest as exc:
             if "chat not found" in exc.message.lower():
                 return Outcome(OutcomeKind.not_found)
+            if self.paid and _stars_short(exc.message):
+                return Outcome(OutcomeKind.no_stars)
             logger.warning("Telegram refused a broadcast message: %r", exc.message)
             return Outcome(OutcomeKind.rejected)
         except (TimeoutError, TelegramNetworkError) as exc:
