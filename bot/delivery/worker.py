@@ -43,7 +43,7 @@ RATE_LIMITED = "rate:429"  # counter of 429 answers, for /metrics (bot.app.obser
 # of a second, at any rate). Of those m seconds the bot's own lateness may take LATE_LIMIT (a send that wakes
 # later gives its slot up and goes back to the queue); the rest is for the network and Telegram's side.
 SAFETY_MARGIN = 0.015
-LATE_LIMIT = 0.005
+LATE_LIMIT = 0.010
 # Why a send does not go at its slot (it goes back to the queue): this process stops; a 429 holds every send;
 # the process woke too late for it; the cap over this process's answers (Pacing) is reached.
 GIVE_UP = ("stopping", "held", "late", "crowded")
