@@ -55,6 +55,7 @@ PEER = "aiogram_broadcaster"
 PEER_VERSION = "0.6.8"
 AIOGRAM_VERSION = "3.31.0"  # the aiogram this project runs; the peer accepts >=3.22
 VARIANTS = ("default", "interval", "retry")
+FREE_RATE = 30.0  # Telegram's free broadcast rate (bot.delivery.paid.FREE_RATE; this module imports no bot code)
 TOKEN = "123456789:PEERS-token-for-the-emulator-only"
 FIRST_CHAT = 400_000_000
 TEXT = "Urgent Action: write to the authorities today, every letter counts. Reply /stop to unsubscribe."
@@ -111,7 +112,9 @@ async def main(config_path, report_path):
     interval = None if config["interval"] is None else SimpleInterval(interval=config["interval"])
     try:
         mailer = await broadcaster.create_mailer(
-            chats=config["chat_ids"], content=TextContent(text=config["text"]), interval=interval
+            chats=config["chat_ids"],
+            content=TextContent(text=config["text"], allow_paid_broadcast=config["paid"]),
+            interval=interval,
         )
         started = time.time()
         completed = await mailer.start()
@@ -229,6 +232,8 @@ def variant_config(variant: str, cap: float) -> dict[str, Any]:
     return {
         "interval": 1.0 / cap if variant == "interval" else None,
         "retry_after_handler": variant == "retry",
+        # Above Telegram's free 30/s a user passes allow_paid_broadcast, as our bot does (the content takes it).
+        "paid": True if cap > FREE_RATE else None,
     }
 
 

@@ -43,6 +43,20 @@ async def test_a_broadcast_at_the_cap_never_crosses_a_sliding_window(strict_app:
     assert rate >= 0.9 * CAP, rate
 
 
+async def test_a_distant_telegram_costs_no_speed_and_no_429(strict_app: App, emulator: BotAPIEmulator) -> None:
+    """Every answer 0.2 s late (a far-away server): the rate stays at the cap, under the window."""
+    chats = await subscribers(strict_app, emulator, 100)
+    emulator.reset_flood_stats()
+    emulator.delay("sendMessage", 0.2, times=1_000)
+    bc_id = await strict_app.broadcasts.enqueue(Payload(TEXT), Audience(AudienceKind.case, CASE))
+    progress = await finished(strict_app, bc_id, timeout=60)
+    stats = emulator.flood_stats()
+    assert progress.delivered == 100 and received(emulator, chats) == Counter({chat: 1 for chat in chats})
+    assert stats["refused_429"] == 0 and stats["max_in_any_window"] <= CAP
+    rate = (stats["accepted"] - 1) / (stats["last_send"] - stats["first_send"])
+    assert rate >= 0.93 * CAP, rate  # 0.83 of it if the round trip counted against the window
+
+
 async def test_a_429_slows_every_sender_then_the_rate_climbs_back(strict_app: App, emulator: BotAPIEmulator) -> None:
     chats = await subscribers(strict_app, emulator, 60)
     emulator.inject("sendMessage", 429, "Too Many Requests: retry after 1", times=1, retry_after=1)

@@ -47,6 +47,7 @@ LATE_LIMIT = 0.010
 # Why a send does not go at its slot (it goes back to the queue): this process stops; a 429 holds every send;
 # the process woke too late for it; the cap over this process's answers (Pacing) is reached.
 GIVE_UP = ("stopping", "held", "late", "crowded")
+FLOOR_SECONDS = 10  # the shortest round trip of this long back is the floor (Pacing)
 # A broadcast that paused by itself is reported once the sends still in flight are recorded, or after this long.
 PAUSE_REPORT_WAIT = 5.0
 
@@ -68,9 +69,11 @@ class Pacing:
     back. A send may go only while fewer than the cap were answered within the last second or are still
     unanswered: then whatever the network or Telegram delays, no one-second window on Telegram's clock
     holds more than the cap of this process's sends (the send that went last in such a window found every
-    other one in it unanswered or answered within the second before). At the rate of the slots it does not
-    bind; after a stall on the way, when answers come late and sends arriving together would crowd one
-    second, it holds the next sends back.
+    other one in it unanswered or answered within the second before). The way there and back takes at
+    least the shortest round trip seen lately (the floor), so the second looked back over is shortened by
+    it: a distant Telegram (a round trip of 100 ms) costs nothing while the round trips stay even. At the
+    rate of the slots it does not bind; after a stall on the way, when answers come late and sends arriving
+    together would crowd one second, it holds the next sends back.
     """
 
     def __init__(self, cap: float) -> None:
@@ -78,6 +81,8 @@ class Pacing:
         self.unanswered = 0
         self._answered: deque[float] = deque()  # when answers came back, over the last second
         self._fired: deque[float] = deque()  # when sends went, over the last second
+        self._floors: deque[tuple[int, float]] = deque()  # (second, shortest round trip in it), FLOOR_SECONDS
+        self.floor = 0.0
         self.fired_total = 0
         self.given_up: dict[str, int] = dict.fromkeys(GIVE_UP, 0)  # slots not used, by reason
         self.max_lateness = 0.0  # seconds after its slot that a send went, at most
@@ -85,7 +90,7 @@ class Pacing:
 
     def crowded(self, now: float) -> bool:
         answered = self._answered
-        while answered and now - answered[0] >= 1.0:
+        while answered and now - answered[0] >= 1.0 - self.floor:
             answered.popleft()
         return self.unanswered + len(answered) >= self.cap
 
@@ -99,9 +104,20 @@ class Pacing:
             fired.popleft()
         self.fullest_second = max(self.fullest_second, len(fired))
 
-    def answered(self, now: float) -> None:
+    def answered(self, now: float, sent: float) -> None:
         self.unanswered -= 1
         self._answered.append(now)
+        second, trip = int(now), now - sent
+        floors = self._floors
+        if floors and floors[-1][0] == second:
+            if trip < floors[-1][1]:
+                floors[-1] = (second, trip)
+        else:
+            floors.append((second, trip))
+            while floors[0][0] <= second - FLOOR_SECONDS:
+                floors.popleft()
+        # Not more than a quarter of the second: a floor read off odd round trips cannot open it wide.
+        self.floor = min(min(trip for _, trip in floors), 0.25)
 
     def gave_up(self, reason: str) -> None:
         self.given_up[reason] += 1
@@ -342,7 +358,7 @@ class Worker:
             try:
                 outcome = await self.sender(chat, payload)
             finally:
-                self.pacing.answered(time.time())
+                self.pacing.answered(time.time(), now)
             counter, requeue = await self._settle(bc_id, chat, outcome)
         except Exception:
             # Its lease runs out and it is sent again: late rather than lost.
