@@ -47,6 +47,7 @@ LATE_LIMIT = 0.010
 # Why a send does not go at its slot (it goes back to the queue): this process stops; a 429 holds every send;
 # the process woke too late for it; the cap over this process's answers (Pacing) is reached.
 GIVE_UP = ("stopping", "held", "late", "crowded")
+CROWDED_POLL = 0.001
 FLOOR_SECONDS = 10  # the shortest round trip of this long back is the floor (Pacing)
 # A broadcast that paused by itself is reported once the sends still in flight are recorded, or after this long.
 PAUSE_REPORT_WAIT = 5.0
@@ -348,7 +349,11 @@ class Worker:
             if (wait := slot - time.time()) > 0:
                 await asyncio.sleep(wait)
             now = time.time()
-            if reason := self._not_now(now, slot):
+            # Past the cap over its own answers, a send waits for the next answer while it is not yet late.
+            while (reason := self._not_now(now, slot)) == "crowded" and now - slot < LATE_LIMIT:
+                await asyncio.sleep(CROWDED_POLL)
+                now = time.time()
+            if reason:
                 # Sent now, a late one would crowd the sends of the slots after it into one second; back to the
                 # queue for a slot of its own (or another process's).
                 self.pacing.gave_up(reason)
