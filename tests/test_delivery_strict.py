@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -12,6 +13,7 @@ import pytest
 from bot.app.wiring import App, running
 from bot.content import Library
 from bot.delivery import Audience, AudienceKind, Payload, State
+from bot.delivery.worker import Worker
 from bot.ground.settings import Settings
 from emulator import BotAPIEmulator, FloodLimits
 from tests.test_delivery import CASE, TEXT, finished, received, subscribers
@@ -87,3 +89,22 @@ async def test_a_429_slows_every_sender_then_the_rate_climbs_back(strict_app: Ap
     assert "rrb_delivery_rate_limited_total 1.0" in exposed
     assert re.search(r"^rrb_delivery_pace 0\.[89]", exposed, re.M), exposed
     assert re.search(r"^rrb_delivery_sends_total [1-9]", exposed, re.M)
+
+
+async def test_a_process_knows_whether_it_sends_alone(strict_app: App) -> None:
+    """Alone, a late send goes late (its own answers keep it under the cap); with another process it gives way."""
+    worker = strict_app.worker
+    other = Worker(strict_app.broadcasts, worker.sender, strict_app.store, rate=float(CAP))
+    worker._next_presence = 0.0
+    await worker._presence()
+    assert worker.alone
+    assert worker._not_now(time.time(), time.time() - 0.5) == ""
+    await other._presence()
+    worker._next_presence = 0.0
+    await worker._presence()
+    assert not worker.alone and not other.alone
+    assert worker._not_now(time.time(), time.time() - 0.5) == "late"
+    await other._leave()
+    worker._next_presence = 0.0
+    await worker._presence()
+    assert worker.alone

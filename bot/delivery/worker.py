@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import secrets
+import socket
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
@@ -41,13 +43,18 @@ RATE_LIMITED = "rate:429"  # counter of 429 answers, for /metrics (bot.app.obser
 # spaced evenly on the shared clock a little under the cap: a window of one second then holds the slots of 1 + m
 # seconds at most when every send reaches Telegram within m seconds of its slot (m = SAFETY_MARGIN, as a share
 # of a second, at any rate). Of those m seconds the bot's own lateness may take LATE_LIMIT (a send that wakes
-# later gives its slot up and goes back to the queue); the rest is for the network and Telegram's side.
+# later gives its slot up and goes back to the queue, unless its process sends alone); the rest is for the network
+# and Telegram's side. Within one process the cap over its own answers (Pacing) holds whatever the delays.
 SAFETY_MARGIN = 0.015
 LATE_LIMIT = 0.010
 # Why a send does not go at its slot (it goes back to the queue): this process stops; a 429 holds every send;
 # the process woke too late for it; the cap over this process's answers (Pacing) is reached.
 GIVE_UP = ("stopping", "held", "late", "crowded")
 CROWDED_POLL = 0.001
+CROWDED_PATIENCE = 1.0
+# Each sending process renews its entry in a shared set every PRESENCE_EVERY; one gone is forgotten after PRESENCE_TTL.
+PRESENCE_EVERY = 1.0
+PRESENCE_TTL = 3.0
 FLOOR_SECONDS = 10  # the shortest round trip of this long back is the floor (Pacing)
 # A broadcast that paused by itself is reported once the sends still in flight are recorded, or after this long.
 PAUSE_REPORT_WAIT = 5.0
@@ -194,6 +201,11 @@ class Worker:
         self._deferred: dict[str, list[int]] = {}  # sends given up, to be queued again
         self._deferrer: asyncio.Task[None] | None = None
         self.pacing = Pacing(rate)
+        # Sending alone, a late send cannot crowd another process's slots: the cap over this process's answers
+        # (Pacing) is then all it needs, so it sends late rather than give the slot up.
+        self.alone = False
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self._next_presence = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until stop is set, then finish the sends already on their way and record their answers."""
@@ -201,6 +213,7 @@ class Worker:
         try:
             while not stop.is_set():
                 try:
+                    await self._presence()
                     await self._housekeeping()
                     worked = await self.step()
                 except asyncio.CancelledError:
@@ -213,6 +226,7 @@ class Worker:
                     await _sleep_or_stop(stop, self.idle_poll)
         finally:
             await self._cut_slow_sends()
+            await self._leave()
             while self.tasks:  # a send that ends here starts a flush of its answer: wait for that too
                 await asyncio.gather(*self.tasks, return_exceptions=True)
 
@@ -312,6 +326,27 @@ class Worker:
             args=[self.bc.key("cool", ""), *claimed],
         )
 
+    async def _presence(self) -> None:
+        """Every second: say this process sends, and learn whether it sends alone."""
+        now = time.time()
+        if now < self._next_presence:
+            return
+        self._next_presence = now + PRESENCE_EVERY
+        key = self.bc.key("workers")
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(key, {self.name: now + PRESENCE_TTL})
+            pipe.zremrangebyscore(key, "-inf", now)
+            pipe.zcard(key)
+            pipe.expire(key, int(PRESENCE_TTL) + 1)
+            *_, senders, _ = await pipe.execute()
+        self.alone = senders <= 1
+
+    async def _leave(self) -> None:
+        try:
+            await self.redis.zrem(self.bc.key("workers"), self.name)
+        except Exception as exc:  # its entry runs out in PRESENCE_TTL
+            log_failure(logger, exc, "Could not withdraw this sender's presence")
+
     async def _housekeeping(self) -> None:
         """Every few seconds: take over audience copies whose process died; report cancelled broadcasts."""
         now = time.monotonic()
@@ -349,8 +384,10 @@ class Worker:
             if (wait := slot - time.time()) > 0:
                 await asyncio.sleep(wait)
             now = time.time()
-            # Past the cap over its own answers, a send waits for the next answer while it is not yet late.
-            while (reason := self._not_now(now, slot)) == "crowded" and now - slot < LATE_LIMIT:
+            # Past the cap over its own answers, a send waits for the next answer while it is not yet late (alone,
+            # a while longer: late is no harm then).
+            patience = CROWDED_PATIENCE if self.alone else LATE_LIMIT
+            while (reason := self._not_now(now, slot)) == "crowded" and now - slot < patience:
                 await asyncio.sleep(CROWDED_POLL)
                 now = time.time()
             if reason:
@@ -378,7 +415,7 @@ class Worker:
             return "stopping"
         if now < self._held_until:
             return "held"
-        if now - slot > LATE_LIMIT:
+        if now - slot > LATE_LIMIT and not self.alone:
             return "late"
         if self.pacing.crowded(now):
             return "crowded"
