@@ -232,7 +232,8 @@ async def _preview(
     assert query.bot is not None, "aiogram binds the bot to every event it delivers"
     cost = await broadcast_cost(query.bot, settings.broadcast_rate, count)
     confirm = renderer.broadcast_confirm(lang, audience=name, count=count, token=data["token"], cost=cost)
-    await state.update_data(audience=audience.to_json())
+    # Short of Stars, no audience is kept: a forged Send or Send later then finds nothing to send.
+    await state.update_data(audience=None if cost is not None and cost.short else audience.to_json())
     if data.get("previewed"):
         await show(query, confirm)  # the preview is already just above
         await toast(query)

@@ -110,7 +110,7 @@ async def test_the_preview_of_a_paid_broadcast_shows_its_cost_and_the_balance(
     await subscribers(paid_app, emulator, 12)
     emulator.star_balance = 500
     confirm = await preview(admin)
-    assert "Cost: 1.2 Stars (12 messages × 0.1); balance 500 Stars" in confirm["text"], confirm["text"]
+    assert "Cost: 1.2 ⭐ (12 messages × 0.1); balance 500 ⭐" in confirm["text"], confirm["text"]
     assert admin.button("Send") and admin.button("Send later")
 
 
@@ -119,7 +119,7 @@ async def test_a_short_balance_offers_no_send(paid_app: App, emulator: BotAPIEmu
     await subscribers(paid_app, emulator, 12)
     emulator.star_balance = 1
     confirm = await preview(admin)
-    assert "balance 1 Stars" in confirm["text"] and "0.2 Stars short" in confirm["text"], confirm["text"]
+    assert "balance 1 ⭐" in confirm["text"] and "0.2 ⭐ short" in confirm["text"], confirm["text"]
     labels = [b["text"] for b in admin.buttons(confirm)]
     assert not any("Send" in label for label in labels), labels
     assert admin.button("Change audience") and admin.button("Cancel")
@@ -128,7 +128,19 @@ async def test_a_short_balance_offers_no_send(paid_app: App, emulator: BotAPIEmu
     await admin.tap_data("bca:menu", confirm)
     await admin.tap_data("bca:case")
     await admin.tap_data(f"bcc:case:{CASE}")
-    assert "balance 2 Stars" in admin.last["text"] and admin.button("Send")
+    assert "balance 2 ⭐" in admin.last["text"] and admin.button("Send")
+
+
+async def test_a_forged_send_under_a_short_balance_sends_nothing(paid_app: App, emulator: BotAPIEmulator) -> None:
+    """No Send was offered; one typed by hand from the Cancel button's token is refused all the same."""
+    admin = await coordinator(paid_app, emulator)
+    await subscribers(paid_app, emulator, 12)
+    emulator.star_balance = 1
+    confirm = await preview(admin)
+    token = admin.button("Cancel", confirm)["callback_data"].rsplit(":", 1)[1]
+    for forged in (f"bcd:send:{token}", f"bcw:{token}"):
+        await admin.press(confirm["message_id"], forged)
+    assert await paid_app.broadcasts.recent() == [], "nothing queued"
 
 
 async def test_a_balance_that_cannot_be_read_is_said_and_sending_stays_possible(
@@ -138,7 +150,7 @@ async def test_a_balance_that_cannot_be_read_is_said_and_sending_stays_possible(
     await subscribers(paid_app, emulator, 3)
     emulator.inject("getMyStarBalance", 502, "Bad Gateway")
     confirm = await preview(admin)
-    assert "Cost: 0.3 Stars (3 messages × 0.1)" in confirm["text"]
+    assert "Cost: 0.3 ⭐ (3 messages × 0.1)" in confirm["text"]
     assert "could not be read" in confirm["text"] and admin.button("Send")
 
 
@@ -148,7 +160,7 @@ async def test_at_the_free_rate_the_preview_has_no_cost_and_asks_for_no_balance(
     admin = await coordinator(app, emulator)
     await subscribers(app, emulator, 3)
     confirm = await preview(admin)
-    assert "3 recipients" in confirm["text"] and "Stars" not in confirm["text"]
+    assert "3 recipients" in confirm["text"] and "⭐" not in confirm["text"]
     assert not [c for c in emulator.calls if c.method == "getMyStarBalance"]
 
 
@@ -209,9 +221,9 @@ async def test_the_command_line_shows_the_cost_and_refuses_a_short_balance(
     lines = [line for line in err.splitlines() if line.strip()]
     if code == 2:
         assert len(lines) == 1 and "not queued" in lines[0], err
-        assert "1.2 Stars (12 messages x 0.1)" in lines[0] and "balance is 1 Stars" in lines[0]
+        assert "1.2 Stars (12 messages x 0.1 Stars)" in lines[0] and "balance is 1 Star;" in lines[0]
         assert not out.strip() and not await app.broadcasts.recent()
     else:
-        assert "cost: 1.2 Stars (12 messages x 0.1); balance 500 Stars" in err
+        assert "cost: 1.2 Stars (12 messages x 0.1 Stars); balance 500 Stars" in err
         [queued] = await app.broadcasts.recent()
         assert queued.id == out.strip() and queued.total == 12

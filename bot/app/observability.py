@@ -378,8 +378,7 @@ class Metrics:
         case_ids = self.library.ids()
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.get(self.broadcasts.key(RATE_LIMITED))
-            pipe.get(self.broadcasts.key("rate", "slow"))
-            pipe.pttl(self.broadcasts.key("rate", "slow"))
+            self.broadcasts.read_pace(pipe)
             pipe.hgetall(self.store.key(OUTCOMES))
             for case_id in case_ids:
                 pipe.hgetall(self.store.key("count", case_id))

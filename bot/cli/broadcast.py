@@ -72,7 +72,9 @@ def describe(progress: Progress) -> str:
 
 
 def _stars(nanostars: int) -> str:
-    return f"{stars(nanostars):,.1f}".removesuffix(".0")
+    """An amount of Stars as an operator reads it: "1 Star", "0.5 Stars", "1,200 Stars"."""
+    amount = f"{stars(nanostars):,.1f}".removesuffix(".0")
+    return f"{amount} Star" if amount == "1" else f"{amount} Stars"
 
 
 async def paid_cost(settings: StoreSettings, redis: Redis, target: Audience) -> Cost | None:
@@ -96,7 +98,7 @@ def cost_refusal(settings: StoreSettings, cost: Cost | None) -> int | None:
     """Print what a paid broadcast costs; an exit status when the balance is short (nothing queued)."""
     if cost is None or not cost.messages:
         return None
-    costs = f"{_stars(cost.price)} Stars ({cost.messages:,} messages x {_stars(PRICE)})"
+    costs = f"{_stars(cost.price)} ({cost.messages:,} messages x {_stars(PRICE)})"
     paid = f"BROADCAST_RATE {settings.broadcast_rate:g}/s is above Telegram's free {FREE_RATE:g}/s: paid messages"
     if cost.balance is None:
         print(
@@ -107,10 +109,10 @@ def cost_refusal(settings: StoreSettings, cost: Cost | None) -> int | None:
         return None
     if cost.short:
         return fail(
-            f"not queued: it costs {costs} and the bot's balance is {_stars(cost.balance)} Stars; "
+            f"not queued: it costs {costs} and the bot's balance is {_stars(cost.balance)}; "
             f"add Stars, or set BROADCAST_RATE to {FREE_RATE:g} or less"
         )
-    print(f"cost: {costs}; balance {_stars(cost.balance)} Stars ({paid})", file=sys.stderr)
+    print(f"cost: {costs}; balance {_stars(cost.balance)} ({paid})", file=sys.stderr)
     return None
 
 

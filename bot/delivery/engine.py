@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.delivery.audiences import Audience, AudienceKind, Audiences
 from bot.delivery.models import COUNTERS, Payload, Progress, Purpose, State, pace
@@ -267,8 +268,7 @@ class Broadcasts:
     async def progress(self, bc_id: str) -> Progress:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(self.key("bc", bc_id))
-            pipe.get(self.key("rate", "slow"))
-            pipe.pttl(self.key("rate", "slow"))
+            self.read_pace(pipe)
             data, depth, left = await pipe.execute()
         if not data:
             raise UnknownBroadcast(bc_id)
@@ -282,7 +282,7 @@ class Broadcasts:
             total=int(data.get("total", 0)),
             **{name: int(data.get(name, 0)) for name in COUNTERS},
             limited=int(data.get("limited", 0)),
-            pace=pace(float(depth or 0), left),
+            pace=pace(float(depth or 0), left),  # as read_pace read it
             created_at=number("created_at") or 0.0,
             started_at=number("started_at"),
             finished_at=number("finished_at"),
@@ -293,6 +293,11 @@ class Broadcasts:
             purpose=Purpose.from_json(data.get("purpose")),
             paused_for=(data.get("paused_for") or None) if data["state"] == State.paused.value else None,
         )
+
+    def read_pace(self, pipe: Pipeline) -> None:
+        """Queue on a pipeline the two reads models.pace() takes: the last cut's depth and what is left of it."""
+        pipe.get(self.key("rate", "slow"))
+        pipe.pttl(self.key("rate", "slow"))
 
     async def payload(self, bc_id: str) -> Payload:
         raw = await self.redis.hget(self.key("bc", bc_id), "payload")

@@ -86,12 +86,13 @@ return 1
 """
 
 # KEYS: tat, pause, slow   ARGV: now_ms, interval_ms, n, recover_ms
-# Reserve n sends on the shared clock (GCRA): returns how long to wait before sending them.
-# A pause set after a 429 holds every process. After a 429 the rate is cut (slow: the cut's depth, 0.2 for a
-# fifth) and climbs back as the cut's time to live runs out: full rate again after recover_ms without a 429.
+# Reserve n sends on the shared clock (GCRA): returns how long to wait before the first of them and the interval
+# between them (as a string: Lua would cut a number to an integer). A pause set after a 429 holds every process
+# ({-left, ''}). After a 429 the rate is cut (slow: the cut's depth, 0.2 for a fifth) and climbs back as the cut's
+# time to live runs out: full rate again after recover_ms without a 429.
 RESERVE = """
 local paused = redis.call('PTTL', KEYS[2])
-if paused > 0 then return -paused end
+if paused > 0 then return {-paused, ''} end
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
 local depth = tonumber(redis.call('GET', KEYS[3]) or '0')
@@ -101,12 +102,20 @@ local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 local after = tat + interval * tonumber(ARGV[3])
 redis.call('SET', KEYS[1], after, 'PX', math.ceil(after - now) + 60000)
-return tat - now
+return {math.floor(tat - now), tostring(interval)}
 """
 
-# KEYS: slow   ARGV: recover_ms, keep (0.8: a 429 cuts the rate now in force by a fifth)
+# KEYS: slow, pause   ARGV: recover_ms, keep (0.8: a 429 cuts the rate now in force by a fifth), pause_ms
+# Every sender waits pause_ms (a 429's retry_after; a pause only ever grows). Only the 429 that starts a pause cuts
+# the rate: the sends already on their way when it came, each answered 429 too, are the same event, not a hundred.
 # What is left of an earlier cut counts: two 429s close together cut deeper than one.
 SLOW_DOWN = """
+local pause = redis.call('PTTL', KEYS[2])
+if pause > 0 then
+  if tonumber(ARGV[3]) > pause then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
+  return tostring(redis.call('GET', KEYS[1]) or '0')
+end
+redis.call('SET', KEYS[2], 1, 'PX', ARGV[3])
 local depth = tonumber(redis.call('GET', KEYS[1]) or '0')
 local left = redis.call('PTTL', KEYS[1])
 if left > 0 then depth = depth * left / tonumber(ARGV[1]) else depth = 0 end

@@ -72,20 +72,23 @@ class Loaded(NamedTuple):
 class Pacing:
     """This process's sends against the cap and their slots: what /metrics and the bench report.
 
-    Besides the slots, each process keeps the cap over its own sends as Telegram can see them. Telegram
-    counts a send when it arrives, somewhere between the moment it left and the moment its answer came
-    back. A send may go only while fewer than the cap were answered within the last second or are still
-    unanswered: then whatever the network or Telegram delays, no one-second window on Telegram's clock
-    holds more than the cap of this process's sends (the send that went last in such a window found every
-    other one in it unanswered or answered within the second before). The way there and back takes at
-    least the shortest round trip seen lately (the floor), so the second looked back over is shortened by
-    it: a distant Telegram (a round trip of 100 ms) costs nothing while the round trips stay even. At the
-    rate of the slots it does not bind; after a stall on the way, when answers come late and sends arriving
-    together would crowd one second, it holds the next sends back.
+    Besides the slots, each process keeps its part of the cap (all of it alone, 1/N of it with N processes
+    sending) over its own sends as Telegram can see them. Telegram counts a send when it arrives, somewhere
+    between the moment it left and the moment its answer came back. A send may go only while fewer than its
+    part were answered within the last second or are still unanswered: then whatever the network or Telegram
+    delays, no one-second window on Telegram's clock holds more than that part of this process's sends (the
+    send that went last in such a window found every other one in it unanswered or answered within the
+    second before). It assumes one send's way there and another's way back take together at least the
+    shortest round trip seen over the last FLOOR_SECONDS (the floor, at most a quarter of a second), true of
+    a steady network, and shortens the second looked back over by it: a distant Telegram (a round trip of
+    100 ms) then costs nothing while the round trips stay even. It binds when round trips vary by more than
+    the slots' margin; after a stall on the way, when answers come late and sends arriving together would
+    crowd one second, it holds the next sends back.
     """
 
     def __init__(self, cap: float) -> None:
         self.cap = max(1, math.floor(cap))
+        self.limit = float(self.cap)  # this process's part of the cap (share())
         self.unanswered = 0
         self._answered: deque[float] = deque()  # when answers came back, over the last second
         self._fired: deque[float] = deque()  # when sends went, over the last second
@@ -100,7 +103,11 @@ class Pacing:
         answered = self._answered
         while answered and now - answered[0] >= 1.0 - self.floor:
             answered.popleft()
-        return self.unanswered + len(answered) >= self.cap
+        return self.unanswered + len(answered) >= self.limit
+
+    def share(self, senders: int) -> None:
+        """With other processes sending, each keeps its part of the cap, so that all together keep all of it."""
+        self.limit = max(1.0, self.cap / max(senders, 1))
 
     def fired(self, now: float, lateness: float) -> None:
         self.unanswered += 1
@@ -261,12 +268,15 @@ class Worker:
         bc_id = await self._next_due()
         if bc_id is None:
             return False
+        if (held := self._held_until - time.time()) > 0:  # a 429 of its own: take no slot another could use
+            await self._wait(min(held, 1.0))
+            return True
         for _ in range(self.batch):
             await self.in_flight.acquire()
         started = 0
         try:
             reserved_at = int(time.time() * 1000) / 1000
-            wait_ms = await self._reserve(
+            wait_ms, interval_ms = await self._reserve(
                 keys=[self.bc.key("rate", "tat"), self.bc.key("rate", "pause"), self.bc.key("rate", "slow")],
                 args=[int(reserved_at * 1000), self.interval_ms, self.batch, RECOVER_MS],
             )
@@ -300,7 +310,7 @@ class Worker:
                     logger.warning("Broadcast %r: a recipient without a text of their own was skipped", bc_id)
                     self._answered(bc_id, chat, "failed", "")
                 else:
-                    slot = first + place * self.interval_ms / 1000
+                    slot = first + place * float(interval_ms) / 1000  # slower than self.interval_ms after a 429
                     sending = self._spawn(self._deliver(bc_id, chat, chosen, slot))
                     self._sending[sending] = (bc_id, chat)
                     sending.add_done_callback(self._sending_done)
@@ -340,6 +350,7 @@ class Worker:
             pipe.expire(key, int(PRESENCE_TTL) + 1)
             *_, senders, _ = await pipe.execute()
         self.alone = senders <= 1
+        self.pacing.share(senders)
 
     async def _leave(self) -> None:
         try:
@@ -458,12 +469,14 @@ class Worker:
             return "delivered", ""
         if outcome.kind == OutcomeKind.retry_after:
             self._hold(outcome.retry_after)
-            await self.redis.set(self.bc.key("rate", "pause"), 1, px=max(int(outcome.retry_after * 1000), 100))
+            pause_ms = max(int(outcome.retry_after * 1000), 100)
             async with self.redis.pipeline(transaction=False) as pipe:  # in Redis: every replica reports the same
                 pipe.incr(self.bc.key(RATE_LIMITED))
                 pipe.hincrby(self.bc.key("bc", bc_id), "limited", 1)
                 await pipe.execute()
-            depth = await self._slow_down(keys=[self.bc.key("rate", "slow")], args=[RECOVER_MS, SLOW_KEEP])
+            depth = await self._slow_down(
+                keys=[self.bc.key("rate", "slow"), self.bc.key("rate", "pause")], args=[RECOVER_MS, SLOW_KEEP, pause_ms]
+            )
             logger.warning(
                 "Telegram asked every sender to wait %rs; sending at %.0f%% of the rate until it recovers",
                 outcome.retry_after,
