@@ -81,7 +81,7 @@ async def test_a_429_slows_every_sender_then_the_rate_climbs_back(strict_app: Ap
     text = strict_app.renderer.broadcast_progress(running_now, "en").text
     assert "Telegram asked the bot to wait: 1 time · now at 8" in text and "% of full speed" in text, text
     assert (
-        "Telegram попросил бота подождать: 1 раз · сейчас"
+        "Telegram попросил бота подождать: 1 раз · скорость сейчас"
         in strict_app.renderer.broadcast_progress(running_now, "ru").text
     )
     assert "Telegram asked the bot to wait: 1 time" in strict_app.renderer.broadcast_report(progress, "en")

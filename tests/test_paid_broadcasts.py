@@ -174,6 +174,8 @@ async def test_stars_running_out_pause_the_broadcast_and_nobody_is_lost(
     chats = await subscribers(paid_app, emulator, 40)
     emulator.star_balance = 2  # 20 of the 40 messages
     bc_id = await paid_app.broadcasts.enqueue(Payload(TEXT), Audience(AudienceKind.case, CASE), created_by=ADMIN_ID)
+    live = await paid_app.bot.send_message(ADMIN_ID, "progress")  # the broadcast's live progress message
+    await paid_app.broadcasts.set_progress_message(bc_id, ADMIN_ID, live.message_id)
 
     async def paused() -> None:
         while (await paid_app.broadcasts.progress(bc_id)).state != State.paused:
@@ -181,16 +183,18 @@ async def test_stars_running_out_pause_the_broadcast_and_nobody_is_lost(
 
     await asyncio.wait_for(paused(), 20)
     notice = await emulator.wait_for(
-        lambda: next((m for m in emulator.messages(ADMIN_ID) if "Star balance" in m.get("text", "")), None)
+        lambda: next((m for m in emulator.messages(ADMIN_ID) if "cannot pay" in m.get("text", "")), None)
     )
     await emulator.wait_idle()
     progress = await paid_app.broadcasts.progress(bc_id)
     assert progress.paused_for == NO_STARS
     assert (progress.delivered, progress.failed, progress.left) == (20, 0, 20)
-    assert "20 recipients are still to get it" in notice["text"] and admin.button("Resume", notice)
+    assert "20 recipients have yet to receive it" in notice["text"] and admin.button("Resume", notice)
 
     emulator.star_balance = 10
     await admin.tap("Resume", notice)
+    resumed = next(m for m in emulator.messages(ADMIN_ID) if m["message_id"] == notice["message_id"])
+    assert "sending again" in resumed["text"] and not admin.buttons(resumed), "the live message above goes on"
     done = await finished(paid_app, bc_id)
     assert (done.state, done.delivered, done.failed) == (State.done, 40, 0)
     got = Counter(chat for chat in chats for m in emulator.messages(chat) if m.get("text") == TEXT)

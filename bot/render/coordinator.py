@@ -196,6 +196,7 @@ class CoordinatorScreens(CaseScreens, TextScreens):
             "left": progress.left,
             "rate": format_decimal(round(progress.rate, 1), format="#,##0.0", locale=_locale(lang)),
             "eta": self._duration(eta, lang) if eta is not None and state == "running" else None,
+            "sending": state == "running" and progress.rate > 0,
             "limited": getattr(progress, "limited", 0),
             "pace": format_percent(pace, locale=_locale(lang))
             if (pace := getattr(progress, "pace", 1.0)) < 1
