@@ -348,6 +348,11 @@ async def key_memory(redis, n: int) -> float:
 # -- measuring --------------------------------------------------------------------------------------
 
 
+def issue_rate(counted: int, cap: float, span_s: float) -> float:
+    """The issue's rate: every send request counted (403s included), over the cap and the first-to-last time."""
+    return counted / cap / span_s if span_s > 0 else 0.0
+
+
 def limits_for(rate: float, strict: bool) -> FloodLimits:
     """Telegram's limits as the bot meets them at this rate: above the free 30/s, the paid cap of a send that
     carries allow_paid_broadcast (the bot passes it there; bot.delivery.paid)."""
@@ -434,8 +439,7 @@ class PassResult:
 
     @property
     def ratio(self) -> float:
-        """The issue's rate: every send request counted, over the cap and the time from the first to the last."""
-        return self.counted / self.rate / self.span_s if self.span_s > 0 else 0.0
+        return issue_rate(self.counted, self.rate, self.span_s)
 
     @property
     def steady_ratio(self) -> float:
@@ -622,7 +626,7 @@ class PeerFigures:
 
     @property
     def ratio(self) -> float:
-        return self.counted / self.rate / self.span_s if self.span_s > 0 else 0.0
+        return issue_rate(self.counted, self.rate, self.span_s)
 
 
 async def run_peer(

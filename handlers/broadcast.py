@@ -377,8 +377,8 @@ async def broadcast_control_handler(
         wanted = {"pause": BroadcastState.paused, "resume": BroadcastState.running, "stop": BroadcastState.cancelled}
         progress = await broadcasts.set_state(bc_id, wanted[op])
     screen = renderer.broadcast_progress(progress, lang, confirm_cancel=op == "cancel")
-    live = await broadcasts.progress_message(bc_id)
-    if op == "resume" and live and query.message and live[1] != query.message.message_id:
+    live = await broadcasts.progress_message(bc_id) if op == "resume" else None
+    if live and query.message and live[1] != query.message.message_id:
         # Resumed from the pause message: the live progress message above goes on; this one would not.
         screen = renderer.screen("bc_resumed_elsewhere", lang, number=bc_id, purpose=progress.purpose)
     await show(query, screen)

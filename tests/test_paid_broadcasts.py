@@ -110,7 +110,7 @@ async def test_the_preview_of_a_paid_broadcast_shows_its_cost_and_the_balance(
     await subscribers(paid_app, emulator, 12)
     emulator.star_balance = 500
     confirm = await preview(admin)
-    assert "Cost: 1.2 ⭐ (12 messages × 0.1); balance 500 ⭐" in confirm["text"], confirm["text"]
+    assert "Cost: 1.2 ⭐ (12 messages × 0.1 ⭐); balance 500 ⭐" in confirm["text"], confirm["text"]
     assert admin.button("Send") and admin.button("Send later")
 
 
@@ -150,7 +150,7 @@ async def test_a_balance_that_cannot_be_read_is_said_and_sending_stays_possible(
     await subscribers(paid_app, emulator, 3)
     emulator.inject("getMyStarBalance", 502, "Bad Gateway")
     confirm = await preview(admin)
-    assert "Cost: 0.3 ⭐ (3 messages × 0.1)" in confirm["text"]
+    assert "Cost: 0.3 ⭐ (3 messages × 0.1 ⭐)" in confirm["text"]
     assert "could not be read" in confirm["text"] and admin.button("Send")
 
 

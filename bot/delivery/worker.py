@@ -448,7 +448,9 @@ class Worker:
         for bc_id, chats in pending.items():
             try:
                 released = await self._give_back(bc_id, list(chats))
-                logger.debug("%d send(s) of broadcast %r queued again (late, held or stopping)", released, bc_id)
+                logger.debug(
+                    "%d send(s) of broadcast %r queued again (late, held, crowded or stopping)", released, bc_id
+                )
             except Exception:
                 # Their leases run out and they go then: late, not lost.
                 logger.exception("Could not queue again %d delayed send(s) of broadcast %r", len(chats), bc_id)
