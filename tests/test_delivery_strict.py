@@ -99,10 +99,20 @@ async def test_a_process_knows_whether_it_sends_alone(strict_app: App) -> None:
     await worker._presence()
     assert worker.alone
     assert worker._not_now(time.time(), time.time() - 0.5) == ""
+    assert worker.seen  # nobody else sends: it may start at once
     await other._presence()
+    # The newcomer sends nothing until the first has renewed its presence since it joined: until then the first
+    # would still send late as if alone, with all of the cap.
+    assert not other.seen and worker.alone
+    other._next_presence = 0.0
+    await other._presence()
+    assert not other.seen
     worker._next_presence = 0.0
     await worker._presence()
-    assert not worker.alone and not other.alone
+    assert not worker.alone and worker.pacing.limit == CAP / 2
+    other._next_presence = 0.0
+    await other._presence()
+    assert other.seen and not other.alone
     assert worker._not_now(time.time(), time.time() - 0.5) == "late"
     await other._leave()
     worker._next_presence = 0.0

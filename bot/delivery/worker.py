@@ -211,7 +211,11 @@ class Worker:
         # Sending alone, a late send cannot crowd another process's slots: the cap over this process's answers
         # (Pacing) is then all it needs, so it sends late rather than give the slot up.
         self.alone = False
+        # A process joining takes no slot until every other sender has renewed its presence since it joined: by
+        # then each has seen it, stopped sending late as if alone and kept only its part of the cap.
+        self.seen = False
         self.name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self._joined: float | None = None
         self._next_presence = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -222,7 +226,7 @@ class Worker:
                 try:
                     await self._presence()
                     await self._housekeeping()
-                    worked = await self.step()
+                    worked = await self.step() if self.seen else False
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
@@ -230,7 +234,7 @@ class Worker:
                     log_failure(logger, exc, "Delivery step failed; retrying")
                     worked = False
                 if not worked:
-                    await _sleep_or_stop(stop, self.idle_poll)
+                    await _sleep_or_stop(stop, self.idle_poll if self.seen else self.tick)
         finally:
             await self._cut_slow_sends()
             await self._leave()
@@ -341,16 +345,23 @@ class Worker:
         now = time.time()
         if now < self._next_presence:
             return
-        self._next_presence = now + PRESENCE_EVERY
+        # Joining, it looks again every tick for the others' renewals; then every PRESENCE_EVERY.
+        self._next_presence = now + (PRESENCE_EVERY if self.seen else self.tick)
         key = self.bc.key("workers")
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zadd(key, {self.name: now + PRESENCE_TTL})
             pipe.zremrangebyscore(key, "-inf", now)
-            pipe.zcard(key)
+            pipe.zrange(key, 0, -1, withscores=True)
             pipe.expire(key, int(PRESENCE_TTL) + 1)
             *_, senders, _ = await pipe.execute()
-        self.alone = senders <= 1
-        self.pacing.share(senders)
+        self.alone = len(senders) <= 1
+        self.pacing.share(len(senders))
+        if self._joined is None:
+            self._joined = now
+        # Another sender's entry expires PRESENCE_TTL after its latest renewal: one renewed since this process
+        # joined has seen it (a dead one's runs out).
+        others = [expires for name, expires in senders if name != self.name]
+        self.seen = self.seen or all(expires >= self._joined + PRESENCE_TTL for expires in others)
 
     async def _leave(self) -> None:
         try:
