@@ -11,7 +11,9 @@ from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 
 from bot.content import Library
 from bot.delivery import Broadcasts
+from bot.ground.audit import AuditLog
 from bot.ground.discreet import DiscreetChats
+from bot.ground.roles import Roles
 from bot.pledges.store import Store, UserPrefs
 from bot.render import Renderer
 from bot.render.callbacks import Callback
@@ -172,6 +174,8 @@ async def forget_confirmed_handler(
     broadcasts: Broadcasts,
     cut_updates: CutUpdates,
     discreet: DiscreetChats,
+    audit: AuditLog,
+    roles: Roles,
 ) -> None:
     """Erase everything about the user, keeping only anonymous totals."""
     if cb.args[0] == "no":
@@ -185,6 +189,10 @@ async def forget_confirmed_handler(
     # "Remind me later" jobs carry the chat id; cases gone from the files included (one keyspace walk for both).
     await scheduler.forget(query.from_user.id, cases)
     await cut_updates.forget(query.from_user.id)
+    # A coordinator's name leaves the audit log (their entries stay, a former coordinator's), and so does
+    # the role an owner gave them: it holds their Telegram id. Owners stay owners: they are in the settings.
+    await audit.forget(query.from_user.id)
+    await roles.remove(query.from_user.id, by=None)
     pending = await discreet.forget(query.from_user.id)
     await show(query, renderer.screen("forgotten", lang))
     await toast(query)

@@ -375,12 +375,15 @@ async def broadcast_control_handler(
     over = progress.state.finished
     if not over and op in ("pause", "resume", "stop"):
         wanted = {"pause": BroadcastState.paused, "resume": BroadcastState.running, "stop": BroadcastState.cancelled}
-        progress = await broadcasts.set_state(bc_id, wanted[op])
+        progress = await broadcasts.set_state(bc_id, wanted[op], by=query.from_user.id)
     screen = renderer.broadcast_progress(progress, lang, confirm_cancel=op == "cancel")
     live = await broadcasts.progress_message(bc_id) if op == "resume" else None
-    if live and query.message and live[1] != query.message.message_id:
-        # Resumed from the pause message: the live progress message above goes on; this one would not.
-        screen = renderer.screen("bc_resumed_elsewhere", lang, number=bc_id, purpose=progress.purpose)
+    if live and query.message and live[0] == query.message.chat.id and live[1] != query.message.message_id:
+        # Resumed from the pause message: the live progress message above goes on; this one would not. (Another
+        # coordinator's view, opened from /broadcasts, is in another chat: it stays a progress view.)
+        screen = renderer.screen(
+            "bc_resumed_elsewhere", lang, number=bc_id, purpose=progress.purpose, title=progress.title
+        )
     await show(query, screen)
     if over and op != "refresh":
         await toast(query, renderer.toast("bc_control", lang, op="over"))

@@ -7,7 +7,8 @@ from aiogram.enums import ChatType
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
-from bot.ground.settings import Settings
+from bot.ground.audit import AuditLog
+from bot.ground.roles import Roles
 from bot.render.callbacks import Callback, decode
 
 
@@ -62,11 +63,24 @@ class PrivateChat(Filter):
 
 
 class IsCoordinator(Filter):
-    """A coordinator of the national section: a user listed in ADMIN_IDS.
+    """A coordinator of the national section: an owner (ADMIN_IDS) or someone an owner added (bot.ground.roles).
 
     Scopes the coordinators' routers as a whole (handlers/__init__.py): for anyone else their handlers do
     not exist, so a command falls through to the unknown-command reply and a forged tap to the stale-button toast.
+    Their name, as Telegram shows it, is kept for the audit log (written only when it changed).
     """
 
-    async def __call__(self, event: TelegramObject, settings: Settings, event_from_user: User | None = None) -> bool:
-        return event_from_user is not None and event_from_user.id in settings.admin_ids
+    async def __call__(
+        self, event: TelegramObject, roles: Roles, audit: AuditLog, event_from_user: User | None = None
+    ) -> bool:
+        if event_from_user is None or not await roles.is_coordinator(event_from_user.id):
+            return False
+        await audit.remember(event_from_user.id, event_from_user.full_name)
+        return True
+
+
+class IsOwner(Filter):
+    """An owner: a user listed in ADMIN_IDS, who adds and removes coordinators."""
+
+    async def __call__(self, event: TelegramObject, roles: Roles, event_from_user: User | None = None) -> bool:
+        return event_from_user is not None and roles.is_owner(event_from_user.id)

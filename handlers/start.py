@@ -20,7 +20,7 @@ from bot.content import Library, Status
 from bot.delivery import Broadcasts
 from bot.delivery.audiences import AudienceKind
 from bot.ground.clock import Clock
-from bot.ground.settings import Settings
+from bot.ground.roles import Roles
 from bot.pledges.store import Store, UserPrefs
 from bot.render import Renderer, Screen
 from bot.render.callbacks import Callback
@@ -171,9 +171,9 @@ async def alerts_switch_handler(
 
 
 @router.message(Command("help", ignore_case=True))
-async def command_help_handler(message: Message, lang: str, renderer: Renderer, settings: Settings) -> None:
+async def command_help_handler(message: Message, lang: str, renderer: Renderer, roles: Roles) -> None:
     """What the bot does and which commands it knows: a coordinator's own commands too."""
-    coordinator = message.from_user is not None and message.from_user.id in settings.admin_ids
+    coordinator = message.from_user is not None and await roles.is_coordinator(message.from_user.id)
     commands = renderer.coordinator_commands(lang) if coordinator else renderer.commands(lang)
     await message.answer(renderer.message("help", lang, commands=commands))
 

@@ -25,6 +25,7 @@ from bot.content.states import MAX_UPDATE, CaseStates, ChangeRefused, UpdateKind
 from bot.content.sync import ContentSync
 from bot.delivery import Broadcasts
 from bot.delivery.audiences import MessageKind, audience
+from bot.ground.audit import Action, AuditLog
 from bot.ground.clock import Clock
 from bot.ground.settings import Settings
 from bot.pledges.store import Store
@@ -312,6 +313,7 @@ async def command_reload_handler(
     cases: CaseStates,
     content: ContentSync,
     settings: Settings,
+    audit: AuditLog,
 ) -> None:
     """Read the case files again in every process, after checking them; reminders follow."""
     problems = check_content(library.content_dir or settings.content_dir)
@@ -321,4 +323,5 @@ async def command_reload_handler(
         return
     content.seen = await cases.changed()
     await content.reload()
+    await audit.record(Action.reload, message.chat.id)
     await message.answer(renderer.message("reload_done", lang, count=len(library)))

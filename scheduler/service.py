@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
@@ -31,6 +32,7 @@ from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from redis.asyncio import Redis
 
 from bot.content import ACTIONS, Case
+from bot.ground.audit import Action, AuditLog, Who
 from bot.ground.privacy import Pseudonymizer
 from bot.ground.redis_client import sync_client
 from bot.ground.redis_gate import log_failure
@@ -222,6 +224,8 @@ class Scheduler:
         self.reminder_hour = reminder_hour
         self.default_timezone = default_timezone
         self.on_missed = on_missed
+        # Planning and dropping a coordinator's message are recorded; the CLI plans with no pseudonyms (it names nobody).
+        self.audit = AuditLog(redis, pseudonyms or Pseudonymizer(b"the-cli-names-nobody-by-id"), prefix=prefix)
         self.lock_key = prefix + "sched:leader"
         self.seq_key = prefix + "sched:seq"
         self.token = secrets.token_hex(8)
@@ -385,9 +389,13 @@ class Scheduler:
         who = self.pseudonyms.user(chat_id) if self.pseudonyms else str(chat_id)
         return f"later:{who}:{case_id}:{action}"
 
-    async def schedule_broadcast(self, payload: str, audience: str, created_by: int | None, at: dt.datetime) -> str:
+    async def schedule_broadcast(
+        self, payload: str, audience: str, created_by: int | None, at: dt.datetime, *, by: Who | None = None
+    ) -> str:
+        """Plan a coordinator's message for `at`; recorded in the audit log as scheduled by `by` (else `created_by`)."""
         job_id = f"broadcast:{await self.redis.incr(self.seq_key)}"
         await self._off_loop(self._add, job_id, at, "broadcast", payload, audience, created_by)
+        await self.audit.record(Action.schedule, by or created_by, **_what(payload, audience))
         return job_id
 
     def _add(self, job_id: str, at: dt.datetime, kind: str, *args: Any) -> None:
@@ -426,8 +434,14 @@ class Scheduler:
         )
         return sum(self._cancel(job_id) for job_id in wanted)
 
-    async def cancel(self, job_id: str) -> bool:
-        return await self._off_loop(self._cancel, job_id)
+    async def cancel(self, job_id: str, *, by: Who | None = None) -> bool:
+        """Drop a planned job; with `by`, a coordinator's message dropped goes in the audit log."""
+        job = await self._off_loop(self._aps.get_job, job_id) if by is not None else None
+        if not await self._off_loop(self._cancel, job_id):
+            return False
+        if job is not None and job_id.startswith("broadcast:"):
+            await self.audit.record(Action.cancel, by, **_what(job.args[2], job.args[3]))
+        return True
 
     def _cancel(self, job_id: str) -> bool:
         if self._aps.get_job(job_id) is None:
@@ -468,6 +482,14 @@ class Scheduler:
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _what(payload: str, audience: str) -> dict[str, str]:
+    """A planned message's case and text, for the audit log; nothing from a record this code cannot read."""
+    try:
+        return {"case": json.loads(audience).get("case_id") or "", "title": json.loads(payload)["text"]}
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return {}
 
 
 def later_time(now: dt.datetime, after: dt.timedelta, deadline: dt.datetime | None) -> dt.datetime | None:

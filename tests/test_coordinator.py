@@ -253,7 +253,9 @@ async def test_coordinator_composes_previews_and_sends(
     assert await app.broadcasts.progress_message(record.id) == (ADMIN_ID, confirm["message_id"])
     # (By id: when the coordinator is in the audience, the broadcast itself may already follow it.)
     progress_text = next(m["text"] for m in emulator.messages(ADMIN_ID) if m["message_id"] == confirm["message_id"])
-    assert f"Broadcast #{record.id}" in progress_text and "Delivered:" in progress_text
+    # Named by its first line, as coordinators know it (not "Broadcast #1").
+    assert "Broadcast “Good news: Nizomkhon Juraev is safe. Read more”" in progress_text
+    assert "Delivered:" in progress_text
 
     # The running worker delivers it to exactly that audience (the coordinator also has the preview).
     def delivered(chat: int) -> int:
@@ -391,7 +393,7 @@ async def test_pause_resume_and_cancel_a_broadcast(app: App, emulator: BotAPIEmu
     )
     screen = await admin.send("/help")  # any message of the bot's to press on
     answer = await admin.press(screen["message_id"], f"bcs:{bc_id}:refresh")
-    assert f"Broadcast #{bc_id}" in admin.last["text"] and "Delivered: 0 of 3" in admin.last["text"]
+    assert "Broadcast “Later”" in admin.last["text"] and "Delivered: 0 of 3" in admin.last["text"]
 
     answer = await admin.tap_data(f"bcs:{bc_id}:pause")
     assert answer["text"].startswith("⏸") and (await app.broadcasts.progress(bc_id)).state == State.paused
@@ -434,7 +436,7 @@ async def test_chat_reporter_edits_the_progress_message_and_reports_the_end(
         await reporter.progress(progress)
         await reporter.progress(progress)  # unchanged: "message is not modified" is not a problem
     edited = emulator.messages(ADMIN_ID)[-1]
-    assert edited["message_id"] == message["message_id"] and f"Broadcast #{bc_id}" in edited["text"]
+    assert edited["message_id"] == message["message_id"] and "Broadcast “Later”" in edited["text"]
     assert admin.button("Pause", edited)
     assert not [r for r in caplog.records if r.name == "bot.telegram.reporter"]
 
@@ -551,6 +553,9 @@ async def test_coordinators_get_their_commands_in_the_menu(app: App, emulator: B
             "export",
             "update",
             "schedule",
+            "broadcasts",
+            "audit",
+            "coordinators",
             "reload",
             "cancel",
         ], language

@@ -237,7 +237,8 @@ async def test_pause_and_cancel_with_two_processes_under_the_strict_limiter(
         assert cancelled.state == State.cancelled
 
         async def reported() -> bool:
-            return any(f"Broadcast #{second}" in m["message"].get("text", "") for m in emulator.outbox(coordinator))
+            # Named by its first line: "Broadcast “Second alert: strict”".
+            return any("Second alert: strict" in m["message"].get("text", "") for m in emulator.outbox(coordinator))
 
         await wait_until(reported, 15)  # a worker's housekeeping, every few seconds
         await asyncio.sleep(max(0.0, stopped + 3 - time.time()))

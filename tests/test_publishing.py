@@ -121,7 +121,7 @@ async def test_a_cancelled_broadcast_gets_a_final_report(app: App, emulator: Bot
     report = await emulator.wait_for(
         lambda: next((m for m in admin.messages if m.get("text", "").startswith("🏁")), None), timeout=10
     )
-    assert f"#{bc_id}" in report["text"] and "Not sent: 40" in report["text"]
+    assert "Broadcast “News”" in report["text"] and "Not sent: 40" in report["text"]
 
 
 async def test_a_broadcast_left_half_prepared_is_taken_over(app: App, emulator: BotAPIEmulator) -> None:

@@ -33,6 +33,7 @@ from bot.ground.i18n import load_translations
 from bot.ground.privacy import Pseudonymizer, privacy_key
 from bot.ground.redis_client import open_redis
 from bot.ground.redis_gate import RedisGate
+from bot.ground.roles import Roles
 from bot.ground.settings import Settings
 from bot.pledges.store import Store
 from bot.publishing.drafts import Drafts
@@ -130,6 +131,8 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
     pseudonyms = Pseudonymizer(privacy_key(settings))
     store = Store(redis, pseudonyms)
     broadcasts = Broadcasts(redis, pseudonyms)
+    roles = Roles(redis, settings.admin_ids, broadcasts.audit)
+    await roles.refresh(force=True)
     # Above Telegram's free rate every broadcast message must say it is a paid one (0.1 Star each).
     sender = TelegramSender(create_bot(settings, broadcast=True), paid=is_paid(settings.broadcast_rate))
     # Every message to a discreet chat, from any send path, is disguised on the wire (both bots).
@@ -208,6 +211,8 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         cut_updates=CutUpdates(redis, spool=settings.data_dir / "cut-updates.jsonl"),
         discreet=discreet,
         redis_gate=gate,
+        audit=broadcasts.audit,
+        roles=roles,
         menu_missing=set(),  # coordinators whose command menu Telegram refused; publish_profile fills it
     )
     # Outside aiogram's error middleware: a failure on Redis trouble is held and handled again, unseen.
@@ -265,7 +270,8 @@ async def publish_profile(app: App) -> None:
         await bot.set_my_description(description, language_code=lang)
         await bot.set_my_short_description(short, language_code=lang)
     # Those Telegram refused get theirs on their /start (handlers.start.coordinator_menu_handler).
-    app.dispatcher["menu_missing"] = await publish_coordinator_commands(bot, renderer, app.settings.admin_ids)
+    roles: Roles = app.dispatcher["roles"]
+    app.dispatcher["menu_missing"] = await publish_coordinator_commands(bot, renderer, await roles.everyone())
 
 
 @asynccontextmanager

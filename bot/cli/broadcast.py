@@ -16,6 +16,7 @@ from bot.content import Library
 from bot.delivery import Audience, Broadcasts, Payload, Progress, State, UnknownBroadcast
 from bot.delivery.audiences import CHOSEN, chosen
 from bot.delivery.paid import FREE_RATE, NO_STARS, PRICE, Cost, is_paid, stars
+from bot.ground.audit import CLI
 from bot.ground.clock import parse_local_time, utc_now
 from bot.ground.privacy import Pseudonymizer, privacy_key
 from bot.ground.redis_client import open_redis
@@ -168,7 +169,9 @@ async def queue(
             return refused
         if send_at is not None:
             with planner(redis, settings) as scheduler:
-                job_id = await scheduler.schedule_broadcast(Payload(text).to_json(), target.to_json(), None, send_at)
+                job_id = await scheduler.schedule_broadcast(
+                    Payload(text).to_json(), target.to_json(), None, send_at, by=CLI
+                )
             print(job_id)
             print(
                 f"scheduled for {send_at.isoformat(' ', 'minutes')}; its audience is counted then. "
@@ -177,7 +180,7 @@ async def queue(
             )
             return 0
         broadcasts = Broadcasts(redis, Pseudonymizer(privacy_key(settings)))
-        bc_id = await broadcasts.enqueue(Payload(text), target)
+        bc_id = await broadcasts.enqueue(Payload(text), target, by=CLI)
         progress = await broadcasts.progress(bc_id)
     print(bc_id)
     print(
@@ -207,7 +210,7 @@ async def cancel(settings: StoreSettings, bc_id: str | None) -> int:
     async with open_redis(redis_url(settings), settings.data_dir) as redis:
         broadcasts = Broadcasts(redis, Pseudonymizer(b"cancel-needs-no-identities"))
         try:
-            progress = await broadcasts.set_state(bc_id, State.cancelled)
+            progress = await broadcasts.set_state(bc_id, State.cancelled, by=CLI)
         except UnknownBroadcast:
             return fail(f"no broadcast {bc_id!r}")
     print(describe(progress))

@@ -11,6 +11,7 @@ from bot.content import ContentError, Library, Status
 from bot.content.check import check_content, format_report
 from bot.content.states import MAX_UPDATE, CaseStates, ChangeRefused, UpdateKind
 from bot.delivery import Broadcasts
+from bot.ground.audit import CLI, Action, AuditLog
 from bot.ground.clock import utc_now
 from bot.ground.privacy import Pseudonymizer, privacy_key
 from bot.ground.redis_client import open_redis
@@ -38,7 +39,7 @@ async def publish(settings: StoreSettings, case_id: str) -> int:
         # know the case, so that its buttons work from the first tap.
         await CaseStates(redis).changed()
         now = utc_now()
-        bc_id = await announce(broadcasts, make_renderer(settings), case, now, send_at=now.timestamp() + SETTLE)
+        bc_id = await announce(broadcasts, make_renderer(settings), case, now, send_at=now.timestamp() + SETTLE, by=CLI)
         if bc_id is None:
             return fail(
                 f"the alert of {case_id!r} already went out (broadcast {await announced(broadcasts, case_id)}); "
@@ -91,6 +92,7 @@ async def update(
                 deadline=new_deadline,
                 letters_sent=await Store(redis, pseudonyms).letters_sent(case.id),
                 reopen=reopen,
+                by=CLI,
             )
         except ChangeRefused as refused:
             # The chat's own words for it, in English: one rule, one message (bot.content.states.check_change).
@@ -112,6 +114,7 @@ async def reload(settings: StoreSettings) -> int:
         return fail(f"not reloading: {len(problems)} problem(s) in {settings.content_dir}")
     async with open_redis(redis_url(settings), settings.data_dir) as redis:
         await CaseStates(redis).changed()
+        await AuditLog(redis, Pseudonymizer(b"the-cli-names-nobody-by-id")).record(Action.reload, CLI)
     count = len(Library.load(settings.content_dir))
     print(f"running bots reload {count} case(s) within seconds and re-plan their reminders", file=sys.stderr)
     return 0

@@ -1,4 +1,4 @@
-"""The `rrbot` command: run, demo, check, stats, broadcast, publish, update, reload, schedule, import."""
+"""The `rrbot` command: run, demo, check, stats, broadcast, publish, update, reload, schedule, audit, import."""
 
 from __future__ import annotations
 
@@ -133,6 +133,12 @@ def _schedule(args: argparse.Namespace) -> int:
     return asyncio.run(list_jobs(settings, args.arg, as_json=args.json))
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from bot.cli.audit import show
+
+    return asyncio.run(show(load_settings(StoreSettings), limit=args.limit, as_json=args.json))
+
+
 def _import(args: argparse.Namespace) -> int:
     from bot.cli.imports import main_import
 
@@ -183,6 +189,10 @@ def parser() -> argparse.ArgumentParser:
     sch.add_argument("arg", nargs="?", help="list: a case id (optional); cancel: the job id")
     sch.add_argument("--json", action="store_true")
     sch.set_defaults(func=_schedule)
+    aud = sub.add_parser("audit", help="who did what and when: sends, schedules, cases, roles (newest first)")
+    aud.add_argument("--limit", type=int, default=50, help="how many entries (default: 50)")
+    aud.add_argument("--json", action="store_true")
+    aud.set_defaults(func=_audit)
     imp = sub.add_parser(
         "import",
         help="turn an Urgent Action (PDF or text) into a case-file draft DIR/<id>.yaml",

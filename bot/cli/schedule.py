@@ -7,6 +7,7 @@ import sys
 from zoneinfo import ZoneInfo
 
 from bot.cli.broadcast import fail, planner, redis_url
+from bot.ground.audit import CLI
 from bot.ground.redis_client import open_redis
 from bot.ground.settings import StoreSettings
 
@@ -54,7 +55,7 @@ async def cancel_job(settings: StoreSettings, job_id: str | None) -> int:
         return fail("schedule cancel needs an ID (`rrbot schedule list` shows them)")
     async with open_redis(redis_url(settings), settings.data_dir) as redis:
         with planner(redis, settings) as scheduler:
-            if not await scheduler.cancel(job_id):
+            if not await scheduler.cancel(job_id, by=CLI):
                 return fail(f"nothing scheduled as {job_id!r}")
     print(f"cancelled {job_id}")
     return 0

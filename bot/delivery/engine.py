@@ -29,6 +29,7 @@ from redis.asyncio.client import Pipeline
 from bot.delivery.audiences import Audience, AudienceKind, Audiences
 from bot.delivery.models import COUNTERS, Payload, Progress, Purpose, State, pace
 from bot.delivery.scripts import PREPARE_PUSH, TRANSITION
+from bot.ground.audit import Action, AuditLog, Who, title_of
 from bot.ground.privacy import Pseudonymizer
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ class Broadcasts:
         self._transition = redis.register_script(TRANSITION)
         self._push = redis.register_script(PREPARE_PUSH)
         self.audiences = Audiences(redis, pseudonyms, prefix, clock=clock)
+        # Sends and their control are recorded here, so the chat and `rrbot` record alike.
+        self.audit = AuditLog(redis, pseudonyms, prefix=prefix, clock=clock)
 
     def key(self, *parts: object) -> str:
         return self.prefix + ":".join(map(str, parts))
@@ -73,8 +76,13 @@ class Broadcasts:
         created_by: int | None = None,
         send_at: float | None = None,
         purpose: Purpose | None = None,
+        by: Who | None = None,
     ) -> str:
-        """Record a broadcast and copy its audience into its queue; returns its id."""
+        """Record a broadcast and copy its audience into its queue; returns its id.
+
+        A coordinator's own message (no purpose) goes in the audit log as sent by `by`, else by `created_by`;
+        an alert or an update is recorded by bot.publishing as what it is.
+        """
         bc_id = str(await self.redis.incr(self.key("bc", "seq")))
         now = self.clock()
         token = secrets.token_hex(8)
@@ -96,6 +104,9 @@ class Broadcasts:
             pipe.zadd(self.key("bc", "all"), {bc_id: now})
             pipe.set(self.key("bc", bc_id, "preparer"), token, px=PREPARE_LEASE_MS)
             await pipe.execute()
+        if purpose is None:
+            case = audience.case_id or ""
+            await self.audit.record(Action.send, by or created_by, bc=bc_id, case=case, title=payload.text)
         await self.prepare(bc_id, token)
         return bc_id
 
@@ -292,6 +303,8 @@ class Broadcasts:
             now=self.clock(),
             purpose=Purpose.from_json(data.get("purpose")),
             paused_for=(data.get("paused_for") or None) if data["state"] == State.paused.value else None,
+            title=_title(data.get("payload")),
+            former=bool(data.get("former")),
         )
 
     def read_pace(self, pipe: Pipeline) -> None:
@@ -318,19 +331,23 @@ class Broadcasts:
             return sum(await pipe.execute())
 
     # control
-    async def set_state(self, bc_id: str, state: State) -> Progress:
-        """Pause, resume or cancel; a finished broadcast stays as it is."""
-        await self.progress(bc_id)  # raises UnknownBroadcast
+    async def set_state(self, bc_id: str, state: State, *, by: Who | None = None) -> Progress:
+        """Pause, resume or cancel; a finished broadcast stays as it is. With `by`, the change is in the audit log."""
+        before = await self.progress(bc_id)  # raises UnknownBroadcast
+        done: Action | None = None
         if state == State.paused:
             if await self.transition(bc_id, State.paused, State.queued, State.running):
                 await self.redis.hdel(self.key("bc", bc_id), "paused_for")  # a coordinator's: no other reason
+                done = Action.pause
         elif state in (State.running, State.queued):
             # Back to queued: the next worker marks it running again (started_at is kept).
             if await self.transition(bc_id, State.queued, State.paused):
                 await self.redis.hdel(self.key("bc", bc_id), "paused_for")
+                done = Action.resume
         elif state == State.cancelled:
             live = (State.preparing, State.queued, State.running, State.paused)
             if await self.transition(bc_id, State.cancelled, *live, stamp="finished_at", active="rem"):
+                done = Action.cancel
                 async with self.redis.pipeline(transaction=True) as pipe:
                     pipe.delete(
                         self.key("bc", bc_id, "q"),
@@ -340,7 +357,14 @@ class Broadcasts:
                     )
                     pipe.rpush(self.key("bc", "ended"), bc_id)  # a worker sends the final report
                     await pipe.execute()
+        if done is not None and by is not None:
+            case = before.audience.case_id if before.audience else ""
+            await self.audit.record(done, by, bc=bc_id, case=case or "", title=await self.title(bc_id))
         return await self.progress(bc_id)
+
+    async def title(self, bc_id: str) -> str:
+        """The first line of what it sends, as plain text (for a personal one, of its first variant)."""
+        return _title(await self.redis.hget(self.key("bc", bc_id), "payload"))
 
     async def pause_for(self, bc_id: str, reason: str) -> bool:
         """Pause a broadcast that cannot go on by itself (its Stars ran out); True for the one caller that
@@ -364,7 +388,8 @@ class Broadcasts:
         async with self.redis.pipeline(transaction=True) as pipe:
             for bc_id, (created_by, progress_chat) in zip(started, owners):
                 if created_by == str(chat_id):
-                    pipe.hset(self.key("bc", bc_id), "created_by", "")
+                    # Still a coordinator's send, whoever they were (/broadcasts: "former coordinator").
+                    pipe.hset(self.key("bc", bc_id), mapping={"created_by": "", "former": 1})
                 if progress_chat == str(chat_id):
                     pipe.hdel(self.key("bc", bc_id), "progress_chat", "progress_message")
             await pipe.execute()
@@ -410,3 +435,10 @@ class Broadcasts:
     async def progress_message(self, bc_id: str) -> tuple[int, int] | None:
         chat, message = await self.redis.hmget(self.key("bc", bc_id), ["progress_chat", "progress_message"])
         return (int(chat), int(message)) if chat and message else None
+
+
+def _title(payload: str | None) -> str:
+    try:
+        return title_of(Payload.from_json(payload).text) if payload else ""
+    except (ValueError, KeyError, TypeError):
+        return ""

@@ -140,6 +140,8 @@ class Progress:
     now: float = 0.0
     purpose: Purpose | None = None
     paused_for: str | None = None  # why it paused on its own (bot.delivery.paid.NO_STARS); None: by a coordinator
+    title: str = ""  # the first line of its text, plain: what coordinators call it
+    former: bool = False  # its creator used /forget since: a former coordinator's
 
     @property
     def handled(self) -> int:

@@ -9,6 +9,7 @@ Keys (prefix ``rrb:``):
   acted:{case}              set   pseudonyms that pledged anything for the case
   count:{case}              hash  action -> total, never decremented (anonymous aggregates)
   daily:{case}              hash  "YYYY-MM-DD:action" -> total
+  hourly:{case}             hash  hour (unix seconds // 3600) -> pledges of any action: what a broadcast moved
 
 Per official (letter, email, fax), cluster-ready: the keys of one case share the hash tag {case:<id>}:
   {case:<id>}:pledged:<action>:<official>   set   pseudonyms that pledged this action to this official
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -39,6 +41,7 @@ if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
   local total = redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
   redis.call('HINCRBY', KEYS[3], ARGV[3] .. ':' .. ARGV[2], 1)
   redis.call('SADD', KEYS[4], ARGV[1])
+  redis.call('HINCRBY', KEYS[5], ARGV[4], 1)
   return {1, total}
 end
 return {0, tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')}
@@ -304,9 +307,21 @@ class Store:
             self.key("count", case_id),
             self.key("daily", case_id),
             self.key("acted", case_id),
+            self.key("hourly", case_id),
         ]
-        counted, total = await self._pledge(keys=keys, args=[who, action, day])
+        hour = int(time.time() // 3600)
+        counted, total = await self._pledge(keys=keys, args=[who, action, day, hour])
         return PledgeResult(bool(counted), int(total), official_counted, official_total, int(people))
+
+    async def pledges_between(self, case_ids: Iterable[str], start: float, hours: int = 24) -> int:
+        """Pledges of any action for these cases in the `hours` whole hours from the one `start` falls in."""
+        first = int(start // 3600)
+        fields = [str(h) for h in range(first, first + hours)]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for case_id in case_ids:
+                pipe.hmget(self.key("hourly", case_id), fields)
+            replies = await pipe.execute()
+        return sum(int(n) for counts in replies for n in counts if n)
 
     async def official_totals(self, case_id: str) -> dict[str, dict[str, int]]:
         """Pledges per official: official id -> action -> total (only those with any)."""

@@ -16,6 +16,7 @@ from bot.content import Case, Status
 from bot.content.states import CaseStates, CaseUpdate, UpdateKind, check_change, overlay, state_changes
 from bot.delivery import Broadcasts, Payload, Purpose
 from bot.delivery.audiences import MessageKind, audience
+from bot.ground.audit import Action, Who
 from bot.ground.i18n import load_translations
 from bot.ground.settings import StoreSettings
 from bot.render import Renderer, Screen
@@ -73,6 +74,7 @@ async def announce(
     *,
     created_by: int | None = None,
     send_at: float | None = None,
+    by: Who | None = None,
 ) -> str | None:
     """Queue the alert of a newly published case for its audience; None when it already went out.
 
@@ -101,6 +103,7 @@ async def announce(
         await broadcasts.redis.delete(mark)  # nothing went out: publishing again may retry
         raise
     await broadcasts.redis.set(mark, bc_id)
+    await broadcasts.audit.record(Action.publish, by or created_by, case=case.id, bc=bc_id, title=ua_reference(case))
     logger.info("Alert of case %r queued as broadcast %r", case.id, bc_id)
     return bc_id
 
@@ -124,6 +127,7 @@ async def publish_update(
     created_by: int | None = None,
     number: int | None = None,
     reopen: bool = False,
+    by: Who | None = None,
 ) -> tuple[CaseUpdate, str]:
     """Record an update of a case and queue it for the case's followers; returns it and its broadcast id.
 
@@ -155,6 +159,10 @@ async def publish_update(
         audience(UPDATE_MESSAGES[kind], case.id),
         created_by=created_by,
         purpose=Purpose("update", ua_reference(case), update.number),
+    )
+    action = Action.close if kind == UpdateKind.closed else Action.update
+    await broadcasts.audit.record(
+        action, by or created_by, case=case.id, bc=bc_id, title=f"{ua_reference(case)}: {text}"
     )
     logger.info("Update %d of case %r queued as broadcast %r", update.number, case.id, bc_id)
     return update, bc_id

@@ -48,6 +48,11 @@ _OTHER_VERBS: dict[str, tuple[str, ...]] = {
     "bcd": (r"send|cancel", r"[0-9a-f]{8}"),  # the previewed draft: send it or drop it
     "bcs": (r"\d{1,12}", r"pause|resume|cancel|stop|refresh"),  # a broadcast under way
     "bcw": (r"[0-9a-f]{8}",),  # the previewed draft: send it later
+    # coordinators: history, audit and roles
+    "bch": (r"\d{1,5}",),  # /broadcasts: the page starting at this many sends back
+    "bco": (r"\d{1,12}",),  # /broadcasts: open one send's progress view (any coordinator may pause or stop it)
+    "aud": (r"o|n", r"\d{1,15}-\d{1,10}"),  # /audit: the page older (o) or newer (n) than this entry
+    "crd": (r"add|list|rm", r"\d{0,15}"),  # /coordinators: ask for someone to add, the list, remove one
     # coordinators: an update of a case
     "upc": (_CASE,),  # which case
     "upk": (r"news|extended|closed", r"r?"),  # what it changes; r: reopen the closed case

@@ -70,6 +70,9 @@ class CoordinatorScreens(CaseScreens, TextScreens):
             ("export", _("Figures as a CSV file")),
             ("update", _("Post an update of a case")),
             ("schedule", _("What is scheduled, and when")),
+            ("broadcasts", _("Recent sends and how they went")),
+            ("audit", _("Who did what, and when")),
+            ("coordinators", _("Who coordinates; owners add and remove")),
             ("reload", _("Read the case files again")),
             ("cancel", _("Stop an import, a broadcast or an update")),
         ]
@@ -115,14 +118,20 @@ class CoordinatorScreens(CaseScreens, TextScreens):
         rows.append([Button(label("⬅️", _("Back")), callback=encode("bca", "menu"))])
         return Screen(self._render("ui/bc_pick_language.html.j2", lang), rows)
 
-    def audience_name(self, lang: str, kind: str, case: Case | None = None, language: str | None = None) -> str:
-        """The audience in words: "everyone", "subscribers of “…” who have not acted yet", ..."""
+    def audience_name(
+        self, lang: str, kind: str, case: Case | None = None, language: str | None = None, *, case_id: str | None = None
+    ) -> str:
+        """The audience in words: "everyone", "subscribers of “…” who have not acted yet", ...
+
+        `case_id` names a case no longer in the files (an old send in /broadcasts)."""
         _ = self._gettext(lang)
-        title = f"{self._title(case, lang, 80)} ({ua_reference(case)})" if case else ""
+        title = f"{self._title(case, lang, 80)} ({ua_reference(case)})" if case else (case_id or "")
         if kind == "case":
             return _("subscribers of “%(case)s”") % {"case": title}
         if kind == "not-acted":
             return _("subscribers of “%(case)s” who have not acted yet") % {"case": title}
+        if kind == "not-written":
+            return _("subscribers of “%(case)s” who have not written yet") % {"case": title}
         if language:
             return _("everyone whose bot language is %(language)s") % {"language": language_name(language, lang)}
         return _("everyone")
@@ -186,6 +195,7 @@ class CoordinatorScreens(CaseScreens, TextScreens):
         return {
             "number": progress.id,
             "purpose": getattr(progress, "purpose", None),  # what it carries: an alert, an update, a reminder
+            "title": getattr(progress, "title", ""),  # a plain message's first line: how coordinators know it
             "state": self._state_name(state, lang),
             "finished": state in ("done", "cancelled"),
             "total": progress.total,
