@@ -15,6 +15,7 @@ from bot.ground.audit import AuditLog
 from bot.ground.discreet import DiscreetChats
 from bot.ground.roles import Roles
 from bot.pledges.store import Store, UserPrefs
+from bot.publishing.drafts import MessageDrafts
 from bot.render import Renderer
 from bot.render.callbacks import Callback
 from bot.telegram.replay import CutUpdates
@@ -176,6 +177,7 @@ async def forget_confirmed_handler(
     discreet: DiscreetChats,
     audit: AuditLog,
     roles: Roles,
+    drafts: MessageDrafts,
 ) -> None:
     """Erase everything about the user, keeping only anonymous totals."""
     if cb.args[0] == "no":
@@ -193,6 +195,7 @@ async def forget_confirmed_handler(
     # the role an owner gave them: it holds their Telegram id. Owners stay owners: they are in the settings.
     await audit.forget(query.from_user.id)
     await roles.remove(query.from_user.id, by=None)
+    await drafts.forget(query.from_user.id)
     pending = await discreet.forget(query.from_user.id)
     await show(query, renderer.screen("forgotten", lang))
     await toast(query)

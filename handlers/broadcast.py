@@ -29,6 +29,7 @@ from bot.ground.clock import Clock, parse_local_time
 from bot.ground.redis_gate import no_retry_from_here
 from bot.ground.settings import Settings
 from bot.pledges.store import Store
+from bot.publishing.drafts import MessageDrafts
 from bot.render import Renderer, Screen
 from bot.render.callbacks import Callback
 from bot.render.markup import MAX_CAPTION, MAX_MESSAGE
@@ -69,10 +70,13 @@ async def settle_draft(
     renderer: Renderer,
     redis: Redis,
     store: Store,
+    drafts: MessageDrafts | None = None,
 ) -> bool:
     """Cancel, or take, a previewed draft (a broadcast, an update): True for the one tap that sends it."""
     if op == "cancel":
         await state.clear()
+        if drafts is not None:  # a message discarded: not a draft to come back to
+            await drafts.drop(query.from_user.id, token)
         await show(query, renderer.screen(discarded, lang))
         await toast(query)
         return False
@@ -81,6 +85,8 @@ async def settle_draft(
         await toast(query, renderer.stale_toast(lang))
         return False
     no_retry_from_here()  # taken: run again, this update would find it taken and send nothing
+    if drafts is not None:
+        await drafts.drop(query.from_user.id, token)
     await state.clear()
     # Answered first: queueing a large audience or recording an update can take a few seconds.
     await toast(query, renderer.toast("bc_control", lang, op="sent"))
@@ -96,11 +102,14 @@ def _length(text: str) -> int:
 
 
 @router.message(Command("cancel", ignore_case=True))
-async def command_cancel_handler(message: Message, state: FSMContext, lang: str, renderer: Renderer) -> None:
+async def command_cancel_handler(
+    message: Message, state: FSMContext, lang: str, renderer: Renderer, drafts: MessageDrafts
+) -> None:
     """Leave the broadcast being composed, at any step."""
     if await state.get_state() is None:
         await message.answer(renderer.message("bc_nothing_to_cancel", lang))
         return
+    await drafts.drop(message.chat.id, (await state.get_data()).get("token"))  # discarded: no draft kept
     await state.clear()
     await message.answer(renderer.message("bc_discarded", lang))
 
@@ -125,7 +134,9 @@ async def composing_left_by_command_handler(message: Message, state: FSMContext)
 # states keep the two apart, so neither handler needs to come first. A photo still replaces the draft.
 @router.message(StateFilter(BroadcastForm.text, BroadcastForm.audience), F.photo | (F.text & ~F.text.startswith("/")))
 @router.message(BroadcastForm.when, F.photo)
-async def broadcast_message_handler(message: Message, state: FSMContext, lang: str, renderer: Renderer) -> None:
+async def broadcast_message_handler(
+    message: Message, state: FSMContext, lang: str, renderer: Renderer, drafts: MessageDrafts, clock: Clock
+) -> None:
     """The message to send (a new one replaces the draft): check its length, then ask for the audience."""
     photo = max(message.photo, key=lambda size: size.width * size.height).file_id if message.photo else None
     plain = message.text or message.caption or ""
@@ -137,6 +148,8 @@ async def broadcast_message_handler(message: Message, state: FSMContext, lang: s
     await state.set_state(BroadcastForm.audience)
     # html_text keeps the bold, italics and links the coordinator typed.
     await state.set_data({"text": message.html_text if plain else "", "photo": photo, "token": token})
+    # Kept a week as a draft (/drafts): another command, or a day away, does not lose it.
+    await drafts.save(message.chat.id, token, await state.get_data(), at=clock().timestamp())
     await send(message, renderer.broadcast_audience_picker(lang, token))
 
 
@@ -264,6 +277,7 @@ async def draft_handler(
     broadcasts: Broadcasts,
     store: Store,
     redis: Redis,
+    drafts: MessageDrafts,
 ) -> None:
     """Send the previewed draft to its audience, or drop it."""
     op, token = cb.args
@@ -271,7 +285,10 @@ async def draft_handler(
     if data.get("token") != token or (op == "send" and not data.get("audience")):
         await toast(query, renderer.stale_toast(lang))
         return
-    if not await settle_draft(query, state, op, token, "bcdraft", "bc_discarded", lang, renderer, redis, store):
+    settled = await settle_draft(
+        query, state, op, token, "bcdraft", "bc_discarded", lang, renderer, redis, store, drafts
+    )
+    if not settled:
         return
     payload = Payload(data["text"], data.get("photo"))
     bc_id = await broadcasts.enqueue(payload, Audience.from_json(data["audience"]), created_by=query.from_user.id)
@@ -306,6 +323,7 @@ async def broadcast_when_handler(
     clock: Clock,
     store: Store,
     redis: Redis,
+    drafts: MessageDrafts,
 ) -> None:
     """The time: schedule the draft; its audience is counted when it goes out."""
     zone = settings.default_timezone
@@ -320,6 +338,7 @@ async def broadcast_when_handler(
         return
     no_retry_from_here()  # taken: run again, this update would find it taken and schedule nothing
     assert message.from_user is not None, "a private chat message always has a sender"
+    await drafts.drop(message.chat.id, data.get("token"))
     await scheduler.schedule_broadcast(
         Payload(data["text"], data.get("photo")).to_json(), data["audience"], message.from_user.id, at
     )

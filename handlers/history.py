@@ -1,4 +1,5 @@
-"""Coordinators: what went out (/broadcasts), who did what (/audit), and who coordinates (/coordinators).
+"""Coordinators: what went out (/broadcasts), messages not sent yet (/drafts), who did what (/audit), and who
+coordinates (/coordinators).
 
 Any coordinator opens any send from /broadcasts and may pause or stop it there, whoever sent it (the
 progress view's buttons are handlers/broadcast.py's). Owners (ADMIN_IDS) add a coordinator by choosing
@@ -29,13 +30,15 @@ from aiogram.types import (
 
 from bot.content import Library
 from bot.delivery import Broadcasts, UnknownBroadcast
-from bot.ground.audit import AuditLog
+from bot.ground.audit import AuditLog, title_of
 from bot.ground.roles import Roles
 from bot.pledges.store import Store
+from bot.publishing.drafts import MessageDrafts
 from bot.publishing.history import recent_sends
 from bot.render import Renderer, Screen
 from bot.render.callbacks import Callback
 from bot.telegram.keyboards import markup
+from handlers.broadcast import BroadcastForm
 from handlers.filters import Cb, IsOwner
 from handlers.start import publish_coordinator_commands
 from handlers.ui import send, show, toast
@@ -57,18 +60,32 @@ class CoordinatorForm(StatesGroup):
 
 
 async def _sends(
-    offset: int, lang: str, broadcasts: Broadcasts, store: Store, library: Library, renderer: Renderer
+    user_id: int,
+    offset: int,
+    lang: str,
+    broadcasts: Broadcasts,
+    store: Store,
+    library: Library,
+    renderer: Renderer,
+    drafts: MessageDrafts,
 ) -> Screen:
     page = await recent_sends(broadcasts, store, library.ids(), offset=offset, size=SENDS_PAGE)
-    return renderer.sends_page(lang, page, {c.id: c for c in library.all()}, SENDS_PAGE)
+    kept = len(await drafts.all(user_id))
+    return renderer.sends_page(lang, page, {c.id: c for c in library.all()}, SENDS_PAGE, drafts=kept)
 
 
 @router.message(Command("broadcasts", ignore_case=True))
 async def command_broadcasts_handler(
-    message: Message, lang: str, broadcasts: Broadcasts, store: Store, library: Library, renderer: Renderer
+    message: Message,
+    lang: str,
+    broadcasts: Broadcasts,
+    store: Store,
+    library: Library,
+    renderer: Renderer,
+    drafts: MessageDrafts,
 ) -> None:
     """Recent sends: what, who, when, to whom, how it went, and the actions that followed."""
-    await send(message, await _sends(0, lang, broadcasts, store, library, renderer))
+    await send(message, await _sends(message.chat.id, 0, lang, broadcasts, store, library, renderer, drafts))
 
 
 @router.callback_query(Cb("bch"))
@@ -80,9 +97,11 @@ async def sends_page_handler(
     store: Store,
     library: Library,
     renderer: Renderer,
+    drafts: MessageDrafts,
 ) -> None:
     """Older or newer sends."""
-    await show(query, await _sends(int(cb.args[0]), lang, broadcasts, store, library, renderer))
+    offset = int(cb.args[0])
+    await show(query, await _sends(query.from_user.id, offset, lang, broadcasts, store, library, renderer, drafts))
     await toast(query)
 
 
@@ -99,6 +118,44 @@ async def send_open_handler(
     assert query.bot is not None, "aiogram binds the bot to every event it delivers"
     screen = renderer.broadcast_progress(progress, lang)
     await query.bot.send_message(query.from_user.id, screen.text, reply_markup=markup(screen))
+    await toast(query)
+
+
+# --- /drafts -----------------------------------------------------------------------------------------
+
+
+@router.message(Command("drafts", ignore_case=True))
+async def command_drafts_handler(message: Message, lang: str, renderer: Renderer, drafts: MessageDrafts) -> None:
+    """The messages this coordinator wrote in /broadcast and did not send or cancel."""
+    await send(message, renderer.drafts_screen(lang, await drafts.all(message.chat.id)))
+
+
+@router.callback_query(Cb("drf"))
+async def draft_open_handler(
+    query: CallbackQuery, cb: Callback, state: FSMContext, lang: str, renderer: Renderer, drafts: MessageDrafts
+) -> None:
+    """Resume a draft where the composer asks for its audience; delete one; or the list."""
+    op, token = cb.args
+    user_id = query.from_user.id
+    data = await drafts.get(user_id, token) if token else None
+    if op == "list" or (op == "drop" and data is not None):
+        if op == "drop":
+            await drafts.drop(user_id, token)
+        await show(query, renderer.drafts_screen(lang, await drafts.all(user_id)))
+        await toast(query)
+        return
+    if data is None:  # sent, cancelled or expired meanwhile
+        await show(query, renderer.drafts_screen(lang, await drafts.all(user_id)))
+        await toast(query, renderer.stale_toast(lang))
+        return
+    # As the composer left it once the message was in (its own data, whatever it holds): next, the audience.
+    await state.set_state(BroadcastForm.audience)
+    await state.set_data(data)
+    assert query.bot is not None, "aiogram binds the bot to every event it delivers"
+    title = title_of(str(data.get("text") or "")) or "…"
+    await query.bot.send_message(user_id, renderer.message("drafts_resumed", lang, title=title))
+    picker = renderer.broadcast_audience_picker(lang, token)
+    await query.bot.send_message(user_id, picker.text, reply_markup=markup(picker))
     await toast(query)
 
 

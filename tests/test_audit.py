@@ -57,8 +57,8 @@ async def people(app: App, emulator: BotAPIEmulator, lang: str) -> tuple[Activis
     return owner, coord
 
 
-def share(emulator: BotAPIEmulator, owner: Activist, user_id: int, first_name: str) -> None:
-    """The owner picks a person with Telegram's user picker: the client sends users_shared."""
+def from_client(emulator: BotAPIEmulator, owner: Activist, **content: object) -> None:
+    """A message as the owner's Telegram client sends it, with what it carries (a shared user, a forward)."""
     emulator.queue_update(
         {
             "message": {
@@ -66,9 +66,16 @@ def share(emulator: BotAPIEmulator, owner: Activist, user_id: int, first_name: s
                 "from": {"id": owner.user_id, "is_bot": False, "first_name": owner.first_name},
                 "chat": {"id": owner.user_id, "type": "private", "first_name": owner.first_name},
                 "date": int(time.time()),
-                "users_shared": {"request_id": 1, "users": [{"user_id": user_id, "first_name": first_name}]},
+                **content,
             }
         }
+    )
+
+
+def share(emulator: BotAPIEmulator, owner: Activist, user_id: int, first_name: str) -> None:
+    """The owner picks a person with Telegram's user picker: the client sends users_shared."""
+    from_client(
+        emulator, owner, users_shared={"request_id": 1, "users": [{"user_id": user_id, "first_name": first_name}]}
     )
 
 
@@ -172,3 +179,96 @@ async def cli(settings: Settings, redis_url: str, *args: str) -> subprocess.Comp
     )
     run = functools.partial(subprocess.run, capture_output=True, text=True, timeout=60, env=env, cwd=ROOT)
     return await asyncio.to_thread(run, [sys.executable, "-m", "bot.cli", *args])
+
+
+def forward(emulator: BotAPIEmulator, owner: Activist, origin: dict) -> None:
+    """The owner forwards a message someone wrote: Telegram says who, unless their privacy settings hide it."""
+    from_client(emulator, owner, forward_origin={**origin, "date": int(time.time()) - 60}, text="see you at the vigil")
+
+
+async def answer_to(emulator: BotAPIEmulator, owner: Activist, act: object) -> str:
+    before = len(emulator.outbox(owner.user_id))
+    act()  # type: ignore[operator]
+    await emulator.wait_for(lambda: len(emulator.outbox(owner.user_id)) > before)
+    await emulator.wait_idle()
+    return emulator.messages(owner.user_id)[before - len(emulator.outbox(owner.user_id))]["text"]
+
+
+async def test_owner_adds_by_a_forwarded_message_or_an_id_and_removes_and_a_coordinator_cannot(
+    app: App, emulator: BotAPIEmulator
+) -> None:
+    renderer, roles = app.renderer, app.dispatcher["roles"]
+    owner = Activist(emulator, ADMIN_ID, "Olga", "en")
+    vera = Activist(emulator, 62_010, "Vera", "en")
+    await owner.send("/coordinators")
+    await owner.tap_data("crd:add")
+
+    hidden = await answer_to(
+        emulator, owner, lambda: forward(emulator, owner, {"type": "hidden_user", "sender_user_name": "V"})
+    )
+    assert hidden == renderer.message("crd_hidden", "en")
+    user = {"id": vera.user_id, "is_bot": False, "first_name": "Vera", "last_name": "K."}  # as Olga's client shows her
+    await answer_to(emulator, owner, lambda: forward(emulator, owner, {"type": "user", "sender_user": user}))
+    assert await roles.is_coordinator(vera.user_id)
+    assert "Vera K." in owner.last["text"] and owner.button("Remove Vera K.")
+
+    await owner.tap_data("crd:add")
+    assert (await owner.send("my friend")).get("text") == renderer.message("crd_not_a_person", "en")
+    await owner.send("62011")
+    assert await roles.is_coordinator(62_011) and "id 62011" in owner.last["text"]
+
+    # A coordinator sees who coordinates, and cannot add or remove anyone, even with a forged tap.
+    listing = await vera.send("/coordinators")
+    assert "Olga" in listing["text"] and not vera.buttons(listing)
+    for data in ("crd:add:", "crd:rm:62011"):
+        answer = await vera.press(listing["message_id"], data)
+        assert answer.get("text") == renderer.stale_toast("en").text, data
+    assert await roles.is_coordinator(62_011)
+
+    # The owner removes Vera (named as Telegram showed her when she last wrote): her commands are gone at once.
+    listing = await owner.send("/coordinators")
+    answer = await owner.tap("Remove Vera", listing)
+    assert answer["text"] == "Vera is no longer a coordinator."
+    assert not await roles.is_coordinator(vera.user_id)
+    assert "Vera" not in owner.last["text"]
+    assert (await vera.send("/coordinators"))["text"] != listing["text"], "the command no longer exists for her"
+    audit = visible_text((await owner.send("/audit"))["text"])
+    labels = {action: name for action, (_, name) in renderer.action_labels("en").items()}
+    removed = next(b for b in audit.split("\n\n") if labels[Action.role_remove] in b)
+    assert "Vera" in removed and "Olga" in removed
+    assert audit.count(labels[Action.role_add]) == 2
+
+
+async def test_a_draft_survives_another_command_and_is_resumed_and_sent(app: App, emulator: BotAPIEmulator) -> None:
+    owner = Activist(emulator, ADMIN_ID, "Olga", "en")
+    for user in PEOPLE[:3]:
+        emulator.add_user(user, first_name=f"A{user}")
+        await app.store.start(user)
+    await owner.send("/broadcast")
+    await owner.send("Letters needed by Friday\nDetails inside.")
+    await owner.send("/audit")  # another command: the composer lets the message go, the draft stays
+    listing = await owner.send("/drafts")
+    assert "Letters needed by Friday" in listing["text"]
+    await owner.tap_data("drf:open:", listing)
+    assert owner.button("Everyone"), "back where the composer asks for the audience"
+    await owner.tap_data("bca:all")
+    await owner.tap_data("bcd:send")
+    sent = (await app.broadcasts.recent(1))[0]
+    assert (await app.broadcasts.payload(sent.id)).text == "Letters needed by Friday\nDetails inside."
+    assert "Letters needed by Friday" not in (await owner.send("/drafts"))["text"], "sent: no longer a draft"
+
+    # Cancel drops a draft; /broadcasts offers the drafts there are.
+    await owner.send("/broadcast")
+    await owner.send("Second thoughts")
+    assert "Second thoughts" in (await owner.send("/drafts"))["text"]
+    await owner.send("/broadcast")
+    await owner.send("Kept for later")
+    await owner.tap_data("bcd:cancel")
+    drafts = (await owner.send("/drafts"))["text"]
+    assert "Kept for later" not in drafts and "Second thoughts" in drafts
+    sends = await owner.send("/broadcasts")
+    assert "Letters needed by Friday" in sends["text"]
+    await owner.tap_data("drf:list", sends)
+    assert "Second thoughts" in owner.last["text"]
+    await owner.tap_data("drf:drop:")
+    assert "Second thoughts" not in owner.last["text"]

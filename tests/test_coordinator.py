@@ -554,6 +554,7 @@ async def test_coordinators_get_their_commands_in_the_menu(app: App, emulator: B
             "update",
             "schedule",
             "broadcasts",
+            "drafts",
             "audit",
             "coordinators",
             "reload",

@@ -36,7 +36,7 @@ from bot.ground.redis_gate import RedisGate
 from bot.ground.roles import Roles
 from bot.ground.settings import Settings
 from bot.pledges.store import Store
-from bot.publishing.drafts import Drafts
+from bot.publishing.drafts import Drafts, MessageDrafts
 from bot.publishing.import_flow import Importer
 from bot.render import Renderer
 from bot.telegram.discreet import DiscreetRequests, sweep
@@ -212,6 +212,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         discreet=discreet,
         redis_gate=gate,
         audit=broadcasts.audit,
+        drafts=MessageDrafts(redis, pseudonyms),
         roles=roles,
         menu_missing=set(),  # coordinators whose command menu Telegram refused; publish_profile fills it
     )

@@ -1,4 +1,5 @@
-"""Drafts between the import and the Publish tap, in Redis so that any bot process can finish them.
+"""Drafts between the import and the Publish tap, in Redis so that any bot process can finish them; and the
+coordinators' messages written in /broadcast and not sent (MessageDrafts).
 
 A draft is the YAML text and what the importer reported about it. Pasted Urgent Actions arrive
 in parts (Telegram splits long messages), which collect under the draft's token until read.
@@ -13,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 from redis.asyncio import Redis
 
+from bot.ground.privacy import Pseudonymizer
 from bot.importer.case_yaml import case_data, render, validation_problems
 from bot.importer.notes import from_data, to_data
 from bot.importer.parse import parse_ua
@@ -115,3 +117,71 @@ def make_draft(text: str, source: str) -> Draft:
         uncertain=[*parsed.uncertain, *invalid],
         country=parsed.country,
     )
+
+
+class MessageDrafts:
+    """A coordinator's messages written in /broadcast and not sent yet: kept a week, listed by /drafts, resumed there.
+
+    Saved as the composer holds them (its conversation data), under the draft's token: whatever the composer
+    keeps, it gets back. Keyed by the coordinator's pseudonym; /forget drops them.
+    """
+
+    TTL = 7 * 24 * 3600
+    MAX = 20  # drafts kept per coordinator: the oldest go
+
+    def __init__(self, redis: Redis, pseudonyms: Pseudonymizer, prefix: str = "rrb:") -> None:
+        self.redis = redis
+        self.pseudonyms = pseudonyms
+        self.prefix = prefix
+
+    def key(self, user_id: int) -> str:
+        return f"{self.prefix}bcdrafts:{self.pseudonyms.user(user_id)}"
+
+    async def save(self, user_id: int, token: str, data: dict, *, at: float) -> None:
+        key = self.key(user_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, token, json.dumps({"data": data, "at": at}, ensure_ascii=False))
+            pipe.expire(key, self.TTL)
+            pipe.hlen(key)
+            *_, size = await pipe.execute()
+        if size > self.MAX:
+            for old in await self.all(user_id):
+                if size <= self.MAX:
+                    break
+                if old.token != token:
+                    await self.drop(user_id, old.token)
+                    size -= 1
+
+    async def get(self, user_id: int, token: str) -> dict | None:
+        raw = await self.redis.hget(self.key(user_id), token)
+        return json.loads(raw)["data"] if raw else None
+
+    async def all(self, user_id: int) -> list[SavedMessage]:
+        """Oldest first."""
+        found = []
+        for token, raw in (await self.redis.hgetall(self.key(user_id))).items():
+            try:
+                saved = json.loads(raw)
+                found.append(SavedMessage(token, saved["data"], float(saved["at"])))
+            except (ValueError, KeyError, TypeError):
+                logger.warning("Unreadable message draft %r dropped", token)
+                await self.redis.hdel(self.key(user_id), token)
+        return sorted(found, key=lambda s: s.at)
+
+    async def drop(self, user_id: int, token: str | None) -> None:
+        if token:
+            await self.redis.hdel(self.key(user_id), token)
+
+    async def forget(self, user_id: int) -> None:
+        await self.redis.delete(self.key(user_id))
+
+
+@dataclass(frozen=True)
+class SavedMessage:
+    token: str
+    data: dict  # the composer's conversation data: its text (first), photo, parts, languages...
+    at: float
+
+    @property
+    def text(self) -> str:
+        return str(self.data.get("text") or "")

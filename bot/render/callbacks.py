@@ -53,6 +53,10 @@ _OTHER_VERBS: dict[str, tuple[str, ...]] = {
     "bco": (r"\d{1,12}",),  # /broadcasts: open one send's progress view (any coordinator may pause or stop it)
     "aud": (r"o|n", r"\d{1,15}-\d{1,10}"),  # /audit: the page older (o) or newer (n) than this entry
     "crd": (r"add|list|rm", r"\d{0,15}"),  # /coordinators: ask for someone to add, the list, remove one
+    "drf": (
+        r"open|drop|list",
+        r"[0-9a-f]{8}|",
+    ),  # /drafts: resume a message written and not sent, delete it  # /coordinators: ask for someone to add, the list, remove one
     # coordinators: an update of a case
     "upc": (_CASE,),  # which case
     "upk": (r"news|extended|closed", r"r?"),  # what it changes; r: reopen the closed case

@@ -71,6 +71,7 @@ class CoordinatorScreens(CaseScreens, TextScreens):
             ("update", _("Post an update of a case")),
             ("schedule", _("What is scheduled, and when")),
             ("broadcasts", _("Recent sends and how they went")),
+            ("drafts", _("Messages you wrote and did not send")),
             ("audit", _("Who did what, and when")),
             ("coordinators", _("Who coordinates; owners add and remove")),
             ("reload", _("Read the case files again")),

@@ -9,7 +9,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from bot.content.models import Case
-from bot.ground.audit import ACTIONS, BOT, CLI, Action, Entry, Page
+from bot.ground.audit import ACTIONS, BOT, CLI, Action, Entry, Page, title_of
 from bot.render.callbacks import encode
 from bot.render.cases import label
 from bot.render.coordinator import CoordinatorScreens
@@ -19,6 +19,7 @@ from bot.render.screen import Button, Screen
 from bot.render.updates import LifecycleScreens
 
 if TYPE_CHECKING:
+    from bot.publishing.drafts import SavedMessage
     from bot.publishing.history import SentPage
 
 BUTTON_TITLE = 32  # characters of a send's title on its button
@@ -97,7 +98,7 @@ class HistoryScreens(LifecycleScreens, CoordinatorScreens):
 
     # --- /broadcasts ----------------------------------------------------------------------------------
 
-    def sends_page(self, lang: str, page: SentPage, cases: dict[str, Case], size: int) -> Screen:
+    def sends_page(self, lang: str, page: SentPage, cases: dict[str, Case], size: int, *, drafts: int = 0) -> Screen:
         """Recent sends, newest first: title, who, when, audience, outcome, pledges after; a button to open each."""
         _ = self._gettext(lang)
         rows: list[dict[str, Any]] = []
@@ -137,7 +138,32 @@ class HistoryScreens(LifecycleScreens, CoordinatorScreens):
             paging.append(Button(label("➡️", _("Older")), callback=encode("bch", page.offset + size)))
         if paging:
             buttons.append(paging)
+        if drafts:
+            buttons.append(
+                [
+                    Button(
+                        label("📝", _("My drafts (%(count)s)") % {"count": drafts}), callback=encode("drf", "list", "")
+                    )
+                ]
+            )
         return Screen(self._render("ui/sends.html.j2", lang, sends=rows, zone=self.default_timezone), buttons)
+
+    # --- /drafts --------------------------------------------------------------------------------------
+
+    def drafts_screen(self, lang: str, drafts: list[SavedMessage]) -> Screen:
+        """A coordinator's messages written and not sent, newest first: Resume or Delete each."""
+        _ = self._gettext(lang)
+        rows, buttons = [], []
+        for number, draft in enumerate(reversed(drafts), 1):
+            title = title_of(draft.text) or _("(a photo without a caption)")
+            rows.append({"n": number, "title": title, "when": self._at(draft.at, lang)})
+            buttons.append(
+                [
+                    Button(f"✏️ {number}. {shorten(title, BUTTON_TITLE)}", callback=encode("drf", "open", draft.token)),
+                    Button(label("🗑", _("Delete")), callback=encode("drf", "drop", draft.token)),
+                ]
+            )
+        return Screen(self._render("ui/drafts.html.j2", lang, drafts=rows, zone=self.default_timezone), buttons)
 
     # --- /coordinators ---------------------------------------------------------------------------------
 
