@@ -114,10 +114,17 @@ async def test_owner_adds_a_coordinator_sees_and_stops_their_send_and_the_audit_
     await coord.tap_data("bcd:send")
     bc_id = (await app.broadcasts.recent(1))[0].id
 
+    async def started() -> bool:
+        return (await app.broadcasts.progress(bc_id)).started_at is not None
+
+    await emulator.wait_for(started)
+    await app.store.pledge(PEOPLE[0], "ua-84-11", "letter")  # someone acted on it
+
     # The owner finds it in /broadcasts: its first line, who, to whom; opens it and stops it.
     sends = await owner.send("/broadcasts")
     assert "Vigil on Friday at the embassy" in sends["text"] and "Broadcast #" not in sends["text"]
     assert "Boris" in sends["text"] and renderer.audience_name(lang, "all") in sends["text"]
+    assert "✍️" in sends["text"] and visible_text(sends["text"]).split("✍️")[1].split("\n")[0].strip().endswith("1")
     await owner.tap_data(f"bco:{bc_id}")
     view = owner.last
     await owner.tap_data(f"bcs:{bc_id}:cancel", view)
@@ -272,3 +279,23 @@ async def test_a_draft_survives_another_command_and_is_resumed_and_sent(app: App
     assert "Second thoughts" in owner.last["text"]
     await owner.tap_data("drf:drop:")
     assert "Second thoughts" not in owner.last["text"]
+
+
+async def test_audit_pages_older_and_newer(app: App, emulator: BotAPIEmulator) -> None:
+    owner = Activist(emulator, ADMIN_ID, "Olga", "en")
+    for n in range(1, 24):
+        await app.broadcasts.audit.record(Action.reload, "cli", title=f"entry {n:02d}")
+    first = visible_text((await owner.send("/audit"))["text"])
+    assert "entry 23" in first and "entry 14" in first and "entry 13" not in first
+    assert [b["text"] for b in owner.buttons()] == ["➡️ Older"]
+    await owner.tap("Older")
+    second = visible_text(owner.last["text"])
+    assert "entry 13" in second and "entry 04" in second and "entry 14" not in second and "entry 03" not in second
+    assert [b["text"] for b in owner.buttons()] == ["⬅️ Newer", "➡️ Older"]
+    await owner.tap("Older")
+    third = visible_text(owner.last["text"])
+    assert "entry 03" in third and "entry 01" in third and [b["text"] for b in owner.buttons()] == ["⬅️ Newer"]
+    await owner.tap("Newer")
+    assert visible_text(owner.last["text"]) == second
+    await owner.tap("Newer")
+    assert visible_text(owner.last["text"]) == first and "command line" in first
