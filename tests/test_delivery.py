@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 
@@ -140,6 +141,40 @@ async def test_pause_and_resume(fast_app: App, emulator: BotAPIEmulator) -> None
     await fast_app.broadcasts.set_state(bc_id, State.running)
     progress = await finished(fast_app, bc_id)
     assert progress.delivered == 40
+
+
+async def test_after_pause_no_process_sends_another_message(
+    settings: Settings, redis, library: Library, emulator: BotAPIEmulator
+) -> None:
+    """Pause stops every process within a tick, sends waiting for their slots included; Resume goes on at once."""
+    emulator.limits = FloodLimits(global_per_second=400, global_burst=400)
+    slow = settings.model_copy(update={"broadcast_rate": 20.0})  # each process holds 0.6 s of slots ahead
+    async with running(slow, redis, library) as app:
+        second = Worker(app.broadcasts, TelegramSender(app.sender_bot), app.store, rate=20.0)
+        stop = asyncio.Event()
+        other = asyncio.create_task(second.run(stop))
+        try:
+            chats = await subscribers(app, emulator, 60)
+            bc_id = await app.broadcasts.enqueue(Payload(TEXT), Audience(AudienceKind.case, CASE))
+            while (await app.broadcasts.progress(bc_id)).delivered < 10:
+                await asyncio.sleep(0.02)
+            await app.broadcasts.set_state(bc_id, State.paused)
+            paused = time.time()
+            await asyncio.sleep(1.5)
+            late = [c.at - paused for c in emulator.calls if c.method == "sendMessage" and c.at > paused + 0.3]
+            assert not late, f"sent {late} s after the pause"
+            at_pause = await app.broadcasts.progress(bc_id)
+            await asyncio.sleep(0.5)
+            still = await app.broadcasts.progress(bc_id)
+            assert still.state == State.paused and still.delivered == at_pause.delivered < 40
+            resumed = await app.broadcasts.set_state(bc_id, State.running)
+            assert resumed.state == State.running  # "sending", not "waiting to start"
+            progress = await finished(app, bc_id)
+        finally:
+            stop.set()
+            await other
+    assert progress.delivered == 60
+    assert received(emulator, chats) == Counter({chat: 1 for chat in chats})
 
 
 async def test_a_pause_longer_than_a_lease_sends_no_duplicates(

@@ -98,7 +98,7 @@ async def test_a_process_knows_whether_it_sends_alone(strict_app: App) -> None:
     worker._next_presence = 0.0
     await worker._presence()
     assert worker.alone
-    assert worker._not_now(time.time(), time.time() - 0.5) == ""
+    assert worker._not_now("1", time.time(), time.time() - 0.5) == ""
     assert worker.seen  # nobody else sends: it may start at once
     await other._presence()
     # The newcomer sends nothing until the first has renewed its presence since it joined: until then the first
@@ -113,7 +113,7 @@ async def test_a_process_knows_whether_it_sends_alone(strict_app: App) -> None:
     other._next_presence = 0.0
     await other._presence()
     assert other.seen and not other.alone
-    assert worker._not_now(time.time(), time.time() - 0.5) == "late"
+    assert worker._not_now("1", time.time(), time.time() - 0.5) == "late"
     await other._leave()
     worker._next_presence = 0.0
     await worker._presence()

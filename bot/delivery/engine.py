@@ -325,8 +325,10 @@ class Broadcasts:
             if await self.transition(bc_id, State.paused, State.queued, State.running):
                 await self.redis.hdel(self.key("bc", bc_id), "paused_for")  # a coordinator's: no other reason
         elif state in (State.running, State.queued):
-            # Back to queued: the next worker marks it running again (started_at is kept).
-            if await self.transition(bc_id, State.queued, State.paused):
+            # One that had started runs again at once (a worker takes a running one as it takes a queued one):
+            # its coordinator sees "sending", not "waiting to start". One paused before it started waits its turn.
+            started = await self.redis.hget(self.key("bc", bc_id), "started_at")
+            if await self.transition(bc_id, State.running if started else State.queued, State.paused):
                 await self.redis.hdel(self.key("bc", bc_id), "paused_for")
         elif state == State.cancelled:
             live = (State.preparing, State.queued, State.running, State.paused)

@@ -47,9 +47,10 @@ RATE_LIMITED = "rate:429"  # counter of 429 answers, for /metrics (bot.app.obser
 # and Telegram's side. Within one process the cap over its own answers (Pacing) holds whatever the delays.
 SAFETY_MARGIN = 0.015
 LATE_LIMIT = 0.010
-# Why a send does not go at its slot (it goes back to the queue): this process stops; a 429 holds every send;
-# the process woke too late for it; the cap over this process's answers (Pacing) is reached.
-GIVE_UP = ("stopping", "held", "late", "crowded")
+# Why a send does not go at its slot (it goes back to the queue): this process stops; its broadcast was paused or
+# cancelled; a 429 holds every send; the process woke too late for it; the cap over this process's answers (Pacing)
+# is reached.
+GIVE_UP = ("stopping", "halted", "held", "late", "crowded")
 CROWDED_POLL = 0.001
 CROWDED_PATIENCE = 1.0
 # Each sending process renews its entry in a shared set every PRESENCE_EVERY; one gone is forgotten after PRESENCE_TTL.
@@ -217,10 +218,14 @@ class Worker:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._joined: float | None = None
         self._next_presence = 0.0
+        # Broadcasts with sends waiting here that are no longer running (paused, cancelled): read every tick, so
+        # that after a Pause no send leaves any process but those already on their way.
+        self._halted: set[str] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until stop is set, then finish the sends already on their way and record their answers."""
         self._stop = stop
+        watching = asyncio.create_task(self._watch_states(stop))
         try:
             while not stop.is_set():
                 try:
@@ -236,6 +241,8 @@ class Worker:
                 if not worked:
                     await _sleep_or_stop(stop, self.idle_poll if self.seen else self.tick)
         finally:
+            watching.cancel()
+            await asyncio.gather(watching, return_exceptions=True)
             await self._cut_slow_sends()
             await self._leave()
             while self.tasks:  # a send that ends here starts a flush of its answer: wait for that too
@@ -340,6 +347,23 @@ class Worker:
             args=[self.bc.key("cool", ""), *claimed],
         )
 
+    async def _watch_states(self, stop: asyncio.Event) -> None:
+        """Every tick, while sends wait here for their slots: which of their broadcasts stopped running."""
+        while not stop.is_set():
+            waiting = sorted({bc_id for bc_id, _ in self._sending.values()})
+            try:
+                if waiting:
+                    async with self.redis.pipeline(transaction=False) as pipe:
+                        for bc_id in waiting:
+                            pipe.hget(self.bc.key("bc", bc_id), "state")
+                        states = await pipe.execute()
+                    self._halted = {bc_id for bc_id, state in zip(waiting, states) if state != State.running.value}
+                else:
+                    self._halted = set()
+            except Exception as exc:  # Redis away: the sends go by the last states read, as they would have
+                log_failure(logger, exc, "Could not read the states of the broadcasts under way")
+            await _sleep_or_stop(stop, self.tick)
+
     async def _presence(self) -> None:
         """Every second: say this process sends, and learn whether it sends alone."""
         now = time.time()
@@ -409,7 +433,7 @@ class Worker:
             # Past the cap over its own answers, a send waits for the next answer while it is not yet late (alone,
             # a while longer: late is no harm then).
             patience = CROWDED_PATIENCE if self.alone else LATE_LIMIT
-            while (reason := self._not_now(now, slot)) == "crowded" and now - slot < patience:
+            while (reason := self._not_now(bc_id, now, slot)) == "crowded" and now - slot < patience:
                 await asyncio.sleep(CROWDED_POLL)
                 now = time.time()
             if reason:
@@ -431,10 +455,12 @@ class Worker:
             return
         self._answered(bc_id, chat, counter, requeue)
 
-    def _not_now(self, now: float, slot: float) -> str:
+    def _not_now(self, bc_id: str, now: float, slot: float) -> str:
         """Why a send must not go now at its slot (one of GIVE_UP), or '' when it may."""
         if self._stop is not None and self._stop.is_set():
             return "stopping"
+        if bc_id in self._halted:
+            return "halted"
         if now < self._held_until:
             return "held"
         if now - slot > LATE_LIMIT and not self.alone:
