@@ -8,7 +8,6 @@ scopes the router, and for anyone else these commands and buttons do not exist.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import secrets
 
@@ -25,9 +24,10 @@ from bot.content import Case, Library
 from bot.delivery import Audience, Broadcasts, OutcomeKind, Payload, Progress, UnknownBroadcast
 from bot.delivery import State as BroadcastState
 from bot.delivery.audiences import chosen
-from bot.ground.clock import Clock, parse_local_time
+from bot.ground.clock import Clock
 from bot.ground.redis_gate import no_retry_from_here
 from bot.ground.settings import Settings
+from bot.ground.when import Verdict, read_time
 from bot.pledges.store import Store
 from bot.render import Renderer, Screen
 from bot.render.callbacks import Callback
@@ -44,7 +44,6 @@ router = Router(name="broadcast")
 
 # How long a draft's "already sent" mark lives: long enough to outlast any double tap.
 DRAFT_MARK_TTL = 7 * 24 * 3600
-MAX_AHEAD = dt.timedelta(days=366)  # "send later" within a year: anything further is a typo
 
 
 class BroadcastForm(StatesGroup):
@@ -281,9 +280,20 @@ async def draft_handler(
 # --- a broadcast sent later ------------------------------------------------------------------------
 
 
+def coordinator_zone(settings: Settings) -> str:
+    """The timezone a coordinator's times are read and shown in: one place to ask, for when each has their own."""
+    return settings.default_timezone
+
+
 @router.callback_query(BroadcastForm.audience, Cb("bcw"))
 async def broadcast_later_handler(
-    query: CallbackQuery, cb: Callback, state: FSMContext, lang: str, renderer: Renderer, settings: Settings
+    query: CallbackQuery,
+    cb: Callback,
+    state: FSMContext,
+    lang: str,
+    renderer: Renderer,
+    settings: Settings,
+    clock: Clock,
 ) -> None:
     """ "Send later": ask when."""
     data = await state.get_data()
@@ -291,7 +301,7 @@ async def broadcast_later_handler(
         await toast(query, renderer.stale_toast(lang))
         return
     await state.set_state(BroadcastForm.when)
-    await show(query, renderer.screen("bc_when_prompt", lang, zone=settings.default_timezone))
+    await show(query, renderer.when_prompt(lang, clock(), coordinator_zone(settings)))
     await toast(query)
 
 
@@ -307,12 +317,13 @@ async def broadcast_when_handler(
     store: Store,
     redis: Redis,
 ) -> None:
-    """The time: schedule the draft; its audience is counted when it goes out."""
-    zone = settings.default_timezone
-    at = parse_local_time(message.text or "", zone)
-    if at is None or not clock() < at < clock() + MAX_AHEAD:
-        await message.answer(renderer.message("bc_bad_when", lang))
+    """The time, as the coordinator writes it: schedule the draft; its audience is counted when it goes out."""
+    zone, now = coordinator_zone(settings), clock()
+    reading = read_time(message.text or "", zone, now, lang)
+    if reading.verdict is not Verdict.ok or reading.at is None:
+        await message.answer(renderer.when_refused(reading, lang, now, zone))
         return
+    at = reading.at
     data = await state.get_data()
     # Two quick answers, or Send then a time: the draft goes out once (the mark draft_handler sets).
     if not await claim_draft(redis, store, "bcdraft", data.get("token")):
@@ -324,7 +335,7 @@ async def broadcast_when_handler(
         Payload(data["text"], data.get("photo")).to_json(), data["audience"], message.from_user.id, at
     )
     await state.clear()
-    await message.answer(renderer.message("bc_scheduled", lang, when=renderer.when(at, lang, zone), zone=zone))
+    await message.answer(renderer.when_scheduled(at, lang, now, zone))
 
 
 # --- a broadcast under way --------------------------------------------------------------------------

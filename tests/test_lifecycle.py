@@ -183,7 +183,7 @@ async def test_a_broadcast_can_be_sent_later(live: App, emulator: BotAPIEmulator
     await admin.tap_data("bca:all")
     await admin.tap_data("bcw:")
     assert "When should it go out?" in admin.last["text"]
-    assert "within the coming year" in (await admin.send("yesterday"))["text"]
+    assert "That time has passed" in (await admin.send("yesterday 10:00"))["text"]
     at = (dt.datetime.now(UTC) + dt.timedelta(seconds=3)).strftime("%Y-%m-%d %H:%M:%S")
     assert "Scheduled for" in (await admin.send(at))["text"]
     assert [p.kind for p in await live.scheduler.planned()].count("broadcast") == 1

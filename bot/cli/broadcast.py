@@ -16,10 +16,11 @@ from bot.content import Library
 from bot.delivery import Audience, Broadcasts, Payload, Progress, State, UnknownBroadcast
 from bot.delivery.audiences import CHOSEN, chosen
 from bot.delivery.paid import FREE_RATE, NO_STARS, PRICE, Cost, is_paid, stars
-from bot.ground.clock import parse_local_time, utc_now
+from bot.ground.clock import utc_now
 from bot.ground.privacy import Pseudonymizer, privacy_key
 from bot.ground.redis_client import open_redis
 from bot.ground.settings import Settings, SettingsError, StoreSettings, load_settings
+from bot.ground.when import MAX_AHEAD, Reading, Verdict, read_time
 from bot.render.markup import MAX_MESSAGE
 from bot.render.telegram_html import ParseError, parse_html
 from bot.telegram.stars import broadcast_cost
@@ -116,6 +117,24 @@ def cost_refusal(settings: StoreSettings, cost: Cost | None) -> int | None:
     return None
 
 
+def shown_time(at: dt.datetime, *, has_time: bool = True) -> str:
+    """A time as the CLI shows it, in the zone it was read in: "Sat 2026-12-05 18:00"."""
+    return at.strftime("%a %Y-%m-%d %H:%M" if has_time else "%a %Y-%m-%d")
+
+
+def refused_time(reading: Reading, zone: str) -> str:
+    """Why a --at will not do, and what would, in one line (after "--at '…' ")."""
+    read = f"was read as {shown_time(reading.at, has_time=reading.has_time)} {zone}" if reading.at else ""
+    examples = f"like 'tomorrow 18:00', 'in 2 hours', '15.12.2026 10:00' or '2026-12-31 18:00' ({zone})"
+    if reading.verdict is Verdict.passed:
+        return f"{read}, which has passed; give a time still to come, {examples}"
+    if reading.verdict is Verdict.too_far:
+        return f"{read}, more than {MAX_AHEAD.days} days ahead; give a time within the coming year"
+    if reading.verdict is Verdict.no_time:
+        return f"{read} but has no time of day; add one, {examples}"
+    return f"is not a time rrbot can read; give one {examples}"
+
+
 def read_message(text_file: Path, limit: int = MAX_MESSAGE) -> str | int:
     """The Telegram HTML in a file, checked as Telegram will check it; an exit status when it is not right."""
     try:
@@ -147,11 +166,10 @@ async def queue(
         return text
     send_at = None
     if at is not None:
-        send_at = parse_local_time(at, settings.default_timezone)
-        if send_at is None or not utc_now() < send_at < utc_now() + dt.timedelta(days=366):
-            return fail(
-                f"--at {at!r} is not a time within the coming year, like '2026-12-31 18:00' ({settings.default_timezone})"
-            )
+        reading = read_time(at, settings.default_timezone, utc_now())
+        if reading.verdict is not Verdict.ok or reading.at is None:
+            return fail(f"--at {at!r} {refused_time(reading, settings.default_timezone)}")
+        send_at = reading.at
     kind = audience or ("case" if case_id else "all")
     if kind not in CHOSEN:
         return fail(f"--audience {kind!r} is not one of {', '.join(CHOSEN)}")
@@ -171,7 +189,8 @@ async def queue(
                 job_id = await scheduler.schedule_broadcast(Payload(text).to_json(), target.to_json(), None, send_at)
             print(job_id)
             print(
-                f"scheduled for {send_at.isoformat(' ', 'minutes')}; its audience is counted then. "
+                f"scheduled for {shown_time(send_at)} {settings.default_timezone} ({send_at.isoformat(' ', 'minutes')}); "
+                "its audience is counted then. "
                 f"`rrbot schedule list`, `rrbot schedule cancel {job_id}`",
                 file=sys.stderr,
             )

@@ -159,7 +159,11 @@ def parser() -> argparse.ArgumentParser:
     bc.add_argument("--case", help="case id (audiences case and not-acted)")
     bc.add_argument("--audience", choices=["all", "case", "not-acted"], default=None)
     bc.add_argument("--language", help="only users of this UI language (e.g. ru)")
-    bc.add_argument("--at", help="send later: '2026-12-31 18:00' in DEFAULT_TIMEZONE (or with an offset)")
+    bc.add_argument(
+        "--at",
+        help="send later: 'tomorrow 18:00', 'in 2 hours', '15.12.2026 10:00', 'Dec 15 10:00' or '2026-12-31 18:00', "
+        "in DEFAULT_TIMEZONE (or with an offset), within the coming year",
+    )
     bc.add_argument("--json", action="store_true")
     bc.set_defaults(func=_broadcast)
     pub = sub.add_parser("publish", help="send the alert of a case in CONTENT_DIR to everyone, once")

@@ -8,7 +8,10 @@ from bot.render.coordinator import CoordinatorScreens
 from bot.render.imports import ImportScreens
 from bot.render.texts import TextScreens
 from bot.render.updates import LifecycleScreens
+from bot.render.when import WhenScreens
 
 
-class Renderer(ImportScreens, LifecycleScreens, CoordinatorScreens, CaseScreens, TextScreens, ActionScreens):
+class Renderer(
+    ImportScreens, LifecycleScreens, CoordinatorScreens, WhenScreens, CaseScreens, TextScreens, ActionScreens
+):
     """Turns cases and user state into Screens (Telegram HTML + button specs); no aiogram here."""
