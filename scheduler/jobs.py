@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from bot.content import Case, Status
@@ -126,9 +127,13 @@ async def remind_later(ctx: JobContext, chat_id: int, case_id: str, action: str)
     if not await ctx.broadcasts.audiences.may_remind_later(chat_id, case_id, action):
         logger.info("A reminder to act on case %r was not needed: done already, or the person stopped", case_id)
         return
-    lang = (await ctx.store.user(chat_id)).lang or ctx.renderer.default_language
+    prefs = await ctx.store.user(chat_id)
+    lang = prefs.lang or ctx.renderer.default_language
     screen = ctx.renderer.later_reminder(case, lang, action, ctx.clock())
-    outcome = await ctx.send(chat_id, screen_payload(screen))
+    # Planned for their morning (handlers/act.py); should it fall in their night all the same (they moved, or the
+    # deadline came first), it goes without a sound.
+    silent = bool(ctx.quiet and ctx.quiet.quiet_now(ctx.clock(), prefs.timezone, prefs.lang))
+    outcome = await ctx.send(chat_id, replace(screen_payload(screen), silent=silent))
     if outcome.kind in (OutcomeKind.blocked, OutcomeKind.not_found):
         await ctx.store.drop_chat(chat_id)  # as the delivery engine does
     logger.info("Personal reminder for case %r: %s", case_id, outcome.kind.value)

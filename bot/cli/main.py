@@ -93,6 +93,7 @@ def _broadcast(args: argparse.Namespace) -> int:
             case_id=args.case,
             language=args.language,
             at=args.at,
+            urgent=args.urgent,
         )
     )
 
@@ -160,6 +161,11 @@ def parser() -> argparse.ArgumentParser:
     bc.add_argument("--audience", choices=["all", "case", "not-acted"], default=None)
     bc.add_argument("--language", help="only users of this UI language (e.g. ru)")
     bc.add_argument("--at", help="send later: '2026-12-31 18:00' in DEFAULT_TIMEZONE (or with an offset)")
+    bc.add_argument(
+        "--urgent",
+        action="store_true",
+        help="reach people in their night at once, without a sound (otherwise it waits for their 08:00)",
+    )
     bc.add_argument("--json", action="store_true")
     bc.set_defaults(func=_broadcast)
     pub = sub.add_parser("publish", help="send the alert of a case in CONTENT_DIR to everyone, once")
