@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 # A reminder due this soon after another goes with it: as long as the mark that keeps a person from a
 # second reminder, so that a reminder it holds back was always in the message they got.
 DIGEST_AHEAD = REMINDED_TTL
+# A deadline reminder held until someone's morning (bot.ground.quiet) waits at most this long.
+QUIET_LIMIT = dt.timedelta(hours=12)
 FIRED_TTL = 90 * 86_400  # long past any deadline a job could be for
 OUTCOMES = "sched:outcomes"  # hash "kind:outcome" -> count, for /metrics (bot.app.observability)
 
@@ -99,6 +101,9 @@ async def deadline_reminder(ctx: JobContext, case_id: str, offset: str, at: floa
         pairs(),
         render,
         purpose=Purpose("reminder", ua_reference(case)),
+        # Held for the morning, a reminder this close to the deadline could come after it: it goes at once, and to
+        # those in their night without a sound.
+        urgent=deadline is not None and deadline - now <= QUIET_LIMIT,
     )
     logger.info(
         "Reminder %r for case %r (with %d case(s) due soon) queued as broadcast %r",

@@ -276,3 +276,15 @@ async def test_a_coordinator_marks_a_send_urgent_and_sees_who_waits_for_morning(
         )
         assert not sends_to(emulator, olga.user_id, "Weekly digest")
         await app.broadcasts.set_state(record.id, State.cancelled)
+
+
+async def test_stop_takes_a_sleeper_out_of_the_night(night_app: App, emulator: BotAPIEmulator) -> None:
+    aiko = Activist(emulator, 7401, "Aiko")
+    await aiko.send("/start")
+    await night_app.store.set_timezone(aiko.user_id, "Asia/Tokyo")
+    bc_id = await night_app.broadcasts.enqueue(Payload("🗞 Digest."), Audience(AudienceKind.all))
+    await until(night_app, bc_id, lambda p: p.waiting == 1, timeout=3)
+    await aiko.send("/stop")
+    assert (await night_app.broadcasts.progress(bc_id)).waiting == 0
+    await until(night_app, bc_id, lambda p: p.state.finished, timeout=15)  # due again at her morning: nobody left
+    assert not sends_to(emulator, aiko.user_id, "Digest")

@@ -112,6 +112,7 @@ class Broadcasts:
         render: Callable[[str], Payload],
         *,
         purpose: Purpose | None = None,
+        urgent: bool = False,
     ) -> str | None:
         """A broadcast whose recipients each get one of several texts: (chat, variant) pairs from the audience
         module, `render` drawing each variant once. None when nobody was due.
@@ -162,7 +163,7 @@ class Broadcasts:
             await self.redis.zrem(self.key("bc", "all"), bc_id)
             return None
         first = next(iter(variants.values()))
-        payload = Payload(first.text, first.photo, first.buttons, variants)
+        payload = Payload(first.text, first.photo, first.buttons, variants, urgent=urgent)
         await self.redis.hset(self.key("bc", bc_id), mapping={"payload": payload.to_json(), "total": total})
         if not await self.transition(bc_id, State.queued, State.preparing, active="0"):
             await self.redis.delete(queue, self.key("bc", bc_id, "variant"))
