@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,11 +16,14 @@ import time_machine
 from bot.app.wiring import App, running
 from bot.content import Library
 from bot.delivery import Audience, AudienceKind, Payload, Progress, State
+from bot.ground.privacy import Pseudonymizer, privacy_key
 from bot.ground.quiet import QuietHours, find_zone, zone_of
 from bot.ground.settings import Settings
+from bot.pledges.store import Store
 from emulator import BotAPIEmulator, FloodLimits
 from emulator.journey import Activist
 from tests.conftest import ADMIN_ID
+from tests.test_scheduler import CASE, write_content
 
 NIGHT = QuietHours()  # 21:00 to 08:00
 
@@ -288,3 +292,40 @@ async def test_stop_takes_a_sleeper_out_of_the_night(night_app: App, emulator: B
     assert (await night_app.broadcasts.progress(bc_id)).waiting == 0
     await until(night_app, bc_id, lambda p: p.state.finished, timeout=15)  # due again at her morning: nobody left
     assert not sends_to(emulator, aiko.user_id, "Digest")
+
+
+@pytest.mark.parametrize("hours_left", [48, 1])
+async def test_a_deadline_reminder_waits_for_morning_unless_the_deadline_is_near(
+    settings: Settings, redis, emulator: BotAPIEmulator, tmp_path: Path, hours_left: int
+) -> None:
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    deadline = now + dt.timedelta(hours=hours_left)
+    # Fires eight seconds from now, an exact instant before the deadline.
+    offset = f"{int((deadline - now).total_seconds()) - 8}s"
+    content = write_content(tmp_path, deadline=deadline.isoformat(), timezone="UTC", reminders=[offset])
+    store = Store(redis, Pseudonymizer(privacy_key(settings)))
+    ivan = Activist(emulator, 7501, "Иван", language_code="ru")
+    await store.set_language(ivan.user_id, "ru")  # Moscow, guessed
+    await store.subscribe(ivan.user_id, CASE)
+    quiet = window_around_now("Europe/Moscow", dt.timedelta(hours=1), dt.timedelta(hours=1))
+    config = settings.model_copy(update={"content_dir": content, "quiet_hours": quiet})
+    async with running(config, redis, Library.load(content)) as app:
+
+        async def reminder() -> Progress | None:
+            return next((p for p in await app.broadcasts.recent() if p.purpose and p.purpose.kind == "reminder"), None)
+
+        async def seen() -> bool:
+            return (progress := await reminder()) is not None and (progress.waiting or progress.state.finished)
+
+        await emulator.wait_for(seen, timeout=20)
+        progress = await reminder()
+        assert progress is not None
+        sent = [
+            c.params for c in emulator.calls if c.method == "sendMessage" and c.params.get("chat_id") in (7501, "7501")
+        ]
+        if hours_left == 48:
+            assert progress.waiting == 1 and not sent, "two days left: it waits for his morning"
+            await app.broadcasts.set_state(progress.id, State.cancelled)
+        else:
+            assert progress.delivered == 1 and len(sent) == 1, "an hour left: at once"
+            assert sent[0].get("disable_notification") in (True, "true"), "and without a sound"
