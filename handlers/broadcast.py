@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from contextlib import suppress
 
 from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
@@ -17,7 +18,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from redis.asyncio import Redis
 
 from bot.content import Case, Library
@@ -230,7 +231,9 @@ async def _preview(
     count = await broadcasts.count(audience)
     assert query.bot is not None, "aiogram binds the bot to every event it delivers"
     cost = await broadcast_cost(query.bot, settings.broadcast_rate, count)
-    confirm = renderer.broadcast_confirm(lang, audience=name, count=count, token=data["token"], cost=cost)
+    confirm = renderer.broadcast_confirm(
+        lang, audience=name, count=count, token=data["token"], cost=cost, urgent=bool(data.get("urgent"))
+    )
     # Short of Stars, no audience is kept: a forged Send or Send later then finds nothing to send.
     await state.update_data(audience=None if cost is not None and cost.short else audience.to_json())
     if data.get("previewed"):
@@ -272,9 +275,32 @@ async def draft_handler(
         return
     if not await settle_draft(query, state, op, token, "bcdraft", "bc_discarded", lang, renderer, redis, store):
         return
-    payload = Payload(data["text"], data.get("photo"))
+    payload = Payload(data["text"], data.get("photo"), urgent=bool(data.get("urgent")))
     bc_id = await broadcasts.enqueue(payload, Audience.from_json(data["audience"]), created_by=query.from_user.id)
     await show_progress(query, bc_id, lang, renderer, broadcasts)
+
+
+@router.callback_query(BroadcastForm.audience, Cb("bcu"))
+async def urgent_toggle_handler(
+    query: CallbackQuery, cb: Callback, state: FSMContext, lang: str, renderer: Renderer
+) -> None:
+    """Urgent or not: only its button changes (people in their night get it at once silently, or at their 08:00)."""
+    token, wanted = cb.args
+    data = await state.get_data()
+    if data.get("token") != token or not isinstance(query.message, Message) or query.message.reply_markup is None:
+        await toast(query, renderer.stale_toast(lang))
+        return
+    urgent = wanted == "on"
+    await state.update_data(urgent=urgent)
+    new = markup(Screen("", [[renderer.urgent_button(lang, token, urgent)]]))
+    assert new is not None
+    rows = [
+        [new.inline_keyboard[0][0] if (b.callback_data or "").startswith("bcu:") else b for b in row]
+        for row in query.message.reply_markup.inline_keyboard
+    ]
+    with suppress(TelegramBadRequest):  # a double tap: the markup is already so
+        await query.message.edit_reply_markup(reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    await toast(query, renderer.toast("bc_urgent", lang, urgent=urgent))
 
 
 # --- a broadcast sent later ------------------------------------------------------------------------
@@ -332,7 +358,10 @@ async def broadcast_when_handler(
     no_retry_from_here()  # taken: run again, this update would find it taken and schedule nothing
     assert message.from_user is not None, "a private chat message always has a sender"
     await scheduler.schedule_broadcast(
-        Payload(data["text"], data.get("photo")).to_json(), data["audience"], message.from_user.id, at
+        Payload(data["text"], data.get("photo"), urgent=bool(data.get("urgent"))).to_json(),
+        data["audience"],
+        message.from_user.id,
+        at,
     )
     await state.clear()
     await message.answer(renderer.when_scheduled(at, lang, now, zone))

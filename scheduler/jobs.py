@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from bot.content import Case, Status
@@ -25,6 +26,8 @@ logger = logging.getLogger(__name__)
 # A reminder due this soon after another goes with it: as long as the mark that keeps a person from a
 # second reminder, so that a reminder it holds back was always in the message they got.
 DIGEST_AHEAD = REMINDED_TTL
+# A deadline reminder held until someone's morning (bot.ground.quiet) waits at most this long.
+QUIET_LIMIT = dt.timedelta(hours=12)
 FIRED_TTL = 90 * 86_400  # long past any deadline a job could be for
 OUTCOMES = "sched:outcomes"  # hash "kind:outcome" -> count, for /metrics (bot.app.observability)
 
@@ -98,6 +101,9 @@ async def deadline_reminder(ctx: JobContext, case_id: str, offset: str, at: floa
         pairs(),
         render,
         purpose=Purpose("reminder", ua_reference(case)),
+        # Held for the morning, a reminder this close to the deadline could come after it: it goes at once, and to
+        # those in their night without a sound.
+        urgent=deadline is not None and deadline - now <= QUIET_LIMIT,
     )
     logger.info(
         "Reminder %r for case %r (with %d case(s) due soon) queued as broadcast %r",
@@ -126,9 +132,13 @@ async def remind_later(ctx: JobContext, chat_id: int, case_id: str, action: str)
     if not await ctx.broadcasts.audiences.may_remind_later(chat_id, case_id, action):
         logger.info("A reminder to act on case %r was not needed: done already, or the person stopped", case_id)
         return
-    lang = (await ctx.store.user(chat_id)).lang or ctx.renderer.default_language
+    prefs = await ctx.store.user(chat_id)
+    lang = prefs.lang or ctx.renderer.default_language
     screen = ctx.renderer.later_reminder(case, lang, action, ctx.clock())
-    outcome = await ctx.send(chat_id, screen_payload(screen))
+    # Planned for their morning (handlers/act.py); should it fall in their night all the same (they moved, or the
+    # deadline came first), it goes without a sound.
+    silent = bool(ctx.quiet and ctx.quiet.quiet_now(ctx.clock(), prefs.timezone, prefs.lang))
+    outcome = await ctx.send(chat_id, replace(screen_payload(screen), silent=silent))
     if outcome.kind in (OutcomeKind.blocked, OutcomeKind.not_found):
         await ctx.store.drop_chat(chat_id)  # as the delivery engine does
     logger.info("Personal reminder for case %r: %s", case_id, outcome.kind.value)

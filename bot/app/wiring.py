@@ -31,6 +31,7 @@ from bot.ground.clock import Clock, utc_now
 from bot.ground.discreet import DiscreetChats
 from bot.ground.i18n import load_translations
 from bot.ground.privacy import Pseudonymizer, privacy_key
+from bot.ground.quiet import QuietHours
 from bot.ground.redis_client import open_redis
 from bot.ground.redis_gate import RedisGate
 from bot.ground.settings import Settings
@@ -139,7 +140,15 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         each.session.middleware(DiscreetRequests(discreet, renderer.neutral_line))
     notifier = Coordinators(bot, store, renderer, settings.admin_ids)
     reporter = ChatReporter(bot, broadcasts, renderer, settings.default_language, notifier)
-    worker = Worker(broadcasts, sender, store, rate=settings.broadcast_rate, reporter=reporter)
+    quiet = QuietHours.parse(settings.quiet_hours)
+    worker = Worker(
+        broadcasts,
+        sender,
+        store,
+        rate=settings.broadcast_rate,
+        reporter=reporter,
+        quiet=quiet if quiet.start != quiet.end else None,
+    )
     cases = CaseStates(redis)
     library.replace(await cases.apply(library))  # updates recorded since the files were written
     content = ContentSync(library, cases)
@@ -159,6 +168,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         notify=notifier.send,
         default_timezone=settings.default_timezone,
         reminder_hour=settings.reminder_hour,
+        quiet=quiet,
     )
     scheduler = Scheduler(
         redis,
@@ -208,6 +218,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         cut_updates=CutUpdates(redis, spool=settings.data_dir / "cut-updates.jsonl"),
         discreet=discreet,
         redis_gate=gate,
+        quiet=quiet,  # a person's night (bot.ground.quiet), for what the scheduler sends them
         menu_missing=set(),  # coordinators whose command menu Telegram refused; publish_profile fills it
     )
     # Outside aiogram's error middleware: a failure on Redis trouble is held and handled again, unseen.

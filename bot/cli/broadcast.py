@@ -160,6 +160,7 @@ async def queue(
     case_id: str | None,
     language: str | None,
     at: str | None = None,
+    urgent: bool = False,
 ) -> int:
     text = read_message(text_file)
     if isinstance(text, int):
@@ -186,7 +187,9 @@ async def queue(
             return refused
         if send_at is not None:
             with planner(redis, settings) as scheduler:
-                job_id = await scheduler.schedule_broadcast(Payload(text).to_json(), target.to_json(), None, send_at)
+                job_id = await scheduler.schedule_broadcast(
+                    Payload(text, urgent=urgent).to_json(), target.to_json(), None, send_at
+                )
             print(job_id)
             print(
                 f"scheduled for {shown_time(send_at)} {settings.default_timezone} ({send_at.isoformat(' ', 'minutes')}); "
@@ -196,7 +199,7 @@ async def queue(
             )
             return 0
         broadcasts = Broadcasts(redis, Pseudonymizer(privacy_key(settings)))
-        bc_id = await broadcasts.enqueue(Payload(text), target)
+        bc_id = await broadcasts.enqueue(Payload(text, urgent=urgent), target)
         progress = await broadcasts.progress(bc_id)
     print(bc_id)
     print(

@@ -93,6 +93,7 @@ def _broadcast(args: argparse.Namespace) -> int:
             case_id=args.case,
             language=args.language,
             at=args.at,
+            urgent=args.urgent,
         )
     )
 
@@ -163,6 +164,11 @@ def parser() -> argparse.ArgumentParser:
         "--at",
         help="send later: 'tomorrow 18:00', 'in 2 hours', '15.12.2026 10:00', 'Dec 15 10:00' or '2026-12-31 18:00', "
         "in DEFAULT_TIMEZONE (or with an offset), within the coming year",
+    )
+    bc.add_argument(
+        "--urgent",
+        action="store_true",
+        help="reach people in their night at once, without a sound (otherwise it waits for their 08:00)",
     )
     bc.add_argument("--json", action="store_true")
     bc.set_defaults(func=_broadcast)

@@ -8,6 +8,8 @@ Keys (prefix ``rrb:``):
   bc:active              zset id -> send-at (ms): what workers look at
   bc:all                 zset id -> created (s): for listing
   bc:{id}:variant        hash chat id -> the payload variant it gets, for a personal broadcast (reminders)
+  {bc:<id>}:night        zset chat id -> the end of their night (ms): recipients held until morning (hash tag
+                         {bc:<id>}: cluster-ready, one slot per broadcast)
   bc:{id}:preparer       lease of the process copying the audience; gone = take it over
   bc:ended               list of cancelled ids whose final report is still to be sent
   rate:tat, rate:pause, rate:slow   the shared rate limit, the pause after a 429, and the cut rate after one
@@ -55,6 +57,10 @@ class Broadcasts:
 
     def key(self, *parts: object) -> str:
         return self.prefix + ":".join(map(str, parts))
+
+    def night_key(self, bc_id: str) -> str:
+        """Recipients of this broadcast held until their morning: `rrb:{bc:7}:night`."""
+        return f"{self.prefix}{{bc:{bc_id}}}:night"
 
     async def transition(self, bc_id: str, to: State, *sources: State, stamp: str = "", active: str = "") -> bool:
         """Move to `to` only from one of `sources`, atomically; True when it happened."""
@@ -106,6 +112,7 @@ class Broadcasts:
         render: Callable[[str], Payload],
         *,
         purpose: Purpose | None = None,
+        urgent: bool = False,
     ) -> str | None:
         """A broadcast whose recipients each get one of several texts: (chat, variant) pairs from the audience
         module, `render` drawing each variant once. None when nobody was due.
@@ -156,7 +163,7 @@ class Broadcasts:
             await self.redis.zrem(self.key("bc", "all"), bc_id)
             return None
         first = next(iter(variants.values()))
-        payload = Payload(first.text, first.photo, first.buttons, variants)
+        payload = Payload(first.text, first.photo, first.buttons, variants, urgent=urgent)
         await self.redis.hset(self.key("bc", bc_id), mapping={"payload": payload.to_json(), "total": total})
         if not await self.transition(bc_id, State.queued, State.preparing, active="0"):
             await self.redis.delete(queue, self.key("bc", bc_id, "variant"))
@@ -257,6 +264,13 @@ class Broadcasts:
             counts.update(await self.languages(chats))
         return counts
 
+    async def people(self, chats: list[int]) -> list[tuple[str | None, str | None]]:
+        """The UI language and the timezone each chat chose (None where it chose none), in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for chat in chats:
+                pipe.hmget(self.key("user", chat), ["lang", "tz"])
+            return [(lang, tz) for lang, tz in await pipe.execute()]
+
     async def languages(self, chats: list[int]) -> list[str | None]:
         """The UI language each chat chose (None where it chose none), in one round trip."""
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -269,7 +283,8 @@ class Broadcasts:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(self.key("bc", bc_id))
             self.read_pace(pipe)
-            data, depth, left = await pipe.execute()
+            pipe.zcard(self.night_key(bc_id))
+            data, depth, left, waiting = await pipe.execute()
         if not data:
             raise UnknownBroadcast(bc_id)
 
@@ -292,6 +307,7 @@ class Broadcasts:
             now=self.clock(),
             purpose=Purpose.from_json(data.get("purpose")),
             paused_for=(data.get("paused_for") or None) if data["state"] == State.paused.value else None,
+            waiting=int(waiting),
         )
 
     def read_pace(self, pipe: Pipeline) -> None:
@@ -339,6 +355,7 @@ class Broadcasts:
                         self.key("bc", bc_id, "inflight"),
                         self.key("bc", bc_id, "attempts"),
                         self.key("bc", bc_id, "variant"),
+                        self.night_key(bc_id),
                     )
                     pipe.rpush(self.key("bc", "ended"), bc_id)  # a worker sends the final report
                     await pipe.execute()
@@ -373,7 +390,7 @@ class Broadcasts:
         await self.withdraw(chat_id, recent)
 
     async def withdraw(self, chat_id: int, recent: int = 50, *, kinds: set[AudienceKind] | None = None) -> None:
-        """/stop: take a chat out of every broadcast still under way (queues, leases, audience copies);
+        """/stop: take a chat out of every broadcast still under way (queues, leases, audience copies, nights);
         with `kinds`, only out of those whose audience is of one of these kinds (alerts turned off).
 
         A message already handed to Telegram at that instant may still arrive.
@@ -396,6 +413,7 @@ class Broadcasts:
                 pipe.zrem(self.key("bc", bc_id, "inflight"), chat_id)
                 pipe.hdel(self.key("bc", bc_id, "attempts"), str(chat_id))
                 pipe.hdel(self.key("bc", bc_id, "variant"), str(chat_id))
+                pipe.zrem(self.night_key(bc_id), chat_id)
             for bc_id, token in zip(live_ids, tokens):
                 if token:
                     pipe.srem(self.key("bc", bc_id, "audience", token), chat_id)

@@ -37,12 +37,17 @@ class Payload:
 
     `variants` holds the same message in other UI languages: each recipient gets the one of the
     language they chose, and this one when there is none for it.
+
+    `urgent` (a new case's alert, or a coordinator's choice) goes at once to people in their night, without a
+    sound; anything else waits for their morning (bot.ground.quiet). `silent` is set by the worker for one send.
     """
 
     text: str
     photo: str | None = None
     buttons: list[list[dict[str, str]]] = field(default_factory=list)
     variants: dict[str, Payload] = field(default_factory=dict)
+    urgent: bool = False
+    silent: bool = False
 
     def for_language(self, lang: str | None) -> Payload:
         return self.variants.get(lang or "", self)
@@ -62,7 +67,14 @@ class Payload:
     @classmethod
     def _from_dict(cls, data: dict) -> Payload:
         variants = {lang: cls._from_dict(v) for lang, v in (data.get("variants") or {}).items()}
-        return cls(data["text"], data.get("photo"), data.get("buttons") or [], variants)
+        return cls(
+            data["text"],
+            data.get("photo"),
+            data.get("buttons") or [],
+            variants,
+            bool(data.get("urgent")),
+            bool(data.get("silent")),
+        )
 
 
 class OutcomeKind(StrEnum):
@@ -140,6 +152,7 @@ class Progress:
     now: float = 0.0
     purpose: Purpose | None = None
     paused_for: str | None = None  # why it paused on its own (bot.delivery.paid.NO_STARS); None: by a coordinator
+    waiting: int = 0  # recipients in their night, held until their morning (part of `left`)
 
     @property
     def handled(self) -> int:
@@ -180,4 +193,5 @@ class Progress:
             "audience": json.loads(self.audience.to_json()) if self.audience else None,
             "purpose": asdict(self.purpose) if self.purpose else None,
             "paused_for": self.paused_for,
+            "waiting": self.waiting,
         }

@@ -7,6 +7,7 @@ the previous batch: the shared GCRA clock in Redis alone sets the rate for all p
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import math
 import os
@@ -15,12 +16,14 @@ import socket
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import replace
 from typing import Any, NamedTuple, Protocol
 
 from bot.delivery.engine import Broadcasts, UnknownBroadcast
 from bot.delivery.models import RECOVER_MS, SLOW_KEEP, Audience, Outcome, OutcomeKind, Payload, Progress, State
 from bot.delivery.paid import NO_STARS
-from bot.delivery.scripts import ACK, CLAIM, FINISH, RELEASE, RESERVE, SLOW_DOWN
+from bot.delivery.scripts import ACK, CLAIM, FINISH, NIGHT, RELEASE, RESERVE, SLOW_DOWN
+from bot.ground.quiet import QuietHours
 from bot.ground.redis_gate import log_failure
 
 logger = logging.getLogger(__name__)
@@ -173,6 +176,7 @@ class Worker:
         idle_poll: float = 0.5,
         ack_delay: float = 0.05,
         housekeeping_every: float = 5.0,
+        quiet: QuietHours | None = None,
     ) -> None:
         self.bc = broadcasts
         self.redis = broadcasts.redis
@@ -188,6 +192,7 @@ class Worker:
         self.idle_poll = idle_poll
         self.ack_delay = ack_delay
         self.housekeeping_every = housekeeping_every
+        self.quiet = quiet  # None: everyone gets everything at once, with a sound (no quiet hours)
         self._next_housekeeping = 0.0
         self.batch = max(1, round(rate * tick))
         # Enough overlap to keep the rate with slow answers, bounded so a stall cannot pile up
@@ -204,6 +209,7 @@ class Worker:
         self._reserve = self.redis.register_script(RESERVE)
         self._slow_down = self.redis.register_script(SLOW_DOWN)
         self._release = self.redis.register_script(RELEASE)
+        self._night = self.redis.register_script(NIGHT)
         self._stop: asyncio.Event | None = None  # set by run(): a wait before sending ends on it
         self._held_until = 0.0  # epoch seconds: no send of this process before it (a 429 was answered)
         self._deferred: dict[str, list[int]] = {}  # sends given up, to be queued again
@@ -297,7 +303,12 @@ class Worker:
                 return True
             first = reserved_at + wait_ms / 1000  # the batch's first slot on the shared clock
             claimed = await self._claim(
-                keys=[self.bc.key("bc", bc_id, "q"), self.bc.key("bc", bc_id, "inflight"), self.bc.key("bc", bc_id)],
+                keys=[
+                    self.bc.key("bc", bc_id, "q"),
+                    self.bc.key("bc", bc_id, "inflight"),
+                    self.bc.key("bc", bc_id),
+                    self.bc.night_key(bc_id),
+                ],
                 args=[self.batch, int(time.time() * 1000), self.lease_ms, self.bc.key("cool", ""), 1000],
             )
             if not claimed:
@@ -306,13 +317,16 @@ class Worker:
             chats = [int(chat) for chat in claimed]
             loaded = await self._load(bc_id)
             payload = loaded.payload
+            people = await self.bc.people(chats) if self.quiet or payload.variants else [(None, None)] * len(chats)
             payloads: list[Payload | None]
             if loaded.personal:  # each their own text (bot.delivery.audiences decided which)
                 payloads = [payload.variants.get(v) if v else None for v in await self.bc.variants(bc_id, chats)]
             elif payload.variants:  # each in the language they chose
-                payloads = [payload.for_language(lang) for lang in await self.bc.languages(chats)]
+                payloads = [payload.for_language(lang) for lang, _ in people]
             else:
                 payloads = [payload] * len(chats)
+            if self.quiet is not None:
+                chats, payloads = await self._quiet(bc_id, payload.urgent, chats, payloads, people)
             # Each send of the batch at its own slot on the clock, not all at the batch's instant.
             for place, (chat, chosen) in enumerate(zip(chats, payloads)):
                 if chosen is None:
@@ -331,6 +345,40 @@ class Worker:
                 self.in_flight.release()  # each started send releases its own
         await self._maybe_report(bc_id)
         return True
+
+    async def _quiet(
+        self,
+        bc_id: str,
+        urgent: bool,
+        chats: list[int],
+        payloads: list[Payload | None],
+        people: list[tuple[str | None, str | None]],
+    ) -> tuple[list[int], list[Payload | None]]:
+        """Quiet hours, decided as each recipient's turn comes (so a send scheduled for later, or one still going
+        at 21:00, asks at the right time): in their night, an urgent message goes without a sound; any other
+        is set aside until their morning, taking no slot of its own. Returns who goes now, with what."""
+        assert self.quiet is not None
+        now = dt.datetime.now(dt.UTC)
+        sending: list[int] = []
+        sent: list[Payload | None] = []
+        night: list[object] = []
+        hushed: dict[int, Payload] = {}  # one silent copy per text: the sender builds each keyboard once
+        for chat, chosen, (lang, tz) in zip(chats, payloads, people):
+            morning = self.quiet.wait_until(now, tz, lang)
+            if morning is not None and chosen is not None:
+                if not urgent:
+                    night.extend((chat, int(morning * 1000)))
+                    continue
+                chosen = hushed.setdefault(id(chosen), replace(chosen, silent=True))
+            sending.append(chat)
+            sent.append(chosen)
+        if night:
+            moved = await self._night(
+                keys=[self.bc.key("bc", bc_id, "inflight"), self.bc.night_key(bc_id)],
+                args=[self.bc.key("cool", ""), *night],
+            )
+            logger.debug("Broadcast %r: %d recipient(s) in their night wait for their morning", bc_id, moved)
+        return sending, sent
 
     async def _wait(self, seconds: float) -> bool:
         """Sleep, cut short when the process stops; True when it stopped."""
@@ -624,9 +672,17 @@ class Worker:
                 self.bc.key("bc", bc_id, "q"),
                 self.bc.key("bc", bc_id, "inflight"),
                 self.bc.key("bc", "active"),
+                self.bc.night_key(bc_id),
             ],
             args=[bc_id, time.time()],
         )
+        if finished == 2:
+            # Only people in their night are left: it sleeps until the first morning. Its coordinator sees how
+            # many wait (no report comes while nothing is sent).
+            logger.info("Broadcast %r: the rest wait for their morning", bc_id)
+            if self.reporter:
+                await self.reporter.progress(await self.bc.progress(bc_id))
+            return
         if finished:
             self._loaded.pop(bc_id, None)
             await self.redis.delete(self.bc.key("bc", bc_id, "attempts"), self.bc.key("bc", bc_id, "variant"))

@@ -77,6 +77,9 @@ class StoreSettings(BaseSettings):
     # slow everyone else or skew the counters.
     user_burst: int = Field(default=10, ge=1, le=1000)
     user_rate: float = Field(default=2.0, gt=0, le=100)
+    # A person's night in their own timezone (bot.ground.quiet): reminders and messages not marked urgent wait
+    # for its end, urgent ones go without a sound. Equal ends ("00:00-00:00") turn quiet hours off.
+    quiet_hours: str = Field(default="21:00-08:00", pattern=r"^\d{1,2}:\d{2}(:\d{2})?-\d{1,2}:\d{2}(:\d{2})?$")
 
     @field_validator("admin_ids", mode="before")
     @classmethod

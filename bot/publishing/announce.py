@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -89,6 +90,8 @@ async def announce(
     payload = localized(
         renderer, lambda lang: renderer.card(case, lang, now, subscribed=True, letters_sent=0, alert=True)
     )
+    # Speed first: a new case's alert reaches people in their night at once, without a sound (bot.ground.quiet).
+    payload = replace(payload, urgent=True)
     try:
         bc_id = await broadcasts.enqueue(
             payload,

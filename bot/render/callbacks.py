@@ -41,6 +41,7 @@ _OTHER_VERBS: dict[str, tuple[str, ...]] = {
     "disc": (r"show|on|1h|1d|off",),  # discreet mode: its menu, or a choice in it
     "forget": (r"yes|no",),
     "sign": (r"clear",),
+    "tz": (r"guess|[A-Za-z][A-Za-z0-9_+/-]{0,39}",),  # /settings: a timezone by its name, or back to the guess
     # coordinators: composing a broadcast, then controlling it
     "bca": (r"all|case|na|lang|menu",),  # audience kind (menu: back to the choice)
     "bcc": (r"case|na", _CASE),  # the case for a case audience
@@ -48,6 +49,7 @@ _OTHER_VERBS: dict[str, tuple[str, ...]] = {
     "bcd": (r"send|cancel", r"[0-9a-f]{8}"),  # the previewed draft: send it or drop it
     "bcs": (r"\d{1,12}", r"pause|resume|cancel|stop|refresh"),  # a broadcast under way
     "bcw": (r"[0-9a-f]{8}",),  # the previewed draft: send it later
+    "bcu": (r"[0-9a-f]{8}", r"on|off"),  # the previewed draft: urgent (at once, silently at night) or not
     # coordinators: an update of a case
     "upc": (_CASE,),  # which case
     "upk": (r"news|extended|closed", r"r?"),  # what it changes; r: reopen the closed case

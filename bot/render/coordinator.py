@@ -146,10 +146,10 @@ class CoordinatorScreens(CaseScreens, TextScreens):
         }
 
     def broadcast_confirm(
-        self, lang: str, *, audience: str, count: int, token: str, cost: Cost | None = None
+        self, lang: str, *, audience: str, count: int, token: str, cost: Cost | None = None, urgent: bool = False
     ) -> Screen:
         """Under the preview: the audience and its size, what it costs in Stars when the rate is a paid one,
-        Send / Change audience / Cancel; no Send while the bot's balance is short."""
+        Send / Change audience / Cancel, and whether it is urgent; no Send while the bot's balance is short."""
         _ = self._gettext(lang)
         rows = []
         if count and not (cost and cost.short):
@@ -159,12 +159,20 @@ class CoordinatorScreens(CaseScreens, TextScreens):
                     Button(label("🕒", _("Send later")), callback=encode("bcw", token)),
                 ]
             )
+            rows.append([self.urgent_button(lang, token, urgent)])
         rows.append([Button(label("⬅️", _("Change audience")), callback=encode("bca", "menu"))])
         rows.append([Button(label("✖️", _("Cancel")), callback=encode("bcd", "cancel", token))])
         text = self._render(
             "ui/bc_confirm.html.j2", lang, audience=audience, count=count, **self._cost_context(cost, lang)
         )
         return Screen(text, rows)
+
+    def urgent_button(self, lang: str, token: str, urgent: bool) -> Button:
+        """The draft's quiet-hours choice; a tap turns it over (bot.ground.quiet)."""
+        _ = self._gettext(lang)
+        if urgent:
+            return Button(label("🚨", _("Urgent: now, silently at night")), callback=encode("bcu", token, "off"))
+        return Button(label("🌙", _("Not urgent: waits for morning")), callback=encode("bcu", token, "on"))
 
     # --- a broadcast under way ------------------------------------------------------------------
 
@@ -181,12 +189,16 @@ class CoordinatorScreens(CaseScreens, TextScreens):
         return names.get(str(state), str(state))
 
     def _progress_context(self, progress: ProgressLike, lang: str) -> dict[str, Any]:
-        eta = progress.eta_seconds
+        _ = self._gettext(lang)
+        # Those in their night count as left, but no speed tells when their morning comes: no time to go then.
+        waiting = getattr(progress, "waiting", 0)
+        eta = progress.eta_seconds if not waiting else None
         state = str(getattr(progress.state, "value", progress.state))
+        sleeping = bool(state == "running" and waiting and progress.left <= waiting)
         return {
             "number": progress.id,
             "purpose": getattr(progress, "purpose", None),  # what it carries: an alert, an update, a reminder
-            "state": self._state_name(state, lang),
+            "state": _("waiting for morning") if sleeping else self._state_name(state, lang),
             "finished": state in ("done", "cancelled"),
             "total": progress.total,
             "delivered": progress.delivered,
@@ -196,12 +208,13 @@ class CoordinatorScreens(CaseScreens, TextScreens):
             "left": progress.left,
             "rate": format_decimal(round(progress.rate, 1), format="#,##0.0", locale=_locale(lang)),
             "eta": self._duration(eta, lang) if eta is not None and state == "running" else None,
-            "sending": state == "running" and progress.rate > 0,
+            "sending": state == "running" and progress.rate > 0 and not sleeping,
             "limited": getattr(progress, "limited", 0),
             "pace": format_percent(pace, locale=_locale(lang))
             if (pace := getattr(progress, "pace", 1.0)) < 1
             else None,
             "no_stars": getattr(progress, "paused_for", None) == NO_STARS,
+            "waiting": waiting,  # in their night, held until their morning
         }
 
     def _duration(self, seconds: float, lang: str) -> str:
