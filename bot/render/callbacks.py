@@ -48,6 +48,9 @@ _OTHER_VERBS: dict[str, tuple[str, ...]] = {
     "bcd": (r"send|cancel", r"[0-9a-f]{8}"),  # the previewed draft: send it or drop it
     "bcs": (r"\d{1,12}", r"pause|resume|cancel|stop|refresh"),  # a broadcast under way
     "bcw": (r"[0-9a-f]{8}",),  # the previewed draft: send it later
+    # coordinators: figures
+    "sts": (_CASE,),  # one case's chart and figures, from the /stats overview
+    "exp": (r"semicolon",),  # /export again, separated by semicolons
     # coordinators: an update of a case
     "upc": (_CASE,),  # which case
     "upk": (r"news|extended|closed", r"r?"),  # what it changes; r: reopen the closed case
