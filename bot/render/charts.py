@@ -128,9 +128,9 @@ def pledges_figure(
         axes = figure.add_subplot()
     panel = Panel(title, daily, deadline, words.deadline_label, broadcasts)
     legend = _Legend()
-    _draw(axes, panel, legend, words, words.deadline_label or words.deadline_name, today, compact=False)
+    anchor = _draw(axes, panel, legend, words, words.deadline_label or words.deadline_name, today, compact=False)
     _legend(figure, legend)
-    _headings(figure, [(axes, panel)], compact=False)
+    _headings(figure, [(axes, panel, anchor)], compact=False)
     return figure
 
 
@@ -152,13 +152,15 @@ def overview_figure(panels: Sequence[Panel], *, today: dt.date | None = None, **
     figure = _figure(3.2 * grid_rows + 0.9)
     grid = figure.subplots(grid_rows, columns, squeeze=False)
     legend = _Legend()
+    drawn = []
     for index, axes in enumerate(grid.flat):
         if index >= len(panels):
             axes.set_axis_off()  # three cases: the fourth place stays empty
             continue
-        _draw(axes, panels[index], legend, words, words.deadline_name, today, compact=columns > 1)
+        anchor = _draw(axes, panels[index], legend, words, words.deadline_name, today, compact=columns > 1)
+        drawn.append((axes, panels[index], anchor))
     _legend(figure, legend)
-    _headings(figure, list(zip(grid.flat, panels)), compact=columns > 1)
+    _headings(figure, drawn, compact=columns > 1)
     return figure
 
 
@@ -177,8 +179,9 @@ def _draw(
     today: dt.date | None,
     *,
     compact: bool,
-) -> None:
-    """One case's pledges into `axes`; what each mark means into `legend` (the red line as `deadline_name`)."""
+) -> float | None:
+    """One case's pledges into `axes`; what each mark means into `legend` (the red line as `deadline_name`).
+    Returns where the date always labelled stands (the last day with pledges, or today), None without pledges."""
     names = words.actions
     fontsize = 10 if compact else 12
     axes.set_title(panel.title, loc="left", fontsize=fontsize)  # a first guess, for the layout: see _headings
@@ -200,7 +203,7 @@ def _draw(
         axes.set_yticks([])
         if panel.deadline is not None:
             legend.add(deadline_name, _deadline_handle(), DEADLINE)
-        return
+        return None
 
     start, end = days[0], days[-1]
     marks = [t.astimezone(dt.UTC).date() for t in panel.broadcasts]
@@ -257,10 +260,12 @@ def _draw(
     axes.set_xlim(low - 0.2, high + 0.2)
 
     # Ticks at noon, under the bars, spaced so their labels keep apart; the last day with pledges is one of them.
+    # Every step-th day counted from the last with pledges (or today), so the days with news are named.
     step = math.ceil(len(span) / (4 if compact else 8))
-    ticks = [noon[i] for i in range(len(span) - 1, -1, -step)][::-1]
+    ticks = [noon[i] for i in range(len(span)) if (i - (shown - 1)) % step == 0]
     axes.xaxis.set_major_locator(FixedLocator(ticks))
     axes.set_xticks(ticks, [_day(span[noon.index(t)], words.lang) for t in ticks], fontsize=8 if compact else 10)
+    return noon[shown - 1]
 
 
 def _deadline_handle() -> Line2D:
@@ -294,16 +299,16 @@ def _legend(figure: Figure, legend: _Legend) -> None:
         shown.remove()
 
 
-def _headings(figure: Figure, panels: Sequence[tuple[Axes, Panel]], *, compact: bool) -> None:
+def _headings(figure: Figure, panels: Sequence[tuple[Axes, Panel, float | None]], *, compact: bool) -> None:
     """Each case's title over its plot, wrapped to the room it has once the layout is known (measured, not guessed:
     a Russian title is a third longer; long officials' names push the plot right), at most two lines and the rest
     cut; the deadline's date on a line of its own, so the two never meet."""
     fontsize = 10 if compact else 12
     figure.draw_without_rendering()
     renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
-    for axes, panel in panels:
+    for axes, panel, anchor in panels:
         box = axes.get_position()
-        _thin_ticks(axes, renderer, box.width * figure.bbox.width)
+        _thin_ticks(axes, renderer, box.width * figure.bbox.width, anchor)
         # The room: the plot's width beside another plot, else to the picture's right edge.
         room = box.width * figure.bbox.width if compact else (1 - box.x0) * figure.bbox.width - 12
         words = " ".join(panel.title.split())
@@ -319,17 +324,19 @@ def _headings(figure: Figure, panels: Sequence[tuple[Axes, Panel]], *, compact: 
                 break
 
 
-def _thin_ticks(axes: Axes, renderer: Any, room: float) -> None:
-    """Fewer dates under the bars when their labels would touch (long month names, a narrow plot); the last stays."""
+def _thin_ticks(axes: Axes, renderer: Any, room: float, anchor: float | None) -> None:
+    """Fewer dates under the bars when their labels would touch (long month names, a narrow plot); the one at
+    `anchor` stays."""
     ticks, labels = list(axes.get_xticks()), axes.get_xticklabels()
-    if len(ticks) < 2:
+    if len(ticks) < 2 or anchor is None:
         return
     widest = max(label.get_window_extent(renderer).width for label in labels)
     fit = max(int(room / (widest * 1.4)), 1)
     if len(ticks) <= fit:
         return
     step = math.ceil(len(ticks) / fit)
-    keep = list(range(len(ticks) - 1, -1, -step))[::-1]
+    first = min(range(len(ticks)), key=lambda i: abs(ticks[i] - anchor))
+    keep = [i for i in range(len(ticks)) if (i - first) % step == 0]
     axes.set_xticks([ticks[i] for i in keep], [labels[i].get_text() for i in keep], fontsize=labels[0].get_fontsize())
 
 
