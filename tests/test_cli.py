@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import datetime as dt
+import io
 import json
 import os
 import shutil
@@ -143,6 +145,38 @@ async def test_stats_json_counts_subscribers_and_pledges(tmp_path: Path, redis_u
     assert figures["pledges"] == {"letter": 2, "email": 0, "fax": 0, "tweet": 1, "share": 0}
     today = dt.datetime.now(dt.UTC).date().isoformat()
     assert figures["daily"] == {today: {"letter": 2, "tweet": 1}}
+
+
+async def test_stats_csv_writes_one_file_per_table_with_commas_or_semicolons(
+    tmp_path: Path, redis_url: str, redis
+) -> None:
+    store = Store(redis, Pseudonymizer(b"k" * 32))
+    await store.subscribe(1, "ua-84-11")
+    await store.pledge(1, "ua-84-11", "letter", official="chaika")
+    env = {"DATA_DIR": str(tmp_path), "REDIS_URL": redis_url, "DEFAULT_LANGUAGE": "ru"}
+    for option, delimiter in ((["--delimiter", ","], ","), (["--delimiter", ";"], ";"), (["--excel-locale"], ";")):
+        out = tmp_path / f"figures{len(option)}{delimiter}"
+        result = rrbot("stats", "--csv", str(out), *option, env=env)
+        assert result.returncode == 0, result.stderr
+        names = ["pledges-per-day.csv", "subscribers.csv", "pledges-per-official.csv"]
+        assert result.stdout.split() == [str(out / name) for name in names]
+        officials = (out / "pledges-per-official.csv").read_bytes()
+        assert officials.startswith(b"\xef\xbb\xbf"), "a byte order mark: Excel reads the Cyrillic right"
+        rows = list(csv.reader(io.StringIO(officials.decode("utf-8-sig")), delimiter=delimiter))
+        assert rows == [
+            ["case", "official", "name", "action", "count"],
+            ["ua-84-11", "chaika", "Ю. Я. Чайка", "letter", "1"],
+        ]
+        subscribers = (out / "subscribers.csv").read_bytes().decode("utf-8-sig")
+        assert (
+            subscribers
+            == delimiter.join(["case", "subscribers", "pledges"])
+            + "\r\n"
+            + delimiter.join(["ua-84-11", "1", "1"])
+            + "\r\n"
+        )
+    refused = rrbot("stats", "--csv", str(tmp_path / "x"), "--delimiter", "|", env=env)
+    assert refused.returncode == 2 and "invalid choice" in refused.stderr
 
 
 async def rrbot_async(*args: str, env: dict[str, str]) -> tuple[int, str]:

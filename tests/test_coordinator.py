@@ -13,6 +13,7 @@ import logging
 import subprocess
 import sys
 import time
+import zipfile
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,7 @@ FORGED = [
     "bca:all", "bca:case", "bca:na", "bca:lang", "bca:menu",
     f"bcc:case:{CASE}", f"bcc:na:{CASE}", "bcl:en",
     "bcd:send:0123abcd", "bcd:cancel:0123abcd", "bcw:0123abcd",
+    f"sts:{CASE}", "exp:semicolon",
     f"upc:{CASE}", "upk:news", "upk:extended", "upk:closed", "upd:send:0123abcd", "upd:cancel:0123abcd",
 ]  # fmt: skip
 
@@ -513,16 +515,20 @@ async def test_export_is_a_csv_of_aggregates_without_personal_data(app: App, emu
     await admin.send("/export")
     entry = emulator.outbox(ADMIN_ID)[-1]
     assert entry["method"] == "sendDocument"
-    assert entry["message"]["document"]["file_name"].endswith(".csv")
-    content = entry["file_bytes"].decode("utf-8-sig")
-    pledges, subscribers, officials = content.split("\r\n\r\n")
+    assert entry["message"]["document"]["file_name"].endswith(".zip")
+    with zipfile.ZipFile(io.BytesIO(entry["file_bytes"])) as archive:
+        files = {name: archive.read(name).decode("utf-8-sig") for name in archive.namelist()}
+    pledges, subscribers, officials = (
+        files[f"{name}.csv"] for name in ("pledges-per-day", "subscribers", "pledges-per-official")
+    )
+    content = "".join(files.values())
     assert list(csv.reader(io.StringIO(pledges))) == [
         ["case", "date", "action", "count"],
         [CASE, "2012-05-10", "letter", "2"],
         [CASE, "2012-05-12", "letter", "1"],
         [CASE, "2012-05-12", "email", "1"],
     ]
-    assert list(csv.reader(io.StringIO(subscribers))) == [["case", "subscribers"], [CASE, "3"]]
+    assert list(csv.reader(io.StringIO(subscribers))) == [["case", "subscribers", "pledges"], [CASE, "3", "4"]]
     assert list(csv.reader(io.StringIO(officials))) == [
         ["case", "official", "name", "action", "count"],
         [CASE, "chaika", "Yurii Ya. Chaika", "letter", "3"],

@@ -63,12 +63,17 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from bot.cli.stats import collect, format_table
+    from bot.cli.stats import collect, format_table, write_csv
     from bot.ground.redis_client import EMBEDDED_DB
 
     settings = load_settings(StoreSettings)
     if settings.redis_url is None and not (settings.data_dir / EMBEDDED_DB).exists():
         print(f"rrbot: no bot data in DATA_DIR={settings.data_dir} yet: every figure is zero", file=sys.stderr)
+    if args.csv:
+        delimiter = ";" if args.excel_locale else args.delimiter
+        for path in asyncio.run(write_csv(settings, Path(args.csv), delimiter)):
+            print(path)
+        return 0
     data = asyncio.run(collect(settings))
     print(json.dumps(data, indent=2, ensure_ascii=False) if args.json else format_table(data))
     return 0
@@ -152,6 +157,13 @@ def parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_check)
     stats = sub.add_parser("stats", help="subscribers and pledges per case")
     stats.add_argument("--json", action="store_true")
+    stats.add_argument("--csv", metavar="DIR", help="write one CSV file per table into DIR (UTF-8 with a BOM)")
+    stats.add_argument("--delimiter", choices=[",", ";"], default=",", help="between the CSV's fields (default ',')")
+    stats.add_argument(
+        "--excel-locale",
+        action="store_true",
+        help="the same as --delimiter ';': Excel where a comma is the decimal sign (German, French, Russian, ...)",
+    )
     stats.set_defaults(func=_stats)
     bc = sub.add_parser("broadcast", help="queue a broadcast for the running bots, or see/cancel one")
     bc.add_argument("action", nargs="?", choices=["status", "cancel"], help="without it: queue a new broadcast")

@@ -50,6 +50,9 @@ _OTHER_VERBS: dict[str, tuple[str, ...]] = {
     "bcs": (r"\d{1,12}", r"pause|resume|cancel|stop|refresh"),  # a broadcast under way
     "bcw": (r"[0-9a-f]{8}",),  # the previewed draft: send it later
     "bcu": (r"[0-9a-f]{8}", r"on|off"),  # the previewed draft: urgent (at once, silently at night) or not
+    # coordinators: figures
+    "sts": (_CASE,),  # one case's chart and figures, from the /stats overview
+    "exp": (r"semicolon",),  # /export again, separated by semicolons
     # coordinators: an update of a case
     "upc": (_CASE,),  # which case
     "upk": (r"news|extended|closed", r"r?"),  # what it changes; r: reopen the closed case

@@ -20,7 +20,14 @@ from bot.delivery.paid import NO_STARS, PRICE, Cost, stars
 from bot.ground.i18n import UI_LANGUAGES
 from bot.render.callbacks import encode
 from bot.render.cases import CaseScreens, label
-from bot.render.formatting import _locale, format_date, language_name, own_language_name, ua_reference
+from bot.render.formatting import (
+    _locale,
+    deadline,
+    format_date,
+    language_name,
+    own_language_name,
+    ua_reference,
+)
 from bot.render.markup import MAX_CAPTION, fits
 from bot.render.screen import Button, Screen
 from bot.render.texts import TextScreens
@@ -30,6 +37,8 @@ PICKER_CASES = 20
 # Days of pledges, and officials written to, shown per case in the /stats text; the chart and the CSV have them all.
 STATS_DAYS = 7
 STATS_OFFICIALS = 5
+STATS_WEEK = 7  # days of "last 7 days" in the /stats overview
+STATS_BUTTONS = 20  # cases with a button under the /stats overview
 
 
 def _short_date(day: str, lang: str) -> str:
@@ -67,7 +76,7 @@ class CoordinatorScreens(CaseScreens, TextScreens):
             ("import", _("Import an Urgent Action and publish it")),
             ("broadcast", _("Send a message to activists")),
             ("stats", _("Subscribers and pledges, with a chart")),
-            ("export", _("Figures as a CSV file")),
+            ("export", _("Figures as CSV files, in a zip")),
             ("update", _("Post an update of a case")),
             ("schedule", _("What is scheduled, and when")),
             ("reload", _("Read the case files again")),
@@ -266,9 +275,17 @@ class CoordinatorScreens(CaseScreens, TextScreens):
         return self._action_names(lang)
 
     def coordinator_stats(
-        self, figures: Any, cases: dict[str, Case], lang: str, today: dt.date, *, limit: int = MAX_CAPTION
+        self,
+        figures: Any,
+        cases: dict[str, Case],
+        lang: str,
+        today: dt.date,
+        *,
+        limit: int = MAX_CAPTION,
+        sent: dict[str, int] | None = None,
     ) -> str:
-        """/stats as text: users, then per case subscribers, pledges per action and the last days.
+        """/stats as text: users, then per case subscribers, pledges per action and the last days
+        (and the broadcasts its chart marks, sent: case id -> how many).
 
         figures: bot.pledges.aggregates.Figures. Cases are dropped from the end (with a note) until the
         text fits `limit` (a photo caption by default); `limit=4096` for a message.
@@ -292,6 +309,7 @@ class CoordinatorScreens(CaseScreens, TextScreens):
                     ],
                     "days": [(_short_date(day, lang), sum(figure.daily[day].values())) for day in days],
                     "officials": self._official_lines(case, figure.officials, lang),
+                    "sent": (sent or {}).get(figure.case_id, 0),
                 }
             )
 
@@ -328,11 +346,78 @@ class CoordinatorScreens(CaseScreens, TextScreens):
             for name, counts in self.officials_by_name(case, officials, lang, STATS_OFFICIALS)
         ]
 
-    def export_caption(self, lang: str, today: dt.date) -> str:
-        return self._render("ui/coord_export.html.j2", lang, date=format_date(today, lang))
+    def stats_overview(
+        self,
+        figures: Any,
+        cases: list[Case],
+        lang: str,
+        now: dt.datetime,
+        *,
+        sent: dict[str, int],
+        charted: int,
+        limit: int = MAX_CAPTION,
+    ) -> Screen:
+        """/stats without a case: a few lines per open case in the order given (bot.pledges.aggregates.active_first),
+        cut from the end to fit `limit`; a button per case opens its own chart. figures: of these cases.
+
+        sent: case id -> broadcasts marked on its chart; charted: how many cases the chart shows.
+        """
+        by_id = {f.case_id: f for f in figures.cases}
+        week = {
+            case.id: sum(
+                sum(counts.values())
+                for day, counts in by_id[case.id].daily.items()
+                if (now.date() - dt.date.fromisoformat(day)).days < STATS_WEEK
+            )
+            for case in cases
+        }
+        items = [
+            {
+                "ref": ua_reference(case),
+                "title": self._title(case, lang, 60),
+                "deadline": deadline(case, now, lang, self.default_timezone),
+                "subscribers": by_id[case.id].subscribers,
+                "total": by_id[case.id].total,
+                "week": week[case.id],
+                "sent": sent.get(case.id, 0),
+            }
+            for case in cases
+        ]
+
+        def build(shown: int) -> str:
+            return self._render(
+                "ui/coord_overview.html.j2",
+                lang,
+                date=format_date(now.date(), lang),
+                users=figures.users,
+                cases=items[:shown],
+                hidden=len(items) - shown,
+                charted=charted,
+                more=len(cases) > charted,
+            )
+
+        text = build(0)
+        for shown in range(len(items), -1, -1):
+            text = build(shown)
+            if fits(text, limit):
+                break
+        buttons = [
+            Button(f"📊 {ua_reference(case)}", callback=encode("sts", case.id)) for case in cases[:STATS_BUTTONS]
+        ]
+        return Screen(text, [buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+    def export_caption(self, lang: str, today: dt.date, *, semicolon: bool = False) -> str:
+        return self._render("ui/coord_export.html.j2", lang, date=format_date(today, lang), semicolon=semicolon)
+
+    def export_screen(self, lang: str, today: dt.date) -> Screen:
+        """The caption of /export's zip, with a button for the same files separated by semicolons."""
+        _ = self._gettext(lang)
+        button = Button(label("📄", _("Separated by semicolons")), callback=encode("exp", "semicolon"))
+        return Screen(self.export_caption(lang, today), [[button]])
 
     def chart_title(self, case: Case, lang: str) -> str:
-        return f"{self._title(case, lang, 70)} ({ua_reference(case)})"
+        """The reference first: a title too long for the chart is cut at its end, and the reference must stay."""
+        return f"{ua_reference(case)} · {self._title(case, lang, 90)}"
 
     def chart_labels(self, lang: str, deadline: dt.date | None) -> dict[str, Any]:
         """Keyword arguments for bot.render.charts.pledges_chart in the coordinator's language."""
@@ -343,6 +428,9 @@ class CoordinatorScreens(CaseScreens, TextScreens):
             "total_label": _("All pledges so far"),
             "empty": _("No pledges yet"),
             "deadline_label": (_("Deadline: %(date)s") % {"date": format_date(deadline, lang)}) if deadline else "",
+            "deadline_name": _("Deadline"),
+            # Dotted lines where a message to the case's followers (an alert, an update, a reminder) began to go out.
+            "broadcasts_label": _("Broadcasts"),
             "officials_title": _("People who wrote to each official"),
             "lang": lang,
         }
