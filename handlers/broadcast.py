@@ -1,7 +1,9 @@
 """Coordinators: the broadcast conversation, from /broadcast to its progress, "send later" included.
 
-/broadcast asks for the message (text or a photo), then its audience; the preview is the message
-itself, as activists will get it; then Send, Send later (a time, scheduled), or Cancel. The progress
+/broadcast asks for the message (text or a photo; a long paste arrives in parts and they are gathered into
+one), then its audience; the preview is the message itself, as activists will get it, every part of every
+language version; then Send, Send later (a time, scheduled), Send to me first, Add a version in a language
+the audience reads, or Cancel (bot.publishing.composer keeps the draft). The progress
 message that follows has Pause, Resume, Refresh and Cancel. Coordinators only: handlers/__init__.py
 scopes the router, and for anyone else these commands and buttons do not exist.
 """
@@ -342,11 +344,12 @@ async def _preview_again(
     broadcasts: Broadcasts,
     settings: Settings,
 ) -> None:
-    """The whole preview again, for the audience already chosen: a version was written or removed."""
+    """Back to the preview, for the audience already chosen: all of it again when a version was written or
+    removed (the draft then says it is not previewed), else only the confirmation."""
     data = await state.get_data()
     audience = Audience.from_json(data["chosen"])
     await state.set_state(BroadcastForm.audience)
-    await state.update_data(adding=None, previewed=False, picker=None)
+    await state.update_data(adding=None, picker=None)
     case = library.get(audience.case_id) if audience.case_id else None
     await _preview(query, state, audience, case, lang, renderer, broadcasts, settings)
 
@@ -374,10 +377,10 @@ async def version_handler(
         await show(query, renderer.broadcast_version_prompt(lang, code, token))
         await toast(query)
         return
-    if op == "drop":
-        draft = Draft.from_data(data, lang)
+    draft = Draft.from_data(data, lang)
+    if op == "drop" and draft.parts_of(code):
         draft.drop(code)
-        await state.update_data(**draft.to_data())
+        await state.update_data(**draft.to_data(), previewed=False)
     await _preview_again(query, state, lang, library, renderer, broadcasts, settings)
 
 

@@ -1,7 +1,8 @@
 """Coordinators: updates of a case (/update), what is planned (/schedule) and /reload of the case files.
 
-An update is news, an extension or closure; it is previewed as followers will get it, then sent to
-them through the delivery engine (its progress is the broadcast's: handlers.broadcast.show_progress).
+An update is news, an extension or closure; it is previewed as followers will get it (Send to me first
+tries it; its text may come in a version per language its followers read), then sent to them through
+the delivery engine (its progress is the broadcast's: handlers.broadcast.show_progress).
 Coordinators only: handlers/__init__.py scopes the router.
 """
 

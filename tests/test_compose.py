@@ -7,10 +7,14 @@ English or in Russian.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import pytest
+from aiogram.fsm.storage.base import StorageKey
 
 from bot.app.wiring import App
+from bot.delivery import Payload
+from bot.publishing.composer import GATHER_SECONDS, Draft, by_version, missing_versions
 from bot.render.markup import visible_text
 from emulator import BotAPIEmulator, FloodLimits
 from emulator.journey import Activist
@@ -205,3 +209,52 @@ async def test_an_update_in_two_languages_tried_on_myself_first(app: App, emulat
     assert texts["en"] not in str(emulator.messages(U4)) and texts["ru"] not in str(emulator.messages(U4))
     text = await report(emulator)
     assert re.search(rf"{names['en']} 2", text) and re.search(rf"{names['ru']} 1", text), text
+
+
+async def test_more_text_before_the_audience_adds_a_part_and_after_the_preview_starts_again(
+    app: App, emulator: BotAPIEmulator
+) -> None:
+    admin = await as_coordinator(app, emulator, "en")
+    await admin.send("/broadcast")
+    await admin.send("First part.")
+    picker = await admin.send("Second part, typed later.")
+    assert "2 parts" in picker["text"] and len(pickers(emulator)) == 1
+    await admin.tap_data("bca:all")
+    assert [m.get("text") for m in emulator.messages(ADMIN_ID)][-3:-1] == ["First part.", "Second part, typed later."]
+    # Once previewed, a new text (not seconds after the last part) is a new message: one part again.
+    draft = Draft.from_data(await app_state(app), "en")
+    draft.last_at -= GATHER_SECONDS  # as if the coordinator took a moment before typing on
+    await set_app_state(app, draft)
+    picker = await admin.send("Something else entirely.")
+    assert "parts" not in picker["text"] and admin.button("Everyone")
+    await admin.tap_data("bca:all")
+    await admin.tap_data("bcd:send:")
+    [record] = await app.broadcasts.recent()
+    assert await app.broadcasts.payload(record.id) == Payload("Something else entirely.", lang="en")
+
+
+async def app_state(app: App) -> dict:
+    return await app.dispatcher.storage.get_data(storage_key(app))
+
+
+async def set_app_state(app: App, draft: Draft) -> None:
+    await app.dispatcher.storage.update_data(storage_key(app), draft.to_data())
+
+
+def storage_key(app: App) -> StorageKey:
+    return StorageKey(bot_id=app.bot.id, chat_id=ADMIN_ID, user_id=ADMIN_ID)
+
+
+def test_a_draft_makes_one_payload_with_its_parts_and_versions() -> None:
+    draft = Draft("en")
+    draft.add("one", 100.0)
+    assert draft.gathering(101.0) and not draft.gathering(100.0 + GATHER_SECONDS)
+    draft.add("two", 101.0)
+    draft.add("раз", 150.0, version="ru")
+    payload = Payload.from_json(draft.payload().to_json())
+    assert [m.text for m in payload.messages()] == ["one", "two"]
+    assert [m.text for m in payload.for_language("ru").messages()] == ["раз"]
+    assert payload.parts == 2 and payload.version("ru") == "ru" and payload.version("de") == "en"
+    readers: Counter[str | None] = Counter({"en": 3, "ru": 2, None: 1})
+    assert by_version(draft.languages(), readers) == {"en": 4, "ru": 2}
+    assert missing_versions(["en"], readers, ["en", "ru", "uk"]) == ["ru"]
