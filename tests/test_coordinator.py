@@ -249,7 +249,7 @@ async def test_coordinator_composes_previews_and_sends(
         }[expected]
     )
     assert await app.broadcasts.payload(record.id) == Payload(
-        '<b>Good news:</b> Nizomkhon Juraev is safe. <a href="https://www.amnesty.org/en/">Read more</a>'
+        '<b>Good news:</b> Nizomkhon Juraev is safe. <a href="https://www.amnesty.org/en/">Read more</a>', lang="en"
     )
     # The confirmation became the progress message, registered for the reporter.
     assert await app.broadcasts.progress_message(record.id) == (ADMIN_ID, confirm["message_id"])
@@ -285,7 +285,7 @@ async def test_a_photo_with_a_caption_is_previewed_as_a_photo(app: App, emulator
     await admin.tap_data("bcd:send:")
     [record] = await app.broadcasts.recent()
     payload = await app.broadcasts.payload(record.id)
-    assert payload == Payload("Released today!", largest["file_id"])
+    assert payload == Payload("Released today!", largest["file_id"], lang="en")
 
 
 async def test_a_preview_telegram_refuses_is_said_and_can_be_tried_again(app: App, emulator: BotAPIEmulator) -> None:

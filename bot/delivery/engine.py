@@ -10,6 +10,7 @@ Keys (prefix ``rrb:``):
   bc:{id}:variant        hash chat id -> the payload variant it gets, for a personal broadcast (reminders)
   {bc:<id>}:night        zset chat id -> the end of their night (ms): recipients held until morning (hash tag
                          {bc:<id>}: cluster-ready, one slot per broadcast)
+  bc:{id}:part           hash chat id -> how many parts of a text in parts it has got (none: not begun)
   bc:{id}:preparer       lease of the process copying the audience; gone = take it over
   bc:ended               list of cancelled ids whose final report is still to be sent
   rate:tat, rate:pause, rate:slow   the shared rate limit, the pause after a 429, and the cut rate after one
@@ -29,7 +30,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from bot.delivery.audiences import Audience, AudienceKind, Audiences
-from bot.delivery.models import COUNTERS, Payload, Progress, Purpose, State, pace
+from bot.delivery.models import COUNTERS, VERSION, Payload, Progress, Purpose, State, pace
 from bot.delivery.scripts import PREPARE_PUSH, TRANSITION
 from bot.ground.privacy import Pseudonymizer
 
@@ -176,6 +177,16 @@ class Broadcasts:
         """Which variant of a personal broadcast each chat gets."""
         return await self.redis.hmget(self.key("bc", bc_id, "variant"), chats)
 
+    async def parts_sent(self, bc_id: str, chats: list[int]) -> list[int]:
+        """How many parts of a text in parts each chat has got so far."""
+        return [int(n or 0) for n in await self.redis.hmget(self.key("bc", bc_id, "part"), chats)]
+
+    async def part_sent(self, bc_id: str, chat: int, sent: int) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.key("bc", bc_id, "part"), str(chat), sent)
+            pipe.expire(self.key("bc", bc_id, "part"), 7 * 86_400)  # chat ids: never kept for long
+            await pipe.execute()
+
     async def prepare(self, bc_id: str, token: str | None = None) -> int:
         """Snapshot the audience into the queue, in batches: never the whole audience in memory.
 
@@ -308,6 +319,7 @@ class Broadcasts:
             purpose=Purpose.from_json(data.get("purpose")),
             paused_for=(data.get("paused_for") or None) if data["state"] == State.paused.value else None,
             waiting=int(waiting),
+            versions={name[len(VERSION) :]: int(n) for name, n in data.items() if name.startswith(VERSION)},
         )
 
     def read_pace(self, pipe: Pipeline) -> None:
@@ -356,6 +368,7 @@ class Broadcasts:
                         self.key("bc", bc_id, "attempts"),
                         self.key("bc", bc_id, "variant"),
                         self.night_key(bc_id),
+                        self.key("bc", bc_id, "part"),
                     )
                     pipe.rpush(self.key("bc", "ended"), bc_id)  # a worker sends the final report
                     await pipe.execute()
@@ -414,6 +427,7 @@ class Broadcasts:
                 pipe.hdel(self.key("bc", bc_id, "attempts"), str(chat_id))
                 pipe.hdel(self.key("bc", bc_id, "variant"), str(chat_id))
                 pipe.zrem(self.night_key(bc_id), chat_id)
+                pipe.hdel(self.key("bc", bc_id, "part"), str(chat_id))
             for bc_id, token in zip(live_ids, tokens):
                 if token:
                     pipe.srem(self.key("bc", bc_id, "audience", token), chat_id)

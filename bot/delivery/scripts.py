@@ -52,8 +52,8 @@ return released
 
 # KEYS: inflight, broadcast hash, queue, answers applied[, followers, alert subscribers, then per triple:
 # the user's follows]
-# ARGV: this batch's id, case to follow ('' for none), then triples of chat, counter ('' for none),
-# requeue ('' or chat id)
+# ARGV: this batch's id, case to follow ('' for none), then triples of chat, counter ('' for none; "delivered@ru"
+# also counts the language version it got), requeue ('' or chat id)
 # One round trip for a batch of answers, applied once: a batch sent again after a timeout (Redis may have
 # run it all the same) changes nothing. A chat counts only when it was still ours: a lease that expired
 # and went to another worker is not counted twice (CLAIM counted it as possibly twice). Whoever received
@@ -70,9 +70,15 @@ for i = 3, #ARGV, 3 do
   j = j + 1
   if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
     counted = counted + 1
-    if ARGV[i + 1] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[i + 1], 1) end
+    local counter = ARGV[i + 1]
+    local at = string.find(counter, '@', 1, true)
+    if at then
+      redis.call('HINCRBY', KEYS[2], counter, 1)
+      counter = string.sub(counter, 1, at - 1)
+    end
+    if counter ~= '' then redis.call('HINCRBY', KEYS[2], counter, 1) end
     if ARGV[i + 2] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[i + 2]) end
-    if follow ~= '' and ARGV[i + 1] == 'delivered' and redis.call('SISMEMBER', KEYS[6], ARGV[i]) == 1 then
+    if follow ~= '' and counter == 'delivered' and redis.call('SISMEMBER', KEYS[6], ARGV[i]) == 1 then
       redis.call('SADD', KEYS[5], ARGV[i])
       redis.call('SADD', KEYS[6 + j], follow)
     end

@@ -20,7 +20,17 @@ from dataclasses import replace
 from typing import Any, NamedTuple, Protocol
 
 from bot.delivery.engine import Broadcasts, UnknownBroadcast
-from bot.delivery.models import RECOVER_MS, SLOW_KEEP, Audience, Outcome, OutcomeKind, Payload, Progress, State
+from bot.delivery.models import (
+    RECOVER_MS,
+    SLOW_KEEP,
+    VERSION,
+    Audience,
+    Outcome,
+    OutcomeKind,
+    Payload,
+    Progress,
+    State,
+)
 from bot.delivery.paid import NO_STARS
 from bot.delivery.scripts import ACK, CLAIM, FINISH, NIGHT, RELEASE, RESERVE, SLOW_DOWN
 from bot.ground.quiet import QuietHours
@@ -65,12 +75,14 @@ PAUSE_REPORT_WAIT = 5.0
 
 
 class Loaded(NamedTuple):
-    """A broadcast as the worker sends it: its message, the case its recipients follow ('' for none), and
-    whether each chat has a text of its own (a deadline reminder) rather than one per language."""
+    """A broadcast as the worker sends it: its message, the case its recipients follow ('' for none),
+    whether each chat has a text of its own (a deadline reminder) rather than one per language, and
+    whether a recipient may get several messages (a long text in parts)."""
 
     payload: Payload
     follow: str
     personal: bool
+    in_parts: bool = False
 
 
 class Pacing:
@@ -319,16 +331,29 @@ class Worker:
             payload = loaded.payload
             people = await self.bc.people(chats) if self.quiet or payload.variants else [(None, None)] * len(chats)
             payloads: list[Payload | None]
+            versions = [""] * len(chats)
             if loaded.personal:  # each their own text (bot.delivery.audiences decided which)
                 payloads = [payload.variants.get(v) if v else None for v in await self.bc.variants(bc_id, chats)]
             elif payload.variants:  # each in the language they chose
-                payloads = [payload.for_language(lang) for lang, _ in people]
+                languages = [lang for lang, _ in people]
+                payloads = [payload.for_language(lang) for lang in languages]
+                if payload.lang:  # written in several by a coordinator: the report says how many got which
+                    versions = [payload.version(lang) for lang in languages]
             else:
                 payloads = [payload] * len(chats)
+            # A text in parts: each claim sends one recipient their next part, so every part is a send of its
+            # own on the shared clock, and the chat's one-second gap (scripts.CLAIM) keeps the parts apart.
+            sent = await self.bc.parts_sent(bc_id, chats) if loaded.in_parts else [0] * len(chats)
             if self.quiet is not None:
-                chats, payloads = await self._quiet(bc_id, payload.urgent, chats, payloads, people)
+                going = await self._quiet(bc_id, payload.urgent, chats, payloads, people)
+                chats, versions, sent = (
+                    [chats[i] for i in going],
+                    [versions[i] for i in going],
+                    [sent[i] for i in going],
+                )
+                payloads = list(going.values())
             # Each send of the batch at its own slot on the clock, not all at the batch's instant.
-            for place, (chat, chosen) in enumerate(zip(chats, payloads)):
+            for place, (chat, chosen, version, part) in enumerate(zip(chats, payloads, versions, sent)):
                 if chosen is None:
                     # A personal text written for nobody else: better none than someone else's (a
                     # chat withdrawn between the claim and this read, a migrated group).
@@ -336,7 +361,7 @@ class Worker:
                     self._answered(bc_id, chat, "failed", "")
                 else:
                     slot = first + place * float(interval_ms) / 1000  # slower than self.interval_ms after a 429
-                    sending = self._spawn(self._deliver(bc_id, chat, chosen, slot))
+                    sending = self._spawn(self._deliver(bc_id, chat, chosen, slot, part, version))
                     self._sending[sending] = (bc_id, chat)
                     sending.add_done_callback(self._sending_done)
                 started += 1
@@ -353,32 +378,31 @@ class Worker:
         chats: list[int],
         payloads: list[Payload | None],
         people: list[tuple[str | None, str | None]],
-    ) -> tuple[list[int], list[Payload | None]]:
+    ) -> dict[int, Payload | None]:
         """Quiet hours, decided as each recipient's turn comes (so a send scheduled for later, or one still going
         at 21:00, asks at the right time): in their night, an urgent message goes without a sound; any other
-        is set aside until their morning, taking no slot of its own. Returns who goes now, with what."""
+        is set aside until their morning, taking no slot of its own. Returns who goes now (their place in
+        `chats`), with what."""
         assert self.quiet is not None
         now = dt.datetime.now(dt.UTC)
-        sending: list[int] = []
-        sent: list[Payload | None] = []
+        going: dict[int, Payload | None] = {}
         night: list[object] = []
         hushed: dict[int, Payload] = {}  # one silent copy per text: the sender builds each keyboard once
-        for chat, chosen, (lang, tz) in zip(chats, payloads, people):
+        for place, (chat, chosen, (lang, tz)) in enumerate(zip(chats, payloads, people)):
             morning = self.quiet.wait_until(now, tz, lang)
             if morning is not None and chosen is not None:
                 if not urgent:
                     night.extend((chat, int(morning * 1000)))
                     continue
                 chosen = hushed.setdefault(id(chosen), replace(chosen, silent=True))
-            sending.append(chat)
-            sent.append(chosen)
+            going[place] = chosen
         if night:
             moved = await self._night(
                 keys=[self.bc.key("bc", bc_id, "inflight"), self.bc.night_key(bc_id)],
                 args=[self.bc.key("cool", ""), *night],
             )
             logger.debug("Broadcast %r: %d recipient(s) in their night wait for their morning", bc_id, moved)
-        return sending, sent
+        return going
 
     async def _wait(self, seconds: float) -> bool:
         """Sleep, cut short when the process stops; True when it stopped."""
@@ -470,10 +494,16 @@ class Worker:
             if raw is None:
                 raise UnknownBroadcast(bc_id)
             follow = (Audience.from_json(audience).follow if audience else None) or ""
-            self._loaded[bc_id] = Loaded(Payload.from_json(raw), follow, bool(personal))
+            payload = Payload.from_json(raw)
+            self._loaded[bc_id] = Loaded(payload, follow, bool(personal), payload.parts > 1)
         return self._loaded[bc_id]
 
-    async def _deliver(self, bc_id: str, chat: int, payload: Payload, slot: float) -> None:
+    async def _deliver(
+        self, bc_id: str, chat: int, payload: Payload, slot: float, part: int = 0, version: str = ""
+    ) -> None:
+        """Send a recipient their message, or its next part, at its slot; then record the answer."""
+        messages = payload.messages()
+        part = min(part, len(messages) - 1)
         try:
             if (wait := slot - time.time()) > 0:
                 await asyncio.sleep(wait)
@@ -492,10 +522,18 @@ class Worker:
                 return
             self.pacing.fired(now, now - slot)
             try:
-                outcome = await self.sender(chat, payload)
+                outcome = await self.sender(chat, messages[part])
             finally:
                 self.pacing.answered(time.time(), now)
-            counter, requeue = await self._settle(bc_id, chat, outcome)
+            if outcome.kind == OutcomeKind.ok and part + 1 < len(messages):
+                # More to come: recorded before the chat is queued again, so its next claim sends the next part
+                # (lost in a crash, the part goes again: a duplicate, never a gap).
+                await self.bc.part_sent(bc_id, chat, part + 1)
+                counter, requeue = "", str(chat)
+            else:
+                counter, requeue = await self._settle(bc_id, chat, outcome)
+            if counter == "delivered" and version:
+                counter = VERSION + version  # counted as delivered too (scripts.ACK)
         except Exception:
             # Its lease runs out and it is sent again: late rather than lost.
             logger.exception("Delivery to a chat of broadcast %r failed", bc_id)
@@ -685,7 +723,11 @@ class Worker:
             return
         if finished:
             self._loaded.pop(bc_id, None)
-            await self.redis.delete(self.bc.key("bc", bc_id, "attempts"), self.bc.key("bc", bc_id, "variant"))
+            await self.redis.delete(
+                self.bc.key("bc", bc_id, "attempts"),
+                self.bc.key("bc", bc_id, "variant"),
+                self.bc.key("bc", bc_id, "part"),
+            )
             progress = await self.bc.progress(bc_id)
             logger.info("Broadcast %r done: %r", bc_id, progress.as_dict())
             if self.reporter:

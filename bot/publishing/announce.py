@@ -58,12 +58,17 @@ def screen_payload(screen: Screen) -> Payload:
     return Payload(screen.text, buttons=rows)
 
 
-def localized(renderer: Renderer, build: Callable[[str], Screen]) -> Payload:
-    """One payload in the default language, with the others as variants."""
+def localized(renderer: Renderer, build: Callable[[str], Screen], *, counted: bool = False) -> Payload:
+    """One payload in the default language, with the others as variants; `counted`: the report says how many
+    got each language (a coordinator wrote the text in several)."""
     default = renderer.default_language
-    variants = {lang: screen_payload(build(lang)) for lang in renderer.languages if lang != default}
+    variants = {
+        lang: replace(screen_payload(build(lang)), lang=lang if counted else "")
+        for lang in renderer.languages
+        if lang != default
+    }
     base = screen_payload(build(default))
-    return Payload(base.text, base.photo, base.buttons, variants)
+    return Payload(base.text, base.photo, base.buttons, variants, lang=default if counted else "")
 
 
 async def announce(
@@ -127,8 +132,11 @@ async def publish_update(
     created_by: int | None = None,
     number: int | None = None,
     reopen: bool = False,
+    versions: dict[str, str] | None = None,
 ) -> tuple[CaseUpdate, str]:
     """Record an update of a case and queue it for the case's followers; returns it and its broadcast id.
+
+    `versions`: the text in other UI languages; a follower whose language has one reads it, the others `text`.
 
     Raises ChangeRefused, before anything is recorded, for an update that cannot be true (check_change).
     Every bot process reloads the case within seconds (the content version moves), and the one
@@ -148,10 +156,11 @@ async def publish_update(
             now,
             number=update.number,
             kind=kind.value,
-            text=text,
+            text=(versions or {}).get(lang, text),
             letters_sent=letters_sent,
             reopened=reopen and case.status == Status.closed,
         ),
+        counted=bool(versions),
     )
     bc_id = await broadcasts.enqueue(
         payload,

@@ -53,10 +53,14 @@ _OTHER_VERBS: dict[str, tuple[str, ...]] = {
     # coordinators: figures
     "sts": (_CASE,),  # one case's chart and figures, from the /stats overview
     "exp": (r"semicolon",),  # /export again, separated by semicolons
+    "bct": (r"[0-9a-f]{8}",),  # the previewed draft: send it to me first
+    "bcv": (r"add|done|drop", _LANG, r"[0-9a-f]{8}"),  # a language version of the draft: write, preview, remove
     # coordinators: an update of a case
     "upc": (_CASE,),  # which case
     "upk": (r"news|extended|closed", r"r?"),  # what it changes; r: reopen the closed case
     "upd": (r"send|cancel", r"[0-9a-f]{8}"),  # the previewed update: send it or drop it
+    "upt": (r"[0-9a-f]{8}",),  # the previewed update: send it to me first
+    "upv": (r"add|drop", _LANG, r"[0-9a-f]{8}"),  # a language version of the update: write it, or remove it
     # coordinators: an imported Urgent Action
     # the draft: publish, edit, drop; read the pasted UA text (preview) or case file (yaml) now
     "imp": (r"publish|edit|discard|preview|yaml|ask", r"[0-9a-f]{8}"),

@@ -91,8 +91,9 @@ class CoordinatorScreens(CaseScreens, TextScreens):
     def broadcast_too_long(self, lang: str, *, length: int, limit: int, photo: bool) -> str:
         return self._render("ui/bc_too_long.html.j2", lang, length=length, limit=limit, photo=photo)
 
-    def broadcast_audience_picker(self, lang: str, token: str) -> Screen:
-        """Who gets the message: everyone, a case's subscribers, those who have not acted, one language."""
+    def broadcast_audience_picker(self, lang: str, token: str, *, parts: int = 1, length: int = 0) -> Screen:
+        """Who gets the message: everyone, a case's subscribers, those who have not acted, one language.
+        A text that came in parts says how many and how long."""
         _ = self._gettext(lang)
         rows = [
             [Button(label("👥", _("Everyone")), callback=encode("bca", "all"))],
@@ -101,7 +102,7 @@ class CoordinatorScreens(CaseScreens, TextScreens):
             [Button(label("🌐", _("Everyone, in one language")), callback=encode("bca", "lang"))],
             [Button(label("✖️", _("Cancel")), callback=encode("bcd", "cancel", token))],
         ]
-        return Screen(self._render("ui/bc_audience.html.j2", lang), rows)
+        return Screen(self._render("ui/bc_audience.html.j2", lang, parts=parts, length=length), rows)
 
     def broadcast_case_picker(self, lang: str, kind: str, cases: list[Case]) -> Screen:
         """kind "case" (every subscriber) or "na" (subscribers who have not acted yet)."""
@@ -155,10 +156,21 @@ class CoordinatorScreens(CaseScreens, TextScreens):
         }
 
     def broadcast_confirm(
-        self, lang: str, *, audience: str, count: int, token: str, cost: Cost | None = None, urgent: bool = False
+        self,
+        lang: str,
+        *,
+        audience: str,
+        count: int,
+        token: str,
+        cost: Cost | None = None,
+        versions: list[tuple[str, int, int, int]] | None = None,
+        offer: list[str] | None = None,
+        urgent: bool = False,
     ) -> Screen:
-        """Under the preview: the audience and its size, what it costs in Stars when the rate is a paid one,
-        Send / Change audience / Cancel, and whether it is urgent; no Send while the bot's balance is short."""
+        """Under the preview: the audience and its size, who gets which language version (`versions`: code,
+        recipients, parts, characters; the first one written first), what it costs in Stars when the rate
+        is a paid one; Send / Send later / Send to me first / Add a version in each language of `offer` /
+        Change audience / Cancel, and whether it is urgent; no Send while the bot's balance is short."""
         _ = self._gettext(lang)
         rows = []
         if count and not (cost and cost.short):
@@ -169,10 +181,21 @@ class CoordinatorScreens(CaseScreens, TextScreens):
                 ]
             )
             rows.append([self.urgent_button(lang, token, urgent)])
+        rows.append([Button(label("🧪", _("Send to me first")), callback=encode("bct", token))])
+        rows += self._version_buttons(lang, offer or [], lambda code: encode("bcv", "add", code, token))
         rows.append([Button(label("⬅️", _("Change audience")), callback=encode("bca", "menu"))])
         rows.append([Button(label("✖️", _("Cancel")), callback=encode("bcd", "cancel", token))])
+        shown = self._versions(lang, versions or [])
+        first = shown[0] if shown else {"parts": 1, "length": 0}
         text = self._render(
-            "ui/bc_confirm.html.j2", lang, audience=audience, count=count, **self._cost_context(cost, lang)
+            "ui/bc_confirm.html.j2",
+            lang,
+            audience=audience,
+            count=count,
+            parts=first["parts"],
+            length=first["length"],
+            versions=shown,
+            **self._cost_context(cost, lang),
         )
         return Screen(text, rows)
 
@@ -182,6 +205,49 @@ class CoordinatorScreens(CaseScreens, TextScreens):
         if urgent:
             return Button(label("🚨", _("Urgent: now, silently at night")), callback=encode("bcu", token, "off"))
         return Button(label("🌙", _("Not urgent: waits for morning")), callback=encode("bcu", token, "on"))
+
+    def _versions(self, lang: str, versions: list[tuple[str, int, int, int]]) -> list[dict[str, Any]]:
+        return [
+            {"name": language_name(code, lang), "count": count, "parts": parts, "length": length}
+            for code, count, parts, length in versions
+        ]
+
+    def _version_buttons(self, lang: str, offer: list[str], callback: Any) -> list[list[Button]]:
+        """ "Add a Russian version", one row per language some of the audience read and no version is in."""
+        _ = self._gettext(lang)
+        return [
+            [
+                Button(
+                    label("➕", _("Add a version in %(language)s") % {"language": language_name(code, lang)}),
+                    callback=callback(code),
+                )
+            ]
+            for code in offer
+        ]
+
+    def broadcast_version_prompt(self, lang: str, code: str, token: str) -> Screen:
+        """Asks for the message in another language; the button gives up on that version."""
+        _ = self._gettext(lang)
+        text = self._render("ui/bc_version_prompt.html.j2", lang, language=language_name(code, lang))
+        return Screen(
+            text, [[Button(label("✖️", _("No version in this language")), callback=encode("bcv", "drop", code, token))]]
+        )
+
+    def broadcast_version_status(self, lang: str, code: str, token: str, *, parts: int, length: int) -> Screen:
+        """A version as it arrives, part by part: its size; Preview when it is all there, or Remove."""
+        _ = self._gettext(lang)
+        text = self._render(
+            "ui/bc_version_status.html.j2", lang, language=language_name(code, lang), parts=parts, length=length
+        )
+        rows = [
+            [Button(label("👁", _("Preview")), callback=encode("bcv", "done", code, token))],
+            [Button(label("✖️", _("Remove this version")), callback=encode("bcv", "drop", code, token))],
+        ]
+        return Screen(text, rows)
+
+    def version_label(self, lang: str, code: str, count: int) -> str:
+        """Above each version in a preview of several: its language and how many get it."""
+        return self._render("ui/bc_version_label.html.j2", lang, language=language_name(code, lang), count=count)
 
     # --- a broadcast under way ------------------------------------------------------------------
 
@@ -224,7 +290,15 @@ class CoordinatorScreens(CaseScreens, TextScreens):
             else None,
             "no_stars": getattr(progress, "paused_for", None) == NO_STARS,
             "waiting": waiting,  # in their night, held until their morning
+            "versions": self._delivered_by_version(getattr(progress, "versions", None) or {}, lang),
         }
+
+    def _delivered_by_version(self, versions: dict[str, int], lang: str) -> str:
+        """ "English 25 · Russian 15": how many got each language version (a broadcast in several only)."""
+        return " · ".join(
+            f"{language_name(code, lang) if code else '—'} {format_decimal(n, locale=_locale(lang))}"
+            for code, n in sorted(versions.items(), key=lambda item: -item[1])
+        )
 
     def _duration(self, seconds: float, lang: str) -> str:
         return format_timedelta(

@@ -18,7 +18,7 @@ from bot.content.models import Case, Status
 from bot.ground.durations import parse_duration
 from bot.render.callbacks import encode
 from bot.render.cases import CaseScreens, label
-from bot.render.formatting import _locale, deadline, format_date, format_number, ua_reference
+from bot.render.formatting import _locale, deadline, format_date, format_number, language_name, ua_reference
 from bot.render.screen import Button, Screen, Toast
 from bot.render.texts import TextScreens
 
@@ -222,15 +222,39 @@ class LifecycleScreens(CaseScreens, TextScreens):
         after = self.day(refused.after, lang) if refused.after else ""
         return self.message("up_refused", lang, reason=refused.reason, after=after, cli=cli)
 
-    def update_confirm(self, lang: str, count: int, token: str) -> Screen:
+    def update_confirm(
+        self,
+        lang: str,
+        count: int,
+        token: str,
+        *,
+        versions: list[tuple[str, int]] | None = None,
+        offer: list[str] | None = None,
+    ) -> Screen:
+        """Under the preview: how many followers, who gets which language version of the text (`versions`:
+        code and followers, the first one written first; shown when there are several); Send, Send to me
+        first, Add a version in each language of `offer`, Cancel."""
         _ = self._gettext(lang)
         rows = [
             [
                 Button(label("📨", _("Send")), callback=encode("upd", "send", token)),
                 Button(label("✖️", _("Cancel")), callback=encode("upd", "cancel", token)),
-            ]
+            ],
+            [Button(label("🧪", _("Send to me first")), callback=encode("upt", token))],
         ]
-        return Screen(self._render("ui/up_confirm.html.j2", lang, count=count), rows)
+        for code in offer or []:
+            name = language_name(code, lang)
+            add = _("Add a version in %(language)s") % {"language": name}
+            rows.append([Button(label("➕", add), callback=encode("upv", "add", code, token))])
+        shown = [{"name": language_name(code, lang), "count": n} for code, n in versions or []]
+        return Screen(self._render("ui/up_confirm.html.j2", lang, count=count, versions=shown), rows)
+
+    def update_version_prompt(self, lang: str, code: str, token: str) -> Screen:
+        """Asks for the update's text in another language; the button gives up on that version."""
+        _ = self._gettext(lang)
+        text = self._render("ui/bc_version_prompt.html.j2", lang, language=language_name(code, lang))
+        drop = Button(label("✖️", _("No version in this language")), callback=encode("upv", "drop", code, token))
+        return Screen(text, [[drop]])
 
     def day(self, value: dt.date, lang: str) -> str:
         return format_date(value, lang)
