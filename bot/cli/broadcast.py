@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
-from bot.app.wiring import create_bot
 from bot.content import Library
 from bot.content.models import pick
 from bot.delivery import Audience, AudienceKind, Broadcasts, Payload, Progress, State, UnknownBroadcast
@@ -26,7 +25,6 @@ from bot.ground.settings import Settings, SettingsError, StoreSettings, load_set
 from bot.render.formatting import language_name, ua_reference
 from bot.render.markup import MAX_MESSAGE, shorten
 from bot.render.telegram_html import ParseError, escape_literals, parse_html, unknown_entities
-from bot.telegram.stars import broadcast_cost
 from scheduler import Scheduler
 
 
@@ -86,6 +84,10 @@ async def paid_cost(settings: StoreSettings, count: int) -> Cost | None:
     BOT_TOKEN, as `rrbot run` reads it); None at the free rate, when Telegram is not asked."""
     if not is_paid(settings.broadcast_rate):
         return None
+    # Here, not at the top: aiogram takes seconds to import, and only a paid broadcast asks Telegram anything.
+    from bot.app.wiring import create_bot
+    from bot.telegram.stars import broadcast_cost
+
     try:
         full = load_settings(Settings)
     except SettingsError:
