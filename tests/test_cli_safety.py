@@ -319,3 +319,14 @@ async def test_the_question_is_asked_on_a_real_terminal(redis, redis_url: str, n
     assert proc.returncode == 0, (seen + err).decode()
     [sent] = await queued(redis)
     assert sent.id == out.decode().strip() and sent.total == 2
+
+
+async def test_a_send_later_to_nobody_yet_is_asked_about_and_counted_when_it_goes(
+    redis, cli: StoreSettings, news: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.setattr(sys, "stdin", Terminal("y\n"))
+    at = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).strftime("%Y-%m-%d %H:%M+00:00")
+    assert await queue(cli, news, audience=None, case_id=CASE, language=None, at=at) == 0
+    out, err = capsys.readouterr()
+    assert "0 recipients as of now? [y/N]" in err and "the audience is counted again then" in err
+    assert out.strip().startswith("broadcast:") and await queued(redis) == []

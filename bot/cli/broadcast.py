@@ -166,10 +166,10 @@ def audience_words(target: Audience, library: Library, *, title: bool = False) -
         AudienceKind.all: "everyone who gets alerts",
         AudienceKind.case: f"followers of {case}",
         AudienceKind.not_acted: f"followers of {case} who have marked nothing as done",
-        AudienceKind.not_written: f"followers of {case} who have written to no official",
+        AudienceKind.not_written: f"followers of {case} who have not written yet",  # to an official
     }[target.kind]
     if target.reminders:
-        words += " and take reminders"
+        words += ", reminders on"
     if target.language:
         words += f", bot language {language_name(target.language, 'en')}"
     return words
