@@ -76,6 +76,7 @@ class Planned:
     case_id: str | None = None
     detail: str = ""  # the reminder's offset; a broadcast's audience (JSON)
     created_by: int | None = None
+    payload: str = ""  # a broadcast's message (bot.delivery.Payload as JSON)
 
 
 class ContextExecutor(AsyncIOExecutor):
@@ -491,7 +492,7 @@ def describe(job_id: str, args: tuple[Any, ...], run_at: dt.datetime | None) -> 
         from bot.delivery import Audience
 
         audience = Audience.from_json(args[3])
-        return Planned(job_id, kind, run_at, audience.case_id, args[3], args[4])
+        return Planned(job_id, kind, run_at, audience.case_id, args[3], args[4], payload=args[2])
     return Planned(job_id, kind, run_at)
 
 

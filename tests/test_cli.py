@@ -32,6 +32,7 @@ def rrbot(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> su
         [sys.executable, "-m", "bot.cli", *args],
         env={**base, "PYTHONPATH": str(ROOT), **(env or {})},
         cwd=cwd,
+        stdin=subprocess.DEVNULL,  # no terminal: a question would be refused, never waited for
         capture_output=True,
         text=True,
         timeout=60,
@@ -195,6 +196,7 @@ async def rrbot_output(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
         *args,
         env={**base, "PYTHONPATH": str(ROOT), **env},
         cwd=ROOT,
+        stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -240,8 +242,10 @@ async def test_broadcast_from_the_command_line_reaches_subscribers(
         str(text),
         "--case",
         "ua-84-11",
+        "--yes",
         env={**os.environ, "PYTHONPATH": str(ROOT), **env},
         cwd=ROOT,
+        stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -262,9 +266,10 @@ async def test_broadcast_from_the_command_line_reaches_subscribers(
 
 async def test_broadcast_status_and_cancel(redis, redis_url: str, tmp_path: Path) -> None:
     env = {"REDIS_URL": redis_url, "PRIVACY_KEY": "p" * 32, "DATA_DIR": str(tmp_path)}
+    await Store(redis, Pseudonymizer(b"p" * 32)).start(704)  # someone to send to: an empty audience queues nothing
     text = tmp_path / "t.html"
     text.write_text("Hello <i>all</i>", encoding="utf-8")
-    queued = rrbot("broadcast", "--text-file", str(text), env=env)
+    queued = rrbot("broadcast", "--text-file", str(text), "--everyone", "--yes", env=env)
     assert queued.returncode == 0, queued.stderr
     bc_id = queued.stdout.strip()
     status = json.loads(rrbot("broadcast", "status", bc_id, "--json", env=env).stdout)
@@ -277,7 +282,7 @@ async def test_broadcast_status_and_cancel(redis, redis_url: str, tmp_path: Path
 @pytest.mark.parametrize(
     ("text", "args", "expected"),
     [
-        ("<blink>hi</blink>", [], "not valid Telegram HTML"),
+        ("<blink>hi</blink>", [], "Telegram would refuse this HTML"),
         ("", [], "is empty"),
         ("hi", ["--audience", "not-acted"], "needs --case"),
         ("hi", ["--case", "no-such-case"], "no case"),

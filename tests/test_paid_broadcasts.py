@@ -221,7 +221,7 @@ async def test_the_command_line_shows_the_cost_and_refuses_a_short_balance(
         "TELEGRAM_API_URL": emulator.base_url,
         "BROADCAST_RATE": str(PAID_RATE),
     }
-    status, out, err = await rrbot_output("broadcast", "--text-file", str(text), "--case", CASE, env=env)
+    status, out, err = await rrbot_output("broadcast", "--text-file", str(text), "--case", CASE, "--yes", env=env)
     assert status == code, err
     lines = [line for line in err.splitlines() if line.strip()]
     if code == 2:
