@@ -175,6 +175,14 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
     async def replan() -> None:
         if scheduler.leading:
             await scheduler.reconcile(library.all(), clock())
+            # Sends scheduled for a case that changed: whoever scheduled one is asked what to do with it.
+            for change in await scheduler.recheck(library.all(), clock()):
+                await notifier.tell(
+                    change.send.created_by,
+                    lambda lang, c=change: renderer.schedule_case_changed(  # type: ignore[misc]
+                        lang, c.send, c.case, c.kind, settings.default_timezone
+                    ),
+                )
 
     scheduler.on_lead = replan
     content.listeners.append(replan)

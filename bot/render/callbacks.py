@@ -48,6 +48,9 @@ _OTHER_VERBS: dict[str, tuple[str, ...]] = {
     "bcd": (r"send|cancel", r"[0-9a-f]{8}"),  # the previewed draft: send it or drop it
     "bcs": (r"\d{1,12}", r"pause|resume|cancel|stop|refresh"),  # a broadcast under way
     "bcw": (r"[0-9a-f]{8}",),  # the previewed draft: send it later
+    # coordinators: a scheduled send (by its number): preview, change its time, cancel (asked), cancel (yes),
+    # keep it after its case changed, or back to the list
+    "sch": (r"preview|time|cancel|yes|keep|list", r"\d{1,12}"),
     # coordinators: an update of a case
     "upc": (_CASE,),  # which case
     "upk": (r"news|extended|closed", r"r?"),  # what it changes; r: reopen the closed case

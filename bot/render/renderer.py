@@ -6,9 +6,12 @@ from bot.render.actions import ActionScreens
 from bot.render.cases import CaseScreens
 from bot.render.coordinator import CoordinatorScreens
 from bot.render.imports import ImportScreens
+from bot.render.schedule import ScheduleScreens
 from bot.render.texts import TextScreens
 from bot.render.updates import LifecycleScreens
 
 
-class Renderer(ImportScreens, LifecycleScreens, CoordinatorScreens, CaseScreens, TextScreens, ActionScreens):
+class Renderer(
+    ScheduleScreens, ImportScreens, LifecycleScreens, CoordinatorScreens, CaseScreens, TextScreens, ActionScreens
+):
     """Turns cases and user state into Screens (Telegram HTML + button specs); no aiogram here."""
