@@ -421,10 +421,14 @@ class Scheduler:
         if number is None or len(job.args) < 5:
             return None
         _, _, payload, audience, created_by = job.args[:5]
+        try:
+            message, to = Payload.from_json(payload), Audience.from_json(audience)
+        except (ValueError, KeyError, TypeError) as exc:
+            # Written by a broken tool: it fails when due, and coordinators hear of it then (on_missed).
+            logger.warning("Scheduled broadcast %r cannot be read: %s", job.id, type(exc).__name__)
+            return None
         held = await self.sends_record.held_from(number) if job.next_run_time is None else None
-        return Send(
-            number, job.next_run_time, Payload.from_json(payload), Audience.from_json(audience), created_by, held
-        )
+        return Send(number, job.next_run_time, message, to, created_by, held)
 
     async def move(self, number: int, at: dt.datetime) -> Send | None:
         """A new time for a send (a held one is released); None when it is no longer scheduled."""
