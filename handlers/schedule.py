@@ -10,6 +10,7 @@ handlers/__init__.py scopes the router.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
@@ -170,15 +171,12 @@ async def schedule_tap_handler(
         logger.info("Scheduled broadcast %r cancelled from chat", found.id)
         await show(query, await the_list())
         await toast(query, _toast(renderer.schedule_done(lang, "cancelled", number)))
-    elif op == "keep" and found.held and found.planned_for and found.planned_for > clock():
-        moved = await scheduler.move(number, found.planned_for)
-        if moved is None:
+    elif op == "keep" and (kept := await scheduler.keep(number, clock()))[0] != "needs time":
+        outcome, send_now = kept
+        if send_now is None:
             await _gone(query, number, lang, renderer, scheduler, the_list)
             return
-        await show(query, Screen(renderer.schedule_done(lang, "kept", number, when=moved.run_at, zone=zone)))
-        await toast(query)
-    elif op == "keep" and not found.held:
-        await show(query, Screen(renderer.schedule_done(lang, "kept", number, when=found.run_at, zone=zone)))
+        await show(query, Screen(renderer.schedule_done(lang, outcome, number, when=send_now.run_at, zone=zone)))
         await toast(query)
     else:  # a new time; or "keep" for a held send whose time passed while it waited: it needs a new one
         await state.set_state(ScheduleForm.when)
@@ -188,8 +186,13 @@ async def schedule_tap_handler(
 
 
 async def _gone(
-    query: CallbackQuery, number: int, lang: str, renderer: Renderer, scheduler: Scheduler, the_list
-) -> None:  # type: ignore[no-untyped-def]
+    query: CallbackQuery,
+    number: int,
+    lang: str,
+    renderer: Renderer,
+    scheduler: Scheduler,
+    the_list: Callable[[], Awaitable[Screen]],
+) -> None:
     """A button of a send no longer scheduled: say what became of it, and show the list as it is now."""
     fate = await scheduler.sends_record.fate(number)
     await show(query, await the_list())

@@ -457,6 +457,19 @@ class Scheduler:
             return False
         return True
 
+    async def keep(self, number: int, now: dt.datetime) -> tuple[str, Send | None]:
+        """Its coordinator keeps a send after its case changed: "kept" (a held one goes at its time again),
+        "needs time" (held past its time: it needs a new one), or "gone" (no longer scheduled)."""
+        send = await self.send(number)
+        if send is None:
+            return "gone", None
+        if not send.held:
+            return "kept", send
+        if send.planned_for is None or send.planned_for <= now:
+            return "needs time", send
+        moved = await self.move(number, send.planned_for)
+        return ("kept", moved) if moved is not None else ("gone", None)
+
     async def cancel_send(self, number: int) -> bool:
         """False when it was no longer scheduled (gone out, or cancelled by someone else first)."""
         return await self.cancel(send_job_id(number))

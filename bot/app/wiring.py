@@ -184,7 +184,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
             for change in changes:
                 await notifier.tell(
                     change.send.created_by,
-                    lambda lang, c=change: renderer.schedule_case_changed(  # type: ignore[misc]
+                    lambda lang, c=change: renderer.schedule_case_changed(
                         lang, c.send, c.case, c.kind, settings.default_timezone
                     ),
                 )
