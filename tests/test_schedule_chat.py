@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.app.wiring import App, running
-from bot.content import Library
+from bot.content import Library, Status
 from bot.ground.settings import Settings
 from emulator import BotAPIEmulator
 from emulator.journey import Activist
@@ -238,3 +238,21 @@ async def test_closing_a_case_holds_its_sends_until_their_coordinator_decides(
     await admin.tap(" Send it as planned", question)
     assert "stays as it is" in current(emulator, ADMIN_ID, question["message_id"])["text"]
     assert {s.number: s.run_at for s in await live.scheduler.sends()}[held.number] == at
+
+
+async def test_a_send_due_before_its_closed_case_was_rechecked_does_not_go_out(
+    live: App, emulator: BotAPIEmulator
+) -> None:
+    """The case closes in this process's library just as the send is due, before the re-check held it."""
+    admin = await coordinator(live, emulator, ADMIN_ID, "Ann")
+    person = await follower(live, emulator, 6851)
+    await schedule(admin, "Deadline on Sunday: please write now!", ["bca:case", f"bcc:case:{CASE}"], later(days=2))
+    [send] = await live.scheduler.sends()
+    closed = live.library.get(CASE).model_copy(update={"status": Status.closed})
+    live.library.replace(Library({CASE: closed}))  # as a reload leaves it, before its listeners run
+    await live.scheduler.move(send.number, dt.datetime.now(UTC) + dt.timedelta(seconds=1))
+    report = await emulator.wait_for(
+        lambda: next((m for m in admin.messages if m.get("text", "").startswith("⚠️ Failed")), None), timeout=15
+    )
+    assert "Nothing went out" in report["text"]
+    assert not any("Deadline on Sunday" in m.get("text", "") for m in person.messages)
