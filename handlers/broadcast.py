@@ -31,7 +31,7 @@ from bot.ground.clock import Clock
 from bot.ground.redis_gate import no_retry_from_here
 from bot.ground.settings import Settings
 from bot.ground.when import Verdict, read_time
-from bot.pledges.store import Store
+from bot.pledges.store import Store, UserPrefs
 from bot.publishing.composer import Draft, by_version, length, missing_versions
 from bot.render import Renderer, Screen
 from bot.render.callbacks import Callback
@@ -466,9 +466,9 @@ async def urgent_toggle_handler(
 # --- a broadcast sent later ------------------------------------------------------------------------
 
 
-def coordinator_zone(settings: Settings) -> str:
-    """The timezone a coordinator's times are read and shown in: one place to ask, for when each has their own."""
-    return settings.default_timezone
+def coordinator_zone(settings: Settings, prefs: UserPrefs | None) -> str:
+    """The timezone a coordinator's times are read and shown in: their own (/settings), else the organisation's."""
+    return (prefs.timezone if prefs else None) or settings.default_timezone
 
 
 @router.callback_query(BroadcastForm.audience, Cb("bcw"))
@@ -480,6 +480,7 @@ async def broadcast_later_handler(
     renderer: Renderer,
     settings: Settings,
     clock: Clock,
+    prefs: UserPrefs | None = None,
 ) -> None:
     """ "Send later": ask when."""
     data = await state.get_data()
@@ -487,7 +488,7 @@ async def broadcast_later_handler(
         await toast(query, renderer.stale_toast(lang))
         return
     await state.set_state(BroadcastForm.when)
-    await show(query, renderer.when_prompt(lang, clock(), coordinator_zone(settings)))
+    await show(query, renderer.when_prompt(lang, clock(), coordinator_zone(settings, prefs)))
     await toast(query)
 
 
@@ -502,9 +503,10 @@ async def broadcast_when_handler(
     clock: Clock,
     store: Store,
     redis: Redis,
+    prefs: UserPrefs | None = None,
 ) -> None:
     """The time, as the coordinator writes it: schedule the draft; its audience is counted when it goes out."""
-    zone, now = coordinator_zone(settings), clock()
+    zone, now = coordinator_zone(settings, prefs), clock()
     reading = read_time(message.text or "", zone, now, lang)
     if reading.verdict is not Verdict.ok or reading.at is None:
         await message.answer(renderer.when_refused(reading, lang, now, zone))

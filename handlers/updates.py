@@ -1,4 +1,4 @@
-"""Coordinators: updates of a case (/update), what is planned (/schedule) and /reload of the case files.
+"""Coordinators: updates of a case (/update) and /reload of the case files.
 
 An update is news, an extension or closure; it is previewed as followers will get it (Send to me first
 tries it; its text may come in a version per language its followers read), then sent to them through
@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
-from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -37,7 +37,6 @@ from bot.render.markup import visible_text
 from handlers.broadcast import send_to_me_first, settle_draft, show_progress
 from handlers.filters import Cb
 from handlers.ui import send, show, toast
-from scheduler import Scheduler
 
 router = Router(name="updates")
 
@@ -372,28 +371,7 @@ async def update_send_handler(
     await show_progress(query, bc_id, lang, renderer, broadcasts)
 
 
-# --- /schedule and /reload ------------------------------------------------------------------------
-
-
-@router.message(Command("schedule", ignore_case=True))
-async def command_schedule_handler(
-    message: Message,
-    command: CommandObject,
-    lang: str,
-    library: Library,
-    renderer: Renderer,
-    scheduler: Scheduler,
-    settings: Settings,
-) -> None:
-    """What will go out and when: every case, or the one named (/schedule ua-84-11)."""
-    wanted = (command.args or "").strip().lower()
-    case = library.get(wanted) if wanted else None
-    if wanted and case is None:
-        await message.answer(renderer.message("unknown_case", lang))
-        return
-    cases = {c.id: c for c in library.all()}
-    jobs = await scheduler.planned(case.id if case else None)
-    await message.answer(renderer.schedule(lang, jobs, cases, settings.default_timezone, case))
+# --- /reload (/schedule: handlers/schedule.py) -----------------------------------------------------
 
 
 @router.message(Command("reload", ignore_case=True))

@@ -127,6 +127,7 @@ FORGED = [
     "bcd:send:0123abcd", "bcd:cancel:0123abcd", "bcw:0123abcd",
     f"sts:{CASE}", "exp:semicolon",
     f"upc:{CASE}", "upk:news", "upk:extended", "upk:closed", "upd:send:0123abcd", "upd:cancel:0123abcd",
+    "sch:preview:1", "sch:time:1", "sch:cancel:1", "sch:yes:1", "sch:keep:1", "sch:list:0",
 ]  # fmt: skip
 
 
@@ -159,11 +160,18 @@ async def test_strangers_see_no_coordinator_commands_and_buttons(app: App, emula
     bc_id = await app.broadcasts.enqueue(
         Payload("Later"), Audience(AudienceKind.case, CASE), created_by=ADMIN_ID, send_at=time.time() + 3600
     )
+    # And a scheduled one (number 1, the first in this database): forged taps neither cancel nor move it.
+    job = await app.scheduler.schedule_broadcast(
+        Payload("Later").to_json(), Audience().to_json(), ADMIN_ID, dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    )
+    planned = await app.scheduler.sends()
+    assert [s.id for s in planned] == [job] == ["broadcast:1"]
     message_id = stranger.last["message_id"]
     for data in [*FORGED, f"bcs:{bc_id}:pause", f"bcs:{bc_id}:stop", f"bcs:{bc_id}:cancel", f"bcs:{bc_id}:refresh"]:
         answer = await stranger.press(message_id, data)
         assert answer.get("text") == stale_toast(app), data
     assert (await app.broadcasts.progress(bc_id)).state == State.queued
+    assert await app.scheduler.sends() == planned
     assert [p.id for p in await app.broadcasts.recent()] == [bc_id], "a stranger enqueued nothing"
     assert app.library.get(CASE).update == 2 and await app.cases.updates(CASE) == [], "nor updated a case"
 

@@ -33,7 +33,7 @@ from bot.ground.i18n import load_translations
 from bot.ground.privacy import Pseudonymizer, privacy_key
 from bot.ground.quiet import QuietHours
 from bot.ground.redis_client import open_redis
-from bot.ground.redis_gate import RedisGate
+from bot.ground.redis_gate import RedisGate, log_failure
 from bot.ground.settings import Settings
 from bot.pledges.store import Store
 from bot.publishing.drafts import Drafts
@@ -185,6 +185,19 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
     async def replan() -> None:
         if scheduler.leading:
             await scheduler.reconcile(library.all(), clock())
+            # Sends scheduled for a case that changed: whoever scheduled one is asked what to do with it.
+            try:
+                changes = await scheduler.recheck(library.all(), clock())
+            except Exception as exc:  # the reminders are planned; a send's run checks its case again anyway
+                log_failure(logger, exc, "Could not re-check scheduled broadcasts against their cases")
+                return
+            for change in changes:
+                await notifier.tell(
+                    change.send.created_by,
+                    lambda lang, c=change: renderer.schedule_case_changed(
+                        lang, c.send, c.case, c.kind, settings.default_timezone
+                    ),
+                )
 
     scheduler.on_lead = replan
     content.listeners.append(replan)

@@ -55,6 +55,9 @@ _OTHER_VERBS: dict[str, tuple[str, ...]] = {
     "exp": (r"semicolon",),  # /export again, separated by semicolons
     "bct": (r"[0-9a-f]{8}",),  # the previewed draft: send it to me first
     "bcv": (r"add|done|drop", _LANG, r"[0-9a-f]{8}"),  # a language version of the draft: write, preview, remove
+    # coordinators: a scheduled send (by its number): preview, change its time, cancel (asked), cancel (yes),
+    # keep it after its case changed, or back to the list
+    "sch": (r"preview|time|cancel|yes|keep|list", r"\d{1,12}"),
     # coordinators: an update of a case
     "upc": (_CASE,),  # which case
     "upk": (r"news|extended|closed", r"r?"),  # what it changes; r: reopen the closed case

@@ -6,12 +6,20 @@ from bot.render.actions import ActionScreens
 from bot.render.cases import CaseScreens
 from bot.render.coordinator import CoordinatorScreens
 from bot.render.imports import ImportScreens
+from bot.render.schedule import ScheduleScreens
 from bot.render.texts import TextScreens
 from bot.render.updates import LifecycleScreens
 from bot.render.when import WhenScreens
 
 
 class Renderer(
-    ImportScreens, LifecycleScreens, CoordinatorScreens, WhenScreens, CaseScreens, TextScreens, ActionScreens
+    ScheduleScreens,
+    ImportScreens,
+    LifecycleScreens,
+    CoordinatorScreens,
+    WhenScreens,
+    CaseScreens,
+    TextScreens,
+    ActionScreens,
 ):
     """Turns cases and user state into Screens (Telegram HTML + button specs); no aiogram here."""

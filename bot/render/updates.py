@@ -142,22 +142,6 @@ class LifecycleScreens(CaseScreens, TextScreens):
         case = cases.get(data.get("case_id") or "")
         return self.audience_name(lang, data.get("kind", "all"), case, data.get("language"))  # type: ignore[attr-defined]
 
-    def schedule(
-        self, lang: str, jobs: list[PlannedLike], cases: dict[str, Case], zone: str, case: Case | None = None
-    ) -> str:
-        """/schedule: what will go out, and when, in the coordinators' timezone."""
-        items = [
-            {"when": self._when(job.run_at, lang, zone), "what": self._what(job, lang, cases)}
-            for job in sorted(jobs, key=lambda j: j.run_at or dt.datetime.max.replace(tzinfo=dt.UTC))
-            if job.run_at is not None
-        ]
-        title = self._title(case, lang, 80) if case else None
-        return self._fit(
-            lambda n: self._render("ui/schedule.html.j2", lang, items=items[:n], title=title, zone=zone),
-            start=len(items) or 1,
-            minimum=1,
-        )
-
     def missed(
         self,
         lang: str,

@@ -145,6 +145,19 @@ class Coordinators:
                 logger.error("Could not tell coordinator %r (ADMIN_IDS entry): %s", number, scrubbed_traceback(exc))
         return True
 
+    async def tell(self, chat_id: int | None, screen_for: Callable[[str], Screen]) -> None:
+        """To one coordinator, in their language; to every coordinator when it is none (the command line, or
+        someone no longer in ADMIN_IDS), so that a question about a send always reaches somebody who can answer."""
+        if chat_id is None or chat_id not in self.admin_ids:
+            await self.send_screen(screen_for)
+            return
+        try:
+            lang = (await self.store.user(chat_id)).lang or self.renderer.default_language
+            screen = screen_for(lang)
+            await self.bot.send_message(chat_id, screen.text, reply_markup=markup(screen))
+        except Exception as exc:
+            logger.error("Could not tell a coordinator about their scheduled send: %s", scrubbed_traceback(exc))
+
     def missed_job(
         self, library: Library, settings: StoreSettings
     ) -> Callable[[Planned, dt.datetime, bool], Awaitable[None]]:
