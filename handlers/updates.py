@@ -29,6 +29,7 @@ from bot.ground.clock import Clock
 from bot.ground.settings import Settings
 from bot.pledges.store import Store
 from bot.publishing.announce import publish_update
+from bot.publishing.channel import Channel
 from bot.render import Renderer, Screen, Toast
 from bot.render.callbacks import Callback
 from bot.render.markup import visible_text
@@ -244,8 +245,9 @@ async def update_send_handler(
     content: ContentSync,
     redis: Redis,
     clock: Clock,
+    channel: Channel | None,
 ) -> None:
-    """Record the update, send it to the followers, and let every process reload the case."""
+    """Record the update, send it to the followers (and the channel), and let every process reload the case."""
     op, token = cb.args
     data = await state.get_data()
     case = library.get(data.get("case"))
@@ -268,6 +270,7 @@ async def update_send_handler(
             letters_sent=await store.letters_sent(case.id),
             created_by=query.from_user.id,
             reopen=bool(data.get("reopen")),
+            channel=channel,
         )
     except ChangeRefused as refused:  # the case changed since the preview (another coordinator, a reload)
         await state.clear()

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from bot.render.actions import ActionScreens
+from bot.render.approval import ApprovalScreens
 from bot.render.cases import CaseScreens
+from bot.render.channel import ChannelScreens
 from bot.render.coordinator import CoordinatorScreens
 from bot.render.imports import ImportScreens
 from bot.render.texts import TextScreens
 from bot.render.updates import LifecycleScreens
 
 
-class Renderer(ImportScreens, LifecycleScreens, CoordinatorScreens, CaseScreens, TextScreens, ActionScreens):
+class Renderer(
+    ImportScreens,
+    ChannelScreens,
+    LifecycleScreens,
+    ApprovalScreens,
+    CoordinatorScreens,
+    CaseScreens,
+    TextScreens,
+    ActionScreens,
+):
     """Turns cases and user state into Screens (Telegram HTML + button specs); no aiogram here."""
