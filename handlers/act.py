@@ -15,7 +15,7 @@ from bot.ground.privacy import Pseudonymizer
 from bot.ground.quiet import QuietHours, zone_of
 from bot.ground.settings import Settings
 from bot.pledges.store import Store, UserPrefs
-from bot.render import Renderer
+from bot.render import Renderer, Screen
 from bot.render.callbacks import Callback
 from handlers.filters import Cb
 from handlers.ui import send, send_document, show, toast
@@ -43,6 +43,11 @@ async def command_act_handler(
         await send(message, renderer.case_list(candidates, lang, clock()))
     else:
         await message.answer(renderer.message("no_cases", lang))
+
+
+async def actions_screen(case: Case, user_id: int, lang: str, store: Store, renderer: Renderer, clock: Clock) -> Screen:
+    """ "What can I do?" for a case, ✅ on the officials this person said they wrote to."""
+    return renderer.act_menu(case, lang, clock(), await _written(store, user_id, case))
 
 
 async def _written(store: Store, user_id: int, case: Case) -> frozenset[str]:

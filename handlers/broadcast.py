@@ -39,6 +39,7 @@ from bot.render.markup import MAX_CAPTION, MAX_MESSAGE
 from bot.telegram.keyboards import markup
 from bot.telegram.sender import TelegramSender
 from bot.telegram.stars import broadcast_cost
+from handlers.approval import ApprovalDesk
 from handlers.filters import Cb
 from handlers.ui import delete_in_chat, send, show, toast
 from scheduler import Scheduler
@@ -426,6 +427,7 @@ async def draft_handler(
     broadcasts: Broadcasts,
     store: Store,
     redis: Redis,
+    approval: ApprovalDesk,
 ) -> None:
     """Send the previewed draft to its audience, or drop it."""
     op, token = cb.args
@@ -436,7 +438,10 @@ async def draft_handler(
     if not await settle_draft(query, state, op, token, "bcdraft", "bc_discarded", lang, renderer, redis, store):
         return
     payload = Draft.from_data(data, lang).payload(urgent=bool(data.get("urgent")))
-    bc_id = await broadcasts.enqueue(payload, Audience.from_json(data["audience"]), created_by=query.from_user.id)
+    audience = Audience.from_json(data["audience"])
+    if await approval.held(query, payload, audience, lang):
+        return  # an owner wants another coordinator's tap first (handlers/approval.py)
+    bc_id = await broadcasts.enqueue(payload, audience, created_by=query.from_user.id)
     await show_progress(query, bc_id, lang, renderer, broadcasts)
 
 

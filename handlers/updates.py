@@ -30,6 +30,7 @@ from bot.ground.clock import Clock
 from bot.ground.settings import Settings
 from bot.pledges.store import Store
 from bot.publishing.announce import publish_update, screen_payload
+from bot.publishing.channel import Channel
 from bot.publishing.composer import by_version, missing_versions
 from bot.render import Renderer, Screen, Toast
 from bot.render.callbacks import Callback
@@ -335,8 +336,9 @@ async def update_send_handler(
     content: ContentSync,
     redis: Redis,
     clock: Clock,
+    channel: Channel | None,
 ) -> None:
-    """Record the update, send it to the followers, and let every process reload the case."""
+    """Record the update, send it to the followers (and the channel), and let every process reload the case."""
     op, token = cb.args
     data = await state.get_data()
     case = library.get(data.get("case"))
@@ -360,6 +362,7 @@ async def update_send_handler(
             created_by=query.from_user.id,
             reopen=bool(data.get("reopen")),
             versions={code: text for code, text in _texts(data, lang).items() if code != data.get("written")} or None,
+            channel=channel,
         )
     except ChangeRefused as refused:  # the case changed since the preview (another coordinator, a reload)
         await state.clear()

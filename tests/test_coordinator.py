@@ -561,6 +561,7 @@ async def test_coordinators_get_their_commands_in_the_menu(app: App, emulator: B
             *activist_commands,
             "import",
             "broadcast",
+            "approval",
             "stats",
             "export",
             "update",

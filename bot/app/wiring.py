@@ -26,6 +26,7 @@ from bot.content import Library
 from bot.content.states import CaseStates
 from bot.content.sync import ContentSync
 from bot.delivery import Broadcasts, Worker
+from bot.delivery.approvals import Approvals
 from bot.delivery.paid import is_paid
 from bot.ground.clock import Clock, utc_now
 from bot.ground.discreet import DiscreetChats
@@ -36,6 +37,7 @@ from bot.ground.redis_client import open_redis
 from bot.ground.redis_gate import RedisGate, log_failure
 from bot.ground.settings import Settings
 from bot.pledges.store import Store
+from bot.publishing.channel import Channel, remember_bot
 from bot.publishing.drafts import Drafts
 from bot.publishing.import_flow import Importer
 from bot.render import Renderer
@@ -45,6 +47,7 @@ from bot.telegram.reporter import ChatReporter, Coordinators, RedisNotices
 from bot.telegram.sender import TelegramSender
 from bot.telegram.sessions import BroadcastSession, LenientUpdatesSession, WaitOnFloodLimit
 from handlers import detach_routers, get_routers
+from handlers.approval import ApprovalDesk
 from handlers.errors import error_handler
 from handlers.fsm import IdleEvictingIsolation, TapQueueLimit, UserRecordStorage
 from handlers.middlewares import CatalogueI18n, UserLocaleMiddleware, UserRateLimit, skip_unreadable_updates
@@ -149,6 +152,8 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         reporter=reporter,
         quiet=quiet if quiet.start != quiet.end else None,
     )
+    channel = Channel.from_settings(settings)
+    await remember_bot(redis, me.username or "")  # posts queued from the CLI link to the bot too
     cases = CaseStates(redis)
     library.replace(await cases.apply(library))  # updates recorded since the files were written
     content = ContentSync(library, cases)
@@ -227,7 +232,9 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         cases=cases,
         content=content,
         clock=clock,
-        importer=Importer(Drafts(redis), library, renderer, content, cases, broadcasts, store, clock),
+        importer=Importer(Drafts(redis), library, renderer, content, cases, broadcasts, store, clock, channel),
+        channel=channel,  # the organisation's channel (CHANNEL_ID), or None
+        approval=ApprovalDesk(Approvals(redis), broadcasts, library, renderer, settings),
         cut_updates=CutUpdates(redis, spool=settings.data_dir / "cut-updates.jsonl"),
         discreet=discreet,
         redis_gate=gate,

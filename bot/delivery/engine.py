@@ -44,6 +44,30 @@ class UnknownBroadcast(LookupError):
     pass
 
 
+def _record(
+    state: State,
+    payload: Payload,
+    audience: str,
+    now: float,
+    created_by: int | None,
+    send_at: float | None,
+    purpose: Purpose | None,
+    total: int,
+) -> dict[str, str | float | int]:
+    """A new broadcast's hash."""
+    return {
+        "state": state.value,
+        "payload": payload.to_json(),
+        "audience": audience,
+        "created_at": now,
+        "created_by": created_by if created_by is not None else "",
+        "send_at": send_at if send_at is not None else "",
+        "purpose": purpose.to_json() if purpose else "",
+        "total": total,
+        **{name: 0 for name in COUNTERS},
+    }
+
+
 class Broadcasts:
     def __init__(
         self, redis: Redis, pseudonyms: Pseudonymizer, *, prefix: str = "rrb:", clock: Callable[[], float] = time.time
@@ -86,24 +110,40 @@ class Broadcasts:
         now = self.clock()
         token = secrets.token_hex(8)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                self.key("bc", bc_id),
-                mapping={
-                    "state": State.preparing.value,
-                    "payload": payload.to_json(),
-                    "audience": audience.to_json(),
-                    "created_at": now,
-                    "created_by": created_by if created_by is not None else "",
-                    "send_at": send_at if send_at is not None else "",
-                    "purpose": purpose.to_json() if purpose else "",
-                    "total": 0,
-                    **{name: 0 for name in COUNTERS},
-                },
-            )
+            record = _record(State.preparing, payload, audience.to_json(), now, created_by, send_at, purpose, 0)
+            pipe.hset(self.key("bc", bc_id), mapping=record)
             pipe.zadd(self.key("bc", "all"), {bc_id: now})
             pipe.set(self.key("bc", bc_id, "preparer"), token, px=PREPARE_LEASE_MS)
             await pipe.execute()
         await self.prepare(bc_id, token)
+        return bc_id
+
+    async def enqueue_chats(
+        self,
+        payload: Payload,
+        chats: list[int],
+        *,
+        created_by: int | None = None,
+        send_at: float | None = None,
+        purpose: Purpose | None = None,
+    ) -> str:
+        """A broadcast to a few chats named here instead of an audience (the organisation's channel); its id.
+
+        No consent set to copy, so it is queued at once, and it follows nobody into a case. It is taken ahead of
+        the broadcasts due at the same moment (a score a millisecond earlier): one message must not wait until a
+        whole alert has gone out, and the alert's people lose one slot of the shared rate to it.
+        """
+        bc_id = str(await self.redis.incr(self.key("bc", "seq")))
+        now = self.clock()
+        due_ms = int(send_at * 1000) if send_at else 0
+        async with self.redis.pipeline(transaction=True) as pipe:
+            record = _record(State.queued, payload, "", now, created_by, send_at, purpose, len(chats))
+            pipe.hset(self.key("bc", bc_id), mapping=record)
+            if chats:
+                pipe.rpush(self.key("bc", bc_id, "q"), *chats)
+            pipe.zadd(self.key("bc", "all"), {bc_id: now})
+            pipe.zadd(self.key("bc", "active"), {bc_id: due_ms - 1})
+            await pipe.execute()
         return bc_id
 
     async def enqueue_personal(

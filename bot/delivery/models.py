@@ -14,7 +14,7 @@ from bot.delivery.audiences import Audience, AudienceKind  # noqa: F401
 class Purpose:
     """What a broadcast carries, so its progress says so ("Update 3 of UA 84/11"); a plain message has none."""
 
-    kind: str  # "alert", "update" or "reminder"
+    kind: str  # "alert", "update", "reminder", or "channel" (an alert or update posted in the organisation's channel)
     ref: str  # the case as coordinators know it: "UA 84/11"
     number: int | None = None  # an update's number
 

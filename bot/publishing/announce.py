@@ -1,7 +1,8 @@
 """A case goes live: its alert to everyone, through the delivery engine, once. No aiogram here.
 
 Used by `rrbot publish` and, with the importer, by the coordinators' publish button. Texts come
-from the renderer, one variant per UI language: each recipient reads the alert in their own.
+from the renderer, one variant per UI language: each recipient reads the alert in their own. With a
+channel (CHANNEL_ID), the alert and each update are posted there too (bot.publishing.channel).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bot.delivery import Broadcasts, Payload, Purpose
 from bot.delivery.audiences import MessageKind, audience
 from bot.ground.i18n import load_translations
 from bot.ground.settings import StoreSettings
+from bot.publishing.channel import Channel, post
 from bot.render import Renderer, Screen
 from bot.render.formatting import ua_reference
 
@@ -79,10 +81,12 @@ async def announce(
     *,
     created_by: int | None = None,
     send_at: float | None = None,
+    channel: Channel | None = None,
 ) -> str | None:
     """Queue the alert of a newly published case for its audience; None when it already went out.
 
     Everyone who receives it follows the case from then on (docs/AUDIENCES.md); the card says so.
+    With a `channel`, a post there is queued too, due with it.
 
     The mark is taken before queueing, so two coordinators publishing at once (or a retried
     command) reach everyone once.
@@ -98,18 +102,27 @@ async def announce(
     # Speed first: a new case's alert reaches people in their night at once, without a sound (bot.ground.quiet).
     payload = replace(payload, urgent=True)
     try:
+        purpose = Purpose("alert", ua_reference(case))
         bc_id = await broadcasts.enqueue(
-            payload,
-            audience(MessageKind.alert, case.id),
-            created_by=created_by,
-            send_at=send_at,
-            purpose=Purpose("alert", ua_reference(case)),
+            payload, audience(MessageKind.alert, case.id), created_by=created_by, send_at=send_at, purpose=purpose
         )
     except BaseException:
         await broadcasts.redis.delete(mark)  # nothing went out: publishing again may retry
         raise
     await broadcasts.redis.set(mark, bc_id)
     logger.info("Alert of case %r queued as broadcast %r", case.id, bc_id)
+    if channel is not None:
+        await post(
+            broadcasts,
+            renderer,
+            channel,
+            lambda bot: screen_payload(
+                renderer.channel_alert(case, channel.lang, now, letters_sent=0, bot_username=bot)
+            ),
+            purpose,
+            created_by=created_by,
+            send_at=send_at,
+        )
     return bc_id
 
 
@@ -133,8 +146,10 @@ async def publish_update(
     number: int | None = None,
     reopen: bool = False,
     versions: dict[str, str] | None = None,
+    channel: Channel | None = None,
 ) -> tuple[CaseUpdate, str]:
-    """Record an update of a case and queue it for the case's followers; returns it and its broadcast id.
+    """Record an update of a case and queue it for the case's followers (and the `channel`, if any); returns it
+    and its broadcast id.
 
     `versions`: the text in other UI languages; a follower whose language has one reads it, the others `text`.
 
@@ -148,25 +163,37 @@ async def publish_update(
     check_change(case, kind, deadline=day, today=today, default_tz=zone, reopen=reopen)
     update = await cases.record(case, kind, text, deadline=deadline, at=now.timestamp(), number=number, reopen=reopen)
     changed = overlay(case, {"update": str(update.number), **state_changes(kind, deadline, reopen)})
+    shown = {
+        "number": update.number,
+        "kind": kind.value,
+        "letters_sent": letters_sent,
+        "reopened": reopen and case.status == Status.closed,
+    }
+
+    def text_in(lang: str) -> str:
+        return (versions or {}).get(lang, text)
+
     payload = localized(
         renderer,
-        lambda lang: renderer.case_update(
-            changed,
-            lang,
-            now,
-            number=update.number,
-            kind=kind.value,
-            text=(versions or {}).get(lang, text),
-            letters_sent=letters_sent,
-            reopened=reopen and case.status == Status.closed,
-        ),
+        lambda lang: renderer.case_update(changed, lang, now, text=text_in(lang), **shown),
         counted=bool(versions),
     )
+    purpose = Purpose("update", ua_reference(case), update.number)
     bc_id = await broadcasts.enqueue(
-        payload,
-        audience(UPDATE_MESSAGES[kind], case.id),
-        created_by=created_by,
-        purpose=Purpose("update", ua_reference(case), update.number),
+        payload, audience(UPDATE_MESSAGES[kind], case.id), created_by=created_by, purpose=purpose
     )
     logger.info("Update %d of case %r queued as broadcast %r", update.number, case.id, bc_id)
+    if channel is not None:
+        await post(
+            broadcasts,
+            renderer,
+            channel,
+            lambda bot: screen_payload(
+                renderer.channel_update(
+                    changed, channel.lang, now, bot_username=bot, text=text_in(channel.lang), **shown
+                )
+            ),
+            purpose,
+            created_by=created_by,
+        )
     return update, bc_id

@@ -36,7 +36,8 @@ _OTHER_VERBS: dict[str, tuple[str, ...]] = {
     "unsub": (_CASE,),
     "cases": (r"\d{1,3}",),  # case list page
     "home": (),  # the welcome screen
-    "lang": (_LANG, f"(?:{_CASE})?"),  # pick UI language, then show a case (optional)
+    # pick UI language, then show a case (optional): its card, or with "act" its actions (older buttons: the card)
+    "lang": (_LANG, f"(?:{_CASE})?", r"(?:act)?"),
     "alerts": (r"on|off",),  # new-case alerts from the welcome screen
     "disc": (r"show|on|1h|1d|off",),  # discreet mode: its menu, or a choice in it
     "forget": (r"yes|no",),
@@ -58,6 +59,10 @@ _OTHER_VERBS: dict[str, tuple[str, ...]] = {
     # coordinators: a scheduled send (by its number): preview, change its time, cancel (asked), cancel (yes),
     # keep it after its case changed, or back to the list
     "sch": (r"preview|time|cancel|yes|keep|list", r"\d{1,12}"),
+    # coordinators: another's approval of a broadcast (bot.delivery.approvals): approve, decline, or its sender
+    # withdraws it; an owner's rule: sends to everyone on or off, no size limit, all off
+    "apv": (r"yes|no|drop", r"[0-9a-f]{8}"),
+    "apr": (r"all|size|off",),
     # coordinators: an update of a case
     "upc": (_CASE,),  # which case
     "upk": (r"news|extended|closed", r"r?"),  # what it changes; r: reopen the closed case
@@ -79,7 +84,24 @@ _ACTION_VERBS: dict[str, tuple[str, ...]] = {
 }
 _VERBS: dict[str, tuple[str, ...]] = {**_OTHER_VERBS, **_ACTION_VERBS}
 # Verbs whose last argument may be left out; it then decodes as "".
-_OPTIONAL_LAST = frozenset({"pl"})
+_OPTIONAL_LAST = frozenset({"pl", "lang"})
+
+# A /start payload (t.me/<bot>?start=...): a case's id opens its card; START_ACT and the id, its actions (the "Take
+# action" button of a post in the organisation's channel). Telegram allows A-Z, a-z, 0-9, _ and - there, and a
+# case id has no "_".
+START_ACT = "act_"
+
+
+def start_payload(case_id: str, *, act: bool = False) -> str:
+    return (START_ACT if act else "") + case_id
+
+
+def parse_start(payload: str) -> tuple[str, bool]:
+    """The case a /start payload names, and whether it asks for the case's actions rather than its card."""
+    payload = payload.strip().lower()
+    if payload.startswith(START_ACT):
+        return payload.removeprefix(START_ACT), True
+    return payload, False
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,7 @@ class CoordinatorScreens(CaseScreens, TextScreens):
             *self.commands(lang),
             ("import", _("Import an Urgent Action and publish it")),
             ("broadcast", _("Send a message to activists")),
+            ("approval", _("Another coordinator's approval before big sends")),
             ("stats", _("Subscribers and pledges, with a chart")),
             ("export", _("Figures as CSV files, in a zip")),
             ("update", _("Post an update of a case")),

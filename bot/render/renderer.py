@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from bot.render.actions import ActionScreens
+from bot.render.approval import ApprovalScreens
 from bot.render.cases import CaseScreens
+from bot.render.channel import ChannelScreens
 from bot.render.coordinator import CoordinatorScreens
 from bot.render.imports import ImportScreens
 from bot.render.schedule import ScheduleScreens
@@ -15,7 +17,9 @@ from bot.render.when import WhenScreens
 class Renderer(
     ScheduleScreens,
     ImportScreens,
+    ChannelScreens,
     LifecycleScreens,
+    ApprovalScreens,
     CoordinatorScreens,
     WhenScreens,
     CaseScreens,
