@@ -74,8 +74,11 @@ async def settle_draft(
     renderer: Renderer,
     redis: Redis,
     store: Store,
+    *,
+    answer: bool = True,
 ) -> bool:
-    """Cancel, or take, a previewed draft (a broadcast, an update): True for the one tap that sends it."""
+    """Cancel, or take, a previewed draft (a broadcast, an update): True for the one tap that sends it (then
+    answered "Queued" unless `answer` is False: the caller answers once it knows)."""
     if op == "cancel":
         await state.clear()
         await show(query, renderer.screen(discarded, lang))
@@ -87,8 +90,8 @@ async def settle_draft(
         return False
     no_retry_from_here()  # taken: run again, this update would find it taken and send nothing
     await state.clear()
-    # Answered first: queueing a large audience or recording an update can take a few seconds.
-    await toast(query, renderer.toast("bc_control", lang, op="sent"))
+    if answer:  # answered first: queueing a large audience or recording an update can take a few seconds
+        await toast(query, renderer.toast("bc_control", lang, op="sent"))
     return True
 
 
@@ -435,12 +438,17 @@ async def draft_handler(
     if data.get("token") != token or (op == "send" and not data.get("audience")):
         await toast(query, renderer.stale_toast(lang))
         return
-    if not await settle_draft(query, state, op, token, "bcdraft", "bc_discarded", lang, renderer, redis, store):
+    taken = await settle_draft(
+        query, state, op, token, "bcdraft", "bc_discarded", lang, renderer, redis, store, answer=False
+    )
+    if not taken:
         return
     payload = Draft.from_data(data, lang).payload(urgent=bool(data.get("urgent")))
     audience = Audience.from_json(data["audience"])
     if await approval.held(query, payload, audience, lang):
+        await toast(query)  # its message says it waits: not "Queued"
         return  # an owner wants another coordinator's tap first (handlers/approval.py)
+    await toast(query, renderer.toast("bc_control", lang, op="sent"))
     bc_id = await broadcasts.enqueue(payload, audience, created_by=query.from_user.id)
     await show_progress(query, bc_id, lang, renderer, broadcasts)
 

@@ -94,7 +94,8 @@ async def test_above_the_size_an_owner_set_a_send_waits_until_another_coordinato
     await emulator.wait_for(lambda: first.last["text"].startswith("🏁"), timeout=10)  # its report
 
     # Everyone (5): it waits. Nothing is queued, nothing delivered; the other coordinator gets it to approve.
-    _, confirmation = await send_to_everyone(first)
+    answer, confirmation = await send_to_everyone(first)
+    assert not answer.get("text"), "not 'Queued': its message says it waits"
     waiting = message(first, confirmation)
     assert first.button("↩️", waiting)
     assert "5" in waiting["text"]
