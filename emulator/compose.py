@@ -30,6 +30,12 @@ def resolve_chat(world: World, p: Params, name: str = "chat_id") -> ChatState:
 
 
 def ensure_can_write(state: ChatState) -> None:
+    if state.chat.get("type") == "channel":
+        # Telegram's answers to a bot that was removed from a channel, or may not post in it.
+        if not state.member:
+            raise forbidden("bot is not a member of the channel chat")
+        if not state.can_post:
+            raise bad_request("need administrator rights in the channel chat")
     if state.deactivated:
         raise forbidden("user is deactivated")
     if state.blocked:
@@ -176,12 +182,12 @@ def new_bot_message(
     markup: dict[str, Any] | None,
     reply: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    message: dict[str, Any] = {
-        "message_id": state.new_message_id(),
-        "from": world.bot_user(),
-        "chat": dict(state.chat),
-        "date": now(),
-    }
+    message: dict[str, Any] = {"message_id": state.new_message_id()}
+    if state.chat.get("type") == "channel":
+        message["sender_chat"] = dict(state.chat)  # a post in a channel is the channel's: it has no "from"
+    else:
+        message["from"] = world.bot_user()
+    message.update({"chat": dict(state.chat), "date": now()})
     if reply is not None:
         message["reply_to_message"] = reply
     message.update(content)

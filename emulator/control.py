@@ -56,6 +56,13 @@ def control_routes(emu: BotAPIEmulator) -> list[web.RouteDef]:
             username=body.get("username"),
         )
 
+    async def channels(request: web.Request) -> Any:
+        body = await _body(request)
+        flags = {name: str(body.get(name, True)).lower() in ("true", "1") for name in ("member", "can_post")}
+        return emu.add_channel(
+            int(body["chat_id"]), str(body.get("title", "Test channel")), body.get("username"), **flags
+        )
+
     async def send(request: web.Request) -> Any:
         body = await _body(request)
         return emu.user_sends(int(body["user_id"]), str(body["text"]))
@@ -96,6 +103,7 @@ def control_routes(emu: BotAPIEmulator) -> list[web.RouteDef]:
 
     return [
         web.post("/_emu/users", _guarded(users)),
+        web.post("/_emu/channels", _guarded(channels)),
         web.post("/_emu/send", _guarded(send)),
         web.post("/_emu/press", _guarded(press)),
         web.post("/_emu/block", _guarded(user_action("block"))),

@@ -159,7 +159,8 @@ def _message_to_edit(world: World, p: Params) -> tuple[ChatState, dict[str, Any]
     message = state.messages.get(message_id)
     if message is None:
         raise bad_request("message to edit not found")
-    if message.get("from", {}).get("id") != world.bot_id:
+    # The bot's posts in a channel carry the channel as their sender (every post there is the bot's here).
+    if message.get("from", {}).get("id") != world.bot_id and "sender_chat" not in message:
         raise bad_request("message can't be edited")
     return state, message
 

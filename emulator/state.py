@@ -89,6 +89,10 @@ class ChatState:
     user: dict[str, Any] | None = None
     blocked: bool = False
     deactivated: bool = False
+    # A channel: whether the bot is in it (an administrator: Telegram lets a bot into a channel as nothing
+    # else) and may post there.
+    member: bool = True
+    can_post: bool = True
     next_message_id: int = 1
     # message_id -> Message, in sending order; deleted messages are removed.
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)

@@ -205,6 +205,31 @@ class World:
         self.chats.setdefault(chat_id, ChatState(chat=chat)).chat = chat
         return dict(chat)
 
+    def add_channel(
+        self,
+        chat_id: int,
+        title: str = "Test channel",
+        username: str | None = None,
+        *,
+        member: bool = True,
+        can_post: bool = True,
+    ) -> dict[str, Any]:
+        """Create a channel (its id is -100 and its number, like -1001234567890) with the bot as an administrator
+        that may post; `member=False`: the bot is not in it (403), `can_post=False`: it may not post (400)."""
+        if not str(chat_id).startswith("-100"):
+            raise ValueError(f"a channel's id starts with -100, not {chat_id}")
+        chat: dict[str, Any] = {"id": chat_id, "type": "channel", "title": title}
+        if username:
+            chat["username"] = username
+        state = self.chats.setdefault(chat_id, ChatState(chat=chat))
+        state.chat, state.member, state.can_post = chat, member, can_post
+        return dict(chat)
+
+    def channel_rights(self, chat_id: int, *, member: bool = True, can_post: bool = True) -> None:
+        """The bot is made an administrator of a channel, loses the right to post, or is removed from it."""
+        state = self.chats[chat_id]
+        state.member, state.can_post = member, can_post
+
     def chat_state(self, chat_id: int | str) -> ChatState | None:
         return self.chats.get(chat_id)
 
@@ -328,7 +353,9 @@ class World:
         state = self.chats.get(chat_id)
         if state is None:
             return []
-        return [clone(m) for m in state.messages.values() if m.get("from", {}).get("id") == self.bot_id]
+        # In a channel every post is the bot's (it has the channel as its sender, and no "from").
+        mine = state.chat.get("type") == "channel"
+        return [clone(m) for m in state.messages.values() if mine or m.get("from", {}).get("id") == self.bot_id]
 
     def last_message(self, chat_id: int | str) -> dict[str, Any] | None:
         messages = self.messages(chat_id)

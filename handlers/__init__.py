@@ -5,7 +5,20 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.ground.settings import Settings
-from handlers import account, act, broadcast, cases, fallback, history, imports, start, stats, updates
+from handlers import (
+    account,
+    act,
+    approval,
+    broadcast,
+    cases,
+    fallback,
+    history,
+    imports,
+    schedule,
+    start,
+    stats,
+    updates,
+)
 from handlers.filters import IsCoordinator, PrivateChat, TapVerbs, tap_verbs
 
 # An update goes to the first router with a handler that takes it; a handler that raises SkipHandler (a
@@ -17,11 +30,21 @@ from handlers.filters import IsCoordinator, PrivateChat, TapVerbs, tap_verbs
 #   (broadcast drops its draft on any command it does not answer itself), and /cancel must end an import
 #   rather than say no broadcast is being composed. The time of a "send later" is broadcast's own: its states keep it
 #   apart from a new draft, whatever the order.
-# - history (/broadcasts, /audit, /coordinators) before broadcast, as updates: those commands leave a broadcast
-#   being composed as it is; while an owner chooses whom to add, the person they share is history's.
-# - stats after broadcast: /stats and /export drop a broadcast being composed, as the commands after it do.
+# - schedule before broadcast too, for the same reason; and /cancel while it asks for a send's new time is its own.
+# - approval and stats after broadcast: /approval, /stats and /export drop a broadcast being composed, as the
+#   commands after it do; approval's taps are its own.
+# - history (/broadcasts, /drafts, /audit, /coordinators) before broadcast, as updates: those commands leave a
+#   broadcast being composed as it is; while an owner chooses whom to add, the person they share is history's.
 # - start, cases and act: the activists' (coordinators are activists too).
-_COORDINATORS = (updates.router, history.router, imports.router, broadcast.router, stats.router)
+_COORDINATORS = (
+    updates.router,
+    history.router,
+    imports.router,
+    schedule.router,
+    broadcast.router,
+    approval.router,
+    stats.router,
+)
 _ACTIVISTS = (start.router, cases.router, act.router)
 _ROUTERS = (account.router, *_COORDINATORS, *_ACTIVISTS)
 

@@ -1,4 +1,4 @@
-"""What the bot keeps about a user: /sign, /reminders, /mydata, /discreet, /forget, and a block."""
+"""What the bot keeps about a user: /sign, /reminders, /settings, /mydata, /discreet, /forget, and a block."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 from bot.content import Library
 from bot.delivery import Broadcasts
 from bot.ground.audit import AuditLog
+from bot.ground.clock import Clock
 from bot.ground.discreet import DiscreetChats
+from bot.ground.quiet import ZONE_GUESS, QuietHours, find_zone, utc_offset, zone
 from bot.ground.roles import Roles
 from bot.pledges.store import Store, UserPrefs
 from bot.publishing.drafts import MessageDrafts
-from bot.render import Renderer
+from bot.render import Renderer, Screen
 from bot.render.callbacks import Callback
 from bot.telegram.replay import CutUpdates
 from handlers.filters import Cb
@@ -32,6 +34,10 @@ MAX_SIGNATURE_LINES = 6
 
 class SignForm(StatesGroup):
     waiting = State()
+
+
+class SettingsForm(StatesGroup):
+    zone = State()  # /settings is open: a text is a city or zone name
 
 
 async def _save_signature(message: Message, text: str, lang: str, store: Store, renderer: Renderer) -> None:
@@ -56,6 +62,86 @@ async def command_reminders_handler(
         await message.answer(renderer.message("reminders_set", lang, on=wanted == "on", stopped=prefs.stopped))
     else:
         await message.answer(renderer.message("reminders_usage", lang, on=prefs.reminders))
+
+
+def _settings(
+    lang: str, prefs_lang: str | None, chosen: str | None, renderer: Renderer, clock: Clock, quiet: QuietHours | None
+) -> Screen:
+    guessed = ZONE_GUESS.get(prefs_lang or "")
+    night = quiet or QuietHours()
+    return renderer.settings_screen(lang, chosen if zone(chosen) else None, guessed, clock(), (night.start, night.end))
+
+
+@router.message(Command("settings", ignore_case=True))
+async def command_settings_handler(
+    message: Message,
+    state: FSMContext,
+    prefs: UserPrefs,
+    lang: str,
+    renderer: Renderer,
+    clock: Clock,
+    quiet: QuietHours | None = None,
+) -> None:
+    """The person's timezone for quiet hours: the common zones as buttons, or a city typed."""
+    await state.set_state(SettingsForm.zone)
+    await send(message, _settings(lang, prefs.lang, prefs.timezone, renderer, clock, quiet))
+
+
+@router.callback_query(Cb("tz"))
+async def zone_chosen_handler(
+    query: CallbackQuery,
+    cb: Callback,
+    state: FSMContext,
+    prefs: UserPrefs,
+    lang: str,
+    store: Store,
+    renderer: Renderer,
+    clock: Clock,
+    quiet: QuietHours | None = None,
+) -> None:
+    """A zone tapped in /settings (or back to the guess from the language): the choice is made, a text is a text."""
+    chosen = None if cb.args[0] == "guess" else cb.args[0]
+    if chosen is not None and zone(chosen) is None:
+        await toast(query, renderer.stale_toast(lang))
+        return
+    await state.clear()
+    await store.set_timezone(query.from_user.id, chosen)
+    await show(query, _settings(lang, prefs.lang, chosen, renderer, clock, quiet))
+    await toast(query)
+
+
+@router.message(SettingsForm.zone, F.text.startswith("/"))
+async def settings_left_by_command_handler(message: Message, state: FSMContext) -> None:
+    """Another command while /settings waits for a city: drop the wait, let the command run."""
+    await state.clear()
+    raise SkipHandler
+
+
+@router.callback_query(SettingsForm.zone, ~Cb("tz"))
+async def settings_left_by_tap_handler(query: CallbackQuery, state: FSMContext) -> None:
+    """A tap elsewhere while /settings waits for a city: drop the wait, let the tap work."""
+    await state.clear()
+    raise SkipHandler
+
+
+@router.message(SettingsForm.zone, F.text, ~F.text.startswith("/"))
+async def zone_typed_handler(
+    message: Message, state: FSMContext, lang: str, store: Store, renderer: Renderer, clock: Clock
+) -> None:
+    """A city or zone name sent after /settings; only the zone's name is kept, never what was typed."""
+    found = find_zone(message.text or "")
+    if found is None:
+        await message.answer(renderer.message("tz_unknown", lang))
+        return
+    await state.clear()
+    await store.set_timezone(message.chat.id, found)
+    now = clock()
+    local = now.astimezone(zone(found)).strftime("%H:%M")
+    await message.answer(
+        renderer.message(
+            "tz_set", lang, zone=renderer.zone_name(found, lang), offset=utc_offset(found, now), local=local
+        )
+    )
 
 
 @router.message(Command("sign", ignore_case=True))

@@ -12,9 +12,10 @@ from bot.content import Case, Library, Status
 from bot.content.actions import ACTION_BY_KEY, ACTION_BY_VERB, ACTION_TABLE
 from bot.ground.clock import Clock
 from bot.ground.privacy import Pseudonymizer
+from bot.ground.quiet import QuietHours, zone_of
 from bot.ground.settings import Settings
 from bot.pledges.store import Store, UserPrefs
-from bot.render import Renderer
+from bot.render import Renderer, Screen
 from bot.render.callbacks import Callback
 from handlers.filters import Cb
 from handlers.ui import send, send_document, show, toast
@@ -42,6 +43,11 @@ async def command_act_handler(
         await send(message, renderer.case_list(candidates, lang, clock()))
     else:
         await message.answer(renderer.message("no_cases", lang))
+
+
+async def actions_screen(case: Case, user_id: int, lang: str, store: Store, renderer: Renderer, clock: Clock) -> Screen:
+    """ "What can I do?" for a case, ✅ on the officials this person said they wrote to."""
+    return renderer.act_menu(case, lang, clock(), await _written(store, user_id, case))
 
 
 async def _written(store: Store, user_id: int, case: Case) -> frozenset[str]:
@@ -155,6 +161,8 @@ async def remind_later_handler(
     scheduler: Scheduler,
     settings: Settings,
     clock: Clock,
+    prefs: UserPrefs,
+    quiet: QuietHours | None = None,
 ) -> None:
     """ "Remind me later": one reminder about this action, dropped if the user does it meanwhile."""
     case_id, action = cb.args
@@ -172,5 +180,8 @@ async def remind_later_handler(
     if at is None:
         await toast(query, renderer.toast("later_too_late", lang, alert=True))
         return
+    morning = quiet.morning(at, zone_of(prefs.timezone, prefs.lang)) if quiet else None
+    if morning is not None and (deadline is None or morning < deadline):
+        at = morning  # not in their night: the toast says how long it waits
     await scheduler.remind_later(query.from_user.id, case.id, action, at)
     await toast(query, renderer.later_toast(lang, at - now))

@@ -33,7 +33,8 @@ from bot.delivery import Broadcasts, UnknownBroadcast
 from bot.ground.audit import AuditLog, title_of
 from bot.ground.roles import Roles
 from bot.pledges.store import Store
-from bot.publishing.drafts import MessageDrafts
+from bot.publishing.composer import Draft
+from bot.publishing.drafts import MessageDrafts, SavedMessage
 from bot.publishing.history import recent_sends
 from bot.render import Renderer, Screen
 from bot.render.callbacks import Callback
@@ -152,10 +153,12 @@ async def draft_open_handler(
     await state.set_state(BroadcastForm.audience)
     await state.set_data(data)
     assert query.bot is not None, "aiogram binds the bot to every event it delivers"
-    title = title_of(str(data.get("text") or "")) or "…"
+    draft = Draft.from_data(data, lang)
+    title = title_of(SavedMessage(token, data, 0.0).text) or "…"
     await query.bot.send_message(user_id, renderer.message("drafts_resumed", lang, title=title))
-    picker = renderer.broadcast_audience_picker(lang, token)
-    await query.bot.send_message(user_id, picker.text, reply_markup=markup(picker))
+    picker = renderer.broadcast_audience_picker(lang, token, parts=len(draft.parts), length=draft.characters())
+    sent = await query.bot.send_message(user_id, picker.text, reply_markup=markup(picker))
+    await state.update_data(picker=sent.message_id)  # the composer's one picker: a next part replaces it
     await toast(query)
 
 

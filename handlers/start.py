@@ -23,7 +23,8 @@ from bot.ground.clock import Clock
 from bot.ground.roles import Roles
 from bot.pledges.store import Store, UserPrefs
 from bot.render import Renderer, Screen
-from bot.render.callbacks import Callback
+from bot.render.callbacks import Callback, parse_start
+from handlers.act import actions_screen
 from handlers.cases import card_screen
 from handlers.filters import Cb, IsCoordinator
 from handlers.ui import send, show, toast
@@ -45,12 +46,22 @@ async def welcome_screen(
 
 
 async def _landing(
-    user_id: int, case_id: str | None, lang: str, library: Library, store: Store, renderer: Renderer, clock: Clock
+    user_id: int,
+    case_id: str | None,
+    lang: str,
+    library: Library,
+    store: Store,
+    renderer: Renderer,
+    clock: Clock,
+    *,
+    act: bool = False,
 ) -> Screen:
-    """The case card when a case was asked for, else the welcome screen."""
+    """The case card when a case was asked for (its actions with `act`), else the welcome screen."""
     case = library.get(case_id)
     if case is None:
         return await welcome_screen(user_id, lang, library, store, renderer, clock)
+    if act and case.status != Status.closed:
+        return await actions_screen(case, user_id, lang, store, renderer, clock)
     return await card_screen(case, user_id, lang, store, renderer, clock)
 
 
@@ -79,9 +90,11 @@ async def command_start_case_handler(
     renderer: Renderer,
     clock: Clock,
 ) -> None:
-    """A deep link t.me/<bot>?start=<case>: follow that case and show it (alerts of new cases are /start's)."""
+    """A deep link t.me/<bot>?start=<case>: follow that case and show it (alerts of new cases are /start's);
+    ?start=act_<case> (a channel post's "Take action"): its actions."""
     user_id = message.chat.id
-    case = library.get((command.args or "").strip().lower())
+    case_id, act = parse_start(command.args or "")
+    case = library.get(case_id)
     if case is None or case.status == Status.closed:
         if case is None:
             await message.answer(renderer.message("unknown_case", lang))
@@ -94,9 +107,9 @@ async def command_start_case_handler(
         await message.answer(renderer.message("resumed", lang, count=len(restored)))
     await store.subscribe(user_id, case.id)
     if prefs.is_new:
-        await send(message, renderer.language_picker(lang, case.id))
+        await send(message, renderer.language_picker(lang, case.id, act=act))
         return
-    await send(message, await _landing(user_id, case.id, lang, library, store, renderer, clock))
+    await send(message, await _landing(user_id, case.id, lang, library, store, renderer, clock, act=act))
 
 
 @router.message(CommandStart(ignore_case=True))
@@ -131,13 +144,16 @@ async def language_chosen_handler(
     query: CallbackQuery, cb: Callback, lang: str, library: Library, store: Store, renderer: Renderer, clock: Clock
 ) -> None:
     """Save the language, then go on to the case the user came for (or the welcome screen)."""
-    chosen, case_id = cb.args
+    chosen, case_id, then = cb.args
     if chosen not in renderer.languages:
         await toast(query, renderer.stale_toast(lang))
         return
     lang = chosen
     await store.set_language(query.from_user.id, lang)
-    await show(query, await _landing(query.from_user.id, case_id or None, lang, library, store, renderer, clock))
+    landing = await _landing(
+        query.from_user.id, case_id or None, lang, library, store, renderer, clock, act=then == "act"
+    )
+    await show(query, landing)
     await toast(query, renderer.toast("language_set", lang))
 
 

@@ -1,4 +1,5 @@
-"""Coordinators: the figures, /stats (with a chart of one case's pledges) and /export (a CSV file).
+"""Coordinators: the figures, /stats (open cases side by side, or one case with its officials) and /export
+(a zip of CSV files, one per table).
 
 Counts only: no chat ids, no pseudonyms. Coordinators only: handlers/__init__.py scopes the router.
 """
@@ -10,14 +11,21 @@ import datetime as dt
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import BufferedInputFile, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
-from bot.content import Library
+from bot.content import Case, Library
+from bot.delivery import Broadcasts
+from bot.delivery.timeline import sends_by_case
 from bot.ground.clock import Clock
 from bot.pledges import aggregates
 from bot.pledges.store import Store
 from bot.render import Renderer
+from bot.render.callbacks import Callback
+from bot.render.formatting import ua_reference
 from bot.render.markup import MAX_MESSAGE
+from bot.telegram.keyboards import markup
+from handlers.filters import Cb
+from handlers.ui import toast
 
 router = Router(name="stats")
 
@@ -29,40 +37,109 @@ async def command_stats_handler(
     lang: str,
     library: Library,
     store: Store,
+    broadcasts: Broadcasts,
     renderer: Renderer,
     clock: Clock,
 ) -> None:
-    """Figures for every case, with a chart of pledges over time for one (/stats <case>, else the newest open)."""
+    """/stats: the open cases side by side, the one that needs a push most first; /stats <case>: that case."""
     wanted = (command.args or "").strip().lower()
-    charted = library.get(wanted) if wanted else next(iter(library.open_cases() or library.all()), None)
-    if wanted and charted is None:
-        await message.answer(renderer.message("unknown_case", lang))
+    if wanted:
+        case = library.get(wanted)
+        if case is None:
+            await message.answer(renderer.message("unknown_case", lang))
+            return
+        await _one_case(message, case, lang, store, broadcasts, renderer, clock)
         return
-    # The charted case first, so the caption never leaves it out.
-    cases = sorted(library.all(), key=lambda c: c is not charted)
-    figures = await aggregates.collect(store, [c.id for c in cases])
-    today = clock().date()
-    by_id = {c.id: c for c in cases}
-    if charted is None:
-        await message.answer(renderer.coordinator_stats(figures, by_id, lang, today, limit=MAX_MESSAGE))
+    now = clock()
+    figures = await aggregates.collect(store, [c.id for c in library.open_cases()])
+    ordered = aggregates.active_first(library.open_cases(), figures, now, renderer.default_timezone)
+    if len(ordered) == 1:
+        await _one_case(message, ordered[0], lang, store, broadcasts, renderer, clock)
         return
-    at = charted.deadline_at(renderer.default_timezone)
-    deadline = at.date() if at else None
-    daily, officials = figures.cases[0].daily, renderer.officials_by_name(charted, figures.cases[0].officials, lang)
+    if not ordered:  # every case closed: their figures in words, no chart of nothing
+        figures = await aggregates.collect(store, [c.id for c in library.all()])
+        by_id = {c.id: c for c in library.all()}
+        await message.answer(renderer.coordinator_stats(figures, by_id, lang, now.date(), limit=MAX_MESSAGE))
+        return
     # matplotlib costs ~60 MB of memory: only processes that draw a chart pay for it.
-    from bot.render.charts import pledges_chart
+    from bot.render.charts import OVERVIEW_CASES, Panel, overview_chart
+
+    sends = await sends_by_case(broadcasts, {c.id: ua_reference(c) for c in ordered})
+    by_id = {f.case_id: f for f in figures.cases}
+    panels = [
+        Panel(
+            renderer.chart_title(case, lang),
+            by_id[case.id].daily,
+            at,
+            renderer.chart_labels(lang, at.date() if at else None)["deadline_label"],
+            [dt.datetime.fromtimestamp(t, dt.UTC) for t in sends[case.id]],
+        )
+        for case in ordered[:OVERVIEW_CASES]
+        for at in [case.deadline_at(renderer.default_timezone)]
+    ]
+    png = await asyncio.to_thread(overview_chart, panels, today=now.date(), **renderer.chart_labels(lang, None))
+    screen = renderer.stats_overview(
+        figures, ordered, lang, now, sent={k: len(v) for k, v in sends.items()}, charted=len(panels)
+    )
+    await message.answer_photo(
+        BufferedInputFile(png, filename=f"pledges-{now.date().isoformat()}.png"),
+        caption=screen.text,
+        reply_markup=markup(screen),
+    )
+
+
+@router.callback_query(Cb("sts"))
+async def stats_case_handler(
+    query: CallbackQuery,
+    cb: Callback,
+    lang: str,
+    library: Library,
+    store: Store,
+    broadcasts: Broadcasts,
+    renderer: Renderer,
+    clock: Clock,
+) -> None:
+    """A case tapped under the /stats overview: its own chart, with each official, as a new message."""
+    case = library.get(cb.args[0])
+    if case is None or not isinstance(query.message, Message):
+        await toast(query, renderer.stale_toast(lang))
+        return
+    await _one_case(query.message, case, lang, store, broadcasts, renderer, clock)
+    await toast(query)
+
+
+async def _one_case(
+    message: Message,
+    case: Case,
+    lang: str,
+    store: Store,
+    broadcasts: Broadcasts,
+    renderer: Renderer,
+    clock: Clock,
+) -> None:
+    """One case's chart (pledges per day, the running total, broadcasts, the deadline, each official) and figures."""
+    now = clock()
+    figures = await aggregates.collect(store, [case.id])
+    sends = await sends_by_case(broadcasts, {case.id: ua_reference(case)})
+    at = case.deadline_at(renderer.default_timezone)
+    figure = figures.cases[0]
+    from bot.render.charts import pledges_chart  # matplotlib: only when a chart is drawn
 
     png = await asyncio.to_thread(
         pledges_chart,
-        daily,
-        deadline,
-        renderer.chart_title(charted, lang),
-        officials=officials,
-        **renderer.chart_labels(lang, deadline),
+        figure.daily,
+        at,
+        renderer.chart_title(case, lang),
+        officials=renderer.officials_by_name(case, figure.officials, lang),
+        broadcasts=[dt.datetime.fromtimestamp(t, dt.UTC) for t in sends[case.id]],
+        today=now.date(),
+        **renderer.chart_labels(lang, at.date() if at else None),
     )
     await message.answer_photo(
-        BufferedInputFile(png, filename=f"pledges-{charted.id}-{today.isoformat()}.png"),
-        caption=renderer.coordinator_stats(figures, by_id, lang, today),
+        BufferedInputFile(png, filename=f"pledges-{case.id}-{now.date().isoformat()}.png"),
+        caption=renderer.coordinator_stats(
+            figures, {case.id: case}, lang, now.date(), sent={case.id: len(sends[case.id])}
+        ),
     )
 
 
@@ -70,11 +147,33 @@ async def command_stats_handler(
 async def command_export_handler(
     message: Message, lang: str, library: Library, store: Store, renderer: Renderer, clock: Clock
 ) -> None:
-    """The figures as a CSV file: counts only, no chat ids, no pseudonyms."""
+    """The figures as a zip of CSV files, one per table: counts only, no chat ids, no pseudonyms."""
+    today = clock().date()
+    screen = renderer.export_screen(lang, today)
+    await message.answer_document(
+        BufferedInputFile(await _export(library, store, lang), filename=f"rrbot-figures-{today.isoformat()}.zip"),
+        caption=screen.text,
+        reply_markup=markup(screen),
+    )
+
+
+@router.callback_query(Cb("exp"))
+async def export_semicolon_handler(
+    query: CallbackQuery, lang: str, library: Library, store: Store, renderer: Renderer, clock: Clock
+) -> None:
+    """The same files separated by semicolons, for Excel where a comma is the decimal sign."""
+    today = clock().date()
+    assert query.bot is not None, "aiogram binds the bot to every event it delivers"
+    zipped = await _export(library, store, lang, ";")
+    await query.bot.send_document(
+        query.from_user.id,
+        BufferedInputFile(zipped, filename=f"rrbot-figures-{today.isoformat()}-semicolon.zip"),
+        caption=renderer.export_caption(lang, today, semicolon=True),
+    )
+    await toast(query)
+
+
+async def _export(library: Library, store: Store, lang: str, delimiter: str = ",") -> bytes:
     figures = await aggregates.collect(store, [c.id for c in library.all()])
     names = {c.id: {t.id: t.name_in(lang) for t in c.targets} for c in library.all()}
-    today: dt.date = clock().date()
-    await message.answer_document(
-        BufferedInputFile(aggregates.to_csv(figures, names), filename=f"figures-{today.isoformat()}.csv"),
-        caption=renderer.export_caption(lang, today),
-    )
+    return aggregates.to_zip(figures, names, delimiter)

@@ -62,9 +62,14 @@ async def toast(query: CallbackQuery, answer: Toast | None = None) -> None:
 async def delete_quietly(query: CallbackQuery, message_ids: list[int]) -> None:
     """Delete the bot's messages in the tapping user's chat, a hundred a call; gone already or too old is fine."""
     assert query.bot is not None, "aiogram binds the bot to every event it delivers"
+    await delete_in_chat(query.bot, query.from_user.id, message_ids)
+
+
+async def delete_in_chat(bot: Bot, chat_id: int, message_ids: list[int]) -> None:
+    """Delete the bot's messages in a chat, a hundred a call; gone already or too old is fine."""
     for start in range(0, len(message_ids), 100):
         try:
-            await query.bot.delete_messages(query.from_user.id, message_ids[start : start + 100])
+            await bot.delete_messages(chat_id, message_ids[start : start + 100])
         except TelegramBadRequest as exc:
             logger.info("Messages could not be deleted: %s", type(exc).__name__)
 

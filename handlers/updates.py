@@ -1,7 +1,8 @@
-"""Coordinators: updates of a case (/update), what is planned (/schedule) and /reload of the case files.
+"""Coordinators: updates of a case (/update) and /reload of the case files.
 
-An update is news, an extension or closure; it is previewed as followers will get it, then sent to
-them through the delivery engine (its progress is the broadcast's: handlers.broadcast.show_progress).
+An update is news, an extension or closure; it is previewed as followers will get it (Send to me first
+tries it; its text may come in a version per language its followers read), then sent to them through
+the delivery engine (its progress is the broadcast's: handlers.broadcast.show_progress).
 Coordinators only: handlers/__init__.py scopes the router.
 """
 
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
-from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -29,14 +30,15 @@ from bot.ground.audit import Action, AuditLog
 from bot.ground.clock import Clock
 from bot.ground.settings import Settings
 from bot.pledges.store import Store
-from bot.publishing.announce import publish_update
+from bot.publishing.announce import publish_update, screen_payload
+from bot.publishing.channel import Channel
+from bot.publishing.composer import by_version, missing_versions
 from bot.render import Renderer, Screen, Toast
 from bot.render.callbacks import Callback
 from bot.render.markup import visible_text
-from handlers.broadcast import settle_draft, show_progress
+from handlers.broadcast import send_to_me_first, settle_draft, show_progress
 from handlers.filters import Cb
 from handlers.ui import send, show, toast
-from scheduler import Scheduler
 
 router = Router(name="updates")
 
@@ -47,7 +49,8 @@ class UpdateForm(StatesGroup):
     kind = State()  # the case is chosen: what does the update change?
     deadline = State()  # waiting for the new deadline
     text = State()  # waiting for the text
-    confirm = State()  # previewed: send or drop
+    confirm = State()  # previewed: send, send to me first, add a version in another language, or drop
+    version = State()  # waiting for the text in another language
 
 
 def _zone(case: Case, settings: Settings) -> str:
@@ -193,7 +196,7 @@ async def update_deadline_handler(
     await message.answer(renderer.message("up_text_prompt", lang, limit=MAX_UPDATE))
 
 
-@router.message(UpdateForm.text, F.text & ~F.text.startswith("/"))
+@router.message(StateFilter(UpdateForm.text, UpdateForm.version), F.text & ~F.text.startswith("/"))
 async def update_text_handler(
     message: Message,
     state: FSMContext,
@@ -204,7 +207,8 @@ async def update_text_handler(
     broadcasts: Broadcasts,
     clock: Clock,
 ) -> None:
-    """The text: show the update exactly as followers will get it, with how many they are."""
+    """The text, or its version in another language: show it exactly as its followers will get it, then how
+    many get which version, with Send, Send to me first and Add a version."""
     case = await _draft_case(state, library)
     if case is None:
         await message.answer(renderer.message("stale_button", lang))
@@ -213,22 +217,110 @@ async def update_text_handler(
     if len(message.text or "") > MAX_UPDATE:
         await message.answer(renderer.message("up_too_long", lang, length=len(message.text or ""), limit=MAX_UPDATE))
         return
-    text, token = message.html_text, secrets.token_hex(4)
-    preview = renderer.case_update(
+    code = data.get("adding") if await state.get_state() == UpdateForm.version.state else None
+    if code:
+        token, texts = data["token"], {**_texts(data, lang), code: message.html_text}
+        await state.update_data(texts=texts, adding=None)
+    else:
+        token, texts = secrets.token_hex(4), {lang: message.html_text}
+        await state.update_data(text=message.html_text, texts=texts, written=lang, token=token, adding=None)
+    await state.set_state(UpdateForm.confirm)
+    data = await state.get_data()
+    confirm, counts = await _update_confirm(data, case, lang, renderer, broadcasts)
+    if code:
+        await message.answer(renderer.version_label(lang, code, counts[code]))
+    await send(message, await _update_screen(case, data, code or lang, store, renderer, clock))
+    await send(message, confirm)
+
+
+def _texts(data: dict, lang: str) -> dict[str, str]:
+    """The update's text by language, the one written first first."""
+    return dict(data.get("texts") or ({data.get("written") or lang: data["text"]} if data.get("text") else {}))
+
+
+async def _update_screen(case: Case, data: dict, code: str, store: Store, renderer: Renderer, clock: Clock) -> Screen:
+    """The update as a follower whose language is `code` gets it."""
+    texts = _texts(data, code)
+    return renderer.case_update(
         _changed(case, data),
-        lang,
+        code,
         clock(),
         number=(case.update or 0) + 1,
         kind=data["kind"],
-        text=text,
+        text=texts.get(code, data["text"]),
         letters_sent=await store.letters_sent(case.id),
         reopened=bool(data.get("reopen")),
     )
-    await send(message, preview)
-    await state.update_data(text=text, token=token)
+
+
+@router.callback_query(StateFilter(UpdateForm.confirm, UpdateForm.version), Cb("upv"))
+async def update_version_handler(
+    query: CallbackQuery,
+    cb: Callback,
+    state: FSMContext,
+    lang: str,
+    library: Library,
+    renderer: Renderer,
+    broadcasts: Broadcasts,
+) -> None:
+    """Add a version of the text in another language (asked for next), or remove one (or the one asked for)."""
+    op, code, token = cb.args
+    data = await state.get_data()
+    case = library.get(data.get("case"))
+    if data.get("token") != token or case is None or code not in renderer.languages:
+        await toast(query, renderer.stale_toast(lang))
+        return
+    if op == "add":
+        await state.set_state(UpdateForm.version)
+        await state.update_data(adding=code)
+        await show(query, renderer.update_version_prompt(lang, code, token))
+        await toast(query)
+        return
+    texts = _texts(data, lang)
+    if code != data.get("written"):
+        texts.pop(code, None)
     await state.set_state(UpdateForm.confirm)
-    count = await broadcasts.count(audience(MessageKind.update, case.id))
-    await send(message, renderer.update_confirm(lang, count, token))
+    await state.update_data(texts=texts, adding=None)
+    await show(query, (await _update_confirm(await state.get_data(), case, lang, renderer, broadcasts))[0])
+    await toast(query)
+
+
+async def _update_confirm(
+    data: dict, case: Case, lang: str, renderer: Renderer, broadcasts: Broadcasts
+) -> tuple[Screen, dict[str, int]]:
+    """Send, Send to me first and Add a version, under how many followers get which version; those counts."""
+    languages = list(_texts(data, lang))
+    readers = await broadcasts.readers(audience(MessageKind.update, case.id))
+    counts = by_version(languages, readers)
+    confirm = renderer.update_confirm(
+        lang,
+        sum(readers.values()),
+        data["token"],
+        versions=[(c, counts[c]) for c in languages],
+        offer=missing_versions(languages, readers, renderer.languages),
+    )
+    return confirm, counts
+
+
+@router.callback_query(UpdateForm.confirm, Cb("upt"))
+async def update_test_handler(
+    query: CallbackQuery,
+    cb: Callback,
+    state: FSMContext,
+    lang: str,
+    library: Library,
+    renderer: Renderer,
+    store: Store,
+    clock: Clock,
+) -> None:
+    """Send to me first: the update as a follower in the coordinator's language gets it, to them alone."""
+    data = await state.get_data()
+    case = library.get(data.get("case"))
+    if data.get("token") != cb.args[0] or case is None:
+        await toast(query, renderer.stale_toast(lang))
+        return
+    screen = await _update_screen(case, data, lang, store, renderer, clock)
+    await send_to_me_first(query, screen_payload(screen), lang, renderer)
 
 
 @router.callback_query(UpdateForm.confirm, Cb("upd"))
@@ -245,8 +337,9 @@ async def update_send_handler(
     content: ContentSync,
     redis: Redis,
     clock: Clock,
+    channel: Channel | None,
 ) -> None:
-    """Record the update, send it to the followers, and let every process reload the case."""
+    """Record the update, send it to the followers (and the channel), and let every process reload the case."""
     op, token = cb.args
     data = await state.get_data()
     case = library.get(data.get("case"))
@@ -269,6 +362,8 @@ async def update_send_handler(
             letters_sent=await store.letters_sent(case.id),
             created_by=query.from_user.id,
             reopen=bool(data.get("reopen")),
+            versions={code: text for code, text in _texts(data, lang).items() if code != data.get("written")} or None,
+            channel=channel,
         )
     except ChangeRefused as refused:  # the case changed since the preview (another coordinator, a reload)
         await state.clear()
@@ -280,28 +375,7 @@ async def update_send_handler(
     await show_progress(query, bc_id, lang, renderer, broadcasts)
 
 
-# --- /schedule and /reload ------------------------------------------------------------------------
-
-
-@router.message(Command("schedule", ignore_case=True))
-async def command_schedule_handler(
-    message: Message,
-    command: CommandObject,
-    lang: str,
-    library: Library,
-    renderer: Renderer,
-    scheduler: Scheduler,
-    settings: Settings,
-) -> None:
-    """What will go out and when: every case, or the one named (/schedule ua-84-11)."""
-    wanted = (command.args or "").strip().lower()
-    case = library.get(wanted) if wanted else None
-    if wanted and case is None:
-        await message.answer(renderer.message("unknown_case", lang))
-        return
-    cases = {c.id: c for c in library.all()}
-    jobs = await scheduler.planned(case.id if case else None)
-    await message.answer(renderer.schedule(lang, jobs, cases, settings.default_timezone, case))
+# --- /reload (/schedule: handlers/schedule.py) -----------------------------------------------------
 
 
 @router.message(Command("reload", ignore_case=True))

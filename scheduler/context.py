@@ -16,6 +16,7 @@ from bot.content import Library
 from bot.content.states import CaseStates
 from bot.delivery import Broadcasts, Outcome, Payload
 from bot.ground.clock import Clock
+from bot.ground.quiet import QuietHours
 from bot.pledges.store import Store
 from bot.render import Renderer
 
@@ -33,3 +34,4 @@ class JobContext:
     notify: Callable[[Callable[[str], str]], Awaitable[None]]  # a text, per language, to every coordinator
     default_timezone: str = "UTC"
     reminder_hour: int = 10
+    quiet: QuietHours | None = None  # a person's night: what reaches them then goes without a sound

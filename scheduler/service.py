@@ -25,19 +25,23 @@ from typing import Any, TypeVar
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.asyncio import AsyncIOExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.redis import RedisJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler, run_in_event_loop
 from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
+from apscheduler.triggers.date import DateTrigger
 from redis.asyncio import Redis
 
-from bot.content import ACTIONS, Case
+from bot.content import ACTIONS, Case, Library
+from bot.delivery import Audience, Payload
 from bot.ground.audit import Action, AuditLog, Who
 from bot.ground.privacy import Pseudonymizer
 from bot.ground.redis_client import sync_client
 from bot.ground.redis_gate import log_failure
 from scheduler.context import JobContext
 from scheduler.reminders import REMINDER_PREFIX, Reminder, reminder_plan
+from scheduler.sends import CaseChange, Send, SendRecords, case_state, number_of, send_job_id
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +82,7 @@ class Planned:
     case_id: str | None = None
     detail: str = ""  # the reminder's offset; a broadcast's audience (JSON)
     created_by: int | None = None
+    payload: str = ""  # a broadcast's message (bot.delivery.Payload as JSON)
 
 
 class ContextExecutor(AsyncIOExecutor):
@@ -213,6 +218,7 @@ class Scheduler:
         ctx: JobContext | None = None,
         on_missed: Callable[[Planned, dt.datetime, bool], Awaitable[None]] | None = None,
         pseudonyms: Pseudonymizer | None = None,
+        library: Library | None = None,
         prefix: str = "rrb:",
         lock_ttl: float = LOCK_TTL,
         renew_every: float = RENEW_EVERY,
@@ -221,6 +227,9 @@ class Scheduler:
         self.redis = redis
         self.ctx = ctx
         self.pseudonyms = pseudonyms
+        # The cases a scheduled send is written for: its case's state is kept with it (scheduler.sends).
+        self.library = library if library is not None else (ctx.library if ctx else None)
+        self.sends_record = SendRecords(redis, prefix)
         self.reminder_hour = reminder_hour
         self.default_timezone = default_timezone
         self.on_missed = on_missed
@@ -393,10 +402,121 @@ class Scheduler:
         self, payload: str, audience: str, created_by: int | None, at: dt.datetime, *, by: Who | None = None
     ) -> str:
         """Plan a coordinator's message for `at`; recorded in the audit log as scheduled by `by` (else `created_by`)."""
-        job_id = f"broadcast:{await self.redis.incr(self.seq_key)}"
-        await self._off_loop(self._add, job_id, at, "broadcast", payload, audience, created_by)
+        number = await self.redis.incr(self.seq_key)
+        case_id = Audience.from_json(audience).case_id
+        if case_id and self.library is not None:
+            # Before the job exists: a case change right after must find what the send was written for.
+            await self.sends_record.written(number, case_state(self.library.get(case_id), self.default_timezone))
+        await self._off_loop(self._add, send_job_id(number), at, "broadcast", payload, audience, created_by)
         await self.audit.record(Action.schedule, by or created_by, **_what(payload, audience))
-        return job_id
+        return send_job_id(number)
+
+    # --- scheduled broadcasts, as coordinators act on them -------------------------------------------
+
+    async def sends(self) -> list[Send]:
+        """The broadcasts still to go out, held ones included, soonest first (held ones last)."""
+        jobs = await self._off_loop(self._aps.get_jobs, "default")
+        found = [s for s in [await self._send_of(job) for job in jobs if number_of(job.id)] if s is not None]
+        far = dt.datetime.max.replace(tzinfo=dt.UTC)
+        return sorted(found, key=lambda s: (s.run_at or far, s.number))
+
+    async def send(self, number: int) -> Send | None:
+        """One scheduled broadcast; None once it went out or was cancelled (SendRecords.fate says which)."""
+        job = await self._off_loop(self._aps.get_job, send_job_id(number), "default")
+        return await self._send_of(job) if job is not None else None
+
+    async def _send_of(self, job: Any) -> Send | None:
+        number = number_of(job.id)
+        if number is None or len(job.args) < 5:
+            return None
+        _, _, payload, audience, created_by = job.args[:5]
+        try:
+            message, to = Payload.from_json(payload), Audience.from_json(audience)
+        except (ValueError, KeyError, TypeError) as exc:
+            # Written by a broken tool: it fails when due, and coordinators hear of it then (on_missed).
+            logger.warning("Scheduled broadcast %r cannot be read: %s", job.id, type(exc).__name__)
+            return None
+        held = await self.sends_record.held_from(number) if job.next_run_time is None else None
+        return Send(number, job.next_run_time, message, to, created_by, held)
+
+    async def move(self, number: int, at: dt.datetime) -> Send | None:
+        """A new time for a send (a held one is released); None when it is no longer scheduled."""
+        if not await self._off_loop(self._move, send_job_id(number), at):
+            return None
+        await self.sends_record.released(number)
+        return await self.send(number)
+
+    def _move(self, job_id: str, at: dt.datetime) -> bool:
+        if not MIN_TIME < at < MAX_TIME:
+            raise ValueError(f"{at.isoformat()} is too far out to schedule")
+        job = self._aps.get_job(job_id, "default")
+        if job is None:
+            return False
+        kind, _, *rest = job.args
+        # Modified, never added again: a send that started meanwhile must not come back to go out twice.
+        try:
+            self._aps.modify_job(
+                job_id,
+                "default",
+                args=(kind, f"{job_id}@{int(at.timestamp())}", *rest),  # a new "fired" mark for the new time
+                trigger=DateTrigger(run_date=at, timezone=dt.UTC),
+                next_run_time=at,
+            )
+        except JobLookupError:
+            return False
+        return True
+
+    async def keep(self, number: int, now: dt.datetime) -> tuple[str, Send | None]:
+        """Its coordinator keeps a send after its case changed: "kept" (a held one goes at its time again),
+        "needs time" (held past its time: it needs a new one), or "gone" (no longer scheduled)."""
+        send = await self.send(number)
+        if send is None:
+            return "gone", None
+        if not send.held:
+            return "kept", send
+        if send.planned_for is None or send.planned_for <= now:
+            return "needs time", send
+        moved = await self.move(number, send.planned_for)
+        return ("kept", moved) if moved is not None else ("gone", None)
+
+    async def cancel_send(self, number: int, *, by: Who | None = None) -> bool:
+        """False when it was no longer scheduled (gone out, or cancelled by someone else first)."""
+        return await self.cancel(send_job_id(number), by=by)
+
+    async def recheck(self, cases: Iterable[Case], now: dt.datetime) -> list[CaseChange]:
+        """Compare each send written for a case with the case now: what changed, once, for its coordinator.
+
+        A send for a case that closed is held (paused) until its coordinator decides: its followers were just
+        told that nothing more is needed, and a send written for an open case would say otherwise.
+        """
+        by_id = {case.id: case for case in cases}
+        changes = []
+        for send in await self.sends():
+            case = by_id.get(send.case_id or "")
+            if case is None:
+                continue
+            seen = await self.sends_record.case_seen(send.number)
+            current = case_state(case, self.default_timezone)
+            if seen is None:  # scheduled where the cases were not at hand (an old job): from now on
+                await self.sends_record.written(send.number, current)
+                continue
+            if seen == current or not await self.sends_record.take_change(send.number, seen, current):
+                continue
+            kind = (
+                "closed"
+                if current["status"] == "closed" and seen["status"] != "closed"
+                else "reopened"
+                if seen["status"] == "closed" and current["status"] != "closed"
+                else "extended"
+            )
+            hold = kind == "closed" and not send.held
+            if hold and send.run_at is not None:
+                await self.sends_record.hold(send.number, send.run_at)
+                await self._off_loop(self._aps.pause_job, send.id, "default")
+                logger.info("Scheduled broadcast %r held: its case %r closed", send.id, case.id)
+                send = await self.send(send.number) or send
+            changes.append(CaseChange(send, case, kind, send.held))
+        return changes
 
     def _add(self, job_id: str, at: dt.datetime, kind: str, *args: Any) -> None:
         if not MIN_TIME < at < MAX_TIME:
@@ -434,20 +554,24 @@ class Scheduler:
         )
         return sum(self._cancel(job_id) for job_id in wanted)
 
-    async def cancel(self, job_id: str, *, by: Who | None = None) -> bool:
-        """Drop a planned job; with `by`, a coordinator's message dropped goes in the audit log."""
-        job = await self._off_loop(self._aps.get_job, job_id) if by is not None else None
-        if not await self._off_loop(self._cancel, job_id):
-            return False
-        if job is not None and job_id.startswith("broadcast:"):
-            await self.audit.record(Action.cancel, by, **_what(job.args[2], job.args[3]))
-        return True
-
     def _cancel(self, job_id: str) -> bool:
         if self._aps.get_job(job_id) is None:
             return False
-        self._aps.remove_job(job_id)
+        try:
+            self._aps.remove_job(job_id)
+        except JobLookupError:  # it started, or someone else cancelled it, just now
+            return False
         return True
+
+    async def cancel(self, job_id: str, *, by: Who | None = None) -> bool:
+        """Drop a planned job; with `by`, a coordinator's message dropped goes in the audit log."""
+        job = await self._off_loop(self._aps.get_job, job_id) if by is not None else None
+        cancelled = await self._off_loop(self._cancel, job_id)
+        if cancelled and (number := number_of(job_id)) is not None:
+            await self.sends_record.gone(number, "cancelled")  # an old button then says so
+        if cancelled and job is not None and len(job.args) >= 4 and number_of(job_id) is not None:
+            await self.audit.record(Action.cancel, by, **_what(job.args[2], job.args[3]))
+        return cancelled
 
     async def planned(self, case_id: str | None = None) -> list[Planned]:
         """Everything scheduled (for one case, when given), soonest first; personal reminders not listed."""
@@ -513,7 +637,7 @@ def describe(job_id: str, args: tuple[Any, ...], run_at: dt.datetime | None) -> 
         from bot.delivery import Audience
 
         audience = Audience.from_json(args[3])
-        return Planned(job_id, kind, run_at, audience.case_id, args[3], args[4])
+        return Planned(job_id, kind, run_at, audience.case_id, args[3], args[4], payload=args[2])
     return Planned(job_id, kind, run_at)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import datetime as dt
+import io
 import json
 import os
 import shutil
@@ -30,6 +32,7 @@ def rrbot(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> su
         [sys.executable, "-m", "bot.cli", *args],
         env={**base, "PYTHONPATH": str(ROOT), **(env or {})},
         cwd=cwd,
+        stdin=subprocess.DEVNULL,  # no terminal: a question would be refused, never waited for
         capture_output=True,
         text=True,
         timeout=60,
@@ -145,6 +148,38 @@ async def test_stats_json_counts_subscribers_and_pledges(tmp_path: Path, redis_u
     assert figures["daily"] == {today: {"letter": 2, "tweet": 1}}
 
 
+async def test_stats_csv_writes_one_file_per_table_with_commas_or_semicolons(
+    tmp_path: Path, redis_url: str, redis
+) -> None:
+    store = Store(redis, Pseudonymizer(b"k" * 32))
+    await store.subscribe(1, "ua-84-11")
+    await store.pledge(1, "ua-84-11", "letter", official="chaika")
+    env = {"DATA_DIR": str(tmp_path), "REDIS_URL": redis_url, "DEFAULT_LANGUAGE": "ru"}
+    for option, delimiter in ((["--delimiter", ","], ","), (["--delimiter", ";"], ";"), (["--excel-locale"], ";")):
+        out = tmp_path / f"figures{len(option)}{delimiter}"
+        result = rrbot("stats", "--csv", str(out), *option, env=env)
+        assert result.returncode == 0, result.stderr
+        names = ["pledges-per-day.csv", "subscribers.csv", "pledges-per-official.csv"]
+        assert result.stdout.split() == [str(out / name) for name in names]
+        officials = (out / "pledges-per-official.csv").read_bytes()
+        assert officials.startswith(b"\xef\xbb\xbf"), "a byte order mark: Excel reads the Cyrillic right"
+        rows = list(csv.reader(io.StringIO(officials.decode("utf-8-sig")), delimiter=delimiter))
+        assert rows == [
+            ["case", "official", "name", "action", "count"],
+            ["ua-84-11", "chaika", "Ю. Я. Чайка", "letter", "1"],
+        ]
+        subscribers = (out / "subscribers.csv").read_bytes().decode("utf-8-sig")
+        assert (
+            subscribers
+            == delimiter.join(["case", "subscribers", "pledges"])
+            + "\r\n"
+            + delimiter.join(["ua-84-11", "1", "1"])
+            + "\r\n"
+        )
+    refused = rrbot("stats", "--csv", str(tmp_path / "x"), "--delimiter", "|", env=env)
+    assert refused.returncode == 2 and "invalid choice" in refused.stderr
+
+
 async def rrbot_async(*args: str, env: dict[str, str]) -> tuple[int, str]:
     """rrbot in a subprocess while this test's event loop keeps serving the emulator: its status and stderr."""
     code, _, err = await rrbot_output(*args, env=env)
@@ -161,6 +196,7 @@ async def rrbot_output(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
         *args,
         env={**base, "PYTHONPATH": str(ROOT), **env},
         cwd=ROOT,
+        stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -206,8 +242,10 @@ async def test_broadcast_from_the_command_line_reaches_subscribers(
         str(text),
         "--case",
         "ua-84-11",
+        "--yes",
         env={**os.environ, "PYTHONPATH": str(ROOT), **env},
         cwd=ROOT,
+        stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -228,9 +266,10 @@ async def test_broadcast_from_the_command_line_reaches_subscribers(
 
 async def test_broadcast_status_and_cancel(redis, redis_url: str, tmp_path: Path) -> None:
     env = {"REDIS_URL": redis_url, "PRIVACY_KEY": "p" * 32, "DATA_DIR": str(tmp_path)}
+    await Store(redis, Pseudonymizer(b"p" * 32)).start(704)  # someone to send to: an empty audience queues nothing
     text = tmp_path / "t.html"
     text.write_text("Hello <i>all</i>", encoding="utf-8")
-    queued = rrbot("broadcast", "--text-file", str(text), env=env)
+    queued = rrbot("broadcast", "--text-file", str(text), "--everyone", "--yes", env=env)
     assert queued.returncode == 0, queued.stderr
     bc_id = queued.stdout.strip()
     status = json.loads(rrbot("broadcast", "status", bc_id, "--json", env=env).stdout)
@@ -243,7 +282,7 @@ async def test_broadcast_status_and_cancel(redis, redis_url: str, tmp_path: Path
 @pytest.mark.parametrize(
     ("text", "args", "expected"),
     [
-        ("<blink>hi</blink>", [], "not valid Telegram HTML"),
+        ("<blink>hi</blink>", [], "Telegram would refuse this HTML"),
         ("", [], "is empty"),
         ("hi", ["--audience", "not-acted"], "needs --case"),
         ("hi", ["--case", "no-such-case"], "no case"),

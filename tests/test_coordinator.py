@@ -13,6 +13,7 @@ import logging
 import subprocess
 import sys
 import time
+import zipfile
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -124,7 +125,9 @@ FORGED = [
     "bca:all", "bca:case", "bca:na", "bca:lang", "bca:menu",
     f"bcc:case:{CASE}", f"bcc:na:{CASE}", "bcl:en",
     "bcd:send:0123abcd", "bcd:cancel:0123abcd", "bcw:0123abcd",
+    f"sts:{CASE}", "exp:semicolon",
     f"upc:{CASE}", "upk:news", "upk:extended", "upk:closed", "upd:send:0123abcd", "upd:cancel:0123abcd",
+    "sch:preview:1", "sch:time:1", "sch:cancel:1", "sch:yes:1", "sch:keep:1", "sch:list:0",
 ]  # fmt: skip
 
 
@@ -157,11 +160,18 @@ async def test_strangers_see_no_coordinator_commands_and_buttons(app: App, emula
     bc_id = await app.broadcasts.enqueue(
         Payload("Later"), Audience(AudienceKind.case, CASE), created_by=ADMIN_ID, send_at=time.time() + 3600
     )
+    # And a scheduled one (number 1, the first in this database): forged taps neither cancel nor move it.
+    job = await app.scheduler.schedule_broadcast(
+        Payload("Later").to_json(), Audience().to_json(), ADMIN_ID, dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    )
+    planned = await app.scheduler.sends()
+    assert [s.id for s in planned] == [job] == ["broadcast:1"]
     message_id = stranger.last["message_id"]
     for data in [*FORGED, f"bcs:{bc_id}:pause", f"bcs:{bc_id}:stop", f"bcs:{bc_id}:cancel", f"bcs:{bc_id}:refresh"]:
         answer = await stranger.press(message_id, data)
         assert answer.get("text") == stale_toast(app), data
     assert (await app.broadcasts.progress(bc_id)).state == State.queued
+    assert await app.scheduler.sends() == planned
     assert [p.id for p in await app.broadcasts.recent()] == [bc_id], "a stranger enqueued nothing"
     assert app.library.get(CASE).update == 2 and await app.cases.updates(CASE) == [], "nor updated a case"
 
@@ -247,7 +257,7 @@ async def test_coordinator_composes_previews_and_sends(
         }[expected]
     )
     assert await app.broadcasts.payload(record.id) == Payload(
-        '<b>Good news:</b> Nizomkhon Juraev is safe. <a href="https://www.amnesty.org/en/">Read more</a>'
+        '<b>Good news:</b> Nizomkhon Juraev is safe. <a href="https://www.amnesty.org/en/">Read more</a>', lang="en"
     )
     # The confirmation became the progress message, registered for the reporter.
     assert await app.broadcasts.progress_message(record.id) == (ADMIN_ID, confirm["message_id"])
@@ -285,7 +295,7 @@ async def test_a_photo_with_a_caption_is_previewed_as_a_photo(app: App, emulator
     await admin.tap_data("bcd:send:")
     [record] = await app.broadcasts.recent()
     payload = await app.broadcasts.payload(record.id)
-    assert payload == Payload("Released today!", largest["file_id"])
+    assert payload == Payload("Released today!", largest["file_id"], lang="en")
 
 
 async def test_a_preview_telegram_refuses_is_said_and_can_be_tried_again(app: App, emulator: BotAPIEmulator) -> None:
@@ -515,16 +525,20 @@ async def test_export_is_a_csv_of_aggregates_without_personal_data(app: App, emu
     await admin.send("/export")
     entry = emulator.outbox(ADMIN_ID)[-1]
     assert entry["method"] == "sendDocument"
-    assert entry["message"]["document"]["file_name"].endswith(".csv")
-    content = entry["file_bytes"].decode("utf-8-sig")
-    pledges, subscribers, officials = content.split("\r\n\r\n")
+    assert entry["message"]["document"]["file_name"].endswith(".zip")
+    with zipfile.ZipFile(io.BytesIO(entry["file_bytes"])) as archive:
+        files = {name: archive.read(name).decode("utf-8-sig") for name in archive.namelist()}
+    pledges, subscribers, officials = (
+        files[f"{name}.csv"] for name in ("pledges-per-day", "subscribers", "pledges-per-official")
+    )
+    content = "".join(files.values())
     assert list(csv.reader(io.StringIO(pledges))) == [
         ["case", "date", "action", "count"],
         [CASE, "2012-05-10", "letter", "2"],
         [CASE, "2012-05-12", "letter", "1"],
         [CASE, "2012-05-12", "email", "1"],
     ]
-    assert list(csv.reader(io.StringIO(subscribers))) == [["case", "subscribers"], [CASE, "3"]]
+    assert list(csv.reader(io.StringIO(subscribers))) == [["case", "subscribers", "pledges"], [CASE, "3", "4"]]
     assert list(csv.reader(io.StringIO(officials))) == [
         ["case", "official", "name", "action", "count"],
         [CASE, "chaika", "Yurii Ya. Chaika", "letter", "3"],
@@ -549,6 +563,7 @@ async def test_coordinators_get_their_commands_in_the_menu(app: App, emulator: B
             *activist_commands,
             "import",
             "broadcast",
+            "approval",
             "stats",
             "export",
             "update",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -55,6 +57,22 @@ def received(emulator: BotAPIEmulator, chats: list[int]) -> Counter[int]:
         for entry in emulator.outbox(chat)
         if entry["method"] == "sendMessage" and "Update" in entry["message"].get("text", "")
     )
+
+
+@asynccontextmanager
+async def two_processes(
+    settings: Settings, redis, library: Library, rate: float, **worker: float
+) -> AsyncIterator[App]:
+    """The app's worker and a second one beside it, as two processes would share one Redis."""
+    async with running(settings.model_copy(update={"broadcast_rate": rate}), redis, library) as app:
+        second = Worker(app.broadcasts, TelegramSender(app.sender_bot), app.store, rate=rate, **worker)
+        stop = asyncio.Event()
+        other = asyncio.create_task(second.run(stop))
+        try:
+            yield app
+        finally:
+            stop.set()
+            await other
 
 
 async def test_every_subscriber_gets_the_broadcast_once(fast_app: App, emulator: BotAPIEmulator) -> None:
@@ -142,25 +160,44 @@ async def test_pause_and_resume(fast_app: App, emulator: BotAPIEmulator) -> None
     assert progress.delivered == 40
 
 
+async def test_after_pause_no_process_sends_another_message(
+    settings: Settings, redis, library: Library, emulator: BotAPIEmulator
+) -> None:
+    """Pause stops every process within a tick, sends waiting for their slots included; Resume goes on at once."""
+    emulator.limits = FloodLimits(global_per_second=400, global_burst=400)
+    # At 20/s each process holds 0.6 s of slots ahead.
+    async with two_processes(settings, redis, library, 20.0) as app:
+        chats = await subscribers(app, emulator, 60)
+        bc_id = await app.broadcasts.enqueue(Payload(TEXT), Audience(AudienceKind.case, CASE))
+        while (await app.broadcasts.progress(bc_id)).delivered < 10:
+            await asyncio.sleep(0.02)
+        await app.broadcasts.set_state(bc_id, State.paused)
+        paused = time.time()
+        await asyncio.sleep(1.5)
+        late = [c.at - paused for c in emulator.calls if c.method == "sendMessage" and c.at > paused + 0.3]
+        assert not late, f"sent {late} s after the pause"
+        at_pause = await app.broadcasts.progress(bc_id)
+        await asyncio.sleep(0.5)
+        still = await app.broadcasts.progress(bc_id)
+        assert still.state == State.paused and still.delivered == at_pause.delivered < 40
+        resumed = await app.broadcasts.set_state(bc_id, State.running)
+        assert resumed.state == State.running  # "sending", not "waiting to start"
+        progress = await finished(app, bc_id)
+    assert progress.delivered == 60
+    assert received(emulator, chats) == Counter({chat: 1 for chat in chats})
+
+
 async def test_a_pause_longer_than_a_lease_sends_no_duplicates(
     settings: Settings, redis, library: Library, emulator: BotAPIEmulator
 ) -> None:
     """Two workers, a one-second lease and a three-second 429: nobody may be sent twice."""
     emulator.limits = FloodLimits(global_per_second=400, global_burst=400)
-    fast = settings.model_copy(update={"broadcast_rate": 100.0})
-    async with running(fast, redis, library) as app:
+    async with two_processes(settings, redis, library, 100.0, lease_seconds=1.0) as app:
         app.worker.lease_ms = 1000
-        second = Worker(app.broadcasts, TelegramSender(app.sender_bot), app.store, rate=100.0, lease_seconds=1.0)
-        stop = asyncio.Event()
-        other = asyncio.create_task(second.run(stop))
-        try:
-            chats = await subscribers(app, emulator, 120)
-            emulator.inject("sendMessage", 429, "Too Many Requests: retry after 3", times=1, retry_after=3)
-            bc_id = await app.broadcasts.enqueue(Payload(TEXT), Audience(AudienceKind.case, CASE))
-            progress = await finished(app, bc_id)
-        finally:
-            stop.set()
-            await other
+        chats = await subscribers(app, emulator, 120)
+        emulator.inject("sendMessage", 429, "Too Many Requests: retry after 3", times=1, retry_after=3)
+        bc_id = await app.broadcasts.enqueue(Payload(TEXT), Audience(AudienceKind.case, CASE))
+        progress = await finished(app, bc_id)
     assert progress.delivered == 120
     assert received(emulator, chats) == Counter({chat: 1 for chat in chats})
 

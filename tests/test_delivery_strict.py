@@ -98,7 +98,7 @@ async def test_a_process_knows_whether_it_sends_alone(strict_app: App) -> None:
     worker._next_presence = 0.0
     await worker._presence()
     assert worker.alone
-    assert worker._not_now(time.time(), time.time() - 0.5) == ""
+    assert worker._not_now("1", time.time(), time.time() - 0.5) == ""
     assert worker.seen  # nobody else sends: it may start at once
     await other._presence()
     # The newcomer sends nothing until the first has renewed its presence since it joined: until then the first
@@ -113,8 +113,37 @@ async def test_a_process_knows_whether_it_sends_alone(strict_app: App) -> None:
     other._next_presence = 0.0
     await other._presence()
     assert other.seen and not other.alone
-    assert worker._not_now(time.time(), time.time() - 0.5) == "late"
+    assert worker._not_now("1", time.time(), time.time() - 0.5) == "late"
     await other._leave()
     worker._next_presence = 0.0
     await worker._presence()
     assert worker.alone
+
+
+async def test_a_text_in_parts_goes_whole_and_in_order_within_every_limit(
+    strict_app: App, emulator: BotAPIEmulator
+) -> None:
+    """Three parts to each of 60 chats: every part a send of its own on the shared clock (the cap holds over
+    180 sends, no 429 from the global or the per-chat window), each chat gets all three in order, and one
+    recipient counts once, in its language version."""
+    chats = await subscribers(strict_app, emulator, 60)
+    russian = set(chats[::4])
+    for chat in russian:
+        await strict_app.store.set_language(chat, "ru")
+    parts = ["Update part one", "Update part two", "Update part three"]
+    payload = Payload(
+        parts[0], more=parts[1:], lang="en", variants={"ru": Payload("Update по-русски", more=["Update конец"])}
+    )
+    emulator.reset_flood_stats()
+    bc_id = await strict_app.broadcasts.enqueue(payload, Audience(AudienceKind.case, CASE))
+    progress = await finished(strict_app, bc_id, timeout=60)
+    stats = emulator.flood_stats()
+    assert progress.state == State.done and progress.delivered == 60 and progress.total == 60
+    assert progress.versions == {"en": 60 - len(russian), "ru": len(russian)}
+    for chat in chats:
+        got = [m["text"] for m in emulator.messages(chat)]
+        assert got == (["Update по-русски", "Update конец"] if chat in russian else parts), (chat, got)
+    assert stats["refused_429"] == 0, stats
+    assert stats["max_in_any_window"] <= CAP
+    rate = (stats["accepted"] - 1) / (stats["last_send"] - stats["first_send"])
+    assert rate >= 0.8 * CAP, rate

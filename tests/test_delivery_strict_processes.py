@@ -217,8 +217,9 @@ async def test_pause_and_cancel_with_two_processes_under_the_strict_limiter(
         paused = time.time()
         await asyncio.sleep(5)
         after = [at - paused for at in sends(emulator) if at > paused]
-        # Sends already claimed still go (each process holds a few, each at its place on the clock); then none.
-        assert not [at for at in after if at > 2.0], f"sends {after} s after the pause"
+        # Those already on their way arrive; the ones waiting for their slots stay (each process reads the states
+        # every tick); a loaded machine may be late by a few ticks.
+        assert not [at for at in after if at > 0.6], f"sends {after} s after the pause"
         at_pause = await broadcasts.progress(bc_id)
         assert at_pause.state == State.paused and at_pause.left > 50, at_pause
         await broadcasts.set_state(bc_id, State.running)

@@ -183,7 +183,7 @@ async def test_a_broadcast_can_be_sent_later(live: App, emulator: BotAPIEmulator
     await admin.tap_data("bca:all")
     await admin.tap_data("bcw:")
     assert "When should it go out?" in admin.last["text"]
-    assert "within the coming year" in (await admin.send("yesterday"))["text"]
+    assert "That time has passed" in (await admin.send("yesterday 10:00"))["text"]
     at = (dt.datetime.now(UTC) + dt.timedelta(seconds=3)).strftime("%Y-%m-%d %H:%M:%S")
     assert "Scheduled for" in (await admin.send(at))["text"]
     assert [p.kind for p in await live.scheduler.planned()].count("broadcast") == 1
@@ -224,6 +224,7 @@ async def rrbot(env: dict[str, str], *args: str) -> tuple[int, str, str]:
         *args,
         env=env,
         cwd=ROOT,
+        stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -245,7 +246,7 @@ async def test_update_schedule_and_send_later_from_the_command_line(
     note = tmp_path / "later.html"
     note.write_text("Letters still <i>needed</i>.", encoding="utf-8")
     at = (dt.datetime.now(UTC) + dt.timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M+00:00")
-    code, out, err = await rrbot(env, "broadcast", "--text-file", str(note), "--at", at)
+    code, out, err = await rrbot(env, "broadcast", "--text-file", str(note), "--everyone", "--at", at, "--yes")
     assert code == 0, err
     job_id = out.strip()
     assert job_id in [p.id for p in await live.scheduler.planned()]

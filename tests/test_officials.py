@@ -153,8 +153,8 @@ async def test_stats_chart_csv_and_cli_name_the_officials(app: App, emulator: Bo
     )
 
     names = {CASE: {t.id: t.name_in("en") for t in case.targets}}
-    blocks = aggregates.to_csv(figures, names).decode("utf-8-sig").split("\r\n\r\n")
-    rows = list(csv.reader(io.StringIO(blocks[2])))
+    table = aggregates.to_csv(aggregates.tables(figures, names)["pledges-per-official"])
+    rows = list(csv.reader(io.StringIO(table.decode("utf-8-sig"))))
     assert rows[0] == ["case", "official", "name", "action", "count"]
     assert [CASE, "chaika", "Yurii Ya. Chaika", "letter", "2"] in rows
     assert [CASE, "peshkov", "M. A. Peshkov", "email", "1"] in rows

@@ -801,6 +801,7 @@ def test_commands_and_descriptions(renderer):
             "reminders",
             "stop",
             "discreet",
+            "settings",
             "mydata",
             "forget",
             "help",

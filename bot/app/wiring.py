@@ -26,16 +26,19 @@ from bot.content import Library
 from bot.content.states import CaseStates
 from bot.content.sync import ContentSync
 from bot.delivery import Broadcasts, Worker
+from bot.delivery.approvals import Approvals
 from bot.delivery.paid import is_paid
 from bot.ground.clock import Clock, utc_now
 from bot.ground.discreet import DiscreetChats
 from bot.ground.i18n import load_translations
 from bot.ground.privacy import Pseudonymizer, privacy_key
+from bot.ground.quiet import QuietHours
 from bot.ground.redis_client import open_redis
-from bot.ground.redis_gate import RedisGate
+from bot.ground.redis_gate import RedisGate, log_failure
 from bot.ground.roles import Roles
 from bot.ground.settings import Settings
 from bot.pledges.store import Store
+from bot.publishing.channel import Channel, remember_bot
 from bot.publishing.drafts import Drafts, MessageDrafts
 from bot.publishing.import_flow import Importer
 from bot.render import Renderer
@@ -45,6 +48,7 @@ from bot.telegram.reporter import ChatReporter, Coordinators, RedisNotices
 from bot.telegram.sender import TelegramSender
 from bot.telegram.sessions import BroadcastSession, LenientUpdatesSession, WaitOnFloodLimit
 from handlers import detach_routers, get_routers
+from handlers.approval import ApprovalDesk
 from handlers.errors import error_handler
 from handlers.fsm import IdleEvictingIsolation, TapQueueLimit, UserRecordStorage
 from handlers.middlewares import CatalogueI18n, UserLocaleMiddleware, UserRateLimit, skip_unreadable_updates
@@ -142,7 +146,17 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         each.session.middleware(DiscreetRequests(discreet, renderer.neutral_line))
     notifier = Coordinators(bot, store, renderer, settings.admin_ids)
     reporter = ChatReporter(bot, broadcasts, renderer, settings.default_language, notifier)
-    worker = Worker(broadcasts, sender, store, rate=settings.broadcast_rate, reporter=reporter)
+    quiet = QuietHours.parse(settings.quiet_hours)
+    worker = Worker(
+        broadcasts,
+        sender,
+        store,
+        rate=settings.broadcast_rate,
+        reporter=reporter,
+        quiet=quiet if quiet.start != quiet.end else None,
+    )
+    channel = Channel.from_settings(settings)
+    await remember_bot(redis, me.username or "")  # posts queued from the CLI link to the bot too
     cases = CaseStates(redis)
     library.replace(await cases.apply(library))  # updates recorded since the files were written
     content = ContentSync(library, cases)
@@ -162,6 +176,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         notify=notifier.send,
         default_timezone=settings.default_timezone,
         reminder_hour=settings.reminder_hour,
+        quiet=quiet,
     )
     scheduler = Scheduler(
         redis,
@@ -178,6 +193,19 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
     async def replan() -> None:
         if scheduler.leading:
             await scheduler.reconcile(library.all(), clock())
+            # Sends scheduled for a case that changed: whoever scheduled one is asked what to do with it.
+            try:
+                changes = await scheduler.recheck(library.all(), clock())
+            except Exception as exc:  # the reminders are planned; a send's run checks its case again anyway
+                log_failure(logger, exc, "Could not re-check scheduled broadcasts against their cases")
+                return
+            for change in changes:
+                await notifier.tell(
+                    change.send.created_by,
+                    lambda lang, c=change: renderer.schedule_case_changed(
+                        lang, c.send, c.case, c.kind, settings.default_timezone
+                    ),
+                )
 
     scheduler.on_lead = replan
     content.listeners.append(replan)
@@ -207,13 +235,16 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         cases=cases,
         content=content,
         clock=clock,
-        importer=Importer(Drafts(redis), library, renderer, content, cases, broadcasts, store, clock),
+        importer=Importer(Drafts(redis), library, renderer, content, cases, broadcasts, store, clock, channel),
+        channel=channel,  # the organisation's channel (CHANNEL_ID), or None
+        approval=ApprovalDesk(Approvals(redis), broadcasts, library, renderer, settings),
         cut_updates=CutUpdates(redis, spool=settings.data_dir / "cut-updates.jsonl"),
         discreet=discreet,
         redis_gate=gate,
         audit=broadcasts.audit,
         drafts=MessageDrafts(redis, pseudonyms),
         roles=roles,
+        quiet=quiet,  # a person's night (bot.ground.quiet), for what the scheduler sends them
         menu_missing=set(),  # coordinators whose command menu Telegram refused; publish_profile fills it
     )
     # Outside aiogram's error middleware: a failure on Redis trouble is held and handled again, unseen.

@@ -18,6 +18,7 @@ from bot.ground.redis_client import open_redis
 from bot.ground.settings import StoreSettings
 from bot.pledges.store import Store
 from bot.publishing.announce import announce, announced, make_renderer, publish_update
+from bot.publishing.channel import Channel
 from bot.render.markup import visible_text
 
 SETTLE = 3.0  # seconds for every bot process to notice new content (ContentSync checks every 2 s)
@@ -39,7 +40,15 @@ async def publish(settings: StoreSettings, case_id: str) -> int:
         # know the case, so that its buttons work from the first tap.
         await CaseStates(redis).changed()
         now = utc_now()
-        bc_id = await announce(broadcasts, make_renderer(settings), case, now, send_at=now.timestamp() + SETTLE, by=CLI)
+        bc_id = await announce(
+            broadcasts,
+            make_renderer(settings),
+            case,
+            now,
+            send_at=now.timestamp() + SETTLE,
+            channel=Channel.from_settings(settings),
+            by=CLI,
+        )
         if bc_id is None:
             return fail(
                 f"the alert of {case_id!r} already went out (broadcast {await announced(broadcasts, case_id)}); "
@@ -93,6 +102,7 @@ async def update(
                 letters_sent=await Store(redis, pseudonyms).letters_sent(case.id),
                 reopen=reopen,
                 by=CLI,
+                channel=Channel.from_settings(settings),
             )
         except ChangeRefused as refused:
             # The chat's own words for it, in English: one rule, one message (bot.content.states.check_change).

@@ -63,12 +63,17 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from bot.cli.stats import collect, format_table
+    from bot.cli.stats import collect, format_table, write_csv
     from bot.ground.redis_client import EMBEDDED_DB
 
     settings = load_settings(StoreSettings)
     if settings.redis_url is None and not (settings.data_dir / EMBEDDED_DB).exists():
         print(f"rrbot: no bot data in DATA_DIR={settings.data_dir} yet: every figure is zero", file=sys.stderr)
+    if args.csv:
+        delimiter = ";" if args.excel_locale else args.delimiter
+        for path in asyncio.run(write_csv(settings, Path(args.csv), delimiter)):
+            print(path)
+        return 0
     data = asyncio.run(collect(settings))
     print(json.dumps(data, indent=2, ensure_ascii=False) if args.json else format_table(data))
     return 0
@@ -93,6 +98,9 @@ def _broadcast(args: argparse.Namespace) -> int:
             case_id=args.case,
             language=args.language,
             at=args.at,
+            urgent=args.urgent,
+            yes=args.yes,
+            dry_run=args.dry_run,
         )
     )
 
@@ -157,16 +165,47 @@ def parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_check)
     stats = sub.add_parser("stats", help="subscribers and pledges per case")
     stats.add_argument("--json", action="store_true")
+    stats.add_argument("--csv", metavar="DIR", help="write one CSV file per table into DIR (UTF-8 with a BOM)")
+    stats.add_argument("--delimiter", choices=[",", ";"], default=",", help="between the CSV's fields (default ',')")
+    stats.add_argument(
+        "--excel-locale",
+        action="store_true",
+        help="the same as --delimiter ';': Excel where a comma is the decimal sign (German, French, Russian, ...)",
+    )
     stats.set_defaults(func=_stats)
-    bc = sub.add_parser("broadcast", help="queue a broadcast for the running bots, or see/cancel one")
-    bc.add_argument("action", nargs="?", choices=["status", "cancel"], help="without it: queue a new broadcast")
+    bc = sub.add_parser(
+        "broadcast",
+        help="show a broadcast, confirm and queue it for the running bots; or see/cancel one",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=BROADCAST_HELP,
+    )
+    bc.add_argument("action", nargs="?", choices=["status", "cancel"], help="without it: a new broadcast")
     bc.add_argument("id", nargs="?", help="broadcast id (status, cancel)")
     bc.add_argument("--text-file", help="the message, Telegram HTML, UTF-8")
-    bc.add_argument("--case", help="case id (audiences case and not-acted)")
-    bc.add_argument("--audience", choices=["all", "case", "not-acted"], default=None)
-    bc.add_argument("--language", help="only users of this UI language (e.g. ru)")
-    bc.add_argument("--at", help="send later: '2026-12-31 18:00' in DEFAULT_TIMEZONE (or with an offset)")
-    bc.add_argument("--json", action="store_true")
+    who = bc.add_mutually_exclusive_group()
+    who.add_argument("--everyone", dest="audience", action="store_const", const="all", help="everyone who gets alerts")
+    who.add_argument(
+        "--audience",
+        choices=["all", "case", "not-acted"],
+        default=None,
+        help="case (the default with --case): its followers; not-acted: those of them who marked nothing as done; "
+        "all: the same as --everyone",
+    )
+    bc.add_argument("--case", help="case id: send to its followers")
+    bc.add_argument("--language", help="only people whose bot language is this one (a code, like ru)")
+    bc.add_argument(
+        "--at",
+        help="send later: 'tomorrow 18:00', 'in 2 hours', '15.12.2026 10:00', 'Dec 15 10:00' or '2026-12-31 18:00', "
+        "in DEFAULT_TIMEZONE (or with an offset), within the coming year",
+    )
+    bc.add_argument(
+        "--urgent",
+        action="store_true",
+        help="reach people in their night at once, without a sound (otherwise it waits for their 08:00)",
+    )
+    bc.add_argument("-y", "--yes", action="store_true", help="queue without asking (scripts); the preview is shown")
+    bc.add_argument("--dry-run", action="store_true", help="only show the audience and the message; queue nothing")
+    bc.add_argument("--json", action="store_true", help="status: as JSON")
     bc.set_defaults(func=_broadcast)
     pub = sub.add_parser("publish", help="send the alert of a case in CONTENT_DIR to everyone, once")
     pub.add_argument("case", help="case id, as in its file")
@@ -204,6 +243,26 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--force", action="store_true", help="overwrite an existing draft")
     imp.set_defaults(func=_import)
     return p
+
+
+BROADCAST_HELP = """Shows who receives the message (and how many), and the message as Telegram will show it,
+then asks "Send to N recipients? [y/N]". Nothing is queued before a yes.
+
+who receives it: there is no default. Say it: --case ID (the case's followers), --case ID
+  --audience not-acted (those of them who marked nothing as done), or --everyone (everyone who gets
+  alerts). --language xx narrows any of them to one bot language.
+
+the message: Telegram HTML, checked by Telegram's own rules (what Telegram accepts is accepted: a
+  bare "&" as in "Q&A" is text); at most one message long.
+
+The preview and the question go to stderr; stdout carries only the id of what was queued.
+
+exit status: 0 queued (with --dry-run: shown, and it would be queued); 1 nothing queued, nothing
+  wrong: nobody is in the audience (a send --at a time is counted again then, so it is scheduled
+  all the same), or the answer was not yes; 2 refused: an unknown case or
+  language, no audience given, a message Telegram would refuse, a time that is not right, a Star
+  balance too short, or no terminal to ask on (run it in one, or add --yes)
+"""
 
 
 IMPORT_INPUTS = f"""accepted:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 from bot.content import ACTIONS, Library
 from bot.delivery import Broadcasts
@@ -13,12 +16,17 @@ from bot.pledges import aggregates
 from bot.pledges.store import Store
 
 
-async def collect(settings: StoreSettings) -> dict:
-    library = Library.load(settings.content_dir)
+@asynccontextmanager
+async def _store(settings: StoreSettings) -> AsyncIterator[Store]:
     url = str(settings.redis_url) if settings.redis_url else None
     async with open_redis(url, settings.data_dir) as redis:
         # Counting needs no identities, so a throwaway key is enough here.
-        store = Store(redis, Pseudonymizer(secrets.token_bytes(32)))
+        yield Store(redis, Pseudonymizer(secrets.token_bytes(32)))
+
+
+async def collect(settings: StoreSettings) -> dict:
+    library = Library.load(settings.content_dir)
+    async with _store(settings) as store:
         figures = await aggregates.collect(store, library.ids())
         # "daily" and the backlog go beside the promised figures, so scripts reading the old shape keep working.
         return {
@@ -32,8 +40,24 @@ async def collect(settings: StoreSettings) -> dict:
                 }
                 for f in figures.cases
             },
-            "broadcast_backlog": await Broadcasts(redis, store.pseudonyms).backlog(),
+            "broadcast_backlog": await Broadcasts(store.redis, store.pseudonyms).backlog(),
         }
+
+
+async def write_csv(settings: StoreSettings, directory: Path, delimiter: str = ",") -> list[Path]:
+    """One CSV file per table (bot.pledges.aggregates.TABLES) in `directory`, made if missing; the paths written.
+    Officials are named in the default language."""
+    library = Library.load(settings.content_dir)
+    async with _store(settings) as store:
+        figures = await aggregates.collect(store, library.ids())
+    names = {c.id: {t.id: t.name_in(settings.default_language) for t in c.targets} for c in library.all()}
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, rows in aggregates.tables(figures, names).items():
+        path = directory / f"{name}.csv"
+        path.write_bytes(aggregates.to_csv(rows, delimiter))
+        written.append(path)
+    return written
 
 
 def format_table(data: dict) -> str:

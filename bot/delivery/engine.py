@@ -8,6 +8,9 @@ Keys (prefix ``rrb:``):
   bc:active              zset id -> send-at (ms): what workers look at
   bc:all                 zset id -> created (s): for listing
   bc:{id}:variant        hash chat id -> the payload variant it gets, for a personal broadcast (reminders)
+  {bc:<id>}:night        zset chat id -> the end of their night (ms): recipients held until morning (hash tag
+                         {bc:<id>}: cluster-ready, one slot per broadcast)
+  bc:{id}:part           hash chat id -> how many parts of a text in parts it has got (none: not begun)
   bc:{id}:preparer       lease of the process copying the audience; gone = take it over
   bc:ended               list of cancelled ids whose final report is still to be sent
   rate:tat, rate:pause, rate:slow   the shared rate limit, the pause after a 429, and the cut rate after one
@@ -27,7 +30,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from bot.delivery.audiences import Audience, AudienceKind, Audiences
-from bot.delivery.models import COUNTERS, Payload, Progress, Purpose, State, pace
+from bot.delivery.models import COUNTERS, VERSION, Payload, Progress, Purpose, State, pace
 from bot.delivery.scripts import PREPARE_PUSH, TRANSITION
 from bot.ground.audit import Action, AuditLog, Who, title_of
 from bot.ground.privacy import Pseudonymizer
@@ -40,6 +43,30 @@ PREPARE_LEASE_MS = 15_000  # a copy that made no progress for this long is taken
 
 class UnknownBroadcast(LookupError):
     pass
+
+
+def _record(
+    state: State,
+    payload: Payload,
+    audience: str,
+    now: float,
+    created_by: int | None,
+    send_at: float | None,
+    purpose: Purpose | None,
+    total: int,
+) -> dict[str, str | float | int]:
+    """A new broadcast's hash."""
+    return {
+        "state": state.value,
+        "payload": payload.to_json(),
+        "audience": audience,
+        "created_at": now,
+        "created_by": created_by if created_by is not None else "",
+        "send_at": send_at if send_at is not None else "",
+        "purpose": purpose.to_json() if purpose else "",
+        "total": total,
+        **{name: 0 for name in COUNTERS},
+    }
 
 
 class Broadcasts:
@@ -58,6 +85,10 @@ class Broadcasts:
 
     def key(self, *parts: object) -> str:
         return self.prefix + ":".join(map(str, parts))
+
+    def night_key(self, bc_id: str) -> str:
+        """Recipients of this broadcast held until their morning: `rrb:{bc:7}:night`."""
+        return f"{self.prefix}{{bc:{bc_id}}}:night"
 
     async def transition(self, bc_id: str, to: State, *sources: State, stamp: str = "", active: str = "") -> bool:
         """Move to `to` only from one of `sources`, atomically; True when it happened."""
@@ -87,20 +118,8 @@ class Broadcasts:
         now = self.clock()
         token = secrets.token_hex(8)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                self.key("bc", bc_id),
-                mapping={
-                    "state": State.preparing.value,
-                    "payload": payload.to_json(),
-                    "audience": audience.to_json(),
-                    "created_at": now,
-                    "created_by": created_by if created_by is not None else "",
-                    "send_at": send_at if send_at is not None else "",
-                    "purpose": purpose.to_json() if purpose else "",
-                    "total": 0,
-                    **{name: 0 for name in COUNTERS},
-                },
-            )
+            record = _record(State.preparing, payload, audience.to_json(), now, created_by, send_at, purpose, 0)
+            pipe.hset(self.key("bc", bc_id), mapping=record)
             pipe.zadd(self.key("bc", "all"), {bc_id: now})
             pipe.set(self.key("bc", bc_id, "preparer"), token, px=PREPARE_LEASE_MS)
             await pipe.execute()
@@ -110,6 +129,34 @@ class Broadcasts:
         await self.prepare(bc_id, token)
         return bc_id
 
+    async def enqueue_chats(
+        self,
+        payload: Payload,
+        chats: list[int],
+        *,
+        created_by: int | None = None,
+        send_at: float | None = None,
+        purpose: Purpose | None = None,
+    ) -> str:
+        """A broadcast to a few chats named here instead of an audience (the organisation's channel); its id.
+
+        No consent set to copy, so it is queued at once, and it follows nobody into a case. It is taken ahead of
+        the broadcasts due at the same moment (a score a millisecond earlier): one message must not wait until a
+        whole alert has gone out, and the alert's people lose one slot of the shared rate to it.
+        """
+        bc_id = str(await self.redis.incr(self.key("bc", "seq")))
+        now = self.clock()
+        due_ms = int(send_at * 1000) if send_at else 0
+        async with self.redis.pipeline(transaction=True) as pipe:
+            record = _record(State.queued, payload, "", now, created_by, send_at, purpose, len(chats))
+            pipe.hset(self.key("bc", bc_id), mapping=record)
+            if chats:
+                pipe.rpush(self.key("bc", bc_id, "q"), *chats)
+            pipe.zadd(self.key("bc", "all"), {bc_id: now})
+            pipe.zadd(self.key("bc", "active"), {bc_id: due_ms - 1})
+            await pipe.execute()
+        return bc_id
+
     async def enqueue_personal(
         self,
         audience: Audience,
@@ -117,6 +164,7 @@ class Broadcasts:
         render: Callable[[str], Payload],
         *,
         purpose: Purpose | None = None,
+        urgent: bool = False,
     ) -> str | None:
         """A broadcast whose recipients each get one of several texts: (chat, variant) pairs from the audience
         module, `render` drawing each variant once. None when nobody was due.
@@ -167,7 +215,7 @@ class Broadcasts:
             await self.redis.zrem(self.key("bc", "all"), bc_id)
             return None
         first = next(iter(variants.values()))
-        payload = Payload(first.text, first.photo, first.buttons, variants)
+        payload = Payload(first.text, first.photo, first.buttons, variants, urgent=urgent)
         await self.redis.hset(self.key("bc", bc_id), mapping={"payload": payload.to_json(), "total": total})
         if not await self.transition(bc_id, State.queued, State.preparing, active="0"):
             await self.redis.delete(queue, self.key("bc", bc_id, "variant"))
@@ -179,6 +227,16 @@ class Broadcasts:
     async def variants(self, bc_id: str, chats: list[int]) -> list[str | None]:
         """Which variant of a personal broadcast each chat gets."""
         return await self.redis.hmget(self.key("bc", bc_id, "variant"), chats)
+
+    async def parts_sent(self, bc_id: str, chats: list[int]) -> list[int]:
+        """How many parts of a text in parts each chat has got so far."""
+        return [int(n or 0) for n in await self.redis.hmget(self.key("bc", bc_id, "part"), chats)]
+
+    async def part_sent(self, bc_id: str, chat: int, sent: int) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.key("bc", bc_id, "part"), str(chat), sent)
+            pipe.expire(self.key("bc", bc_id, "part"), 7 * 86_400)  # chat ids: never kept for long
+            await pipe.execute()
 
     async def prepare(self, bc_id: str, token: str | None = None) -> int:
         """Snapshot the audience into the queue, in batches: never the whole audience in memory.
@@ -268,6 +326,13 @@ class Broadcasts:
             counts.update(await self.languages(chats))
         return counts
 
+    async def people(self, chats: list[int]) -> list[tuple[str | None, str | None]]:
+        """The UI language and the timezone each chat chose (None where it chose none), in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for chat in chats:
+                pipe.hmget(self.key("user", chat), ["lang", "tz"])
+            return [(lang, tz) for lang, tz in await pipe.execute()]
+
     async def languages(self, chats: list[int]) -> list[str | None]:
         """The UI language each chat chose (None where it chose none), in one round trip."""
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -280,7 +345,8 @@ class Broadcasts:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(self.key("bc", bc_id))
             self.read_pace(pipe)
-            data, depth, left = await pipe.execute()
+            pipe.zcard(self.night_key(bc_id))
+            data, depth, left, waiting = await pipe.execute()
         if not data:
             raise UnknownBroadcast(bc_id)
 
@@ -305,6 +371,8 @@ class Broadcasts:
             paused_for=(data.get("paused_for") or None) if data["state"] == State.paused.value else None,
             title=_title(data.get("payload")),
             former=bool(data.get("former")),
+            waiting=int(waiting),
+            versions={name[len(VERSION) :]: int(n) for name, n in data.items() if name.startswith(VERSION)},
         )
 
     def read_pace(self, pipe: Pipeline) -> None:
@@ -340,8 +408,10 @@ class Broadcasts:
                 await self.redis.hdel(self.key("bc", bc_id), "paused_for")  # a coordinator's: no other reason
                 done = Action.pause
         elif state in (State.running, State.queued):
-            # Back to queued: the next worker marks it running again (started_at is kept).
-            if await self.transition(bc_id, State.queued, State.paused):
+            # One that had started runs again at once (a worker takes a running one as it takes a queued one):
+            # its coordinator sees "sending", not "waiting to start". One paused before it started waits its turn.
+            started = await self.redis.hget(self.key("bc", bc_id), "started_at")
+            if await self.transition(bc_id, State.running if started else State.queued, State.paused):
                 await self.redis.hdel(self.key("bc", bc_id), "paused_for")
                 done = Action.resume
         elif state == State.cancelled:
@@ -354,6 +424,8 @@ class Broadcasts:
                         self.key("bc", bc_id, "inflight"),
                         self.key("bc", bc_id, "attempts"),
                         self.key("bc", bc_id, "variant"),
+                        self.night_key(bc_id),
+                        self.key("bc", bc_id, "part"),
                     )
                     pipe.rpush(self.key("bc", "ended"), bc_id)  # a worker sends the final report
                     await pipe.execute()
@@ -396,7 +468,7 @@ class Broadcasts:
         await self.withdraw(chat_id, recent)
 
     async def withdraw(self, chat_id: int, recent: int = 50, *, kinds: set[AudienceKind] | None = None) -> None:
-        """/stop: take a chat out of every broadcast still under way (queues, leases, audience copies);
+        """/stop: take a chat out of every broadcast still under way (queues, leases, audience copies, nights);
         with `kinds`, only out of those whose audience is of one of these kinds (alerts turned off).
 
         A message already handed to Telegram at that instant may still arrive.
@@ -419,6 +491,8 @@ class Broadcasts:
                 pipe.zrem(self.key("bc", bc_id, "inflight"), chat_id)
                 pipe.hdel(self.key("bc", bc_id, "attempts"), str(chat_id))
                 pipe.hdel(self.key("bc", bc_id, "variant"), str(chat_id))
+                pipe.zrem(self.night_key(bc_id), chat_id)
+                pipe.hdel(self.key("bc", bc_id, "part"), str(chat_id))
             for bc_id, token in zip(live_ids, tokens):
                 if token:
                     pipe.srem(self.key("bc", bc_id, "audience", token), chat_id)

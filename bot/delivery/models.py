@@ -14,7 +14,7 @@ from bot.delivery.audiences import Audience, AudienceKind  # noqa: F401
 class Purpose:
     """What a broadcast carries, so its progress says so ("Update 3 of UA 84/11"); a plain message has none."""
 
-    kind: str  # "alert", "update" or "reminder"
+    kind: str  # "alert", "update", "reminder", or "channel" (an alert or update posted in the organisation's channel)
     ref: str  # the case as coordinators know it: "UA 84/11"
     number: int | None = None  # an update's number
 
@@ -35,17 +35,48 @@ class Purpose:
 class Payload:
     """One message: Telegram HTML text, an optional photo (file_id or URL), URL/callback buttons.
 
+    `more` holds the texts that follow it, in order: a message longer than Telegram takes in one goes
+    as several, the photo on the first and the buttons under the last (`messages()`).
+
     `variants` holds the same message in other UI languages: each recipient gets the one of the
-    language they chose, and this one when there is none for it.
+    language they chose, and this one when there is none for it. `lang` says which language this one
+    is written in ('' when nobody said), so a report can say how many got each version.
+
+    `urgent` (a new case's alert, or a coordinator's choice) goes at once to people in their night, without a
+    sound; anything else waits for their morning (bot.ground.quiet). `silent` is set by the worker for one send.
     """
 
     text: str
     photo: str | None = None
     buttons: list[list[dict[str, str]]] = field(default_factory=list)
     variants: dict[str, Payload] = field(default_factory=dict)
+    more: list[str] = field(default_factory=list)
+    lang: str = ""
+    urgent: bool = False
+    silent: bool = False
 
     def for_language(self, lang: str | None) -> Payload:
         return self.variants.get(lang or "", self)
+
+    def version(self, lang: str | None) -> str:
+        """The language of the version a reader of `lang` gets ('' for the main one of unknown language)."""
+        return lang if lang and lang in self.variants else self.lang
+
+    def messages(self) -> list[Payload]:
+        """The messages one recipient gets, in order: one unless the text comes in parts."""
+        if not self.more:
+            return [self]
+        texts = [self.text, *self.more]
+        last = len(texts) - 1
+        return [
+            Payload(text, self.photo if i == 0 else None, self.buttons if i == last else [], silent=self.silent)
+            for i, text in enumerate(texts)
+        ]
+
+    @property
+    def parts(self) -> int:
+        """The most messages any recipient gets: what the worker reserves per recipient on the shared clock."""
+        return max([1 + len(self.more), *(variant.parts for variant in self.variants.values())])
 
     def to_json(self) -> str:
         return json.dumps(self._as_dict(), ensure_ascii=False)
@@ -62,7 +93,17 @@ class Payload:
     @classmethod
     def _from_dict(cls, data: dict) -> Payload:
         variants = {lang: cls._from_dict(v) for lang, v in (data.get("variants") or {}).items()}
-        return cls(data["text"], data.get("photo"), data.get("buttons") or [], variants)
+        more = [str(text) for text in data.get("more") or []]
+        return cls(
+            data["text"],
+            data.get("photo"),
+            data.get("buttons") or [],
+            variants,
+            more,
+            data.get("lang") or "",
+            bool(data.get("urgent")),
+            bool(data.get("silent")),
+        )
 
 
 class OutcomeKind(StrEnum):
@@ -104,6 +145,8 @@ class State(StrEnum):
 # uncertain: sends that may have arrived and go again (a duplicate beats a lost alert): answered too late,
 # cut short by a stop, or leased by a process that died (or whose answer Redis never took); not in `handled`.
 COUNTERS = ("delivered", "blocked", "not_found", "failed", "migrated", "uncertain")
+# A broadcast in several language versions also counts "delivered@ru" and the like: how many got which.
+VERSION = "delivered@"
 
 # After a 429 every process sends a fifth slower (SLOW_KEEP), then climbs back to the full rate over RECOVER_MS
 # without another (bot.delivery.scripts: SLOW_DOWN cuts, RESERVE applies the cut as it wears off).
@@ -142,6 +185,8 @@ class Progress:
     paused_for: str | None = None  # why it paused on its own (bot.delivery.paid.NO_STARS); None: by a coordinator
     title: str = ""  # the first line of its text, plain: what coordinators call it
     former: bool = False  # its creator used /forget since: a former coordinator's
+    waiting: int = 0  # recipients in their night, held until their morning (part of `left`)
+    versions: dict[str, int] = field(default_factory=dict)  # delivered, by language version (several versions only)
 
     @property
     def handled(self) -> int:
@@ -182,4 +227,6 @@ class Progress:
             "audience": json.loads(self.audience.to_json()) if self.audience else None,
             "purpose": asdict(self.purpose) if self.purpose else None,
             "paused_for": self.paused_for,
+            "waiting": self.waiting,
+            "versions": dict(self.versions),
         }

@@ -1,7 +1,8 @@
 """Lua scripts: each state change of a broadcast is one atomic round trip, shared by every process."""
 
-# KEYS: queue, inflight, broadcast hash   ARGV: n, now_ms, lease_ms, cool_prefix, cool_ms
+# KEYS: queue, inflight, broadcast hash, night   ARGV: n, now_ms, lease_ms, cool_prefix, cool_ms
 # Leases of a dead worker go back to the queue first, so a restart resumes without losing anyone.
+# Recipients whose night has ended (NIGHT put them aside) go to the head of the queue: they waited long enough.
 # Each may have been delivered (killed after the send; or its answer never reached Redis): it goes again,
 # counted as a possible duplicate ("uncertain").
 # A chat that got a message less than cool_ms ago waits at the tail: at most one message a second.
@@ -13,6 +14,11 @@ for _, chat in ipairs(expired) do
   redis.call('LPUSH', KEYS[1], chat)
 end
 if #expired > 0 then redis.call('HINCRBY', KEYS[3], 'uncertain', #expired) end
+local woke = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, 1000)
+for _, chat in ipairs(woke) do
+  redis.call('ZREM', KEYS[4], chat)
+  redis.call('LPUSH', KEYS[1], chat)
+end
 local items = redis.call('LPOP', KEYS[1], ARGV[1])
 if not items then return {} end
 local claimed = {}
@@ -46,8 +52,8 @@ return released
 
 # KEYS: inflight, broadcast hash, queue, answers applied[, followers, alert subscribers, then per triple:
 # the user's follows]
-# ARGV: this batch's id, case to follow ('' for none), then triples of chat, counter ('' for none),
-# requeue ('' or chat id)
+# ARGV: this batch's id, case to follow ('' for none), then triples of chat, counter ('' for none; "delivered@ru"
+# also counts the language version it got), requeue ('' or chat id)
 # One round trip for a batch of answers, applied once: a batch sent again after a timeout (Redis may have
 # run it all the same) changes nothing. A chat counts only when it was still ours: a lease that expired
 # and went to another worker is not counted twice (CLAIM counted it as possibly twice). Whoever received
@@ -64,9 +70,15 @@ for i = 3, #ARGV, 3 do
   j = j + 1
   if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
     counted = counted + 1
-    if ARGV[i + 1] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[i + 1], 1) end
+    local counter = ARGV[i + 1]
+    local at = string.find(counter, '@', 1, true)
+    if at then
+      redis.call('HINCRBY', KEYS[2], counter, 1)
+      counter = string.sub(counter, 1, at - 1)
+    end
+    if counter ~= '' then redis.call('HINCRBY', KEYS[2], counter, 1) end
     if ARGV[i + 2] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[i + 2]) end
-    if follow ~= '' and ARGV[i + 1] == 'delivered' and redis.call('SISMEMBER', KEYS[6], ARGV[i]) == 1 then
+    if follow ~= '' and counter == 'delivered' and redis.call('SISMEMBER', KEYS[6], ARGV[i]) == 1 then
       redis.call('SADD', KEYS[5], ARGV[i])
       redis.call('SADD', KEYS[6 + j], follow)
     end
@@ -75,14 +87,35 @@ end
 return counted
 """
 
-# KEYS: broadcast hash, queue, inflight, active zset   ARGV: id, now (seconds)
-# Exactly one caller sees 1: the one that finishes the broadcast sends the final report.
+# KEYS: broadcast hash, queue, inflight, active zset, night   ARGV: id, now (seconds)
+# Exactly one caller sees 1: the one that finishes the broadcast sends the final report. With only recipients in
+# their night left, it is not done: it is due again at the first of their mornings (2; nobody looks at it before).
 FINISH = """
 if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return 0 end
 if redis.call('LLEN', KEYS[2]) > 0 or redis.call('ZCARD', KEYS[3]) > 0 then return 0 end
+local first = redis.call('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')
+if #first > 0 then
+  redis.call('ZADD', KEYS[4], 'XX', first[2], ARGV[1])
+  return 2
+end
 redis.call('HSET', KEYS[1], 'state', 'done', 'finished_at', ARGV[2])
 redis.call('ZREM', KEYS[4], ARGV[1])
 return 1
+"""
+
+# KEYS: inflight, night   ARGV: cool_prefix, then pairs of chat, the end of their night (ms)
+# Claimed recipients in their night, for a message that is not urgent: out of the claim, aside until their morning
+# (CLAIM queues them again then), their one-second gap lifted. Only a chat still ours moves: once, whoever asks.
+NIGHT = """
+local moved = 0
+for i = 2, #ARGV, 2 do
+  if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
+    redis.call('ZADD', KEYS[2], ARGV[i + 1], ARGV[i])
+    redis.call('DEL', ARGV[1] .. ARGV[i])
+    moved = moved + 1
+  end
+end
+return moved
 """
 
 # KEYS: tat, pause, slow   ARGV: now_ms, interval_ms, n, recover_ms

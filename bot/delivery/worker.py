@@ -7,6 +7,7 @@ the previous batch: the shared GCRA clock in Redis alone sets the rate for all p
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import math
 import os
@@ -15,12 +16,24 @@ import socket
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import replace
 from typing import Any, NamedTuple, Protocol
 
 from bot.delivery.engine import Broadcasts, UnknownBroadcast
-from bot.delivery.models import RECOVER_MS, SLOW_KEEP, Audience, Outcome, OutcomeKind, Payload, Progress, State
+from bot.delivery.models import (
+    RECOVER_MS,
+    SLOW_KEEP,
+    VERSION,
+    Audience,
+    Outcome,
+    OutcomeKind,
+    Payload,
+    Progress,
+    State,
+)
 from bot.delivery.paid import NO_STARS
-from bot.delivery.scripts import ACK, CLAIM, FINISH, RELEASE, RESERVE, SLOW_DOWN
+from bot.delivery.scripts import ACK, CLAIM, FINISH, NIGHT, RELEASE, RESERVE, SLOW_DOWN
+from bot.ground.quiet import QuietHours
 from bot.ground.redis_gate import log_failure
 
 logger = logging.getLogger(__name__)
@@ -47,9 +60,10 @@ RATE_LIMITED = "rate:429"  # counter of 429 answers, for /metrics (bot.app.obser
 # and Telegram's side. Within one process the cap over its own answers (Pacing) holds whatever the delays.
 SAFETY_MARGIN = 0.015
 LATE_LIMIT = 0.010
-# Why a send does not go at its slot (it goes back to the queue): this process stops; a 429 holds every send;
-# the process woke too late for it; the cap over this process's answers (Pacing) is reached.
-GIVE_UP = ("stopping", "held", "late", "crowded")
+# Why a send does not go at its slot (it goes back to the queue): this process stops; its broadcast was paused or
+# cancelled; a 429 holds every send; the process woke too late for it; the cap over this process's answers (Pacing)
+# is reached.
+GIVE_UP = ("stopping", "halted", "held", "late", "crowded")
 CROWDED_POLL = 0.001
 CROWDED_PATIENCE = 1.0
 # Each sending process renews its entry in a shared set every PRESENCE_EVERY; one gone is forgotten after PRESENCE_TTL.
@@ -61,12 +75,14 @@ PAUSE_REPORT_WAIT = 5.0
 
 
 class Loaded(NamedTuple):
-    """A broadcast as the worker sends it: its message, the case its recipients follow ('' for none), and
-    whether each chat has a text of its own (a deadline reminder) rather than one per language."""
+    """A broadcast as the worker sends it: its message, the case its recipients follow ('' for none),
+    whether each chat has a text of its own (a deadline reminder) rather than one per language, and
+    whether a recipient may get several messages (a long text in parts)."""
 
     payload: Payload
     follow: str
     personal: bool
+    in_parts: bool = False
 
 
 class Pacing:
@@ -172,6 +188,7 @@ class Worker:
         idle_poll: float = 0.5,
         ack_delay: float = 0.05,
         housekeeping_every: float = 5.0,
+        quiet: QuietHours | None = None,
     ) -> None:
         self.bc = broadcasts
         self.redis = broadcasts.redis
@@ -187,6 +204,7 @@ class Worker:
         self.idle_poll = idle_poll
         self.ack_delay = ack_delay
         self.housekeeping_every = housekeeping_every
+        self.quiet = quiet  # None: everyone gets everything at once, with a sound (no quiet hours)
         self._next_housekeeping = 0.0
         self.batch = max(1, round(rate * tick))
         # Enough overlap to keep the rate with slow answers, bounded so a stall cannot pile up
@@ -203,6 +221,7 @@ class Worker:
         self._reserve = self.redis.register_script(RESERVE)
         self._slow_down = self.redis.register_script(SLOW_DOWN)
         self._release = self.redis.register_script(RELEASE)
+        self._night = self.redis.register_script(NIGHT)
         self._stop: asyncio.Event | None = None  # set by run(): a wait before sending ends on it
         self._held_until = 0.0  # epoch seconds: no send of this process before it (a 429 was answered)
         self._deferred: dict[str, list[int]] = {}  # sends given up, to be queued again
@@ -217,10 +236,14 @@ class Worker:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._joined: float | None = None
         self._next_presence = 0.0
+        # Broadcasts with sends waiting here that are no longer running (paused, cancelled): read every tick, so
+        # that after a Pause no send leaves any process but those already on their way.
+        self._halted: set[str] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until stop is set, then finish the sends already on their way and record their answers."""
         self._stop = stop
+        watching = asyncio.create_task(self._watch_states(stop))
         try:
             while not stop.is_set():
                 try:
@@ -236,6 +259,8 @@ class Worker:
                 if not worked:
                     await _sleep_or_stop(stop, self.idle_poll if self.seen else self.tick)
         finally:
+            watching.cancel()
+            await asyncio.gather(watching, return_exceptions=True)
             await self._cut_slow_sends()
             await self._leave()
             while self.tasks:  # a send that ends here starts a flush of its answer: wait for that too
@@ -290,7 +315,12 @@ class Worker:
                 return True
             first = reserved_at + wait_ms / 1000  # the batch's first slot on the shared clock
             claimed = await self._claim(
-                keys=[self.bc.key("bc", bc_id, "q"), self.bc.key("bc", bc_id, "inflight"), self.bc.key("bc", bc_id)],
+                keys=[
+                    self.bc.key("bc", bc_id, "q"),
+                    self.bc.key("bc", bc_id, "inflight"),
+                    self.bc.key("bc", bc_id),
+                    self.bc.night_key(bc_id),
+                ],
                 args=[self.batch, int(time.time() * 1000), self.lease_ms, self.bc.key("cool", ""), 1000],
             )
             if not claimed:
@@ -299,15 +329,31 @@ class Worker:
             chats = [int(chat) for chat in claimed]
             loaded = await self._load(bc_id)
             payload = loaded.payload
+            people = await self.bc.people(chats) if self.quiet or payload.variants else [(None, None)] * len(chats)
             payloads: list[Payload | None]
+            versions = [""] * len(chats)
             if loaded.personal:  # each their own text (bot.delivery.audiences decided which)
                 payloads = [payload.variants.get(v) if v else None for v in await self.bc.variants(bc_id, chats)]
             elif payload.variants:  # each in the language they chose
-                payloads = [payload.for_language(lang) for lang in await self.bc.languages(chats)]
+                languages = [lang for lang, _ in people]
+                payloads = [payload.for_language(lang) for lang in languages]
+                if payload.lang:  # written in several by a coordinator: the report says how many got which
+                    versions = [payload.version(lang) for lang in languages]
             else:
                 payloads = [payload] * len(chats)
+            # A text in parts: each claim sends one recipient their next part, so every part is a send of its
+            # own on the shared clock, and the chat's one-second gap (scripts.CLAIM) keeps the parts apart.
+            sent = await self.bc.parts_sent(bc_id, chats) if loaded.in_parts else [0] * len(chats)
+            if self.quiet is not None:
+                going = await self._quiet(bc_id, payload.urgent, chats, payloads, people)
+                chats, versions, sent = (
+                    [chats[i] for i in going],
+                    [versions[i] for i in going],
+                    [sent[i] for i in going],
+                )
+                payloads = list(going.values())
             # Each send of the batch at its own slot on the clock, not all at the batch's instant.
-            for place, (chat, chosen) in enumerate(zip(chats, payloads)):
+            for place, (chat, chosen, version, part) in enumerate(zip(chats, payloads, versions, sent)):
                 if chosen is None:
                     # A personal text written for nobody else: better none than someone else's (a
                     # chat withdrawn between the claim and this read, a migrated group).
@@ -315,7 +361,7 @@ class Worker:
                     self._answered(bc_id, chat, "failed", "")
                 else:
                     slot = first + place * float(interval_ms) / 1000  # slower than self.interval_ms after a 429
-                    sending = self._spawn(self._deliver(bc_id, chat, chosen, slot))
+                    sending = self._spawn(self._deliver(bc_id, chat, chosen, slot, part, version))
                     self._sending[sending] = (bc_id, chat)
                     sending.add_done_callback(self._sending_done)
                 started += 1
@@ -324,6 +370,39 @@ class Worker:
                 self.in_flight.release()  # each started send releases its own
         await self._maybe_report(bc_id)
         return True
+
+    async def _quiet(
+        self,
+        bc_id: str,
+        urgent: bool,
+        chats: list[int],
+        payloads: list[Payload | None],
+        people: list[tuple[str | None, str | None]],
+    ) -> dict[int, Payload | None]:
+        """Quiet hours, decided as each recipient's turn comes (so a send scheduled for later, or one still going
+        at 21:00, asks at the right time): in their night, an urgent message goes without a sound; any other
+        is set aside until their morning, taking no slot of its own. Returns who goes now (their place in
+        `chats`), with what."""
+        assert self.quiet is not None
+        now = dt.datetime.now(dt.UTC)
+        going: dict[int, Payload | None] = {}
+        night: list[object] = []
+        hushed: dict[int, Payload] = {}  # one silent copy per text: the sender builds each keyboard once
+        for place, (chat, chosen, (lang, tz)) in enumerate(zip(chats, payloads, people)):
+            morning = self.quiet.wait_until(now, tz, lang)
+            if morning is not None and chosen is not None:
+                if not urgent:
+                    night.extend((chat, int(morning * 1000)))
+                    continue
+                chosen = hushed.setdefault(id(chosen), replace(chosen, silent=True))
+            going[place] = chosen
+        if night:
+            moved = await self._night(
+                keys=[self.bc.key("bc", bc_id, "inflight"), self.bc.night_key(bc_id)],
+                args=[self.bc.key("cool", ""), *night],
+            )
+            logger.debug("Broadcast %r: %d recipient(s) in their night wait for their morning", bc_id, moved)
+        return going
 
     async def _wait(self, seconds: float) -> bool:
         """Sleep, cut short when the process stops; True when it stopped."""
@@ -339,6 +418,23 @@ class Worker:
             keys=[self.bc.key("bc", bc_id, "q"), self.bc.key("bc", bc_id, "inflight")],
             args=[self.bc.key("cool", ""), *claimed],
         )
+
+    async def _watch_states(self, stop: asyncio.Event) -> None:
+        """Every tick, while sends wait here for their slots: which of their broadcasts stopped running."""
+        while not stop.is_set():
+            waiting = sorted({bc_id for bc_id, _ in self._sending.values()})
+            try:
+                if waiting:
+                    async with self.redis.pipeline(transaction=False) as pipe:
+                        for bc_id in waiting:
+                            pipe.hget(self.bc.key("bc", bc_id), "state")
+                        states = await pipe.execute()
+                    self._halted = {bc_id for bc_id, state in zip(waiting, states) if state != State.running.value}
+                else:
+                    self._halted = set()
+            except Exception as exc:  # Redis away: the sends go by the last states read, as they would have
+                log_failure(logger, exc, "Could not read the states of the broadcasts under way")
+            await _sleep_or_stop(stop, self.tick)
 
     async def _presence(self) -> None:
         """Every second: say this process sends, and learn whether it sends alone."""
@@ -398,10 +494,16 @@ class Worker:
             if raw is None:
                 raise UnknownBroadcast(bc_id)
             follow = (Audience.from_json(audience).follow if audience else None) or ""
-            self._loaded[bc_id] = Loaded(Payload.from_json(raw), follow, bool(personal))
+            payload = Payload.from_json(raw)
+            self._loaded[bc_id] = Loaded(payload, follow, bool(personal), payload.parts > 1)
         return self._loaded[bc_id]
 
-    async def _deliver(self, bc_id: str, chat: int, payload: Payload, slot: float) -> None:
+    async def _deliver(
+        self, bc_id: str, chat: int, payload: Payload, slot: float, part: int = 0, version: str = ""
+    ) -> None:
+        """Send a recipient their message, or its next part, at its slot; then record the answer."""
+        messages = payload.messages()
+        part = min(part, len(messages) - 1)
         try:
             if (wait := slot - time.time()) > 0:
                 await asyncio.sleep(wait)
@@ -409,7 +511,7 @@ class Worker:
             # Past the cap over its own answers, a send waits for the next answer while it is not yet late (alone,
             # a while longer: late is no harm then).
             patience = CROWDED_PATIENCE if self.alone else LATE_LIMIT
-            while (reason := self._not_now(now, slot)) == "crowded" and now - slot < patience:
+            while (reason := self._not_now(bc_id, now, slot)) == "crowded" and now - slot < patience:
                 await asyncio.sleep(CROWDED_POLL)
                 now = time.time()
             if reason:
@@ -420,10 +522,18 @@ class Worker:
                 return
             self.pacing.fired(now, now - slot)
             try:
-                outcome = await self.sender(chat, payload)
+                outcome = await self.sender(chat, messages[part])
             finally:
                 self.pacing.answered(time.time(), now)
-            counter, requeue = await self._settle(bc_id, chat, outcome)
+            if outcome.kind == OutcomeKind.ok and part + 1 < len(messages):
+                # More to come: recorded before the chat is queued again, so its next claim sends the next part
+                # (lost in a crash, the part goes again: a duplicate, never a gap).
+                await self.bc.part_sent(bc_id, chat, part + 1)
+                counter, requeue = "", str(chat)
+            else:
+                counter, requeue = await self._settle(bc_id, chat, outcome)
+            if counter == "delivered" and version:
+                counter = VERSION + version  # counted as delivered too (scripts.ACK)
         except Exception:
             # Its lease runs out and it is sent again: late rather than lost.
             logger.exception("Delivery to a chat of broadcast %r failed", bc_id)
@@ -431,10 +541,12 @@ class Worker:
             return
         self._answered(bc_id, chat, counter, requeue)
 
-    def _not_now(self, now: float, slot: float) -> str:
+    def _not_now(self, bc_id: str, now: float, slot: float) -> str:
         """Why a send must not go now at its slot (one of GIVE_UP), or '' when it may."""
         if self._stop is not None and self._stop.is_set():
             return "stopping"
+        if bc_id in self._halted:
+            return "halted"
         if now < self._held_until:
             return "held"
         if now - slot > LATE_LIMIT and not self.alone:
@@ -598,12 +710,24 @@ class Worker:
                 self.bc.key("bc", bc_id, "q"),
                 self.bc.key("bc", bc_id, "inflight"),
                 self.bc.key("bc", "active"),
+                self.bc.night_key(bc_id),
             ],
             args=[bc_id, time.time()],
         )
+        if finished == 2:
+            # Only people in their night are left: it sleeps until the first morning. Its coordinator sees how
+            # many wait (no report comes while nothing is sent).
+            logger.info("Broadcast %r: the rest wait for their morning", bc_id)
+            if self.reporter:
+                await self.reporter.progress(await self.bc.progress(bc_id))
+            return
         if finished:
             self._loaded.pop(bc_id, None)
-            await self.redis.delete(self.bc.key("bc", bc_id, "attempts"), self.bc.key("bc", bc_id, "variant"))
+            await self.redis.delete(
+                self.bc.key("bc", bc_id, "attempts"),
+                self.bc.key("bc", bc_id, "variant"),
+                self.bc.key("bc", bc_id, "part"),
+            )
             progress = await self.bc.progress(bc_id)
             logger.info("Broadcast %r done: %r", bc_id, progress.as_dict())
             if self.reporter:

@@ -77,6 +77,13 @@ class StoreSettings(BaseSettings):
     # slow everyone else or skew the counters.
     user_burst: int = Field(default=10, ge=1, le=1000)
     user_rate: float = Field(default=2.0, gt=0, le=100)
+    # A person's night in their own timezone (bot.ground.quiet): reminders and messages not marked urgent wait
+    # for its end, urgent ones go without a sound. Equal ends ("00:00-00:00") turn quiet hours off.
+    quiet_hours: str = Field(default="21:00-08:00", pattern=r"^\d{1,2}:\d{2}(:\d{2})?-\d{1,2}:\d{2}(:\d{2})?$")
+    # The organisation's Telegram channel: each alert and update is posted there too, with a "Take action" button
+    # into the bot. The bot must be an administrator of the channel, allowed to post.
+    channel_id: int | None = None
+    channel_language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")  # unset: DEFAULT_LANGUAGE
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -89,6 +96,21 @@ class StoreSettings(BaseSettings):
         if isinstance(value, int):
             return frozenset({value})
         return value
+
+    @field_validator("channel_id", mode="before")
+    @classmethod
+    def _channel_shape(cls, value: object) -> object:
+        # A channel's id is -100 followed by its number (a forwarded post or the channel's link shows it); an
+        # @username cannot be queued with the subscribers' chat ids.
+        raw = str(value).strip() if value is not None else ""
+        if raw and not re.fullmatch(r"-100\d{5,16}", raw):
+            raise ValueError("is invalid: expected the channel's numeric id, like -1001234567890 (not its @name)")
+        return int(raw) if raw else None
+
+    @property
+    def channel_lang(self) -> str:
+        """The language the channel's posts are written in."""
+        return self.channel_language or self.default_language
 
     @field_validator("webhook_url")
     @classmethod

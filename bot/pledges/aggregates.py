@@ -10,10 +10,11 @@ import dataclasses
 import datetime as dt
 import io
 import logging
+import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from bot.content import ACTIONS
+from bot.content import ACTIONS, Case
 from bot.pledges.store import Store
 
 logger = logging.getLogger(__name__)
@@ -80,31 +81,60 @@ async def collect(store: Store, case_ids: Iterable[str]) -> Figures:
     return Figures(users=stats["users"], cases=cases)
 
 
-def to_csv(figures: Figures, names: Mapping[str, Mapping[str, str]] | None = None) -> bytes:
-    """Three tables, a blank line between: (case, date, action, count), (case, subscribers), then
-    (case, official, name, action, count). names: case -> official id -> the official's name.
+def active_first(cases: Iterable[Case], figures: Figures, now: dt.datetime, default_tz: str = "UTC") -> list[Case]:
+    """The cases in the order /stats shows them, the one that needs a push most first: those whose deadline is
+    still ahead, the nearest first; then those without one or past it (appeals still go out after a deadline),
+    the one with the latest pledge first; among equals, the newest issue first. figures: of these cases."""
+    latest = {f.case_id: -dt.date.fromisoformat(max(f.daily)).toordinal() for f in figures.cases if f.daily}
 
-    UTF-8 with a byte order mark, so spreadsheet programs read it right when opened directly.
-    """
+    def key(case: Case) -> tuple[int, float, int, int]:
+        at = case.deadline_at(default_tz)
+        ahead = at is not None and at > now
+        issued = -(case.issued.toordinal() if case.issued else 0)
+        return (0 if ahead else 1, at.timestamp() if at and ahead else 0.0, latest.get(case.id, 0), issued)
+
+    return sorted(cases, key=key)
+
+
+# The tables of an export, one CSV file each (a spreadsheet's filter needs one table under one header row).
+TABLES = ("pledges-per-day", "subscribers", "pledges-per-official")
+# "," for most spreadsheets; ";" for Excel where the decimal separator is a comma (German, French, Russian, ...),
+# which otherwise opens the file in one column.
+DELIMITERS = (",", ";")
+
+
+def tables(figures: Figures, names: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, list[list[object]]]:
+    """TABLES by name, each a header row then its rows: (case, date, action, count), (case, subscribers, pledges),
+    (case, official, name, action, count). names: case -> official id -> the official's name."""
     names = names or {}
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["case", "date", "action", "count"])
+    per_day: list[list[object]] = [["case", "date", "action", "count"]]
     for figure in figures.cases:
         for day, actions in figure.daily.items():
-            for action in ACTIONS:
-                if actions.get(action):
-                    writer.writerow([figure.case_id, day, action, actions[action]])
-    writer.writerow([])
-    writer.writerow(["case", "subscribers"])
-    for figure in figures.cases:
-        writer.writerow([figure.case_id, figure.subscribers])
-    writer.writerow([])
-    writer.writerow(["case", "official", "name", "action", "count"])
+            per_day += [[figure.case_id, day, a, actions[a]] for a in ACTIONS if actions.get(a)]
+    subscribers: list[list[object]] = [["case", "subscribers", "pledges"]]
+    subscribers += [[f.case_id, f.subscribers, f.total] for f in figures.cases]
+    officials: list[list[object]] = [["case", "official", "name", "action", "count"]]
     for figure in figures.cases:
         for official, actions in sorted(figure.officials.items()):
             name = names.get(figure.case_id, {}).get(official, "")
-            for action in ACTIONS:
-                if actions.get(action):
-                    writer.writerow([figure.case_id, official, name, action, actions[action]])
+            officials += [[figure.case_id, official, name, a, actions[a]] for a in ACTIONS if actions.get(a)]
+    return dict(zip(TABLES, (per_day, subscribers, officials), strict=True))
+
+
+def to_csv(rows: Iterable[Iterable[object]], delimiter: str = ",") -> bytes:
+    """One table as CSV: UTF-8 with a byte order mark, so Excel reads Cyrillic names right when the file is
+    opened directly; CRLF line ends, as RFC 4180 has them."""
+    if delimiter not in DELIMITERS:
+        raise ValueError(f"delimiter must be one of {DELIMITERS}")
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def to_zip(figures: Figures, names: Mapping[str, Mapping[str, str]] | None = None, delimiter: str = ",") -> bytes:
+    """Every table as its own CSV file (`<table>.csv`) in one zip archive."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, rows in tables(figures, names).items():
+            archive.writestr(f"{name}.csv", to_csv(rows, delimiter))
+    return buffer.getvalue()

@@ -1,7 +1,7 @@
 """Subscriptions, user preferences and pledges in Redis. No aiogram here.
 
 Keys (prefix ``rrb:``):
-  user:{chat_id}            hash  lang, sign, reminders; stopped, alerts while /stop holds  (deleted by /forget)
+  user:{chat_id}            hash  lang, sign, reminders, tz (a zone's name, for quiet hours); stopped, alerts while /stop holds  (deleted by /forget)
   user:{chat_id}:subs       set   case ids the chat follows (kept through /stop, to restore them)
   users                     set   chats that get new-case alerts and everyone-broadcasts (bot.delivery.audiences)
   subs:{case}               set   chat ids following a case, unless stopped
@@ -93,6 +93,7 @@ class UserPrefs:
     signature: str | None = None
     reminders: bool = True
     stopped: bool = False
+    timezone: str | None = None  # the zone they chose in /settings (bot.ground.quiet guesses one otherwise)
 
     @property
     def is_new(self) -> bool:
@@ -133,6 +134,7 @@ class Store:
             signature=data.get("sign"),
             reminders=data.get("reminders", "1") == "1",
             stopped=data.get("stopped") == "1",
+            timezone=data.get("tz") or None,
         )
 
     # Choosing a language or turning reminders off subscribes nobody to anything (docs/AUDIENCES.md).
@@ -141,6 +143,13 @@ class Store:
 
     async def set_reminders(self, chat_id: int, on: bool) -> None:
         await self.redis.hset(self.key("user", chat_id), "reminders", "1" if on else "0")
+
+    async def set_timezone(self, chat_id: int, zone: str | None) -> None:
+        """The zone's name only (never the city typed): None goes back to the guess from the language."""
+        if zone:
+            await self.redis.hset(self.key("user", chat_id), "tz", zone)
+        else:
+            await self.redis.hdel(self.key("user", chat_id), "tz")
 
     async def set_signature(self, chat_id: int, signature: str | None) -> None:
         if signature:

@@ -184,4 +184,6 @@ class SavedMessage:
 
     @property
     def text(self) -> str:
-        return str(self.data.get("text") or "")
+        """Its first part (bot.publishing.composer.Draft keeps the message in parts)."""
+        parts = (self.data.get("draft") or {}).get("parts") or [self.data.get("text") or ""]
+        return str(parts[0])

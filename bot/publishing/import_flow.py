@@ -20,6 +20,7 @@ from bot.importer.case_yaml import written
 from bot.importer.parse import ua_references
 from bot.importer.review import MAX_YAML, Review, Verdict, describe, fields_of, review
 from bot.pledges.store import Store
+from bot.publishing.channel import Channel
 from bot.publishing.drafts import Draft, Drafts, make_draft
 from bot.publishing.imports import PublishError, publish
 from bot.publishing.questions import IN_LETTERS, Outcome, Question, answer, next_question
@@ -51,6 +52,7 @@ class Importer:
         broadcasts: Broadcasts,
         store: Store,
         clock: Callable[[], dt.datetime],
+        channel: Channel | None = None,
     ) -> None:
         self.drafts = drafts
         self.library = library
@@ -60,6 +62,7 @@ class Importer:
         self.broadcasts = broadcasts
         self.store = store
         self.clock = clock
+        self.channel = channel  # the organisation's channel, where alerts and updates are posted too
 
     async def import_text(self, token: str, text: str, source: str, lang: str) -> Shown:
         """A UA text -> a saved draft, shown. NotAnUrgentAction for a text that is not one."""
@@ -225,6 +228,7 @@ class Importer:
             now=self.clock(),
             created_by=user_id,
             letters_sent=letters_sent,
+            channel=self.channel,
         )
 
     async def _readers(self, found: Review) -> dict[str, int]:

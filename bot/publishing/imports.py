@@ -18,6 +18,7 @@ from bot.content.sync import ContentSync
 from bot.delivery import Broadcasts
 from bot.importer.review import Review, Verdict
 from bot.publishing.announce import announce, publish_update
+from bot.publishing.channel import Channel
 from bot.render import Renderer
 
 logger = logging.getLogger(__name__)
@@ -46,10 +47,12 @@ async def publish(
     now: dt.datetime,
     created_by: int,
     letters_sent: int = 0,
+    channel: Channel | None = None,
 ) -> str:
-    """Publish a new case or an update; returns the id of the broadcast that carries it."""
+    """Publish a new case or an update; returns the id of the broadcast that carries it (and posts it in the
+    `channel`, if any)."""
     if review.verdict == Verdict.update:
-        return await _publish_update(review, cases, broadcasts, renderer, now, created_by, letters_sent)
+        return await _publish_update(review, cases, broadcasts, renderer, now, created_by, letters_sent, channel)
     if review.verdict != Verdict.new or review.case is None:
         raise PublishError("not_publishable", f"a draft that is {review.verdict.value} cannot be published")
     content_dir = content.library.content_dir
@@ -68,7 +71,9 @@ async def publish(
     if case is None:
         raise PublishError("does_not_load", f"{path.name} was written but the case did not load")
     try:
-        bc_id = await announce(broadcasts, renderer, case, now, created_by=created_by, send_at=now.timestamp() + SETTLE)
+        bc_id = await announce(
+            broadcasts, renderer, case, now, created_by=created_by, send_at=now.timestamp() + SETTLE, channel=channel
+        )
     except Exception as exc:
         # No alert, no case: a case nobody was told about would block publishing it again.
         await _withdraw(path, content, cases)
@@ -89,6 +94,7 @@ async def _publish_update(
     now: dt.datetime,
     created_by: int,
     letters_sent: int,
+    channel: Channel | None,
 ) -> str:
     """An update goes out once per document, whoever publishes it and however often."""
     assert review.existing is not None and review.kind is not None and review.text is not None
@@ -110,6 +116,7 @@ async def _publish_update(
             letters_sent=letters_sent,
             created_by=created_by,
             number=review.update,
+            channel=channel,
         )
     except ChangeRefused as refused:  # the one rule of chat and CLI: bot.content.states.check_change
         await broadcasts.redis.delete(mark)

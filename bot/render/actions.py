@@ -14,7 +14,6 @@ from bot.render.callbacks import encode
 from bot.render.cases import label
 from bot.render.formatting import format_list, language_name, own_language_name, split_phone, ua_reference
 from bot.render.markup import MAX_COPY_TEXT, fits, shorten
-from bot.render.pdf import PrintedLetter, letter_pdf
 from bot.render.screen import Button, Document, Screen
 from bot.render.tweet import fit_tweet
 
@@ -183,6 +182,9 @@ class ActionScreens(RendererBase):
     ) -> Document:
         """The letter to case.targets[index] as an A4 PDF (the Print button's answer): the same letter the screen
         shows, laid out for paper, with the envelope address at the foot. 50-100 ms of CPU: call it in a thread."""
+        # fpdf2 and fontTools take a few tenths of a second to import: loaded on the first Print, not at start-up.
+        from bot.render.pdf import PrintedLetter, letter_pdf
+
         _ = self._gettext(lang)
         target = case.targets[index]
         addressee, _copy_for = self.letters.addressee(case, index)

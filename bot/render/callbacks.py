@@ -36,11 +36,13 @@ _OTHER_VERBS: dict[str, tuple[str, ...]] = {
     "unsub": (_CASE,),
     "cases": (r"\d{1,3}",),  # case list page
     "home": (),  # the welcome screen
-    "lang": (_LANG, f"(?:{_CASE})?"),  # pick UI language, then show a case (optional)
+    # pick UI language, then show a case (optional): its card, or with "act" its actions (older buttons: the card)
+    "lang": (_LANG, f"(?:{_CASE})?", r"(?:act)?"),
     "alerts": (r"on|off",),  # new-case alerts from the welcome screen
     "disc": (r"show|on|1h|1d|off",),  # discreet mode: its menu, or a choice in it
     "forget": (r"yes|no",),
     "sign": (r"clear",),
+    "tz": (r"guess|[A-Za-z][A-Za-z0-9_+/-]{0,39}",),  # /settings: a timezone by its name, or back to the guess
     # coordinators: composing a broadcast, then controlling it
     "bca": (r"all|case|na|lang|menu",),  # audience kind (menu: back to the choice)
     "bcc": (r"case|na", _CASE),  # the case for a case audience
@@ -48,19 +50,31 @@ _OTHER_VERBS: dict[str, tuple[str, ...]] = {
     "bcd": (r"send|cancel", r"[0-9a-f]{8}"),  # the previewed draft: send it or drop it
     "bcs": (r"\d{1,12}", r"pause|resume|cancel|stop|refresh"),  # a broadcast under way
     "bcw": (r"[0-9a-f]{8}",),  # the previewed draft: send it later
+    "bcu": (r"[0-9a-f]{8}", r"on|off"),  # the previewed draft: urgent (at once, silently at night) or not
+    # coordinators: figures
+    "sts": (_CASE,),  # one case's chart and figures, from the /stats overview
+    "exp": (r"semicolon",),  # /export again, separated by semicolons
+    "bct": (r"[0-9a-f]{8}",),  # the previewed draft: send it to me first
+    "bcv": (r"add|done|drop", _LANG, r"[0-9a-f]{8}"),  # a language version of the draft: write, preview, remove
+    # coordinators: a scheduled send (by its number): preview, change its time, cancel (asked), cancel (yes),
+    # keep it after its case changed, or back to the list
+    "sch": (r"preview|time|cancel|yes|keep|list", r"\d{1,12}"),
+    # coordinators: another's approval of a broadcast (bot.delivery.approvals): approve, decline, or its sender
+    # withdraws it; an owner's rule: sends to everyone on or off, no size limit, all off
+    "apv": (r"yes|no|drop", r"[0-9a-f]{8}"),
+    "apr": (r"all|size|off",),
     # coordinators: history, audit and roles
     "bch": (r"\d{1,5}",),  # /broadcasts: the page starting at this many sends back
     "bco": (r"\d{1,12}",),  # /broadcasts: open one send's progress view (any coordinator may pause or stop it)
     "aud": (r"o|n", r"\d{1,15}-\d{1,10}"),  # /audit: the page older (o) or newer (n) than this entry
     "crd": (r"add|list|rm", r"\d{0,15}"),  # /coordinators: ask for someone to add, the list, remove one
-    "drf": (
-        r"open|drop|list",
-        r"[0-9a-f]{8}|",
-    ),  # /drafts: resume a message written and not sent, delete it  # /coordinators: ask for someone to add, the list, remove one
+    "drf": (r"open|drop|list", r"[0-9a-f]{8}|"),  # /drafts: resume a message written and not sent, or delete it
     # coordinators: an update of a case
     "upc": (_CASE,),  # which case
     "upk": (r"news|extended|closed", r"r?"),  # what it changes; r: reopen the closed case
     "upd": (r"send|cancel", r"[0-9a-f]{8}"),  # the previewed update: send it or drop it
+    "upt": (r"[0-9a-f]{8}",),  # the previewed update: send it to me first
+    "upv": (r"add|drop", _LANG, r"[0-9a-f]{8}"),  # a language version of the update: write it, or remove it
     # coordinators: an imported Urgent Action
     # the draft: publish, edit, drop; read the pasted UA text (preview) or case file (yaml) now
     "imp": (r"publish|edit|discard|preview|yaml|ask", r"[0-9a-f]{8}"),
@@ -76,7 +90,24 @@ _ACTION_VERBS: dict[str, tuple[str, ...]] = {
 }
 _VERBS: dict[str, tuple[str, ...]] = {**_OTHER_VERBS, **_ACTION_VERBS}
 # Verbs whose last argument may be left out; it then decodes as "".
-_OPTIONAL_LAST = frozenset({"pl"})
+_OPTIONAL_LAST = frozenset({"pl", "lang"})
+
+# A /start payload (t.me/<bot>?start=...): a case's id opens its card; START_ACT and the id, its actions (the "Take
+# action" button of a post in the organisation's channel). Telegram allows A-Z, a-z, 0-9, _ and - there, and a
+# case id has no "_".
+START_ACT = "act_"
+
+
+def start_payload(case_id: str, *, act: bool = False) -> str:
+    return (START_ACT if act else "") + case_id
+
+
+def parse_start(payload: str) -> tuple[str, bool]:
+    """The case a /start payload names, and whether it asks for the case's actions rather than its card."""
+    payload = payload.strip().lower()
+    if payload.startswith(START_ACT):
+        return payload.removeprefix(START_ACT), True
+    return payload, False
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,8 @@ class CaseScreens(RendererBase):
             label(action.emoji, self._say(action.button or action.name, lang)), callback=encode(action.verb, case.id)
         )
 
-    def language_picker(self, lang: str, case_id: str | None = None) -> Screen:
+    def language_picker(self, lang: str, case_id: str | None = None, *, act: bool = False) -> Screen:
+        """The UI languages, each a button; then the case asked for (its actions with `act`), or the welcome."""
         # The user may not read the current language yet, so the prompt is given in every one.
         prompts = []
         for code in UI_LANGUAGES:
@@ -65,7 +66,7 @@ class CaseScreens(RendererBase):
             [
                 Button(
                     ("✅ " if code == lang else "") + own_language_name(code),
-                    callback=encode("lang", code, case_id or ""),
+                    callback=encode("lang", code, case_id or "", *(["act"] if act and case_id else [])),
                 )
             ]
             for code in UI_LANGUAGES

@@ -4,11 +4,13 @@ This follows TDLib's parser (td/telegram/MessageEntity.cpp, do_parse_html) close
 including its error texts and byte offsets, so a bot that sends broken HTML gets the
 same "can't parse entities: ..." description it would get from Telegram.
 
-One deliberate difference, on by default (``strict=True``): Telegram keeps a bare
-``&``, an unknown entity such as ``&nbsp;`` and a bare ``>`` as literal text, but
-the same unescaped user input breaks as soon as it contains ``<``. Strict mode
-reports these too, so a missing ``html.escape`` shows up in tests before a user
-types a ``<``. Pass ``strict=False`` for Telegram's exact leniency.
+By default it is exactly as lenient as Telegram: a bare ``&`` that starts no entity
+("Q&A", "Nizomkhon & his family"), an unknown entity such as ``&nbsp;`` and a bare
+``>`` are literal text. ``strict=True`` is the Bot API emulator's strict mode: it
+refuses them, because unescaped user input breaks as soon as it contains ``<``, so a
+missing ``html.escape`` shows up in tests before a user types a ``<``. A hand-written
+message (``rrbot broadcast``) is checked by Telegram's rules, then has what Telegram
+keeps literally escaped (``escape_literals``): the same text for Telegram, valid for both.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 SPACES = " \t\r\n\v\f"
 DATE_TIME_FORMAT_CHARS = "rwdDtT"
 _PLAIN_RUN = re.compile(r"[^&<>]+")
+_ENTITY_LIKE = re.compile(r"&#?[0-9A-Za-z]+;")
 
 
 def utf16_len(text: str) -> int:
@@ -90,6 +93,7 @@ class _HtmlParser:
         self.u16 = 0
         self.entities: list[dict[str, Any]] = []
         self.stack: list[_OpenTag] = []
+        self.literals: list[int] = []  # where a bare "&" or ">" was kept as text (lenient)
 
     def at(self, i: int) -> str:
         # TDLib reads a NUL terminator past the end; mirror that so the checks line up.
@@ -156,6 +160,7 @@ class _HtmlParser:
                 raise self.strict_error(i, 'Unescaped ">"', "&gt;")
             if c != "<":
                 if c in "&>":  # a literal one (not strict)
+                    self.literals.append(i)
                     self.emit(c)
                     i += 1
                     continue
@@ -340,6 +345,32 @@ def _date_time_entity(base: dict[str, Any], extra: dict[str, str]) -> dict[str, 
     return entity
 
 
-def parse_html(text: str, *, strict: bool = True) -> tuple[str, list[dict[str, Any]]]:
+def parse_html(text: str, *, strict: bool = False) -> tuple[str, list[dict[str, Any]]]:
     """Return (plain_text, entities). Raises ParseError with Telegram's wording."""
     return _HtmlParser(text, strict).parse()
+
+
+def unknown_entities(text: str) -> list[str]:
+    """Entities Telegram does not know and shows as written ("&nbsp;", "&hellip;"), in order of appearance.
+
+    Raises ParseError when Telegram would refuse the text.
+    """
+    parser = _HtmlParser(text, strict=False)
+    parser.parse()
+    return [m.group(0) for i in parser.literals if (m := _ENTITY_LIKE.match(text, i))]
+
+
+def escape_literals(text: str) -> str:
+    """The same message with the characters Telegram keeps literally escaped ("Q&A" -> "Q&amp;A").
+
+    Telegram shows both the same; the escaped one also passes a strict check (the emulator's), and
+    stays right when the text is later joined with more markup. Raises ParseError as parse_html does.
+    """
+    parser = _HtmlParser(text, strict=False)
+    parser.parse()
+    parts, last = [], 0
+    for i in parser.literals:
+        parts += [text[last:i], "&amp;" if text[i] == "&" else "&gt;"]
+        last = i + 1
+    parts.append(text[last:])
+    return "".join(parts)

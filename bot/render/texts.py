@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import logging
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from markupsafe import escape
 
 from bot.content.actions import ACTION_BY_KEY, ACTION_TABLE, LETTER, Action
 from bot.content.models import Case
+from bot.ground.quiet import COMMON_ZONES, utc_offset
 from bot.render.base import RendererBase
 from bot.render.callbacks import encode
 from bot.render.cases import label
@@ -93,7 +96,9 @@ class TextScreens(RendererBase):
         count = sum(len(actions) for actions in pledges.values())
         reminders_off = prefs is not None and not getattr(prefs, "reminders", True)
         stopped = bool(getattr(prefs, "stopped", False))
+        timezone = getattr(prefs, "timezone", None)
         return {
+            "timezone": self.zone_name(timezone, lang) if timezone else None,
             "alerts": bool(data.get("alerts")),
             "stopped": stopped,
             "discreet": data.get("discreet"),
@@ -112,6 +117,7 @@ class TextScreens(RendererBase):
             ],
             "nothing": not (
                 saved_lang
+                or timezone
                 or signature
                 or subscriptions
                 or count
@@ -146,6 +152,54 @@ class TextScreens(RendererBase):
             for key, text in choices
         ]
         return Screen(self.message("discreet", lang, mode=mode), rows)
+
+    def zone_name(self, zone: str, lang: str) -> str:
+        """A zone as people know it: 'Moscow' (in lang, for the zones /settings offers), else its city part."""
+        _ = self._gettext(lang)
+        known = {
+            "America/Los_Angeles": _("Los Angeles"),
+            "America/New_York": _("New York"),
+            "Europe/London": _("London"),
+            "Europe/Berlin": _("Berlin"),
+            "Europe/Kyiv": _("Kyiv"),
+            "Europe/Moscow": _("Moscow"),
+            "Asia/Yekaterinburg": _("Yekaterinburg"),
+            "Asia/Tashkent": _("Tashkent"),
+            "Asia/Almaty": _("Almaty"),
+            "Asia/Novosibirsk": _("Novosibirsk"),
+        }
+        if zone in known:
+            return known[zone]
+        return zone if zone.startswith("Etc/") or "/" not in zone else zone.rsplit("/", 1)[1].replace("_", " ")
+
+    def settings_screen(
+        self, lang: str, chosen: str | None, guessed: str | None, now: dt.datetime, night: tuple[dt.time, dt.time]
+    ) -> Screen:
+        """/settings: the person's timezone (chosen, guessed from their language, or unknown), what quiet hours do
+        with it, and the common zones as buttons (the current one ticked); any other is typed."""
+        _ = self._gettext(lang)
+        current = chosen or guessed
+        text = self.message(
+            "settings",
+            lang,
+            zone=self.zone_name(current, lang) if current else None,
+            offset=utc_offset(current, now) if current else None,
+            local=now.astimezone(ZoneInfo(current)).strftime("%H:%M") if current else None,
+            guessed=not chosen and bool(guessed),
+            start=night[0].strftime("%H:%M"),
+            end=night[1].strftime("%H:%M"),
+        )
+        buttons = [
+            Button(
+                ("✅ " if zone == current else "") + f"{self.zone_name(zone, lang)} ({utc_offset(zone, now)})",
+                callback=encode("tz", zone),
+            )
+            for zone in COMMON_ZONES
+        ]
+        rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+        if chosen:
+            rows.append([Button(label("↩️", _("As my language suggests")), callback=encode("tz", "guess"))])
+        return Screen(text, rows)
 
     def mydata_screen(self, lang: str, data: dict[str, Any], cases: dict[str, Case]) -> Screen:
         """/mydata, with the way to discreet mode under it."""
@@ -255,6 +309,7 @@ class TextScreens(RendererBase):
             ("reminders", _("Deadline reminders on or off")),
             ("stop", _("Stop all notifications")),
             ("discreet", _("Hide what the bot's messages are about")),
+            ("settings", _("Your timezone and quiet hours")),
             ("mydata", _("What the bot stores about you")),
             ("forget", _("Erase your data")),
             ("help", _("Help")),

@@ -18,7 +18,7 @@ from bot.content.models import Case, Status
 from bot.ground.durations import parse_duration
 from bot.render.callbacks import encode
 from bot.render.cases import CaseScreens, label
-from bot.render.formatting import _locale, deadline, format_date, format_number, ua_reference
+from bot.render.formatting import _locale, deadline, format_date, format_number, language_name, ua_reference
 from bot.render.screen import Button, Screen, Toast
 from bot.render.texts import TextScreens
 
@@ -142,22 +142,6 @@ class LifecycleScreens(CaseScreens, TextScreens):
         case = cases.get(data.get("case_id") or "")
         return self.audience_name(lang, data.get("kind", "all"), case, data.get("language"))  # type: ignore[attr-defined]
 
-    def schedule(
-        self, lang: str, jobs: list[PlannedLike], cases: dict[str, Case], zone: str, case: Case | None = None
-    ) -> str:
-        """/schedule: what will go out, and when, in the coordinators' timezone."""
-        items = [
-            {"when": self._when(job.run_at, lang, zone), "what": self._what(job, lang, cases)}
-            for job in sorted(jobs, key=lambda j: j.run_at or dt.datetime.max.replace(tzinfo=dt.UTC))
-            if job.run_at is not None
-        ]
-        title = self._title(case, lang, 80) if case else None
-        return self._fit(
-            lambda n: self._render("ui/schedule.html.j2", lang, items=items[:n], title=title, zone=zone),
-            start=len(items) or 1,
-            minimum=1,
-        )
-
     def missed(
         self,
         lang: str,
@@ -222,15 +206,39 @@ class LifecycleScreens(CaseScreens, TextScreens):
         after = self.day(refused.after, lang) if refused.after else ""
         return self.message("up_refused", lang, reason=refused.reason, after=after, cli=cli)
 
-    def update_confirm(self, lang: str, count: int, token: str) -> Screen:
+    def update_confirm(
+        self,
+        lang: str,
+        count: int,
+        token: str,
+        *,
+        versions: list[tuple[str, int]] | None = None,
+        offer: list[str] | None = None,
+    ) -> Screen:
+        """Under the preview: how many followers, who gets which language version of the text (`versions`:
+        code and followers, the first one written first; shown when there are several); Send, Send to me
+        first, Add a version in each language of `offer`, Cancel."""
         _ = self._gettext(lang)
         rows = [
             [
                 Button(label("📨", _("Send")), callback=encode("upd", "send", token)),
                 Button(label("✖️", _("Cancel")), callback=encode("upd", "cancel", token)),
-            ]
+            ],
+            [Button(label("🧪", _("Send to me first")), callback=encode("upt", token))],
         ]
-        return Screen(self._render("ui/up_confirm.html.j2", lang, count=count), rows)
+        for code in offer or []:
+            name = language_name(code, lang)
+            add = _("Add a version in %(language)s") % {"language": name}
+            rows.append([Button(label("➕", add), callback=encode("upv", "add", code, token))])
+        shown = [{"name": language_name(code, lang), "count": n} for code, n in versions or []]
+        return Screen(self._render("ui/up_confirm.html.j2", lang, count=count, versions=shown), rows)
+
+    def update_version_prompt(self, lang: str, code: str, token: str) -> Screen:
+        """Asks for the update's text in another language; the button gives up on that version."""
+        _ = self._gettext(lang)
+        text = self._render("ui/bc_version_prompt.html.j2", lang, language=language_name(code, lang))
+        drop = Button(label("✖️", _("No version in this language")), callback=encode("upv", "drop", code, token))
+        return Screen(text, [[drop]])
 
     def day(self, value: dt.date, lang: str) -> str:
         return format_date(value, lang)

@@ -24,6 +24,7 @@ from bot.ground.logs import scrubbed_traceback
 from bot.ground.redis_gate import RedisGate, RedisState
 from bot.ground.settings import StoreSettings
 from bot.pledges.store import Store
+from bot.publishing.channel import is_post, post_failed
 from bot.render import Renderer, Screen
 from bot.telegram.keyboards import markup
 
@@ -61,8 +62,12 @@ class ChatReporter:
             logger.error("Could not show the progress of broadcast %r: %s", progress.id, scrubbed_traceback(exc))
 
     async def finished(self, progress: Progress) -> None:
-        """The progress message in its final state, then a report of its own (it notifies; an edit does not)."""
+        """The progress message in its final state, then a report of its own (it notifies; an edit does not).
+        A post in the channel has neither: its coordinator hears of it only when the channel refused it."""
         try:
+            if is_post(progress):
+                await self._post_finished(progress)
+                return
             where = await self.broadcasts.progress_message(progress.id)
             chat = where[0] if where else progress.created_by
             if chat is None:
@@ -74,6 +79,18 @@ class ChatReporter:
             await self.bot.send_message(chat, self.renderer.broadcast_report(progress, lang, took=took))
         except Exception as exc:
             logger.error("Could not report the end of broadcast %r: %s", progress.id, scrubbed_traceback(exc))
+
+    async def _post_finished(self, progress: Progress) -> None:
+        """A post the channel refused (the bot is no administrator there): the coordinator who published it, or
+        every coordinator, hears of it, once until a post goes through again."""
+        if not await post_failed(self.broadcasts, progress):
+            return
+        ref = progress.purpose.ref if progress.purpose else ""
+        if progress.created_by is not None:
+            lang = await self._language(progress.created_by)
+            await self.bot.send_message(progress.created_by, self.renderer.message("channel_failed", lang, ref=ref))
+        elif self.coordinators is not None:
+            await self.coordinators.send(lambda lang: self.renderer.message("channel_failed", lang, ref=ref))
 
     async def paused(self, progress: Progress) -> None:
         """It paused by itself (its Stars ran out): the progress message shows why, and a message of its own
@@ -144,6 +161,19 @@ class Coordinators:
                 # Named by their place in ADMIN_IDS; aiogram's error texts may hold the chat id.
                 logger.error("Could not tell coordinator %r (ADMIN_IDS entry): %s", number, scrubbed_traceback(exc))
         return True
+
+    async def tell(self, chat_id: int | None, screen_for: Callable[[str], Screen]) -> None:
+        """To one coordinator, in their language; to every coordinator when it is none (the command line, or
+        someone no longer in ADMIN_IDS), so that a question about a send always reaches somebody who can answer."""
+        if chat_id is None or chat_id not in self.admin_ids:
+            await self.send_screen(screen_for)
+            return
+        try:
+            lang = (await self.store.user(chat_id)).lang or self.renderer.default_language
+            screen = screen_for(lang)
+            await self.bot.send_message(chat_id, screen.text, reply_markup=markup(screen))
+        except Exception as exc:
+            logger.error("Could not tell a coordinator about their scheduled send: %s", scrubbed_traceback(exc))
 
     def missed_job(
         self, library: Library, settings: StoreSettings

@@ -84,6 +84,7 @@ class TelegramSender:
                     caption=payload.text,
                     reply_markup=self._markup(payload),
                     allow_paid_broadcast=self.paid or None,
+                    disable_notification=payload.silent or None,  # their night: no sound
                     request_timeout=int(self.timeout),
                 )
             else:
@@ -92,6 +93,7 @@ class TelegramSender:
                     payload.text,
                     reply_markup=self._markup(payload),
                     allow_paid_broadcast=self.paid or None,
+                    disable_notification=payload.silent or None,  # their night: no sound
                     request_timeout=int(self.timeout),
                 )
             return Outcome.ok()

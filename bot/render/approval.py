@@ -1,0 +1,43 @@
+"""Coordinator screens of a second coordinator's approval: the owners' rule, a request, its answer. No aiogram."""
+
+from __future__ import annotations
+
+from bot.render.callbacks import encode
+from bot.render.cases import label
+from bot.render.coordinator import CoordinatorScreens
+from bot.render.screen import Button, Screen
+
+
+class ApprovalScreens(CoordinatorScreens):
+    def approval_rule(self, lang: str, *, everyone: bool, above: int | None) -> Screen:
+        """/approval: when a hand-written send waits for another coordinator, and buttons to change it."""
+        _ = self._gettext(lang)
+        text = self._render("ui/apv_rule.html.j2", lang, everyone=everyone, above=above)
+        toggle = _("Not for sends to everyone") if everyone else _("Require it for sends to everyone")
+        rows = [[Button(label("👥", toggle), callback=encode("apr", "all"))]]
+        if above is not None:
+            rows.append([Button(label("📏", _("No size limit")), callback=encode("apr", "size"))])
+        if everyone or above is not None:
+            rows.append([Button(label("🔓", _("Turn approval off")), callback=encode("apr", "off"))])
+        return Screen(text, rows)
+
+    def approval_waiting(self, lang: str, *, audience: str, count: int, asked: int, req_id: str) -> Screen:
+        """The sender's confirmation, once Send was tapped: it waits; they may withdraw it."""
+        _ = self._gettext(lang)
+        text = self._render("ui/apv_waiting.html.j2", lang, audience=audience, count=count, asked=asked)
+        return Screen(text, [[Button(label("↩️", _("Withdraw")), callback=encode("apv", "drop", req_id))]])
+
+    def approval_ask(self, lang: str, *, sender: str, audience: str, count: int, req_id: str) -> Screen:
+        """To another coordinator, under the preview: Approve or Decline."""
+        _ = self._gettext(lang)
+        text = self._render("ui/apv_ask.html.j2", lang, sender=sender, audience=audience, count=count)
+        rows = [
+            [
+                Button(label("✅", _("Approve")), callback=encode("apv", "yes", req_id)),
+                Button(label("❌", _("Decline")), callback=encode("apv", "no", req_id)),
+            ]
+        ]
+        return Screen(text, rows)
+
+    def approval_decided(self, lang: str, verdict: str, name: str) -> Screen:
+        return Screen(self._render("ui/apv_decided.html.j2", lang, verdict=verdict, name=name))
