@@ -18,6 +18,7 @@ from aiogram.types import CallbackQuery, Message, User
 from bot.content import Library
 from bot.delivery import Audience, Broadcasts, OutcomeKind, Payload
 from bot.delivery.approvals import Approvals, Request, Rule, Verdict
+from bot.ground.roles import Roles
 from bot.ground.settings import Settings
 from bot.render import Renderer, Screen
 from bot.render.callbacks import Callback
@@ -41,9 +42,16 @@ class ApprovalDesk:
     """What the composer's Send and the approvers' taps share: the requests, who may approve, the texts."""
 
     def __init__(
-        self, approvals: Approvals, broadcasts: Broadcasts, library: Library, renderer: Renderer, settings: Settings
+        self,
+        approvals: Approvals,
+        broadcasts: Broadcasts,
+        library: Library,
+        renderer: Renderer,
+        settings: Settings,
+        roles: Roles,
     ) -> None:
         self.approvals = approvals
+        self.roles = roles  # who may approve: owners and the coordinators they added in chat
         self.broadcasts = broadcasts
         self.library = library
         self.renderer = renderer
@@ -70,7 +78,9 @@ class ApprovalDesk:
         assert query.bot is not None, "aiogram binds the bot to every event it delivers"
         sender = query.from_user
         # Coordinators who sent /stop hear nothing, this one included (bot.delivery.audiences).
-        others = [c for c in await self.broadcasts.audiences.coordinators(self.settings.admin_ids) if c != sender.id]
+        others = [
+            c for c in await self.broadcasts.audiences.coordinators(await self.roles.everyone()) if c != sender.id
+        ]
         if not others:
             await show(query, self.renderer.screen("apv_nobody", lang))
             return True
@@ -173,7 +183,7 @@ async def command_approval_handler(
 ) -> None:
     """An owner's rule: /approval shows it with buttons; /approval 500, /approval everyone, /approval off set it."""
     assert message.from_user is not None, "a private chat message always has a sender"
-    if message.from_user.id not in approval.settings.admin_ids:  # owners only, when coordinators are more
+    if not approval.roles.is_owner(message.from_user.id):  # owners only, when coordinators are more
         await message.answer(renderer.message("unknown_command", lang))
         return
     rule = await approval.approvals.rule()
@@ -199,7 +209,7 @@ async def approval_rule_handler(
     query: CallbackQuery, cb: Callback, lang: str, renderer: Renderer, approval: ApprovalDesk
 ) -> None:
     """A button of /approval: sends to everyone on or off, no size limit, or all off."""
-    if query.from_user.id not in approval.settings.admin_ids:
+    if not approval.roles.is_owner(query.from_user.id):
         await toast(query, renderer.stale_toast(lang))
         return
     rule = await approval.approvals.rule()

@@ -263,6 +263,7 @@ async def test_a_draft_survives_another_command_and_is_resumed_and_sent(app: App
     sent = (await app.broadcasts.recent(1))[0]
     assert (await app.broadcasts.payload(sent.id)).text == "Letters needed by Friday\nDetails inside."
     assert "Letters needed by Friday" not in (await owner.send("/drafts"))["text"], "sent: no longer a draft"
+    await emulator.wait_for(lambda: owner.last["text"].startswith("🏁"), timeout=15)  # its report, out of the way
 
     # Cancel drops a draft; /broadcasts offers the drafts there are.
     await owner.send("/broadcast")

@@ -104,7 +104,7 @@ async def test_schedule_lists_sends_that_can_be_previewed_moved_and_cancelled(
     # Change time: asked, read as "Send later" reads it, refused when past, then moved.
     await admin.tap_data(f"sch:time:{vigil}", listing)
     assert f"New time for send #{vigil}" in current(emulator, ADMIN_ID, listing["message_id"])["text"]
-    assert "⚠️" in (await admin.send("2001-01-01 10:00"))["text"]
+    assert "That time has passed" in (await admin.send("2001-01-01 10:00"))["text"]
     moved_at = later(days=4)
     await admin.send(moved_at.strftime("%Y-%m-%d %H:%M"))
     moved = f"Send #{vigil} now goes out on {live.renderer.when(moved_at, 'en', 'UTC')}"
@@ -163,9 +163,9 @@ async def test_schedule_in_russian(live: App, emulator: BotAPIEmulator) -> None:
     await admin.tap_data(f"sch:preview:{number}", listing)
     assert admin.last["text"] == "Пикет сегодня в 19:00."
     await admin.tap_data(f"sch:cancel:{number}", listing)
-    assert f"#{number}" in current(emulator, ADMIN_ID, listing["message_id"])["text"]
+    assert f"Отменить отправку №{number}?" in current(emulator, ADMIN_ID, listing["message_id"])["text"]
     answer = await admin.press(listing["message_id"], f"sch:yes:{number}")
-    assert f"#{number}" in answer["text"]
+    assert f"Отправка №{number} отменена" in answer["text"]
     assert await live.scheduler.sends() == []
 
 
@@ -190,7 +190,8 @@ async def test_an_extension_asks_whoever_scheduled_a_send_for_the_case(
     await emulator.wait_for(lambda: questions(second), timeout=10)
     [question] = questions(second)
     assert "Deadline on Sunday: please write now!" in question["text"]
-    assert f"#{send.number}" in question["text"] and live.renderer.when(send.run_at, lang, "UTC") in question["text"]
+    mark = f"#{send.number}" if lang == "en" else f"№{send.number}"
+    assert mark in question["text"] and live.renderer.when(send.run_at, lang, "UTC") in question["text"]
     assert live.renderer.day(new_deadline, lang) in question["text"], "the new deadline, in the coordinator's language"
     if lang == "en":
         assert f"The deadline of UA 84/11 moved to {live.renderer.day(new_deadline, 'en')}." in question["text"]
@@ -201,7 +202,7 @@ async def test_an_extension_asks_whoever_scheduled_a_send_for_the_case(
     assert len(questions(second)) == 1
 
     await second.tap_data(f"sch:time:{send.number}", question)
-    assert f"#{send.number}" in current(emulator, SECOND_ID, question["message_id"])["text"]
+    assert mark in current(emulator, SECOND_ID, question["message_id"])["text"]
     moved_at = later(days=15)
     await second.send(moved_at.strftime("%Y-%m-%d %H:%M"))
     assert [s.run_at for s in await live.scheduler.sends()] == [moved_at]

@@ -237,7 +237,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         clock=clock,
         importer=Importer(Drafts(redis), library, renderer, content, cases, broadcasts, store, clock, channel),
         channel=channel,  # the organisation's channel (CHANNEL_ID), or None
-        approval=ApprovalDesk(Approvals(redis), broadcasts, library, renderer, settings),
+        approval=ApprovalDesk(Approvals(redis), broadcasts, library, renderer, settings, roles),
         cut_updates=CutUpdates(redis, spool=settings.data_dir / "cut-updates.jsonl"),
         discreet=discreet,
         redis_gate=gate,
