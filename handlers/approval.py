@@ -8,6 +8,7 @@ out as theirs, its progress in their chat. Coordinators only: handlers/__init__.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from aiogram import Bot, Router
@@ -18,6 +19,7 @@ from aiogram.types import CallbackQuery, Message, User
 from bot.content import Library
 from bot.delivery import Audience, Broadcasts, OutcomeKind, Payload
 from bot.delivery.approvals import Approvals, Request, Rule, Verdict
+from bot.ground.clock import Clock
 from bot.ground.roles import Roles
 from bot.ground.settings import Settings
 from bot.render import Renderer, Screen
@@ -25,7 +27,8 @@ from bot.render.callbacks import Callback
 from bot.telegram.keyboards import markup
 from bot.telegram.sender import TelegramSender
 from handlers.filters import Cb
-from handlers.ui import show, toast
+from handlers.ui import send, show, toast
+from scheduler import Scheduler
 
 logger = logging.getLogger(__name__)
 router = Router(name="approval")
@@ -66,37 +69,53 @@ class ApprovalDesk:
         saved = await self.broadcasts.redis.hget(self.broadcasts.key("user", chat), "lang")
         return saved if saved in self.renderer.languages else self.renderer.default_language
 
-    async def held(self, query: CallbackQuery, payload: Payload, audience: Audience, lang: str) -> bool:
-        """Send was tapped on a previewed draft (taken already): True when it now waits for another coordinator's
-        approval (or cannot have it: nobody else to ask), so the composer queues nothing."""
+    async def zone(self, chat: int) -> str:
+        """A coordinator's own timezone (/settings), else the organisation's: where their times are shown."""
+        saved = await self.broadcasts.redis.hget(self.broadcasts.key("user", chat), "tz")
+        return saved or self.settings.default_timezone
+
+    async def held(
+        self,
+        event: CallbackQuery | Message,
+        payload: Payload,
+        audience: Audience,
+        lang: str,
+        *,
+        send_at: dt.datetime | None = None,
+    ) -> bool:
+        """Send tapped on a previewed draft, or a time given for Send later (the draft taken already): True when it
+        now waits for another coordinator's approval (or cannot have it: nobody else to ask), so the composer
+        queues or schedules nothing. Approved, one for later is scheduled then."""
         rule = await self.approvals.rule()
         if rule.off:
             return False
         count = await self.broadcasts.count(audience)
         if not rule.requires(audience, count):
             return False
-        assert query.bot is not None, "aiogram binds the bot to every event it delivers"
-        sender = query.from_user
+        bot = event.bot
+        assert bot is not None and event.from_user is not None, "aiogram binds the bot to every event it delivers"
+        sender = event.from_user
         # Coordinators who sent /stop hear nothing, this one included (bot.delivery.audiences).
         others = [
             c for c in await self.broadcasts.audiences.coordinators(await self.roles.everyone()) if c != sender.id
         ]
         if not others:
-            await show(query, self.renderer.screen("apv_nobody", lang))
+            await _answer(event, self.renderer.screen("apv_nobody", lang))
             return True
-        request = await self.approvals.request(payload, audience, count, sender.id, display_name(sender))
+        request = await self.approvals.request(
+            payload, audience, count, sender.id, display_name(sender), send_at=send_at.timestamp() if send_at else None
+        )
         waiting = self.renderer.approval_waiting(
             lang, audience=self.audience_words(audience, lang), count=count, asked=len(others), req_id=request.id
         )
-        await show(query, waiting)
+        where = await _answer(event, waiting)
         notices = []
         for chat in others:
             try:
-                notices.append(await self._ask(query.bot, chat, request))
+                notices.append(await self._ask(bot, chat, request))
             except TelegramAPIError as exc:
                 # Named by nothing: aiogram's error texts may hold the chat id. The others are still asked.
                 logger.warning("A coordinator could not be asked to approve a broadcast: %s", exc.message)
-        where = query.message
         await self.approvals.shown(
             request.id, waiting=(where.chat.id, where.message_id) if where else None, notices=notices
         )
@@ -109,12 +128,20 @@ class ApprovalDesk:
         if outcome.kind != OutcomeKind.ok:
             logger.warning("The preview of a broadcast waiting for approval failed: %r", outcome)
         lang = await self.language(chat)
+        zone = await self.zone(chat)
+        when = (
+            self.renderer.when_words(dt.datetime.fromtimestamp(request.send_at, dt.UTC), lang, zone)
+            if request.send_at
+            else None
+        )
         screen = self.renderer.approval_ask(
             lang,
             sender=request.sender_name,
             audience=self.audience_words(request.audience, lang),
             count=request.count,
             req_id=request.id,
+            when=when,
+            zone=zone,
         )
         sent = await bot.send_message(chat, screen.text, reply_markup=markup(screen))
         return chat, sent.message_id
@@ -134,6 +161,14 @@ class ApprovalDesk:
             await bot.send_message(request.sender, verdict.text)
 
 
+async def _answer(event: CallbackQuery | Message, screen: Screen) -> Message | None:
+    """The tapped message edited into `screen`, or a new message answering a text; the message that shows it."""
+    if isinstance(event, Message):
+        return await send(event, screen)
+    await show(event, screen)
+    return event.message if isinstance(event.message, Message) else None
+
+
 async def _edit(bot: Bot, chat: int, message_id: int, screen: Screen) -> None:
     try:
         await bot.edit_message_text(screen.text, chat_id=chat, message_id=message_id, reply_markup=markup(screen))
@@ -143,7 +178,14 @@ async def _edit(bot: Bot, chat: int, message_id: int, screen: Screen) -> None:
 
 @router.callback_query(Cb("apv"))
 async def approval_tap_handler(
-    query: CallbackQuery, cb: Callback, lang: str, renderer: Renderer, broadcasts: Broadcasts, approval: ApprovalDesk
+    query: CallbackQuery,
+    cb: Callback,
+    lang: str,
+    renderer: Renderer,
+    broadcasts: Broadcasts,
+    approval: ApprovalDesk,
+    scheduler: Scheduler,
+    clock: Clock,
 ) -> None:
     """Approve or decline another coordinator's broadcast (the first tap decides), or withdraw one's own."""
     op, req_id = cb.args
@@ -161,7 +203,16 @@ async def approval_tap_handler(
         await toast(query, renderer.toast("apv_decided", lang, verdict=request.state, name=request.decider_name))
         return
     await toast(query, renderer.toast("apv_toast", lang, op=request.state))
-    if request.state == Verdict.approved:
+    if request.state == Verdict.approved and request.send_at is not None:
+        at = dt.datetime.fromtimestamp(request.send_at, dt.UTC)
+        if at <= clock():  # approved too late for its time: it goes now, as Send would have sent it
+            at = clock() + dt.timedelta(seconds=5)
+        await scheduler.schedule_broadcast(request.payload.to_json(), request.audience.to_json(), request.sender, at)
+        logger.info("Broadcast request %r approved: scheduled", req_id)
+        if request.waiting:
+            sender_lang, zone = await approval.language(request.sender), await approval.zone(request.sender)
+            await _edit(query.bot, *request.waiting, Screen(renderer.when_scheduled(at, sender_lang, clock(), zone)))
+    elif request.state == Verdict.approved:
         bc_id = await broadcasts.enqueue(request.payload, request.audience, created_by=request.sender)
         await approval.approvals.queued(req_id, bc_id)
         logger.info("Broadcast request %r approved: queued as broadcast %r", req_id, bc_id)

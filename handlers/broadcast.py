@@ -529,9 +529,11 @@ async def broadcast_when_handler(
     store: Store,
     redis: Redis,
     drafts: MessageDrafts,
+    approval: ApprovalDesk,
     prefs: UserPrefs | None = None,
 ) -> None:
-    """The time, as the coordinator writes it: schedule the draft; its audience is counted when it goes out."""
+    """The time, as the coordinator writes it: schedule the draft (once approved, when an owner wants that); its
+    audience is counted when it goes out."""
     zone, now = coordinator_zone(settings, prefs), clock()
     reading = read_time(message.text or "", zone, now, lang)
     if reading.verdict is not Verdict.ok or reading.at is None:
@@ -546,13 +548,11 @@ async def broadcast_when_handler(
     no_retry_from_here()  # taken: run again, this update would find it taken and schedule nothing
     assert message.from_user is not None, "a private chat message always has a sender"
     await drafts.drop(message.chat.id, data.get("token"))
-    await scheduler.schedule_broadcast(
-        Draft.from_data(data, lang).payload(urgent=bool(data.get("urgent"))).to_json(),
-        data["audience"],
-        message.from_user.id,
-        at,
-    )
     await state.clear()
+    payload = Draft.from_data(data, lang).payload(urgent=bool(data.get("urgent")))
+    if await approval.held(message, payload, Audience.from_json(data["audience"]), lang, send_at=at):
+        return  # scheduled once another coordinator approves it (handlers/approval.py)
+    await scheduler.schedule_broadcast(payload.to_json(), data["audience"], message.from_user.id, at)
     await message.answer(renderer.when_scheduled(at, lang, now, zone))
 
 

@@ -195,3 +195,30 @@ async def test_with_nobody_else_to_ask_nothing_is_sent(app: App, emulator: BotAP
     await send_to_everyone(admin)
     assert admin.last["text"] == visible_text(app.renderer.message("apv_nobody", "en"))
     assert await app.broadcasts.recent() == []
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_a_send_for_later_is_approved_before_it_is_scheduled(
+    two: App, emulator: BotAPIEmulator, lang: str
+) -> None:
+    """Send later cannot go round the rule: the time is asked for, then the send waits; approved, it is scheduled."""
+    first, second = await coordinators(two, emulator, lang)
+    await activists(two, emulator)
+    await Approvals(two.broadcasts.redis).set_rule(Rule(True, None), ADMIN_ID)
+    await compose(first, TEXT)
+    await first.tap_data("bca:all")
+    await first.tap_data("bcw:")
+    waiting = await first.send("tomorrow 18:00" if lang == "en" else "завтра 18:00")
+    assert first.button("↩️", waiting), "it waits, and can be withdrawn"
+    assert await two.scheduler.sends() == [], "nothing scheduled before approval"
+    ask = await emulator.wait_for(lambda: next((m for m in second.messages if m.get("reply_markup")), None))
+    assert "🕒" in ask["text"] and (lang == "ru" or "Planned for" in ask["text"]), "the approver sees when it goes"
+    await second.tap_data("apv:yes:", ask)
+    [scheduled] = await two.scheduler.sends()
+    assert scheduled.created_by == ADMIN_ID
+    assert scheduled.audience.kind == AudienceKind.all
+    await emulator.wait_idle()
+    assert await two.broadcasts.recent() == [] and got(emulator, U1) == 0, "scheduled, not sent now"
+    shown = next(m for m in first.messages if m["message_id"] == waiting["message_id"])
+    assert scheduled.run_at is not None
+    assert two.renderer.when_words(scheduled.run_at, lang, two.settings.default_timezone) in shown["text"]

@@ -81,6 +81,7 @@ class Request:
     decider_name: str = ""
     waiting: tuple[int, int] | None = None  # the sender's message that shows it waits
     notices: list[tuple[int, int]] = field(default_factory=list)  # each approver's message with the buttons
+    send_at: float | None = None  # "Send later": scheduled for then once approved (epoch seconds)
 
 
 class Approvals:
@@ -108,23 +109,32 @@ class Approvals:
             await pipe.execute()
         return rule
 
-    async def request(self, payload: Payload, audience: Audience, count: int, sender: int, sender_name: str) -> Request:
-        """Keep a send that waits for approval; nothing of it is queued."""
+    async def request(
+        self,
+        payload: Payload,
+        audience: Audience,
+        count: int,
+        sender: int,
+        sender_name: str,
+        *,
+        send_at: float | None = None,
+    ) -> Request:
+        """Keep a send that waits for approval (one for later: `send_at`); nothing of it is queued or scheduled."""
         req_id = secrets.token_hex(4)
         key = self.key("req", req_id)
+        mapping: dict[str, str | int | float] = {
+            "state": "waiting",
+            "payload": payload.to_json(),
+            "audience": audience.to_json(),
+            "count": count,
+            "sender": sender,
+            "sender_name": sender_name,
+            "at": self.clock(),
+        }
+        if send_at is not None:
+            mapping["send_at"] = send_at
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                key,
-                mapping={
-                    "state": "waiting",
-                    "payload": payload.to_json(),
-                    "audience": audience.to_json(),
-                    "count": count,
-                    "sender": sender,
-                    "sender_name": sender_name,
-                    "at": self.clock(),
-                },
-            )
+            pipe.hset(key, mapping=mapping)
             pipe.expire(key, REQUEST_TTL)
             await pipe.execute()
         return await self.get(req_id)  # type: ignore[return-value]
@@ -147,6 +157,7 @@ class Approvals:
             decider_name=data.get("decider_name", ""),
             waiting=(int(chat), int(message)) if message else None,
             notices=[(int(c), int(m)) for c, m in json.loads(data.get("notices") or "[]")],
+            send_at=float(data["send_at"]) if data.get("send_at") else None,
         )
 
     async def shown(self, req_id: str, *, waiting: tuple[int, int] | None, notices: list[tuple[int, int]]) -> None:

@@ -27,10 +27,23 @@ class ApprovalScreens(CoordinatorScreens):
         text = self._render("ui/apv_waiting.html.j2", lang, audience=audience, count=count, asked=asked)
         return Screen(text, [[Button(label("↩️", _("Withdraw")), callback=encode("apv", "drop", req_id))]])
 
-    def approval_ask(self, lang: str, *, sender: str, audience: str, count: int, req_id: str) -> Screen:
-        """To another coordinator, under the preview: Approve or Decline."""
+    def approval_ask(
+        self,
+        lang: str,
+        *,
+        sender: str,
+        audience: str,
+        count: int,
+        req_id: str,
+        when: str | None = None,
+        zone: str = "",
+    ) -> Screen:
+        """To another coordinator, under the preview: Approve or Decline (`when`: the time it is to go out, for a
+        send planned for later)."""
         _ = self._gettext(lang)
-        text = self._render("ui/apv_ask.html.j2", lang, sender=sender, audience=audience, count=count)
+        text = self._render(
+            "ui/apv_ask.html.j2", lang, sender=sender, audience=audience, count=count, when=when, zone=zone
+        )
         rows = [
             [
                 Button(label("✅", _("Approve")), callback=encode("apv", "yes", req_id)),
