@@ -102,6 +102,12 @@ async def command_start_case_handler(
             await message.answer(renderer.message("closed_case", lang, case=case))
         await _start(message, prefs, lang, library, store, renderer, clock)  # nothing to follow: a plain /start
         return
+    if act and prefs.stopped:
+        # "Take action" under a channel post: the actions only. A /stop holds until the person sends /start: a
+        # tap on a link in a channel is no sign they want messages again.
+        await message.answer(renderer.message("still_stopped", lang))
+        await send(message, await _landing(user_id, case.id, lang, library, store, renderer, clock, act=True))
+        return
     restored = await store.resume(user_id)
     if restored is not None:
         await message.answer(renderer.message("resumed", lang, count=len(restored)))

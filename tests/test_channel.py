@@ -108,6 +108,12 @@ async def test_the_alert_and_an_update_are_posted_with_a_link_that_opens_the_act
     assert again["text"] == actions["text"]
     await reader.tap(case.targets[0].name_in(lang)[:20])
     assert "Dear" in reader.last["text"] or "Уважаем" in reader.last["text"]
+    # After /stop the link shows the actions and says how to come back: it does not undo the /stop.
+    await reader.send("/stop")
+    await reader.send(f"/start {payload}")
+    assert reader.messages[-2]["text"] == live.renderer.message("still_stopped", lang)
+    assert reader.last["text"] == actions["text"]
+    assert (await live.store.user(7102)).stopped and not await live.store.is_subscribed(7102, CASE)
 
     # An update from chat reaches the followers and the channel, with the same button.
     admin = Activist(emulator, ADMIN_ID, "Coord", "en")
