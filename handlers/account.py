@@ -99,12 +99,13 @@ async def zone_chosen_handler(
     clock: Clock,
     quiet: QuietHours | None = None,
 ) -> None:
-    """A zone tapped in /settings (or back to the guess from the language): the choice is made, a text is a text."""
+    """A zone tapped in /settings (or back to the guess from the language); a city typed next still counts."""
     chosen = None if cb.args[0] == "guess" else cb.args[0]
     if chosen is not None and zone(chosen) is None:
         await toast(query, renderer.stale_toast(lang))
         return
-    await state.clear()
+    # The screen still offers to type a city: a name sent next is read as one.
+    await state.set_state(SettingsForm.zone)
     await store.set_timezone(query.from_user.id, chosen)
     await show(query, _settings(lang, prefs.lang, chosen, renderer, clock, quiet))
     await toast(query)

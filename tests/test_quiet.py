@@ -233,6 +233,12 @@ async def test_a_zone_tapped_in_settings_is_kept_and_shown_in_mydata(app: App, e
     await ann.tap("Berlin")
     assert "✅ Berlin" in ann.button("Berlin")["text"]
     assert await app.store.redis.hget(app.store.key("user", 7201), "tz") == "Europe/Berlin"
+    # The screen still offers to type a place: typed after the tap, it counts; an offset reads as people write it.
+    set_to = await ann.send("UTC+5")
+    assert "Timezone: UTC+5 (UTC+5)" in set_to["text"], set_to["text"]
+    assert await app.store.redis.hget(app.store.key("user", 7201), "tz") == "Etc/GMT-5"
+    await ann.send("/settings")
+    await ann.tap("Berlin")
     mydata = await ann.send("/mydata")
     assert "Timezone: Berlin" in mydata["text"]
     await ann.send("/settings")

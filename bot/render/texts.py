@@ -170,6 +170,10 @@ class TextScreens(RendererBase):
         }
         if zone in known:
             return known[zone]
+        if zone.startswith("Etc/GMT") and zone[7:] not in ("", "0", "+0", "-0"):
+            # POSIX signs, the other way round: Etc/GMT-5 is five hours ahead of UTC, as people write UTC+5.
+            ahead = zone[7:]
+            return "UTC" + ("+" + ahead[1:] if ahead.startswith("-") else "−" + ahead[1:])
         return zone if zone.startswith("Etc/") or "/" not in zone else zone.rsplit("/", 1)[1].replace("_", " ")
 
     def settings_screen(
