@@ -245,9 +245,14 @@ async def test_a_broadcast_is_marked_on_the_cases_whose_followers_it_reached(
     later = await app.broadcasts.enqueue(
         Payload("Tomorrow"), Audience(AudienceKind.all), send_at=NOW.timestamp() + 86_400
     )
-    await emulator.wait_for(lambda: all(len(emulator.messages(user)) == 2 for user in PEOPLE), timeout=15)
+    # The alert's post in the organisation's channel (bot.publishing.channel): no follower gets it.
+    post = await app.broadcasts.enqueue_chats(
+        Payload("A new case, in the channel"), [PEOPLE[0]], purpose=Purpose("channel", "UA 60/16")
+    )
+    await emulator.wait_for(lambda: all(len(emulator.messages(user)) == 2 for user in PEOPLE[1:]), timeout=15)
     for _ in range(50):
-        if [(await app.broadcasts.progress(b)).state for b in (plain, alert)] == [State.done, State.done]:
+        states = [(await app.broadcasts.progress(b)).state for b in (plain, alert, post)]
+        if states == [State.done, State.done, State.done]:
             break
         await emulator.wait_idle()
     refs = {CASE: "UA 84/11", NEAR: "UA 60/16", PAST: "UA 12/26"}

@@ -3,7 +3,8 @@
 A broadcast belongs to a case when its audience names the case (its followers, those who have not acted,
 a new case's alert that makes people follow it) or it carries the case (its alert, an update, a reminder).
 A broadcast to everyone that carries no case (a coordinator's own message) reached every case's followers,
-so it is marked on every chart; one that carries another case is marked on that case's only.
+so it is marked on every chart; one that carries another case is marked on that case's only. A post to the
+organisation's channel reaches no follower: it is not marked.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ async def sends_by_case(
             logger.warning("Broadcast %s has an audience this code cannot read: not marked", bc_id)
             continue
         purpose = Purpose.from_json(purpose_json)
+        if purpose is not None and purpose.kind == "channel":
+            continue  # the organisation's channel, not the case's followers (its alert or update is marked)
         named = {audience.case_id, audience.follow} if audience else set()
         if purpose is not None:
             named.add(by_ref.get(purpose.ref, f"\0{purpose.ref}"))  # a case not asked about still names one
