@@ -20,6 +20,7 @@ from bot.content import Library
 from bot.delivery import Audience, Broadcasts, OutcomeKind, Payload
 from bot.delivery.approvals import Approvals, Request, Rule, Verdict
 from bot.ground.clock import Clock
+from bot.ground.quiet import zone_of
 from bot.ground.roles import Roles
 from bot.ground.settings import Settings
 from bot.render import Renderer, Screen
@@ -70,9 +71,11 @@ class ApprovalDesk:
         return saved if saved in self.renderer.languages else self.renderer.default_language
 
     async def zone(self, chat: int) -> str:
-        """A coordinator's own timezone (/settings), else the organisation's: where their times are shown."""
-        saved = await self.broadcasts.redis.hget(self.broadcasts.key("user", chat), "tz")
-        return saved or self.settings.default_timezone
+        """A coordinator's timezone as /settings shows it (chosen, else guessed from their language), else the
+        organisation's: where their times are shown."""
+        saved, lang = await self.broadcasts.redis.hmget(self.broadcasts.key("user", chat), ["tz", "lang"])
+        found = zone_of(saved, lang)
+        return found.key if found else self.settings.default_timezone
 
     async def held(
         self,
@@ -105,8 +108,15 @@ class ApprovalDesk:
         request = await self.approvals.request(
             payload, audience, count, sender.id, display_name(sender), send_at=send_at.timestamp() if send_at else None
         )
+        zone = await self.zone(sender.id)
         waiting = self.renderer.approval_waiting(
-            lang, audience=self.audience_words(audience, lang), count=count, asked=len(others), req_id=request.id
+            lang,
+            audience=self.audience_words(audience, lang),
+            count=count,
+            asked=len(others),
+            req_id=request.id,
+            when=self.renderer.when_words(send_at, lang, zone) if send_at else None,
+            zone=zone,
         )
         where = await _answer(event, waiting)
         notices = []
@@ -123,11 +133,19 @@ class ApprovalDesk:
         return True
 
     async def _ask(self, bot: Bot, chat: int, request: Request) -> tuple[int, int]:
-        """The message exactly as recipients will get it (the code that delivers it), then the question."""
-        outcome = await TelegramSender(bot)(chat, request.payload)
-        if outcome.kind != OutcomeKind.ok:
-            logger.warning("The preview of a broadcast waiting for approval failed: %r", outcome)
+        """The message exactly as recipients will get it (the code that delivers it): every part of every language
+        version, each version under its name when there are several; then the question."""
         lang = await self.language(chat)
+        send = TelegramSender(bot)
+        main = request.payload
+        versions = [(main.lang, main), *main.variants.items()]
+        for code, version in versions:
+            if len(versions) > 1:
+                await bot.send_message(chat, self.renderer.version_heading(lang, code))
+            for part in version.messages():
+                outcome = await send(chat, part)
+                if outcome.kind != OutcomeKind.ok:
+                    logger.warning("The preview of a broadcast waiting for approval failed: %r", outcome)
         zone = await self.zone(chat)
         when = (
             self.renderer.when_words(dt.datetime.fromtimestamp(request.send_at, dt.UTC), lang, zone)
@@ -151,10 +169,11 @@ class ApprovalDesk:
         too, as an edit does not notify)."""
         name = request.decider_name
         for chat, message_id in request.notices:
-            screen = self.renderer.approval_decided(await self.language(chat), request.state, name)
+            later = request.send_at is not None
+            screen = self.renderer.approval_decided(await self.language(chat), request.state, name, later=later)
             await _edit(bot, chat, message_id, screen)
         lang = await self.language(request.sender)
-        verdict = self.renderer.approval_decided(lang, request.state, name)
+        verdict = self.renderer.approval_decided(lang, request.state, name, later=request.send_at is not None)
         if request.state != Verdict.approved and request.waiting:
             await _edit(bot, *request.waiting, verdict)
         if request.state != Verdict.withdrawn:
@@ -200,9 +219,13 @@ async def approval_tap_handler(
         await toast(query, renderer.toast("apv_toast", lang, alert=True, op="own"))
         return
     if answer != "ok":  # decided already: by whom, and how
-        await toast(query, renderer.toast("apv_decided", lang, verdict=request.state, name=request.decider_name))
+        later = request.send_at is not None
+        await toast(
+            query, renderer.toast("apv_decided", lang, verdict=request.state, name=request.decider_name, later=later)
+        )
         return
-    await toast(query, renderer.toast("apv_toast", lang, op=request.state))
+    later = request.send_at is not None
+    await toast(query, renderer.toast("apv_toast", lang, op=request.state, later=later))
     if request.state == Verdict.approved and request.send_at is not None:
         at = dt.datetime.fromtimestamp(request.send_at, dt.UTC)
         if at <= clock():  # approved too late for its time: it goes now, as Send would have sent it

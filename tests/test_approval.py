@@ -22,6 +22,7 @@ from bot.render.markup import visible_text
 from emulator import BotAPIEmulator, FloodLimits
 from emulator.journey import Activist
 from tests.conftest import ADMIN_ID
+from tests.test_compose import long_paste
 from tests.test_coordinator import CASE, EXPECTED, U1, activists, compose
 from tests.test_publishing import finished
 
@@ -210,10 +211,12 @@ async def test_a_send_for_later_is_approved_before_it_is_scheduled(
     await first.tap_data("bcw:")
     waiting = await first.send("tomorrow 18:00" if lang == "en" else "завтра 18:00")
     assert first.button("↩️", waiting), "it waits, and can be withdrawn"
+    assert "🕒" in waiting["text"], "the time it is planned for"
     assert await two.scheduler.sends() == [], "nothing scheduled before approval"
     ask = await emulator.wait_for(lambda: next((m for m in second.messages if m.get("reply_markup")), None))
     assert "🕒" in ask["text"] and (lang == "ru" or "Planned for" in ask["text"]), "the approver sees when it goes"
-    await second.tap_data("apv:yes:", ask)
+    answer = await second.tap_data("apv:yes:", ask)
+    assert lang == "ru" or answer["text"] == "✅ Approved: it goes out at the time planned.", answer["text"]
     [scheduled] = await two.scheduler.sends()
     assert scheduled.created_by == ADMIN_ID
     assert scheduled.audience.kind == AudienceKind.all
@@ -221,4 +224,28 @@ async def test_a_send_for_later_is_approved_before_it_is_scheduled(
     assert await two.broadcasts.recent() == [] and got(emulator, U1) == 0, "scheduled, not sent now"
     shown = next(m for m in first.messages if m["message_id"] == waiting["message_id"])
     assert scheduled.run_at is not None
-    assert two.renderer.when_words(scheduled.run_at, lang, two.settings.default_timezone) in shown["text"]
+    zone = "Europe/Moscow" if lang == "ru" else two.settings.default_timezone  # as /settings guesses it
+    assert two.renderer.when_words(scheduled.run_at, lang, zone) in shown["text"]
+
+
+async def test_the_approver_reads_every_part_of_every_version(two: App, emulator: BotAPIEmulator) -> None:
+    """A long paste in two parts with a Russian version: the approver gets all three texts before the question."""
+    first, second = await coordinators(two, emulator, "en")
+    await activists(two, emulator)
+    await Approvals(two.broadcasts.redis).set_rule(Rule(True, None), ADMIN_ID)
+    parts = long_paste()
+    await first.send("/broadcast")
+    for part in parts:
+        emulator.user_sends(ADMIN_ID, part)
+    await emulator.wait_idle()
+    await first.tap_data("bca:all")
+    await first.tap_data("bcv:add:ru:")
+    russian = "Он в безопасности: спасибо, что написали."
+    await first.send(russian)
+    await first.tap_data("bcv:done:ru:")
+    await first.tap_data("bcd:send:")
+    ask = await emulator.wait_for(lambda: next((m for m in second.messages if m.get("reply_markup")), None))
+    shown = [m.get("text", "") for m in second.messages if m["message_id"] < ask["message_id"]]
+    assert parts[0] in shown and parts[1].strip() in [t.strip() for t in shown] and russian in shown, shown
+    assert "Version in English" in "\n".join(shown) and "Version in Russian" in "\n".join(shown)
+    assert shown.index(parts[0]) < [t.strip() for t in shown].index(parts[1].strip()), "the parts in order"

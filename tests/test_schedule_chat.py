@@ -151,6 +151,7 @@ async def test_a_send_that_went_out_says_so_on_its_old_buttons(live: App, emulat
 
 async def test_schedule_in_russian(live: App, emulator: BotAPIEmulator) -> None:
     admin = await coordinator(live, emulator, ADMIN_ID, "Анна", "ru")
+    await live.store.set_timezone(ADMIN_ID, "UTC")  # chosen in /settings (else Moscow, guessed from Russian)
     await follower(live, emulator, 6821, "ru")
     at = later(days=2)
     await schedule(admin, "Пикет сегодня в 19:00.", ["bca:all"], at)
@@ -175,6 +176,7 @@ async def test_an_extension_asks_whoever_scheduled_a_send_for_the_case(
 ) -> None:
     admin = await coordinator(live, emulator, ADMIN_ID, "Ann")
     second = await coordinator(live, emulator, SECOND_ID, "Boris", lang)
+    await live.store.set_timezone(SECOND_ID, "UTC")  # chosen in /settings: times read and shown in UTC
     await follower(live, emulator, 6831)
     await emulator.wait_for(planned_jobs(live.scheduler, CASE, 3), timeout=10)
     await schedule(second, "Deadline on Sunday: please write now!", ["bca:case", f"bcc:case:{CASE}"], later(days=2))

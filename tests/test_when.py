@@ -311,7 +311,9 @@ async def test_rrbot_broadcast_at_reads_people_s_words_and_refuses_in_one_line(
     note = tmp_path / "note.html"
     note.write_text("Letters still <i>needed</i>.", encoding="utf-8")
 
-    code, out, err = await rrbot(env, "broadcast", "--text-file", str(note), "--at", "вчера в 10:00")
+    code, out, err = await rrbot(
+        env, "broadcast", "--text-file", str(note), "--everyone", "--yes", "--at", "вчера в 10:00"
+    )
     lines = err.strip().splitlines()
     yesterday = dt.datetime.now(UTC).astimezone(ZoneInfo(MOSCOW)).date() - dt.timedelta(days=1)
     assert code == 2 and len(lines) == 1 and f"{yesterday:%a %Y-%m-%d} 10:00 {MOSCOW}, which has passed" in err, err
@@ -319,7 +321,9 @@ async def test_rrbot_broadcast_at_reads_people_s_words_and_refuses_in_one_line(
     assert [p for p in await app.scheduler.planned() if p.kind == "broadcast"] == []
 
     before = tomorrow_at(MOSCOW, 18)
-    code, out, err = await rrbot(env, "broadcast", "--text-file", str(note), "--at", "завтра в 18:00")
+    code, out, err = await rrbot(
+        env, "broadcast", "--text-file", str(note), "--everyone", "--yes", "--at", "завтра в 18:00"
+    )
     assert code == 0, err
     [job] = [p for p in await app.scheduler.planned() if p.kind == "broadcast"]
     assert job.id == out.strip() and job.run_at in {before, tomorrow_at(MOSCOW, 18)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.render.callbacks import encode
 from bot.render.cases import label
 from bot.render.coordinator import CoordinatorScreens
+from bot.render.formatting import language_name
 from bot.render.screen import Button, Screen
 
 
@@ -21,10 +22,22 @@ class ApprovalScreens(CoordinatorScreens):
             rows.append([Button(label("🔓", _("Turn approval off")), callback=encode("apr", "off"))])
         return Screen(text, rows)
 
-    def approval_waiting(self, lang: str, *, audience: str, count: int, asked: int, req_id: str) -> Screen:
+    def approval_waiting(
+        self,
+        lang: str,
+        *,
+        audience: str,
+        count: int,
+        asked: int,
+        req_id: str,
+        when: str | None = None,
+        zone: str = "",
+    ) -> Screen:
         """The sender's confirmation, once Send was tapped: it waits; they may withdraw it."""
         _ = self._gettext(lang)
-        text = self._render("ui/apv_waiting.html.j2", lang, audience=audience, count=count, asked=asked)
+        text = self._render(
+            "ui/apv_waiting.html.j2", lang, audience=audience, count=count, asked=asked, when=when, zone=zone
+        )
         return Screen(text, [[Button(label("↩️", _("Withdraw")), callback=encode("apv", "drop", req_id))]])
 
     def approval_ask(
@@ -52,5 +65,10 @@ class ApprovalScreens(CoordinatorScreens):
         ]
         return Screen(text, rows)
 
-    def approval_decided(self, lang: str, verdict: str, name: str) -> Screen:
-        return Screen(self._render("ui/apv_decided.html.j2", lang, verdict=verdict, name=name))
+    def approval_decided(self, lang: str, verdict: str, name: str, *, later: bool = False) -> Screen:
+        """Who decided, and what follows (`later`: a send planned for a time, scheduled once approved)."""
+        return Screen(self._render("ui/apv_decided.html.j2", lang, verdict=verdict, name=name, later=later))
+
+    def version_heading(self, lang: str, code: str) -> str:
+        """Above each language version of a send shown to its approver."""
+        return self._render("ui/apv_version.html.j2", lang, language=language_name(code, lang))
