@@ -19,6 +19,7 @@ from aiogram.types import CallbackQuery, Message, User
 from bot.content import Library
 from bot.delivery import Audience, Broadcasts, OutcomeKind, Payload
 from bot.delivery.approvals import Approvals, Request, Rule, Verdict
+from bot.ground.audit import Action
 from bot.ground.clock import Clock
 from bot.ground.quiet import zone_of
 from bot.ground.roles import Roles
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 router = Router(name="approval")
 
 VERDICTS = {"yes": Verdict.approved, "no": Verdict.declined, "drop": Verdict.withdrawn}
+DECISIONS = {Verdict.approved: Action.approve, Verdict.declined: Action.decline}  # in the audit log
 
 
 def display_name(user: User) -> str:
@@ -69,6 +71,13 @@ class ApprovalDesk:
     async def language(self, chat: int) -> str:
         saved = await self.broadcasts.redis.hget(self.broadcasts.key("user", chat), "lang")
         return saved if saved in self.renderer.languages else self.renderer.default_language
+
+    async def set_rule(self, rule: Rule, by: int) -> None:
+        """An owner's new rule, in the audit log too (as "everyone · > 500", or "off")."""
+        await self.approvals.set_rule(rule, by)
+        logger.info("Approval rule set: everyone %r, above %r", rule.everyone, rule.above)
+        parts = (["everyone"] if rule.everyone else []) + ([f"> {rule.above}"] if rule.above is not None else [])
+        await self.broadcasts.audit.record(Action.approval_rule, by, title=" · ".join(parts) or "off")
 
     async def zone(self, chat: int) -> str:
         """A coordinator's timezone as /settings shows it (chosen, else guessed from their language), else the
@@ -226,6 +235,11 @@ async def approval_tap_handler(
         return
     later = request.send_at is not None
     await toast(query, renderer.toast("apv_toast", lang, op=request.state, later=later))
+    if request.state in DECISIONS:
+        case = request.audience.case_id or ""
+        await broadcasts.audit.record(
+            DECISIONS[request.state], query.from_user.id, case=case, title=request.payload.text
+        )
     if request.state == Verdict.approved and request.send_at is not None:
         at = dt.datetime.fromtimestamp(request.send_at, dt.UTC)
         if at <= clock():  # approved too late for its time: it goes now, as Send would have sent it
@@ -272,8 +286,7 @@ async def command_approval_handler(
         else:
             await message.answer(renderer.message("apv_usage", lang))
             return
-        await approval.approvals.set_rule(rule, message.from_user.id)
-        logger.info("Approval rule set: everyone %r, above %r", rule.everyone, rule.above)
+        await approval.set_rule(rule, message.from_user.id)
     screen = renderer.approval_rule(lang, everyone=rule.everyone, above=rule.above)
     await message.answer(screen.text, reply_markup=markup(screen))
 
@@ -295,7 +308,6 @@ async def approval_rule_handler(
         if choice == "size"
         else Rule(not rule.everyone, rule.above)
     )
-    await approval.approvals.set_rule(rule, query.from_user.id)
-    logger.info("Approval rule set: everyone %r, above %r", rule.everyone, rule.above)
+    await approval.set_rule(rule, query.from_user.id)
     await show(query, renderer.approval_rule(lang, everyone=rule.everyone, above=rule.above))
     await toast(query, renderer.toast("apv_toast", lang, op="saved"))

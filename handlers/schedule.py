@@ -244,7 +244,8 @@ async def schedule_when_handler(
     at = reading.at
     number = int((await state.get_data()).get("send", 0))
     await state.clear()
-    moved = await scheduler.move(number, at)
+    assert message.from_user is not None, "a private chat message always has a sender"
+    moved = await scheduler.move(number, at, by=message.from_user.id)
     if moved is None:
         fate = await scheduler.sends_record.fate(number)
         op = "sent" if fate and fate.outcome == "sent" else "gone"

@@ -439,12 +439,16 @@ class Scheduler:
         held = await self.sends_record.held_from(number) if job.next_run_time is None else None
         return Send(number, job.next_run_time, message, to, created_by, held)
 
-    async def move(self, number: int, at: dt.datetime) -> Send | None:
-        """A new time for a send (a held one is released); None when it is no longer scheduled."""
+    async def move(self, number: int, at: dt.datetime, *, by: Who | None = None) -> Send | None:
+        """A new time for a send (a held one is released); None when it is no longer scheduled. With `by`, the
+        move goes in the audit log."""
         if not await self._off_loop(self._move, send_job_id(number), at):
             return None
         await self.sends_record.released(number)
-        return await self.send(number)
+        moved = await self.send(number)
+        if moved is not None and by is not None:
+            await self.audit.record(Action.move, by, case=moved.audience.case_id or "", title=moved.payload.text)
+        return moved
 
     def _move(self, job_id: str, at: dt.datetime) -> bool:
         if not MIN_TIME < at < MAX_TIME:

@@ -15,6 +15,7 @@ from bot.app.wiring import App, running
 from bot.content import Library
 from bot.delivery import Audience, AudienceKind
 from bot.delivery.approvals import Approvals, Rule
+from bot.ground.audit import Action
 from bot.ground.clock import utc_now
 from bot.ground.settings import Settings
 from bot.publishing.announce import announce
@@ -122,6 +123,11 @@ async def test_above_the_size_an_owner_set_a_send_waits_until_another_coordinato
     assert told
     record = (await two.broadcasts.recent())[0]
     assert record.created_by == ADMIN_ID and record.audience == Audience(AudienceKind.all)
+    # The audit log names the owner's rule and the approver; /audit shows them.
+    logged = [(e.action, e.name, e.title) for e in (await two.broadcasts.audit.page(20)).entries]
+    assert (Action.approve, "Boris", TEXT) in logged and (Action.approval_rule, "Anna", "> 3") in logged, logged
+    audit = (await second.send("/audit"))["text"]
+    assert two.renderer.action_labels(lang)[Action.approve][1] in audit
     # The sender's waiting message became the progress message.
     assert await two.broadcasts.progress_message(record.id) == (ADMIN_ID, waiting["message_id"])
     await finished(two, record.id)

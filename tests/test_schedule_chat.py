@@ -11,6 +11,7 @@ import pytest
 
 from bot.app.wiring import App, running
 from bot.content import Library, Status
+from bot.ground.audit import Action
 from bot.ground.settings import Settings
 from emulator import BotAPIEmulator
 from emulator.journey import Activist
@@ -111,6 +112,8 @@ async def test_schedule_lists_sends_that_can_be_previewed_moved_and_cancelled(
     # The answer, then the list as it is now (the per-chat flood limit may space the two out).
     await emulator.wait_for(lambda: len(admin.messages) > 1 and moved in admin.messages[-2]["text"], timeout=5)
     assert {s.number: s.run_at for s in await live.scheduler.sends()}[int(vigil)] == moved_at
+    [move] = [e for e in (await live.broadcasts.audit.page(20)).entries if e.action == Action.move]
+    assert move.name == "Ann" and move.title.startswith("Vigil"), move
     fresh = admin.last
     assert fresh["text"].index("Deadline on Sunday") < fresh["text"].index("Vigil"), "the list, in its new order"
 

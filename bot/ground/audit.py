@@ -47,6 +47,10 @@ class Action(StrEnum):
     reload = "reload"  # the case files read again
     role_add = "role_add"  # someone made a coordinator
     role_remove = "role_remove"  # a coordinator's role taken away
+    move = "move"  # a scheduled message given a new time
+    approve = "approve"  # another coordinator's send approved
+    decline = "decline"  # another coordinator's send declined
+    approval_rule = "approval_rule"  # an owner's rule of which sends need approval changed
 
 
 ACTIONS = tuple(Action)

@@ -43,6 +43,10 @@ class HistoryScreens(LifecycleScreens, CoordinatorScreens):
             Action.reload: ("🔄", _("Case files reloaded")),
             Action.role_add: ("➕", _("Coordinator added")),
             Action.role_remove: ("➖", _("Coordinator removed")),
+            Action.move: ("🕒", _("Scheduled message moved")),
+            Action.approve: ("✅", _("Send approved")),
+            Action.decline: ("❌", _("Send declined")),
+            Action.approval_rule: ("🗳", _("Approval rule changed")),
         }
         assert set(labels) == set(ACTIONS), "every audit action has a label"
         return labels
