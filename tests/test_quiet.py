@@ -285,6 +285,10 @@ async def test_a_coordinator_marks_a_send_urgent_and_sees_who_waits_for_morning(
             timeout=5,
         )
         assert not sends_to(emulator, olga.user_id, "Weekly digest")
+        # /broadcasts says the same of it, not "sending".
+        await until(app, record.id, lambda p: p.left == p.waiting, timeout=5)
+        listing = await admin.send("/broadcasts")
+        assert "Weekly digest" in listing["text"] and "waiting for morning" in listing["text"], listing["text"]
         await app.broadcasts.set_state(record.id, State.cancelled)
 
 

@@ -274,6 +274,15 @@ class CoordinatorScreens(CaseScreens, TextScreens):
         }
         return names.get(str(state), str(state))
 
+    def state_words(self, progress: ProgressLike, lang: str) -> str:
+        """Its state in words: "waiting for morning" once all that is left waits for people's morning."""
+        _ = self._gettext(lang)
+        state = str(getattr(progress.state, "value", progress.state))
+        waiting = getattr(progress, "waiting", 0)
+        if state == "running" and waiting and progress.left <= waiting:
+            return _("waiting for morning")
+        return self._state_name(state, lang)
+
     def _progress_context(self, progress: ProgressLike, lang: str) -> dict[str, Any]:
         _ = self._gettext(lang)
         # Those in their night count as left, but no speed tells when their morning comes: no time to go then.
@@ -285,7 +294,7 @@ class CoordinatorScreens(CaseScreens, TextScreens):
             "number": progress.id,
             "purpose": getattr(progress, "purpose", None),  # what it carries: an alert, an update, a reminder
             "title": getattr(progress, "title", ""),  # a plain message's first line: how coordinators know it
-            "state": _("waiting for morning") if sleeping else self._state_name(state, lang),
+            "state": self.state_words(progress, lang),
             "finished": state in ("done", "cancelled"),
             "total": progress.total,
             "delivered": progress.delivered,

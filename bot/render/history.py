@@ -118,7 +118,7 @@ class HistoryScreens(LifecycleScreens, CoordinatorScreens):
                 {
                     "n": number,
                     "title": title,
-                    "state": self._state_name(str(progress.state), lang),
+                    "state": self.state_words(progress, lang),
                     "who": self.who(lang, "someone" if sent.by_someone else BOT, sent.by),
                     "when": self._at(progress.started_at or progress.send_at or progress.created_at, lang),
                     "audience": self.audience_name(
