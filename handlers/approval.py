@@ -86,6 +86,17 @@ class ApprovalDesk:
         found = zone_of(saved, lang)
         return found.key if found else self.settings.default_timezone
 
+    async def _approvers(self, sender: int) -> list[int]:
+        """Who may approve a send of `sender`'s: the other coordinators, but for those who sent /stop."""
+        return [c for c in await self.broadcasts.audiences.coordinators(await self.roles.everyone()) if c != sender]
+
+    async def nobody_to_ask(self, audience: Audience, sender: int) -> bool:
+        """The rule wants another coordinator's approval for this send, and there is none: it cannot go."""
+        rule = await self.approvals.rule()
+        if rule.off or not rule.requires(audience, await self.broadcasts.count(audience)):
+            return False
+        return not await self._approvers(sender)
+
     async def held(
         self,
         event: CallbackQuery | Message,
@@ -108,9 +119,7 @@ class ApprovalDesk:
         assert bot is not None and event.from_user is not None, "aiogram binds the bot to every event it delivers"
         sender = event.from_user
         # Coordinators who sent /stop hear nothing, this one included (bot.delivery.audiences).
-        others = [
-            c for c in await self.broadcasts.audiences.coordinators(await self.roles.everyone()) if c != sender.id
-        ]
+        others = await self._approvers(sender.id)
         if not others:
             await _answer(event, self.renderer.screen("apv_nobody", lang))
             return True

@@ -451,6 +451,9 @@ async def draft_handler(
     if data.get("token") != token or (op == "send" and not data.get("audience")):
         await toast(query, renderer.stale_toast(lang))
         return
+    if op == "send" and await approval.nobody_to_ask(Audience.from_json(data["audience"]), query.from_user.id):
+        await toast(query, renderer.toast("apv_nobody", lang, alert=True))  # the draft stays, for another audience
+        return
     taken = await settle_draft(
         query, state, op, token, "bcdraft", "bc_discarded", lang, renderer, redis, store, answer=False, drafts=drafts
     )
@@ -544,6 +547,14 @@ async def broadcast_when_handler(
         return
     at = reading.at
     data = await state.get_data()
+    assert message.from_user is not None, "a private chat message always has a sender"
+    if data.get("audience") and await approval.nobody_to_ask(
+        Audience.from_json(data["audience"]), message.from_user.id
+    ):
+        # The draft stays: the preview's buttons work again (another audience, or /cancel).
+        await state.set_state(BroadcastForm.audience)
+        await message.answer(renderer.message("apv_nobody", lang))
+        return
     # Two quick answers, or Send then a time: the draft goes out once (the mark draft_handler sets).
     if not await claim_draft(redis, store, "bcdraft", data.get("token")):
         await state.clear()

@@ -29,7 +29,7 @@ from bot.render import Renderer, Screen, Toast
 from bot.render.callbacks import Callback
 from bot.render.markup import visible_text
 from bot.telegram.sender import TelegramSender
-from handlers.broadcast import coordinator_zone
+from handlers.broadcast import coordinator_zone, send_all
 from handlers.filters import Cb
 from handlers.ui import send, show, toast
 from scheduler import Scheduler
@@ -211,7 +211,7 @@ async def _gone(
 async def _preview(query: CallbackQuery, found: Send, lang: str, renderer: Renderer) -> None:
     """The send exactly as its recipients get it (in the coordinator's language, when it has versions)."""
     assert query.bot is not None, "aiogram binds the bot to every event it delivers"
-    outcome = await TelegramSender(query.bot)(query.from_user.id, found.payload.for_language(lang))
+    outcome = await send_all(TelegramSender(query.bot), query.from_user.id, found.payload.for_language(lang))
     if outcome.kind != OutcomeKind.ok:
         logger.warning("The preview of a scheduled broadcast failed: %r", outcome)
         await query.bot.send_message(query.from_user.id, renderer.message("error", lang))

@@ -91,7 +91,7 @@ async def command_start_case_handler(
     clock: Clock,
 ) -> None:
     """A deep link t.me/<bot>?start=<case>: follow that case and show it (alerts of new cases are /start's);
-    ?start=act_<case> (a channel post's "Take action"): its actions."""
+    ?start=act_<case> (a channel post's "Take action"): its actions, following nothing."""
     user_id = message.chat.id
     case_id, act = parse_start(command.args or "")
     case = library.get(case_id)
@@ -102,10 +102,14 @@ async def command_start_case_handler(
             await message.answer(renderer.message("closed_case", lang, case=case))
         await _start(message, prefs, lang, library, store, renderer, clock)  # nothing to follow: a plain /start
         return
-    if act and prefs.stopped:
-        # "Take action" under a channel post: the actions only. A /stop holds until the person sends /start: a
-        # tap on a link in a channel is no sign they want messages again.
-        await message.answer(renderer.message("still_stopped", lang))
+    if act:
+        # "Take action" under a channel post: the case's actions, and no more. A tap on a link in a public channel
+        # asks for no messages: nothing is followed (the case card offers that) and a /stop holds until /start.
+        if prefs.stopped:
+            await message.answer(renderer.message("still_stopped", lang))
+        if prefs.is_new:
+            await send(message, renderer.language_picker(lang, case.id, act=True))
+            return
         await send(message, await _landing(user_id, case.id, lang, library, store, renderer, clock, act=True))
         return
     restored = await store.resume(user_id)

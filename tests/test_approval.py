@@ -198,10 +198,17 @@ async def test_with_nobody_else_to_ask_nothing_is_sent(app: App, emulator: BotAP
     admin = Activist(emulator, ADMIN_ID, "Anna")
     await app.store.set_language(ADMIN_ID, "en")
     await app.store.start(ADMIN_ID)
+    await activists(app, emulator)
     await admin.send("/approval everyone")
-    await send_to_everyone(admin)
-    assert admin.last["text"] == visible_text(app.renderer.message("apv_nobody", "en"))
+    answer, _ = await send_to_everyone(admin)
+    assert answer["text"] == app.renderer.toast("apv_nobody", "en", alert=True).text and answer["show_alert"]
     assert await app.broadcasts.recent() == []
+    # The draft is kept: to the case's followers (no approval needed for them), it goes.
+    await admin.tap_data("bca:menu")
+    await admin.tap_data("bca:case")
+    await admin.tap_data(f"bcc:case:{CASE}")
+    answer = await admin.tap_data("bcd:send:")
+    assert "Queued" in answer["text"] and len(await app.broadcasts.recent()) == 1
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])

@@ -102,7 +102,7 @@ async def test_the_alert_and_an_update_are_posted_with_a_link_that_opens_the_act
     await reader.tap_data(f"lang:{lang}:")
     actions = reader.last
     assert visible_text(live.renderer.act_menu(case, lang, utc_now()).text) == actions["text"]
-    assert await live.store.is_subscribed(7102, CASE), "as the case's own link does, it follows the case"
+    assert not await live.store.is_subscribed(7102, CASE), "a link in a public channel asks for no messages"
     # Someone who knows the bot lands there at once; the letter is one tap away.
     again = await reader.send(f"/start {payload}")
     assert again["text"] == actions["text"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -302,6 +303,23 @@ async def test_stop_takes_a_sleeper_out_of_the_night(night_app: App, emulator: B
     assert (await night_app.broadcasts.progress(bc_id)).waiting == 0
     await until(night_app, bc_id, lambda p: p.state.finished, timeout=15)  # due again at her morning: nobody left
     assert not sends_to(emulator, aiko.user_id, "Digest")
+
+
+async def test_the_rest_of_a_text_in_parts_is_not_cut_for_the_night(night_app: App, emulator: BotAPIEmulator) -> None:
+    """Her first part went before her night began: the second follows at once, silently, not at her morning."""
+    aiko = Activist(emulator, 7402, "Aiko")
+    await aiko.send("/start")
+    await night_app.store.set_timezone(aiko.user_id, "Asia/Tokyo")
+    bc_id = await night_app.broadcasts.enqueue(
+        Payload("🗞 Part one.", more=["🗞 Part two."]), Audience(AudienceKind.all), send_at=time.time() + 1.0
+    )
+    await night_app.broadcasts.part_sent(bc_id, aiko.user_id, 1)  # as if part one had gone in her evening
+    queued = time.time()
+    await until(night_app, bc_id, lambda p: p.state.finished, timeout=15)
+    [second] = [c for c in emulator.calls if c.method == "sendMessage" and "Part two" in str(c.params.get("text"))]
+    assert second.at - queued < 2.5, "at once, not at her morning (4 s away)"
+    assert second.params.get("disable_notification") in (True, "true"), "silently: it is her night"
+    assert not sends_to(emulator, aiko.user_id, "Part one")
 
 
 @pytest.mark.parametrize("hours_left", [48, 1])

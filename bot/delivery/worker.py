@@ -345,7 +345,7 @@ class Worker:
             # own on the shared clock, and the chat's one-second gap (scripts.CLAIM) keeps the parts apart.
             sent = await self.bc.parts_sent(bc_id, chats) if loaded.in_parts else [0] * len(chats)
             if self.quiet is not None:
-                going = await self._quiet(bc_id, payload.urgent, chats, payloads, people)
+                going = await self._quiet(bc_id, payload.urgent, chats, payloads, people, sent)
                 chats, versions, sent = (
                     [chats[i] for i in going],
                     [versions[i] for i in going],
@@ -378,20 +378,22 @@ class Worker:
         chats: list[int],
         payloads: list[Payload | None],
         people: list[tuple[str | None, str | None]],
+        begun: list[int],
     ) -> dict[int, Payload | None]:
         """Quiet hours, decided as each recipient's turn comes (so a send scheduled for later, or one still going
         at 21:00, asks at the right time): in their night, an urgent message goes without a sound; any other
-        is set aside until their morning, taking no slot of its own. Returns who goes now (their place in
-        `chats`), with what."""
+        is set aside until their morning, taking no slot of its own. The rest of a text in parts whose first
+        part went (`begun`: parts each got) is never cut for the night: it goes on, silently. Returns who goes now
+        (their place in `chats`), with what."""
         assert self.quiet is not None
         now = dt.datetime.now(dt.UTC)
         going: dict[int, Payload | None] = {}
         night: list[object] = []
         hushed: dict[int, Payload] = {}  # one silent copy per text: the sender builds each keyboard once
-        for place, (chat, chosen, (lang, tz)) in enumerate(zip(chats, payloads, people)):
+        for place, (chat, chosen, (lang, tz), parts) in enumerate(zip(chats, payloads, people, begun)):
             morning = self.quiet.wait_until(now, tz, lang)
             if morning is not None and chosen is not None:
-                if not urgent:
+                if not urgent and not parts:
                     night.extend((chat, int(morning * 1000)))
                     continue
                 chosen = hushed.setdefault(id(chosen), replace(chosen, silent=True))
