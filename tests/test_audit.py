@@ -22,7 +22,9 @@ from bot.app.wiring import App
 from bot.delivery import State
 from bot.ground.audit import Action
 from bot.ground.settings import Settings
+from bot.render import Screen
 from bot.render.markup import visible_text
+from bot.telegram.reporter import Coordinators
 from emulator import BotAPIEmulator, FloodLimits
 from emulator.journey import Activist
 from tests.conftest import ADMIN_ID, CONTENT, ROOT
@@ -300,3 +302,19 @@ async def test_audit_pages_older_and_newer(app: App, emulator: BotAPIEmulator) -
     assert visible_text(owner.last["text"]) == second
     await owner.tap("Newer")
     assert visible_text(owner.last["text"]) == first and "command line" in first
+
+
+async def test_a_coordinator_added_in_chat_hears_the_coordinators_notices(app: App, emulator: BotAPIEmulator) -> None:
+    """A skipped job, a failed channel post, a question about a send: every coordinator, not only ADMIN_IDS."""
+    roles = app.dispatcher["roles"]
+    vera = Activist(emulator, 62_020, "Vera", "en")
+    await vera.send("/start")
+    notifier = Coordinators(app.bot, app.store, app.renderer, roles)
+    await notifier.send(lambda lang: "A notice for every coordinator")
+    assert not [m for m in vera.messages if m.get("text") == "A notice for every coordinator"]
+    await roles.add(vera.user_id, ADMIN_ID)
+    await notifier.send(lambda lang: "A notice for every coordinator")
+    await notifier.tell(vera.user_id, lambda lang: Screen("Your send changed"))
+    await emulator.wait_idle()
+    texts = [m.get("text") for m in vera.messages]
+    assert "A notice for every coordinator" in texts and "Your send changed" in texts

@@ -144,7 +144,7 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
     await discreet.refresh(force=True)
     for each in (bot, sender.bot):
         each.session.middleware(DiscreetRequests(discreet, renderer.neutral_line))
-    notifier = Coordinators(bot, store, renderer, settings.admin_ids)
+    notifier = Coordinators(bot, store, renderer, roles)
     reporter = ChatReporter(bot, broadcasts, renderer, settings.default_language, notifier)
     quiet = QuietHours.parse(settings.quiet_hours)
     worker = Worker(

@@ -22,6 +22,7 @@ from bot.delivery import Broadcasts, Progress
 from bot.delivery.audiences import Audiences
 from bot.ground.logs import scrubbed_traceback
 from bot.ground.redis_gate import RedisGate, RedisState
+from bot.ground.roles import Roles
 from bot.ground.settings import StoreSettings
 from bot.pledges.store import Store
 from bot.publishing.channel import is_post, post_failed
@@ -131,11 +132,11 @@ class ChatReporter:
 class Coordinators:
     """A message to every coordinator, each in their own language; never raises."""
 
-    def __init__(self, bot: Bot, store: Store, renderer: Renderer, admin_ids: frozenset[int]) -> None:
+    def __init__(self, bot: Bot, store: Store, renderer: Renderer, roles: Roles) -> None:
         self.bot = bot
         self.store = store
         self.renderer = renderer
-        self.admin_ids = admin_ids
+        self.roles = roles  # owners (ADMIN_IDS) and the coordinators they added in chat
 
     async def send(self, text_for: Callable[[str], str]) -> bool:
         """False when it could not find out who to tell (Redis away): nobody was told."""
@@ -144,13 +145,12 @@ class Coordinators:
     async def send_screen(self, screen_for: Callable[[str], Screen]) -> bool:
         """As send(), with the screen's buttons."""
         try:  # coordinators who sent /stop hear nothing either (bot.delivery.audiences)
-            wanted = await Audiences(self.store.redis, self.store.pseudonyms, self.store.prefix).coordinators(
-                self.admin_ids
-            )
+            everyone = await self.roles.everyone()
+            wanted = await Audiences(self.store.redis, self.store.pseudonyms, self.store.prefix).coordinators(everyone)
         except Exception as exc:
             logger.error("Could not tell coordinators: %s", scrubbed_traceback(exc))
             return False
-        for number, admin in enumerate(sorted(self.admin_ids), 1):
+        for number, admin in enumerate(sorted(everyone), 1):
             if admin not in wanted:
                 continue
             try:
@@ -158,14 +158,14 @@ class Coordinators:
                 screen = screen_for(lang)
                 await self.bot.send_message(admin, screen.text, reply_markup=markup(screen))
             except Exception as exc:
-                # Named by their place in ADMIN_IDS; aiogram's error texts may hold the chat id.
-                logger.error("Could not tell coordinator %r (ADMIN_IDS entry): %s", number, scrubbed_traceback(exc))
+                # Named by their place among coordinators; aiogram's error texts may hold the chat id.
+                logger.error("Could not tell coordinator %r: %s", number, scrubbed_traceback(exc))
         return True
 
     async def tell(self, chat_id: int | None, screen_for: Callable[[str], Screen]) -> None:
         """To one coordinator, in their language; to every coordinator when it is none (the command line, or
-        someone no longer in ADMIN_IDS), so that a question about a send always reaches somebody who can answer."""
-        if chat_id is None or chat_id not in self.admin_ids:
+        someone who no longer coordinates), so that a question about a send always reaches somebody who can answer."""
+        if chat_id is None or not await self.roles.is_coordinator(chat_id):
             await self.send_screen(screen_for)
             return
         try:
