@@ -21,6 +21,7 @@ from bot.publishing.drafts import MessageDrafts
 from bot.render import Renderer, Screen
 from bot.render.callbacks import Callback
 from bot.telegram.replay import CutUpdates
+from handlers.approval import ApprovalDesk
 from handlers.filters import Cb
 from handlers.ui import delete_quietly, send, show, toast
 from scheduler import Scheduler
@@ -265,6 +266,7 @@ async def forget_confirmed_handler(
     audit: AuditLog,
     roles: Roles,
     drafts: MessageDrafts,
+    approval: ApprovalDesk,
 ) -> None:
     """Erase everything about the user, keeping only anonymous totals."""
     if cb.args[0] == "no":
@@ -277,6 +279,8 @@ async def forget_confirmed_handler(
     cases = await store.forget(query.from_user.id, library.ids())
     # "Remind me later" jobs carry the chat id; cases gone from the files included (one keyspace walk for both).
     await scheduler.forget(query.from_user.id, cases)
+    await scheduler.forget_author(query.from_user.id)  # their scheduled sends still go, naming nobody
+    await approval.approvals.forget(query.from_user.id)  # their sends waiting for approval are withdrawn
     await cut_updates.forget(query.from_user.id)
     # A coordinator's name leaves the audit log (their entries stay, a former coordinator's), and so does
     # the role an owner gave them: it holds their Telegram id. Owners stay owners: they are in the settings.

@@ -558,6 +558,23 @@ class Scheduler:
         )
         return sum(self._cancel(job_id) for job_id in wanted)
 
+    async def forget_author(self, chat_id: int) -> int:
+        """/forget: the scheduled sends a coordinator wrote keep going, no longer naming them (their report and
+        any question about them then go to every coordinator, as for a send from the command line)."""
+        return await self._off_loop(self._forget_author, chat_id)
+
+    def _forget_author(self, chat_id: int) -> int:
+        changed = 0
+        for job in self._aps.get_jobs("default"):
+            args = tuple(job.args)
+            if number_of(job.id) is not None and len(args) >= 5 and args[4] == chat_id:
+                try:
+                    self._aps.modify_job(job.id, "default", args=(*args[:4], None, *args[5:]))
+                    changed += 1
+                except JobLookupError:  # it went out just now
+                    continue
+        return changed
+
     def _cancel(self, job_id: str) -> bool:
         if self._aps.get_job(job_id) is None:
             return False

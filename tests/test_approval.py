@@ -262,3 +262,35 @@ async def test_the_approver_reads_every_part_of_every_version(two: App, emulator
     assert parts[0] in shown and parts[1].strip() in [t.strip() for t in shown] and russian in shown, shown
     assert "Version in English" in "\n".join(shown) and "Version in Russian" in "\n".join(shown)
     assert shown.index(parts[0]) < [t.strip() for t in shown].index(parts[1].strip()), "the parts in order"
+
+
+async def test_forget_withdraws_a_send_waiting_for_approval_and_unnames_a_scheduled_one(
+    two: App, emulator: BotAPIEmulator
+) -> None:
+    """After /forget nothing names the person: their waiting send is withdrawn, their scheduled one goes unnamed."""
+    first, second = await coordinators(two, emulator, "en")
+    await activists(two, emulator)
+    await compose(first, "Later, to the case")
+    await first.tap_data("bca:case")
+    await first.tap_data(f"bcc:case:{CASE}")
+    await first.tap_data("bcw:")
+    await first.send("tomorrow 18:00")
+    [scheduled] = await two.scheduler.sends()
+    assert scheduled.created_by == ADMIN_ID
+    await Approvals(two.broadcasts.redis).set_rule(Rule(True, None), SECOND)
+    await send_to_everyone(first)
+    ask = await emulator.wait_for(lambda: next((m for m in second.messages if m.get("reply_markup")), None))
+
+    await first.send("/forget")
+    await first.tap_data("forget:yes")
+    [scheduled] = await two.scheduler.sends()
+    assert scheduled.created_by is None
+    answer = await second.tap_data("apv:yes:", ask)
+    assert answer["text"] == "↩️ Withdrawn: nothing was sent.", answer["text"]
+    await emulator.wait_idle()
+    assert await two.broadcasts.recent() == [] and got(emulator, U1) == 0
+    assert not [
+        k
+        async for k in two.broadcasts.redis.scan_iter(match="*approval*req*")
+        if "Anna" in str(await two.broadcasts.redis.hget(k, "sender_name"))
+    ]

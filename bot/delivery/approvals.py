@@ -174,6 +174,24 @@ class Approvals:
         answer = await self._decide(keys=[self.key("req", req_id)], args=[by, name, verdict.value])
         return str(answer), await self.get(req_id)
 
+    async def forget(self, chat_id: int) -> int:
+        """/forget: a person's sends still waiting for approval are withdrawn, and their names leave every
+        request (as sender or decider); the requests run out within REQUEST_TTL anyway."""
+        changed = 0
+        async for key in self.redis.scan_iter(match=self.key("req", "*"), count=500):
+            sender, decided_by, state = await self.redis.hmget(key, ["sender", "decided_by", "state"])
+            mapping: dict[str, str] = {}
+            if sender == str(chat_id):
+                mapping.update(sender="0", sender_name="")
+                if state == "waiting":
+                    mapping["state"] = Verdict.withdrawn.value
+            if decided_by == str(chat_id):
+                mapping.update(decided_by="0", decider_name="")
+            if mapping:
+                await self.redis.hset(key, mapping=mapping)
+                changed += 1
+        return changed
+
     async def queued(self, req_id: str, bc_id: str) -> None:
         """The approved send's broadcast."""
         await self.redis.hset(self.key("req", req_id), "bc", bc_id)
