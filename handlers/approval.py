@@ -21,7 +21,7 @@ from bot.delivery import Audience, Broadcasts, OutcomeKind, Payload
 from bot.delivery.approvals import Approvals, Request, Rule, Verdict
 from bot.ground.audit import Action
 from bot.ground.clock import Clock
-from bot.ground.quiet import zone_of
+from bot.ground.quiet import zone_name
 from bot.ground.roles import Roles
 from bot.ground.settings import Settings
 from bot.render import Renderer, Screen
@@ -83,8 +83,7 @@ class ApprovalDesk:
         """A coordinator's timezone as /settings shows it (chosen, else guessed from their language), else the
         organisation's: where their times are shown."""
         saved, lang = await self.broadcasts.redis.hmget(self.broadcasts.key("user", chat), ["tz", "lang"])
-        found = zone_of(saved, lang)
-        return found.key if found else self.settings.default_timezone
+        return zone_name(saved, lang, self.settings.default_timezone)
 
     async def _approvers(self, sender: int) -> list[int]:
         """Who may approve a send of `sender`'s: the other coordinators, but for those who sent /stop."""

@@ -28,7 +28,7 @@ from bot.delivery import Audience, Broadcasts, Outcome, OutcomeKind, Payload, Pr
 from bot.delivery import State as BroadcastState
 from bot.delivery.audiences import chosen
 from bot.ground.clock import Clock
-from bot.ground.quiet import zone_of
+from bot.ground.quiet import zone_name
 from bot.ground.redis_gate import no_retry_from_here
 from bot.ground.settings import Settings
 from bot.ground.when import Verdict, read_time
@@ -498,8 +498,7 @@ async def urgent_toggle_handler(
 def coordinator_zone(settings: Settings, prefs: UserPrefs | None) -> str:
     """The timezone a coordinator's times are read and shown in: the one /settings shows them (chosen, else guessed
     from their language), else the organisation's."""
-    found = zone_of(prefs.timezone, prefs.lang) if prefs else None
-    return found.key if found else settings.default_timezone
+    return zone_name(prefs.timezone, prefs.lang, settings.default_timezone) if prefs else settings.default_timezone
 
 
 @router.callback_query(BroadcastForm.audience, Cb("bcw"))

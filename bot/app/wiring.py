@@ -32,7 +32,7 @@ from bot.ground.clock import Clock, utc_now
 from bot.ground.discreet import DiscreetChats
 from bot.ground.i18n import load_translations
 from bot.ground.privacy import Pseudonymizer, privacy_key
-from bot.ground.quiet import QuietHours
+from bot.ground.quiet import QuietHours, zone_name
 from bot.ground.redis_client import open_redis
 from bot.ground.redis_gate import RedisGate, log_failure
 from bot.ground.roles import Roles
@@ -200,11 +200,17 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
                 log_failure(logger, exc, "Could not re-check scheduled broadcasts against their cases")
                 return
             for change in changes:
+                # In the zone /schedule shows the send in for whoever scheduled it.
+                who = change.send.created_by
+                prefs = await store.user(who) if who is not None else None
+                zone = (
+                    zone_name(prefs.timezone, prefs.lang, settings.default_timezone)
+                    if prefs
+                    else settings.default_timezone
+                )
                 await notifier.tell(
-                    change.send.created_by,
-                    lambda lang, c=change: renderer.schedule_case_changed(
-                        lang, c.send, c.case, c.kind, settings.default_timezone
-                    ),
+                    who,
+                    lambda lang, c=change, z=zone: renderer.schedule_case_changed(lang, c.send, c.case, c.kind, z),
                 )
 
     scheduler.on_lead = replan

@@ -147,6 +147,13 @@ def zone_of(chosen: str | None, lang: str | None) -> ZoneInfo | None:
     return zone(chosen) or zone(ZONE_GUESS.get(lang or ""))
 
 
+def zone_name(chosen: str | None, lang: str | None, default: str) -> str:
+    """The zone a person's times are read and shown in, as /settings shows it: chosen, else guessed from their
+    language, else `default` (the organisation's)."""
+    found = zone_of(chosen, lang)
+    return found.key if found else default
+
+
 @cache
 def _by_city() -> dict[str, str]:
     """'moscow' -> 'Europe/Moscow', 'new york' -> 'America/New_York', for every zone this system knows."""
