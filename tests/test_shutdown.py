@@ -164,3 +164,46 @@ async def test_taps_being_handled_at_sigterm_complete_and_are_not_handled_again(
     assert answered and answered[0].at > terminated, "the menu's handler went on after SIGTERM to answer the tap"
     assert len(emulator.outbox(reader)) == 1
     assert not emulator.updates.entries, "both taps confirmed to Telegram: a new process does not get them again"
+
+
+def catches_sigterm(pid: int) -> bool:
+    """The process has a handler for SIGTERM (Linux: bit 15 of SigCgt in /proc/PID/status)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    caught = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), 16)
+    return bool(caught & (1 << (signal.SIGTERM - 1)))
+
+
+async def test_sigterm_while_modules_load_ends_run_at_once_with_exit_0(
+    emulator: BotAPIEmulator, redis, redis_url: str, tmp_path: Path
+) -> None:
+    """`docker stop` in the first second: Python's default would end it with 143, a PID 1 would ignore it."""
+    bot = await BotProcess.start(emulator, redis_url, tmp_path)
+    try:
+        await wait_until(lambda: asyncio.sleep(0, catches_sigterm(bot.proc.pid)), timeout=10)
+        code, took = await bot.terminate(timeout=5)
+    finally:
+        await stop(bot.proc)
+    assert code == 0, bot.logged()
+    assert took < 1, "it ended at once: nothing was running yet"
+    assert "SIGTERM during start-up: stopped before taking any update" in bot.logged()
+    assert "Traceback" not in bot.logged()
+    assert not [c for c in emulator.calls if c.method == "getUpdates"], "it took no update"
+
+
+async def test_sigterm_while_start_up_talks_to_telegram_stops_before_taking_updates(
+    emulator: BotAPIEmulator, redis, redis_url: str, tmp_path: Path
+) -> None:
+    emulator.delay("getMe", 1.0)  # start-up is in its first Bot API call when the signal comes
+    began = time.time()
+    bot = await BotProcess.start(emulator, redis_url, tmp_path)
+    try:
+        await emulator.wait_for(lambda: any(c.method == "getMe" for c in emulator.calls), timeout=30)
+        code, took = await bot.terminate(timeout=10)
+    finally:
+        await stop(bot.proc)
+    assert code == 0, bot.logged()
+    assert took < 5
+    assert "Stopped during start-up, before taking any update" in bot.logged()
+    assert "Traceback" not in bot.logged() and "Unclosed" not in bot.logged()
+    assert not [c for c in emulator.calls if c.method == "getUpdates" and c.at >= began]
+    assert not await redis.exists(LOCK), "the scheduler's lock is not left behind"

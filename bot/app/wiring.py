@@ -347,7 +347,10 @@ async def run(settings: Settings) -> None:
         async with open_redis(str(settings.redis_url) if settings.redis_url else None, settings.data_dir) as redis:
             app = await build_app(settings, redis, library)
             try:
-                await _serve(app, shutdown)
+                if shutdown.is_set():  # SIGTERM while starting: no profile to publish, no update to take
+                    logger.info("Stopped during start-up, before taking any update")
+                else:
+                    await _serve(app, shutdown)
             finally:
                 detach_routers(get_routers(settings))
                 await app.close()
@@ -358,7 +361,9 @@ async def run(settings: Settings) -> None:
 
 
 def _stop_on_signals() -> asyncio.Event:
-    """An event SIGTERM and SIGINT set, installed first thing: a signal during startup stops it too."""
+    """An event SIGTERM and SIGINT set, installed first thing: a signal during startup stops it too.
+
+    It takes over from bot.cli.sigterm's handler, which ends the process at once before the loop runs."""
     shutdown = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in STOP_SIGNALS:
