@@ -161,10 +161,17 @@ def _records_kept(run_records: RunRecords) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The importer's field-level accuracy on the seed, the samples and the es/fr documents."""
+    """The importer's field-level accuracy on the seed, the samples and the es/fr documents; the image's figures."""
+    import sys
+
     from tests.accuracy import LINES
 
     if LINES:
         terminalreporter.section("importer accuracy")
         for line in LINES:
+            terminalreporter.line(line)
+    docker = sys.modules.get("tests.test_docker")  # only when it ran: importing it here would collect nothing
+    if docker is not None and docker.FIGURES:
+        terminalreporter.section("docker image")
+        for line in docker.FIGURES:
             terminalreporter.line(line)
