@@ -32,7 +32,7 @@ FIGURES: list[str] = []
 RUN_ID = uuid.uuid4().hex[:10]
 # The emulator service's token and users (docker-compose.yml, .env.emulator).
 ANN = 1001
-STOP_LINE = "SIGTERM during start-up: stopped before taking any update"
+START_ONE = "local-docker up (../shared/tools/local-docker beside a CI clone) installs and starts one"
 
 
 def docker(*args: str, timeout: float = 120, check: bool = True) -> str:
@@ -63,13 +63,13 @@ def wait(predicate: Any, timeout: float, what: str) -> Any:
 @pytest.fixture(scope="module")
 def image() -> Iterator[str]:
     if shutil.which("docker") is None:
-        pytest.skip("no docker command: start an engine with /work/shared/tools/local-docker up")
+        pytest.skip(f"no docker command: {START_ONE}")
     probe = subprocess.run(
         ["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True, text=True, timeout=30
     )
     if probe.returncode != 0:
         reason = (probe.stderr.strip().splitlines() or ["no answer"])[-1]
-        pytest.skip(f"no Docker engine answers ({reason}): start one with /work/shared/tools/local-docker up")
+        pytest.skip(f"no Docker engine answers ({reason}): {START_ONE}")
     tag = f"rrbot-test-{RUN_ID}"
     began = time.monotonic()
     # RUN steps reach PyPI through the engine's bridge; where they cannot, through the host's network.
@@ -171,8 +171,11 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    if not shutil.which("docker-compose") and subprocess.run(["docker", "compose", "version"]).returncode != 0:
-        pytest.skip("neither docker-compose nor `docker compose`: /work/shared/tools/local-docker up installs it")
+    if (
+        not shutil.which("docker-compose")
+        and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0
+    ):
+        pytest.skip(f"neither docker-compose nor `docker compose`: {START_ONE}")
     # Health every second here (the image checks every 10 s), so that healthy is seen as soon as it is.
     override = tmp_path_factory.mktemp("compose") / "test-override.yml"
     override.write_text("services:\n  bot:\n    healthcheck:\n      interval: 1s\n")
