@@ -21,7 +21,6 @@ from aiogram.types import CallbackQuery, Message
 from redis.exceptions import RedisError
 
 from bot.delivery import Broadcasts
-from bot.importer.parse import NotAnUrgentAction, SeveralUrgentActions, looks_like_ua, names_an_update
 from bot.importer.source import MAX_BYTES, UnusableDocument, document_text
 from bot.publishing.drafts import Draft, Drafts
 from bot.publishing.import_flow import Importer, Shown
@@ -57,6 +56,9 @@ class PastedUA(Filter):
         text = message.text or ""
         if text.startswith("/"):
             return False
+        # The importer loads on a coordinator's first text, not with the bot (bot.publishing.drafts.make_draft).
+        from bot.importer.parse import looks_like_ua, names_an_update
+
         return (len(text) >= MIN_PASTED and looks_like_ua(text)) or names_an_update(text)
 
 
@@ -126,6 +128,8 @@ async def _import(
     renderer: Renderer,
     importer: Importer,
 ) -> None:
+    from bot.importer.parse import NotAnUrgentAction, SeveralUrgentActions
+
     try:
         shown = await importer.import_text(token, text, source, lang)
     except SeveralUrgentActions as exc:

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from bot.ground.privacy import Pseudonymizer
 from bot.pledges.store import Store
 from emulator import BotAPIEmulator
 from tests.conftest import CONTENT, ROOT, TOKEN
+from tests.servers import RedisProcess
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -104,8 +106,9 @@ def test_run_says_in_one_line_when_redis_is_away(tmp_path: Path) -> None:
     }
     result = rrbot("run", env=env, cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith("rrbot: cannot reach Redis at 127.0.0.1:1 (REDIS_URL)")
-    assert "Traceback" not in result.stderr and "secret-pw" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rrbot: cannot reach Redis at 127.0.0.1:1 (REDIS_URL)"), lines
+    assert "Unclosed" not in result.stderr and "secret-pw" not in result.stderr
 
 
 def test_run_gives_up_on_a_redis_that_never_answers(tmp_path: Path) -> None:
@@ -222,6 +225,148 @@ async def test_run_says_in_one_line_when_telegram_refuses_or_is_away(
     assert ("401" in lines[0]) if where == "refused" else ("cannot reach" in lines[0])
     assert "Traceback" not in err and "Unclosed" not in err
     assert other_token not in err
+
+
+@pytest.fixture
+def silent_redis() -> Iterator[tuple[str, socket.socket]]:
+    """A port that takes connections and never answers: whether the bot called it is seen afterwards."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0", listener
+
+
+def called(listener: socket.socket) -> bool:
+    """Whether anything connected: the kernel queues a connection even when nobody accepts it."""
+    listener.setblocking(False)
+    try:
+        listener.accept()[0].close()
+    except BlockingIOError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("problem", ["no privacy key", "damaged key file", "data dir not a directory", "content"])
+async def test_offline_problems_stop_start_up_before_redis_or_telegram_is_called(
+    problem: str,
+    emulator: BotAPIEmulator,
+    silent_redis: tuple[str, socket.socket],
+    broken_content: Path,
+    tmp_path: Path,
+) -> None:
+    redis_url, listener = silent_redis
+    data = tmp_path / "data"
+    env = {
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": emulator.base_url,
+        "DATA_DIR": str(data),
+        "CONTENT_DIR": str(CONTENT),
+    }
+    expected = "rrbot: cannot use the privacy key in DATA_DIR="
+    if problem == "no privacy key":
+        env["REDIS_URL"] = redis_url
+        expected = "rrbot: PRIVACY_KEY is required when REDIS_URL is set"
+    elif problem == "damaged key file":
+        data.mkdir()
+        (data / "privacy.key").write_text("not a key\n")
+    elif problem == "data dir not a directory":
+        data.write_text("a file where the data should go")
+    else:
+        env |= {"REDIS_URL": redis_url, "PRIVACY_KEY": "p" * 32, "CONTENT_DIR": str(broken_content)}
+        expected = "rrbot: refusing to start: 1 problem(s)"
+    started = time.monotonic()
+    code, _, err = await rrbot_output("run", env=env)
+    assert code != 0
+    lines = err.strip().splitlines()
+    if problem == "content":  # the report, file:line for each problem, then the verdict
+        assert len(lines) == 2 and "targets.1.fax" in lines[0] and lines[1].startswith(expected), err
+    else:
+        assert len(lines) == 1 and lines[0].startswith(expected), err
+    assert emulator.calls == [], "Telegram was called before the offline checks were done"
+    assert not called(listener), "Redis was called before the offline checks were done"
+    assert time.monotonic() - started < 20
+
+
+async def test_telegram_refusing_the_token_after_get_me_leaves_one_line_and_nothing_unclosed(
+    emulator: BotAPIEmulator, redis_url: str, tmp_path: Path
+) -> None:
+    """Revoked while the bot publishes its profile and starts polling: one line, the sessions closed."""
+    emulator.inject("setMyCommands", 401, "Unauthorized")
+    env = {
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": emulator.base_url,
+        "REDIS_URL": redis_url,
+        "PRIVACY_KEY": "p" * 32,
+        "DATA_DIR": str(tmp_path),
+        "LOG_LEVEL": "WARNING",
+    }
+    code, _, err = await rrbot_output("run", env=env)
+    assert [c.method for c in emulator.calls][0] == "getMe"
+    assert code == 2
+    assert err.strip().splitlines() == [
+        "rrbot: BOT_TOKEN was refused by Telegram (401 Unauthorized): check it with @BotFather"
+    ], err
+
+
+async def test_redis_lost_after_telegram_answered_leaves_one_line_and_nothing_unclosed(
+    emulator: BotAPIEmulator, redis_process: RedisProcess, tmp_path: Path
+) -> None:
+    """Redis goes while the bot is being built, after Telegram knew the token: both bots' sessions are closed."""
+    emulator.delay("getMe", 1.5)  # the answer is late; Redis is killed meanwhile
+    env = {
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": emulator.base_url,
+        "REDIS_URL": redis_process.url,
+        "PRIVACY_KEY": "p" * 32,
+        "DATA_DIR": str(tmp_path),
+        "LOG_LEVEL": "WARNING",
+    }
+    run = asyncio.create_task(rrbot_output("run", env=env))
+    await emulator.wait_for(lambda: emulator.calls, timeout=30)
+    redis_process.kill()
+    code, _, err = await run
+    assert [c.method for c in emulator.calls] == ["getMe"]
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"rrbot: cannot reach Redis at 127.0.0.1:{redis_process.port}"), err
+
+
+# What a person's first message needs none of: charts, the printed letter, reading times and Urgent Actions.
+HEAVY = ("matplotlib", "fpdf", "fontTools", "pypdf", "PIL", "numpy", "dateparser", "bot.importer.parse")
+LOADED_AT_EXIT = f"""
+import atexit, sys
+atexit.register(lambda: print("loaded:", *[m for m in {HEAVY!r} if m in sys.modules], file=sys.stderr))
+from bot.cli.main import main
+sys.exit(main(["run"]))
+"""
+
+
+async def test_run_answers_a_first_message_without_loading_the_heavy_libraries(
+    emulator: BotAPIEmulator, redis_url: str, redis, tmp_path: Path
+) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "REDIS_URL", "PRIVACY_KEY", "CONTENT_DIR"}},
+        "PYTHONPATH": str(ROOT),
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": emulator.base_url,
+        "REDIS_URL": redis_url,
+        "PRIVACY_KEY": "p" * 32,
+        "DATA_DIR": str(tmp_path),
+        "LOG_LEVEL": "WARNING",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", LOADED_AT_EXIT, env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        await emulator.wait_for(lambda: any(c.method == "getUpdates" for c in emulator.calls), timeout=30)
+        emulator.add_user(4242, first_name="Ann", language_code="en")
+        emulator.user_sends(4242, "/start")
+        await emulator.wait_for(lambda: (emulator.last_message(4242) or {}).get("from", {}).get("is_bot"), timeout=30)
+    finally:
+        proc.terminate()
+        _, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+    assert proc.returncode == 0, err.decode()
+    assert err.decode().strip().splitlines()[-1] == "loaded:", err.decode()
 
 
 async def test_broadcast_from_the_command_line_reaches_subscribers(

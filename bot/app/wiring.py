@@ -115,14 +115,41 @@ def create_bot(settings: Settings, *, broadcast: bool = False) -> Bot:
     )
 
 
-async def build_app(settings: Settings, redis: Redis, library: Library, clock: Clock = utc_now) -> App:
-    """Everything the Dispatcher needs, passed as workflow data (no module globals)."""
+async def build_app(
+    settings: Settings,
+    redis: Redis,
+    library: Library,
+    clock: Clock = utc_now,
+    *,
+    pseudonyms: Pseudonymizer | None = None,
+) -> App:
+    """Everything the Dispatcher needs, passed as workflow data (no module globals).
+
+    When it fails (Telegram refuses the token or is away, Redis goes), the bots' sessions are closed
+    before the error goes on: the operator reads one line, not "Unclosed client session" after it.
+    """
+    if pseudonyms is None:
+        pseudonyms = Pseudonymizer(privacy_key(settings))  # offline: a missing key is told before any request
     bot = create_bot(settings)
+    sender_bot = create_bot(settings, broadcast=True)
     try:
-        me = await bot.me()
-    except Exception:
+        return await _assemble(settings, redis, library, clock, pseudonyms, bot, sender_bot)
+    except BaseException:
         await bot.session.close()
+        await sender_bot.session.close()
         raise
+
+
+async def _assemble(
+    settings: Settings,
+    redis: Redis,
+    library: Library,
+    clock: Clock,
+    pseudonyms: Pseudonymizer,
+    bot: Bot,
+    sender_bot: Bot,
+) -> App:
+    me = await bot.me()
     locales = settings.content_dir / "locales"
     translations = load_translations(locales)
     renderer = Renderer(
@@ -132,13 +159,12 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         default_language=settings.default_language,
         default_timezone=settings.default_timezone,
     )
-    pseudonyms = Pseudonymizer(privacy_key(settings))
     store = Store(redis, pseudonyms)
     broadcasts = Broadcasts(redis, pseudonyms)
     roles = Roles(redis, settings.admin_ids, broadcasts.audit)
     await roles.refresh(force=True)
     # Above Telegram's free rate every broadcast message must say it is a paid one (0.1 Star each).
-    sender = TelegramSender(create_bot(settings, broadcast=True), paid=is_paid(settings.broadcast_rate))
+    sender = TelegramSender(sender_bot, paid=is_paid(settings.broadcast_rate))
     # Every message to a discreet chat, from any send path, is disguised on the wire (both bots).
     discreet = DiscreetChats(redis)
     await discreet.refresh(force=True)
@@ -188,7 +214,11 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
         pseudonyms=pseudonyms,
     )
     scheduler.start()
-    scheduler.plan_retention(settings.retention_days)
+    try:
+        scheduler.plan_retention(settings.retention_days)
+    except BaseException:
+        scheduler.shutdown()
+        raise
 
     async def replan() -> None:
         if scheduler.leading:
@@ -279,6 +309,8 @@ async def build_app(settings: Settings, redis: Redis, library: Library, clock: C
     # at the default 700 the young generation was collected several times per tap, a tenth of its CPU.
     # Reference counting frees nearly all of them anyway; the rare cycles wait a little longer.
     gc.set_threshold(50_000, 20, 100)
+    # `rrbot run` starts with collection off (bot.cli.main); from here on the young objects are collected.
+    gc.enable()
     return App(
         settings,
         bot,
@@ -339,13 +371,16 @@ BACKGROUND_GRACE = 10.0  # sends in flight get 6 s (bot.delivery.worker.STOP_GRA
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-async def run(settings: Settings) -> None:
-    """`rrbot run`: take updates until SIGTERM/SIGINT, then stop with nothing lost and nothing sent twice."""
-    library = Library.load(settings.content_dir)
+async def run(settings: Settings, library: Library | None = None, pseudonyms: Pseudonymizer | None = None) -> None:
+    """`rrbot run`: take updates until SIGTERM/SIGINT, then stop with nothing lost and nothing sent twice.
+
+    The command line passes the library and the pseudonyms it checked before anything touched the network.
+    """
+    library = library if library is not None else Library.load(settings.content_dir)
     shutdown = _stop_on_signals()
     try:
         async with open_redis(str(settings.redis_url) if settings.redis_url else None, settings.data_dir) as redis:
-            app = await build_app(settings, redis, library)
+            app = await build_app(settings, redis, library, pseudonyms=pseudonyms)
             try:
                 if shutdown.is_set():  # SIGTERM while starting: no profile to publish, no update to take
                     logger.info("Stopped during start-up, before taking any update")
@@ -418,8 +453,16 @@ async def _serve(app: App, shutdown: asyncio.Event) -> None:
     background = app.background(stop)
     intake = make_intake(app)
     try:
-        await publish_profile(app)
-        await intake.start()
+        # The menus and descriptions go out while polling starts: each is a round trip to Telegram, and
+        # a person's first message need not wait for a dozen of them.
+        profile = asyncio.create_task(publish_profile(app))
+        try:
+            await intake.start()
+        except BaseException:
+            profile.cancel()
+            await asyncio.gather(profile, return_exceptions=True)
+            raise
+        await profile
         logger.info("Serving %d cases as @%s", len(app.library), (await app.bot.me()).username)
         await shutdown.wait()
     finally:

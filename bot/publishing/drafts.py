@@ -15,9 +15,7 @@ from dataclasses import asdict, dataclass, field
 from redis.asyncio import Redis
 
 from bot.ground.privacy import Pseudonymizer
-from bot.importer.case_yaml import case_data, render, validation_problems
 from bot.importer.notes import from_data, to_data
-from bot.importer.parse import parse_ua
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +105,10 @@ class Drafts:
 
 def make_draft(text: str, source: str) -> Draft:
     """Import a UA text into a draft; NotAnUrgentAction for an empty or unrelated text. CPU-bound."""
+    # Imported here: the importer's patterns take a noticeable part of the bot's start-up, for a tap that may never come.
+    from bot.importer.case_yaml import case_data, render, validation_problems
+    from bot.importer.parse import parse_ua
+
     parsed = parse_ua(text)
     invalid = validation_problems(case_data(parsed))
     return Draft(

@@ -16,8 +16,6 @@ from bot.content.states import CaseStates
 from bot.content.sync import ContentSync
 from bot.delivery import Broadcasts
 from bot.delivery.audiences import Audience, MessageKind, audience
-from bot.importer.case_yaml import written
-from bot.importer.parse import ua_references
 from bot.importer.review import MAX_YAML, Review, Verdict, describe, fields_of, review
 from bot.pledges.store import Store
 from bot.publishing.channel import Channel
@@ -77,6 +75,8 @@ class Importer:
         A part naming other UAs than the parts before it is another document (the coordinator pasted
         a new UA instead of tapping Preview): it starts a text of its own.
         """
+        from bot.importer.parse import ua_references  # the importer loads on its first use (make_draft)
+
         pending = await self.drafts.peek_parts(token)
         before, now = ua_references(pending), ua_references(text)
         if before and now and before.isdisjoint(now):
@@ -157,6 +157,8 @@ class Importer:
         draft.answered.append(question.topic.name)
         draft.missing = [n for n in draft.missing if not settled(n)]
         draft.uncertain = [n for n in draft.uncertain if not settled(n)]
+        from bot.importer.case_yaml import written  # loaded on first use, as in make_draft
+
         draft.yaml = written(data, draft.source or "pasted text", draft.missing, draft.uncertain)
         await self.drafts.save(token, draft)
         return await self.show(token, draft, lang, whole=False)
