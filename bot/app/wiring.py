@@ -344,7 +344,7 @@ async def run(settings: Settings) -> None:
     library = Library.load(settings.content_dir)
     shutdown = _stop_on_signals()
     try:
-        async with open_redis(str(settings.redis_url) if settings.redis_url else None, settings.data_dir) as redis:
+        async with open_redis(settings.redis_target, settings.data_dir) as redis:
             app = await build_app(settings, redis, library)
             try:
                 await _serve(app, shutdown)
