@@ -7,7 +7,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ from bot.ground.settings import SentinelTarget
 
 if TYPE_CHECKING:
     import redis
+    from redis.commands.core import AsyncScript
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,16 @@ SOCKET_TIMEOUT = 5.0
 STARTUP_TIMEOUT = 10.0
 # A sentinel that does not answer is skipped after this long, for the next one in the list.
 SENTINEL_TIMEOUT = 1.0
+# Under Sentinel, a write a person is told about (a pledge counted) waits this long for a replica to have it.
+REPLICA_WAIT_MS = 250
+# Published (to nobody) so the wait covers every write made so far: WAIT only waits for its connection's own.
+REPLICATION_MARK = "rrb:replicated"
+
+
+class NotReplicated(RedisConnectionError):
+    """No replica confirmed a write in time, though one is connected: a failover now could lose it.
+
+    A ConnectionError, so an update that meets it waits and is handled again, as when Redis is away."""
 
 
 def client_from_url(url: str) -> Redis:
@@ -157,6 +168,31 @@ async def _why_no_master(client: Redis) -> str:
     if not answering:
         return f"none of the {len(asked)} sentinel(s) answers"
     return f"{answering} of {len(asked)} sentinel(s) answer, but name no master {pool.service_name!r} that is up"
+
+
+async def replicated(redis: Redis, scripts: Sequence[tuple[AsyncScript, list[Any], list[Any]]]) -> None:
+    """Under Sentinel, return once a replica has the writes of these scripts, which have just run; at once otherwise.
+
+    Replication is asynchronous: a master killed a moment after a pledge was counted takes it along, and the
+    replica promoted in its place never had it, though the person was told "counted". So the scripts (each
+    one idempotent: a second run changes nothing) run again with a WAIT for one replica in one pipeline. Run
+    on the master that had them, they change nothing and the wait covers them; if that master has died since,
+    they count on the new one (a dropped connection retries the whole pipeline there). Only when the sentinels
+    know no replica that is up (one failed over, its old master not back yet) is there nothing a failover
+    could promote, and so nothing to wait for; a replica that is up but cut off from the master could be
+    promoted, so its absence holds the write too.
+    """
+    pool = redis.connection_pool
+    if not isinstance(pool, SentinelConnectionPool):
+        return
+    async with redis.pipeline(transaction=False) as pipe:
+        for script, keys, args in scripts:
+            await script(keys=keys, args=args, client=pipe)
+        pipe.publish(REPLICATION_MARK, "")
+        pipe.execute_command("WAIT", 1, REPLICA_WAIT_MS)
+        *_, acked = await pipe.execute()
+    if not acked and await pool.sentinel_manager.discover_slaves(pool.service_name):
+        raise NotReplicated(f"no replica confirmed the write within {REPLICA_WAIT_MS} ms")
 
 
 def _sync_sentinel_client(pool: SentinelConnectionPool) -> redis.Redis:
