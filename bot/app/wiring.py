@@ -379,7 +379,7 @@ async def run(settings: Settings, library: Library | None = None, pseudonyms: Ps
     library = library if library is not None else Library.load(settings.content_dir)
     shutdown = _stop_on_signals()
     try:
-        async with open_redis(str(settings.redis_url) if settings.redis_url else None, settings.data_dir) as redis:
+        async with open_redis(settings.redis_target, settings.data_dir) as redis:
             app = await build_app(settings, redis, library, pseudonyms=pseudonyms)
             try:
                 if shutdown.is_set():  # SIGTERM while starting: no profile to publish, no update to take

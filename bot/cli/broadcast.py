@@ -35,10 +35,6 @@ def fail(message: str) -> int:
     return 2
 
 
-def redis_url(settings: StoreSettings) -> str | None:
-    return str(settings.redis_url) if settings.redis_url else None
-
-
 @contextmanager
 def planner(redis: Redis, settings: StoreSettings) -> Iterator[Scheduler]:
     """A scheduler that only plans (it never runs jobs): started paused, in this event loop."""
@@ -330,7 +326,7 @@ async def queue(
             "add --yes to send without asking (scripts), or --dry-run to only see it"
         )
     words = audience_words(target, library, title=True)
-    async with open_redis(redis_url(settings), settings.data_dir) as redis:
+    async with open_redis(settings.redis_target, settings.data_dir) as redis:
         broadcasts = Broadcasts(redis, Pseudonymizer(privacy_key(settings)))
         count = await broadcasts.count(target)
         if not count and send_at is None:
@@ -375,7 +371,7 @@ async def queue(
 
 
 async def status(settings: StoreSettings, bc_id: str | None, *, as_json: bool) -> int:
-    async with open_redis(redis_url(settings), settings.data_dir) as redis:
+    async with open_redis(settings.redis_target, settings.data_dir) as redis:
         broadcasts = Broadcasts(redis, Pseudonymizer(b"status-needs-no-identities"))
         try:
             found = [await broadcasts.progress(bc_id)] if bc_id else await broadcasts.recent()
@@ -391,7 +387,7 @@ async def status(settings: StoreSettings, bc_id: str | None, *, as_json: bool) -
 async def cancel(settings: StoreSettings, bc_id: str | None) -> int:
     if not bc_id:
         return fail("broadcast cancel needs an ID")
-    async with open_redis(redis_url(settings), settings.data_dir) as redis:
+    async with open_redis(settings.redis_target, settings.data_dir) as redis:
         broadcasts = Broadcasts(redis, Pseudonymizer(b"cancel-needs-no-identities"))
         try:
             progress = await broadcasts.set_state(bc_id, State.cancelled, by=CLI)

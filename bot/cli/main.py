@@ -67,9 +67,13 @@ def _start() -> int:
         return 2
     except RedisConnectionError as exc:
         # Host and port only: the URL may carry a password.
-        url = settings.redis_url
-        where = f"{url.host}:{url.port or 6379}" if url is not None and url.host else "the embedded Redis"
-        print(f"rrbot: cannot reach Redis at {where} (REDIS_URL): {exc}", file=sys.stderr)
+        url, sentinel = settings.redis_url, settings.redis_sentinel
+        if sentinel is not None:
+            where, which = str(sentinel), "REDIS_SENTINELS"
+        else:
+            where = f"{url.host}:{url.port or 6379}" if url is not None and url.host else "the embedded Redis"
+            which = "REDIS_URL"
+        print(f"rrbot: cannot reach Redis at {where} ({which}): {exc}", file=sys.stderr)
         return 2
     return 0
 
@@ -92,7 +96,7 @@ def _stats(args: argparse.Namespace) -> int:
     from bot.ground.redis_client import EMBEDDED_DB
 
     settings = load_settings(StoreSettings)
-    if settings.redis_url is None and not (settings.data_dir / EMBEDDED_DB).exists():
+    if not settings.shared_redis and not (settings.data_dir / EMBEDDED_DB).exists():
         print(f"rrbot: no bot data in DATA_DIR={settings.data_dir} yet: every figure is zero", file=sys.stderr)
     if args.csv:
         delimiter = ";" if args.excel_locale else args.delimiter

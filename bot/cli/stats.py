@@ -18,8 +18,7 @@ from bot.pledges.store import Store
 
 @asynccontextmanager
 async def _store(settings: StoreSettings) -> AsyncIterator[Store]:
-    url = str(settings.redis_url) if settings.redis_url else None
-    async with open_redis(url, settings.data_dir) as redis:
+    async with open_redis(settings.redis_target, settings.data_dir) as redis:
         # Counting needs no identities, so a throwaway key is enough here.
         yield Store(redis, Pseudonymizer(secrets.token_bytes(32)))
 

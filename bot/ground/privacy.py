@@ -49,7 +49,8 @@ def privacy_key(settings: StoreSettings) -> bytes:
     """PRIVACY_KEY, or a key generated once into DATA_DIR when the store is the embedded one."""
     if settings.privacy_key is not None:
         return settings.privacy_key.get_secret_value().encode()
-    if settings.redis_url is not None:
+    if settings.shared_redis:
         # Replicas on one Redis must share the key, and it must not live in Redis itself.
-        raise SettingsError("PRIVACY_KEY is required when REDIS_URL is set (any random string of 16+ characters)")
+        which = "REDIS_URL" if settings.redis_url is not None else "REDIS_SENTINELS"
+        raise SettingsError(f"PRIVACY_KEY is required when {which} is set (any random string of 16+ characters)")
     return load_or_create_key(settings.data_dir)

@@ -7,19 +7,23 @@ import logging
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import MasterNotFoundError, Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from bot.ground.settings import SentinelTarget
+
 if TYPE_CHECKING:
     import redis
+    from redis.commands.core import AsyncScript
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +36,18 @@ MAX_CONNECTIONS = 64
 # fails the call after this long (retried like a restart), and start-up gives up after STARTUP_TIMEOUT.
 SOCKET_TIMEOUT = 5.0
 STARTUP_TIMEOUT = 10.0
+# A sentinel that does not answer is skipped after this long, for the next one in the list.
+SENTINEL_TIMEOUT = 1.0
+# Under Sentinel, a write a person is told about (a pledge counted) waits this long for a replica to have it.
+REPLICA_WAIT_MS = 250
+# Published (to nobody) so the wait covers every write made so far: WAIT only waits for its connection's own.
+REPLICATION_MARK = "rrb:replicated"
+
+
+class NotReplicated(RedisConnectionError):
+    """No replica confirmed a write in time, though one is connected: a failover now could lose it.
+
+    A ConnectionError, so an update that meets it waits and is handled again, as when Redis is away."""
 
 
 def client_from_url(url: str) -> Redis:
@@ -44,20 +60,66 @@ def client_from_url(url: str) -> Redis:
         url,
         max_connections=MAX_CONNECTIONS,
         timeout=20,
-        decode_responses=True,
+        **_riding_out(),
+    )
+    return Redis.from_pool(pool)
+
+
+def _riding_out() -> dict[str, Any]:
+    """Retries, timeouts and health checks of every client, however it finds its server."""
+    return {
+        "decode_responses": True,
         # Only errors where the command did not run are retried: a timeout may come after Redis carried
         # it out, and an INCR or a pledge run twice counts twice. A timed-out call fails after SOCKET_TIMEOUT.
-        retry=Retry(
+        "retry": Retry(
             ExponentialBackoff(cap=0.5, base=0.05),
             retries=8,
             supported_errors=(RedisConnectionError, ConnectionResetError),
         ),
-        retry_on_error=[RedisConnectionError, ConnectionResetError],
-        health_check_interval=30,
-        socket_connect_timeout=5,
-        socket_timeout=SOCKET_TIMEOUT,
+        "retry_on_error": [RedisConnectionError, ConnectionResetError],
+        "health_check_interval": 30,
+        "socket_connect_timeout": 5,
+        "socket_timeout": SOCKET_TIMEOUT,
+    }
+
+
+class _BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
+    """Sentinel's pool (it asks the sentinels for the master on every new connection) that waits for a free
+    connection instead of failing, like the pool of client_from_url."""
+
+    async def aclose(self) -> None:
+        # The client owns this pool and closes it; the connections to the sentinels go with it.
+        await super().aclose()
+        await self.sentinel_manager.aclose()
+
+
+def client_from_sentinel(target: SentinelTarget) -> Redis:
+    """A client of the master Sentinel names now, that follows it through a failover.
+
+    A connection that loses the master (killed, or demoted: its writes answer READONLY, which redis-py turns
+    into a ConnectionError after dropping the connection) connects again to whatever the sentinels name then;
+    until a replica is promoted they still name the dead master, and the retries wait it out. A READONLY
+    write did not run, so retrying it is safe; a connection lost with a command in flight is retried as with
+    a single Redis (every write the bot makes twice finds its own mark: a pledge's SADD, a send's claim).
+    """
+    sentinel = Sentinel(
+        list(target.sentinels),
+        sentinel_kwargs={
+            "password": target.sentinel_password,
+            "socket_connect_timeout": SENTINEL_TIMEOUT,
+            "socket_timeout": SENTINEL_TIMEOUT,
+        },
     )
-    return Redis.from_pool(pool)
+    return sentinel.master_for(
+        target.master,
+        connection_pool_class=_BlockingSentinelPool,
+        max_connections=MAX_CONNECTIONS,
+        timeout=20,
+        db=target.db,
+        username=target.username,
+        password=target.password,
+        **_riding_out(),
+    )
 
 
 def sync_client(client: Redis) -> redis.Redis:
@@ -72,6 +134,8 @@ def sync_client(client: Redis) -> redis.Redis:
 
     pool = client.connection_pool
     kwargs = pool.connection_kwargs
+    if isinstance(pool, SentinelConnectionPool):
+        return _sync_sentinel_client(pool)
     common: dict[str, Any] = {
         "db": kwargs.get("db", 0),
         "username": kwargs.get("username"),
@@ -88,6 +152,78 @@ def sync_client(client: Redis) -> redis.Redis:
     return redis.Redis(
         host=kwargs["host"], port=kwargs["port"], ssl=issubclass(pool.connection_class, SSLConnection), **common
     )
+
+
+async def _why_no_master(client: Redis) -> str:
+    """redis-py's error lists every sentinel's client at length: say in a few words which part is missing."""
+    pool = client.connection_pool
+    assert isinstance(pool, SentinelConnectionPool)
+    asked = pool.sentinel_manager.sentinels
+    answering = 0
+    for sentinel in asked:
+        try:
+            answering += bool(await asyncio.wait_for(sentinel.ping(), SENTINEL_TIMEOUT))
+        except Exception:
+            continue  # one that does not answer: what this counts
+    if not answering:
+        return f"none of the {len(asked)} sentinel(s) answers"
+    return f"{answering} of {len(asked)} sentinel(s) answer, but name no master {pool.service_name!r} that is up"
+
+
+async def replicated(redis: Redis, scripts: Sequence[tuple[AsyncScript, list[Any], list[Any]]]) -> None:
+    """Under Sentinel, return once a replica has the writes of these scripts, which have just run; at once otherwise.
+
+    Replication is asynchronous: a master killed a moment after a pledge was counted takes it along, and the
+    replica promoted in its place never had it, though the person was told "counted". So the scripts (each
+    one idempotent: a second run changes nothing) run again with a WAIT for one replica in one pipeline. Run
+    on the master that had them, they change nothing and the wait covers them; if that master has died since,
+    they count on the new one (a dropped connection retries the whole pipeline there). Only when the sentinels
+    know no replica that is up (one failed over, its old master not back yet) is there nothing a failover
+    could promote, and so nothing to wait for; a replica that is up but cut off from the master could be
+    promoted, so its absence holds the write too.
+    """
+    pool = redis.connection_pool
+    if not isinstance(pool, SentinelConnectionPool):
+        return
+    async with redis.pipeline(transaction=False) as pipe:
+        for script, keys, args in scripts:
+            await script(keys=keys, args=args, client=pipe)
+        pipe.publish(REPLICATION_MARK, "")
+        pipe.execute_command("WAIT", 1, REPLICA_WAIT_MS)
+        *_, acked = await pipe.execute()
+    if not acked and await pool.sentinel_manager.discover_slaves(pool.service_name):
+        raise NotReplicated(f"no replica confirmed the write within {REPLICA_WAIT_MS} ms")
+
+
+def _sync_sentinel_client(pool: SentinelConnectionPool) -> redis.Redis:
+    """The blocking twin of client_from_sentinel: the same sentinels, master, database and passwords."""
+    from redis.backoff import ExponentialBackoff as SyncBackoff
+    from redis.retry import Retry as SyncRetry
+    from redis.sentinel import Sentinel as SyncSentinel
+
+    asked = [s.connection_pool.connection_kwargs for s in pool.sentinel_manager.sentinels]
+    sentinel = SyncSentinel(
+        [(k["host"], k["port"]) for k in asked],
+        sentinel_kwargs={
+            "password": asked[0].get("password") if asked else None,
+            "socket_connect_timeout": SENTINEL_TIMEOUT,
+            "socket_timeout": SENTINEL_TIMEOUT,
+        },
+    )
+    kwargs = pool.connection_kwargs
+    client: redis.Redis = sentinel.master_for(
+        pool.service_name,
+        db=kwargs.get("db", 0),
+        username=kwargs.get("username"),
+        password=kwargs.get("password"),
+        # As in sync_client: a short budget, the scheduler's thread blocks on it. A failover takes longer
+        # than these retries: the job store's call fails, the scheduler logs it and tries again next poll.
+        socket_connect_timeout=2,
+        socket_timeout=2,
+        retry=SyncRetry(SyncBackoff(cap=0.3, base=0.05), retries=3),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionResetError],
+    )
+    return client
 
 
 class EmbeddedRedis:
@@ -141,16 +277,22 @@ def _alive(pid: int) -> bool:
 
 
 @asynccontextmanager
-async def open_redis(redis_url: str | None, data_dir: Path) -> AsyncIterator[Redis]:
-    """Yield a connected client; with no URL, an embedded server that stops on exit."""
-    embedded = EmbeddedRedis(data_dir) if redis_url is None else None
-    client = client_from_url(embedded.url if embedded else str(redis_url))
+async def open_redis(target: str | SentinelTarget | None, data_dir: Path) -> AsyncIterator[Redis]:
+    """Yield a connected client (a URL, or the master Sentinel names); with neither, an embedded server that
+    stops on exit. Callers pass settings.redis_target."""
+    embedded = EmbeddedRedis(data_dir) if target is None else None
+    if isinstance(target, SentinelTarget):
+        client = client_from_sentinel(target)
+    else:
+        client = client_from_url(embedded.url if embedded else str(target))
     try:
         try:
             # Bounded: the client's retries would wait out a restart, and a server that never answers forever.
             await asyncio.wait_for(client.execute_command("PING"), STARTUP_TIMEOUT)
         except (TimeoutError, RedisTimeoutError):
             raise RedisConnectionError(f"no answer within {STARTUP_TIMEOUT:g} s") from None
+        except MasterNotFoundError:
+            raise RedisConnectionError(await _why_no_master(client)) from None
         yield client
     finally:
         await client.aclose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -31,6 +32,38 @@ def _default_content_dir() -> Path:
     return local if (local / "cases").is_dir() else PACKAGE_ROOT / "content"
 
 
+@dataclass(frozen=True)
+class SentinelTarget:
+    """Where Redis is when Sentinel names the master: every process asks the sentinels, and asks again on failover."""
+
+    sentinels: tuple[tuple[str, int], ...]
+    master: str
+    db: int = 0
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)  # the master's and replicas' (requirepass)
+    sentinel_password: str | None = field(default=None, repr=False)  # the sentinels' own, when they have one
+
+    def __str__(self) -> str:
+        # Never the passwords: this goes into error lines.
+        return f"{self.master} via " + ",".join(f"{host}:{port}" for host, port in self.sentinels)
+
+
+def _sentinel_list(value: object) -> object:
+    """REDIS_SENTINELS: "host:port,host:port" ([v6]:port for IPv6) -> ((host, port), ...)."""
+    if not isinstance(value, str):
+        return value
+    found = []
+    for item in (p.strip() for p in value.replace(";", ",").split(",")):
+        if not item:
+            continue
+        shape = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([^\s:\[\]]+):(\d{1,5})", item)
+        port = int(shape.group(2) or shape.group(4)) if shape else 0
+        if shape is None or not 0 < port < 65536:
+            raise ValueError(f"is invalid: {item!r} is not host:port (expected e.g. 10.0.0.1:26379,10.0.0.2:26379)")
+        found.append((shape.group(1) or shape.group(3), port))
+    return tuple(found)
+
+
 def _duration(value: object) -> object:
     if isinstance(value, str):
         from bot.ground.durations import parse_duration
@@ -52,6 +85,15 @@ class StoreSettings(BaseSettings):
 
     telegram_api_url: str = Field(default=OFFICIAL_API, pattern=r"^https?://[^\s/]+(?::\d+)?(/\S*)?$")
     redis_url: RedisUrl | None = None
+    # Redis Sentinel instead of REDIS_URL: the sentinels to ask and the name they know the master by; every
+    # process follows the master through a failover. REDIS_PASSWORD is the master's and replicas' password,
+    # REDIS_SENTINEL_PASSWORD the sentinels' own (unset: they have none); REDIS_DB the database number.
+    redis_sentinels: Annotated[tuple[tuple[str, int], ...], NoDecode, BeforeValidator(_sentinel_list)] = ()
+    redis_sentinel_master: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    redis_username: str | None = None
+    redis_password: SecretStr | None = None
+    redis_sentinel_password: SecretStr | None = None
+    redis_db: int = Field(default=0, ge=0, le=15)
     data_dir: Path = Path("data")
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     content_dir: Path = Field(default_factory=_default_content_dir)
@@ -138,6 +180,40 @@ class StoreSettings(BaseSettings):
             if self.port is None:
                 self.port = 8080
         return self
+
+    @model_validator(mode="after")
+    def _one_redis(self) -> StoreSettings:
+        if self.redis_sentinels and self.redis_url is not None:
+            raise ValueError("REDIS_URL and REDIS_SENTINELS are both set: use one (Sentinel names the master itself)")
+        if self.redis_sentinels and not self.redis_sentinel_master:
+            raise ValueError("REDIS_SENTINEL_MASTER is required with REDIS_SENTINELS (the name in 'sentinel monitor')")
+        if self.redis_sentinel_master and not self.redis_sentinels:
+            raise ValueError("REDIS_SENTINELS is required with REDIS_SENTINEL_MASTER (host:port of each sentinel)")
+        return self
+
+    @property
+    def redis_sentinel(self) -> SentinelTarget | None:
+        """The Sentinel setup, or None when Redis is REDIS_URL or the embedded one."""
+        if not self.redis_sentinels or not self.redis_sentinel_master:
+            return None
+        return SentinelTarget(
+            sentinels=self.redis_sentinels,
+            master=self.redis_sentinel_master,
+            db=self.redis_db,
+            username=self.redis_username,
+            password=self.redis_password.get_secret_value() if self.redis_password else None,
+            sentinel_password=self.redis_sentinel_password.get_secret_value() if self.redis_sentinel_password else None,
+        )
+
+    @property
+    def redis_target(self) -> str | SentinelTarget | None:
+        """What open_redis connects to: Sentinel's master, REDIS_URL, or None for the embedded Redis."""
+        return self.redis_sentinel or (str(self.redis_url) if self.redis_url is not None else None)
+
+    @property
+    def shared_redis(self) -> bool:
+        """Redis is a server of its own (not embedded): other processes may share it."""
+        return self.redis_url is not None or bool(self.redis_sentinels)
 
     @field_validator("privacy_key")
     @classmethod

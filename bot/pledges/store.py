@@ -27,11 +27,16 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
 
 from bot.content import ACTION_TABLE, ACTIONS, WRITING_ACTIONS
 from bot.ground.privacy import Pseudonymizer
+from bot.ground.redis_client import replicated
+
+if TYPE_CHECKING:
+    from redis.commands.core import AsyncScript
 
 logger = logging.getLogger(__name__)
 
@@ -300,6 +305,7 @@ class Store:
             raise ValueError(f"unknown action {action!r}")
         who = self.pseudonyms.user(user_id)
         official_counted, official_total, people = None, 0, 0
+        ran: list[tuple[AsyncScript, list[Any], list[Any]]] = []
         if official:
             # The official first: a failure between the two leaves the per-case count for the next tap,
             # which finds this official already counted and still runs the per-case script below.
@@ -308,8 +314,10 @@ class Store:
                 self.case_key(case_id, "officials"),
                 self.case_key(case_id, "wrote", official),
             ]
-            counted, total, people = await self._pledge_official(keys=keys, args=[who, f"{action}:{official}"])
+            args = [who, f"{action}:{official}"]
+            counted, total, people = await self._pledge_official(keys=keys, args=args)
             official_counted, official_total = bool(counted), int(total)
+            ran.append((self._pledge_official, keys, args))
         day = (today or dt.datetime.now(dt.UTC).date()).isoformat()
         keys = [
             self.key("pledged", case_id, action),
@@ -320,6 +328,9 @@ class Store:
         ]
         hour = int(time.time() // 3600)
         counted, total = await self._pledge(keys=keys, args=[who, action, day, hour])
+        ran.append((self._pledge, keys, [who, action, day, hour]))
+        # The person is told "counted": under Sentinel, not before a replica has it too.
+        await replicated(self.redis, ran)
         return PledgeResult(bool(counted), int(total), official_counted, official_total, int(people))
 
     async def pledges_between(self, case_ids: Iterable[str], start: float, hours: int = 24) -> int:
