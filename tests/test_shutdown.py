@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
+from bot.app.wiring import STOP_SIGNALS, _stop_on_signals
+from bot.cli.sigterm import StopRequested, stop_on_sigterm
 from bot.delivery import Audience, AudienceKind, Payload
 from bot.ground.privacy import Pseudonymizer
 from bot.pledges.store import Store
@@ -207,3 +210,18 @@ async def test_sigterm_while_start_up_talks_to_telegram_stops_before_taking_upda
     assert "Traceback" not in bot.logged() and "Unclosed" not in bot.logged()
     assert not [c for c in emulator.calls if c.method == "getUpdates" and c.at >= began]
     assert not await redis.exists(LOCK), "the scheduler's lock is not left behind"
+
+
+async def test_a_sigterm_the_start_up_swallowed_still_stops_it_before_serving() -> None:
+    """A signal that lands in a finaliser only prints its exception: the loop's handler sees it all the same."""
+    with stop_on_sigterm():
+        early = signal.getsignal(signal.SIGTERM)
+        with contextlib.suppress(StopRequested):  # as a finaliser would swallow it
+            early(signal.SIGTERM, None)
+        shutdown = _stop_on_signals()
+        try:
+            assert shutdown.is_set()
+        finally:
+            for sig in STOP_SIGNALS:
+                asyncio.get_running_loop().remove_signal_handler(sig)
+    assert not getattr(signal.getsignal(signal.SIGTERM), "requested", False), "the handler before it is back"

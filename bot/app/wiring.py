@@ -400,6 +400,8 @@ def _stop_on_signals() -> asyncio.Event:
 
     It takes over from bot.cli.sigterm's handler, which ends the process at once before the loop runs."""
     shutdown = asyncio.Event()
+    if getattr(signal.getsignal(signal.SIGTERM), "requested", False):  # bot.cli.sigterm's, if it missed one
+        shutdown.set()
     loop = asyncio.get_running_loop()
     for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, _on_signal, sig, shutdown)

@@ -19,8 +19,15 @@ class StopRequested(BaseException):
     """Raised wherever the main thread is when SIGTERM comes: not an Exception, so no `except Exception` takes it."""
 
 
-def _stop(signum: int, frame: FrameType | None) -> None:
-    raise StopRequested(signum)
+class _Stop:
+    """The handler. It marks itself `requested` first: should the exception be swallowed (a signal that lands in
+    a finaliser is only printed), bot.app.wiring still sees the stop when it takes over, and does not serve."""
+
+    requested = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
+        raise StopRequested(signum)
 
 
 @contextmanager
@@ -29,8 +36,8 @@ def stop_on_sigterm() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _stop)
+    previous = signal.signal(signal.SIGTERM, _Stop())
     try:
         yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    finally:  # None: a handler set outside Python, which cannot be put back; the default then
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
