@@ -26,6 +26,9 @@ How it measures (printed again in the output header):
   PYTHONDONTWRITEBYTECODE is unset for them. --cold points PYTHONPYCACHEPREFIX
   at a fresh empty directory for every run and sets PYTHONDONTWRITEBYTECODE: every module, aiogram's
   included, is compiled from source each time (an image built with `pip install --no-compile`).
+* Also printed: "paired", the median of each repetition's difference to the bare bot's run just before it
+  (steadier when the machine is shared), and the median CPU time (user + system) of the bot's own process
+  by its first getUpdates (psutil; the embedded redis-server, a child of its own, is not in it).
 * Target: rrbot's median (with REDIS_URL) at most 0.5 s over the bare bot's.
 """
 
@@ -46,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import psutil  # noqa: E402
 import redis as sync_redis  # noqa: E402
 
 from bench.broadcast import stop_bot  # noqa: E402
@@ -98,8 +102,8 @@ def base_env() -> dict[str, str]:
     return env
 
 
-async def one_run(kind: str, redis_url: str, tmp: Path, cold: bool) -> float:
-    """Seconds from spawn to the first getUpdates of one bot of this kind."""
+async def one_run(kind: str, redis_url: str, tmp: Path, cold: bool) -> tuple[float, float]:
+    """Seconds from spawn to the first getUpdates of one bot of this kind, and the CPU seconds it used by then."""
     async with FirstPoll(token=TOKEN, bot_username="startup_bench_bot") as emu:
         env = base_env() | {"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": emu.base_url}
         data = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=tmp))
@@ -133,7 +137,8 @@ async def one_run(kind: str, redis_url: str, tmp: Path, cold: bool) -> float:
                 waiter.cancel()
                 raise RuntimeError(f"{kind}: no getUpdates (exit {proc.returncode}); see {data / 'stderr.log'}")
             waiter.cancel()
-            return emu.first_poll.result() - started
+            cpu = psutil.Process(proc.pid).cpu_times()
+            return emu.first_poll.result() - started, cpu.user + cpu.system
         finally:
             await stop_bot(proc)
             log.close()
@@ -160,19 +165,26 @@ async def main() -> int:
         f"median of {args.reps} runs each"
     )
     times: dict[str, list[float]] = {k: [] for k in kinds}
+    cpus: dict[str, list[float]] = {k: [] for k in kinds}
     with tempfile.TemporaryDirectory(prefix="rrbot-startup-") as tmp:
         if not args.cold:
             for kind in kinds:  # the warm-up: bytecode written, caches filled
                 await one_run(kind, redis_url, Path(tmp), cold=False)
         for _ in range(args.reps):
             for kind in kinds:
-                times[kind].append(await one_run(kind, redis_url, Path(tmp), args.cold))
+                wall, cpu = await one_run(kind, redis_url, Path(tmp), args.cold)
+                times[kind].append(wall)
+                cpus[kind].append(cpu)
     label = {"bare": "bare aiogram bot", "redis": "rrbot run, REDIS_URL", "embedded": "rrbot run, embedded Redis"}
     median = {k: statistics.median(v) for k, v in times.items()}
     for kind in kinds:
         runs = " ".join(f"{t:.2f}" for t in times[kind])
-        extra = f"  (+{median[kind] - median['bare']:.2f} s)" if kind != "bare" and "bare" in median else ""
-        print(f"  {label[kind]:<27} median {median[kind]:.2f} s{extra}   runs: {runs}")
+        extra = ""
+        if kind != "bare" and "bare" in median:
+            paired = statistics.median(t - b for t, b in zip(times[kind], times["bare"]))
+            extra = f" ({median[kind] - median['bare']:+.2f} s; paired {paired:+.2f} s)"
+        cpu = statistics.median(cpus[kind])
+        print(f"  {label[kind]:<26} median {median[kind]:.2f} s{extra}, CPU {cpu:.2f} s   runs: {runs}")
     if "bare" in median and "redis" in median:
         diff = median["redis"] - median["bare"]
         print(
