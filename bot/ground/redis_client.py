@@ -38,6 +38,8 @@ SOCKET_TIMEOUT = 5.0
 STARTUP_TIMEOUT = 10.0
 # A sentinel that does not answer is skipped after this long, for the next one in the list.
 SENTINEL_TIMEOUT = 1.0
+# How often a process asks the sentinels whether the master moved, besides when it connects.
+MASTER_RECHECK = 1.0
 # Under Sentinel, a write a person is told about (a pledge counted) waits this long for a replica to have it.
 REPLICA_WAIT_MS = 250
 # Published (to nobody) so the wait covers every write made so far: WAIT only waits for its connection's own.
@@ -83,9 +85,43 @@ def _riding_out() -> dict[str, Any]:
     }
 
 
+class _NewestSentinel(Sentinel):
+    """Asks every sentinel and believes the newest configuration (the highest epoch): just after a failover, a
+    sentinel that has not heard of it yet still names the old master, and redis-py would believe whichever
+    answered first."""
+
+    async def discover_master(self, service_name: str) -> Any:
+        replies = await asyncio.gather(*(s.sentinel_masters() for s in self.sentinels), return_exceptions=True)
+        states = [
+            r[service_name]
+            for r in replies
+            if isinstance(r, dict) and service_name in r and self.check_master_state(r[service_name], service_name)
+        ]
+        if not states:
+            return await super().discover_master(service_name)  # its error says what each sentinel answered
+        newest = max(states, key=lambda state: state["config-epoch"])
+        return newest["ip"], newest["port"]
+
+
 class _BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
     """Sentinel's pool (it asks the sentinels for the master on every new connection) that waits for a free
-    connection instead of failing, like the pool of client_from_url."""
+    connection instead of failing, like the pool of client_from_url, and asks again now and then."""
+
+    _asked = 0.0
+
+    async def ensure_connection(self, connection: Any) -> None:
+        # A planned failover (SENTINEL FAILOVER) leaves the old master running, taking writes that are lost when
+        # the sentinels demote it some seconds later; redis-py asks only for new connections. Asking at most every
+        # MASTER_RECHECK seconds moves every connection to the new master within about that.
+        if time.monotonic() - self._asked > MASTER_RECHECK:
+            self._asked = time.monotonic()
+            try:
+                address = await self.get_master_address()  # closes the idle connections when the master moved
+            except (RedisConnectionError, RedisTimeoutError):
+                address = None  # no master named just now (a failover under way): connecting asks again
+            if address is not None and connection.is_connected and (connection.host, connection.port) != address:
+                await connection.disconnect()
+        await super().ensure_connection(connection)
 
     async def aclose(self) -> None:
         # The client owns this pool and closes it; the connections to the sentinels go with it.
@@ -102,7 +138,7 @@ def client_from_sentinel(target: SentinelTarget) -> Redis:
     write did not run, so retrying it is safe; a connection lost with a command in flight is retried as with
     a single Redis (every write the bot makes twice finds its own mark: a pledge's SADD, a send's claim).
     """
-    sentinel = Sentinel(
+    sentinel = _NewestSentinel(
         list(target.sentinels),
         sentinel_kwargs={
             "password": target.sentinel_password,
