@@ -452,7 +452,7 @@ async def _serve(app: App, shutdown: asyncio.Event) -> None:
     flight and queues again what it claimed but did not send, the scheduler lets go of its lock.
     """
     stop = asyncio.Event()
-    background = app.background(stop)
+    background: list[asyncio.Task[None]] = []
     intake = make_intake(app)
     try:
         # The menus and descriptions go out while polling starts: each is a round trip to Telegram, and
@@ -465,13 +465,15 @@ async def _serve(app: App, shutdown: asyncio.Event) -> None:
             await asyncio.gather(profile, return_exceptions=True)
             raise
         await profile
+        # Once started: a start-up that fails has no sends, jobs or sweeps to stop, and says only why it failed.
+        background = app.background(stop)
         logger.info("Serving %d cases as @%s", len(app.library), (await app.bot.me()).username)
         await shutdown.wait()
     finally:
         began = asyncio.get_running_loop().time()
         await intake.stop()
         stop.set()
-        clean = await _drain(background)
+        clean = await _drain(background) if background else True
     took = asyncio.get_running_loop().time() - began
     if clean:
         logger.info("Stopped cleanly in %.2fs", took)

@@ -47,7 +47,7 @@ REPLICATION_MARK = "rrb:replicated"
 
 
 class NotReplicated(RedisConnectionError):
-    """No replica confirmed a write in time, though one is connected: a failover now could lose it.
+    """No replica confirmed a write in time, though the sentinels know one that is up: a failover could lose it.
 
     A ConnectionError, so an update that meets it waits and is handled again, as when Redis is away."""
 
@@ -134,9 +134,11 @@ def client_from_sentinel(target: SentinelTarget) -> Redis:
 
     A connection that loses the master (killed, or demoted: its writes answer READONLY, which redis-py turns
     into a ConnectionError after dropping the connection) connects again to whatever the sentinels name then;
-    until a replica is promoted they still name the dead master, and the retries wait it out. A READONLY
-    write did not run, so retrying it is safe; a connection lost with a command in flight is retried as with
-    a single Redis (every write the bot makes twice finds its own mark: a pledge's SADD, a send's claim).
+    until a replica is promoted they still name the dead master, and the retries wait it out; past them the
+    caller meets a ConnectionError, which the bot's Redis gate turns into waiting. A READONLY write did not
+    run, so running it again is exact; a connection lost with a command in flight is retried as
+    client_from_url retries it (the writes that must not count twice carry their own mark: a pledge's SADD,
+    a send's claim, an acknowledgement's batch id).
     """
     sentinel = _NewestSentinel(
         list(target.sentinels),
