@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import datetime as dt
+import gc
 import io
 import json
 import os
@@ -18,10 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from bot.app.wiring import build_app
 from bot.cli import main as cli_main
+from bot.content import Library
 from bot.ground.privacy import Pseudonymizer
+from bot.ground.settings import Settings
 from bot.pledges.store import Store
 from emulator import BotAPIEmulator
+from handlers import detach_routers, get_routers
 from tests.conftest import CONTENT, ROOT, TOKEN
 from tests.servers import RedisProcess
 
@@ -367,6 +372,20 @@ async def test_run_answers_a_first_message_without_loading_the_heavy_libraries(
         _, err = await asyncio.wait_for(proc.communicate(), timeout=30)
     assert proc.returncode == 0, err.decode()
     assert err.decode().strip().splitlines()[-1] == "loaded:", err.decode()
+
+
+async def test_collection_is_back_on_once_the_app_is_built(settings: Settings, redis, library: Library) -> None:
+    """`rrbot run` starts with the garbage collector off (bot.cli.main); left off, every cycle would leak for good."""
+    gc.disable()
+    try:
+        app = await build_app(settings, redis, library)
+        try:
+            assert gc.isenabled()
+        finally:
+            detach_routers(get_routers(settings))
+            await app.close()
+    finally:
+        gc.enable()
 
 
 async def test_broadcast_from_the_command_line_reaches_subscribers(
