@@ -20,8 +20,10 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 OFFICIAL_API = "https://api.telegram.org"
-# redis-py also takes unix sockets, which pydantic's RedisDsn refuses.
-RedisUrl = Annotated[AnyUrl, UrlConstraints(allowed_schemes=["redis", "rediss", "unix"])]
+# redis-py also takes unix sockets, which pydantic's RedisDsn refuses; redis+cluster:// names any node of a Cluster.
+RedisUrl = Annotated[
+    AnyUrl, UrlConstraints(allowed_schemes=["redis", "rediss", "unix", "redis+cluster", "rediss+cluster"])
+]
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # bot/ground/settings.py -> the checkout
 
 
@@ -52,6 +54,8 @@ class StoreSettings(BaseSettings):
 
     telegram_api_url: str = Field(default=OFFICIAL_API, pattern=r"^https?://[^\s/]+(?::\d+)?(/\S*)?$")
     redis_url: RedisUrl | None = None
+    # REDIS_URL is one node of a Redis Cluster (as a redis+cluster:// URL says too): keys spread over its masters.
+    redis_cluster: bool = False
     data_dir: Path = Path("data")
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     content_dir: Path = Field(default_factory=_default_content_dir)
@@ -137,6 +141,23 @@ class StoreSettings(BaseSettings):
                 raise ValueError("WEBHOOK_SECRET is required with WEBHOOK_URL")
             if self.port is None:
                 self.port = 8080
+        return self
+
+    @model_validator(mode="after")
+    def _cluster_url(self) -> StoreSettings:
+        url = self.redis_url
+        cluster = url is not None and url.scheme.endswith("+cluster")
+        if not (self.redis_cluster or cluster):
+            return self
+        if url is None:
+            raise ValueError("REDIS_CLUSTER needs REDIS_URL: the address of any node of the cluster")
+        if url.scheme == "unix":
+            raise ValueError("REDIS_CLUSTER needs a host:port REDIS_URL: a cluster is not reached by a unix socket")
+        if (url.path or "/").strip("/") not in ("", "0"):
+            raise ValueError("REDIS_URL is invalid: a Redis Cluster has database 0 only")
+        if not cluster:
+            self.redis_url = AnyUrl(url.scheme + "+cluster" + str(url)[len(url.scheme) :])
+        self.redis_cluster = True
         return self
 
     @field_validator("privacy_key")
