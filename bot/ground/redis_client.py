@@ -142,7 +142,9 @@ def _sync_cluster_client(client: RedisCluster) -> redis.cluster.RedisCluster:
             return _Disconnect(self)
 
     kwargs = client.connection_kwargs
-    nodes = [ClusterNode(node.host, node.port) for node in client.get_nodes()]
+    # The nodes it knows (every master once connected), else those it was given (before its first command).
+    known = client.get_nodes() or list(client.nodes_manager.startup_nodes.values())
+    nodes = [ClusterNode(node.host, node.port) for node in known]
     return SyncCluster(
         startup_nodes=nodes,
         username=kwargs.get("username"),
