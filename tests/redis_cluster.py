@@ -38,6 +38,18 @@ def _free(port: int) -> bool:
     return True
 
 
+def raw_client(url: str):  # type: ignore[no-untyped-def]
+    """An asyncio client keeping bytes (pickled jobs), to one Redis or to a cluster (a redis+cluster:// URL)."""
+    from redis.asyncio import Redis
+    from redis.asyncio.cluster import RedisCluster
+
+    from bot.ground.redis_client import is_cluster_url
+
+    if is_cluster_url(url):
+        return RedisCluster.from_url("redis://" + url.partition("://")[2])
+    return Redis.from_url(url)
+
+
 class ClusterMissingError(RuntimeError):
     """redis-server or redis-cli is not installed: the cluster tests are skipped with this reason."""
 

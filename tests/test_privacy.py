@@ -7,7 +7,6 @@ import json
 import time
 from pathlib import Path
 
-import redis.asyncio as aioredis
 import time_machine
 
 from bot.app.wiring import running
@@ -21,6 +20,7 @@ from bot.pledges.store import Store
 from emulator import BotAPIEmulator
 from emulator.journey import Activist
 from scheduler import jobs
+from tests.redis_cluster import raw_client
 from tests.test_scheduler import write_content
 
 CASE = "ua-84-11"
@@ -34,7 +34,7 @@ KEY = b"test-privacy-key-0123456789abcdef"
 
 async def traces(redis_url: str, needles: list[str]) -> list[str]:
     """Every key, and every key whose value (any type, bytes included) contains one of the needles."""
-    raw = aioredis.Redis.from_url(redis_url)  # bytes: the job store keeps pickles
+    raw = raw_client(redis_url)  # bytes: the job store keeps pickles; one Redis or a cluster
     wanted = [n.encode() for n in needles]
     found = []
     try:
