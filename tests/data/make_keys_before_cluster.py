@@ -6,8 +6,8 @@ Run with the code of that release (commit 67c0d17) first on the path, against an
     PYTHONPATH=/tmp/before python tests/data/make_keys_before_cluster.py redis://127.0.0.1:6379/5
 
 It records people following and pledging (per case and per official), an update of a case, discreet mode,
-a coordinator added (roles and the audit log), a planned "remind me later" and a planned send in
-APScheduler's job store, then dumps every key, type by type, as JSON (bytes of the pickled jobs in hex).
+a coordinator added (roles and the audit log), a finished (cancelled) broadcast, a planned "remind me later"
+and a planned send in APScheduler's job store, then dumps every key, type by type, as JSON (bytes of the pickled jobs in hex).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 
 from bot.content import Library
 from bot.content.states import CaseStates, UpdateKind
-from bot.delivery import Audience, AudienceKind, Payload
+from bot.delivery import Audience, AudienceKind, Broadcasts, Payload, State
 from bot.ground.audit import Action, AuditLog
 from bot.ground.discreet import DiscreetChats
 from bot.ground.privacy import Pseudonymizer
@@ -61,6 +61,11 @@ async def fill(url: str) -> None:
     await audit.remember(OWNER, "Olga Owner")
     await Roles(redis, [OWNER], audit).add(COORD, OWNER)
     await audit.record(Action.send, COORD, case=CASE, title="Urgent news")
+    broadcasts = Broadcasts(redis, pseudonyms)
+    sent = await broadcasts.enqueue(
+        Payload("Write today"), Audience(AudienceKind.case, CASE), created_by=COORD, by=COORD
+    )
+    await broadcasts.set_state(sent, State.cancelled, by=COORD)  # finished: its record and its report stay
     scheduler = Scheduler(redis, grace=dt.timedelta(hours=6), pseudonyms=pseudonyms, library=library)
     scheduler.start()
     try:
