@@ -257,7 +257,7 @@ async def not_counted(redis: Any, people: set[int]) -> int:
 
 
 async def counted(redis: Any) -> int:
-    totals = await redis.hgetall(f"rrb:count:{CASE}")
+    totals = await redis.hgetall(f"rrb:{{case:{CASE}}}:count")
     return sum(int(totals.get(action, 0)) for action in ACTIONS)
 
 

@@ -40,6 +40,11 @@ class UserRecordStorage(RedisStorage):
         super().__init__(redis)
         self.store = store
 
+    async def close(self) -> None:
+        # The client is the app's, closed by whoever opened it (bot.ground.redis_client.open_redis); aiogram's own
+        # close passes an argument a Redis Cluster client does not take.
+        return None
+
     @staticmethod
     def _private(key: StorageKey) -> bool:
         return key.chat_id == key.user_id and key.thread_id is None and key.destiny == "default"

@@ -36,6 +36,7 @@ from redis.asyncio import Redis
 from bot.content import ACTIONS, Case, Library
 from bot.delivery import Audience, Payload
 from bot.ground.audit import Action, AuditLog, Who
+from bot.ground.keymoves import KeyMove
 from bot.ground.privacy import Pseudonymizer
 from bot.ground.redis_client import sync_client
 from bot.ground.redis_gate import log_failure
@@ -44,6 +45,13 @@ from scheduler.reminders import REMINDER_PREFIX, Reminder, reminder_plan
 from scheduler.sends import CaseChange, Send, SendRecords, case_state, number_of, send_job_id
 
 logger = logging.getLogger(__name__)
+
+JOBS_KEY, RUN_TIMES_KEY = "{sched}:jobs", "{sched}:run_times"
+# Where APScheduler's keys lived before they shared a hash tag (bot.ground.keymoves runs these on start-up).
+KEY_MOVES: tuple[KeyMove, ...] = (
+    KeyMove("sched:jobs", "sched:jobs", JOBS_KEY),
+    KeyMove("sched:run_times", "sched:run_times", RUN_TIMES_KEY),
+)
 
 T = TypeVar("T")
 
@@ -241,7 +249,8 @@ class Scheduler:
         self.lock_ttl, self.renew_every, self.poll = lock_ttl, renew_every, poll
         self.leading = False
         self.on_lead: Callable[[], Awaitable[None]] | None = None
-        store = RedisJobStore(jobs_key=prefix + "sched:jobs", run_times_key=prefix + "sched:run_times")
+        # One hash tag: the job store adds and removes a job in one transaction over both keys (Redis Cluster).
+        store = RedisJobStore(jobs_key=prefix + JOBS_KEY, run_times_key=prefix + RUN_TIMES_KEY)
         store.redis.close()
         store.redis = sync_client(redis)  # the same server and database as the bot's own client
         self._store = store

@@ -39,9 +39,27 @@ def _answers(url: str) -> bool:
         return False
 
 
+# "cluster": every test's Redis is a three-master Redis Cluster of its own (tests/redis_cluster.py; tests/test_cluster.py).
+TEST_REDIS = os.environ.get("RRBOT_TEST_REDIS", "")
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The Redis at REDIS_URL or 127.0.0.1:6379 when one answers, else an embedded real one."""
+    """The Redis at REDIS_URL or 127.0.0.1:6379 when one answers, else an embedded real one; with
+    RRBOT_TEST_REDIS=cluster, a Redis Cluster started for the session."""
+    if TEST_REDIS == "cluster":
+        from tests.redis_cluster import ClusterMissingError, RedisClusterProcesses
+
+        try:
+            cluster = RedisClusterProcesses(tmp_path_factory.mktemp("cluster"))
+        except ClusterMissingError as exc:
+            pytest.skip(str(exc))
+        try:
+            cluster.start()
+            yield cluster.url
+        finally:
+            cluster.stop()
+        return
     base = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379"
     if _answers(base):
         parts = urlsplit(base)
@@ -57,7 +75,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator:
     client = client_from_url(redis_url)
-    await client.flushdb()
+    await client.flushdb()  # on a cluster, every master's
     try:
         yield client
     finally:

@@ -184,7 +184,7 @@ async def test_forget_leaves_nothing_that_could_reach_the_person(app: App, emula
     await person.tap_data("forget:yes")
     assert not await app.store.gets_alerts(8601) and not await app.store.is_subscribed(8601, CASE)
     assert app.discreet.mode(8601) is None
-    assert await app.store.redis.zcard(app.store.key("discreet", "sweep")) == 0, "no deletion left naming them"
+    assert await app.store.redis.zcard(app.store.key("{discreet}", "sweep")) == 0, "no deletion left naming them"
     assert listed["message_id"] not in {m["message_id"] for m in person.messages}, "what was to go went now"
     assert await app.broadcasts.count(chosen("all")) == 0
     picker = await person.send("/start")

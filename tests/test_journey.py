@@ -181,7 +181,7 @@ async def test_remind_me_later_after_the_deadline_says_it_has_passed(
     answer = await ann.press(ann.last["message_id"], f"later:{CASE}:letter")
     assert {"en": "The deadline has passed", "ru": "Срок уже прошёл"}[lang] in answer["text"]
     assert answer.get("show_alert"), "a word that needs reading stays until dismissed"
-    assert not [j for j in await app.store.redis.hkeys("rrb:sched:jobs") if j.startswith("later:")]
+    assert not [j for j in await app.store.redis.hkeys("rrb:{sched}:jobs") if j.startswith("later:")]
 
 
 async def test_redelivered_update_counts_once(app: App, emulator: BotAPIEmulator) -> None:

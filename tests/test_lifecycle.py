@@ -152,7 +152,7 @@ async def test_forget_and_stop_drop_personal_reminders(live: App, emulator: BotA
     await live.scheduler.remind_later(6451, CASE, "letter", dt.datetime.now(UTC) + dt.timedelta(hours=3))
 
     async def personal() -> list[str]:
-        return [j for j in await live.store.redis.hkeys("rrb:sched:jobs") if j.startswith("later:")]
+        return [j for j in await live.store.redis.hkeys("rrb:{sched}:jobs") if j.startswith("later:")]
 
     [job_id] = await personal()
     assert "6451" not in job_id, "a job id shows no chat id"

@@ -7,7 +7,6 @@ import json
 import time
 from pathlib import Path
 
-import redis.asyncio as aioredis
 import time_machine
 
 from bot.app.wiring import running
@@ -21,6 +20,7 @@ from bot.pledges.store import Store
 from emulator import BotAPIEmulator
 from emulator.journey import Activist
 from scheduler import jobs
+from tests.redis_cluster import raw_client
 from tests.test_scheduler import write_content
 
 CASE = "ua-84-11"
@@ -34,7 +34,7 @@ KEY = b"test-privacy-key-0123456789abcdef"
 
 async def traces(redis_url: str, needles: list[str]) -> list[str]:
     """Every key, and every key whose value (any type, bytes included) contains one of the needles."""
-    raw = aioredis.Redis.from_url(redis_url)  # bytes: the job store keeps pickles
+    raw = raw_client(redis_url)  # bytes: the job store keeps pickles; one Redis or a cluster
     wanted = [n.encode() for n in needles]
     found = []
     try:
@@ -155,7 +155,7 @@ async def test_pledge_records_go_retention_days_after_the_case_closed(redis, lib
     who = store.pseudonyms.user(70_001)
     await redis.set(f"rrb:sched:fired:later:{who}:{CASE}:email@1700000000", 1)
     totals = await store.totals(CASE)
-    daily = await redis.hgetall(f"rrb:daily:{CASE}")
+    daily = await redis.hgetall(f"rrb:{{case:{CASE}}}:daily")
 
     closing = dt.datetime(2026, 3, 1, 12, tzinfo=UTC)
     await states.record(case, UpdateKind.closed, "Released!", at=closing.timestamp())
@@ -163,14 +163,20 @@ async def test_pledge_records_go_retention_days_after_the_case_closed(redis, lib
     retention = Retention(redis, states)
 
     early = await retention.run(library, days=30, now=closing + dt.timedelta(days=29))
-    assert early.keys == 0 and await redis.scard(f"rrb:acted:{CASE}") == 50, "not before the period is over"
+    assert early.keys == 0 and await redis.scard(f"rrb:{{case:{CASE}}}:acted") == 50, "not before the period is over"
 
     done = await retention.run(library, days=30, now=closing + dt.timedelta(days=30, seconds=1))
     assert done.cases == 1 and done.records == 50 + 50 + 50 + 1  # acted, letter, email, one reminder mark
-    for key in (f"rrb:acted:{CASE}", f"rrb:pledged:{CASE}:letter", f"rrb:pledged:{CASE}:email"):
+    for key in (
+        f"rrb:{{case:{CASE}}}:acted",
+        f"rrb:{{case:{CASE}}}:pledged:letter",
+        f"rrb:{{case:{CASE}}}:pledged:email",
+    ):
         assert not await redis.exists(key)
     assert not await redis.keys(f"rrb:sched:fired:later:*:{CASE}:*")
-    assert await store.totals(CASE) == totals and await redis.hgetall(f"rrb:daily:{CASE}") == daily, "aggregates stay"
+    assert await store.totals(CASE) == totals and await redis.hgetall(f"rrb:{{case:{CASE}}}:daily") == daily, (
+        "aggregates stay"
+    )
     assert await store.pledged_actions(70_001, OTHER) == {"letter", "email"}, "the gone case waits its own period"
 
     again = await retention.run(library, days=30, now=closing + dt.timedelta(days=31))
@@ -200,7 +206,7 @@ async def test_the_scheduler_runs_retention_daily(app, redis) -> None:
     job = app.scheduler._aps.get_job("retention:daily")
     assert job is not None and "cron" in str(job.trigger) and job.args == (app.settings.retention_days,)
     assert all(p.id != "retention:daily" for p in await app.scheduler.planned()), "housekeeping is not listed"
-    assert not await redis.hexists("rrb:sched:jobs", "retention:daily"), "each process plans it in memory"
+    assert not await redis.hexists("rrb:{sched}:jobs", "retention:daily"), "each process plans it in memory"
     store, case = app.store, app.library.get(CASE)
     await pledged(store, CASE, range(70_001, 70_004))
     await app.cases.record(case, UpdateKind.closed, "Released!", at=time.time())

@@ -265,7 +265,7 @@ async def test_two_schedulers_one_runs_the_jobs_and_the_other_takes_over(
             await asyncio.sleep(1)
             assert app.scheduler.leading and not other.leading
             await other.reconcile(app.library.all(), dt.datetime.now(UTC))
-            assert len(await redis.hkeys("rrb:sched:jobs")) == 1, "both planned it: still one job"
+            assert len(await redis.hkeys("rrb:{sched}:jobs")) == 1, "both planned it: still one job"
             # Both run jobs, as when a stalled leader's lock ran out: the job still fires once.
             other._aps.resume()
             await emulator.wait_for(lambda: reminders_received(people["waiting"]) == 1, timeout=15)
@@ -382,7 +382,7 @@ async def test_a_frozen_redis_does_not_stall_the_event_loop(redis_process: Redis
 
         assert waited > 2.5, f"the planning call took {waited:.2f}s: Redis was not frozen while it waited"
         assert stall < 0.5, f"the event loop stalled for {stall:.2f}s"
-        assert await client.hexists("rrb:sched:jobs", later), "planned during the freeze, stored after it"
+        assert await client.hexists("rrb:{sched}:jobs", later), "planned during the freeze, stored after it"
         await asyncio.wait_for(_until(lambda: "due" in ran), timeout=10)
     finally:
         thaw.cancel()
@@ -441,7 +441,7 @@ async def test_when_the_scheduling_process_is_killed_another_takes_over_and_fire
     second = None
     try:
         await wait_until(lambda: redis.exists("rrb:sched:leader"), timeout=30)
-        await wait_until(lambda: redis.hlen("rrb:sched:jobs"), timeout=10)  # it planned the reminder
+        await wait_until(lambda: redis.hlen("rrb:{sched}:jobs"), timeout=10)  # it planned the reminder
         second = await start_bot(emulator, redis_url, tmp_path / "b", CONTENT_DIR=str(content))
         await asyncio.sleep(4)  # the second one is up, waiting for the lock
         first.kill()  # SIGKILL: no lock released, no goodbye

@@ -381,7 +381,7 @@ class Metrics:
             self.broadcasts.read_pace(pipe)
             pipe.hgetall(self.store.key(OUTCOMES))
             for case_id in case_ids:
-                pipe.hgetall(self.store.key("count", case_id))
+                pipe.hgetall(self.store.case_key(case_id, "count"))
             limited, depth, left, runs, *counts = await pipe.execute()
         pledges = {
             (case_id, action): int(raw.get(action, 0)) for case_id, raw in zip(case_ids, counts) for action in ACTIONS

@@ -19,6 +19,7 @@ from aiogram.enums import ParseMode
 from redis.asyncio import Redis
 
 from bot.app.intake import HANDLER_GRACE, Intake, PauseWhileRedisAway, PollingIntake, WaitForRedis, register_first
+from bot.app.keys import open_migrated
 from bot.app.observability import Metrics, routes
 from bot.app.update_metrics import UpdateMetrics
 from bot.app.web import WebhookIntake, WebServer
@@ -33,7 +34,6 @@ from bot.ground.discreet import DiscreetChats
 from bot.ground.i18n import load_translations
 from bot.ground.privacy import Pseudonymizer, privacy_key
 from bot.ground.quiet import QuietHours, zone_name
-from bot.ground.redis_client import open_redis
 from bot.ground.redis_gate import RedisGate, log_failure
 from bot.ground.roles import Roles
 from bot.ground.settings import Settings
@@ -379,7 +379,7 @@ async def run(settings: Settings, library: Library | None = None, pseudonyms: Ps
     library = library if library is not None else Library.load(settings.content_dir)
     shutdown = _stop_on_signals()
     try:
-        async with open_redis(settings.redis_target, settings.data_dir) as redis:
+        async with open_migrated(settings.redis_target, settings.data_dir) as redis:
             app = await build_app(settings, redis, library, pseudonyms=pseudonyms)
             try:
                 if shutdown.is_set():  # SIGTERM while starting: no profile to publish, no update to take

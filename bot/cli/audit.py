@@ -6,9 +6,9 @@ import datetime as dt
 import json
 from zoneinfo import ZoneInfo
 
+from bot.app.keys import open_migrated
 from bot.ground.audit import BOT, CLI, AuditLog, Entry
 from bot.ground.privacy import Pseudonymizer
-from bot.ground.redis_client import open_redis
 from bot.ground.settings import StoreSettings
 
 NAMES = {CLI: "command line", BOT: "the bot"}
@@ -46,7 +46,7 @@ def table(rows: list[list[str]]) -> str:
 
 async def show(settings: StoreSettings, *, limit: int, as_json: bool) -> int:
     # Not bot.cli.broadcast's helper: that module loads aiogram, seconds of start-up for a read.
-    async with open_redis(settings.redis_target, settings.data_dir) as redis:
+    async with open_migrated(settings.redis_target, settings.data_dir) as redis:
         # Reading names by pseudonym takes no key: the entries carry the pseudonyms.
         entries = await AuditLog(redis, Pseudonymizer(b"reading-the-log-names-nobody")).entries(limit)
     if as_json:

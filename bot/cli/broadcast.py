@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
+from bot.app.keys import open_migrated
 from bot.content import Library
 from bot.content.models import pick
 from bot.delivery import Audience, AudienceKind, Broadcasts, Payload, Progress, State, UnknownBroadcast
@@ -21,7 +22,6 @@ from bot.ground.audit import CLI
 from bot.ground.clock import utc_now
 from bot.ground.i18n import UI_LANGUAGES
 from bot.ground.privacy import Pseudonymizer, privacy_key
-from bot.ground.redis_client import open_redis
 from bot.ground.settings import Settings, SettingsError, StoreSettings, load_settings
 from bot.ground.when import MAX_AHEAD, Reading, Verdict, read_time
 from bot.render.formatting import language_name, ua_reference
@@ -326,7 +326,7 @@ async def queue(
             "add --yes to send without asking (scripts), or --dry-run to only see it"
         )
     words = audience_words(target, library, title=True)
-    async with open_redis(settings.redis_target, settings.data_dir) as redis:
+    async with open_migrated(settings.redis_target, settings.data_dir) as redis:
         broadcasts = Broadcasts(redis, Pseudonymizer(privacy_key(settings)))
         count = await broadcasts.count(target)
         if not count and send_at is None:
@@ -371,7 +371,7 @@ async def queue(
 
 
 async def status(settings: StoreSettings, bc_id: str | None, *, as_json: bool) -> int:
-    async with open_redis(settings.redis_target, settings.data_dir) as redis:
+    async with open_migrated(settings.redis_target, settings.data_dir) as redis:
         broadcasts = Broadcasts(redis, Pseudonymizer(b"status-needs-no-identities"))
         try:
             found = [await broadcasts.progress(bc_id)] if bc_id else await broadcasts.recent()
@@ -387,7 +387,7 @@ async def status(settings: StoreSettings, bc_id: str | None, *, as_json: bool) -
 async def cancel(settings: StoreSettings, bc_id: str | None) -> int:
     if not bc_id:
         return fail("broadcast cancel needs an ID")
-    async with open_redis(settings.redis_target, settings.data_dir) as redis:
+    async with open_migrated(settings.redis_target, settings.data_dir) as redis:
         broadcasts = Broadcasts(redis, Pseudonymizer(b"cancel-needs-no-identities"))
         try:
             progress = await broadcasts.set_state(bc_id, State.cancelled, by=CLI)

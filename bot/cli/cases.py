@@ -6,6 +6,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from bot.app.keys import open_migrated
 from bot.cli.broadcast import fail, read_message
 from bot.content import ContentError, Library, Status
 from bot.content.check import check_content, format_report
@@ -14,7 +15,6 @@ from bot.delivery import Broadcasts
 from bot.ground.audit import CLI, Action, AuditLog
 from bot.ground.clock import utc_now
 from bot.ground.privacy import Pseudonymizer, privacy_key
-from bot.ground.redis_client import open_redis
 from bot.ground.settings import StoreSettings
 from bot.pledges.store import Store
 from bot.publishing.announce import announce, announced, make_renderer, publish_update
@@ -34,7 +34,7 @@ async def publish(settings: StoreSettings, case_id: str) -> int:
         return fail(f"no case {case_id!r} in {settings.content_dir}/cases")
     if case.status == Status.closed:
         return fail(f"case {case_id!r} is closed: there is nothing to ask people for")
-    async with open_redis(settings.redis_target, settings.data_dir) as redis:
+    async with open_migrated(settings.redis_target, settings.data_dir) as redis:
         broadcasts = Broadcasts(redis, Pseudonymizer(privacy_key(settings)))
         # The running bots read the new file and plan its reminders; the alert waits for them to
         # know the case, so that its buttons work from the first tap.
@@ -70,7 +70,7 @@ async def update(
     text = read_message(text_file, limit=MAX_UPDATE)
     if isinstance(text, int):
         return text
-    async with open_redis(settings.redis_target, settings.data_dir) as redis:
+    async with open_migrated(settings.redis_target, settings.data_dir) as redis:
         cases = CaseStates(redis)
         try:
             library = await cases.load(settings.content_dir)
@@ -122,7 +122,7 @@ async def reload(settings: StoreSettings) -> int:
     if problems:
         print(format_report(problems), file=sys.stderr)
         return fail(f"not reloading: {len(problems)} problem(s) in {settings.content_dir}")
-    async with open_redis(settings.redis_target, settings.data_dir) as redis:
+    async with open_migrated(settings.redis_target, settings.data_dir) as redis:
         await CaseStates(redis).changed()
         await AuditLog(redis, Pseudonymizer(b"the-cli-names-nobody-by-id")).record(Action.reload, CLI)
     count = len(Library.load(settings.content_dir))

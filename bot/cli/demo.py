@@ -8,9 +8,9 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from bot.app.keys import open_migrated
 from bot.app.wiring import running
 from bot.content import Library
-from bot.ground.redis_client import open_redis
 from bot.ground.settings import Settings
 from emulator import BotAPIEmulator
 from emulator.journey import Activist
@@ -69,7 +69,7 @@ async def main(language: str = "en") -> int:
                 user_burst=50,  # a script taps faster than a person would: no "slow down" in the transcript
             )
             library = Library.load(settings.content_dir)
-            async with open_redis(None, settings.data_dir) as redis, running(settings, redis, library):
+            async with open_migrated(None, settings.data_dir) as redis, running(settings, redis, library):
                 print(f"rapid-response-bot demo: a local Telegram emulator at {emu.base_url}, embedded Redis.\n")
                 case = library.open_cases()[0] if library.open_cases() else library.all()[0]
                 ann = Activist(emu, 1001, "Ann", language)

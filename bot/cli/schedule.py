@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_timedelta
 
+from bot.app.keys import open_migrated
 from bot.cli.broadcast import audience_words, case_words, fail, planner
 from bot.content import Library
 from bot.delivery import Audience, Broadcasts, Payload
@@ -17,7 +18,6 @@ from bot.delivery.audiences import MessageKind, audience
 from bot.ground.audit import CLI
 from bot.ground.durations import parse_duration
 from bot.ground.privacy import Pseudonymizer, privacy_key
-from bot.ground.redis_client import open_redis
 from bot.ground.settings import StoreSettings
 from bot.render.markup import shorten, visible_text
 from bot.render.telegram_html import ParseError, parse_html
@@ -154,7 +154,7 @@ def table(rows: list[Row], zone: str) -> str:
 
 async def list_jobs(settings: StoreSettings, case_id: str | None, *, as_json: bool) -> int:
     library = Library.load(settings.content_dir)
-    async with open_redis(settings.redis_target, settings.data_dir) as redis:
+    async with open_migrated(settings.redis_target, settings.data_dir) as redis:
         with planner(redis, settings) as scheduler:
             jobs = await scheduler.planned(case_id)
             personal = await scheduler.count_later()
@@ -176,7 +176,7 @@ async def list_jobs(settings: StoreSettings, case_id: str | None, *, as_json: bo
 async def cancel_job(settings: StoreSettings, job_id: str | None) -> int:
     if not job_id:
         return fail("schedule cancel needs an ID (`rrbot schedule list` shows them)")
-    async with open_redis(settings.redis_target, settings.data_dir) as redis:
+    async with open_migrated(settings.redis_target, settings.data_dir) as redis:
         with planner(redis, settings) as scheduler:
             if not await scheduler.cancel(job_id, by=CLI):
                 return fail(f"nothing scheduled as {job_id!r}")

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from bot.app.keys import open_migrated
 from bot.content import ACTIONS, Library
 from bot.delivery import Broadcasts
 from bot.ground.privacy import Pseudonymizer
-from bot.ground.redis_client import open_redis
 from bot.ground.settings import StoreSettings
 from bot.pledges import aggregates
 from bot.pledges.store import Store
@@ -18,7 +18,7 @@ from bot.pledges.store import Store
 
 @asynccontextmanager
 async def _store(settings: StoreSettings) -> AsyncIterator[Store]:
-    async with open_redis(settings.redis_target, settings.data_dir) as redis:
+    async with open_migrated(settings.redis_target, settings.data_dir) as redis:
         # Counting needs no identities, so a throwaway key is enough here.
         yield Store(redis, Pseudonymizer(secrets.token_bytes(32)))
 

@@ -5,9 +5,10 @@ bot process (and replica) sees it, and laid over the file when cases are loaded.
 to a newer update number than the last one recorded here wins again.
 
 Keys (prefix ``rrb:``):
-  case:{id}            hash  update, status, deadline (ISO) of the latest recorded update
-  case:{id}:updates    list  JSON of every update: number, kind, text, deadline, at
-  content:version      counter: raised by every update, publish and reload; processes reload on change
+  {case:<id>}:state     hash  update, status, deadline (ISO) of the latest recorded update
+  {case:<id>}:updates   list  JSON of every update: number, kind, text, deadline, at
+  content:version       counter: raised by every update, publish and reload; processes reload on change
+The two keys of a case share its hash tag (as its pledge keys): they are written in one transaction.
 """
 
 from __future__ import annotations
@@ -22,8 +23,16 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from bot.content import Case, Library, Status
+from bot.ground.keymoves import KeyMove
+from bot.ground.keys import case_key
 
 logger = logging.getLogger(__name__)
+
+# Where a case's state lived before it shared the case's hash tag (bot.ground.keymoves runs these on start-up).
+KEY_MOVES: tuple[KeyMove, ...] = (
+    KeyMove("case:*", r"case:([^:{}]+)", r"{case:\1}:state"),
+    KeyMove("case:*:updates", r"case:([^:{}]+):updates", r"{case:\1}:updates"),
+)
 
 
 # Characters of an update's own text: the rest of the message (title, status, totals) must fit too.
@@ -120,7 +129,7 @@ class CaseStates:
         if kind == UpdateKind.extended and deadline is None:
             raise ValueError("an extension needs the new deadline")
         floor = max(case.update or 0, (number or 0) - 1)
-        number = int(await self._next_number(keys=[self.key("case", case.id)], args=[floor]))
+        number = int(await self._next_number(keys=[case_key(self.prefix, case.id, "state")], args=[floor]))
         update = CaseUpdate(case.id, number, kind, text, deadline.isoformat() if deadline else None, at)
         fields: dict[str, str | int] = {"update": number}
         if kind == UpdateKind.closed:
@@ -130,21 +139,22 @@ class CaseStates:
         if deadline is not None:
             fields["deadline"] = deadline.isoformat()
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.key("case", case.id), mapping=fields)
-            pipe.rpush(self.key("case", case.id, "updates"), json.dumps(asdict(update), ensure_ascii=False))
-            pipe.incr(self.key("content", "version"))
+            pipe.hset(case_key(self.prefix, case.id, "state"), mapping=fields)
+            pipe.rpush(case_key(self.prefix, case.id, "updates"), json.dumps(asdict(update), ensure_ascii=False))
             await pipe.execute()
+        # After the case's keys (its own hash slot): a process that sees the new version finds the update there.
+        await self.changed()
         logger.info("Case %r: update %d (%s) recorded", case.id, number, kind.value)
         return update
 
     async def updates(self, case_id: str) -> list[CaseUpdate]:
-        raw = await self.redis.lrange(self.key("case", case_id, "updates"), 0, -1)
+        raw = await self.redis.lrange(case_key(self.prefix, case_id, "updates"), 0, -1)
         return [CaseUpdate(**{**json.loads(item), "kind": UpdateKind(json.loads(item)["kind"])}) for item in raw]
 
     async def overlays(self, case_ids: list[str]) -> dict[str, dict[str, str]]:
         async with self.redis.pipeline(transaction=False) as pipe:
             for case_id in case_ids:
-                pipe.hgetall(self.key("case", case_id))
+                pipe.hgetall(case_key(self.prefix, case_id, "state"))
             found = await pipe.execute()
         return {case_id: data for case_id, data in zip(case_ids, found) if data}
 

@@ -26,6 +26,7 @@ from enum import StrEnum
 from redis.asyncio import Redis
 
 from bot.content import ACTIONS, WRITING_ACTIONS
+from bot.ground.keys import case_key
 from bot.ground.privacy import Pseudonymizer
 
 SNAPSHOT_BATCH = 1000
@@ -246,9 +247,9 @@ class Audiences:
     def _done_keys(self, audience: Audience) -> list[str]:
         """The pledge sets whose members an audience leaves out."""
         if audience.kind == AudienceKind.not_acted:
-            return [self.key("acted", audience.case_id)]
+            return [case_key(self.prefix, audience.case_id, "acted")]
         if audience.kind == AudienceKind.not_written:
-            return [self.key("pledged", audience.case_id, action) for action in WRITING_ACTIONS]
+            return [case_key(self.prefix, audience.case_id, "pledged", action) for action in WRITING_ACTIONS]
         return []
 
     async def reminders(self, case_ids: list[str]) -> AsyncIterator[list[Reminder]]:
@@ -288,7 +289,7 @@ class Audiences:
                 for case in case_ids:
                     pipe.sismember(self.key("subs", case), chat)
                     for action in ACTIONS:
-                        pipe.sismember(self.key("pledged", case, action), who)
+                        pipe.sismember(case_key(self.prefix, case, "pledged", action), who)
             replies = await pipe.execute()
         step = 1 + len(case_ids) * (1 + len(ACTIONS))
         candidates = []
@@ -320,7 +321,7 @@ class Audiences:
         who = self.pseudonyms.user(chat_id)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hget(self.key("user", chat_id), "stopped")
-            pipe.sismember(self.key("pledged", case_id, action), who)
+            pipe.sismember(case_key(self.prefix, case_id, "pledged", action), who)
             stopped, done = await pipe.execute()
         return stopped != "1" and not done
 

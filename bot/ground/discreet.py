@@ -6,10 +6,10 @@ after an hour or a day (a bot may delete its messages only in their first 48 hou
 side (bot/telegram/discreet.py) asks `mode` before each send, so the modes live in a local copy
 refreshed when another process changes one: a send costs no Redis call.
 
-Keys (prefix ``rrb:``):
-  discreet            hash  chat id -> "mode:lang" (mode: on, 1h, 1d)
-  discreet:version    counter, raised on every change: processes reload the hash
-  discreet:sweep      zset  "chat:message" -> when to delete it (unix seconds)
+Keys (prefix ``rrb:``), in one hash slot ({discreet}): a change and its version go in one transaction:
+  {discreet}:modes      hash  chat id -> "mode:lang" (mode: on, 1h, 1d)
+  {discreet}:version    counter, raised on every change: processes reload the hash
+  {discreet}:sweep      zset  "chat:message" -> when to delete it (unix seconds)
 """
 
 from __future__ import annotations
@@ -21,7 +21,17 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from bot.ground.keymoves import KeyMove
+
 logger = logging.getLogger(__name__)
+
+TAG = "{discreet}"
+# Where the keys lived before they shared a hash tag (bot.ground.keymoves runs these on start-up).
+KEY_MOVES: tuple[KeyMove, ...] = (
+    KeyMove("discreet", "discreet", "{discreet}:modes"),
+    KeyMove("discreet:version", "discreet:version", "{discreet}:version"),
+    KeyMove("discreet:sweep", "discreet:sweep", "{discreet}:sweep"),
+)
 
 # mode -> seconds until the bot deletes what it sent (None: kept)
 MODES: dict[str, int | None] = {"on": None, "1h": 3600, "1d": 86_400}
@@ -63,10 +73,10 @@ class DiscreetChats:
         if not force and now - self._checked < self.check_every:
             return
         self._checked = now
-        version = int(await self.redis.get(self.key("discreet", "version")) or 0)
+        version = int(await self.redis.get(self.key(TAG, "version")) or 0)
         if version == self._version and not force:
             return
-        raw = await self.redis.hgetall(self.key("discreet"))
+        raw = await self.redis.hgetall(self.key(TAG, "modes"))
         local = {}
         for chat, value in raw.items():
             mode, _, lang = value.partition(":")
@@ -78,12 +88,12 @@ class DiscreetChats:
         """Turn discreet mode on (on, 1h, 1d) or off (None)."""
         async with self.redis.pipeline(transaction=True) as pipe:
             if mode is None:
-                pipe.hdel(self.key("discreet"), chat_id)
+                pipe.hdel(self.key(TAG, "modes"), chat_id)
             else:
                 if mode not in MODES:
                     raise ValueError(f"unknown discreet mode {mode!r}")
-                pipe.hset(self.key("discreet"), chat_id, f"{mode}:{lang}")
-            pipe.incr(self.key("discreet", "version"))
+                pipe.hset(self.key(TAG, "modes"), chat_id, f"{mode}:{lang}")
+            pipe.incr(self.key(TAG, "version"))
             await pipe.execute()
         if mode is None:
             self._local.pop(chat_id, None)
@@ -96,15 +106,15 @@ class DiscreetChats:
         if found is None or found.delete_after is None:
             return
         when = self.clock() + found.delete_after
-        await self.redis.zadd(self.key("discreet", "sweep"), {f"{chat_id}:{message_id}": when})
+        await self.redis.zadd(self.key(TAG, "sweep"), {f"{chat_id}:{message_id}": when})
 
     async def retry(self, chat_id: int, message_id: int, after: float) -> None:
         """A deletion that failed for a while (a flood limit, the network): again in `after` seconds."""
-        await self.redis.zadd(self.key("discreet", "sweep"), {f"{chat_id}:{message_id}": self.clock() + after})
+        await self.redis.zadd(self.key(TAG, "sweep"), {f"{chat_id}:{message_id}": self.clock() + after})
 
     async def due(self) -> list[tuple[int, int]]:
         """Messages whose time has come, each taken by one process only: (chat, message) pairs."""
-        sweep = self.key("discreet", "sweep")
+        sweep = self.key(TAG, "sweep")
         members = await self.redis.zrangebyscore(sweep, "-inf", self.clock(), 0, SWEEP_BATCH)
         if not members:
             return []
@@ -122,13 +132,13 @@ class DiscreetChats:
     async def forget(self, chat_id: int) -> list[int]:
         """/forget: no mode, and nothing planned that names the chat. Returns the messages that were
         still to be deleted: the caller deletes them now rather than leave them."""
-        sweep = self.key("discreet", "sweep")
+        sweep = self.key(TAG, "sweep")
         mine = [member async for member, _ in self.redis.zscan_iter(sweep, match=f"{chat_id}:*", count=1000)]
         async with self.redis.pipeline(transaction=True) as pipe:
             if mine:
                 pipe.zrem(sweep, *mine)
-            pipe.hdel(self.key("discreet"), chat_id)
-            pipe.incr(self.key("discreet", "version"))
+            pipe.hdel(self.key(TAG, "modes"), chat_id)
+            pipe.incr(self.key(TAG, "version"))
             await pipe.execute()
         self._local.pop(chat_id, None)
         return [int(member.partition(":")[2]) for member in mine]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import MasterNotFoundError, Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialBackoff
@@ -52,12 +53,22 @@ class NotReplicated(RedisConnectionError):
     A ConnectionError, so an update that meets it waits and is handled again, as when Redis is away."""
 
 
+CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
+
+
+def is_cluster_url(url: str) -> bool:
+    """Whether the URL names a Redis Cluster (redis+cluster://host:port, any one node of it)."""
+    return url.partition("://")[0].lower() in CLUSTER_SCHEMES
+
+
 def client_from_url(url: str) -> Redis:
     """A client that rides out a Redis restart: commands retry with backoff instead of failing at once.
 
     The pool blocks when every connection is busy: redis-py's default pool raises instead, which
     under a fast broadcast lost acknowledgements of sends that had arrived (and so sent them twice).
     """
+    if is_cluster_url(url):
+        return cluster_client(url)  # type: ignore[return-value]  # the same commands, spread over the masters
     pool = BlockingConnectionPool.from_url(
         url,
         max_connections=MAX_CONNECTIONS,
@@ -160,12 +171,34 @@ def client_from_sentinel(target: SentinelTarget) -> Redis:
     )
 
 
+def cluster_client(url: str) -> RedisCluster:
+    """A Redis Cluster client from any one node's address: it learns the others and follows moved slots.
+
+    Retries as client_from_url's (only errors where the command did not run). A cluster has database 0 only.
+    """
+    scheme, _, rest = url.partition("://")
+    plain = ("rediss" if scheme.lower().startswith("rediss") else "redis") + "://" + rest
+    return RedisCluster.from_url(
+        plain,
+        decode_responses=True,
+        max_connections=MAX_CONNECTIONS,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=8),
+        retry_on_error=[RedisConnectionError, ConnectionResetError],
+        health_check_interval=30,
+        socket_connect_timeout=5,
+        socket_timeout=SOCKET_TIMEOUT,
+    )
+
+
 def sync_client(client: Redis) -> redis.Redis:
     """A blocking client to the same server and database, for libraries that need one (APScheduler's job store).
 
     It keeps bytes as they are (the job store pickles) and retries through a Redis restart too.
     """
     import redis
+
+    if isinstance(client, RedisCluster):
+        return _sync_cluster_client(client)  # type: ignore[return-value]
     from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection
     from redis.backoff import ExponentialBackoff as SyncBackoff
     from redis.retry import Retry as SyncRetry
@@ -262,6 +295,49 @@ def _sync_sentinel_client(pool: SentinelConnectionPool) -> redis.Redis:
         retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionResetError],
     )
     return client
+
+
+def _sync_cluster_client(client: RedisCluster) -> redis.cluster.RedisCluster:
+    """A blocking cluster client reaching the same nodes, keeping bytes (APScheduler's job store pickles)."""
+    from redis.backoff import ExponentialBackoff as SyncBackoff
+    from redis.cluster import ClusterNode
+    from redis.cluster import RedisCluster as SyncRedisCluster
+    from redis.retry import Retry as SyncRetry
+
+    class SyncCluster(SyncRedisCluster):
+        """What APScheduler's RedisJobStore expects of redis.Redis: transactional pipelines by default (its
+        pipe.multi(); the keys of one must share a slot) and connection_pool.disconnect() on shutdown."""
+
+        def pipeline(self, transaction: Any = True, shard_hint: Any = None) -> Any:
+            return super().pipeline(transaction=transaction, shard_hint=shard_hint)
+
+        @property
+        def connection_pool(self) -> Any:
+            return _Disconnect(self)
+
+    kwargs = client.connection_kwargs
+    # The nodes it knows (every master once connected), else those it was given (before its first command).
+    known = client.get_nodes() or list(client.nodes_manager.startup_nodes.values())
+    nodes = [ClusterNode(node.host, node.port) for node in known]
+    return SyncCluster(
+        startup_nodes=nodes,
+        username=kwargs.get("username"),
+        password=kwargs.get("password"),
+        ssl=kwargs.get("connection_class") is not None and "SSL" in kwargs["connection_class"].__name__,
+        # As the single client's: a short budget, its calls block the scheduler's thread.
+        socket_connect_timeout=2,
+        socket_timeout=2,
+        retry=SyncRetry(SyncBackoff(cap=0.3, base=0.05), retries=3),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionResetError],
+    )
+
+
+class _Disconnect:
+    def __init__(self, cluster: redis.cluster.RedisCluster) -> None:
+        self.cluster = cluster
+
+    def disconnect(self) -> None:
+        self.cluster.close()
 
 
 class EmbeddedRedis:

@@ -21,8 +21,10 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 OFFICIAL_API = "https://api.telegram.org"
-# redis-py also takes unix sockets, which pydantic's RedisDsn refuses.
-RedisUrl = Annotated[AnyUrl, UrlConstraints(allowed_schemes=["redis", "rediss", "unix"])]
+# redis-py also takes unix sockets, which pydantic's RedisDsn refuses; redis+cluster:// names any node of a Cluster.
+RedisUrl = Annotated[
+    AnyUrl, UrlConstraints(allowed_schemes=["redis", "rediss", "unix", "redis+cluster", "rediss+cluster"])
+]
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # bot/ground/settings.py -> the checkout
 
 
@@ -94,6 +96,8 @@ class StoreSettings(BaseSettings):
     redis_password: SecretStr | None = None
     redis_sentinel_password: SecretStr | None = None
     redis_db: int = Field(default=0, ge=0, le=15)
+    # REDIS_URL is one node of a Redis Cluster (as a redis+cluster:// URL says too): keys spread over its masters.
+    redis_cluster: bool = False
     data_dir: Path = Path("data")
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     content_dir: Path = Field(default_factory=_default_content_dir)
@@ -214,6 +218,22 @@ class StoreSettings(BaseSettings):
     def shared_redis(self) -> bool:
         """Redis is a server of its own (not embedded): other processes may share it."""
         return self.redis_url is not None or bool(self.redis_sentinels)
+
+    def _cluster_url(self) -> StoreSettings:
+        url = self.redis_url
+        cluster = url is not None and url.scheme.endswith("+cluster")
+        if not (self.redis_cluster or cluster):
+            return self
+        if url is None:
+            raise ValueError("REDIS_CLUSTER needs REDIS_URL: the address of any node of the cluster")
+        if url.scheme == "unix":
+            raise ValueError("REDIS_CLUSTER needs a host:port REDIS_URL: a cluster is not reached by a unix socket")
+        if (url.path or "/").strip("/") not in ("", "0"):
+            raise ValueError("REDIS_URL is invalid: a Redis Cluster has database 0 only")
+        if not cluster:
+            self.redis_url = AnyUrl(url.scheme + "+cluster" + str(url)[len(url.scheme) :])
+        self.redis_cluster = True
+        return self
 
     @field_validator("privacy_key")
     @classmethod

@@ -66,7 +66,7 @@ async def collect(store: Store, case_ids: Iterable[str]) -> Figures:
     stats = await store.stats(case_ids)
     async with store.redis.pipeline(transaction=False) as pipe:
         for case_id in case_ids:
-            pipe.hgetall(store.key("daily", case_id))
+            pipe.hgetall(store.case_key(case_id, "daily"))
         daily = await pipe.execute()
     cases = [
         CaseFigures(

@@ -1,8 +1,8 @@
 """Retention: who pledged for a case is forgotten RETENTION_DAYS after the case closed. No aiogram here.
 
-Deleted then: ``pledged:{case}:{action}``, ``acted:{case}``, the per-official
+Deleted then: ``{case:<id>}:pledged:<action>``, ``{case:<id>}:acted``, the per-official
 ``{case:<id>}:pledged:<action>:<official>`` and ``{case:<id>}:wrote:<official>`` (pseudonyms), and the marks
-of the case's "remind me later" jobs (``sched:fired:later:{pseudonym}:{case}:...``). Kept: ``count:{case}``, ``daily:{case}`` and
+of the case's "remind me later" jobs (``sched:fired:later:{pseudonym}:{case}:...``). Kept: ``{case:<id>}:count``, ``{case:<id>}:daily`` and
 ``{case:<id>}:officials``, totals that name no one. Subscriptions are not pledge records: a closed case
 may still get news ("released!"), and people leave it with Unsubscribe, /stop or /forget.
 
@@ -25,7 +25,8 @@ from redis.asyncio import Redis
 
 from bot.content import ACTIONS, Library, Status
 from bot.content.states import CaseStates, UpdateKind
-from bot.pledges.store import case_key, official_set_keys
+from bot.ground.keys import case_key, case_of
+from bot.pledges.store import official_set_keys
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,8 @@ class Retention:
         due = await self.due_cases(library, days=days, now=now)
         if not due:
             return Purged()
-        keys = [self.key("acted", c) for c in due] + [self.key("pledged", c, a) for c in due for a in ACTIONS]
+        keys = [case_key(self.prefix, c, "acted") for c in due]
+        keys += [case_key(self.prefix, c, "pledged", a) for c in due for a in ACTIONS]
         keys += await self._official_sets(due)
         keys += [k async for k in self._reminder_marks(due)]
         purged = await self._unlink(keys)
@@ -117,11 +119,11 @@ class Retention:
     async def _gone_cases(self, library: Library) -> set[str]:
         """Cases with pledge records in Redis but no case file: nobody can act on them any more."""
         known = set(library.ids())
-        start = len(self.key("acted", ""))
         found = set()
-        async for key in self.redis.scan_iter(match=self.key("acted", "*"), count=SCAN_COUNT):
-            if key[start:] not in known:
-                found.add(key[start:])
+        async for key in self.redis.scan_iter(match=case_key(self.prefix, "*", "acted"), count=SCAN_COUNT):
+            case_id = case_of(self.prefix, key, "acted")
+            if case_id and case_id not in known:
+                found.add(case_id)
         return found
 
     async def _reminder_marks(self, due: set[str]) -> AsyncIterator[str]:

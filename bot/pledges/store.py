@@ -5,13 +5,14 @@ Keys (prefix ``rrb:``):
   user:{chat_id}:subs       set   case ids the chat follows (kept through /stop, to restore them)
   users                     set   chats that get new-case alerts and everyone-broadcasts (bot.delivery.audiences)
   subs:{case}               set   chat ids following a case, unless stopped
-  pledged:{case}:{action}   set   pseudonyms (HMAC) that pledged: membership without identity
-  acted:{case}              set   pseudonyms that pledged anything for the case
-  count:{case}              hash  action -> total, never decremented (anonymous aggregates)
-  daily:{case}              hash  "YYYY-MM-DD:action" -> total
-  hourly:{case}             hash  hour (unix seconds // 3600) -> pledges of any action: what a broadcast moved
 
-Per official (letter, email, fax), cluster-ready: the keys of one case share the hash tag {case:<id>}:
+Pledges, cluster-ready: the keys of one case share the hash tag {case:<id>} (one pledge script touches them all):
+  {case:<id>}:pledged:<action>              set   pseudonyms (HMAC) that pledged: membership without identity
+  {case:<id>}:acted                         set   pseudonyms that pledged anything for the case
+  {case:<id>}:count                         hash  action -> total, never decremented (anonymous aggregates)
+  {case:<id>}:daily                         hash  "YYYY-MM-DD:action" -> total
+  {case:<id>}:hourly                        hash  hour (unix seconds // 3600) -> pledges of any action: what a broadcast moved
+Per official (letter, email, fax):
   {case:<id>}:pledged:<action>:<official>   set   pseudonyms that pledged this action to this official
   {case:<id>}:wrote:<official>              set   pseudonyms that wrote to this official by any means
   {case:<id>}:officials                     hash  "<action>:<official>" -> total, never decremented; its
@@ -32,6 +33,9 @@ from typing import TYPE_CHECKING, Any
 from redis.asyncio import Redis
 
 from bot.content import ACTION_TABLE, ACTIONS, WRITING_ACTIONS
+from bot.ground.discreet import TAG as DISCREET
+from bot.ground.keymoves import KeyMove
+from bot.ground.keys import case_key, case_of
 from bot.ground.privacy import Pseudonymizer
 from bot.ground.redis_client import replicated
 
@@ -39,6 +43,15 @@ if TYPE_CHECKING:
     from redis.commands.core import AsyncScript
 
 logger = logging.getLogger(__name__)
+
+# Where the pledge keys lived before they shared the case's hash tag (bot.ground.keymoves runs these on start-up).
+KEY_MOVES: tuple[KeyMove, ...] = (
+    KeyMove("pledged:*", r"pledged:([^:{}]+):([^:{}]+)", r"{case:\1}:pledged:\2"),
+    *(
+        KeyMove(f"{kind}:*", rf"{kind}:([^:{{}}]+)", rf"{{case:\1}}:{kind}")
+        for kind in ("acted", "count", "daily", "hourly")
+    ),
+)
 
 # One round trip, atomic: a double tap or a redelivered update finds the pseudonym already there.
 _PLEDGE = """
@@ -62,11 +75,6 @@ if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
 end
 return {0, tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0'), people}
 """
-
-
-def case_key(prefix: str, case_id: str, *parts: object) -> str:
-    """A key in the case's hash slot: `rrb:{case:ua-84-11}:officials`."""
-    return prefix + ":".join(map(str, (f"{{case:{case_id}}}", *parts)))
 
 
 def official_pairs(fields: Iterable[str]) -> list[tuple[str, str]]:
@@ -117,6 +125,9 @@ class PledgeResult:
 
 
 class Store:
+    # A person's keys and a case's keys are in different hash slots (on a Redis Cluster, on different masters):
+    # the pipelines that touch both are not transactions. Each step is idempotent (SADD, SREM, HSET, DEL) and
+    # ordered so that a failure halfway leaves nobody in an audience they left (out of `users` first).
     def __init__(self, redis: Redis, pseudonyms: Pseudonymizer, prefix: str = "rrb:") -> None:
         self.redis = redis
         self.pseudonyms = pseudonyms
@@ -178,7 +189,7 @@ class Store:
         old screen does not undo a /stop. Returns whether /stop holds.
         """
         stopped = (await self.user(chat_id)).stopped
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self.redis.pipeline(transaction=False) as pipe:
             if on:
                 pipe.hdel(self.key("user", chat_id), "no_alerts")
             else:
@@ -198,14 +209,14 @@ class Store:
     async def subscribe(self, chat_id: int, case_id: str) -> bool:
         """Follow a case. After a /stop, this also restores what the person had: tapping Follow is coming back."""
         await self.resume(chat_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self.redis.pipeline(transaction=False) as pipe:
             pipe.sadd(self.key("subs", case_id), chat_id)
             pipe.sadd(self.key("user", chat_id, "subs"), case_id)
             added, _ = await pipe.execute()
         return bool(added)
 
     async def unsubscribe(self, chat_id: int, case_id: str) -> bool:
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self.redis.pipeline(transaction=False) as pipe:
             pipe.srem(self.key("subs", case_id), chat_id)
             pipe.srem(self.key("user", chat_id, "subs"), case_id)
             _, removed = await pipe.execute()
@@ -226,14 +237,14 @@ class Store:
         """
         # Out of the alerts first, then the follows are read: an alert delivered meanwhile makes a
         # follower only of someone still getting alerts (the ACK script), so none slips between.
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self.redis.pipeline(transaction=False) as pipe:
             pipe.srem(self.key("users"), chat_id)
             pipe.hget(self.key("user", chat_id), "stopped")
             alerts, again = await pipe.execute()
         if again != "1":  # a second /stop must not forget what the first remembered
             await self.redis.hset(self.key("user", chat_id), mapping={"stopped": "1", "alerts": "1" if alerts else "0"})
         cases = await self.subscriptions(chat_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self.redis.pipeline(transaction=False) as pipe:
             for case_id in cases:
                 pipe.srem(self.key("subs", case_id), chat_id)
             await pipe.execute()
@@ -246,7 +257,7 @@ class Store:
         if data[0] != "1":
             return None
         cases = await self.subscriptions(chat_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self.redis.pipeline(transaction=False) as pipe:
             for case_id in cases:
                 pipe.sadd(self.key("subs", case_id), chat_id)
             if data[1] == "1":
@@ -257,7 +268,7 @@ class Store:
 
     async def unsubscribe_all(self, chat_id: int) -> set[str]:
         cases = await self.subscriptions(chat_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self.redis.pipeline(transaction=False) as pipe:
             for case_id in cases:
                 pipe.srem(self.key("subs", case_id), chat_id)
             pipe.delete(self.key("user", chat_id, "subs"))
@@ -268,10 +279,10 @@ class Store:
         """A chat that blocked the bot or vanished: no more messages, and nothing kept (a signature is personal)."""
         await self.redis.srem(self.key("users"), chat_id)  # first: no alert in flight makes them follow again
         await self.unsubscribe_all(chat_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self.redis.pipeline(transaction=False) as pipe:
             pipe.delete(self.key("user", chat_id), f"fsm:{chat_id}:{chat_id}:data")
-            pipe.hdel(self.key("discreet"), chat_id)  # bot.ground.discreet: its mode goes with the record
-            pipe.incr(self.key("discreet", "version"))
+            pipe.hdel(self.key(DISCREET, "modes"), chat_id)  # bot.ground.discreet: its mode goes with the record
+            pipe.incr(self.key(DISCREET, "version"))
             await pipe.execute()
 
     async def migrate_chat(self, old_id: int, new_id: int) -> None:
@@ -282,7 +293,7 @@ class Store:
         await self.drop_chat(old_id)
         if stopped:
             return  # a group that sent /stop keeps quiet under its new id too
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self.redis.pipeline(transaction=False) as pipe:
             for case_id in cases:
                 pipe.sadd(self.key("subs", case_id), new_id)
                 pipe.sadd(self.key("user", new_id, "subs"), case_id)
@@ -320,11 +331,11 @@ class Store:
             ran.append((self._pledge_official, keys, args))
         day = (today or dt.datetime.now(dt.UTC).date()).isoformat()
         keys = [
-            self.key("pledged", case_id, action),
-            self.key("count", case_id),
-            self.key("daily", case_id),
-            self.key("acted", case_id),
-            self.key("hourly", case_id),
+            self.case_key(case_id, "pledged", action),
+            self.case_key(case_id, "count"),
+            self.case_key(case_id, "daily"),
+            self.case_key(case_id, "acted"),
+            self.case_key(case_id, "hourly"),
         ]
         hour = int(time.time() // 3600)
         counted, total = await self._pledge(keys=keys, args=[who, action, day, hour])
@@ -339,7 +350,7 @@ class Store:
         fields = [str(h) for h in range(first, first + hours)]
         async with self.redis.pipeline(transaction=False) as pipe:
             for case_id in case_ids:
-                pipe.hmget(self.key("hourly", case_id), fields)
+                pipe.hmget(self.case_key(case_id, "hourly"), fields)
             replies = await pipe.execute()
         return sum(int(n) for counts in replies for n in counts if n)
 
@@ -379,7 +390,7 @@ class Store:
         return frozenset(pair for pair, flag in zip(pairs, flags) if flag)
 
     async def totals(self, case_id: str) -> dict[str, int]:
-        raw = await self.redis.hgetall(self.key("count", case_id))
+        raw = await self.redis.hgetall(self.case_key(case_id, "count"))
         return {action: int(raw.get(action, 0)) for action in ACTIONS}
 
     async def letters_sent(self, case_id: str) -> int:
@@ -390,7 +401,7 @@ class Store:
         who = self.pseudonyms.user(user_id)
         async with self.redis.pipeline(transaction=False) as pipe:
             for action in ACTIONS:
-                pipe.sismember(self.key("pledged", case_id, action), who)
+                pipe.sismember(self.case_key(case_id, "pledged", action), who)
             flags = await pipe.execute()
         return {action for action, flag in zip(ACTIONS, flags) if flag}
 
@@ -400,7 +411,7 @@ class Store:
         async with self.redis.pipeline(transaction=False) as pipe:
             for case_id in case_ids:
                 pipe.scard(self.key("subs", case_id))
-                pipe.hgetall(self.key("count", case_id))
+                pipe.hgetall(self.case_key(case_id, "count"))
                 pipe.hgetall(self.case_key(case_id, "officials"))
             replies = await pipe.execute()
         cases = {}
@@ -439,8 +450,10 @@ class Store:
     async def known_cases(self, case_ids: Iterable[str]) -> set[str]:
         """The given cases plus every case with pledge records in Redis, removed cases included."""
         found = set(case_ids)
-        async for key in self.redis.scan_iter(match=self.key("acted", "*"), count=1000):
-            found.add(key[len(self.key("acted", "")) :])
+        async for key in self.redis.scan_iter(match=self.case_key("*", "acted"), count=1000):
+            case_id = case_of(self.prefix, key, "acted")
+            if case_id:
+                found.add(case_id)
         return found
 
     async def forget(self, user_id: int, case_ids: Iterable[str]) -> set[str]:
@@ -455,12 +468,12 @@ class Store:
                 for key in official_set_keys(self.prefix, case_id, fields):
                     pipe.srem(key, who)
             await pipe.execute()
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self.redis.pipeline(transaction=False) as pipe:
             for case_id in set(case_ids) | subs:
                 pipe.srem(self.key("subs", case_id), user_id)
-                pipe.srem(self.key("acted", case_id), who)
+                pipe.srem(self.case_key(case_id, "acted"), who)
                 for action in ACTIONS:
-                    pipe.srem(self.key("pledged", case_id, action), who)
+                    pipe.srem(self.case_key(case_id, "pledged", action), who)
             # The rate-limit bucket (handlers/middlewares.py) and aiogram's FSM data of the private chat.
             pipe.delete(
                 self.key("user", user_id),
