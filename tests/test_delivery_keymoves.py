@@ -2,8 +2,8 @@
 
 The release before kept a broadcast under `rrb:bc:<id>` and `rrb:bc:<id>:<part>` and the shared rate under
 `rrb:rate:<part>` (its docstring in bot/delivery/engine.py said so); bot.delivery.keys.KEY_MOVES renames them.
-The moves are applied here by RENAME on one Redis, as the start-up runner (bot.ground.keymoves) does where both
-names share a slot.
+The moves are applied here key by key (DUMP, RESTORE, DEL: on a cluster too), as the start-up runner
+(bot.ground.keymoves) does.
 """
 
 from __future__ import annotations
@@ -28,13 +28,27 @@ PREFIX = "rrb:"
 PEOPLE = list(range(41_000, 41_060))
 
 
+async def _keys(redis, match: str) -> set[str]:
+    """Every key matching, on every master of a cluster too (KEYS asks one node)."""
+    return {key async for key in redis.scan_iter(match=match, count=1000)}
+
+
+async def _rename(redis, old: str, new: str) -> None:
+    """RENAME that also crosses hash slots (on a cluster, RENAME takes two keys of one slot only)."""
+    payload = await redis.execute_command("DUMP", old, NEVER_DECODE=True)
+    ttl = await redis.pttl(old)
+    await redis.restore(new, max(ttl, 0), payload)
+    await redis.delete(old)
+
+
 async def _move(redis, moves: Sequence[KeyMove]) -> int:
     moved = 0
     for move in moves:
-        async for key in redis.scan_iter(match=PREFIX + move.match, count=1000):
+        found = [key async for key in redis.scan_iter(match=PREFIX + move.match, count=1000)]
+        for key in found:
             name = key[len(PREFIX) :]
             if re.fullmatch(move.old, name):
-                await redis.rename(key, PREFIX + re.sub(move.old, move.new, name))
+                await _rename(redis, key, PREFIX + re.sub(move.old, move.new, name))
                 moved += 1
     return moved
 
@@ -65,16 +79,16 @@ async def test_a_broadcast_under_way_on_the_old_names_goes_on_after_the_move(
     await redis.sadd(broadcasts.key("bc", bc_id, "acks"), "an-earlier-batch")
     await redis.set(broadcasts.key(RATE_LIMITED), 5)
     # ... under the old names.
-    for key in sorted(await redis.keys(PREFIX + "{bc:*")):
+    for key in sorted(await _keys(redis, PREFIX + "{bc:*")):
         tag, _, rest = key[len(PREFIX) + 1 :].partition("}")
         if rest != ":night":  # the one already tagged
-            await redis.rename(key, PREFIX + tag + rest)
-    await redis.rename(broadcasts.key(RATE_LIMITED), PREFIX + "rate:429")
-    before = set(await redis.keys(PREFIX + "*"))
+            await _rename(redis, key, PREFIX + tag + rest)
+    await _rename(redis, broadcasts.key(RATE_LIMITED), PREFIX + "rate:429")
+    before = await _keys(redis, PREFIX + "*")
     assert {f"rrb:bc:{bc_id}", f"rrb:bc:{bc_id}:q", f"rrb:bc:{bc_id}:inflight", "rrb:rate:429"} <= before
 
     moved = await _move(redis, KEY_MOVES)
-    after = set(await redis.keys(PREFIX + "*"))
+    after = await _keys(redis, PREFIX + "*")
     assert moved == len(before - after) == 6, sorted(before ^ after)  # 4 keys of one, the record of the other, 429
     assert not [k for k in after if re.match(r"rrb:(bc:\d|rate:)", k)], sorted(after)
     assert {"rrb:bc:seq", "rrb:bc:all", "rrb:bc:active", "rrb:users"} <= after, "the index stays where it is"
