@@ -465,10 +465,10 @@ async def start_broadcast(emu: Any, redis: Any, recipients: int) -> tuple[str, l
 
 async def finished(emu: Any, redis: Any, bc_id: str) -> dict[str, int]:
     async def done() -> bool:
-        return (await redis.hget(f"rrb:bc:{bc_id}", "state")) in ("done", "cancelled")
+        return (await redis.hget(f"rrb:{{bc:{bc_id}}}", "state")) in ("done", "cancelled")
 
     await settle(emu, done, quiet=60)
-    raw = await redis.hgetall(f"rrb:bc:{bc_id}")
+    raw = await redis.hgetall(f"rrb:{{bc:{bc_id}}}")
     return {k: int(v) for k, v in raw.items() if v.isdigit()}
 
 

@@ -21,10 +21,6 @@ from bot.ground.settings import SettingsError, StoreSettings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The sends of bot/delivery (a broadcast, and the reminders the scheduler hands it) use scripts over keys of
-# several hash slots until its keys get hash tags too; these fail with CROSSSLOT until then.
-DELIVERY = pytest.mark.xfail(reason="bot/delivery's scripts still touch keys of several hash slots", strict=True)
-
 GROUPS = {
     "journey": ["tests/test_journey.py"],
     "key moves": ["tests/test_keymoves.py"],
@@ -41,17 +37,13 @@ GROUPS = {
         "tests/test_scheduler.py::test_a_missed_job_runs_within_the_grace_window_and_is_reported_beyond_it",
     ],
 }
-NEEDS_DELIVERY = {"broadcast", "reminders"}
-
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 @pytest.mark.skipif(
     not (shutil.which("redis-server") and shutil.which("redis-cli")), reason="needs redis-server and redis-cli"
 )
-@pytest.mark.parametrize(
-    "group", [pytest.param(name, marks=DELIVERY) if name in NEEDS_DELIVERY else name for name in GROUPS]
-)
+@pytest.mark.parametrize("group", list(GROUPS))
 def test_on_a_redis_cluster(group: str) -> None:
     if os.environ.get("RRBOT_TEST_REDIS") == "cluster":
         pytest.skip("already on a cluster: this test starts the runs on one")

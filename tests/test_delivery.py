@@ -240,5 +240,5 @@ async def test_a_stop_hands_back_sends_telegram_has_not_answered(fast_app: App, 
     await running_worker
     assert time.monotonic() - stopped < STOP_GRACE + 3, "a stop does not wait for Telegram's late answers"
     assert (await broadcasts.progress(bc_id)).uncertain == 3
-    assert await redis.llen(f"t:bc:{bc_id}:q") == 3, "queued again, for the next process to send at once"
-    assert await redis.zcard(f"t:bc:{bc_id}:inflight") == 0, "not left leased"
+    assert await redis.llen(broadcasts.key("bc", bc_id, "q")) == 3, "queued again, for the next process to send at once"
+    assert await redis.zcard(broadcasts.key("bc", bc_id, "inflight")) == 0, "not left leased"

@@ -112,7 +112,7 @@ async def test_forget_erases_every_trace_within_a_second(
         # Anonymous totals stay; the neighbour is untouched.
         assert (await app.store.totals(CASE))["letter"] == 1
         assert await app.store.is_subscribed(NEIGHBOUR, CASE)
-        assert await redis.llen(f"rrb:bc:{(await app.broadcasts.recent(1))[0].id}:q") == 1
+        assert await redis.llen(app.broadcasts.key("bc", (await app.broadcasts.recent(1))[0].id, "q")) == 1
         assert await redis.llen("rrb:intake:cut") == 1
 
 

@@ -87,7 +87,7 @@ async def test_sigterm_mid_broadcast_then_restart_sends_each_message_exactly_onc
         sent = sum(deliveries(emulator, chats).values())
         progress = await broadcasts.progress(bc_id)
         assert progress.delivered == sent
-        assert await redis.zcard(f"rrb:bc:{bc_id}:inflight") == 0
+        assert await redis.zcard(f"rrb:{{bc:{bc_id}}}:inflight") == 0
         assert 0 < sent < len(chats), "stopped mid-way"
 
         second = await BotProcess.start(emulator, redis_url, tmp_path / "b")

@@ -9,6 +9,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from bot.content.states import KEY_MOVES as CASE_STATE_MOVES
+from bot.delivery.keys import KEY_MOVES as DELIVERY_MOVES
 from bot.ground.discreet import KEY_MOVES as DISCREET_MOVES
 from bot.ground.keymoves import KeyMove, move_keys
 from bot.ground.redis_client import open_redis
@@ -16,8 +17,13 @@ from bot.ground.settings import SentinelTarget
 from bot.pledges.store import KEY_MOVES as PLEDGE_MOVES
 from scheduler.service import KEY_MOVES as SCHEDULER_MOVES
 
-# bot.delivery.keys.KEY_MOVES joins here when the delivery keys move (the Redis Cluster work on bot/delivery).
-KEY_MOVES: tuple[KeyMove, ...] = (*PLEDGE_MOVES, *CASE_STATE_MOVES, *DISCREET_MOVES, *SCHEDULER_MOVES)
+KEY_MOVES: tuple[KeyMove, ...] = (
+    *PLEDGE_MOVES,
+    *CASE_STATE_MOVES,
+    *DISCREET_MOVES,
+    *SCHEDULER_MOVES,
+    *DELIVERY_MOVES,
+)
 
 
 async def migrate(redis: Redis, prefix: str = "rrb:") -> int:

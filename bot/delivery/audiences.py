@@ -26,6 +26,7 @@ from enum import StrEnum
 from redis.asyncio import Redis
 
 from bot.content import ACTIONS, WRITING_ACTIONS
+from bot.delivery import keys
 from bot.ground.keys import case_key
 from bot.ground.privacy import Pseudonymizer
 
@@ -197,7 +198,6 @@ class Audiences:
         self.pseudonyms = pseudonyms
         self.prefix = prefix
         self.clock = clock
-        self._claim_reminder = redis.register_script(_CLAIM_REMINDER)
 
     def key(self, *parts: object) -> str:
         return self.prefix + ":".join(map(str, parts))
@@ -262,15 +262,25 @@ class Audiences:
         """
         if not case_ids:
             return
-        still = self.key("remind", "copy", secrets.token_hex(8))
-        await self.redis.sunionstore(still, [self.key("subs", case) for case in case_ids])
-        await self.redis.expire(still, 3600)  # should this process die, its copy goes too
+        # A still copy of each case's followers, in that set's hash slot (a cluster keeps the cases apart): a
+        # person following several is taken from the first copy that holds them, and left out of the later ones.
+        token = secrets.token_hex(8)
+        copies = [self.prefix + keys.beside(self.key("subs", case), "remind", token) for case in case_ids]
         try:
-            async for chats in self._scan(still):
-                # Empty batches too: whoever builds the send renews its lease with each one.
-                yield await self._reminders(case_ids, chats)
+            for i, (case, copy) in enumerate(zip(case_ids, copies)):
+                await self.redis.sunionstore(copy, [self.key("subs", case)])
+                await self.redis.expire(copy, 3600)  # should this process die, its copy goes too
+                async for chats in self._scan(copy):
+                    if i:
+                        async with self.redis.pipeline(transaction=False) as pipe:
+                            for earlier in copies[:i]:
+                                pipe.smismember(earlier, chats)
+                            seen = await pipe.execute()
+                        chats = [chat for j, chat in enumerate(chats) if not any(row[j] for row in seen)]
+                    # Empty batches too: whoever builds the send renews its lease with each one.
+                    yield await self._reminders(case_ids, chats)
         finally:
-            await self.redis.delete(still)
+            await self.redis.delete(*copies)
 
     async def _scan(self, key: str) -> AsyncIterator[list[int]]:
         cursor = 0
@@ -311,10 +321,47 @@ class Audiences:
         now = int(self.clock())
         async with self.redis.pipeline(transaction=False) as pipe:
             for reminder in candidates:
-                mark = self.key("reminded", pseudonyms[reminder.chat])
-                await self._claim_reminder(keys=[mark], args=[now, REMINDED_TTL], client=pipe)
+                # EVAL, not a registered script's SHA: a cluster's pipeline does not load scripts on its nodes.
+                pipe.eval(_CLAIM_REMINDER, 1, self.key("reminded", pseudonyms[reminder.chat]), now, REMINDED_TTL)
             claimed = await pipe.execute()
         return [reminder for reminder, fresh in zip(candidates, claimed) if fresh]
+
+    async def follow(self, case_id: str, chats: list[int]) -> list[int]:
+        """Who received a new case's alert follows the case (the table's `follows`), if they still get alerts
+        now: someone who sent /stop, turned alerts off, blocked the bot or /forgot since is in no consent set and
+        follows nothing. Returns the chats that follow it now.
+
+        The consent sets and a person's follows live in different hash slots on a cluster, so this is not one
+        atomic step; its order stands in for one against /stop, which takes people out of the alerts first and
+        then reads their follows: the follow is written first (theirs, then the case's), the alerts read again
+        after, and what this wrote taken back from those who left them meanwhile. Someone who followed the case
+        already is left as they were (a /stop under way takes care of their follow). Each step may run twice
+        (after a crash): the same follows come out.
+        """
+        if not chats:
+            return []
+        alerts = self.key("users")
+        keen = [chat for chat, yes in zip(chats, await self.redis.smismember(alerts, chats)) if yes]
+        if not keen:
+            return []
+        # Round trips one after another: a cluster's pipeline runs its nodes' parts side by side, in no order.
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for chat in keen:
+                pipe.sadd(self.key("user", chat, "subs"), case_id)
+            new = [chat for chat, added in zip(keen, await pipe.execute()) if added]
+        if not new:
+            return keen
+        await self.redis.sadd(self.key("subs", case_id), *new)
+        still = await self.redis.smismember(alerts, new)
+        left = [chat for chat, yes in zip(new, still) if not yes]
+        if left:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.srem(self.key("subs", case_id), *left)
+                for chat in left:
+                    pipe.srem(self.key("user", chat, "subs"), case_id)
+                await pipe.execute()
+        gone = set(left)
+        return [chat for chat in keen if chat not in gone]
 
     async def may_remind_later(self, chat_id: int, case_id: str, action: str) -> bool:
         """ "Remind me later": the person who asked, unless they stopped everything or did it meanwhile."""

@@ -1,21 +1,22 @@
 """Broadcast records in Redis: queueing with an audience snapshot, status, control.
 
-Keys (prefix ``rrb:``):
+Keys (prefix ``rrb:``; a broadcast's own keys share the hash tag {bc:<id>}, see bot.delivery.keys):
   bc:seq                 counter for ids
-  bc:{id}                hash: state, payload, audience, counters, times, progress message
-  bc:{id}:q              list of chat ids still to send (the snapshot, streamed in)
-  bc:{id}:inflight       zset chat id -> lease deadline (ms); a dead worker's leases expire and requeue
-  bc:active              zset id -> send-at (ms): what workers look at
+  {bc:<id>}              hash: state, payload, audience, counters, times, progress message
+  {bc:<id>}:q            list of chat ids still to send (the snapshot, streamed in)
+  {bc:<id>}:inflight     zset chat id -> lease deadline (ms); a dead worker's leases expire and requeue
+  bc:active              zset id -> send-at (ms): what workers look at (an index: the record's state decides)
   bc:all                 zset id -> created (s): for listing
-  bc:{id}:variant        hash chat id -> the payload variant it gets, for a personal broadcast (reminders)
-  {bc:<id>}:night        zset chat id -> the end of their night (ms): recipients held until morning (hash tag
-                         {bc:<id>}: cluster-ready, one slot per broadcast)
-  bc:{id}:part           hash chat id -> how many parts of a text in parts it has got (none: not begun)
-  bc:{id}:preparer       lease of the process copying the audience; gone = take it over
+  {bc:<id>}:variant      hash chat id -> the payload variant it gets, for a personal broadcast (reminders)
+  {bc:<id>}:night        zset chat id -> the end of their night (ms): recipients held until morning
+  {bc:<id>}:part         hash chat id -> how many parts of a text in parts it has got (none: not begun)
+  {bc:<id>}:follows      set of chats that received a new case's alert and are still to be made its followers
+  {bc:<id>}:preparer     lease of the process copying the audience; gone = take it over
+  {<source>}:copy:<id>:<token>  still copy of the audience's consent set, in that set's hash slot
   bc:ended               list of cancelled ids whose final report is still to be sent
-  rate:tat, rate:pause, rate:slow   the shared rate limit, the pause after a 429, and the cut rate after one
-  rate:429               how many 429s broadcast sends got, ever (for /metrics)
-  cool:{chat}            a chat's one-second gap
+  {rate}:tat, {rate}:pause, {rate}:slow   the shared rate limit, the pause after a 429, and the cut rate after one
+  {rate}:429             how many 429s broadcast sends got, ever (for /metrics)
+  cool:<chat>            a chat's one-second gap
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from collections.abc import AsyncIterator, Callable
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from bot.delivery import keys
 from bot.delivery.audiences import Audience, AudienceKind, Audiences
 from bot.delivery.models import COUNTERS, VERSION, Payload, Progress, Purpose, State, pace
-from bot.delivery.scripts import PREPARE_PUSH, TRANSITION
+from bot.delivery.scripts import PREPARE_PUSH, TRANSITION, WITHDRAW
 from bot.ground.audit import Action, AuditLog, Who, title_of
 from bot.ground.privacy import Pseudonymizer
 
@@ -39,6 +41,10 @@ logger = logging.getLogger(__name__)
 
 SNAPSHOT_BATCH = 1000  # chats queued per round trip while copying an audience
 PREPARE_LEASE_MS = 15_000  # a copy that made no progress for this long is taken over
+
+
+LIVE = (State.queued.value, State.running.value, State.paused.value)  # found in the index of active broadcasts
+ENDED = (State.done.value, State.cancelled.value)
 
 
 class UnknownBroadcast(LookupError):
@@ -79,24 +85,44 @@ class Broadcasts:
         self.clock = clock
         self._transition = redis.register_script(TRANSITION)
         self._push = redis.register_script(PREPARE_PUSH)
+        self._withdraw = redis.register_script(WITHDRAW)
         self.audiences = Audiences(redis, pseudonyms, prefix, clock=clock)
         # Sends and their control are recorded here, so the chat and `rrbot` record alike.
         self.audit = AuditLog(redis, pseudonyms, prefix=prefix, clock=clock)
 
     def key(self, *parts: object) -> str:
-        return self.prefix + ":".join(map(str, parts))
+        """A key by its parts: ("bc", 7, "q") is a broadcast's, in its hash slot (bot.delivery.keys.name)."""
+        return keys.name(self.prefix, *parts)
 
     def night_key(self, bc_id: str) -> str:
         """Recipients of this broadcast held until their morning: `rrb:{bc:7}:night`."""
-        return f"{self.prefix}{{bc:{bc_id}}}:night"
+        return self.key("bc", bc_id, "night")
+
+    def copy_key(self, bc_id: str, audience: Audience, token: str) -> str:
+        """The still copy of an audience's consent set that the preparer holding `token` scans, in that set's slot."""
+        return self.prefix + keys.beside(self.audiences.source(audience), "copy", bc_id, token)
 
     async def transition(self, bc_id: str, to: State, *sources: State, stamp: str = "", active: str = "") -> bool:
-        """Move to `to` only from one of `sources`, atomically; True when it happened."""
-        moved = await self._transition(
-            keys=[self.key("bc", bc_id), self.key("bc", "active")],
-            args=[to.value, stamp, self.clock(), active, bc_id, *(s.value for s in sources)],
+        """Move to `to` only from one of `sources`, atomically; True when it happened.
+
+        `active` moves it in the index of active broadcasts (another slot, so not in the same step): a score
+        puts it there first, so that no broadcast may run without being found (should this fail, the index
+        keeps an entry that workers skip and tidy); 'rem' takes it out after it ended.
+        """
+        index = self.key("bc", "active")
+        if active not in ("", "rem"):
+            await self.redis.zadd(index, {bc_id: float(active)})
+        moved = bool(
+            await self._transition(
+                keys=[self.key("bc", bc_id)], args=[to.value, stamp, self.clock(), *(s.value for s in sources)]
+            )
         )
-        return bool(moved)
+        if active == "rem" and moved:
+            await self.redis.zrem(index, bc_id)
+        elif active not in ("", "rem") and not moved:
+            if await self.redis.hget(self.key("bc", bc_id), "state") in (None, *ENDED):
+                await self.redis.zrem(index, bc_id)
+        return moved
 
     # creating
     async def enqueue(
@@ -117,12 +143,12 @@ class Broadcasts:
         bc_id = str(await self.redis.incr(self.key("bc", "seq")))
         now = self.clock()
         token = secrets.token_hex(8)
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self.redis.pipeline(transaction=True) as pipe:  # one slot: the broadcast's
             record = _record(State.preparing, payload, audience.to_json(), now, created_by, send_at, purpose, 0)
             pipe.hset(self.key("bc", bc_id), mapping=record)
-            pipe.zadd(self.key("bc", "all"), {bc_id: now})
             pipe.set(self.key("bc", bc_id, "preparer"), token, px=PREPARE_LEASE_MS)
             await pipe.execute()
+        await self.index(bc_id, now)
         if purpose is None:
             case = audience.case_id or ""
             await self.audit.record(Action.send, by or created_by, bc=bc_id, case=case, title=payload.text)
@@ -147,15 +173,24 @@ class Broadcasts:
         bc_id = str(await self.redis.incr(self.key("bc", "seq")))
         now = self.clock()
         due_ms = int(send_at * 1000) if send_at else 0
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self.redis.pipeline(transaction=True) as pipe:  # one slot: the broadcast's
             record = _record(State.queued, payload, "", now, created_by, send_at, purpose, len(chats))
             pipe.hset(self.key("bc", bc_id), mapping=record)
             if chats:
                 pipe.rpush(self.key("bc", bc_id, "q"), *chats)
-            pipe.zadd(self.key("bc", "all"), {bc_id: now})
-            pipe.zadd(self.key("bc", "active"), {bc_id: due_ms - 1})
             await pipe.execute()
+        await self.index(bc_id, now, due_ms - 1)
         return bc_id
+
+    async def index(self, bc_id: str, created: float, due_ms: int | None = None) -> None:
+        """Into the indexes (other slots than the broadcast's, so after its record): the listing, and with
+        `due_ms` the active ones. Should a process die between, housekeeping (resume_preparing) adds a queued
+        broadcast missing from the active ones; a record that never made the listing was never confirmed."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(self.key("bc", "all"), {bc_id: created})
+            if due_ms is not None:
+                pipe.zadd(self.key("bc", "active"), {bc_id: due_ms})
+            await pipe.execute()
 
     async def enqueue_personal(
         self,
@@ -175,7 +210,7 @@ class Broadcasts:
         bc_id = str(await self.redis.incr(self.key("bc", "seq")))
         token = secrets.token_hex(8)
         now = self.clock()
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self.redis.pipeline(transaction=True) as pipe:  # one slot: the broadcast's
             pipe.hset(
                 self.key("bc", bc_id),
                 mapping={
@@ -191,9 +226,9 @@ class Broadcasts:
                     **{name: 0 for name in COUNTERS},
                 },
             )
-            pipe.zadd(self.key("bc", "all"), {bc_id: now})
             pipe.set(self.key("bc", bc_id, "preparer"), token, px=PREPARE_LEASE_MS)
             await pipe.execute()
+        await self.index(bc_id, now)
         queue, lease = self.key("bc", bc_id, "q"), self.key("bc", bc_id, "preparer")
         variants: dict[str, Payload] = {}
         total = 0
@@ -251,7 +286,7 @@ class Broadcasts:
         token = token or await self._take_preparer(bc_id, force=True)
         audience = Audience.from_json(raw)
         queue, lease = self.key("bc", bc_id, "q"), self.key("bc", bc_id, "preparer")
-        still = self.key("bc", bc_id, "audience", token)
+        still = self.copy_key(bc_id, audience, token)
         if not await self._push(keys=[queue, lease], args=[token, PREPARE_LEASE_MS, "1"]):
             return 0
         # SSCAN may return a member twice when the set changes during the scan (people keep
@@ -298,9 +333,14 @@ class Broadcasts:
         ids = await self.redis.zrevrange(self.key("bc", "all"), 0, recent - 1)
         async with self.redis.pipeline(transaction=False) as pipe:
             for bc_id in ids:
-                pipe.hget(self.key("bc", bc_id), "state")
-            states = await pipe.execute()  # one round trip: every worker asks every few seconds
-        for bc_id, state in zip(ids, states):
+                pipe.hmget(self.key("bc", bc_id), ["state", "send_at"])
+                pipe.zscore(self.key("bc", "active"), bc_id)
+            found = await pipe.execute()  # one round trip: every worker asks every few seconds
+        for bc_id, (state, send_at), score in zip(ids, found[::2], found[1::2]):
+            if state in LIVE and score is None:
+                # Its process died between its record and the index (another slot): found again here.
+                logger.warning("Broadcast %r was missing from the active ones: added back", bc_id)
+                await self.redis.zadd(self.key("bc", "active"), {bc_id: int(float(send_at) * 1000) if send_at else 0})
             if state != State.preparing.value:
                 continue
             token = await self._take_preparer(bc_id)
@@ -418,17 +458,15 @@ class Broadcasts:
             live = (State.preparing, State.queued, State.running, State.paused)
             if await self.transition(bc_id, State.cancelled, *live, stamp="finished_at", active="rem"):
                 done = Action.cancel
-                async with self.redis.pipeline(transaction=True) as pipe:
-                    pipe.delete(
-                        self.key("bc", bc_id, "q"),
-                        self.key("bc", bc_id, "inflight"),
-                        self.key("bc", bc_id, "attempts"),
-                        self.key("bc", bc_id, "variant"),
-                        self.night_key(bc_id),
-                        self.key("bc", bc_id, "part"),
-                    )
-                    pipe.rpush(self.key("bc", "ended"), bc_id)  # a worker sends the final report
-                    await pipe.execute()
+                await self.redis.delete(  # one slot: the broadcast's
+                    self.key("bc", bc_id, "q"),
+                    self.key("bc", bc_id, "inflight"),
+                    self.key("bc", bc_id, "attempts"),
+                    self.key("bc", bc_id, "variant"),
+                    self.night_key(bc_id),
+                    self.key("bc", bc_id, "part"),
+                )
+                await self.redis.rpush(self.key("bc", "ended"), bc_id)  # a worker sends the final report
         if done is not None and by is not None:
             case = before.audience.case_id if before.audience else ""
             await self.audit.record(done, by, bc=bc_id, case=case or "", title=await self.title(bc_id))
@@ -457,7 +495,7 @@ class Broadcasts:
             for bc_id in started:
                 pipe.hmget(self.key("bc", bc_id), ["created_by", "progress_chat"])
             owners = await pipe.execute()
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self.redis.pipeline(transaction=False) as pipe:  # each broadcast's record on its own
             for bc_id, (created_by, progress_chat) in zip(started, owners):
                 if created_by == str(chat_id):
                     # Still a coordinator's send, whoever they were (/broadcasts: "former coordinator").
@@ -475,27 +513,37 @@ class Broadcasts:
         """
         live = set(await self.redis.zrange(self.key("bc", "active"), 0, -1))
         live.update(await self.redis.zrevrange(self.key("bc", "all"), 0, recent - 1))  # still preparing
-        if kinds is not None:
-            ids = sorted(live)
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for bc_id in ids:
-                    pipe.hget(self.key("bc", bc_id), "audience")
-                raw = await pipe.execute()
-            live = {bc_id for bc_id, a in zip(ids, raw) if a and Audience.from_json(a).kind in kinds}
-        live_ids = sorted(live)
+        ids = sorted(live)
         # A copy of the audience being queued is named by the token its preparer holds the lease with.
-        tokens = await self.redis.mget([self.key("bc", bc_id, "preparer") for bc_id in live_ids]) if live_ids else []
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for bc_id in live:
-                pipe.lrem(self.key("bc", bc_id, "q"), 0, chat_id)
-                pipe.zrem(self.key("bc", bc_id, "inflight"), chat_id)
-                pipe.hdel(self.key("bc", bc_id, "attempts"), str(chat_id))
-                pipe.hdel(self.key("bc", bc_id, "variant"), str(chat_id))
-                pipe.zrem(self.night_key(bc_id), chat_id)
-                pipe.hdel(self.key("bc", bc_id, "part"), str(chat_id))
-            for bc_id, token in zip(live_ids, tokens):
-                if token:
-                    pipe.srem(self.key("bc", bc_id, "audience", token), chat_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for bc_id in ids:
+                pipe.hget(self.key("bc", bc_id), "audience")
+                pipe.get(self.key("bc", bc_id, "preparer"))
+            found = await pipe.execute()
+        copies = []
+        for bc_id, raw, token in zip(ids, found[::2], found[1::2]):
+            audience = Audience.from_json(raw) if raw else None
+            if kinds is not None and (audience is None or audience.kind not in kinds):
+                live.discard(bc_id)
+            elif audience is not None and token:
+                copies.append(self.copy_key(bc_id, audience, token))
+        # One script per broadcast (each in its own slot), so that no claim moves the chat between two of its keys.
+        for bc_id in sorted(live):
+            await self._withdraw(
+                keys=[
+                    self.key("bc", bc_id, "q"),
+                    self.key("bc", bc_id, "inflight"),
+                    self.key("bc", bc_id, "attempts"),
+                    self.key("bc", bc_id, "variant"),
+                    self.night_key(bc_id),
+                    self.key("bc", bc_id, "part"),
+                    self.key("bc", bc_id, "follows"),
+                ],
+                args=[chat_id],
+            )
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for copy in copies:
+                pipe.srem(copy, chat_id)
             pipe.delete(self.key("cool", chat_id))
             await pipe.execute()
 

@@ -51,7 +51,8 @@ STOP_GRACE = 6.0
 # How long answers wait to be recorded while Redis is away: about a lease, so a restart of Redis
 # within it duplicates nothing; past it the chats go again anyway, and are counted as possibly twice.
 ACK_PATIENCE = LEASE_SECONDS
-RATE_LIMITED = "rate:429"  # counter of 429 answers, for /metrics (bot.app.observability)
+RATE_LIMITED = "{rate}:429"  # counter of 429 answers, for /metrics (bot.app.observability), by the rate's keys
+GAP_MS = 1000  # a chat gets at most one message a second
 # Telegram's limiter is not documented; it may count any one-second window, not a bucket with a burst. Sends are
 # spaced evenly on the shared clock a little under the cap: a window of one second then holds the slots of 1 + m
 # seconds at most when every send reaches Telegram within m seconds of its slot (m = SAFETY_MARGIN, as a share
@@ -321,12 +322,14 @@ class Worker:
                     self.bc.key("bc", bc_id),
                     self.bc.night_key(bc_id),
                 ],
-                args=[self.batch, int(time.time() * 1000), self.lease_ms, self.bc.key("cool", ""), 1000],
+                args=[self.batch, int(time.time() * 1000), self.lease_ms],
             )
             if not claimed:
                 await self._maybe_finish(bc_id)
                 return False
-            chats = [int(chat) for chat in claimed]
+            chats = await self._gap(bc_id, [int(chat) for chat in claimed])
+            if not chats:
+                return False  # each got a message less than a second ago: behind the others, a poll later
             loaded = await self._load(bc_id)
             payload = loaded.payload
             people = await self.bc.people(chats) if self.quiet or payload.variants else [(None, None)] * len(chats)
@@ -399,12 +402,39 @@ class Worker:
                 chosen = hushed.setdefault(id(chosen), replace(chosen, silent=True))
             going[place] = chosen
         if night:
-            moved = await self._night(
-                keys=[self.bc.key("bc", bc_id, "inflight"), self.bc.night_key(bc_id)],
-                args=[self.bc.key("cool", ""), *night],
-            )
-            logger.debug("Broadcast %r: %d recipient(s) in their night wait for their morning", bc_id, moved)
+            moved = await self._night(keys=[self.bc.key("bc", bc_id, "inflight"), self.bc.night_key(bc_id)], args=night)
+            await self._lift_gaps(moved)
+            logger.debug("Broadcast %r: %d recipient(s) in their night wait for their morning", bc_id, len(moved))
         return going
+
+    async def _gap(self, bc_id: str, claimed: list[int]) -> list[int]:
+        """A chat gets at most one message a second (a text in parts: one part): of the chats claimed, those that
+        got none for a second, their gap now started. The others go back to the queue's tail, unsent.
+
+        Each gap is a key of its own (spread over a cluster by chat), set in one pipeline after the claim:
+        a claim cannot set keys of other slots. Should this process die in between, the claim's leases bring
+        the chats back as any dead worker's.
+        """
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for chat in claimed:
+                pipe.set(self.bc.key("cool", chat), 1, nx=True, px=GAP_MS)
+            fresh = await pipe.execute()
+        cooling = [chat for chat, ok in zip(claimed, fresh) if not ok]
+        if cooling:
+            await self._release(
+                keys=[self.bc.key("bc", bc_id, "q"), self.bc.key("bc", bc_id, "inflight")], args=["tail", *cooling]
+            )
+            return [chat for chat, ok in zip(claimed, fresh) if ok]
+        return claimed
+
+    async def _lift_gaps(self, chats: list[Any]) -> None:
+        """Chats claimed but not sent (given back, or aside for the night): their one-second gap is lifted, so the
+        next claim sends them at once."""
+        if chats:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for chat in chats:
+                    pipe.delete(self.bc.key("cool", chat))
+                await pipe.execute()
 
     async def _wait(self, seconds: float) -> bool:
         """Sleep, cut short when the process stops; True when it stopped."""
@@ -416,10 +446,11 @@ class Worker:
 
     async def _give_back(self, bc_id: str, claimed: list[object]) -> int:
         """Claims not sent (held, late, or this process stops): queued again now, not when their lease runs out."""
-        return await self._release(
-            keys=[self.bc.key("bc", bc_id, "q"), self.bc.key("bc", bc_id, "inflight")],
-            args=[self.bc.key("cool", ""), *claimed],
+        released = await self._release(
+            keys=[self.bc.key("bc", bc_id, "q"), self.bc.key("bc", bc_id, "inflight")], args=["head", *claimed]
         )
+        await self._lift_gaps(released)
+        return len(released)
 
     async def _watch_states(self, stop: asyncio.Event) -> None:
         """Every tick, while sends wait here for their slots: which of their broadcasts stopped running."""
@@ -484,8 +515,12 @@ class Worker:
         for bc_id in due:
             if await self.bc.transition(bc_id, State.running, State.queued, stamp="started_at"):
                 return bc_id
-            if await self.redis.hget(self.bc.key("bc", bc_id), "state") == State.running.value:
+            state = await self.redis.hget(self.bc.key("bc", bc_id), "state")
+            if state == State.running.value:
                 return bc_id
+            if state is None or State(state).finished:
+                # Its process ended it but died before taking it out of the index (another slot).
+                await self.redis.zrem(self.bc.key("bc", "active"), bc_id)
         return None
 
     async def _load(self, bc_id: str) -> Loaded:
@@ -676,25 +711,44 @@ class Worker:
             self.bc.key("bc", bc_id),
             self.bc.key("bc", bc_id, "q"),
             self.bc.key("bc", bc_id, "acks"),
+            self.bc.key("bc", bc_id, "follows"),
         ]
         batch = secrets.token_hex(8)  # the same on every try: Redis applies the batch once (scripts.ACK)
         loaded = self._loaded.get(bc_id)
         follow = loaded.follow if loaded else ""
-        if follow:
-            keys += [self.bc.key("subs", follow), self.bc.key("users")]
-            keys += [self.bc.key("user", chat, "subs") for chat in args[::3]]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ACK_PATIENCE
         attempt = 0
         while True:
             try:
-                await self._ack(keys=keys, args=[batch, follow, *args])
-                return
+                noted = await self._ack(keys=keys, args=[batch, "1" if follow else "", *args])
+                break
             except Exception:
                 if loop.time() >= deadline:
                     raise
                 await asyncio.sleep(min(0.1 * 2**attempt, 1.0))
                 attempt += 1
+        if noted:
+            await self._follow(bc_id, follow, [int(chat) for chat in noted])
+
+    async def _follow(self, bc_id: str, case_id: str, chats: list[int]) -> None:
+        """Who received a new case's alert follows it (if they still get alerts), then is struck off the
+        broadcast's list of those still to follow: done twice at worst (the same), never lost to a crash
+        between (whoever finishes the broadcast does what is left, `_follow_rest`)."""
+        await self.bc.audiences.follow(case_id, chats)
+        await self.redis.srem(self.bc.key("bc", bc_id, "follows"), *chats)
+
+    async def _follow_rest(self, bc_id: str) -> None:
+        """What workers that died left to follow of a finished broadcast (their answers were recorded)."""
+        key = self.bc.key("bc", bc_id, "follows")
+        if not await self.redis.exists(key):
+            return
+        loaded = await self._load(bc_id)
+        while chats := await self.redis.srandmember(key, 1000):
+            if not loaded.follow:
+                await self.redis.delete(key)
+                return
+            await self._follow(bc_id, loaded.follow, [int(chat) for chat in chats])
 
     def _sending_done(self, task: asyncio.Task[None]) -> None:
         self._sending.pop(task, None)
@@ -706,24 +760,27 @@ class Worker:
         return task
 
     async def _maybe_finish(self, bc_id: str) -> None:
-        finished = await self._finish(
+        finished, *morning = await self._finish(
             keys=[
                 self.bc.key("bc", bc_id),
                 self.bc.key("bc", bc_id, "q"),
                 self.bc.key("bc", bc_id, "inflight"),
-                self.bc.key("bc", "active"),
                 self.bc.night_key(bc_id),
             ],
-            args=[bc_id, time.time()],
+            args=[time.time()],
         )
         if finished == 2:
-            # Only people in their night are left: it sleeps until the first morning. Its coordinator sees how
-            # many wait (no report comes while nothing is sent).
+            # Only people in their night are left: it sleeps until the first morning (XX: not back into the
+            # index if it was cancelled meanwhile). Its coordinator sees how many wait (no report comes while
+            # nothing is sent).
+            await self.redis.zadd(self.bc.key("bc", "active"), {bc_id: float(morning[0])}, xx=True)
             logger.info("Broadcast %r: the rest wait for their morning", bc_id)
             if self.reporter:
                 await self.reporter.progress(await self.bc.progress(bc_id))
             return
         if finished:
+            await self.redis.zrem(self.bc.key("bc", "active"), bc_id)
+            await self._follow_rest(bc_id)
             self._loaded.pop(bc_id, None)
             await self.redis.delete(
                 self.bc.key("bc", bc_id, "attempts"),
