@@ -38,6 +38,7 @@ GROUPS = {
     ],
 }
 
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 @pytest.mark.skipif(
