@@ -292,6 +292,24 @@ async def test_an_alert_makes_followers_only_of_those_still_getting_alerts(rc: R
     assert await audiences.follow(CASE, [keen]) == [keen], "done twice: the same"
 
 
+async def test_a_follow_cut_short_then_a_stop_leaves_nobody_following_when_run_again(rc: RedisCluster) -> None:
+    """A follow step that died after writing the follows (a failover), with a /stop in between that read the
+    person's follows too early to see this one: run again, it takes the follow back; and a step that died
+    between the person's follow and the case's still makes the case's follower when run again."""
+    audiences = Audiences(rc, Pseudonymizer(b"cluster-test-privacy-key-0123456789"))  # type: ignore[arg-type]
+    stopped, halfway = 7, 8
+    await rc.hset(f"rrb:user:{stopped}", mapping={"stopped": "1", "alerts": "1"})  # /stop: out of the alerts
+    await rc.sadd(f"rrb:user:{stopped}:subs", "ua-1")  # what /stop remembered
+    await rc.sadd(f"rrb:user:{stopped}:subs", CASE)  # the cut-short step's writes, after /stop read them
+    await rc.sadd(f"rrb:subs:{CASE}", stopped)
+    await rc.hset(f"rrb:user:{halfway}", "lang", "en")
+    await rc.sadd("rrb:users", halfway)
+    await rc.sadd(f"rrb:user:{halfway}:subs", CASE)  # cut short before the case's own set
+    assert await audiences.follow(CASE, [stopped, halfway]) == [halfway]
+    assert set(map(int, await rc.smembers(f"rrb:subs:{CASE}"))) == {halfway}, "a stopped person follows nothing"
+    assert await rc.smembers(f"rrb:user:{stopped}:subs") == {"ua-1", CASE}, "/start gives back what they had"
+
+
 async def test_a_stop_during_the_follow_step_leaves_nobody_following(rc: RedisCluster) -> None:
     """/stop takes people out of the alerts, then out of each case they follow (bot.pledges.Store.stop); the
     follow step, run at the same moment for the same people, must not leave one of them a follower. (Without

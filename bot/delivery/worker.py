@@ -19,6 +19,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from typing import Any, NamedTuple, Protocol
 
+from redis.exceptions import RedisError
+
 from bot.delivery.engine import Broadcasts, UnknownBroadcast
 from bot.delivery.models import (
     RECOVER_MS,
@@ -780,8 +782,6 @@ class Worker:
             return
         if finished:
             await self.redis.zrem(self.bc.key("bc", "active"), bc_id)
-            await self._follow_rest(bc_id)
-            self._loaded.pop(bc_id, None)
             await self.redis.delete(
                 self.bc.key("bc", bc_id, "attempts"),
                 self.bc.key("bc", bc_id, "variant"),
@@ -791,6 +791,13 @@ class Worker:
             logger.info("Broadcast %r done: %r", bc_id, progress.as_dict())
             if self.reporter:
                 await self.reporter.finished(progress)
+            # After the report, which only this caller sends (FINISH answers 1 once): a Redis error here must not
+            # cost it. What is left stays listed (7 days), for the next finish of this broadcast to take up.
+            try:
+                await self._follow_rest(bc_id)
+            except RedisError:
+                logger.warning("Broadcast %r: the follows a stopped worker left are not done yet", bc_id, exc_info=True)
+            self._loaded.pop(bc_id, None)
 
     async def _maybe_report(self, bc_id: str) -> None:
         if self.reporter is None:

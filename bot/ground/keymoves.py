@@ -108,16 +108,22 @@ async def _rename(redis: Redis, old: str, new: str) -> bool:
             if "no such key" in str(exc).lower():
                 return True  # expired between the scan and now: nothing to move
             raise
-    # Across slots, possibly across masters: copy with its TTL, then drop the old one.
+    # Across slots, possibly across masters: copy with its TTL, then drop the old one. The TTL first: a key that
+    # expires between the two would otherwise come back without one (-2 read as "no TTL").
+    ttl = await redis.pttl(old)
+    if ttl == -2:
+        return True
     payload = await redis.execute_command("DUMP", old, NEVER_DECODE=True)
     if payload is None:
         return True
-    ttl = await redis.pttl(old)
     try:
         await redis.restore(new, max(ttl, 0), payload)
     except ResponseError as exc:
-        if "busykey" in str(exc).lower():
+        if "busykey" not in str(exc).lower():
+            raise
+        # A move cut short between the copy and the drop left both: the same value, so the old one goes (an old
+        # copy of pledges would escape retention). A different value is newer data: both are kept.
+        if await redis.execute_command("DUMP", new, NEVER_DECODE=True) != payload:
             return False
-        raise
     await redis.delete(old)
     return True

@@ -17,6 +17,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import MasterNotFoundError, Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import ClusterDownError, RedisClusterException, SlotNotCoveredError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -53,6 +54,7 @@ class NotReplicated(RedisConnectionError):
     A ConnectionError, so an update that meets it waits and is handled again, as when Redis is away."""
 
 
+CLUSTER_MAX_CONNECTIONS = 512
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
 
 
@@ -171,6 +173,13 @@ def client_from_sentinel(target: SentinelTarget) -> Redis:
     )
 
 
+class _Cluster(RedisCluster):
+    """redis-py's cluster client runs a command again after a timeout too; a timeout may come after Redis carried
+    it out, and an INCR or a claim run twice counts twice. As client_from_url: only errors where it did not run."""
+
+    ERRORS_ALLOW_RETRY = (RedisConnectionError, ClusterDownError, SlotNotCoveredError)
+
+
 def cluster_client(url: str) -> RedisCluster:
     """A Redis Cluster client from any one node's address: it learns the others and follows moved slots.
 
@@ -178,10 +187,12 @@ def cluster_client(url: str) -> RedisCluster:
     """
     scheme, _, rest = url.partition("://")
     plain = ("rediss" if scheme.lower().startswith("rediss") else "redis") + "://" + rest
-    return RedisCluster.from_url(
+    return _Cluster.from_url(
         plain,
         decode_responses=True,
-        max_connections=MAX_CONNECTIONS,
+        # Per node. The cluster client has no blocking pool: past this a command fails (MaxConnectionsError) and
+        # is retried with backoff, so the limit sits well above a fast broadcast's burst of commands to one node.
+        max_connections=CLUSTER_MAX_CONNECTIONS,
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=8),
         retry_on_error=[RedisConnectionError, ConnectionResetError],
         health_check_interval=30,
@@ -253,7 +264,7 @@ async def replicated(redis: Redis, scripts: Sequence[tuple[AsyncScript, list[Any
     could promote, and so nothing to wait for; a replica that is up but cut off from the master could be
     promoted, so its absence holds the write too.
     """
-    pool = redis.connection_pool
+    pool = getattr(redis, "connection_pool", None)  # a cluster client has none (and no Sentinel)
     if not isinstance(pool, SentinelConnectionPool):
         return
     async with redis.pipeline(transaction=False) as pipe:
@@ -407,6 +418,8 @@ async def open_redis(target: str | SentinelTarget | None, data_dir: Path) -> Asy
             raise RedisConnectionError(f"no answer within {STARTUP_TIMEOUT:g} s") from None
         except MasterNotFoundError:
             raise RedisConnectionError(await _why_no_master(client)) from None
+        except RedisClusterException as exc:  # no node of the cluster answers: said in one line, as for one server
+            raise RedisConnectionError(str(exc).split(":")[0] or "no node of the cluster answers") from None
         yield client
     finally:
         await client.aclose()

@@ -219,6 +219,7 @@ class StoreSettings(BaseSettings):
         """Redis is a server of its own (not embedded): other processes may share it."""
         return self.redis_url is not None or bool(self.redis_sentinels)
 
+    @model_validator(mode="after")
     def _cluster_url(self) -> StoreSettings:
         url = self.redis_url
         cluster = url is not None and url.scheme.endswith("+cluster")
