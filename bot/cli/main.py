@@ -28,8 +28,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _start() -> int:
     """Everything that can be checked offline first, then aiogram and the network (Redis, Telegram)."""
-    from bot.content import Library
-    from bot.content.check import check_content, format_report
+    from bot.content.check import format_report, load_checked
     from bot.ground.logs import setup_logging
     from bot.ground.privacy import Pseudonymizer, privacy_key
 
@@ -43,12 +42,11 @@ def _start() -> int:
     except (OSError, ValueError) as exc:  # the key file in DATA_DIR cannot be written, or is not a key
         print(f"rrbot: cannot use the privacy key in DATA_DIR={settings.data_dir}: {exc}", file=sys.stderr)
         return 2
-    problems = check_content(settings.content_dir)
-    if problems:
+    problems, library = load_checked(settings.content_dir)
+    if library is None:
         print(format_report(problems), file=sys.stderr)
         print(f"rrbot: refusing to start: {len(problems)} problem(s) in {settings.content_dir}", file=sys.stderr)
         return 1
-    library = Library.load(settings.content_dir)
 
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
     from redis.exceptions import ConnectionError as RedisConnectionError

@@ -18,6 +18,7 @@ from babel.messages.checkers import num_plurals
 from babel.messages.pofile import PoFileError, read_po
 
 from bot.content.advice import case_advice, frame_forms
+from bot.content.library import Library
 from bot.content.loader import ContentError, Problem, case_files, field_line, load_cases, shown_path
 from bot.content.models import Case
 
@@ -32,6 +33,7 @@ class _Result:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     cases: int = 0
+    loaded: dict[str, Case] = field(default_factory=dict)
     templates: int = 0
     catalogues: int = 0
 
@@ -39,6 +41,15 @@ class _Result:
 def check_content(content_dir: Path) -> list[Problem]:
     """Problems in every case file, template and translation catalogue under content_dir; empty when all is well."""
     return _check(content_dir).problems
+
+
+def load_checked(content_dir: Path) -> tuple[list[Problem], Library | None]:
+    """check_content, and the library of the cases it read on the way when there is no problem: start-up reads
+    every case file once, not once to check and again to load."""
+    result = _check(content_dir)
+    if result.problems:
+        return result.problems, None
+    return [], Library(result.loaded, content_dir)
 
 
 def content_warnings(content_dir: Path) -> list[Problem]:
@@ -77,6 +88,7 @@ def _check(content_dir: Path) -> _Result:
         result.problems.extend(exc.problems)
     else:
         result.cases = len(cases)
+        result.loaded = cases
         result.warnings.extend(_advice(content_dir, cases))
     templates = sorted((content_dir / "templates").glob("**/*.j2"))
     result.templates = len(templates)

@@ -94,6 +94,18 @@ class Broadcasts:
         """A key by its parts: ("bc", 7, "q") is a broadcast's, in its hash slot (bot.delivery.keys.name)."""
         return keys.name(self.prefix, *parts)
 
+    def recipient_keys(self, bc_id: str) -> list[str]:
+        """A broadcast's keys that hold its recipients (queued, claimed, set aside for the night) and what is
+        kept per recipient: what a cancel drops and a /stop takes one chat out of (the WITHDRAW script's order)."""
+        return [
+            self.key("bc", bc_id, "q"),
+            self.key("bc", bc_id, "inflight"),
+            self.key("bc", bc_id, "attempts"),
+            self.key("bc", bc_id, "variant"),
+            self.night_key(bc_id),
+            self.key("bc", bc_id, "part"),
+        ]
+
     def night_key(self, bc_id: str) -> str:
         """Recipients of this broadcast held until their morning: `rrb:{bc:7}:night`."""
         return self.key("bc", bc_id, "night")
@@ -458,14 +470,7 @@ class Broadcasts:
             live = (State.preparing, State.queued, State.running, State.paused)
             if await self.transition(bc_id, State.cancelled, *live, stamp="finished_at", active="rem"):
                 done = Action.cancel
-                await self.redis.delete(  # one slot: the broadcast's
-                    self.key("bc", bc_id, "q"),
-                    self.key("bc", bc_id, "inflight"),
-                    self.key("bc", bc_id, "attempts"),
-                    self.key("bc", bc_id, "variant"),
-                    self.night_key(bc_id),
-                    self.key("bc", bc_id, "part"),
-                )
+                await self.redis.delete(*self.recipient_keys(bc_id))  # one slot: the broadcast's
                 await self.redis.rpush(self.key("bc", "ended"), bc_id)  # a worker sends the final report
         if done is not None and by is not None:
             case = before.audience.case_id if before.audience else ""
@@ -530,15 +535,7 @@ class Broadcasts:
         # One script per broadcast (each in its own slot), so that no claim moves the chat between two of its keys.
         for bc_id in sorted(live):
             await self._withdraw(
-                keys=[
-                    self.key("bc", bc_id, "q"),
-                    self.key("bc", bc_id, "inflight"),
-                    self.key("bc", bc_id, "attempts"),
-                    self.key("bc", bc_id, "variant"),
-                    self.night_key(bc_id),
-                    self.key("bc", bc_id, "part"),
-                    self.key("bc", bc_id, "follows"),
-                ],
+                keys=[*self.recipient_keys(bc_id), self.key("bc", bc_id, "follows")],
                 args=[chat_id],
             )
         async with self.redis.pipeline(transaction=False) as pipe:

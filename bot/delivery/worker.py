@@ -508,9 +508,10 @@ class Worker:
         self._next_housekeeping = now + self.housekeeping_every
         await self.bc.resume_preparing()
         while (bc_id := await self.bc.next_ended()) is not None:
-            self._loaded.pop(bc_id, None)
             if self.reporter:
                 await self.reporter.finished(await self.bc.progress(bc_id))
+            await self._follow_rest(bc_id)  # who got a cancelled alert before the cancel follows its case all the same
+            self._loaded.pop(bc_id, None)
 
     async def _next_due(self) -> str | None:
         due = await self.redis.zrangebyscore(self.bc.key("bc", "active"), "-inf", int(time.time() * 1000), 0, 10)
@@ -741,16 +742,20 @@ class Worker:
         await self.redis.srem(self.bc.key("bc", bc_id, "follows"), *chats)
 
     async def _follow_rest(self, bc_id: str) -> None:
-        """What workers that died left to follow of a finished broadcast (their answers were recorded)."""
+        """What workers that died left to follow of an ended broadcast (their answers were recorded). A Redis error
+        leaves the rest listed (7 days), logged."""
         key = self.bc.key("bc", bc_id, "follows")
-        if not await self.redis.exists(key):
-            return
-        loaded = await self._load(bc_id)
-        while chats := await self.redis.srandmember(key, 1000):
-            if not loaded.follow:
-                await self.redis.delete(key)
+        try:
+            if not await self.redis.exists(key):
                 return
-            await self._follow(bc_id, loaded.follow, [int(chat) for chat in chats])
+            loaded = await self._load(bc_id)
+            while chats := await self.redis.srandmember(key, 1000):
+                if not loaded.follow:
+                    await self.redis.delete(key)
+                    return
+                await self._follow(bc_id, loaded.follow, [int(chat) for chat in chats])
+        except (RedisError, UnknownBroadcast):
+            logger.warning("Broadcast %r: the follows a stopped worker left are not done yet", bc_id, exc_info=True)
 
     def _sending_done(self, task: asyncio.Task[None]) -> None:
         self._sending.pop(task, None)
@@ -791,12 +796,8 @@ class Worker:
             logger.info("Broadcast %r done: %r", bc_id, progress.as_dict())
             if self.reporter:
                 await self.reporter.finished(progress)
-            # After the report, which only this caller sends (FINISH answers 1 once): a Redis error here must not
-            # cost it. What is left stays listed (7 days), for the next finish of this broadcast to take up.
-            try:
-                await self._follow_rest(bc_id)
-            except RedisError:
-                logger.warning("Broadcast %r: the follows a stopped worker left are not done yet", bc_id, exc_info=True)
+            # After the report, which only this caller sends (FINISH answers 1 once): a Redis error here cannot cost it.
+            await self._follow_rest(bc_id)
             self._loaded.pop(bc_id, None)
 
     async def _maybe_report(self, bc_id: str) -> None:
